@@ -1,0 +1,51 @@
+"""Human-readable text of a run's summary (printed after ``semnet run``)."""
+
+from __future__ import annotations
+
+
+def _fmt(value, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_summary(summary: dict, path: str = "") -> str:
+    lines = []
+    head = f"{summary['name']} ({summary['method']}, seed {summary['seed']})"
+    lines.append(head)
+    if path:
+        lines.append(f"run directory: {path}")
+    net = summary.get("network", {})
+    lines.append(
+        f"network: {net.get('users')} users, {net.get('image_links')} image links, topology {net.get('topology')}, "
+        f"fading {net.get('fading')}, link SNR {net.get('snr_db_min')}..{net.get('snr_db_max')} dB"
+    )
+    lines.append(
+        f"quality: mean link PSNR {_fmt(summary.get('psnr_db'))} dB, worst link {_fmt(summary.get('worst_link_psnr_db'))} dB, "
+        f"SSIM {_fmt(summary.get('ssim'), '.4f')}"
+    )
+    lines.append(
+        f"cost: {summary['bytes_total'] / 1e6:.3f} MB exchanged, {summary['sim_time_s']:.2f} s simulated, "
+        f"{summary['local_steps']} local steps, {summary['wall_time_s']:.1f} s wall"
+    )
+    lines.append("")
+    lines.append(f"{'phase':<26}{'PSNR dB':>9}{'worst dB':>10}{'SSIM':>8}{'MB':>10}{'sim s':>10}{'steps':>8}")
+    for p in summary.get("phases", []):
+        lines.append(
+            f"{p['name']:<26}{_fmt(p['psnr_db']):>9}{_fmt(p['worst_link_psnr_db']):>10}{_fmt(p['ssim'], '.4f'):>8}"
+            f"{p['bytes'] / 1e6:>10.3f}{p['sim_time_s']:>10.2f}{p['local_steps']:>8}"
+        )
+    for c in summary.get("controls", []):
+        lines.append(
+            f"{'control ' + c['name']:<26}{_fmt(c['psnr_db']):>9}{_fmt(c['worst_link_psnr_db']):>10}"
+            f"{_fmt(c['ssim'], '.4f'):>8}{c['bytes'] / 1e6:>10.3f}{c['sim_time_s']:>10.2f}{c['local_steps']:>8}"
+        )
+    links = summary.get("links", [])
+    if links:
+        lines.append("")
+        lines.append(f"{'link':<10}{'SNR dB':>8}{'PSNR dB':>9}{'SSIM':>8}")
+        for q in links:
+            lines.append(f"{str(q['src']) + '->' + str(q['dst']):<10}{q['snr_db']:>8.2f}{q['psnr_db']:>9.2f}{q['ssim']:>8.4f}")
+    sweep = summary.get("test_snr_sweep")
+    if sweep:
+        lines.append("")
+        lines.append("test SNR sweep: " + ", ".join(f"{s['snr_db']:g} dB -> {s['psnr_db']:.2f} dB" for s in sweep))
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Aggregation rules as pure functions on lists of tensors (no SimPy, no models)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+def weighted_average(states: Sequence[Sequence[Tensor]], weights: Sequence[float]) -> list[Tensor]:
+    """Element-wise ``sum_k w_k x_k / sum_k w_k`` over clients ``k``.
+
+    ``states[k]`` is client k's list of tensors (same shapes for every client).
+    """
+    if not states:
+        raise ValueError("nothing to aggregate")
+    if len(states) != len(weights):
+        raise ValueError(f"{len(states)} states but {len(weights)} weights")
+    total = float(sum(weights))
+    if total <= 0:
+        raise ValueError(f"weights must sum to > 0, got {total}")
+    out = [torch.zeros_like(t, dtype=torch.float32) for t in states[0]]
+    for state, w in zip(states, weights):
+        for acc, t in zip(out, state):
+            acc.add_(t.float(), alpha=float(w) / total)
+    return [o.to(t.dtype) for o, t in zip(out, states[0])]
+
+
+def tensors_of(module: nn.Module) -> list[Tensor]:
+    """Detached copies of a module's floating-point state (parameters and buffers)."""
+    return [t.detach().clone() for t in module.state_dict().values() if t.is_floating_point()]
+
+
+def load_tensors(module: nn.Module, tensors: Sequence[Tensor]) -> None:
+    """Write ``tensors`` (as from ``tensors_of``) back into ``module`` in place."""
+    targets = [t for t in module.state_dict().values() if t.is_floating_point()]
+    if len(targets) != len(tensors):
+        raise ValueError(f"module has {len(targets)} tensors, got {len(tensors)}")
+    with torch.no_grad():
+        for target, value in zip(targets, tensors):
+            target.copy_(value)
+
+
+def state_bits(module: nn.Module) -> int:
+    """Size of a module's state on the wire: float32, 32 bits per value."""
+    return 32 * sum(t.numel() for t in module.state_dict().values())

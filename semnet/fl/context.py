@@ -1,0 +1,251 @@
+"""What a method sees while it runs: users' data, models, the trainer, the evaluator,
+and the simulator it hands its rounds to. Also the round driver shared by every
+federated procedure (``play``).
+
+Methods never touch links: they describe messages (src, dst, kind, bits) and local
+work; the simulator decides when things arrive and which tasks miss the deadline.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+import torch
+from torch import nn
+
+from semnet.data import BatchStream
+from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
+from semnet.fl.trainer import JobResult, Trainer, TrainJob
+from semnet.net.network import Network
+from semnet.scenario.schema import Scenario
+from semnet.seeding import derive_seed
+from semnet.sim import Simulator, Task, TaskOutcome
+
+
+@dataclass
+class ClientPlan:
+    """A strategy's request for one task: what the network carries (``task``) and the
+    local training to run if the task's messages get through (``make_job``)."""
+
+    task: Task
+    make_jobs: Callable[[], list[TrainJob]] | None = None
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    psnr_db: float
+    ssim: float
+    worst_link_psnr_db: float
+    bytes: int
+    bytes_cumulative: int
+    sim_time_s: float
+    sim_time_end_s: float
+    local_steps: int
+    rounds: int
+    wall_time_s: float
+    links: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class RunContext:
+    """Shared state of one run (or one branch of it, see ``branch``)."""
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        network: Network,
+        sim: Simulator,
+        trainer: Trainer,
+        evaluator: LinkEvaluator,
+        validator: LinkEvaluator,
+        train_images: dict[int, torch.Tensor],
+        new_model: Callable[[], nn.Module],
+        device: torch.device,
+        record_metric: Callable[[dict], None],
+        progress: Callable[[dict], None],
+        branch_name: str = "main",
+        sim_factory: Callable[[str, float], Simulator] | None = None,
+    ):
+        self.scenario = scenario
+        self.network = network
+        self.sim = sim
+        self.trainer = trainer
+        self.evaluator = evaluator
+        self.validator = validator
+        self.train_images = train_images
+        self.new_model = new_model
+        self.device = device
+        self.record_metric = record_metric
+        self.progress = progress
+        self.branch_name = branch_name
+        self._sim_factory = sim_factory
+        self._streams: dict[tuple[int, int], BatchStream] = {}
+        self.local_steps = 0
+        self.phase_name = ""
+        self.round = 0
+        self._phase_start = (0, 0.0, 0, time.perf_counter())
+        self.last_quality: dict = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+    @property
+    def users(self) -> list[int]:
+        return self.network.users
+
+    def samples(self, user: int) -> int:
+        return int(self.train_images[user].shape[0])
+
+    def stream(self, user: int, batch_size: int) -> BatchStream:
+        """The user's own batch stream (continues across rounds, seeded per user)."""
+        key = (user, batch_size)
+        if key not in self._streams:
+            self._streams[key] = BatchStream(
+                self.train_images[user],
+                batch_size,
+                seed=derive_seed(self.seed, "batches", self.branch_name, user, batch_size),
+                device=self.device,
+                augment=self.scenario.data.augment,
+            )
+        return self._streams[key]
+
+    def generator(self, *purpose: object) -> torch.Generator:
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(derive_seed(self.seed, self.branch_name, *purpose))
+        return gen
+
+    def link_snr(self, src: int, dst: int) -> float:
+        return self.network.link(src, dst).snr_db
+
+    def out_snrs(self, user: int) -> list[float]:
+        """SNRs of the user's image links (its own data travels over these)."""
+        return [self.link_snr(user, j) for j in self.network.receivers(user)] or [
+            self.network.link(user, self.network.aggregator).snr_db
+        ]
+
+    # ------------------------------------------------------------------ rounds
+
+    def play(
+        self, plans: list[ClientPlan]
+    ) -> tuple[list[tuple[ClientPlan, list[TrainJob], list[JobResult]]], list[TaskOutcome]]:
+        """One round: simulate the plans' traffic and compute, then train the tasks
+        whose messages got through in time. Returns (finished, failures).
+
+        Simulated timing depends only on message sizes and sample counts, never on
+        the trained values, so the simulator can settle the round first and the
+        trainer can then run all surviving jobs as one batch.
+        """
+        self.round += 1
+        self.sim.label = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round}
+        outcomes = self.sim.play_round([p.task for p in plans], self.scenario.simulation.round_deadline_s)
+        survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
+        job_lists = [p.make_jobs() for p in survivors]
+        flat = self.trainer.run([job for jobs in job_lists for job in jobs])
+        self.local_steps += sum(r.steps for r in flat)
+        finished, start = [], 0
+        for plan, jobs in zip(survivors, job_lists):
+            finished.append((plan, jobs, flat[start : start + len(jobs)]))
+            start += len(jobs)
+        failures = [o for o in outcomes if not o.ok]
+        return finished, failures
+
+    def aggregation_delay(self) -> None:
+        self.sim.wait(self.scenario.simulation.compute.aggregation_s)
+
+    # ------------------------------------------------------------------ phases and evaluation
+
+    def begin_phase(self, name: str) -> None:
+        self.phase_name = name
+        self.round = 0
+        self._phase_start = (self.sim.bytes_total, self.sim.now_s, self.local_steps, time.perf_counter())
+
+    def evaluate(
+        self,
+        encoder_of: Callable[[int], nn.Module],
+        decoder_of: Callable[[int], nn.Module],
+        *,
+        final: bool = False,
+        validation: bool = False,
+    ) -> tuple[list[LinkQuality], dict]:
+        """Score every image link and append a point to metrics.jsonl."""
+        evaluator = self.validator if validation else self.evaluator
+        links = evaluator.evaluate(encoder_of, decoder_of)
+        quality = summarize(links)
+        record = {
+            "branch": self.branch_name,
+            "phase": self.phase_name,
+            "round": self.round,
+            "split": "validation" if validation else "test",
+            "final": final,
+            "sim_time_s": self.sim.now_s,
+            "bytes_cumulative": self.sim.bytes_total,
+            "local_steps": self.local_steps,
+            **quality,
+        }
+        self.record_metric(record)
+        if not validation:
+            self.last_quality = quality
+        self.progress(record)
+        return links, quality
+
+    def end_phase(self, encoder_of=None, decoder_of=None) -> PhaseRecord:
+        """Evaluate on the test links (unless no models are given) and close the phase."""
+        if encoder_of is None:
+            links, quality = [], summarize([])
+            self.report()
+        else:
+            links, quality = self.evaluate(encoder_of, decoder_of, final=True)
+        bytes0, t0, steps0, wall0 = self._phase_start
+        return PhaseRecord(
+            name=self.phase_name,
+            psnr_db=quality["psnr_db"],
+            ssim=quality["ssim"],
+            worst_link_psnr_db=quality["worst_link_psnr_db"],
+            bytes=self.sim.bytes_total - bytes0,
+            bytes_cumulative=self.sim.bytes_total,
+            sim_time_s=self.sim.now_s - t0,
+            sim_time_end_s=self.sim.now_s,
+            local_steps=self.local_steps - steps0,
+            rounds=self.round,
+            wall_time_s=time.perf_counter() - wall0,
+            links=[q.as_dict() for q in links],
+        )
+
+    def report(self, **fields) -> None:
+        self.progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,
+                       "sim_time_s": self.sim.now_s, "bytes_cumulative": self.sim.bytes_total, **fields})
+
+    # ------------------------------------------------------------------ branches
+
+    def branch(self, name: str) -> "RunContext":
+        """A fresh context for a control experiment from the current state: its own
+        simulator whose clock starts now, its own batch streams, shared data and models."""
+        if self._sim_factory is None:
+            raise RuntimeError("this context cannot branch")
+        other = copy.copy(self)
+        other.branch_name = name
+        other.sim = self._sim_factory(name, self.sim.now_s)
+        other._streams = {}
+        other.local_steps = 0
+        other.round = 0
+        other.phase_name = ""
+        other._phase_start = (0, other.sim.now_s, 0, time.perf_counter())
+        return other
+
+
+def copy_module(module: nn.Module) -> nn.Module:
+    return copy.deepcopy(module)
+
+
+def task_key(*parts: Hashable) -> tuple:
+    return tuple(parts)

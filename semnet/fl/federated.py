@@ -1,0 +1,203 @@
+"""Federated pre-training: FedAvg, FedProx and SCAFFOLD as strategies.
+
+A strategy configures a round (which clients, what they download and upload, what
+local training they run) and aggregates the replies; the simulator moves the
+messages. Clients that miss the deadline or lose a message to an outage arrive as
+``failures`` and are simply left out of the aggregate.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.scenario.schema import FederatedSpec, LocalTrainSpec
+from semnet.seeding import numpy_rng
+from semnet.sim import Message, Task
+
+
+class FederatedStrategy:
+    """FedAvg (McMahan et al., 2017), weighted by local data size.
+
+    ``mu > 0`` turns it into FedProx (Li et al., 2020): each client adds
+    ``mu/2 ||w - w_global||^2`` to its loss.
+    """
+
+    messages_per_direction = 1  # model copies per download / upload
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec, mu: float = 0.0):
+        self.ctx = ctx
+        self.model = model
+        self.spec = spec
+        self.mu = mu
+        self.model_bits = state_bits(model)
+        self.failures = 0
+
+    def clients(self, rnd: int) -> list[int]:
+        users = self.ctx.users
+        count = max(1, round(self.spec.client_fraction * len(users)))
+        if count >= len(users):
+            return list(users)
+        rng = numpy_rng(self.ctx.seed, self.ctx.branch_name, "sampling", self.ctx.phase_name, rnd)
+        return sorted(int(u) for u in rng.choice(users, size=count, replace=False))
+
+    def steps(self, user: int) -> int:
+        return self.spec.local.steps_for(self.ctx.samples(user))
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        server = self.ctx.network.aggregator
+        bits = self.model_bits * self.messages_per_direction
+        plans = []
+        for user in self.clients(rnd):
+            local = self.spec.local
+            task = Task(
+                key=user,
+                node=user,
+                downloads=(Message(server, user, "global_model", bits),),
+                samples=simulated_samples(self.steps(user), local.batch_size),
+                uploads=(Message(user, server, "model_update", bits),),
+            )
+            plans.append(ClientPlan(task, lambda user=user, rnd=rnd: [self.job(user, rnd)]))
+        return plans
+
+    def job(self, user: int, rnd: int) -> TrainJob:
+        local_model = copy.deepcopy(self.model)
+        local: LocalTrainSpec = self.spec.local
+        reference = [p.detach().clone() for p in self.model.parameters()] if self.mu else None
+        return TrainJob(
+            key=user,
+            encoder=local_model.encoder,
+            tasks=[LossTask(local_model.decoder, self.ctx.out_snrs(user))],
+            data=self.ctx.stream(user, local.batch_size),
+            steps=self.steps(user),
+            lr=local.lr,
+            optimizer=local.optimizer,
+            prox_mu=self.mu,
+            prox_reference=reference,
+            generator=self.ctx.generator("train", self.ctx.phase_name, rnd, user),
+        )
+
+    def aggregate(self, finished, failures) -> None:
+        self.failures += len(failures)
+        if not finished:
+            return
+        states, weights = [], []
+        for plan, jobs, _results in finished:
+            job = jobs[0]
+            states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
+            weights.append(self.ctx.samples(plan.task.key))
+        load_tensors(self.model, weighted_average(states, weights))
+
+
+class ScaffoldStrategy(FederatedStrategy):
+    """SCAFFOLD (Karimireddy et al., 2020), option II control-variate update.
+
+    The server's control variate travels with the model (downloads are two model
+    copies) and each client uploads its model delta and control delta (two copies).
+    """
+
+    messages_per_direction = 2
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        self.c = [torch.zeros_like(p) for p in model.parameters()]
+        self.c_local: dict[int, list[torch.Tensor]] = {}
+
+    def job(self, user: int, rnd: int) -> TrainJob:
+        job = super().job(user, rnd)
+        c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
+        job.correction = [c - ci for c, ci in zip(self.c, c_i)]
+        return job
+
+    def aggregate(self, finished, failures) -> None:
+        self.failures += len(failures)
+        if not finished:
+            return
+        x = [p.detach().clone() for p in self.model.parameters()]
+        delta_y = [torch.zeros_like(p) for p in x]
+        delta_c = [torch.zeros_like(p) for p in x]
+        for plan, jobs, results in finished:
+            user, job = plan.task.key, jobs[0]
+            y = job.trainable()
+            c_i = self.c_local[user]
+            scale = 1.0 / (max(results[0].steps, 1) * job.lr)
+            new_c_i = [ci - c + (xp - yp.detach()) * scale for ci, c, xp, yp in zip(c_i, self.c, x, y)]
+            for k in range(len(x)):
+                delta_y[k] += (y[k].detach() - x[k]) / len(finished)
+                delta_c[k] += (new_c_i[k] - c_i[k]) / len(finished)
+            self.c_local[user] = new_c_i
+        share = len(finished) / len(self.ctx.users)
+        with torch.no_grad():
+            for p, dy in zip(self.model.parameters(), delta_y):
+                p.add_(dy, alpha=self.spec.server_lr)
+            for c, dc in zip(self.c, delta_c):
+                c.add_(dc, alpha=share)
+
+
+def make_strategy(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str) -> FederatedStrategy:
+    if algorithm == "fedavg":
+        return FederatedStrategy(ctx, model, spec)
+    if algorithm == "fedprox":
+        return FederatedStrategy(ctx, model, spec, mu=spec.mu)
+    if algorithm == "scaffold":
+        return ScaffoldStrategy(ctx, model, spec)
+    raise ValueError(f"unknown federated algorithm {algorithm!r}")
+
+
+def global_pairing(model: nn.Module):
+    """Every link uses the global encoder and decoder."""
+    return (lambda _i: model.encoder), (lambda _j: model.decoder)
+
+
+def train_federated(
+    ctx: RunContext,
+    model: nn.Module,
+    spec: FederatedSpec,
+    algorithm: str,
+    phase: str,
+    *,
+    rounds: int | None = None,
+    converge: bool = True,
+) -> PhaseRecord:
+    """Run federated rounds on ``model`` in place; return the phase record.
+
+    With ``spec.converge`` set (and ``converge``), stops once validation PSNR gained
+    less than ``min_gain_db`` over the last ``window_frac`` of the rounds so far.
+    """
+    ctx.begin_phase(phase)
+    strategy = make_strategy(ctx, model, spec, algorithm)
+    enc_of, dec_of = global_pairing(model)
+    max_rounds = spec.rounds if rounds is None else rounds
+    conv = spec.converge if converge else None
+    history: dict[int, float] = {0: ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]} if conv else {}
+    every = ctx.scenario.output.eval_every_rounds
+    for rnd in range(1, max_rounds + 1):
+        finished, failures = ctx.play(strategy.configure(rnd))
+        strategy.aggregate(finished, failures)
+        ctx.aggregation_delay()
+        ctx.report(clients=len(finished), failures=len(failures))
+        if every and rnd % every == 0 and rnd < max_rounds:
+            ctx.evaluate(enc_of, dec_of)
+        if conv and rnd % conv.eval_every == 0:
+            history[rnd] = ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]
+            if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db):
+                break
+    record = ctx.end_phase(enc_of, dec_of)
+    record_failures = strategy.failures
+    ctx.last_quality["failed_clients"] = record_failures
+    return record
+
+
+def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float) -> bool:
+    window = max(1, math.ceil(window_frac * rnd))
+    earlier = [r for r in history if r <= rnd - window]
+    if not earlier:
+        return False
+    gain = max(v for r, v in history.items() if r > rnd - window) - history[max(earlier)]
+    return gain < min_gain_db

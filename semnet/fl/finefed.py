@@ -1,0 +1,151 @@
+"""FineFed collaborative fine-tuning (Wu et al., 2026), on top of a federated start.
+
+Each iteration k = 1..K runs, in order:
+
+* **encoder step** — decoders frozen. Every receiver j sends ``D_j`` to each
+  transmitter i in in(j). Transmitter i fine-tunes ``E_i`` on its own images with
+  the multi-task loss ``sum_{j in out(i)} w_ij * MSE(x, D_j(ch_ij(E_i(x))))``, each
+  task through link i->j's channel at its SNR.
+* **decoder step** — encoders frozen. For each receiver j, the transmitters in(j)
+  fine-tune copies of ``D_j`` on their own images through their own encoders and
+  link channels; j averages the copies (FedAvg weighted by data size): one
+  federation per decoder, ``decoder_rounds`` rounds each.
+
+Pairing rule: link i->j uses the transmitter's personal ``E_i`` and the receiver's
+personal ``D_j``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.scenario.schema import FineTuneSpec
+from semnet.sim import Message, Task
+
+
+class PersonalModels:
+    """One encoder per transmitter and one decoder per receiver, starting from a global model."""
+
+    def __init__(self, start: nn.Module, users: list[int]):
+        self.encoders = {u: copy.deepcopy(start.encoder) for u in users}
+        self.decoders = {u: copy.deepcopy(start.decoder) for u in users}
+
+    def encoder_of(self, user: int) -> nn.Module:
+        return self.encoders[user]
+
+    def decoder_of(self, user: int) -> nn.Module:
+        return self.decoders[user]
+
+
+def task_weights(ctx: RunContext, transmitter: int, receivers: list[int], rule: str) -> list[float]:
+    """w_ij: uniform, or traffic share (the transmit graph's edge weights)."""
+    if rule == "traffic":
+        raw = [ctx.network.traffic_weight(transmitter, j) for j in receivers]
+        total = sum(raw)
+        return [w / total for w in raw]
+    return [1.0 / len(receivers)] * len(receivers)
+
+
+def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
+    net = ctx.network
+    local = spec.encoder
+    plans = []
+    for i in ctx.users:
+        receivers = net.receivers(i)
+        if not receivers:
+            continue
+        downloads = tuple(Message(j, i, "decoder", state_bits(models.decoders[j])) for j in receivers)
+        steps = local.steps_for(ctx.samples(i))
+
+        def make(i=i, receivers=receivers, steps=steps):
+            weights = task_weights(ctx, i, receivers, spec.task_weights)
+            tasks = [LossTask(models.decoders[j], [ctx.link_snr(i, j)], w) for j, w in zip(receivers, weights)]
+            return [
+                TrainJob(
+                    key=i,
+                    encoder=models.encoders[i],
+                    tasks=tasks,
+                    data=ctx.stream(i, local.batch_size),
+                    steps=steps,
+                    train=("encoder",),
+                    lr=local.lr,
+                    optimizer=local.optimizer,
+                    weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
+                    generator=ctx.generator("encoder_step", iteration, i),
+                )
+            ]
+
+        task = Task(key=i, node=i, downloads=downloads,
+                    samples=simulated_samples(steps, local.batch_size, len(receivers)))
+        plans.append(ClientPlan(task, make))
+    finished, failures = ctx.play(plans)
+    ctx.report(clients=len(finished), failures=len(failures))
+    # a transmitter whose decoder downloads failed keeps its previous encoder
+
+
+def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
+    net = ctx.network
+    local = spec.decoder
+    for rnd in range(1, spec.decoder_rounds + 1):
+        plans = []
+        for j in ctx.users:
+            for i in net.transmitters(j):
+                bits = state_bits(models.decoders[j])
+                steps = local.steps_for(ctx.samples(i))
+
+                def make(i=i, j=j, steps=steps, rnd=rnd):
+                    copy_j = copy.deepcopy(models.decoders[j])
+                    return [
+                        TrainJob(
+                            key=(i, j),
+                            encoder=models.encoders[i],
+                            tasks=[LossTask(copy_j, [ctx.link_snr(i, j)])],
+                            data=ctx.stream(i, local.batch_size),
+                            steps=steps,
+                            train=("decoders",),
+                            lr=local.lr,
+                            optimizer=local.optimizer,
+                            generator=ctx.generator("decoder_step", iteration, rnd, i, j),
+                        )
+                    ]
+
+                task = Task(
+                    key=(i, j),
+                    node=i,
+                    downloads=(Message(j, i, "decoder", bits),),
+                    samples=simulated_samples(steps, local.batch_size),
+                    uploads=(Message(i, j, "decoder_update", bits),),
+                )
+                plans.append(ClientPlan(task, make))
+        finished, failures = ctx.play(plans)
+        by_receiver: dict[int, list] = {}
+        for plan, jobs, _results in finished:
+            i, j = plan.task.key
+            by_receiver.setdefault(j, []).append((tensors_of(jobs[0].tasks[0].decoder), ctx.samples(i)))
+        for j, copies in by_receiver.items():
+            load_tensors(models.decoders[j], weighted_average([c for c, _ in copies], [w for _, w in copies]))
+        ctx.aggregation_delay()
+        ctx.report(clients=len(finished), failures=len(failures))
+
+
+def finetune(
+    ctx: RunContext, start: nn.Module, spec: FineTuneSpec, *, encoder: bool = True, decoder: bool = True
+) -> tuple[PersonalModels, list[PhaseRecord]]:
+    """K FineFed iterations from the global model ``start``; one phase per step."""
+    models = PersonalModels(start, ctx.users)
+    phases = []
+    for k in range(1, spec.iterations + 1):
+        if encoder:
+            ctx.begin_phase(f"finefed_{k}_encoder")
+            encoder_step(ctx, models, spec, k)
+            phases.append(ctx.end_phase(models.encoder_of, models.decoder_of))
+        if decoder:
+            ctx.begin_phase(f"finefed_{k}_decoder")
+            decoder_step(ctx, models, spec, k)
+            phases.append(ctx.end_phase(models.encoder_of, models.decoder_of))
+    return models, phases

@@ -1,0 +1,108 @@
+"""Each method as a pipeline of phases over one ``RunContext``.
+
+``run_method`` returns the phase records, the final per-link quality, the fair-comparison
+controls (FineFed only) and the states worth checkpointing.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from semnet.fl.aggregation import state_bits
+from semnet.fl.baselines import ditto, fedper, local_finetune
+from semnet.fl.centralized import train_centralized
+from semnet.fl.context import PhaseRecord, RunContext
+from semnet.fl.exchange import run_exchange
+from semnet.fl.federated import train_federated
+from semnet.fl.finefed import PersonalModels, finetune
+
+
+@dataclass
+class MethodOutcome:
+    phases: list[PhaseRecord]
+    controls: list[dict] = field(default_factory=list)
+    extras: dict = field(default_factory=dict)
+    checkpoints: dict[str, dict] = field(default_factory=dict)
+
+
+def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
+    spec = ctx.scenario.method
+    name = spec.name
+    if name == "exchange":
+        return MethodOutcome([run_exchange(ctx, spec.exchange, symbols_per_image)])
+    model = ctx.new_model()
+    if name == "centralized":
+        phases, sweep = train_centralized(ctx, model, spec.centralized)
+        return MethodOutcome(phases, extras={"test_snr_sweep": sweep}, checkpoints={"centralized.pt": _state(model)})
+
+    algorithm = spec.algorithm
+    start = train_federated(ctx, model, spec.federated, algorithm, f"pretrain_{algorithm}")
+    phases = [start]
+    checkpoints = {"global.pt": _state(model)}
+    if name in ("fedavg", "fedprox", "scaffold"):
+        return MethodOutcome(phases, checkpoints=checkpoints)
+    if name == "local_finetune":
+        models, record = local_finetune(ctx, model, spec.personal.local)
+        return MethodOutcome(phases + [record], checkpoints={**checkpoints, "personal.pt": _personal(models)})
+    if name == "fedper":
+        models, record = fedper(ctx, model, spec.personal.rounds, spec.personal.local)
+        return MethodOutcome(phases + [record], checkpoints={**checkpoints, "personal.pt": _personal(models)})
+    if name == "ditto":
+        models, record = ditto(ctx, model, spec.personal.rounds, spec.personal.local, spec.personal.ditto_lambda)
+        return MethodOutcome(phases + [record], checkpoints={**checkpoints, "personal.pt": _personal(models)})
+
+    encoder = name != "finefed_decoder_only" and spec.finetune.encoder_step
+    decoder = name != "finefed_encoder_only" and spec.finetune.decoder_step
+    start_model = copy.deepcopy(model)
+    bytes0, steps0 = ctx.sim.bytes_total, ctx.local_steps
+    models, ft_phases = finetune(ctx, model, spec.finetune, encoder=encoder, decoder=decoder)
+    budget = {"local_steps": ctx.local_steps - steps0, "bytes": ctx.sim.bytes_total - bytes0}
+    controls = [_control(ctx, kind, start_model, budget) for kind in spec.controls]
+    return MethodOutcome(
+        phases + ft_phases,
+        controls=controls,
+        extras={"finetune_budget": budget},
+        checkpoints={**checkpoints, "personal.pt": _personal(models)},
+    )
+
+
+def _control(ctx: RunContext, kind: str, start: nn.Module, budget: dict) -> dict:
+    """Run one fair-comparison control from the FineFed start on its own branch."""
+    branch = ctx.branch(f"control_{kind}")
+    spec = ctx.scenario.method
+    fed = spec.federated
+    model = copy.deepcopy(start)
+    participants = max(1, round(fed.client_fraction * len(ctx.users)))
+    steps_per_round = sum(fed.local.steps_for(branch.samples(u)) for u in ctx.users) * participants / len(ctx.users)
+    copies = 2 if spec.algorithm == "scaffold" else 1
+    bytes_per_round = 2 * copies * participants * state_bits(model) / 8
+    if kind == "compute_matched":
+        rounds = max(1, math.ceil(budget["local_steps"] / steps_per_round))
+        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False)
+    elif kind == "bytes_matched":
+        rounds = max(1, round(budget["bytes"] / bytes_per_round))
+        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False)
+    else:  # local_finetune: the same local steps per transmitter as FineFed spent
+        transmitters = [u for u in ctx.users if ctx.network.receivers(u)]
+        steps = max(1, math.ceil(budget["local_steps"] / max(1, len(transmitters))))
+        rounds = 1
+        _, record = local_finetune(branch, model, spec.finetune.encoder, steps=steps, phase=kind)
+    out = record.as_dict()
+    out["name"] = kind
+    out["rounds"] = rounds
+    return out
+
+
+def _state(model: nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def _personal(models: PersonalModels) -> dict:
+    return {
+        "encoders": {u: _state(m) for u, m in models.encoders.items()},
+        "decoders": {u: _state(m) for u, m in models.decoders.items()},
+    }

@@ -1,0 +1,300 @@
+"""Differentiable wireless channel layers for deep JSCC.
+
+Conventions (the same everywhere in semnet):
+
+- An image becomes ``k`` complex channel symbols ``z`` (shape ``(B, k)``).
+  :func:`power_normalize` scales each image so that the mean complex-symbol
+  power is ``P = mean_k |z|^2 = 1``.
+- SNR is ``P / sigma^2`` with ``P = 1``, so the complex noise is
+  ``n ~ CN(0, sigma^2)`` with ``sigma^2 = 10^(-snr_db / 10)`` per symbol
+  (``sigma^2 / 2`` per real dimension). One batch may mix SNRs: ``snr_db`` is
+  one value per image.
+- Bandwidth ratio ``k / n``: ``k`` counts complex channel uses per image and
+  ``n = H * W * C`` source values. A real latent of ``C*H*W`` values is paired
+  into ``k = C*H*W / 2`` complex symbols by :func:`to_complex`, so an 8x8xc
+  latent for a 32x32x3 image gives ``k / n = c / 96``.
+- Block fading: one complex gain ``h`` per image, constant over its ``k``
+  symbols. ``awgn``: ``h = 1``; ``rayleigh``: ``h ~ CN(0, 1)``; ``rician``:
+  ``h = sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)`` (line of sight with zero
+  phase), so ``E|h|^2 = 1`` for every kind.
+- With CSI the receiver knows ``h`` and ``sigma^2`` and outputs the LMMSE
+  estimate ``conj(h) y / (|h|^2 + sigma^2)`` (for AWGN this is the scalar
+  shrink ``y / (1 + sigma^2)``). Without CSI it outputs ``y`` unchanged and the
+  decoder must cope with the unknown gain.
+
+All randomness comes from an explicit :class:`torch.Generator`; ``None`` falls
+back to PyTorch's default generator for the tensor's device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from semnet.errors import ModelError
+
+__all__ = [
+    "CHANNEL_KINDS",
+    "Channel",
+    "as_snr_db",
+    "from_complex",
+    "noise_variance",
+    "power_normalize",
+    "sample_channel_gain",
+    "to_complex",
+]
+
+CHANNEL_KINDS: tuple[str, ...] = ("awgn", "rayleigh", "rician")
+"""Channel models understood by :class:`Channel` and :func:`sample_channel_gain`."""
+
+_POWER_EPS = 1e-12
+
+
+def power_normalize(z: Tensor) -> Tensor:
+    """Scale each image's symbols to unit mean complex-symbol power.
+
+    Parameters
+    ----------
+    z : Tensor, complex, shape ``(B, k)``
+        Channel symbols of ``B`` images.
+
+    Returns
+    -------
+    Tensor, complex, shape ``(B, k)``
+        ``z * sqrt(1 / mean_k |z|^2)`` per image, so ``mean_k |z|^2 = 1``.
+        Differentiable.
+    """
+    if not z.is_complex() or z.dim() != 2:
+        raise ValueError(f"power_normalize expects complex (B, k) symbols, got {z.dtype} {tuple(z.shape)}")
+    power = (z.real.square() + z.imag.square()).mean(dim=1, keepdim=True)
+    return z * torch.rsqrt(power.clamp_min(_POWER_EPS))
+
+
+def to_complex(latent: Tensor) -> Tensor:
+    """Pair consecutive real latent values into complex channel symbols.
+
+    Parameters
+    ----------
+    latent : Tensor, real, shape ``(B, C, H, W)``
+        Encoder output. ``C*H*W`` must be even.
+
+    Returns
+    -------
+    Tensor, complex, shape ``(B, k)`` with ``k = C*H*W / 2``
+        Symbol ``m`` is ``v[2m] + 1j * v[2m+1]`` where ``v`` is the image's
+        flattened latent (C-order). Differentiable; inverse of
+        :func:`from_complex`.
+    """
+    if latent.is_complex() or latent.dim() < 2:
+        raise ValueError(f"to_complex expects a real (B, C, H, W) latent, got {latent.dtype} {tuple(latent.shape)}")
+    batch = latent.shape[0]
+    flat = latent.reshape(batch, -1)
+    if flat.shape[1] % 2:
+        raise ModelError(
+            f"latent shape {tuple(latent.shape[1:])} has an odd number of values ({flat.shape[1]}); "
+            "complex channel symbols need an even count (choose an even latent size)"
+        )
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.float()
+    return torch.view_as_complex(flat.reshape(batch, -1, 2).contiguous())
+
+
+def from_complex(z: Tensor, shape: Sequence[int]) -> Tensor:
+    """Unpair complex symbols back into a real latent (inverse of :func:`to_complex`).
+
+    Parameters
+    ----------
+    z : Tensor, complex, shape ``(B, k)``
+        Received (or equalised) symbols.
+    shape : sequence of int
+        Latent shape per image ``(C, H, W)`` with ``C*H*W = 2k``; a full
+        ``(B, C, H, W)`` shape is also accepted (its batch size is ignored).
+
+    Returns
+    -------
+    Tensor, real, shape ``(B, C, H, W)``
+    """
+    if not z.is_complex() or z.dim() != 2:
+        raise ValueError(f"from_complex expects complex (B, k) symbols, got {z.dtype} {tuple(z.shape)}")
+    per_image = tuple(int(s) for s in shape)
+    if len(per_image) == 4:
+        per_image = per_image[1:]
+    if len(per_image) != 3 or math.prod(per_image) != 2 * z.shape[1]:
+        raise ValueError(f"latent shape {tuple(shape)} does not hold {z.shape[1]} complex symbols (needs C*H*W = {2 * z.shape[1]})")
+    return torch.view_as_real(z).reshape(z.shape[0], *per_image)
+
+
+def as_snr_db(snr_db: Tensor | float, batch: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Return ``snr_db`` as a real tensor of shape ``(batch,)`` on ``device``.
+
+    Parameters
+    ----------
+    snr_db : Tensor of shape ``(B,)`` or ``()`` / ``(1,)``, or float
+        SNR in dB, one per image or one for the whole batch.
+    batch : int
+        Number of images ``B``.
+    device, dtype
+        Where and how to return it.
+
+    Raises
+    ------
+    ModelError
+        If ``snr_db`` holds neither 1 nor ``batch`` values, or (for CPU
+        tensors and Python numbers) is not finite.
+    """
+    snr = torch.as_tensor(snr_db, dtype=dtype, device=device).reshape(-1)
+    if snr.numel() == 1:
+        snr = snr.expand(batch)
+    elif snr.numel() != batch:
+        raise ModelError(f"snr_db has {snr.numel()} values for a batch of {batch} images; give one per image or a single value")
+    # Checked on CPU only: on an accelerator the check would force a host sync every step.
+    if snr.device.type == "cpu" and not bool(torch.isfinite(snr).all()):
+        raise ModelError(f"snr_db must be finite, got {snr.tolist()}")
+    return snr
+
+
+def noise_variance(snr_db: Tensor) -> Tensor:
+    """Complex noise variance ``sigma^2 = 10^(-snr_db/10)`` for unit signal power (same shape)."""
+    return torch.pow(10.0, -snr_db / 10.0)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in CHANNEL_KINDS:
+        raise ModelError(f"unknown channel kind {kind!r}; valid kinds: {', '.join(CHANNEL_KINDS)}")
+    return kind
+
+
+def _check_k_factor(k_factor: float) -> float:
+    k = float(k_factor)
+    if not math.isfinite(k) or k < 0:
+        raise ModelError(f"rician k_factor must be a finite number >= 0 (linear, not dB), got {k_factor!r}")
+    return k
+
+
+def _standard_complex_normal(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Draw ``CN(0, 1)`` samples of ``shape`` (real dtype ``dtype``) on ``device``.
+
+    Samples are drawn on the generator's device and moved, so a CPU generator
+    gives the same numbers whether the data lives on CPU or CUDA.
+    """
+    draw_device = generator.device if generator is not None else device
+    pair = torch.randn((*shape, 2), generator=generator, device=draw_device, dtype=dtype)
+    return torch.view_as_complex(pair.mul_(math.sqrt(0.5))).to(device)
+
+
+def sample_channel_gain(
+    kind: str,
+    batch: int,
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    k_factor: float = 0.0,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Draw one block-fading gain ``h`` per image.
+
+    Parameters
+    ----------
+    kind : {"awgn", "rayleigh", "rician"}
+        ``awgn``: ``h = 1`` (draws nothing); ``rayleigh``: ``h ~ CN(0, 1)``;
+        ``rician``: ``sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)``.
+    batch : int
+        Number of images ``B``.
+    generator : torch.Generator or None
+        Source of randomness (``None``: PyTorch's default generator).
+    device : torch.device or str
+        Device of the returned tensor.
+    k_factor : float, default 0.0
+        Rician K-factor (linear power ratio LOS / scattered); ignored by the
+        other kinds. ``K = 0`` is Rayleigh.
+    dtype : torch.dtype, default float32
+        Real dtype; the result is the matching complex dtype.
+
+    Returns
+    -------
+    Tensor, complex, shape ``(B,)``
+        Gains with ``E|h|^2 = 1``.
+    """
+    _check_kind(kind)
+    device = torch.device(device)
+    if kind == "awgn":
+        return torch.ones(batch, device=device, dtype=torch.complex128 if dtype == torch.float64 else torch.complex64)
+    scatter = _standard_complex_normal((batch,), generator, device, dtype)
+    if kind == "rayleigh":
+        return scatter
+    k = _check_k_factor(k_factor)
+    return math.sqrt(k / (k + 1.0)) + math.sqrt(1.0 / (k + 1.0)) * scatter
+
+
+class Channel(nn.Module):
+    """Block-fading complex channel ``y = h * z + n`` with optional LMMSE equalisation.
+
+    Parameters
+    ----------
+    kind : {"awgn", "rayleigh", "rician"}, default "awgn"
+        Fading model (see :func:`sample_channel_gain`).
+    csi : bool, default True
+        Receiver knows ``h``: output ``conj(h) y / (|h|^2 + sigma^2)``.
+        Otherwise output ``y`` as received.
+    k_factor : float, default 0.0
+        Rician K-factor (linear); only used by ``kind="rician"``.
+
+    Notes
+    -----
+    Has no parameters; gradients flow from the output to ``z``. Per call it
+    draws ``h`` first (nothing for AWGN) and then the noise, both from the
+    given generator, so a caller can replay the draw with a cloned generator
+    state.
+
+    Examples
+    --------
+    >>> ch = Channel("rayleigh", csi=True)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> z = power_normalize(torch.randn(4, 128, dtype=torch.complex64, generator=g))
+    >>> ch(z, torch.full((4,), 10.0), generator=g).shape
+    torch.Size([4, 128])
+    """
+
+    def __init__(self, kind: str = "awgn", *, csi: bool = True, k_factor: float = 0.0) -> None:
+        super().__init__()
+        self.kind = _check_kind(kind)
+        self.csi = bool(csi)
+        self.k_factor = _check_k_factor(k_factor)
+
+    def extra_repr(self) -> str:
+        extra = f", k_factor={self.k_factor}" if self.kind == "rician" else ""
+        return f"kind={self.kind!r}, csi={self.csi}{extra}"
+
+    def forward(self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
+        """Send symbols through the channel.
+
+        Parameters
+        ----------
+        z : Tensor, complex, shape ``(B, k)``
+            Transmitted symbols, normally power-normalised (``P = 1``).
+        snr_db : Tensor, shape ``(B,)`` (or a single value)
+            SNR in dB per image; noise ``CN(0, 10^(-snr_db/10))`` per symbol.
+        generator : torch.Generator or None
+            Randomness for ``h`` and ``n``. May live on a different device
+            than ``z`` (drawn there, then moved).
+
+        Returns
+        -------
+        Tensor, complex, shape ``(B, k)``
+            Equalised estimate of ``z`` (CSI) or the raw received ``y``.
+        """
+        if not z.is_complex() or z.dim() != 2:
+            raise ValueError(f"Channel expects complex (B, k) symbols, got {z.dtype} {tuple(z.shape)}")
+        batch, k = z.shape
+        real_dtype = z.real.dtype
+        snr = as_snr_db(snr_db, batch, z.device, real_dtype)
+        sigma2 = noise_variance(snr).unsqueeze(1)  # (B, 1)
+        h = sample_channel_gain(self.kind, batch, generator, z.device, self.k_factor, real_dtype).unsqueeze(1)
+        noise = _standard_complex_normal((batch, k), generator, z.device, real_dtype) * sigma2.sqrt()
+        y = h * z + noise
+        if not self.csi:
+            return y
+        gain_power = h.real.square() + h.imag.square()
+        return y * (h.conj() / (gain_power + sigma2))

@@ -1,0 +1,131 @@
+"""Registry of JSCC model families by name.
+
+Model files register their class with :func:`register_model`; scenarios and
+the CLI build models with :func:`create_model`. Importing :mod:`semnet.models`
+imports every model file, so all built-in names are registered.
+
+Bandwidth ratio convention: ``k / n`` with ``k`` complex channel uses per image
+and ``n = H * W * 3``; see :func:`latent_channels_for_ratio`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import TypeVar
+
+import torch
+
+from semnet.errors import ModelError
+from semnet.models.base import IMAGE_CHANNELS, JSCCModel
+
+__all__ = ["MODEL_NAMES", "create_model", "latent_channels_for_ratio", "list_models", "register_model"]
+
+_MODELS: dict[str, tuple[type[JSCCModel], str]] = {}
+
+MODEL_NAMES: list[str] = []
+"""Registered model names in registration order (kept up to date by :func:`register_model`)."""
+
+M = TypeVar("M", bound=type[JSCCModel])
+
+
+def register_model(name: str, description: str) -> Callable[[M], M]:
+    """Class decorator registering a :class:`JSCCModel` subclass under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry key used in scenarios (``model: {name: ...}``).
+    description : str
+        One line shown by :func:`list_models`.
+    """
+
+    def decorator(cls: M) -> M:
+        if name in _MODELS:
+            raise ValueError(f"model name {name!r} is already registered by {_MODELS[name][0].__qualname__}")
+        if not (isinstance(cls, type) and issubclass(cls, JSCCModel)):
+            raise TypeError(f"register_model({name!r}) needs a JSCCModel subclass, got {cls!r}")
+        _MODELS[name] = (cls, description)
+        MODEL_NAMES.append(name)
+        return cls
+
+    return decorator
+
+
+def list_models() -> dict[str, str]:
+    """Registered model names mapped to their one-line descriptions."""
+    return {name: desc for name, (_, desc) in _MODELS.items()}
+
+
+def create_model(name: str, *, generator: torch.Generator | None = None, **kwargs: object) -> JSCCModel:
+    """Build a registered model.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`.
+    generator : torch.Generator, optional
+        If given, weights are drawn from it (:meth:`JSCCModel.init_weights`);
+        otherwise PyTorch's default initialisation is used.
+    **kwargs
+        Keyword arguments of the model class (e.g. ``latent_channels``, ``width``).
+
+    Raises
+    ------
+    ModelError
+        Unknown ``name`` (lists the valid ones) or unknown keyword argument
+        (lists the accepted ones).
+    """
+    if name not in _MODELS:
+        valid = ", ".join(sorted(_MODELS)) or "(none registered)"
+        raise ModelError(f"unknown model {name!r}; valid models: {valid}")
+    cls = _MODELS[name][0]
+    params = inspect.signature(cls.__init__).parameters
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    allowed = [p for p, spec in params.items() if p != "self" and spec.kind in (spec.KEYWORD_ONLY, spec.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown and not accepts_any:
+        raise ModelError(f"model {name!r} got unknown argument(s) {', '.join(unknown)}; accepted: {', '.join(allowed) or '(none)'}")
+    model = cls(**kwargs)
+    if generator is not None:
+        model.init_weights(generator)
+    return model
+
+
+def latent_channels_for_ratio(
+    ratio: float | Fraction,
+    image_hw: tuple[int, int] = (32, 32),
+    downsample: int = 4,
+) -> int:
+    """Latent channels ``c`` giving bandwidth ratio ``k / n = ratio``.
+
+    With ``k = c * (H/d) * (W/d) / 2`` complex uses and ``n = H * W * 3``,
+    ``c = 2 * 3 * d^2 * ratio`` (``96 * ratio`` for ``d = 4``): ``1/6 -> 16``,
+    ``1/12 -> 8``.
+
+    Raises
+    ------
+    ModelError
+        If ``ratio`` is not positive, ``image_hw`` is not divisible by
+        ``downsample``, or no whole number of channels gives ``ratio``.
+    """
+    h, w = (int(v) for v in image_hw)
+    if downsample <= 0 or h <= 0 or w <= 0 or h % downsample or w % downsample:
+        raise ModelError(f"image size {h}x{w} must be positive and divisible by downsample={downsample}")
+    r = float(ratio)
+    if not math.isfinite(r) or r <= 0:
+        raise ModelError(f"bandwidth ratio must be > 0, got {ratio!r}")
+    latent_hw = (h // downsample) * (w // downsample)
+    exact = 2 * h * w * IMAGE_CHANNELS * r / latent_hw
+    c = round(exact)
+    if c < 1 or abs(exact - c) > 1e-6 * max(1.0, exact):
+        step = Fraction(latent_hw, 2 * h * w * IMAGE_CHANNELS)
+        raise ModelError(
+            f"bandwidth ratio {ratio!r} needs {exact:.4g} latent channels for {h}x{w} images "
+            f"(downsample {downsample}); ratios must be whole multiples of {step} (e.g. 1/6, 1/12)"
+        )
+    if (c * latent_hw) % 2:
+        raise ModelError(f"bandwidth ratio {ratio!r} gives an odd number of real latent values ({c * latent_hw}); choose another ratio")
+    return c

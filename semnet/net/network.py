@@ -1,0 +1,180 @@
+"""The emulated network: users, the aggregator, and every directed link's parameters.
+
+``build_network`` turns the topology and links sections of a scenario into a
+``Network``. Physical links exist in both directions of every graph edge and of
+every transmit relation (radios talk both ways; model messages may flow against
+the image direction), plus an uplink and a downlink between each user and the
+aggregator node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from semnet.errors import ScenarioError
+from semnet.net.pathloss import snr_db_from_distance
+from semnet.net.topology import build_topology, distance_m, transmit_graph
+
+AGGREGATOR = "server"
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """Parameters of one directed link ``src -> dst``.
+
+    ``snr_db`` is the average SNR P/sigma^2 (unit mean symbol power); ``bandwidth_hz``
+    is in complex symbols per second; ``rate_mode``/``rate_bps`` give the bit rate of
+    model-exchange messages.
+    """
+
+    src: int | str
+    dst: int | str
+    snr_db: float
+    distance_m: float
+    bandwidth_hz: float
+    latency_s: float
+    fading: str
+    k_factor: float
+    rate_mode: str
+    rate_bps: float
+    backoff: float
+    packet_bits: int
+    max_retries: int
+
+
+@dataclass
+class Network:
+    """Users (ints ``0..n-1``), the aggregator (``"server"``) and all directed links."""
+
+    graph: nx.Graph
+    transmit: nx.DiGraph
+    links: dict[tuple, LinkParams]
+    aggregator: str = AGGREGATOR
+    users: list[int] = field(default_factory=list)
+
+    def receivers(self, user: int) -> list[int]:
+        """out(i): the users that ``user`` sends images to."""
+        return sorted(self.transmit.successors(user))
+
+    def transmitters(self, user: int) -> list[int]:
+        """in(j): the users that send images to ``user``."""
+        return sorted(self.transmit.predecessors(user))
+
+    def image_links(self) -> list[tuple[int, int]]:
+        """Every transmit relation i -> j, sorted."""
+        return sorted(self.transmit.edges())
+
+    def link(self, src, dst) -> LinkParams:
+        try:
+            return self.links[(src, dst)]
+        except KeyError:
+            raise KeyError(f"no link {src} -> {dst} in the network") from None
+
+    def traffic_weight(self, src: int, dst: int) -> float:
+        return float(self.transmit.edges[src, dst].get("weight", 1.0))
+
+
+def build_network(topology, links, seed: int) -> Network:
+    """Build a ``Network`` from a scenario's ``topology`` and ``links`` sections."""
+    params = _topology_params(topology)
+    graph = build_topology(topology.kind, topology.num_users, seed=seed, **params)
+    tx = transmit_graph(
+        graph,
+        directed_edges=topology.transmit_edges if topology.transmit == "explicit" else None,
+        traffic=topology.traffic if topology.transmit == "traffic" else None,
+    )
+    if tx.number_of_edges() == 0:
+        raise ScenarioError(
+            f"topology: the '{topology.kind}' graph with {topology.num_users} users has no links; "
+            "raise num_users, radius_m or p, or list edges"
+        )
+    overrides = {(o.src, o.dst): o.snr_db for o in links.overrides}
+    for (src, dst) in overrides:
+        if not (graph.has_edge(src, dst) or tx.has_edge(src, dst)):
+            raise ScenarioError(f"links.overrides: {src} -> {dst} is not a link of the topology")
+
+    pairs = set()
+    for u, v in list(graph.edges()) + list(tx.edges()):
+        pairs.add((u, v))
+        pairs.add((v, u))
+    table: dict[tuple, LinkParams] = {}
+    for src, dst in sorted(pairs):
+        dist = distance_m(graph, src, dst)
+        snr = overrides.get((src, dst), _snr_db(links, dist))
+        table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links)
+
+    agg = links.aggregator
+    area = topology.area_m
+    center = topology.aggregator_position_m or _centroid(graph, area)
+    for user in graph.nodes:
+        x, y = graph.nodes[user]["pos_m"]
+        dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
+        snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist)
+        for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
+            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links)
+    graph.graph["aggregator_pos_m"] = tuple(center)
+    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes))
+
+
+def _topology_params(t) -> dict:
+    kind = t.kind
+    if kind == "random_geometric":
+        return {"radius_m": t.radius_m, "area_m": t.area_m}
+    if kind == "erdos_renyi":
+        return {"p": t.p, "area_m": t.area_m}
+    if kind == "small_world":
+        return {"k": t.k, "p_rewire": t.p_rewire, "area_m": t.area_m}
+    if kind == "grid":
+        return {"rows": t.rows, "cols": t.cols, "spacing_m": t.spacing_m}
+    if kind == "star":
+        return {"center": t.center, "area_m": t.area_m}
+    if kind == "edges":
+        return {"edges": [tuple(e) for e in t.edges], "area_m": t.area_m}
+    return {"area_m": t.area_m}
+
+
+def _snr_db(links, dist_m: float) -> float:
+    if links.snr_db is not None:
+        snr = links.snr_db
+    else:
+        pl = links.path_loss
+        snr = float(
+            snr_db_from_distance(
+                dist_m,
+                tx_power_dbm=pl.tx_power_dbm,
+                exponent=pl.exponent,
+                reference_distance_m=pl.reference_distance_m,
+                reference_loss_db=pl.reference_loss_db,
+                noise_power_dbm=pl.noise_power_dbm,
+            )
+        )
+        snr = min(max(snr, links.snr_min_db), links.snr_max_db)
+    return float(snr + links.snr_offset_db)
+
+
+def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links) -> LinkParams:
+    return LinkParams(
+        src=src,
+        dst=dst,
+        snr_db=round(float(snr_db), 6),
+        distance_m=float(dist_m),
+        bandwidth_hz=float(bandwidth_hz),
+        latency_s=float(latency_s),
+        fading=links.fading,
+        k_factor=float(links.k_factor),
+        rate_mode=rate.mode,
+        rate_bps=float(rate.rate_bps),
+        backoff=float(rate.backoff),
+        packet_bits=int(rate.packet_bits),
+        max_retries=int(rate.max_retries),
+    )
+
+
+def _centroid(graph: nx.Graph, area_m: float) -> tuple[float, float]:
+    xs = [graph.nodes[n]["pos_m"][0] for n in graph.nodes]
+    ys = [graph.nodes[n]["pos_m"][1] for n in graph.nodes]
+    if not xs:
+        return (area_m / 2, area_m / 2)
+    return (sum(xs) / len(xs), sum(ys) / len(ys))

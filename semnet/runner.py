@@ -1,0 +1,188 @@
+"""Run one scenario end to end and write its run directory.
+
+scenario -> network + simulator -> data shards + models -> method phases ->
+events.jsonl, metrics.jsonl, checkpoints, summary.json (written last).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import yaml
+
+from semnet.fl.context import RunContext
+from semnet.fl.evaluation import LinkEvaluator
+from semnet.fl.methods import run_method
+from semnet.fl.trainer import Trainer
+from semnet.metrics.rundir import RunDirectory
+from semnet.models import Channel
+from semnet.net.network import Network, build_network
+from semnet.scenario.schema import Scenario
+from semnet.seeding import derive_seed, numpy_rng
+from semnet.sim import Simulator
+from semnet.workload import load_user_data, model_factory, module_bytes, symbols_per_image
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class RunResult:
+    path: Path
+    summary: dict
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from semnet.errors import ScenarioError
+
+        raise ScenarioError("simulation.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def compute_speeds(scenario: Scenario, network: Network) -> dict:
+    """Simulated training speed (samples/s) of every node, the aggregator included."""
+    spec = scenario.simulation.compute
+    rng = numpy_rng(scenario.seed, "compute_profile")
+    speeds = {}
+    for user in network.users:
+        if user in spec.per_node:
+            speeds[user] = spec.per_node[user]
+        elif spec.samples_per_s_range is not None:
+            speeds[user] = float(rng.uniform(*spec.samples_per_s_range))
+        else:
+            speeds[user] = spec.samples_per_s
+    speeds[network.aggregator] = spec.samples_per_s
+    return speeds
+
+
+def default_run_dir(scenario: Scenario) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(scenario.output.dir) / f"{scenario.name}-seed{scenario.seed}-{stamp}"
+
+
+def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress: Progress | None = None) -> RunResult:
+    """Simulate ``scenario``; return the run directory and its summary."""
+    wall0 = time.perf_counter()
+    progress = progress or (lambda _record: None)
+    device = resolve_device(scenario.simulation.device)
+    if scenario.simulation.threads:
+        torch.set_num_threads(scenario.simulation.threads)
+    network = build_network(scenario.topology, scenario.links, scenario.seed)
+    speeds = compute_speeds(scenario, network)
+    learning = scenario.method.name != "exchange"
+    data = None
+    if learning:
+        val = 32 if scenario.method.federated.converge is not None else 0
+        data = load_user_data(scenario.data, network.users, scenario.seed, validation_per_user=val)
+    image_hw = data.image_hw if data else (32, 32)
+
+    run_dir = RunDirectory(out_dir or default_run_dir(scenario))
+    run_dir.write_text("scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+    sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write)
+
+    def branch_sim(name: str, start_s: float) -> Simulator:
+        return Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write,
+                         start_s=start_s, stream=name)
+
+    links = network.image_links()
+    snr = {(i, j): network.link(i, j).snr_db for i, j in links}
+    channel = Channel("awgn" if scenario.links.fading == "none" else scenario.links.fading,
+                      csi=scenario.links.csi, k_factor=scenario.links.k_factor)
+    new_model = None
+    evaluator = validator = None
+    if learning:
+        new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
+        out = scenario.output
+        cap = out.eval_images_per_link
+        test = {u: (x[:cap] if cap else x) for u, x in data.test.items()}
+        eval_seed = derive_seed(scenario.seed, "evaluation")
+        evaluator = LinkEvaluator(links, snr, test, channel, device, seed=eval_seed, realisations=out.eval_realisations)
+        val_links = [(i, j) for i, j in links if i in data.validation]
+        validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed)
+    ctx = RunContext(
+        scenario=scenario,
+        network=network,
+        sim=sim,
+        trainer=Trainer(channel, device),
+        evaluator=evaluator,
+        validator=validator,
+        train_images=data.train if data else {},
+        new_model=new_model,
+        device=device,
+        record_metric=lambda record: run_dir.metrics.write({**record, "wall_time_s": time.perf_counter() - wall0}),
+        progress=progress,
+        sim_factory=branch_sim,
+    )
+    try:
+        outcome = run_method(ctx, symbols_per_image(scenario.model, image_hw))
+    except BaseException:
+        run_dir.abort()
+        raise
+    if scenario.output.checkpoints:
+        for name, state in outcome.checkpoints.items():
+            run_dir.save_checkpoint(name, state)
+    summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data)
+    run_dir.finish(summary)
+    return RunResult(run_dir.path, summary)
+
+
+def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) -> dict:
+    final = outcome.phases[-1]
+    phases = [{k: v for k, v in p.as_dict().items() if k != "links"} for p in outcome.phases]
+    link_snrs = [network.link(i, j).snr_db for i, j in network.image_links()]
+    summary = {
+        "status": "complete",
+        "name": scenario.name,
+        "method": scenario.method.name,
+        "seed": scenario.seed,
+        "psnr_db": final.psnr_db,
+        "ssim": final.ssim,
+        "worst_link_psnr_db": final.worst_link_psnr_db,
+        "bytes_total": ctx.sim.bytes_total,
+        "sim_time_s": ctx.sim.now_s,
+        "wall_time_s": round(wall_s, 3),
+        "local_steps": ctx.local_steps,
+        "messages_total": ctx.sim.messages_total,
+        "device": str(device),
+        "phases": phases,
+        "links": final.links,
+        "controls": outcome.controls,
+        "network": {
+            "users": len(network.users),
+            "image_links": len(link_snrs),
+            "topology": scenario.topology.kind,
+            "snr_db_mean": round(float(np.mean(link_snrs)), 4),
+            "snr_db_min": round(float(np.min(link_snrs)), 4),
+            "snr_db_max": round(float(np.max(link_snrs)), 4),
+            "fading": scenario.links.fading,
+        },
+        **outcome.extras,
+    }
+    if ctx.new_model is not None:
+        model = ctx.new_model()
+        k = symbols_per_image(scenario.model, data.image_hw)
+        summary["model"] = {
+            "name": scenario.model.name,
+            "channel_uses_per_image": k,
+            "bandwidth_ratio": round(k / (3 * data.image_hw[0] * data.image_hw[1]), 6),
+            "encoder_bytes": module_bytes(model.encoder),
+            "decoder_bytes": module_bytes(model.decoder),
+        }
+        summary["data"] = {
+            "source": scenario.data.source,
+            "train_images": int(sum(x.shape[0] for x in data.train.values())),
+            "test_images": int(sum(x.shape[0] for x in data.test.values())),
+            "image_hw": list(data.image_hw),
+        }
+    return summary

@@ -1,0 +1,392 @@
+"""Typed, frozen scenario specification.
+
+A scenario YAML file is parsed once, at the edge, into these pydantic models.
+Unknown keys are errors (``extra="forbid"``) and every number carries its range,
+so nothing past the loader ever sees a raw dict. The key-by-key reference with
+units and defaults is ``docs/scenario-reference.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from semnet.fl.catalog import METHOD_NAMES
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- topology
+
+
+class TopologySpec(_Spec):
+    """Who is connected to whom, and who sends images to whom."""
+
+    kind: Literal[
+        "complete", "ring", "star", "grid", "erdos_renyi", "random_geometric", "small_world", "edges"
+    ] = "ring"
+    num_users: int = Field(6, ge=1, le=100_000)
+    area_m: float = Field(100.0, gt=0)
+    radius_m: float = Field(50.0, gt=0, description="random_geometric: connection radius")
+    p: float = Field(0.3, ge=0, le=1, description="erdos_renyi: edge probability")
+    k: int = Field(2, ge=1, description="small_world: each node joins its k nearest ring neighbours")
+    p_rewire: float = Field(0.1, ge=0, le=1, description="small_world: rewiring probability")
+    rows: int | None = Field(None, ge=1, description="grid: rows (num_users = rows*cols)")
+    cols: int | None = Field(None, ge=1, description="grid: columns")
+    spacing_m: float = Field(20.0, gt=0, description="grid: distance between neighbours")
+    center: int = Field(0, ge=0, description="star: the hub node")
+    edges: tuple[tuple[int, int], ...] | None = Field(None, description="edges: explicit undirected edges")
+    transmit: Literal["both", "explicit", "traffic"] = "both"
+    transmit_edges: tuple[tuple[int, int], ...] | None = None
+    traffic: tuple[tuple[float, ...], ...] | None = None
+    aggregator_position_m: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "TopologySpec":
+        n = self.num_users
+        if self.kind == "grid":
+            if self.rows is None or self.cols is None:
+                raise ValueError("grid needs both 'rows' and 'cols'")
+            if self.rows * self.cols != n:
+                raise ValueError(f"grid rows*cols = {self.rows * self.cols} must equal num_users = {n}")
+        if self.kind == "edges" and not self.edges:
+            raise ValueError("kind 'edges' needs a non-empty 'edges' list")
+        if self.kind == "star" and self.center >= n:
+            raise ValueError(f"star center {self.center} is not a node; allowed 0..{n - 1}")
+        for key, pairs in (("edges", self.edges), ("transmit_edges", self.transmit_edges)):
+            for u, v in pairs or ():
+                if not (0 <= u < n and 0 <= v < n):
+                    raise ValueError(f"{key} has ({u}, {v}) but nodes are 0..{n - 1}")
+                if u == v:
+                    raise ValueError(f"{key} has a self-loop ({u}, {v})")
+        if self.transmit == "explicit" and not self.transmit_edges:
+            raise ValueError("transmit 'explicit' needs a non-empty 'transmit_edges' list")
+        if self.transmit == "traffic":
+            if self.traffic is None:
+                raise ValueError("transmit 'traffic' needs a 'traffic' matrix")
+            if len(self.traffic) != n or any(len(row) != n for row in self.traffic):
+                raise ValueError(f"traffic must be a {n}x{n} matrix")
+            if any(w < 0 for row in self.traffic for w in row):
+                raise ValueError("traffic weights must be >= 0")
+            if any(self.traffic[i][i] != 0 for i in range(n)):
+                raise ValueError("traffic diagonal must be 0 (a user does not send to itself)")
+        return self
+
+
+# --------------------------------------------------------------------------- links
+
+
+class PathLossSpec(_Spec):
+    """Log-distance path loss: SNR from transmit power, distance and noise power."""
+
+    tx_power_dbm: float = 20.0
+    exponent: float = Field(3.0, gt=0, le=8)
+    reference_distance_m: float = Field(1.0, gt=0)
+    reference_loss_db: float = 40.0
+    noise_power_dbm: float = -90.0
+
+
+class RateSpec(_Spec):
+    """Bit rate of model-exchange messages."""
+
+    mode: Literal["fixed", "shannon"] = "fixed"
+    rate_bps: float = Field(10e6, gt=0, description="fixed: link bit rate")
+    backoff: float = Field(0.5, gt=0, le=1, description="shannon: target rate / capacity at mean SNR")
+    packet_bits: int = Field(12_000, ge=1, description="shannon: bits per fading block")
+    max_retries: int = Field(4, ge=0, description="shannon: retransmissions per packet before a message fails")
+
+
+class SnrOverride(_Spec):
+    src: int = Field(ge=0)
+    dst: int = Field(ge=0)
+    snr_db: float
+
+
+class AggregatorLinkSpec(_Spec):
+    """Links between users and the aggregator (base station) node."""
+
+    snr_db: float | None = Field(None, description="None: from path loss to aggregator_position_m")
+    bandwidth_hz: float = Field(1e6, gt=0)
+    latency_s: float = Field(0.005, ge=0)
+    rate: RateSpec = RateSpec()
+
+
+class LinksSpec(_Spec):
+    """Per-directed-link channel parameters shared by all links unless overridden."""
+
+    snr_db: float | None = Field(None, description="one SNR for every link; None: path loss")
+    snr_offset_db: float = Field(0.0, description="added to every link SNR (handy in sweeps)")
+    snr_min_db: float = Field(-10.0, description="path-loss SNRs are clipped to [snr_min_db, snr_max_db]")
+    snr_max_db: float = Field(30.0)
+    path_loss: PathLossSpec = PathLossSpec()
+    overrides: tuple[SnrOverride, ...] = ()
+    fading: Literal["none", "rayleigh", "rician"] = "none"
+    k_factor: float = Field(3.0, ge=0, description="rician: LOS/scatter power ratio (linear)")
+    csi: bool = Field(True, description="receiver knows h and equalises")
+    bandwidth_hz: float = Field(1e6, gt=0, description="complex symbols per second")
+    latency_s: float = Field(0.005, ge=0)
+    rate: RateSpec = RateSpec()
+    aggregator: AggregatorLinkSpec = AggregatorLinkSpec()
+
+    @model_validator(mode="after")
+    def _check(self) -> "LinksSpec":
+        if self.snr_min_db > self.snr_max_db:
+            raise ValueError(f"snr_min_db {self.snr_min_db} > snr_max_db {self.snr_max_db}")
+        return self
+
+
+# --------------------------------------------------------------------------- data
+
+
+class PartitionSpec(_Spec):
+    kind: Literal["iid", "dirichlet", "classes", "source"] = "source"
+    alpha: float = Field(0.5, gt=0, description="dirichlet: concentration (small = skewed)")
+    classes_per_user: int = Field(2, ge=1, description="classes: labels per user")
+
+
+class DataSpec(_Spec):
+    source: Literal["embedded", "folder", "cifar10"] = "embedded"
+    path: str | None = Field(None, description="folder/cifar10: data root (relative to the working directory)")
+    image_size: int | None = Field(None, ge=8, description="folder: resize+crop to this side; None keeps size")
+    max_per_class: int | None = Field(None, ge=1, description="use only the first N images of each class")
+    train_per_user: int | None = Field(None, ge=1, description="cap on each user's training images")
+    test_per_user: int | None = Field(64, ge=1, description="cap on each user's held-out images")
+    partition: PartitionSpec = PartitionSpec()
+    augment: bool = Field(False, description="random horizontal flips while training")
+    cache_dir: str | None = Field(None, description="on-disk cache of decoded images")
+
+    @model_validator(mode="after")
+    def _check(self) -> "DataSpec":
+        if self.source in ("folder", "cifar10") and not self.path:
+            raise ValueError(f"data source '{self.source}' needs 'path'")
+        return self
+
+
+# --------------------------------------------------------------------------- model
+
+
+class ModelSpec(_Spec):
+    name: str = "deep_jscc"
+    latent_channels: int | None = Field(None, ge=2, description="c of the 8x8xc latent; k/n = c/96 for 32x32")
+    bandwidth_ratio: str | float | None = Field(None, description="k/n, e.g. '1/6'; alternative to latent_channels")
+    width: float = Field(1.0, gt=0, le=8, description="multiplier on filter counts")
+    checkpoint: str | None = Field(None, description="initial weights (.pt written by semnet)")
+
+    @field_validator("bandwidth_ratio")
+    @classmethod
+    def _ratio(cls, value):
+        if value is None:
+            return None
+        try:
+            ratio = float(Fraction(str(value)))
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"bandwidth_ratio {value!r} is not a number or fraction like '1/6'") from None
+        if not 0 < ratio <= 1:
+            raise ValueError(f"bandwidth_ratio {value!r} must be in (0, 1]")
+        return ratio
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
+        from semnet.models import list_models
+
+        names = list_models()
+        if self.name not in names:
+            raise ValueError(f"unknown model '{self.name}'; allowed: {', '.join(sorted(names))}")
+        if self.latent_channels is not None and self.bandwidth_ratio is not None:
+            raise ValueError("give latent_channels or bandwidth_ratio, not both")
+        return self
+
+
+# --------------------------------------------------------------------------- method
+
+
+class LocalTrainSpec(_Spec):
+    """One piece of local training: how many optimiser steps, batch and learning rate."""
+
+    steps: int | None = Field(None, ge=1, description="optimiser steps per round")
+    epochs: float | None = Field(None, gt=0, description="alternative to steps: passes over local data")
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    optimizer: Literal["adam", "sgd"] = "adam"
+
+    @model_validator(mode="after")
+    def _check(self) -> "LocalTrainSpec":
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError("give steps or epochs, not both")
+        return self
+
+    def steps_for(self, num_samples: int) -> int:
+        """Optimiser steps for a client with ``num_samples`` local images."""
+        if self.steps is not None:
+            return self.steps
+        epochs = 1.0 if self.epochs is None else self.epochs
+        return max(1, round(epochs * num_samples / self.batch_size))
+
+
+class ConvergeSpec(_Spec):
+    """Stop a federation once it stops improving: less than ``min_gain_db`` over the last
+    ``window_frac`` of its rounds (evaluated every ``eval_every`` rounds)."""
+
+    min_gain_db: float = Field(0.1, ge=0)
+    window_frac: float = Field(0.1, gt=0, le=1)
+    min_rounds: int = Field(10, ge=1)
+    eval_every: int = Field(1, ge=1)
+
+
+class FederatedSpec(_Spec):
+    algorithm: Literal["fedavg", "fedprox", "scaffold"] | None = Field(
+        None, description="None: the method's own (fedavg/fedprox/scaffold), else fedavg"
+    )
+    rounds: int = Field(20, ge=0, description="maximum rounds (all of them unless converge is set)")
+    client_fraction: float = Field(1.0, gt=0, le=1)
+    local: LocalTrainSpec = LocalTrainSpec(steps=20)
+    mu: float = Field(0.01, ge=0, description="fedprox: proximal weight")
+    server_lr: float = Field(1.0, gt=0, description="scaffold: global step size")
+    converge: ConvergeSpec | None = None
+
+
+class FineTuneSpec(_Spec):
+    iterations: int = Field(2, ge=0, description="K: encoder step + decoder step repetitions")
+    encoder_step: bool = True
+    decoder_step: bool = True
+    encoder: LocalTrainSpec = LocalTrainSpec(steps=20, lr=5e-4)
+    decoder_rounds: int = Field(2, ge=1, description="federated rounds per decoder step")
+    decoder: LocalTrainSpec = LocalTrainSpec(steps=10, lr=5e-4)
+    task_weights: Literal["uniform", "traffic", "uncertainty"] = "uniform"
+
+
+class CentralizedSpec(_Spec):
+    epochs: float = Field(10, gt=0)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
+    eval_every_epochs: float = Field(1.0, gt=0)
+    test_snrs_db: tuple[float, ...] = (0.0, 10.0, 20.0)
+    snr_range_db: tuple[float, float] | None = Field(
+        None, description="train SNRs uniform in this range instead of the links' SNRs"
+    )
+
+
+class PersonalSpec(_Spec):
+    """Personalised-FL baselines (fedper, ditto) and naive local fine-tuning."""
+
+    rounds: int = Field(5, ge=1, description="fedper/ditto: rounds after the federated start")
+    local: LocalTrainSpec = LocalTrainSpec(steps=20, lr=5e-4)
+    ditto_lambda: float = Field(0.1, ge=0, description="ditto: pull of the personal model to the global one")
+
+
+class ExchangeSpec(_Spec):
+    """Exchange-only protocol: gossip messages of a fixed size, no learning."""
+
+    rounds: int = Field(5, ge=1)
+    message_bytes: int = Field(100_000, ge=1)
+    semantic_images: int = Field(0, ge=0, description="images each user also sends on each out-link per round")
+
+
+Control = Literal["compute_matched", "bytes_matched", "local_finetune"]
+
+
+class MethodSpec(_Spec):
+    name: str = "finefed"
+    federated: FederatedSpec = FederatedSpec()
+    finetune: FineTuneSpec = FineTuneSpec()
+    centralized: CentralizedSpec = CentralizedSpec()
+    personal: PersonalSpec = PersonalSpec()
+    exchange: ExchangeSpec = ExchangeSpec()
+    controls: tuple[Control, ...] = Field((), description="fair-comparison controls run from the same start")
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in METHOD_NAMES:
+            raise ValueError(f"unknown method '{value}'; allowed: {', '.join(METHOD_NAMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _algorithm_agrees(self) -> "MethodSpec":
+        chosen = self.federated.algorithm
+        if self.name in ("fedavg", "fedprox", "scaffold") and chosen not in (None, self.name):
+            raise ValueError(
+                f"federated.algorithm '{chosen}' contradicts method '{self.name}'; leave it out or make them equal"
+            )
+        return self
+
+    @property
+    def algorithm(self) -> str:
+        """The federated algorithm behind this method's global model."""
+        if self.federated.algorithm is not None:
+            return self.federated.algorithm
+        return self.name if self.name in ("fedprox", "scaffold") else "fedavg"
+
+
+# --------------------------------------------------------------------------- simulation / output
+
+
+class ComputeSpec(_Spec):
+    """Simulated compute speed: local training of n samples takes n / samples_per_s seconds."""
+
+    samples_per_s: float = Field(500.0, gt=0)
+    samples_per_s_range: tuple[float, float] | None = Field(
+        None, description="heterogeneous devices: each user's speed drawn uniformly (seeded)"
+    )
+    per_node: dict[int, float] = Field(default_factory=dict, description="node id -> samples/s")
+    aggregation_s: float = Field(0.0, ge=0, description="aggregator time per aggregation")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ComputeSpec":
+        if self.samples_per_s_range is not None:
+            low, high = self.samples_per_s_range
+            if not 0 < low <= high:
+                raise ValueError(f"samples_per_s_range {self.samples_per_s_range} needs 0 < low <= high")
+        for node, speed in self.per_node.items():
+            if speed <= 0:
+                raise ValueError(f"per_node[{node}] = {speed} must be > 0")
+        return self
+
+
+class SimulationSpec(_Spec):
+    compute: ComputeSpec = ComputeSpec()
+    round_deadline_s: float | None = Field(None, gt=0, description="aggregators stop waiting after this")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
+
+
+class OutputSpec(_Spec):
+    dir: str = "runs"
+    eval_every_rounds: int = Field(0, ge=0, description="0: evaluate at the end of each phase only")
+    eval_images_per_link: int | None = Field(None, ge=1, description="cap on test images per link")
+    eval_realisations: int = Field(1, ge=1, description="fading realisations (noise draws) per test image")
+    checkpoints: bool = True
+    progress: bool = True
+
+
+class Scenario(_Spec):
+    """A whole scenario: the root of a YAML file."""
+
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    topology: TopologySpec = TopologySpec()
+    links: LinksSpec = LinksSpec()
+    data: DataSpec = DataSpec()
+    model: ModelSpec = ModelSpec()
+    method: MethodSpec = MethodSpec()
+    simulation: SimulationSpec = SimulationSpec()
+    output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scenario":
+        n = self.topology.num_users
+        for i, override in enumerate(self.links.overrides):
+            for end in ("src", "dst"):
+                node = getattr(override, end)
+                if node >= n:
+                    raise ValueError(f"links.overrides[{i}].{end} = {node} is not a node; allowed 0..{n - 1}")
+        for node in self.simulation.compute.per_node:
+            if not 0 <= node < n:
+                raise ValueError(f"simulation.compute.per_node has node {node}; allowed 0..{n - 1}")
+        return self

@@ -1,0 +1,48 @@
+"""What travels and what is asked of a node in one simulated round."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable
+
+
+@dataclass(frozen=True)
+class Message:
+    """One transfer ``src -> dst``: ``bits`` of model data, or ``symbols`` complex
+    channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s."""
+
+    src: int | str
+    dst: int | str
+    kind: str
+    bits: int = 0
+    symbols: int = 0
+
+
+@dataclass(frozen=True)
+class Task:
+    """Work for one node in a round: receive ``downloads`` (all at once), compute on
+    ``samples`` training images, then send ``uploads`` (all at once).
+
+    ``key`` identifies the task to the strategy that made it (e.g. a client id or a
+    (transmitter, receiver) pair); the simulator never looks inside it.
+    """
+
+    key: Hashable
+    node: int | str
+    downloads: tuple[Message, ...] = ()
+    samples: int = 0
+    uploads: tuple[Message, ...] = ()
+
+
+@dataclass
+class TaskOutcome:
+    """How a task ended: ``ok`` when everything arrived before the deadline.
+
+    A failure is data (``reason``: 'outage', 'deadline'), handed to the aggregation.
+    """
+
+    key: Hashable
+    ok: bool
+    reason: str | None = None
+    finished_s: float | None = None
+    bits: int = field(default=0)

@@ -1,0 +1,140 @@
+"""From a scenario's data and model sections to what the learning needs: each user's
+training, validation and test images, and a factory of identically initialised models."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from semnet.data import load_cifar10_pickle, load_embedded, load_image_folder, partition_pair
+from semnet.errors import DataError, ModelError
+from semnet.models import JSCCModel, create_model, latent_channels_for_ratio
+from semnet.scenario.schema import DataSpec, ModelSpec
+from semnet.seeding import derive_seed
+
+log = logging.getLogger(__name__)
+
+DOWNSAMPLE = 4  # both registered model families halve the resolution twice
+
+
+@dataclass
+class UserData:
+    """uint8 image tensors (N,3,H,W) per user."""
+
+    train: dict[int, torch.Tensor]
+    validation: dict[int, torch.Tensor]
+    test: dict[int, torch.Tensor]
+    image_hw: tuple[int, int]
+
+
+def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_per_user: int = 0) -> UserData:
+    """Load the data set, partition it over ``users`` and cut each user's splits."""
+    train, test = _load(spec)
+    train_parts, test_parts = partition_pair(
+        train.labels.numpy(),
+        test.labels.numpy(),
+        len(users),
+        kind=spec.partition.kind,
+        seed=derive_seed(seed, "partition"),
+        alpha=spec.partition.alpha,
+        classes_per_user=spec.partition.classes_per_user,
+    )
+    out_train, out_val, out_test = {}, {}, {}
+    for user, tr_idx, te_idx in zip(users, train_parts, test_parts):
+        tr_idx = list(tr_idx)
+        if validation_per_user:
+            held = min(validation_per_user, max(1, len(tr_idx) // 10))
+            out_val[user] = train.images[tr_idx[-held:]]
+            tr_idx = tr_idx[:-held]
+        if spec.train_per_user is not None:
+            tr_idx = tr_idx[: spec.train_per_user]
+        te_idx = list(te_idx)
+        if spec.test_per_user is not None:
+            te_idx = te_idx[: spec.test_per_user]
+        if not tr_idx or not te_idx:
+            raise DataError(
+                f"data: user {user} got {len(tr_idx)} training and {len(te_idx)} test images after partitioning "
+                f"'{spec.partition.kind}'; use fewer users, a larger data set or another partition"
+            )
+        out_train[user] = train.images[tr_idx].contiguous()
+        out_test[user] = test.images[te_idx].contiguous()
+    hw = tuple(train.images.shape[-2:])
+    if hw[0] % DOWNSAMPLE or hw[1] % DOWNSAMPLE:
+        raise DataError(f"data: image size {hw[0]}x{hw[1]} must be divisible by {DOWNSAMPLE}; set data.image_size")
+    return UserData(out_train, out_val, out_test, hw)
+
+
+def _load(spec: DataSpec):
+    if spec.source == "embedded":
+        return load_embedded(patch_size=32, seed=0)
+    root = Path(spec.path).expanduser()
+    if not root.exists():
+        raise DataError(f"data.path '{spec.path}' does not exist (resolved to {root.resolve()})")
+    if spec.source == "cifar10" and (root / "cifar-10-batches-py").is_dir():
+        return load_cifar10_pickle(root, split="train"), load_cifar10_pickle(root, split="test")
+    kwargs = dict(image_size=spec.image_size, max_per_class=spec.max_per_class, cache_dir=spec.cache_dir)
+    train = load_image_folder(root, split="train", **kwargs)
+    test = load_image_folder(root, split="test", **kwargs)
+    return train, test
+
+
+def latent_channels(spec: ModelSpec, image_hw: tuple[int, int] = (32, 32)) -> int:
+    if spec.latent_channels is not None:
+        return spec.latent_channels
+    if spec.bandwidth_ratio is not None:
+        return latent_channels_for_ratio(float(spec.bandwidth_ratio), image_hw=image_hw, downsample=DOWNSAMPLE)
+    return 16
+
+
+def symbols_per_image(spec: ModelSpec, image_hw: tuple[int, int] = (32, 32)) -> int:
+    """k: complex channel uses per image (c real values per latent position, paired)."""
+    c = latent_channels(spec, image_hw)
+    return c * (image_hw[0] // DOWNSAMPLE) * (image_hw[1] // DOWNSAMPLE) // 2
+
+
+def model_factory(spec: ModelSpec, image_hw: tuple[int, int], seed: int, device: torch.device) -> Callable[[], JSCCModel]:
+    """A function returning the same initial model every call (seeded; optional checkpoint)."""
+    c = latent_channels(spec, image_hw)
+    state = load_checkpoint(spec.checkpoint) if spec.checkpoint else None
+
+    def new_model() -> JSCCModel:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(seed, "model_init"))
+            model = create_model(spec.name, latent_channels=c, width=spec.width)
+        if state is not None:
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as err:
+                first = str(err).strip().splitlines()[0]
+                raise ModelError(
+                    f"model.checkpoint '{spec.checkpoint}' does not fit model '{spec.name}' "
+                    f"(latent_channels={c}, width={spec.width}): {first}"
+                ) from None
+        return model.to(device)
+
+    return new_model
+
+
+def load_checkpoint(path: str) -> dict:
+    """Read a model state dict saved by semnet; one-line ModelError if missing or corrupt."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ModelError(f"model.checkpoint '{path}' does not exist")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise ModelError(f"model.checkpoint '{path}' is not a readable PyTorch checkpoint ({type(err).__name__})") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"model.checkpoint '{path}' holds no model state dict (a mapping of names to tensors)")
+    return state
+
+
+def module_bytes(module: nn.Module) -> int:
+    return 4 * sum(t.numel() for t in module.state_dict().values())
