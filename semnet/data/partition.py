@@ -72,7 +72,8 @@ def partition(
     Returns
     -------
     list of numpy.ndarray
-        ``U`` sorted ``int64`` index arrays, pairwise disjoint. They cover all of
+        ``U`` ``int64`` index arrays, pairwise disjoint, each in a seeded random
+        order (any prefix is a uniform sample of that user's data). They cover all of
         ``range(N)`` except, for ``"classes"`` with ``U * classes_per_user < C``,
         the images of classes no user was dealt.
 
@@ -120,7 +121,7 @@ def partition_pair(
     Returns
     -------
     train_parts, test_parts : list of numpy.ndarray
-        ``U`` sorted ``int64`` index arrays each, into ``train_labels`` and
+        ``U`` shuffled ``int64`` index arrays each, into ``train_labels`` and
         ``test_labels`` respectively.
 
     Raises
@@ -189,7 +190,7 @@ def _check_common(train: np.ndarray, test: np.ndarray | None, num_users: int, ki
 
 
 def _iid(n: int, num_users: int, rng: np.random.Generator) -> Parts:
-    return [np.sort(part) for part in np.array_split(rng.permutation(n).astype(np.int64), num_users)]
+    return list(np.array_split(rng.permutation(n).astype(np.int64), num_users))
 
 
 def _proportion_drawer(kind: str, classes: np.ndarray, num_users: int, alpha: float,
@@ -258,7 +259,8 @@ def _split(labels: np.ndarray, classes: np.ndarray, proportions: np.ndarray, rng
         cuts = _cuts(len(members), row)
         for user in range(len(parts)):
             parts[user].append(members[cuts[user]:cuts[user + 1]])
-    return [np.sort(np.concatenate(p)).astype(np.int64) for p in parts]
+    # Shuffle each user's indices so that any prefix is a uniform sample of its data, not its first classes.
+    return [rng.permutation(np.concatenate(p)).astype(np.int64) for p in parts]
 
 
 def _failure(kind: str, n: int, num_users: int, alpha: float, classes_per_user: int, min_size: int,

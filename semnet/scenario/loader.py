@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from semnet.errors import ScenarioError
-from semnet.scenario.schema import Scenario
+from semnet.scenario.schema import Scenario, SpecValueError
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -23,9 +23,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ScenarioError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. links.snr_db=10")
     key, raw = text.split("=", 1)
-    parts = [p for p in key.strip().split(".")]
+    parts = [p.strip() for p in key.strip().split(".")]
     if not key.strip() or any(not p for p in parts):
-        raise ScenarioError(f"--set {text!r}: empty key path")
+        raise ScenarioError(f"--set {text!r}: empty key path; expected KEY.PATH=VALUE, e.g. links.snr_db=10")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
@@ -34,35 +34,85 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
-    """Return a copy of ``raw`` with each ``KEY.PATH=VALUE`` override set."""
+    """Return a copy of ``raw`` with each ``KEY.PATH=VALUE`` override set.
+
+    A missing section is created; an integer part indexes an existing list
+    (``links.overrides.0.snr_db=3``).
+    """
     data = copy.deepcopy(raw)
     for text in overrides:
         path, value = parse_override(text)
-        node = data
-        for depth, part in enumerate(path[:-1]):
-            child = node.get(part)
+        node: Any = data
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            if isinstance(node, list):
+                here = ".".join(path[:depth])
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(
+                        f"--set {text!r}: '{here}' is a list of {len(node)} items; "
+                        f"index it with 0..{len(node) - 1}, e.g. {here}.0"
+                    )
+                part = int(part)
+            if last:
+                node[part] = value
+                break
+            child = node[part] if isinstance(node, list) else node.get(part)
             if child is None:
                 child = node[part] = {}
-            if not isinstance(child, dict):
+            if not isinstance(child, (dict, list)):
                 where = ".".join(path[: depth + 1])
                 raise ScenarioError(f"--set {text!r}: '{where}' is a value, not a section")
             node = child
-        node[path[-1]] = value
     return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (plain PyYAML keeps the last one silently)."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:  # unhashable key: construct_mapping reports it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line {first + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
 def read_yaml(path: str | Path) -> dict:
     """Load a YAML mapping with the safe loader; one-line errors for missing or bad files."""
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a directory, not a scenario file")
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not a UTF-8 text file (byte 0x{err.object[err.start]:02x} at offset {err.start})"
+        ) from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the file ({err.strerror or type(err).__name__})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError(f"{path}:{where}: YAML syntax error: {problem}") from None
+        raise ScenarioError(f"{path}:{where} YAML syntax error: {problem}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -72,40 +122,88 @@ def read_yaml(path: str | Path) -> dict:
 
 def validate(raw: dict, source: str = "<scenario>") -> Scenario:
     """Validate a raw mapping into a frozen ``Scenario``."""
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as err:
-        raise ScenarioError(f"{source}: {describe_error(err)}") from None
+    return _validate(raw, source, ())
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate the scenario at ``path``."""
     raw = apply_overrides(read_yaml(path), overrides)
-    return validate(raw, str(path))
+    return _validate(raw, str(path), tuple(overrides))
+
+
+def _validate(raw: dict, source: str, overrides: tuple[str, ...]) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        origin = _override_origin(_error_path(first), overrides)
+        raise ScenarioError(f"{source}: {describe_error(err)}{origin}") from None
 
 
 def describe_error(err: ValidationError) -> str:
     """The first validation error as one line: key path, bad value, what is allowed."""
     first = err.errors(include_url=False)[0]
-    loc = [str(p) for p in first["loc"] if not _is_union_tag(p)]
-    key = ".".join(loc) or "(top level)"
+    path = _error_path(first)
+    key = format_key(path) or "(top level)"
     kind = first["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(path[:-1])
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
         return f"unknown key '{key}'{hint}"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, SpecValueError):
+        return f"{key} = {_short(cause.value)}: {cause}"
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    if kind == "missing":
-        return f"{key}: required key is missing"
     value = first.get("input")
-    if isinstance(value, dict) and not loc:
-        return message
-    shown = _short(value)
-    if loc:
-        return f"{key} = {shown}: {message}"
-    return message
+    if "[key]" in first["loc"] or kind == "invalid_key":
+        return f"{key}: bad key {_short(value)}: {message}"
+    if kind in ("tuple_type", "list_type"):
+        message = "must be a list"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        allowed = _allowed_keys(path)
+        hint = f" with keys: {', '.join(allowed)}" if allowed else ""
+        message = f"must be a section (a mapping of keys){hint}"
+    return f"{key} = {_short(value)}: {message}"
+
+
+def format_key(path: list[str | int]) -> str:
+    """``['links', 'overrides', 0, 'dst']`` -> ``'links.overrides[0].dst'``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _error_path(error: dict) -> list[str | int]:
+    """The key path of a pydantic error, union-member tags dropped and a cross-key
+    check's own key (``SpecValueError.key``) appended."""
+    loc = list(error["loc"])
+    if "[key]" in loc:  # a bad mapping key: point at the mapping, the key is shown as the value
+        loc = loc[: loc.index("[key]") - 1]
+    elif error["type"] == "invalid_key":
+        loc = loc[:-1]
+    path: list[str | int] = [p for p in loc if not _is_union_tag(p)]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SpecValueError):
+        for part in cause.key.replace("]", "").replace("[", ".").split("."):
+            path.append(int(part) if part.isdigit() else part)
+    return path
+
+
+def _override_origin(path: list[str | int], overrides: tuple[str, ...]) -> str:
+    """' (from --set TEXT)' when the failing key was set, or is inside a value set, on the command line."""
+    if not path:
+        return ""
+    parts = [str(p) for p in path]
+    for text in reversed(overrides):
+        keys = [k.strip() for k in text.split("=", 1)[0].strip().split(".")]
+        if parts[: len(keys)] == keys or keys[: len(parts)] == parts:
+            return f" (from --set {text})"
+    return ""
 
 
 def _short(value: Any) -> str:
@@ -114,14 +212,18 @@ def _short(value: Any) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the union member's type name (e.g. 'float', 'str') into loc
-    return isinstance(part, str) and part in {"float", "str", "int", "tuple[float, float]", "function-after[_ratio(), union[str,float,none]]"}
+    # pydantic inserts the union member's schema name (e.g. 'float', 'str') into loc
+    return isinstance(part, str) and (
+        part in {"float", "str", "int", "bool"} or part.startswith(("tuple[", "list[", "dict[", "function-"))
+    )
 
 
-def _allowed_keys(loc: list[str]) -> list[str]:
-    """The field names of the section at ``loc`` (for 'unknown key' hints)."""
+def _allowed_keys(path: list[str | int]) -> list[str]:
+    """The field names of the section at ``path`` (for 'unknown key' hints)."""
     model: type[BaseModel] | None = Scenario
-    for part in loc:
+    for part in path:
+        if isinstance(part, int):  # an item of a list of sections: same model
+            continue
         if model is None or part not in model.model_fields:
             return []
         model = _model_of(model.model_fields[part].annotation)

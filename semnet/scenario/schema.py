@@ -9,15 +9,49 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+import types
+import typing
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from semnet.fl.catalog import METHOD_NAMES
 
 
+class SpecValueError(ValueError):
+    """A check that spans several keys failed; ``key`` (dotted, relative to the section
+    being validated) and ``value`` say where, so the loader can print the key path."""
+
+    def __init__(self, key: str, value: Any, message: str):
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+def _is_number(annotation: Any) -> bool:
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(arg in (int, float) for arg in typing.get_args(annotation))
+    return False
+
+
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Non-finite numbers are never meaningful in a scenario (a NaN SNR or an infinite
+    # bandwidth would only surface as odd results much later).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        # pydantic reads true/false as 1/0, and YAML 1.1 reads yes/no/on/off as booleans:
+        # `num_users: yes` would silently mean one user.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None and _is_number(field.annotation):
+                    raise SpecValueError(key, value, "expected a number, not a boolean")
+        return data
 
 
 # --------------------------------------------------------------------------- topology
@@ -49,31 +83,48 @@ class TopologySpec(_Spec):
     def _check(self) -> "TopologySpec":
         n = self.num_users
         if self.kind == "grid":
-            if self.rows is None or self.cols is None:
-                raise ValueError("grid needs both 'rows' and 'cols'")
+            for key in ("rows", "cols"):
+                if getattr(self, key) is None:
+                    raise SpecValueError(key, None, "kind 'grid' needs both 'rows' and 'cols' (rows*cols = num_users)")
             if self.rows * self.cols != n:
-                raise ValueError(f"grid rows*cols = {self.rows * self.cols} must equal num_users = {n}")
+                raise SpecValueError(
+                    "rows", self.rows, f"grid rows*cols = {self.rows}*{self.cols} = {self.rows * self.cols} "
+                    f"must equal num_users = {n}"
+                )
         if self.kind == "edges" and not self.edges:
-            raise ValueError("kind 'edges' needs a non-empty 'edges' list")
+            raise SpecValueError("edges", self.edges, "kind 'edges' needs a non-empty list of [u, v] pairs")
         if self.kind == "star" and self.center >= n:
-            raise ValueError(f"star center {self.center} is not a node; allowed 0..{n - 1}")
+            raise SpecValueError("center", self.center, f"star center is not a node; allowed 0..{n - 1}")
+        if self.kind == "small_world":
+            if n < 3:
+                raise SpecValueError("num_users", n, "kind 'small_world' needs at least 3 users")
+            if self.k < 2 or self.k >= n or self.k % 2:
+                raise SpecValueError("k", self.k, f"small_world needs an even k with 2 <= k < num_users = {n}")
         for key, pairs in (("edges", self.edges), ("transmit_edges", self.transmit_edges)):
-            for u, v in pairs or ():
+            for index, (u, v) in enumerate(pairs or ()):
                 if not (0 <= u < n and 0 <= v < n):
-                    raise ValueError(f"{key} has ({u}, {v}) but nodes are 0..{n - 1}")
+                    raise SpecValueError(f"{key}[{index}]", (u, v), f"not a pair of nodes; allowed 0..{n - 1}")
                 if u == v:
-                    raise ValueError(f"{key} has a self-loop ({u}, {v})")
+                    raise SpecValueError(f"{key}[{index}]", (u, v), "a self-loop; u and v must differ")
         if self.transmit == "explicit" and not self.transmit_edges:
-            raise ValueError("transmit 'explicit' needs a non-empty 'transmit_edges' list")
+            raise SpecValueError(
+                "transmit_edges", self.transmit_edges, "transmit 'explicit' needs a non-empty list of [i, j] pairs"
+            )
         if self.transmit == "traffic":
             if self.traffic is None:
-                raise ValueError("transmit 'traffic' needs a 'traffic' matrix")
-            if len(self.traffic) != n or any(len(row) != n for row in self.traffic):
-                raise ValueError(f"traffic must be a {n}x{n} matrix")
-            if any(w < 0 for row in self.traffic for w in row):
-                raise ValueError("traffic weights must be >= 0")
-            if any(self.traffic[i][i] != 0 for i in range(n)):
-                raise ValueError("traffic diagonal must be 0 (a user does not send to itself)")
+                raise SpecValueError("traffic", None, f"transmit 'traffic' needs a {n}x{n} matrix")
+            if len(self.traffic) != n:
+                raise SpecValueError("traffic", self.traffic, f"has {len(self.traffic)} rows; must be a {n}x{n} matrix")
+            for i, row in enumerate(self.traffic):
+                if len(row) != n:
+                    raise SpecValueError(f"traffic[{i}]", row, f"has {len(row)} entries; must be a {n}x{n} matrix")
+                for j, weight in enumerate(row):
+                    if weight < 0:
+                        raise SpecValueError(f"traffic[{i}][{j}]", weight, "traffic weights must be >= 0")
+                if row[i] != 0:
+                    raise SpecValueError(
+                        f"traffic[{i}][{i}]", row[i], "the diagonal must be 0 (a user does not send to itself)"
+                    )
         return self
 
 
@@ -135,7 +186,7 @@ class LinksSpec(_Spec):
     @model_validator(mode="after")
     def _check(self) -> "LinksSpec":
         if self.snr_min_db > self.snr_max_db:
-            raise ValueError(f"snr_min_db {self.snr_min_db} > snr_max_db {self.snr_max_db}")
+            raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
         return self
 
 
@@ -162,7 +213,7 @@ class DataSpec(_Spec):
     @model_validator(mode="after")
     def _check(self) -> "DataSpec":
         if self.source in ("folder", "cifar10") and not self.path:
-            raise ValueError(f"data source '{self.source}' needs 'path'")
+            raise SpecValueError("path", self.path, f"data source '{self.source}' needs 'path' (a folder)")
         return self
 
 
@@ -176,28 +227,36 @@ class ModelSpec(_Spec):
     width: float = Field(1.0, gt=0, le=8, description="multiplier on filter counts")
     checkpoint: str | None = Field(None, description="initial weights (.pt written by semnet)")
 
-    @field_validator("bandwidth_ratio")
+    # 'before': a list or a boolean gets this message rather than one per union member
+    @field_validator("bandwidth_ratio", mode="before")
     @classmethod
     def _ratio(cls, value):
         if value is None:
             return None
         try:
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ValueError
             ratio = float(Fraction(str(value)))
         except (ValueError, ZeroDivisionError):
-            raise ValueError(f"bandwidth_ratio {value!r} is not a number or fraction like '1/6'") from None
+            raise ValueError("not a number or fraction like '1/6'") from None
         if not 0 < ratio <= 1:
-            raise ValueError(f"bandwidth_ratio {value!r} must be in (0, 1]")
+            raise ValueError("must be in (0, 1]")
         return ratio
 
-    @model_validator(mode="after")
-    def _check(self) -> "ModelSpec":
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
         from semnet.models import list_models
 
         names = list_models()
-        if self.name not in names:
-            raise ValueError(f"unknown model '{self.name}'; allowed: {', '.join(sorted(names))}")
+        if value not in names:
+            raise ValueError(f"unknown model; allowed: {', '.join(sorted(names))}")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
         if self.latent_channels is not None and self.bandwidth_ratio is not None:
-            raise ValueError("give latent_channels or bandwidth_ratio, not both")
+            raise SpecValueError("bandwidth_ratio", self.bandwidth_ratio, "give latent_channels or bandwidth_ratio, not both")
         return self
 
 
@@ -216,7 +275,7 @@ class LocalTrainSpec(_Spec):
     @model_validator(mode="after")
     def _check(self) -> "LocalTrainSpec":
         if self.steps is not None and self.epochs is not None:
-            raise ValueError("give steps or epochs, not both")
+            raise SpecValueError("epochs", self.epochs, "give steps or epochs, not both")
         return self
 
     def steps_for(self, num_samples: int) -> int:
@@ -303,15 +362,15 @@ class MethodSpec(_Spec):
     @classmethod
     def _known(cls, value: str) -> str:
         if value not in METHOD_NAMES:
-            raise ValueError(f"unknown method '{value}'; allowed: {', '.join(METHOD_NAMES)}")
+            raise ValueError(f"unknown method; allowed: {', '.join(METHOD_NAMES)}")
         return value
 
     @model_validator(mode="after")
     def _algorithm_agrees(self) -> "MethodSpec":
         chosen = self.federated.algorithm
         if self.name in ("fedavg", "fedprox", "scaffold") and chosen not in (None, self.name):
-            raise ValueError(
-                f"federated.algorithm '{chosen}' contradicts method '{self.name}'; leave it out or make them equal"
+            raise SpecValueError(
+                "federated.algorithm", chosen, f"contradicts method name '{self.name}'; leave it out or make them equal"
             )
         return self
 
@@ -341,10 +400,10 @@ class ComputeSpec(_Spec):
         if self.samples_per_s_range is not None:
             low, high = self.samples_per_s_range
             if not 0 < low <= high:
-                raise ValueError(f"samples_per_s_range {self.samples_per_s_range} needs 0 < low <= high")
+                raise SpecValueError("samples_per_s_range", self.samples_per_s_range, "needs 0 < low <= high")
         for node, speed in self.per_node.items():
             if speed <= 0:
-                raise ValueError(f"per_node[{node}] = {speed} must be > 0")
+                raise SpecValueError(f"per_node[{node}]", speed, "samples/s must be > 0")
         return self
 
 
@@ -385,8 +444,8 @@ class Scenario(_Spec):
             for end in ("src", "dst"):
                 node = getattr(override, end)
                 if node >= n:
-                    raise ValueError(f"links.overrides[{i}].{end} = {node} is not a node; allowed 0..{n - 1}")
+                    raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
         for node in self.simulation.compute.per_node:
             if not 0 <= node < n:
-                raise ValueError(f"simulation.compute.per_node has node {node}; allowed 0..{n - 1}")
+                raise SpecValueError("simulation.compute.per_node", node, f"not a node; allowed 0..{n - 1}")
         return self

@@ -4,10 +4,21 @@ The simulator knows links and nodes, never the learning algorithm: strategies ha
 it ``Task``s (downloads, compute, uploads) and get back which tasks finished in time.
 Simulated time comes only from message sizes, link parameters and compute profiles,
 never from the wall clock, so a seed fixes every timestamp.
+
+Links and CPUs are FIFO servers whose service times are known when a job is
+submitted, so booking one is arithmetic (``start = max(now, busy_until)``), not a
+SimPy resource. A message's whole fate (start, arrival, attempts, outcome) is thus
+decided when it is submitted: its record goes to the sink then, so a message still
+in flight when a round or a run ends is logged too, and the sink sees records in
+submission order. A task only needs the clock between its stages (downloads ->
+compute -> uploads): each wait is one timeout, and the last stage settles the task
+without any event. This keeps large networks cheap (see
+``benchmarks/bench_network.py``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable
 
 import simpy
@@ -18,6 +29,31 @@ from semnet.sim.link import LinkQueue
 from semnet.sim.message import Message, Task, TaskOutcome
 
 EventSink = Callable[[dict], None]
+
+# task stages, in order
+_DOWNLOADS, _COMPUTE, _UPLOADS = 0, 1, 2
+
+
+class _Round:
+    """Book-keeping of one ``play_round``.
+
+    ``pending`` counts unsettled tasks; ``end_s`` is the latest time a settled task
+    needs (its last arrival or compute end); ``settled`` fires when nothing is pending
+    or the deadline passes; once ``closed``, tasks still waiting stop where they are.
+    """
+
+    __slots__ = ("due", "pending", "end_s", "settled", "closed")
+
+    def __init__(self, due: float | None, pending: int):
+        self.due = due
+        self.pending = pending
+        self.end_s = -math.inf
+        self.settled: simpy.Event | None = None
+        self.closed = False
+
+    def expire(self, _event=None) -> None:
+        if self.settled is not None and not self.settled.triggered:
+            self.settled.succeed()
 
 
 class Simulator:
@@ -32,7 +68,8 @@ class Simulator:
     compute_speed : dict
         Node -> training samples per second (simulated compute profile).
     sink : callable, optional
-        Receives one dict per finished message (the ``events.jsonl`` record).
+        Receives one dict per message (the ``events.jsonl`` record) when the
+        message is submitted; its times are those it will have.
     start_s : float
         Initial clock (a control experiment branches off at the main run's time).
     stream : str
@@ -52,12 +89,14 @@ class Simulator:
         self.network = network
         self.env = simpy.Environment(initial_time=start_s)
         self._sink = sink
+        # Only faded Shannon links draw random numbers; seeding a generator costs
+        # tens of microseconds, which adds up over thousands of links.
         self._queues = {
-            key: LinkQueue(params, numpy_rng(seed, "link", stream, params.src, params.dst))
+            key: LinkQueue(params, numpy_rng(seed, "link", stream, params.src, params.dst) if _random(params) else None)
             for key, params in network.links.items()
         }
-        self._cpu = {node: simpy.Resource(self.env, capacity=1) for node in compute_speed}
         self._speed = dict(compute_speed)
+        self._cpu_free_s = {node: start_s for node in compute_speed}
         self.label: dict = {}
         self.bits_total = 0
         self.messages_total = 0
@@ -74,42 +113,63 @@ class Simulator:
     # ------------------------------------------------------------------ primitives
 
     def send(self, message: Message, deadline_s: float | None = None) -> simpy.Process:
-        """Start a transfer; the process's value is its event record (a dict)."""
-        return self.env.process(self._transfer(message, deadline_s))
+        """Submit a transfer now; the process ends at its arrival with its event record (a dict).
 
-    def _transfer(self, message: Message, deadline_s: float | None):
-        env = self.env
+        ``deadline_s`` is absolute: a message arriving after it is recorded 'late'.
+        """
+        record = self._submit(message, deadline_s, need_record=True)[0]
+        return self.env.process(self._arrive(record))
+
+    def _arrive(self, record: dict):
+        yield self.env.timeout(record["t_end_s"] - self.env.now)
+        return record
+
+    def _submit(self, message: Message, due: float | None, need_record: bool = False):
+        """Book ``message`` on its link now; return (record or None, arrival_s, delivered)."""
         queue = self._queues.get((message.src, message.dst))
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
-        now = env.now
+        now = self.env.now
         start, arrival, outcome = queue.reserve(now, message.bits, message.symbols)
-        yield env.timeout(arrival - now)
-        if not outcome.delivered:
-            status = "outage"
-        elif deadline_s is not None and arrival > deadline_s:
-            status = "late"
-        else:
-            status = "delivered"
         self.bits_total += message.bits
         self.messages_total += 1
-        record = {
-            "t_submit_s": now,
-            "t_start_s": start,
-            "t_end_s": arrival,
-            "src": message.src,
-            "dst": message.dst,
-            "kind": message.kind,
-            "bits": message.bits,
-            "outcome": status,
-            "attempts": outcome.attempts,
-            **self.label,
-        }
-        if message.symbols:
-            record["symbols"] = message.symbols
-        if self._sink is not None:
-            self._sink(record)
-        return record
+        record = None
+        if need_record or self._sink is not None:
+            if not outcome.delivered:
+                status = "outage"
+            elif due is not None and arrival > due:
+                status = "late"
+            else:
+                status = "delivered"
+            record = {
+                "t_submit_s": now,
+                "t_start_s": start,
+                "t_end_s": arrival,
+                "src": message.src,
+                "dst": message.dst,
+                "kind": message.kind,
+                "bits": message.bits,
+                "outcome": status,
+                "attempts": outcome.attempts,
+            }
+            record.update(self.label)
+            if message.symbols:
+                record["symbols"] = message.symbols
+            if self._sink is not None:
+                self._sink(record)
+        return record, arrival, outcome.delivered
+
+    def _submit_all(self, messages: tuple[Message, ...], due: float | None, out: TaskOutcome) -> tuple[float, bool]:
+        """Submit a group of messages together; return (last arrival, whether all are delivered)."""
+        last = self.env.now
+        delivered = True
+        for message in messages:
+            _, arrival, ok = self._submit(message, due)
+            out.bits += message.bits
+            if arrival > last:
+                last = arrival
+            delivered = delivered and ok
+        return last, delivered
 
     def compute(self, node, samples: int):
         """Process: ``node`` trains on ``samples`` images, one job at a time per node."""
@@ -118,10 +178,21 @@ class Simulator:
     def _compute(self, node, samples: int):
         if samples <= 0:
             return
+        end = self._reserve_cpu(node, samples)
+        yield self.env.timeout(end - self.env.now)
+
+    def _reserve_cpu(self, node, samples: int) -> float:
+        """Queue ``samples`` of training on ``node`` now (FIFO); return when it ends."""
+        try:
+            speed = self._speed[node]
+        except KeyError:
+            raise KeyError(f"node {node!r} has no compute speed") from None
+        now = self.env.now
+        free = self._cpu_free_s[node]
+        end = (now if now > free else free) + samples / speed
+        self._cpu_free_s[node] = end
         self.compute_samples_total += samples
-        with self._cpu[node].request() as req:
-            yield req
-            yield self.env.timeout(samples / self._speed[node])
+        return end
 
     def wait(self, seconds: float) -> None:
         """Advance the clock by ``seconds`` (e.g. aggregation time at the server)."""
@@ -135,41 +206,80 @@ class Simulator:
     def play_round(self, tasks: Iterable[Task], deadline_s: float | None = None) -> list[TaskOutcome]:
         """Run ``tasks`` concurrently until all finish or ``deadline_s`` (relative) passes.
 
-        Messages still in flight at the deadline keep their links busy afterwards
-        and are recorded as 'late'; their tasks are reported failed.
+        Returns one outcome per task, in order. A task fails with reason 'outage' when a
+        message of a stage is lost (the task stops after that stage), or 'deadline'
+        when it ends after the deadline. Messages still in flight at the deadline keep
+        their links busy afterwards and are recorded 'late'; a task past the deadline
+        sends nothing more. The clock stops when the last task ends, or at the
+        deadline if some task would end later.
         """
         env = self.env
         tasks = list(tasks)
-        due = None if deadline_s is None else env.now + deadline_s
+        start = env.now
+        due = None if deadline_s is None else start + deadline_s
+        rnd = _Round(due, len(tasks))
         outcomes = [TaskOutcome(key=t.key, ok=False, reason="deadline") for t in tasks]
-        procs = [env.process(self._task(t, due, out)) for t, out in zip(tasks, outcomes)]
-        everything = simpy.AllOf(env, procs)
-        if due is None:
-            env.run(until=everything)
-        else:
-            timer = env.timeout(due - env.now)
-            env.run(until=simpy.AnyOf(env, [everything, timer]))
-            if not everything.triggered:
-                env.run(until=due)
+        for task, out in zip(tasks, outcomes):
+            self._advance(task, out, rnd, _DOWNLOADS)
+        if rnd.pending:
+            rnd.settled = env.event()
+            if due is not None:
+                # Scheduled before the tasks' later waits, but ``settled`` fires one
+                # step after it, so a stage ending exactly at the deadline still counts.
+                env.timeout(due - start).callbacks.append(rnd.expire)
+            env.run(until=rnd.settled)
+        rnd.closed = True
+        end = rnd.end_s if due is None else min(rnd.end_s, due)
+        if end > env.now:
+            env.run(until=end)
         return outcomes
 
-    def _task(self, task: Task, due: float | None, out: TaskOutcome):
-        env = self.env
-        if task.downloads:
-            records = yield simpy.AllOf(env, [self.send(m, due) for m in task.downloads])
-            out.bits += sum(m.bits for m in task.downloads)
-            if any(r["outcome"] == "outage" for r in records.values()):
-                out.reason = "outage"
-                return
-        if task.samples:
-            yield self.compute(task.node, task.samples)
+    def _advance(self, task: Task, out: TaskOutcome, rnd: _Round, stage: int) -> None:
+        """Run ``task`` from ``stage`` at the current time, up to its next wait."""
+        if rnd.closed:
+            return  # the round is over: a straggler does not go on
+        now = self.env.now
+        if stage == _DOWNLOADS and task.downloads:
+            arrival, delivered = self._submit_all(task.downloads, rnd.due, out)
+            if not delivered:
+                self._settle(rnd, out, arrival, "outage")
+            elif task.samples > 0 or task.uploads:
+                self._resume(arrival - now, task, out, rnd, _COMPUTE)
+            else:
+                self._settle(rnd, out, arrival)
+            return
+        if stage <= _COMPUTE and task.samples > 0:
+            end = self._reserve_cpu(task.node, task.samples)
+            if task.uploads:
+                self._resume(end - now, task, out, rnd, _UPLOADS)
+            else:
+                self._settle(rnd, out, end)
+            return
         if task.uploads:
-            records = yield simpy.AllOf(env, [self.send(m, due) for m in task.uploads])
-            out.bits += sum(m.bits for m in task.uploads)
-            if any(r["outcome"] == "outage" for r in records.values()):
-                out.reason = "outage"
-                return
-        out.finished_s = env.now
-        if due is None or env.now <= due:
+            arrival, delivered = self._submit_all(task.uploads, rnd.due, out)
+            self._settle(rnd, out, arrival, None if delivered else "outage")
+            return
+        self._settle(rnd, out, now)
+
+    def _resume(self, delay: float, task: Task, out: TaskOutcome, rnd: _Round, stage: int) -> None:
+        self.env.timeout(delay).callbacks.append(lambda _event: self._advance(task, out, rnd, stage))
+
+    @staticmethod
+    def _settle(rnd: _Round, out: TaskOutcome, end_s: float, failure: str | None = None) -> None:
+        """The task's last stage is booked: it ends at ``end_s``, in time or not."""
+        if failure is not None:
+            out.reason = failure
+        elif rnd.due is None or end_s <= rnd.due:
             out.ok = True
             out.reason = None
+            out.finished_s = end_s
+        if end_s > rnd.end_s:
+            rnd.end_s = end_s
+        rnd.pending -= 1
+        if rnd.pending == 0:
+            rnd.expire()
+
+
+def _random(params) -> bool:
+    """Whether a link's transmissions draw random numbers (faded Shannon-rate links)."""
+    return params.rate_mode != "fixed" and params.fading != "none"

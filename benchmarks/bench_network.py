@@ -1,0 +1,168 @@
+"""Throughput of the network simulator on exchange-only workloads.
+
+Random geometric graphs of 10, 100 and 1,000 users (radius chosen for a mean degree
+of about 7, so the per-user load is the same at every size) run rounds of the
+exchange-only protocol: one task per image link uploading one model-sized message,
+as ``semnet/fl/exchange.py`` does, driven straight through ``Simulator.play_round``
+(no learning, no run directory). Rounds are repeated until each size has at least
+``--events`` message events.
+
+Each size runs in these modes:
+
+``fixed``           fixed-rate links, no event sink
+``fixed+sink``      the same, each record written as JSON to a temporary
+                    ``events.jsonl`` (the run directory's writer)
+``shannon+rayleigh`` Shannon-rate links under Rayleigh fading (packets,
+                    outage draws, retransmissions), no sink
+
+Columns: message events, wall seconds of the simulation loop, events per second,
+microseconds per event and its ratio to the smallest size (1.0 = cost linear in
+events), tracemalloc peak of the loop (a second, traced pass) and the process's
+maximum resident set size so far.
+
+Run: ``python benchmarks/bench_network.py`` (``--help`` for options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from semnet.metrics.rundir import JsonlWriter
+from semnet.net.network import Network, build_network
+from semnet.scenario.schema import LinksSpec, RateSpec, TopologySpec
+from semnet.sim import Message, Simulator, Task
+
+AREA_M = 1000.0
+MESSAGE_BYTES = 100_000
+MODES = ("fixed", "fixed+sink", "shannon+rayleigh")
+
+
+def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> float:
+    """Radius giving about ``degree`` neighbours per user in a square of side ``area_m``.
+
+    ``(n - 1) pi r^2 / A`` is the mean degree without border effects; users near the
+    border lose part of their disc, so small networks need a larger radius. The
+    correction solves ``(n - 1) (pi r^2 - 8/3 r^3 / a + r^4 / 2 / a^2) / a^2 = degree``
+    (the exact expected area of a disc clipped by the unit square, for ``r <= a``).
+    """
+    target = degree / (num_users - 1)
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        r = (low + high) / 2
+        covered = math.pi * r**2 - 8.0 / 3.0 * r**3 + r**4 / 2.0
+        low, high = (r, high) if covered < target else (low, r)
+    return area_m * min(high, 1.0)
+
+
+def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network:
+    topology = TopologySpec(
+        kind="random_geometric", num_users=num_users, area_m=AREA_M,
+        radius_m=radius_for_degree(num_users, degree),
+    )
+    if mode.startswith("shannon"):
+        # 10 dB everywhere: ~21% of packet attempts fail, ~2.5% of messages are lost
+        links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4))
+    else:
+        links = LinksSpec(snr_db=10.0, rate=RateSpec(mode="fixed", rate_bps=10e6))
+    return build_network(topology, links, seed)
+
+
+def exchange_tasks(network: Network) -> list[Task]:
+    """One exchange round's tasks: each image link carries one model-sized upload."""
+    return [
+        Task(key=(i, j), node=i, uploads=(Message(i, j, "model", 8 * MESSAGE_BYTES),))
+        for i, j in network.image_links()
+    ]
+
+
+def run_loop(network: Network, rounds: int, sink, seed: int) -> tuple[int, float, float]:
+    """Play ``rounds`` exchange rounds; return (message events, wall s, CPU s of the loop).
+
+    The simulator is built before the clock starts (it seeds one random stream per
+    faded link); the loop is what grows with the number of rounds.
+    """
+    speeds = {node: 500.0 for node in network.users}
+    speeds[network.aggregator] = 500.0
+    tasks = exchange_tasks(network)
+    sim = Simulator(network, seed=seed, compute_speed=speeds, sink=sink)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for r in range(rounds):
+        sim.label = {"branch": "main", "phase": "exchange", "round": r + 1}
+        sim.play_round(tasks)
+    return sim.messages_total, time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+def measure(network: Network, mode: str, rounds: int, seed: int, traced: bool) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = JsonlWriter(Path(tmp) / "events.jsonl") if mode.endswith("+sink") else None
+        sink = writer.write if writer else None
+        events, wall, cpu = run_loop(network, rounds, sink, seed)
+        if writer:
+            writer.close()
+    peak_mib = float("nan")
+    if traced:
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = JsonlWriter(Path(tmp) / "events.jsonl") if mode.endswith("+sink") else None
+            tracemalloc.start()
+            run_loop(network, rounds, writer.write if writer else None, seed)
+            peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            if writer:
+                writer.close()
+    return {"events": events, "wall_s": wall, "cpu_s": cpu, "peak_mib": peak_mib, "maxrss_mib": maxrss_mib()}
+
+
+def maxrss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10  # bytes on macOS, KiB elsewhere
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--events", type=int, default=200_000, help="minimum message events per size")
+    parser.add_argument("--degree", type=float, default=7.0, help="target mean degree of the graphs")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--no-memory", action="store_true", help="skip the traced pass (tracemalloc peak)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", type=float, default=50_000.0, help="events/s to report against")
+    args = parser.parse_args(argv)
+
+    header = (f"{'mode':<17} {'users':>5} {'degree':>6} {'links':>5} {'rounds':>6} {'events':>7} {'wall s':>7} "
+              f"{'cpu s':>7} {'events/s':>9} {'us/event':>8} {'cost x':>6} {'peak MiB':>8} {'maxrss MiB':>10}")
+    print(header)
+    print("-" * len(header))
+    fixed_rates = []
+    for mode in args.modes:
+        base_us = None
+        for n in args.users:
+            network = make_network(n, mode, args.degree, args.seed)
+            links = len(network.image_links())
+            degree = 2 * network.graph.number_of_edges() / n
+            rounds = max(1, math.ceil(args.events / max(links, 1)))
+            row = measure(network, mode, rounds, args.seed, traced=not args.no_memory)
+            rate = row["events"] / row["wall_s"]
+            us = 1e6 * row["wall_s"] / row["events"]
+            base_us = base_us or us
+            if mode == "fixed":
+                fixed_rates.append(rate)
+            print(f"{mode:<17} {n:>5} {degree:>6.2f} {links:>5} {rounds:>6} {row['events']:>7} {row['wall_s']:>7.3f} "
+                  f"{row['cpu_s']:>7.3f} {rate:>9,.0f} {us:>8.2f} {us / base_us:>6.2f} {row['peak_mib']:>8.2f} "
+                  f"{row['maxrss_mib']:>10.1f}", flush=True)
+    if fixed_rates:
+        slowest = min(fixed_rates)
+        verdict = "meets" if slowest >= args.target else "misses"
+        print(f"\nslowest fixed-rate size: {slowest:,.0f} events/s (wall clock); "
+              f"{verdict} the {args.target:,.0f} events/s target")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+import pytest
+import torch
+from torch import nn
+
+from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+
+
+def test_weighted_average_exact_on_known_tensors():
+    a = [torch.tensor([1.0, 2.0]), torch.tensor([[0.0]])]
+    b = [torch.tensor([3.0, 6.0]), torch.tensor([[4.0]])]
+    out = weighted_average([a, b], [1, 3])
+    assert torch.equal(out[0], torch.tensor([2.5, 5.0]))
+    assert torch.equal(out[1], torch.tensor([[3.0]]))
+
+
+def test_weighted_average_single_client_is_identity():
+    a = [torch.randn(3, 4)]
+    assert torch.allclose(weighted_average([a], [7])[0], a[0])
+
+
+@pytest.mark.parametrize("weights", [[0, 0], [1]])
+def test_weighted_average_rejects_bad_weights(weights):
+    a = [torch.ones(2)]
+    with pytest.raises(ValueError):
+        weighted_average([a, a], weights)
+
+
+def test_tensors_round_trip_and_bits():
+    net = nn.Sequential(nn.Linear(3, 2), nn.PReLU())
+    state = tensors_of(net)
+    other = nn.Sequential(nn.Linear(3, 2), nn.PReLU())
+    load_tensors(other, state)
+    for x, y in zip(net.parameters(), other.parameters()):
+        assert torch.equal(x, y)
+    assert state_bits(net) == 32 * (3 * 2 + 2 + 1)

@@ -1,0 +1,82 @@
+"""The encoder step moves only encoders, the decoder step only decoders, and every
+exchange is a message of the real size between the right endpoints."""
+
+import copy
+
+import torch
+
+from semnet.fl.aggregation import state_bits
+from semnet.fl.finefed import PersonalModels, decoder_step, encoder_step
+from semnet.runner import run_scenario
+
+
+def _build_ctx(scenario, tmp_path):
+    """A RunContext the way the runner builds it (via a zero-round fedavg run's pieces)."""
+    from semnet.fl.context import RunContext
+    from semnet.fl.evaluation import LinkEvaluator
+    from semnet.fl.trainer import Trainer
+    from semnet.models import Channel
+    from semnet.net.network import build_network
+    from semnet.runner import compute_speeds
+    from semnet.sim import Simulator
+    from semnet.workload import load_user_data, model_factory
+
+    net = build_network(scenario.topology, scenario.links, scenario.seed)
+    events = []
+    sim = Simulator(net, seed=scenario.seed, compute_speed=compute_speeds(scenario, net), sink=events.append)
+    data = load_user_data(scenario.data, net.users, scenario.seed)
+    channel = Channel("awgn")
+    device = torch.device("cpu")
+    links = net.image_links()
+    snr = {l: net.link(*l).snr_db for l in links}
+    ev = LinkEvaluator(links, snr, data.test, channel, device, seed=1)
+    ctx = RunContext(scenario=scenario, network=net, sim=sim, trainer=Trainer(channel, device), evaluator=ev,
+                     validator=ev, train_images=data.train,
+                     new_model=model_factory(scenario.model, data.image_hw, scenario.seed, device),
+                     device=device, record_metric=lambda r: None, progress=lambda r: None)
+    return ctx, events
+
+
+def _snapshot(modules):
+    return {u: [p.detach().clone() for p in m.parameters()] for u, m in modules.items()}
+
+
+def _changed(before, modules):
+    return {u for u, m in modules.items() if any(not torch.equal(a, b) for a, b in zip(before[u], m.parameters()))}
+
+
+def test_encoder_step_changes_only_encoders(tiny, tmp_path):
+    scenario = tiny()
+    ctx, events = _build_ctx(scenario, tmp_path)
+    models = PersonalModels(ctx.new_model(), ctx.users)
+    enc0, dec0 = _snapshot(models.encoders), _snapshot(models.decoders)
+    encoder_step(ctx, models, scenario.method.finetune, 1)
+    assert _changed(enc0, models.encoders) == set(ctx.users)
+    assert _changed(dec0, models.decoders) == set()
+    # each receiver j sent D_j to each transmitter i in in(j), at its real size
+    sent = {(e["src"], e["dst"]) for e in events if e["kind"] == "decoder"}
+    assert sent == {(j, i) for i, j in ctx.network.image_links()}
+    bits = state_bits(models.decoders[0])
+    assert all(e["bits"] == bits for e in events if e["kind"] == "decoder")
+
+
+def test_decoder_step_changes_only_decoders(tiny, tmp_path):
+    scenario = tiny()
+    ctx, events = _build_ctx(scenario, tmp_path)
+    models = PersonalModels(ctx.new_model(), ctx.users)
+    enc0, dec0 = _snapshot(models.encoders), _snapshot(models.decoders)
+    decoder_step(ctx, models, scenario.method.finetune, 1)
+    assert _changed(enc0, models.encoders) == set()
+    assert _changed(dec0, models.decoders) == set(ctx.users)
+    ups = {(e["src"], e["dst"]) for e in events if e["kind"] == "decoder_update"}
+    assert ups == set(ctx.network.image_links())  # copies travel transmitter -> receiver
+
+
+def test_personal_models_start_from_global_copies(tiny, tmp_path):
+    scenario = tiny()
+    ctx, _ = _build_ctx(scenario, tmp_path)
+    start = ctx.new_model()
+    models = PersonalModels(start, ctx.users)
+    assert models.encoders[0] is not models.encoders[1]
+    for p, q in zip(start.encoder.parameters(), models.encoders[2].parameters()):
+        assert torch.equal(p, q)

@@ -1,0 +1,82 @@
+"""Whole runs of every method on a 3-user network: they finish, they are deterministic,
+and their summaries are consistent with their events."""
+
+import json
+import time
+
+import pytest
+
+from semnet.fl.catalog import METHOD_NAMES
+from semnet.runner import run_scenario
+from semnet.scenario import validate
+from tests.fl.conftest import tiny_scenario_dict
+
+
+def test_three_user_two_round_finefed_is_fast_and_deterministic(tiny, tmp_path):
+    scenario = tiny()
+    start = time.perf_counter()
+    first = run_scenario(scenario, out_dir=tmp_path / "a")
+    elapsed = time.perf_counter() - start
+    second = run_scenario(scenario, out_dir=tmp_path / "b")
+    assert elapsed < 30
+    a = (tmp_path / "a" / "events.jsonl").read_bytes()
+    assert a == (tmp_path / "b" / "events.jsonl").read_bytes()
+    for key in ("psnr_db", "ssim", "bytes_total", "sim_time_s", "local_steps"):
+        assert first.summary[key] == second.summary[key]
+    names = [p["name"] for p in first.summary["phases"]]
+    assert names == ["pretrain_fedavg", "finefed_1_encoder", "finefed_1_decoder"]
+
+
+def test_summary_bytes_match_events(tiny, tmp_path):
+    result = run_scenario(tiny(), out_dir=tmp_path / "r")
+    events = [json.loads(line) for line in (tmp_path / "r" / "events.jsonl").read_text().splitlines()]
+    main = [e for e in events if e["branch"] == "main"]
+    assert sum(e["bits"] for e in main) // 8 == result.summary["bytes_total"]
+    assert max(e["t_end_s"] for e in main) <= result.summary["sim_time_s"] + 1e-9
+    phase_bytes = sum(p["bytes"] for p in result.summary["phases"])
+    assert phase_bytes == result.summary["bytes_total"]
+
+
+@pytest.mark.parametrize("name", [m for m in METHOD_NAMES if m != "exchange"])
+def test_every_method_runs(name, tmp_path):
+    raw = tiny_scenario_dict(name=name)
+    raw["method"]["personal"] = {"rounds": 1, "local": {"steps": 2, "batch_size": 8}}
+    raw["method"]["centralized"] = {"epochs": 0.2, "batch_size": 16, "test_snrs_db": [0, 10]}
+    result = run_scenario(validate(raw), out_dir=tmp_path / name)
+    summary = result.summary
+    assert summary["method"] == name
+    assert summary["psnr_db"] > 5
+    assert len(summary["links"]) == 6
+    assert (result.path / "summary.json").exists()
+
+
+def test_controls_use_matched_budgets(tiny, tmp_path):
+    scenario = tiny(controls=["compute_matched", "bytes_matched", "local_finetune"])
+    summary = run_scenario(scenario, out_dir=tmp_path / "c").summary
+    budget = summary["finetune_budget"]
+    controls = {c["name"]: c for c in summary["controls"]}
+    assert set(controls) == {"compute_matched", "bytes_matched", "local_finetune"}
+    # FedAvg rounds of 3 users x 2 steps: the compute-matched control spends at least the same steps
+    assert budget["local_steps"] <= controls["compute_matched"]["local_steps"] < budget["local_steps"] + 6
+    assert controls["local_finetune"]["bytes"] == 0
+    assert controls["local_finetune"]["local_steps"] >= budget["local_steps"]
+
+
+def test_outage_during_round_neither_deadlocks_nor_crashes(tiny, tmp_path):
+    raw = tiny_scenario_dict(name="fedavg")
+    # every packet to/from the aggregator fails: backoff > 1 on an unfaded link is certain outage
+    raw["links"]["aggregator"] = {"snr_db": 5.0, "rate": {"mode": "shannon", "backoff": 1.0, "max_retries": 0}}
+    raw["links"]["fading"] = "rayleigh"
+    result = run_scenario(validate(raw), out_dir=tmp_path / "o")
+    events = [json.loads(line) for line in (tmp_path / "o" / "events.jsonl").read_text().splitlines()]
+    assert any(e["outcome"] == "outage" for e in events)
+    assert result.summary["status"] == "complete"
+
+
+def test_round_deadline_drops_slow_clients(tiny, tmp_path):
+    raw = tiny_scenario_dict(name="fedavg")
+    raw["simulation"]["compute"] = {"samples_per_s": 100.0, "per_node": {2: 0.5}}
+    raw["simulation"]["round_deadline_s"] = 2.0
+    result = run_scenario(validate(raw), out_dir=tmp_path / "d")
+    # node 2 needs 16 samples / 0.5 samples/s = 32 s of compute: it misses every round
+    assert result.summary["local_steps"] == 2 * 2 * 2
