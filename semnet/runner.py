@@ -87,6 +87,11 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         data = load_user_data(scenario.data, network.users, scenario.seed, validation_per_user=val)
     image_hw = data.image_hw if data else (32, 32)
 
+    new_model = None
+    if learning:  # build one model now: a bad checkpoint fails before anything is written
+        new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
+        new_model()
+
     run_dir = RunDirectory(out_dir or default_run_dir(scenario))
     run_dir.write_text("scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
     sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write)
@@ -99,10 +104,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     snr = {(i, j): network.link(i, j).snr_db for i, j in links}
     channel = Channel("awgn" if scenario.links.fading == "none" else scenario.links.fading,
                       csi=scenario.links.csi, k_factor=scenario.links.k_factor)
-    new_model = None
     evaluator = validator = None
     if learning:
-        new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         out = scenario.output
         cap = out.eval_images_per_link
         test = {u: (x[:cap] if cap else x) for u, x in data.test.items()}
@@ -166,6 +169,7 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
             "snr_db_min": round(float(np.min(link_snrs)), 4),
             "snr_db_max": round(float(np.max(link_snrs)), 4),
             "fading": scenario.links.fading,
+            "positions_m": {str(u): [round(float(c), 3) for c in network.graph.nodes[u]["pos_m"]] for u in network.users},
         },
         **outcome.extras,
     }

@@ -4,6 +4,7 @@ training, validation and test images, and a factory of identically initialised m
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -110,7 +111,7 @@ def model_factory(spec: ModelSpec, image_hw: tuple[int, int], seed: int, device:
             try:
                 model.load_state_dict(state)
             except RuntimeError as err:
-                first = str(err).strip().splitlines()[0]
+                first = _state_dict_problem(str(err))
                 raise ModelError(
                     f"model.checkpoint '{spec.checkpoint}' does not fit model '{spec.name}' "
                     f"(latent_channels={c}, width={spec.width}): {first}"
@@ -123,10 +124,14 @@ def model_factory(spec: ModelSpec, image_hw: tuple[int, int], seed: int, device:
 def load_checkpoint(path: str) -> dict:
     """Read a model state dict saved by semnet; one-line ModelError if missing or corrupt."""
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise ModelError(f"model.checkpoint '{path}' is a directory; give a .pt file")
     if not file.is_file():
         raise ModelError(f"model.checkpoint '{path}' does not exist")
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
         raise ModelError(f"model.checkpoint '{path}' is not a readable PyTorch checkpoint ({type(err).__name__})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
@@ -134,6 +139,14 @@ def load_checkpoint(path: str) -> dict:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError(f"model.checkpoint '{path}' holds no model state dict (a mapping of names to tensors)")
     return state
+
+
+def _state_dict_problem(message: str) -> str:
+    """The informative line of torch's load_state_dict error (its first line is generic)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    for line in lines[1:]:
+        return line if len(line) <= 160 else line[:157] + "..."
+    return lines[0] if lines else message
 
 
 def module_bytes(module: nn.Module) -> int:

@@ -100,6 +100,8 @@ def _run(args) -> int:
     progress = RunProgress(enabled=scenario.output.progress and not args.quiet)
     try:
         result = run_scenario(scenario, out_dir=args.out, progress=progress)
+    except SemnetError as err:
+        raise type(err)(f"{args.scenario}: {err}") from None
     finally:
         progress.close()
     if not args.quiet:

@@ -86,6 +86,15 @@ def _control(ctx: RunContext, kind: str, start: nn.Module, budget: dict) -> dict
     elif kind == "bytes_matched":
         rounds = max(1, round(budget["bytes"] / bytes_per_round))
         record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False)
+    elif kind in ("fedper", "ditto"):
+        personal = spec.personal
+        per_round = sum(personal.local.steps_for(branch.samples(u)) for u in ctx.users)
+        per_round *= 2 if kind == "ditto" else 1  # Ditto trains a global and a personal model
+        rounds = max(1, round(budget["local_steps"] / per_round))
+        if kind == "fedper":
+            _, record = fedper(branch, model, rounds, personal.local)
+        else:
+            _, record = ditto(branch, model, rounds, personal.local, personal.ditto_lambda)
     else:  # local_finetune: the same local steps per transmitter as FineFed spent
         transmitters = [u for u in ctx.users if ctx.network.receivers(u)]
         steps = max(1, math.ceil(budget["local_steps"] / max(1, len(transmitters))))

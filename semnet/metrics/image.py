@@ -69,7 +69,10 @@ def ssim(x: Tensor, y: Tensor, data_range: float = 1.0, win_size: int = 11) -> T
     """
     _check_pair(x, y, "ssim")
     if min(x.shape[-2:]) < win_size:
-        raise ValueError(f"ssim with win_size={win_size} needs images of at least {win_size}x{win_size} pixels, got {x.shape[-2]}x{x.shape[-1]}")
+        raise ValueError(
+            f"ssim with win_size={win_size} needs images of at least {win_size}x{win_size} pixels, "
+            f"got {x.shape[-2]}x{x.shape[-1]}"
+        )
     return _ssim(x.float(), y.float(), data_range=data_range, size_average=False, win_size=win_size)
 
 

@@ -207,7 +207,10 @@ class JSCCModel(nn.Module):
         """Latent shape ``(c, H/d, W/d)`` for images of size ``image_hw = (H, W)``."""
         h, w = (int(v) for v in image_hw)
         if h <= 0 or w <= 0 or h % self.downsample or w % self.downsample:
-            raise ModelError(f"image size {h}x{w} must be positive and divisible by the model's down-sampling factor {self.downsample}")
+            raise ModelError(
+                f"image size {h}x{w} must be positive and divisible by the model's "
+                f"down-sampling factor {self.downsample}"
+            )
         return (self.latent_channels, h // self.downsample, w // self.downsample)
 
     def channel_uses(self, image_hw: tuple[int, int]) -> int:

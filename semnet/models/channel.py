@@ -123,7 +123,9 @@ def from_complex(z: Tensor, shape: Sequence[int]) -> Tensor:
     if len(per_image) == 4:
         per_image = per_image[1:]
     if len(per_image) != 3 or math.prod(per_image) != 2 * z.shape[1]:
-        raise ValueError(f"latent shape {tuple(shape)} does not hold {z.shape[1]} complex symbols (needs C*H*W = {2 * z.shape[1]})")
+        raise ValueError(
+            f"latent shape {tuple(shape)} does not hold {z.shape[1]} complex symbols (needs C*H*W = {2 * z.shape[1]})"
+        )
     return torch.view_as_real(z).reshape(z.shape[0], *per_image)
 
 
@@ -174,7 +176,9 @@ def _check_k_factor(k_factor: float) -> float:
     return k
 
 
-def _standard_complex_normal(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype) -> Tensor:
+def _standard_complex_normal(
+    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
+) -> Tensor:
     """Draw ``CN(0, 1)`` samples of ``shape`` (real dtype ``dtype``) on ``device``.
 
     Samples are drawn on the generator's device and moved, so a CPU generator

@@ -87,7 +87,9 @@ def create_model(name: str, *, generator: torch.Generator | None = None, **kwarg
     allowed = [p for p, spec in params.items() if p != "self" and spec.kind in (spec.KEYWORD_ONLY, spec.POSITIONAL_OR_KEYWORD)]
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown and not accepts_any:
-        raise ModelError(f"model {name!r} got unknown argument(s) {', '.join(unknown)}; accepted: {', '.join(allowed) or '(none)'}")
+        raise ModelError(
+            f"model {name!r} got unknown argument(s) {', '.join(unknown)}; accepted: {', '.join(allowed) or '(none)'}"
+        )
     model = cls(**kwargs)
     if generator is not None:
         model.init_weights(generator)
@@ -127,5 +129,7 @@ def latent_channels_for_ratio(
             f"(downsample {downsample}); ratios must be whole multiples of {step} (e.g. 1/6, 1/12)"
         )
     if (c * latent_hw) % 2:
-        raise ModelError(f"bandwidth ratio {ratio!r} gives an odd number of real latent values ({c * latent_hw}); choose another ratio")
+        raise ModelError(
+            f"bandwidth ratio {ratio!r} gives an odd number of real latent values ({c * latent_hw}); choose another ratio"
+        )
     return c

@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import integrate, special, stats
 
 from semnet.errors import ScenarioError
 from semnet.net._checks import check_real
@@ -157,6 +156,8 @@ def _power_gain_cdf(kind: str, x: np.ndarray, k_factor: float) -> np.ndarray:
         return (x > 1.0).astype(float)
     if kind == "rayleigh" or k_factor == 0.0:
         return -np.expm1(-x)
+    from scipy import stats  # imported on use: scipy.stats costs ~0.5 s at start-up
+
     return stats.ncx2.cdf(2.0 * (k_factor + 1.0) * x, 2, 2.0 * k_factor)
 
 
@@ -225,6 +226,8 @@ def rate_outage_probability(kind: str, snr_db, spectral_efficiency_bps_hz, *, k_
 def _exp_e1(x: float) -> float:
     """``exp(x) E1(x)`` for ``x > 0`` without overflow at large ``x``."""
     if x < 500.0:
+        from scipy import special
+
         return math.exp(x) * float(special.exp1(x))
     # Asymptotic series 1/x sum (-1)^m m! / x^m; at x >= 500 ten terms reach double precision.
     return sum((-1) ** m * math.factorial(m) / x ** (m + 1) for m in range(10))
@@ -232,6 +235,8 @@ def _exp_e1(x: float) -> float:
 
 def _rician_capacity(snr: float, k_factor: float) -> float:
     """``E[log2(1 + |h|^2 snr)]`` by quadrature over the noncentral chi-square pdf."""
+    from scipy import integrate, stats
+
     scale = 2.0 * (k_factor + 1.0)  # y = scale * |h|^2 ~ ncx2(2, 2K)
     nc = 2.0 * k_factor
     mean, std = 2.0 + nc, math.sqrt(4.0 + 4.0 * nc)

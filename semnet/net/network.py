@@ -79,18 +79,25 @@ class Network:
 def build_network(topology, links, seed: int) -> Network:
     """Build a ``Network`` from a scenario's ``topology`` and ``links`` sections."""
     params = _topology_params(topology)
-    graph = build_topology(topology.kind, topology.num_users, seed=seed, **params)
+    graph_seed = topology.seed if topology.seed is not None else seed
+    graph = build_topology(topology.kind, topology.num_users, seed=graph_seed, **params)
     tx = transmit_graph(
         graph,
         directed_edges=topology.transmit_edges if topology.transmit == "explicit" else None,
         traffic=topology.traffic if topology.transmit == "traffic" else None,
     )
     if tx.number_of_edges() == 0:
+        if topology.transmit == "traffic":
+            raise ScenarioError("topology.traffic: every weight is 0, so no user sends images; give some i->j a weight > 0")
+        detail = {
+            "random_geometric": f"radius_m = {topology.radius_m} in area_m = {topology.area_m}",
+            "erdos_renyi": f"p = {topology.p}",
+        }.get(topology.kind, f"num_users = {topology.num_users}")
         raise ScenarioError(
-            f"topology: the '{topology.kind}' graph with {topology.num_users} users has no links; "
+            f"topology: the '{topology.kind}' graph with {topology.num_users} users has no links ({detail}); "
             "raise num_users, radius_m or p, or list edges"
         )
-    overrides = {(o.src, o.dst): o.snr_db for o in links.overrides}
+    overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides}
     for (src, dst) in overrides:
         if not (graph.has_edge(src, dst) or tx.has_edge(src, dst)):
             raise ScenarioError(f"links.overrides: {src} -> {dst} is not a link of the topology")

@@ -7,6 +7,8 @@ the bad value and what is allowed.
 from __future__ import annotations
 
 import copy
+import re
+import difflib
 import typing
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key.strip() or any(not p for p in parts):
         raise ScenarioError(f"--set {text!r}: empty key path; expected KEY.PATH=VALUE, e.g. links.snr_db=10")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     return parts, value
@@ -90,9 +92,18 @@ def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, d
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
+# YAML 1.1 (PyYAML) reads '1e5' as a string; scientists write rates that way, so
+# accept exponent floats without a dot too (YAML 1.2 does).
+_FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_WITHOUT_DOT, list("-+0123456789"))
 
-def read_yaml(path: str | Path) -> dict:
-    """Load a YAML mapping with the safe loader; one-line errors for missing or bad files."""
+
+def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
+    """Load a scenario mapping with the safe loader; one-line errors for missing or bad files.
+
+    A top-level ``extends: other.yaml`` (relative to this file) starts from that
+    scenario and deep-merges this file's keys over it, so variants stay short.
+    """
     path = Path(path)
     if path.is_dir():
         raise ScenarioError(f"{path}: is a directory, not a scenario file")
@@ -117,7 +128,26 @@ def read_yaml(path: str | Path) -> dict:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    return data
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends = {parent!r}: expected the path of another scenario file")
+    base_path = (path.parent / parent).resolve()
+    if base_path in _chain or base_path == path.resolve():
+        raise ScenarioError(f"{path}: extends = {parent!r} makes a cycle")
+    return deep_merge(read_yaml(base_path, _chain + (path.resolve(),)), data)
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """``update`` over ``base``: mappings merge key by key, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def validate(raw: dict, source: str = "<scenario>") -> Scenario:
@@ -127,7 +157,12 @@ def validate(raw: dict, source: str = "<scenario>") -> Scenario:
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate the scenario at ``path``."""
-    raw = apply_overrides(read_yaml(path), overrides)
+    raw = read_yaml(path)
+    if "base" in raw:  # not a scenario key: the file is most likely a sweep
+        raise ScenarioError(
+            f"{path}: a sweep file (top-level 'base'), not a scenario; run it with 'semnet sweep {path}'"
+        )
+    raw = apply_overrides(raw, overrides)
     return _validate(raw, str(path), tuple(overrides))
 
 
@@ -135,21 +170,24 @@ def _validate(raw: dict, source: str, overrides: tuple[str, ...]) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
+        first = _first_error(err)
         origin = _override_origin(_error_path(first), overrides)
-        raise ScenarioError(f"{source}: {describe_error(err)}{origin}") from None
+        line = f"{source}: {describe_error(err)}{origin}"
+        raise ScenarioError(" ".join(line.splitlines())) from None
 
 
 def describe_error(err: ValidationError) -> str:
     """The first validation error as one line: key path, bad value, what is allowed."""
-    first = err.errors(include_url=False)[0]
+    first = _first_error(err)
     path = _error_path(first)
     key = format_key(path) or "(top level)"
     kind = first["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(path[:-1])
+        close = _closest(str(path[-1]), allowed)
+        guess = f" (did you mean '{close}'?)" if close else ""
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key '{key}'{hint}"
+        return f"unknown key '{key}'{guess}{hint}"
     if kind == "missing":
         return f"{key}: required key is missing"
     cause = (first.get("ctx") or {}).get("error")
@@ -168,6 +206,21 @@ def describe_error(err: ValidationError) -> str:
         hint = f" with keys: {', '.join(allowed)}" if allowed else ""
         message = f"must be a section (a mapping of keys){hint}"
     return f"{key} = {_short(value)}: {message}"
+
+
+def _closest(word: str, allowed: list[str]) -> str | None:
+    """The allowed key a misspelt ``word`` most likely meant (a unit suffix left off counts first)."""
+    for key in allowed:
+        if key.startswith(word + "_") or word.startswith(key + "_"):
+            return key
+    close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def _first_error(err: ValidationError) -> dict:
+    # a misspelt key also makes the key it was meant to be 'missing': report the cause
+    errors = err.errors(include_url=False)
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
 
 
 def format_key(path: list[str | int]) -> str:
@@ -202,7 +255,7 @@ def _override_origin(path: list[str | int], overrides: tuple[str, ...]) -> str:
     for text in reversed(overrides):
         keys = [k.strip() for k in text.split("=", 1)[0].strip().split(".")]
         if parts[: len(keys)] == keys or keys[: len(parts)] == parts:
-            return f" (from --set {text})"
+            return f" (from --set {text if text.isprintable() else repr(text)})"
     return ""
 
 

@@ -78,6 +78,7 @@ class TopologySpec(_Spec):
     transmit_edges: tuple[tuple[int, int], ...] | None = None
     traffic: tuple[tuple[float, ...], ...] | None = None
     aggregator_position_m: tuple[float, float] | None = None
+    seed: int | None = Field(None, ge=0, description="fixes the random graph apart from the run seed")
 
     @model_validator(mode="after")
     def _check(self) -> "TopologySpec":
@@ -170,7 +171,7 @@ class LinksSpec(_Spec):
     """Per-directed-link channel parameters shared by all links unless overridden."""
 
     snr_db: float | None = Field(None, description="one SNR for every link; None: path loss")
-    snr_offset_db: float = Field(0.0, description="added to every link SNR (handy in sweeps)")
+    snr_offset_db: float = Field(0.0, description="added to every user-to-user link SNR, overrides included (not the aggregator's)")
     snr_min_db: float = Field(-10.0, description="path-loss SNRs are clipped to [snr_min_db, snr_max_db]")
     snr_max_db: float = Field(30.0)
     path_loss: PathLossSpec = PathLossSpec()
@@ -256,11 +257,16 @@ class ModelSpec(_Spec):
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
         if self.latent_channels is not None and self.bandwidth_ratio is not None:
-            raise SpecValueError("bandwidth_ratio", self.bandwidth_ratio, "give latent_channels or bandwidth_ratio, not both")
+            raise SpecValueError(
+                "bandwidth_ratio", self.bandwidth_ratio, "give latent_channels or bandwidth_ratio, not both"
+            )
         return self
 
 
 # --------------------------------------------------------------------------- method
+
+
+DEFAULT_STEPS = 20  # local steps when a training section gives neither steps nor epochs
 
 
 class LocalTrainSpec(_Spec):
@@ -279,11 +285,13 @@ class LocalTrainSpec(_Spec):
         return self
 
     def steps_for(self, num_samples: int) -> int:
-        """Optimiser steps for a client with ``num_samples`` local images."""
+        """Optimiser steps for a client with ``num_samples`` local images
+        (``steps``, else ``epochs`` passes, else ``DEFAULT_STEPS``)."""
         if self.steps is not None:
             return self.steps
-        epochs = 1.0 if self.epochs is None else self.epochs
-        return max(1, round(epochs * num_samples / self.batch_size))
+        if self.epochs is None:
+            return DEFAULT_STEPS
+        return max(1, round(self.epochs * num_samples / self.batch_size))
 
 
 class ConvergeSpec(_Spec):
@@ -346,7 +354,7 @@ class ExchangeSpec(_Spec):
     semantic_images: int = Field(0, ge=0, description="images each user also sends on each out-link per round")
 
 
-Control = Literal["compute_matched", "bytes_matched", "local_finetune"]
+Control = Literal["compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto"]
 
 
 class MethodSpec(_Spec):

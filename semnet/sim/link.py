@@ -6,8 +6,8 @@ propagation, so the next message may start while the previous one is in flight.
 
 Because a single FIFO server's start times follow ``start = max(now, busy_until)``,
 the queue is kept as one number instead of a ``simpy.Resource``: the same
-schedule, one event per message instead of three (this is the hot path of large
-networks).
+schedule, booked by arithmetic when the message is submitted, with no SimPy event
+of its own (this is the hot path of large networks).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from semnet.net.rate import TransmissionOutcome, plan_transmission, symbol_airti
 
 @dataclass
 class LinkQueue:
+    """One directed link's FIFO queue; ``rng`` draws its fading (None on links that
+    draw nothing: fixed-rate, or Shannon-rate without fading)."""
+
     params: LinkParams
-    rng: np.random.Generator
+    rng: np.random.Generator | None
     busy_until_s: float = 0.0
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:

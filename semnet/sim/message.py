@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Hashable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One transfer ``src -> dst``: ``bits`` of model data, or ``symbols`` complex
     channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s."""
@@ -18,7 +18,7 @@ class Message:
     symbols: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """Work for one node in a round: receive ``downloads`` (all at once), compute on
     ``samples`` training images, then send ``uploads`` (all at once).
@@ -34,11 +34,13 @@ class Task:
     uploads: tuple[Message, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskOutcome:
     """How a task ended: ``ok`` when everything arrived before the deadline.
 
     A failure is data (``reason``: 'outage', 'deadline'), handed to the aggregation.
+    ``finished_s`` is when a successful task ended (its last arrival or compute end);
+    None for a failed task. ``bits`` counts the messages the task actually sent.
     """
 
     key: Hashable

@@ -271,6 +271,15 @@ def test_task_past_its_deadline_sends_nothing_more(records):
     assert sim.messages_total == 0
 
 
+def test_compute_running_at_the_deadline_keeps_the_node_busy():
+    sim = make_sim(make_network(make_link(0, 1)), speed=10.0)
+    [first] = sim.play_round([Task(key="slow", node=0, samples=20)], deadline_s=0.5)  # needs 2 s
+    assert first.reason == "deadline"
+    assert sim.now_s == pytest.approx(0.5)
+    [second] = sim.play_round([Task(key="next", node=0, samples=10)])
+    assert second.finished_s == pytest.approx(3.0)  # queued behind the straggler's 2 s
+
+
 # --------------------------------------------------------------------------- compute
 
 

@@ -1,0 +1,100 @@
+"""Quality vs SNR from an SNR sweep: one line per method, mean ± std over seeds.
+
+Runs are grouped into sweep points by their resolved scenario's ``links`` and
+``topology`` settings (whatever was swept there: ``links.snr_db``,
+``links.snr_offset_db``, overrides...), so seeds whose random topologies give
+slightly different mean SNRs still fall on one point. x is either the mean link SNR
+the run reports (``summary.network.snr_db_mean``, the default) or a swept scenario
+key (``snr_offset_db`` or ``snr_db``, under ``links``); x is averaged over the point's
+seeds, y (the method's final mean link PSNR by default) is shown as mean ± sample std.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, scenario_value
+from analysis.stats import SeriesPoint, mean_std
+from analysis.style import axis_label, colours, finish, new_figure, plot_series, save, styled
+
+log = logging.getLogger(__name__)
+
+X_CHOICES = ("snr_db_mean", "snr_offset_db", "snr_db")
+
+
+def snr_x(run: Run, x: str = "snr_db_mean") -> float:
+    """The run's x value in dB (see the module docstring)."""
+    if x not in X_CHOICES:
+        raise AnalysisError(f"snr x = '{x}' is not known; use one of {', '.join(X_CHOICES)}")
+    if x == "snr_db_mean":
+        value = run.summary.get("network", {}).get("snr_db_mean")
+    else:
+        value = scenario_value(run, f"links.{x}")
+    if value is None:
+        raise AnalysisError(f"run '{run.path}' has no {x} (summary.network.snr_db_mean or scenario links.{x})")
+    return float(value)
+
+
+def _sweep_key(run: Run, x: str) -> str:
+    """Runs differing only in seed (and method) share a key: their links and topology
+    settings, as written in the resolved scenario."""
+    if not run.scenario.get("links"):  # no scenario: group by the x value itself
+        return repr(round(snr_x(run, x), 6))
+    return json.dumps([run.scenario.get("links"), run.scenario.get("topology")], sort_keys=True)
+
+
+def snr_series(
+    runs: Iterable[Run] | Iterable[Variant], x: str = "snr_db_mean", metric: str = "psnr_db"
+) -> dict[str, list[SeriesPoint]]:
+    """Label -> points sorted by x. Every variant label (``finefed/start`` ...) is a line."""
+    variants = as_variants(runs)
+    out: dict[str, list[SeriesPoint]] = {}
+    for label, group in group_by_label(variants).items():
+        points: dict[str, list[Variant]] = {}
+        for v in group:
+            points.setdefault(_sweep_key(v.run, x), []).append(v)
+        series = []
+        for vs in points.values():
+            y = mean_std(v.values[metric] for v in vs)
+            series.append(SeriesPoint(float(np.mean([snr_x(v.run, x) for v in vs])), y.mean, y.std, y.n))
+        out[label] = sorted(series, key=lambda p: p.x)
+        xs = [p.x for p in series]
+        if len(set(xs)) != len(xs):
+            log.warning("'%s': different sweep points share x = %s = %s; is x the swept key?", label, x,
+                        sorted({v for v in xs if xs.count(v) > 1}))
+    return out
+
+
+@styled
+def plot_snr(
+    runs: Iterable[Run] | Iterable[Variant],
+    x: str = "snr_db_mean",
+    metric: str = "psnr_db",
+    colour_of: dict[str, str] | None = None,
+    title: str | None = None,
+):
+    """Draw quality vs SNR; returns ``(figure, series)``."""
+    series = snr_series(runs, x, metric)
+    if not series:
+        raise AnalysisError("no runs to draw PSNR vs SNR from")
+    colour_of = colour_of or colours(series)
+    fig, ax = new_figure()
+    for i, (label, pts) in enumerate(series.items()):
+        plot_series(ax, label, [p.x for p in pts], [p.y for p in pts], [p.y_std for p in pts],
+                    i, len(series), colour_of.get(label), max(p.n for p in pts))
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel(axis_label(metric))
+    finish(fig, ax, title or "Quality vs channel SNR (mean ± std over seeds)")
+    return fig, series
+
+
+def write_snr(runs, out_dir: str | Path, x: str = "snr_db_mean", metric: str = "psnr_db",
+              colour_of: dict[str, str] | None = None) -> list[Path]:
+    """``psnr_vs_snr`` as PNG and SVG under ``out_dir``."""
+    fig, _ = plot_snr(runs, x, metric, colour_of)
+    return save(fig, out_dir, "psnr_vs_snr")

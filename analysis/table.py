@@ -1,0 +1,145 @@
+"""The methods table: quality and cost per method, mean ± std over seeds.
+
+Rows are the variants of :mod:`analysis.runs` (``fedavg``, ``finefed/start``,
+``finefed/compute_matched``, ``finefed``, ...). Columns: mean link PSNR, worst-link
+PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, the PSNR
+gain over the run's own federated start (%, FineFed rows and controls), and the
+number of seeds. Each cell is the mean ± sample standard deviation (ddof=1) over
+seeds; a cell with one seed shows the value alone.
+
+Examples
+--------
+>>> rows = methods_table(load_runs(["runs/"]))       # doctest: +SKIP
+>>> print(to_markdown(rows))                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from analysis.runs import Run, Variant, as_variants, group_by_label, warn_mixed
+from analysis.stats import MeanStd, mean_std
+from analysis.style import MB
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str          # measure key in Variant.values (or "psnr_gain_pct")
+    title: str        # Markdown header, with units
+    csv_name: str     # CSV column prefix, with units
+    scale: float      # multiplies the stored value (bytes -> MB)
+    digits: int
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("psnr_db", "mean link PSNR (dB)", "psnr_db", 1.0, 2),
+    Column("worst_link_psnr_db", "worst-link PSNR (dB)", "worst_link_psnr_db", 1.0, 2),
+    Column("ssim", "SSIM", "ssim", 1.0, 4),
+    Column("bytes", "bytes (MB)", "bytes_mb", 1.0 / MB, 3),
+    Column("sim_time_s", "simulated time (s)", "sim_time_s", 1.0, 2),
+    Column("wall_time_s", "wall time (s)", "wall_time_s", 1.0, 1),
+    Column("local_steps", "local steps", "local_steps", 1.0, 0),
+)
+GAIN = Column("psnr_gain_pct", "PSNR gain vs start (%)", "psnr_gain_pct", 1.0, 2)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row: a variant label, its seeds and a MeanStd per column key."""
+
+    label: str
+    seeds: tuple
+    cells: dict[str, MeanStd]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+
+def psnr_gain_pct(variant: Variant, start: Variant | None) -> float:
+    """Relative PSNR gain of ``variant`` over its run's federated start, in %."""
+    if start is None:
+        return math.nan
+    base, value = start.values["psnr_db"], variant.values["psnr_db"]
+    if not (math.isfinite(base) and math.isfinite(value)) or base == 0:
+        return math.nan
+    return 100.0 * (value - base) / base
+
+
+def methods_table(runs: Iterable[Run] | Iterable[Variant]) -> list[TableRow]:
+    """Rows in reading order (references, baselines, FineFed start/controls/final)."""
+    variants = as_variants(runs)
+    starts = {v.run.path: v for v in variants if v.kind == "start"}
+    groups = group_by_label(variants)
+    warn_mixed(groups, "methods table")
+    rows = []
+    for label, group in groups.items():
+        cells = {
+            c.key: mean_std(v.values[c.key] * c.scale for v in group) for c in COLUMNS
+        }
+        if group[0].kind != "start" and any(v.run.path in starts for v in group):
+            cells[GAIN.key] = mean_std(psnr_gain_pct(v, starts.get(v.run.path)) for v in group)
+        rows.append(TableRow(label=label, seeds=tuple(v.seed for v in group), cells=cells))
+    return rows
+
+
+def _has_gain(rows: list[TableRow]) -> bool:
+    return any(GAIN.key in r.cells for r in rows)
+
+
+NOTES = (
+    "Mean ± sample standard deviation over seeds. `<method>/start`: the federated start "
+    "(first phase) of that run; `<method>/<control>`: a fair-comparison control continued "
+    "from the same start with FineFed's extra local steps (compute_matched) or bytes "
+    "(bytes_matched). Costs are counted from the beginning of each run. PSNR gain: "
+    "100 (PSNR - PSNR_start) / PSNR_start per seed."
+)
+
+
+def to_markdown(rows: list[TableRow], notes: bool = True) -> str:
+    """A GitHub-flavoured Markdown table (and a line of notes under it)."""
+    columns = list(COLUMNS) + ([GAIN] if _has_gain(rows) else [])
+    header = ["method"] + [c.title for c in columns] + ["seeds"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for r in rows:
+        cells = [f"`{r.label}`"]
+        for c in columns:
+            cell = r.cells.get(c.key)
+            cells.append(cell.format(c.digits) if cell is not None else "")
+        cells.append(str(r.n_seeds))
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    if notes:
+        text += "\n" + NOTES + "\n"
+    return text
+
+
+def to_csv(rows: list[TableRow]) -> str:
+    """CSV with ``<column>_mean`` and ``<column>_std`` (empty when undefined) per column."""
+    columns = list(COLUMNS) + [GAIN]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["method", "n_seeds", "seeds"] + [f"{c.csv_name}_{s}" for c in columns for s in ("mean", "std")])
+    for r in rows:
+        values = []
+        for c in columns:
+            cell = r.cells.get(c.key)
+            for v in ((cell.mean, cell.std) if cell is not None else (math.nan, math.nan)):
+                values.append("" if math.isnan(v) else repr(float(v)))
+        writer.writerow([r.label, r.n_seeds, " ".join(str(s) for s in r.seeds)] + values)
+    return buffer.getvalue()
+
+
+def write_table(rows: list[TableRow], out_dir: str | Path, stem: str = "methods") -> list[Path]:
+    """Write ``stem.md`` and ``stem.csv`` under ``out_dir``; return the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, cs = out_dir / f"{stem}.md", out_dir / f"{stem}.csv"
+    md.write_text(to_markdown(rows))
+    cs.write_text(to_csv(rows))
+    return [md, cs]

@@ -1,0 +1,174 @@
+"""Quality vs cost: PSNR against cumulative bytes or simulated time, one curve per method.
+
+Curves come from the test points of ``metrics.jsonl``: a method's curve follows the
+``main`` branch through all its phases (for FineFed: the federated start, then each
+fine-tuning step); each FineFed control is its own curve, drawn from the federated
+start's last point and continued by its branch's points with the branch's own cost
+added to the start's cost. Runs without metrics fall back to one point per phase.
+
+Over seeds, the i-th points are averaged (x and y), with the sample standard
+deviation of y as a shaded band; seeds with more points are cut to the shortest.
+The Pareto front (least cost, highest quality) over all plotted points is marked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, warn_mixed
+from analysis.style import MARKERS, MB, axis_label, colours, finish, line_style, new_figure, save, styled
+
+log = logging.getLogger(__name__)
+
+#: Cost axes: metrics.jsonl key of the point, scale to plotted units.
+X_KEYS = {"bytes": ("bytes_cumulative", 1.0 / MB), "sim_time_s": ("sim_time_s", 1.0)}
+_SUMMARY_X = {"bytes": ("bytes_cumulative", "bytes"), "sim_time_s": ("sim_time_end_s", "sim_time_s")}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One plotted curve: mean over ``n`` seeds of x (plotted units) and y, std of y."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    y_std: np.ndarray
+    n: int
+
+
+def _check_x(x: str) -> None:
+    if x not in X_KEYS:
+        raise AnalysisError(f"tradeoff x = '{x}' is not known; use one of {', '.join(X_KEYS)}")
+
+
+def variant_points(variant: Variant, x: str = "bytes", metric: str = "psnr_db") -> list[tuple[float, float]]:
+    """(cost, quality) points of one variant in one run, cost in raw units (bytes or s).
+
+    A ``start`` variant gives the points of its first phase only.
+    """
+    _check_x(x)
+    run = variant.run
+    key = X_KEYS[x][0]
+    main = run.test_points("main")
+    phases = run.summary.get("phases") or []
+    if not main:  # older or partial runs: one point per phase end
+        main = [{key: p.get(_SUMMARY_X[x][0]), metric: p.get(metric), "phase": p.get("name")} for p in phases]
+    if variant.kind == "final":
+        return [(_f(p.get(key)), _f(p.get(metric))) for p in main]
+    start_phase = phases[0]["name"] if phases else None
+    start = [p for p in main if p.get("phase") == start_phase]
+    start_pts = [(_f(p.get(key)), _f(p.get(metric))) for p in start]
+    if variant.kind == "start":
+        return start_pts
+    control = next(c for c in run.summary.get("controls", []) if c["name"] == variant.phase)
+    own_key, own_total = _SUMMARY_X[x]
+    # The branch's own cost = counter at the point minus the counter when it began
+    # (a control branch's clock starts when FineFed ended, its byte counter at zero).
+    origin = _f(control.get(own_key)) - _f(control.get(own_total))
+    anchor_x = start_pts[-1][0] if start_pts else _f(phases[0].get(_SUMMARY_X[x][0]))
+    branch = run.test_points(variant.branch) or [{key: control.get(own_key), metric: control.get(metric)}]
+    pts = [(anchor_x + _f(p.get(key)) - origin, _f(p.get(metric))) for p in branch]
+    return start_pts[-1:] + pts
+
+
+def _f(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def tradeoff_curves(
+    runs: Iterable[Run] | Iterable[Variant], x: str = "bytes", metric: str = "psnr_db"
+) -> list[Curve]:
+    """One curve per method and per FineFed control (starts are part of their method's curve)."""
+    _check_x(x)
+    variants = as_variants(runs)
+    scale = X_KEYS[x][1]
+    curves = []
+    groups = group_by_label(v for v in variants if v.kind != "start")
+    warn_mixed(groups, "trade-off curves")
+    for label, group in groups.items():
+        per_seed = [variant_points(v, x, metric) for v in group]
+        per_seed = [p for p in per_seed if p]
+        if not per_seed:
+            continue
+        length = min(len(p) for p in per_seed)
+        if any(len(p) != length for p in per_seed):
+            log.warning("'%s': seeds have %s test points; using the first %d", label,
+                        sorted({len(p) for p in per_seed}), length)
+        arr = np.array([p[:length] for p in per_seed], dtype=float)  # seeds x points x 2
+        xs, ys = arr[:, :, 0] * scale, arr[:, :, 1]
+        y_std = np.std(ys, axis=0, ddof=1) if len(per_seed) > 1 else np.full(length, np.nan)
+        curves.append(Curve(label, xs.mean(axis=0), ys.mean(axis=0), y_std, len(per_seed)))
+    return curves
+
+
+def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
+    """Indices of the points no other point beats (lower or equal x, higher or equal y,
+    one strictly), ordered by increasing x. NaN points never belong to the front."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    order = ok[np.lexsort((-y[ok], x[ok]))]  # by x, then best y first
+    front, best = [], -np.inf
+    for i in order:
+        if y[i] > best:
+            front.append(i)
+            best = y[i]
+    return np.array(front, dtype=int)
+
+
+@styled
+def plot_tradeoff(
+    runs: Iterable[Run] | Iterable[Variant],
+    x: str = "bytes",
+    metric: str = "psnr_db",
+    colour_of: dict[str, str] | None = None,
+    title: str | None = None,
+):
+    """Draw quality vs cost; returns ``(figure, curves, front)``.
+
+    ``front`` is an array of (x, y) rows: the Pareto-optimal points over all curves.
+    """
+    curves = tradeoff_curves(runs, x, metric)
+    if not curves:
+        raise AnalysisError("no evaluation points to draw a trade-off from")
+    colour_of = colour_of or colours(c.label for c in curves)
+    fig, ax = new_figure()
+    # Later curves lie on top with smaller markers and thinner lines, so a curve that
+    # retraces another (FineFed over its FedAvg start) leaves the one below visible.
+    for i, c in enumerate(curves):
+        colour = colour_of.get(c.label)
+        shrink = (len(curves) - 1 - i) / max(1, len(curves) - 1)  # 1 for the first, 0 for the last
+        ax.plot(c.x, c.y, label=f"{c.label} (n={c.n})", color=colour, linestyle=line_style(c.label),
+                marker=MARKERS[i % len(MARKERS)], markersize=4.5 + 3.0 * shrink,
+                linewidth=1.4 + 1.6 * shrink, zorder=3 + i)
+        if not np.all(np.isnan(c.y_std)):
+            ax.fill_between(c.x, c.y - c.y_std, c.y + c.y_std, color=colour, alpha=0.12, linewidth=0, zorder=2)
+    all_x = np.concatenate([c.x for c in curves])
+    all_y = np.concatenate([c.y for c in curves])
+    idx = pareto_front(all_x, all_y)
+    front = np.column_stack([all_x[idx], all_y[idx]]) if idx.size else np.empty((0, 2))
+    if idx.size:
+        ax.step(front[:, 0], front[:, 1], where="post", color="0.2", linewidth=1.0, alpha=0.7, zorder=1)
+        ax.scatter(front[:, 0], front[:, 1], s=70, facecolors="none", edgecolors="black", linewidths=1.2,
+                   zorder=5, label="Pareto front")
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel(axis_label(metric))
+    what = "communication" if x == "bytes" else "simulated time"
+    finish(fig, ax, title or f"Quality vs {what} (mean, band: ± std over seeds)")
+    return fig, curves, front
+
+
+def write_tradeoff(runs, out_dir: str | Path, metric: str = "psnr_db",
+                   colour_of: dict[str, str] | None = None) -> list[Path]:
+    """``tradeoff_bytes`` and ``tradeoff_time`` as PNG and SVG under ``out_dir``."""
+    runs = list(runs)
+    paths = []
+    for x, stem in (("bytes", "tradeoff_bytes"), ("sim_time_s", "tradeoff_time")):
+        fig, _, _ = plot_tradeoff(runs, x, metric, colour_of)
+        paths += save(fig, out_dir, stem)
+    return paths

@@ -1,0 +1,117 @@
+"""``semnet sweep FILE``: a progress bar over points, then a table of every point.
+
+Exit status: 0 when every point is finished, 1 when any point failed (the others
+still ran); user errors (a bad sweep file or point) raise ``SemnetError`` for the
+CLI to print as one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from typing import Iterator
+
+from tqdm.auto import tqdm
+
+from semnet.sweep.driver import PointResult, run_sweep
+from semnet.sweep.spec import load_sweep
+
+EXIT_POINT_FAILED = 1
+
+
+class SweepBar:
+    """A tqdm bar over the points left to run (its time estimate is for those only)."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bar = None
+        self.failed = 0
+
+    def start(self, total: int, todo: int) -> None:
+        done_before = total - todo
+        desc = f"sweep ({done_before} of {total} done before)" if done_before else "sweep"
+        self.bar = tqdm(total=todo, unit="point", desc=desc, disable=not self.enabled or todo == 0,
+                        file=sys.stderr, dynamic_ncols=True)
+
+    def point_done(self, result: PointResult) -> None:
+        if result.status == "failed":
+            self.failed += 1
+        if self.bar is not None:
+            postfix = f"last: {result.name} {result.status}"
+            if self.failed:
+                postfix += f", {self.failed} failed"
+            self.bar.set_postfix_str(postfix, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def format_table(results: list[PointResult]) -> str:
+    """One row per point: its overrides, status and headline numbers; then the errors."""
+    rows = [("point", "status", "psnr_db", "bytes_total", "sim_time_s")]
+    for r in results:
+        rows.append((
+            r.label or r.name,
+            r.status,
+            _fmt(r.metric("psnr_db"), ".2f"),
+            _fmt(r.metric("bytes_total"), "d"),
+            _fmt(r.metric("sim_time_s"), ".3f"),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    ]
+    for r in results:
+        if r.status == "failed":
+            lines.append(f"point {r.index + 1} ({r.name}) failed: {r.error}")
+    return "\n".join(lines)
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None:
+        return "-"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A terminated sweep (``kill``, ``timeout``) stops like Ctrl-C: workers stopped,
+    sweep.json marked interrupted."""
+
+    def handler(signum, frame):
+        # `timeout` and process managers may signal twice (the process, then its group):
+        # a second TERM must not cut short the cleanup the first one started
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_sweep_cli(args) -> int:
+    """Entry point of ``semnet sweep``: ``args`` has sweep_file, backend, workers, address, out."""
+    spec = load_sweep(args.sweep_file)
+    bar = SweepBar(enabled=not getattr(args, "quiet", False))
+    try:
+        with _sigterm_as_interrupt():
+            results = run_sweep(spec, backend=args.backend, workers=args.workers, address=args.address,
+                                out=args.out, progress=bar)
+    finally:
+        bar.close()
+    print(format_table(results))
+    print(f"sweep directory: {spec.out_dir(args.out)}")
+    return EXIT_POINT_FAILED if any(r.status == "failed" for r in results) else 0

@@ -1,0 +1,105 @@
+"""What a sweep worker does with one point: validate, run, report — never raise.
+
+Both backends call ``run_point`` in a separate process with a plain ``PointTask``
+(a raw scenario mapping, not a ``Scenario``), so what crosses the process boundary
+always pickles; the scenario is validated again on the worker's side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from semnet.errors import SemnetError
+
+SUMMARY = "summary.json"
+ERROR_FILE = "error.txt"
+# files that mark a directory as a (possibly unfinished) run, safe to delete and redo
+RUN_MARKERS = {"scenario.yaml", "events.jsonl", "events.jsonl.part", ERROR_FILE}
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """One point to run.
+
+    ``out_dir`` is absolute; ``threads`` is the torch CPU thread budget of the point
+    (the scenario's ``simulation.threads`` wins when set); ``cwd`` is the driver's
+    working directory, against which relative data/checkpoint paths are read.
+    """
+
+    index: int
+    name: str
+    raw: dict
+    out_dir: str
+    threads: int
+    cwd: str
+
+
+def run_point(task: PointTask) -> dict:
+    """Run ``task``; return ``{"status", "summary", "error", "wall_s"}``.
+
+    ``status`` is ``"complete"`` with the run's summary, or ``"failed"`` with a one-line
+    ``error``; the traceback of an unexpected exception goes to ``error.txt`` in the
+    point directory. Interrupts (``KeyboardInterrupt``) are not caught.
+    """
+    import torch
+
+    from semnet.runner import run_scenario
+    from semnet.scenario import validate
+
+    start = time.perf_counter()
+    if os.path.isdir(task.cwd) and os.getcwd() != task.cwd:
+        os.chdir(task.cwd)  # a Ray worker starts elsewhere; relative data paths mean the driver's
+    torch.set_num_threads(max(1, task.threads))
+    out_dir = Path(task.out_dir)
+    try:
+        if (out_dir / SUMMARY).is_file():  # finished meanwhile (a retried task): keep it
+            summary = json.loads((out_dir / SUMMARY).read_text())
+            return {"status": "complete", "summary": summary, "error": None, "wall_s": time.perf_counter() - start}
+        if out_dir.exists():  # a partial run (killed, failed): a run cannot resume mid-way, start afresh
+            clear_partial_run(out_dir)
+        scenario = validate(task.raw, f"sweep point {task.index + 1} ({task.name})")
+        result = run_scenario(scenario, out_dir=task.out_dir, progress=None)
+        summary = result.summary
+        # the file is the record (NaN written as null); report exactly what it holds
+        summary_path = Path(task.out_dir) / SUMMARY
+        if summary_path.is_file():
+            summary = json.loads(summary_path.read_text())
+        return {"status": "complete", "summary": summary, "error": None, "wall_s": time.perf_counter() - start}
+    except Exception as err:  # noqa: BLE001 - a failed point is data, the sweep goes on
+        _write_traceback(out_dir, err)
+        return {"status": "failed", "summary": None, "error": one_line(err), "wall_s": time.perf_counter() - start}
+
+
+def clear_partial_run(path: Path) -> None:
+    """Delete an unfinished run directory, refusing anything that is not one."""
+    if not path.is_dir():
+        raise SemnetError(f"'{path}' exists and is not a directory; remove it or choose another sweep directory")
+    names = {p.name for p in path.iterdir()}
+    if names and not names & RUN_MARKERS:
+        raise SemnetError(
+            f"'{path}' exists and is not an unfinished semnet run (holds {', '.join(sorted(names)[:3])}); "
+            "remove it or choose another sweep directory"
+        )
+    shutil.rmtree(path)
+
+
+def one_line(err: BaseException) -> str:
+    """``err`` as one line: a user error's own text, otherwise ``Type: first line``."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if isinstance(err, SemnetError):
+        return text or type(err).__name__
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _write_traceback(out_dir: Path, err: BaseException) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / ERROR_FILE).write_text("".join(traceback.format_exception(err)))
+    except OSError:
+        pass

@@ -1,0 +1,87 @@
+import math
+
+import pytest
+
+from analysis.runs import (
+    AnalysisError,
+    find_run_dirs,
+    group_by_label,
+    group_by_method,
+    group_by_seed,
+    load_run,
+    load_runs,
+    scenario_value,
+    variants_of,
+)
+
+
+def test_finds_runs_recursively_and_skips_unfinished(main_runs):
+    dirs = find_run_dirs([main_runs])
+    assert [d.name for d in dirs] == ["fedavg-seed1", "fedavg-seed2", "finefed-seed1", "finefed-seed2"]
+    # a run directory given directly, and its summary.json, find the same run once
+    one = main_runs / "nested" / "fedavg-seed1"
+    assert find_run_dirs([one, one / "summary.json"]) == [one.resolve()]
+
+
+def test_load_reads_all_three_files(main_runs):
+    run = load_run(main_runs / "nested" / "finefed-seed2")
+    assert run.method == "finefed" and run.seed == 2
+    assert run.scenario["topology"]["num_users"] == 3
+    assert scenario_value(run, "links.snr_db") == 10.0
+    assert scenario_value(run, "links.nope") is None
+    # validation points are not test points; branches are kept apart
+    assert [p["bytes_cumulative"] for p in run.test_points()] == [500_000, 1_000_000, 1_400_000]
+    assert len(run.test_points("control_compute_matched")) == 2
+
+
+@pytest.mark.parametrize("bad", ["missing", "empty"])
+def test_no_runs_is_one_clear_error(tmp_path, bad):
+    target = tmp_path / "missing" if bad == "missing" else tmp_path
+    with pytest.raises(AnalysisError, match="does not exist|no run directories"):
+        load_runs([target])
+
+
+def test_finefed_expands_into_start_controls_and_final(main_runs):
+    run = load_run(main_runs / "nested" / "finefed-seed1")
+    variants = {v.label: v for v in variants_of(run)}
+    assert list(variants) == ["finefed/start", "finefed/compute_matched", "finefed"]
+    start, control, final = variants.values()
+    assert start.values == {"psnr_db": 20.0, "worst_link_psnr_db": 18.0, "ssim": pytest.approx(0.81),
+                            "bytes": 1e6, "sim_time_s": 11.0, "wall_time_s": 5.0, "local_steps": 100}
+    assert start.links == []
+    # a control costs the start plus its own branch
+    assert control.values["bytes"] == 1e6 + 6e5
+    assert control.values["sim_time_s"] == 11.0 + 4.0
+    assert control.values["local_steps"] == 140
+    assert control.values["wall_time_s"] == 6.5
+    assert control.values["psnr_db"] == 20.5 and control.branch == "control_compute_matched"
+    assert len(control.links) == 6
+    assert final.values["psnr_db"] == 21.0 and final.values["bytes"] == 1.4e6
+    assert final.values["wall_time_s"] == 7.0  # phases only, not the run's set-up overhead
+    assert final.links == run.summary["links"]
+
+
+def test_plain_method_is_one_row(main_runs):
+    (v,) = variants_of(load_run(main_runs / "nested" / "fedavg-seed2"))
+    assert (v.label, v.kind, v.values["psnr_db"], v.values["bytes"]) == ("fedavg", "final", 22.0, 1e6)
+
+
+def test_grouping(main_runs):
+    runs = load_runs([main_runs])
+    groups = group_by_label(variants_of(runs))
+    assert list(groups) == ["fedavg", "finefed/start", "finefed/compute_matched", "finefed"]
+    assert [v.seed for v in groups["finefed"]] == [1, 2]
+    assert {m: [r.seed for r in rs] for m, rs in group_by_method(runs).items()} == {"fedavg": [1, 2], "finefed": [1, 2]}
+    assert {s: sorted(r.method for r in rs) for s, rs in group_by_seed(runs).items()} == {
+        1: ["fedavg", "finefed"], 2: ["fedavg", "finefed"]}
+
+
+def test_missing_values_become_nan(make_run, tmp_path):
+    path = make_run(tmp_path / "r", method="fedavg")
+    import json
+
+    summary = json.loads((path / "summary.json").read_text())
+    summary["psnr_db"] = None  # e.g. the exchange method, or NaN made strict JSON
+    (path / "summary.json").write_text(json.dumps(summary))
+    (v,) = variants_of(load_run(path))
+    assert math.isnan(v.values["psnr_db"])

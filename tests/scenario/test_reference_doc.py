@@ -1,0 +1,79 @@
+"""docs/scenario-reference.md stays in step with the schema: every section has a heading,
+every key a table row, and the example scenario validates."""
+
+import re
+import typing
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from semnet.scenario import validate
+from semnet.scenario.schema import LocalTrainSpec, Scenario
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
+
+
+def _section_model(annotation) -> type[BaseModel] | None:
+    """The section model inside ``X``, ``X | None`` or ``tuple[X, ...]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _section_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _sections(model=Scenario, path=""):
+    """(dotted section path, model) for every section, the root as ''."""
+    yield path, model
+    for name, field in model.model_fields.items():
+        sub = _section_model(field.annotation)
+        if sub is not None:
+            yield from _sections(sub, f"{path}.{name}" if path else name)
+
+
+def _doc_tables() -> dict[str, set[str]]:
+    """Heading -> keys in the first column of the tables under it."""
+    tables: dict[str, set[str]] = {}
+    heading = None
+    in_key_table = False
+    for line in DOC.read_text().splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            tables.setdefault(heading, set())
+        elif line.startswith("| key |"):
+            in_key_table = True
+        elif not line.startswith("|"):
+            in_key_table = False
+        elif heading and in_key_table and (m := re.match(r"\| `([a-z_0-9]+)` \|", line)):
+            tables[heading].add(m.group(1))
+    return tables
+
+
+# sections documented by another section's table (same model)
+SAME_AS = {"links.aggregator.rate": "links.rate"}
+
+
+SECTIONS = [(path, model) for path, model in _sections() if model is not LocalTrainSpec]
+
+
+@pytest.mark.parametrize("path, model", SECTIONS, ids=[p or "top" for p, _ in SECTIONS])
+def test_every_key_is_documented(path, model):
+    tables = _doc_tables()
+    heading = f"`{SAME_AS.get(path, path)}`" if path else "Top level"
+    assert heading in tables, f"no heading {heading} in {DOC.name}"
+    assert set(model.model_fields) == tables[heading]
+
+
+def test_local_training_keys_are_documented():
+    assert set(LocalTrainSpec.model_fields) == _doc_tables()["Local training sections"]
+
+
+def test_example_validates():
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        validate(yaml.safe_load(block), DOC.name)
