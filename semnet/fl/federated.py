@@ -186,7 +186,7 @@ def train_federated(
             ctx.evaluate(enc_of, dec_of)
         if conv and rnd % conv.eval_every == 0:
             history[rnd] = ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]
-            if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db):
+            if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db, conv.eval_every):
                 break
     record = ctx.end_phase(enc_of, dec_of)
     record_failures = strategy.failures
@@ -194,10 +194,17 @@ def train_federated(
     return record
 
 
-def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float) -> bool:
-    window = max(1, math.ceil(window_frac * rnd))
-    earlier = [r for r in history if r <= rnd - window]
-    if not earlier:
+def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float, every: int) -> bool:
+    """True when the mean validation PSNR of the last window of rounds beats the
+    window before it by less than ``min_gain_db``.
+
+    The window is ``window_frac`` of the rounds so far (at least two evaluations), and
+    comparing window means rather than single points keeps round-to-round noise of
+    local training from stopping a federation that is still improving.
+    """
+    window = max(math.ceil(window_frac * rnd), 2 * every)
+    recent = [v for r, v in history.items() if rnd - window < r <= rnd]
+    before = [v for r, v in history.items() if rnd - 2 * window < r <= rnd - window]
+    if not recent or not before:
         return False
-    gain = max(v for r, v in history.items() if r > rnd - window) - history[max(earlier)]
-    return gain < min_gain_db
+    return sum(recent) / len(recent) - sum(before) / len(before) < min_gain_db

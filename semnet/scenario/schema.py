@@ -295,8 +295,10 @@ class LocalTrainSpec(_Spec):
 
 
 class ConvergeSpec(_Spec):
-    """Stop a federation once it stops improving: less than ``min_gain_db`` over the last
-    ``window_frac`` of its rounds (evaluated every ``eval_every`` rounds)."""
+    """Stop a federation once it stops improving: the mean validation PSNR over the last
+    ``window_frac`` of its rounds (at least two evaluations) beats the window before it
+    by less than ``min_gain_db``. Validation images are held out of each user's
+    training data; evaluated every ``eval_every`` rounds."""
 
     min_gain_db: float = Field(0.1, ge=0)
     window_frac: float = Field(0.1, gt=0, le=1)

@@ -117,46 +117,55 @@ class RayBackend:
     If Ray is already initialised (``ray.init`` called by the caller) that connection is
     used and left open. Each task reserves ``threads`` CPUs, where ``threads`` splits the
     cluster's CPUs over ``workers`` concurrent points (default: one per CPU, at most one
-    per point). Workers need semnet installed, and the sweep directory must be on a
+    per point), and a point that may use a GPU a ``1/workers`` share of the cluster's
+    GPUs. Workers need semnet installed, and the sweep directory must be on a
     filesystem they share with the driver.
     """
 
     name = "ray"
 
     def __init__(self, num_points: int, workers: int | None = None, address: str | None = None):
-        try:
-            import ray
-        except ImportError:
-            raise SemnetError("the ray backend needs Ray: pip install 'semnet[ray]'") from None
+        ray = import_ray()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
-            if address:
-                ray.init(address=address, logging_level=logging.WARNING)
-            else:
-                ray.init(num_cpus=workers or available_cores(), include_dashboard=False,
-                         logging_level=logging.WARNING)
+            try:
+                if address:
+                    ray.init(address=address, logging_level=logging.WARNING)
+                else:
+                    ray.init(num_cpus=workers or available_cores(), include_dashboard=False,
+                             logging_level=logging.WARNING)
+            except (ConnectionError, TimeoutError, ValueError) as err:
+                where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
+                raise SemnetError(f"cannot start or reach {where}: {one_line(err)}") from None
             self._started = True
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        resources = ray.cluster_resources()
+        cpus = max(1, int(resources.get("CPU", 1)))
         self.workers = max(1, min(workers or cpus, max(1, num_points)))
         self.threads = thread_budget(cpus, self.workers)
+        # Ray hides GPUs from tasks that reserve none; a point that may use one (device
+        # auto/cuda) gets a share, as it would see the GPU in a local worker
+        self.gpu_share = min(1.0, resources.get("GPU", 0.0) / self.workers)
 
     def run(self, tasks: list[PointTask], on_done: OnDone) -> None:
         ray = self._ray
         # one retry: a task whose worker process died (node lost) runs once more
-        remote = ray.remote(run_point).options(num_cpus=self.threads, max_retries=1)
-        pending = {remote.remote(task): task for task in tasks}
+        remote = ray.remote(run_point)
+        pending = {}
+        for task in tasks:
+            device = (task.raw.get("simulation") or {}).get("device", "auto")
+            gpus = self.gpu_share if device != "cpu" else 0.0
+            pending[remote.options(num_cpus=self.threads, num_gpus=gpus, max_retries=1).remote(task)] = task
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     task = pending.pop(ref)
-                    start = time.perf_counter()
                     try:
                         outcome = ray.get(ref)
                     except Exception as err:  # noqa: BLE001 - a worker crash is this point's failure
-                        outcome = failed(one_line(getattr(err, "cause", None) or err), time.perf_counter() - start)
+                        outcome = failed(one_line(getattr(err, "cause", None) or err))
                     on_done(task, outcome)
         except BaseException:
             for ref in pending:
@@ -172,17 +181,34 @@ class RayBackend:
             self._started = False
 
 
-def open_backend(name: str, num_points: int, workers: int | None = None, address: str | None = None):
-    """A ``LocalBackend`` or ``RayBackend`` for ``num_points`` points."""
+def import_ray():
+    """The ``ray`` module, or a one-line error saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise SemnetError("the ray backend needs Ray: pip install 'semnet[ray]'") from None
+    return ray
+
+
+def check_backend(name: str, workers: int | None = None) -> None:
+    """Fail early (before any directory is made) on a bad backend name or worker count,
+    or on the ray backend without Ray installed."""
+    if name not in BACKENDS:
+        raise SemnetError(f"unknown sweep backend {name!r}; allowed: {', '.join(BACKENDS)}")
     if workers is not None and workers < 1:
         raise SemnetError(f"workers = {workers}: must be >= 1")
+    if name == "ray":
+        import_ray()
+
+
+def open_backend(name: str, num_points: int, workers: int | None = None, address: str | None = None):
+    """A ``LocalBackend`` or ``RayBackend`` for ``num_points`` points."""
+    check_backend(name, workers)
     if name == "local":
         if address is not None:
             log.warning("--address is for the ray backend; the local backend ignores it")
         return LocalBackend(num_points, workers)
-    if name == "ray":
-        return RayBackend(num_points, workers, address)
-    raise SemnetError(f"unknown sweep backend {name!r}; allowed: {', '.join(BACKENDS)}")
+    return RayBackend(num_points, workers, address)
 
 
 def _watch_parent(parent_pid: int) -> None:

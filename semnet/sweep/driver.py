@@ -23,7 +23,7 @@ import yaml
 from semnet.errors import ScenarioError, SemnetError
 from semnet.metrics.rundir import write_json
 from semnet.scenario import validate
-from semnet.sweep.backends import open_backend
+from semnet.sweep.backends import check_backend, open_backend
 from semnet.sweep.points import Point, expand
 from semnet.sweep.spec import SweepSpec, load_sweep
 from semnet.sweep.worker import SUMMARY, PointTask
@@ -102,6 +102,7 @@ def run_sweep(
     point's directory holds a finished run of a different scenario. A point that
     fails while running does not raise: its result says ``failed``.
     """
+    check_backend(backend, workers)
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
     points = expand(spec)
@@ -109,15 +110,14 @@ def run_sweep(
     results = [
         PointResult(p.index, p.name, p.overrides, sweep_dir / p.name, label=p.label) for p in points
     ]
-    finished = {p.index: _finished_summary(p, sweep_dir / p.name) for p in points}
-    todo = [p for p in points if finished[p.index] is None]
-    for p in points:
-        if finished[p.index] is not None:
-            results[p.index].status = "skipped"
-            results[p.index].summary = finished[p.index]
-
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with _sweep_lock(sweep_dir):
+        finished = {p.index: _finished_summary(p, sweep_dir / p.name) for p in points}
+        todo = [p for p in points if finished[p.index] is None]
+        for p in points:
+            if finished[p.index] is not None:
+                results[p.index].status = "skipped"
+                results[p.index].summary = finished[p.index]
         record = _SweepRecord(sweep_dir / SWEEP_RECORD, spec, backend, results)
         if progress is not None:
             progress.start(len(points), len(todo))

@@ -30,8 +30,9 @@ DEFAULT_OUT_ROOT = Path("runs") / "sweeps"
 class SweepSpec(BaseModel):
     """A validated sweep file.
 
-    ``base`` is a scenario file path (already resolved against the sweep file by
-    ``load_sweep``) or an inline scenario mapping. ``source`` is the sweep file the
+    ``base`` is a scenario file path (resolved against the sweep file by ``load_sweep``;
+    a relative path given in code is read from the working directory) or an inline
+    scenario mapping. ``source`` is the sweep file the
     spec came from (``None`` when built in code); it names the default ``out``.
     """
 
