@@ -52,16 +52,19 @@ def write_json(path: Path, obj: Any) -> None:
 class JsonlWriter:
     """Append-only JSON lines, written under ``NAME.part`` until ``close(complete=True)``."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, flush_each: bool = False):
         self.path = Path(path)
         self._part = self.path.with_name(self.path.name + ".part")
         self._handle = open(self._part, "w", buffering=1 << 16)
+        self._flush_each = flush_each  # rare, precious records (metrics) show up at once
         self.count = 0
 
     def write(self, record: dict) -> None:
         self._handle.write(dumps(record))
         self._handle.write("\n")
         self.count += 1
+        if self._flush_each:
+            self._handle.flush()
 
     def close(self, complete: bool = True) -> None:
         if self._handle.closed:
@@ -80,7 +83,7 @@ class RunDirectory:
             raise SemnetError(f"run directory '{self.path}' already holds a finished run; choose another --out")
         self.path.mkdir(parents=True, exist_ok=True)
         self.events = JsonlWriter(self.path / "events.jsonl")
-        self.metrics = JsonlWriter(self.path / "metrics.jsonl")
+        self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True)
 
     def write_text(self, name: str, text: str) -> None:
         atomic_write_bytes(self.path / name, text.encode())

@@ -80,3 +80,27 @@ def test_round_deadline_drops_slow_clients(tiny, tmp_path):
     result = run_scenario(validate(raw), out_dir=tmp_path / "d")
     # node 2 needs 16 samples / 0.5 samples/s = 32 s of compute: it misses every round
     assert result.summary["local_steps"] == 2 * 2 * 2
+
+
+def test_personalised_controls_run_from_the_same_start(tiny, tmp_path):
+    raw = tiny_scenario_dict(controls=["fedper", "ditto"])
+    raw["method"]["personal"] = {"local": {"steps": 2, "batch_size": 8}}
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "p").summary
+    controls = {c["name"]: c for c in summary["controls"]}
+    assert set(controls) == {"fedper", "ditto"}
+    budget = summary["finetune_budget"]["local_steps"]
+    # rounds are chosen so each control spends about FineFed's fine-tuning steps
+    for control in controls.values():
+        assert abs(control["local_steps"] - budget) <= 12
+        assert control["bytes"] > 0
+
+
+def test_convergence_stops_a_flat_federation_early(tiny, tmp_path):
+    raw = tiny_scenario_dict(name="fedavg")
+    raw["method"]["federated"] = {
+        "rounds": 50,
+        "local": {"steps": 1, "batch_size": 8, "lr": 1e-9},  # nothing moves: the curve is flat
+        "converge": {"min_gain_db": 0.1, "window_frac": 0.1, "min_rounds": 4, "eval_every": 1},
+    }
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "flat").summary
+    assert summary["phases"][0]["rounds"] < 10
