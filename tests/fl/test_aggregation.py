@@ -40,7 +40,7 @@ def test_plateau_needs_a_flat_window_not_one_noisy_point():
 
     rising = {r: 10 + 0.1 * r for r in range(0, 41, 2)}
     assert not _plateaued(rising, 40, 0.1, 0.1, 2)
-    noisy_rise = {r: 10 + 0.05 * r + (0.6 if r == 34 else 0.0) for r in range(0, 41, 2)}
+    noisy_rise = {r: 10 + 0.05 * r + (0.15 if r == 34 else 0.0) for r in range(0, 41, 2)}
     assert not _plateaued(noisy_rise, 40, 0.1, 0.1, 2)  # one lucky evaluation does not stop it
     flat = {r: 14.0 + (0.05 if r % 4 else -0.05) for r in range(0, 41, 2)}
     assert _plateaued(flat, 40, 0.1, 0.1, 2)
