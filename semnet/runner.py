@@ -53,13 +53,12 @@ def resolve_device(name: str) -> torch.device:
 def compute_speeds(scenario: Scenario, network: Network) -> dict:
     """Simulated training speed (samples/s) of every node, the aggregator included."""
     spec = scenario.simulation.compute
-    rng = numpy_rng(scenario.seed, "compute_profile")
     speeds = {}
     for user in network.users:
         if user in spec.per_node:
             speeds[user] = spec.per_node[user]
-        elif spec.samples_per_s_range is not None:
-            speeds[user] = float(rng.uniform(*spec.samples_per_s_range))
+        elif spec.samples_per_s_range is not None:  # one stream per user: per_node never shifts others
+            speeds[user] = float(numpy_rng(scenario.seed, "compute_profile", user).uniform(*spec.samples_per_s_range))
         else:
             speeds[user] = spec.samples_per_s
     speeds[network.aggregator] = spec.samples_per_s
@@ -83,8 +82,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     learning = scenario.method.name != "exchange"
     data = None
     if learning:
-        val = 32 if scenario.method.federated.converge is not None else 0
-        data = load_user_data(scenario.data, network.users, scenario.seed, validation_per_user=val)
+        # always held out, so switching convergence checks on does not change the training data
+        data = load_user_data(scenario.data, network.users, scenario.seed, validation_per_user=32)
     image_hw = data.image_hw if data else (32, 32)
 
     new_model = None
@@ -156,6 +155,7 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
         "sim_time_s": ctx.sim.now_s,
         "wall_time_s": round(wall_s, 3),
         "local_steps": ctx.local_steps,
+        "local_passes": ctx.local_passes,
         "messages_total": ctx.sim.messages_total,
         "device": str(device),
         "phases": phases,

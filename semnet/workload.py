@@ -104,9 +104,8 @@ def model_factory(spec: ModelSpec, image_hw: tuple[int, int], seed: int, device:
     state = load_checkpoint(spec.checkpoint) if spec.checkpoint else None
 
     def new_model() -> JSCCModel:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derive_seed(seed, "model_init"))
-            model = create_model(spec.name, latent_channels=c, width=spec.width)
+        init = torch.Generator().manual_seed(derive_seed(seed, "model_init"))
+        model = create_model(spec.name, latent_channels=c, width=spec.width, generator=init)
         if state is not None:
             try:
                 model.load_state_dict(state)

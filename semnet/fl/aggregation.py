@@ -42,6 +42,11 @@ def load_tensors(module: nn.Module, tensors: Sequence[Tensor]) -> None:
             target.copy_(value)
 
 
+def average_into(target: nn.Module, sources: Sequence[nn.Module], weights: Sequence[float]) -> None:
+    """FedAvg: load the weighted average of ``sources``' states into ``target``."""
+    load_tensors(target, weighted_average([tensors_of(m) for m in sources], weights))
+
+
 def state_bits(module: nn.Module) -> int:
     """Size of a module's state on the wire: float32, 32 bits per value."""
     return 32 * sum(t.numel() for t in module.state_dict().values())

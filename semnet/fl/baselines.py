@@ -10,7 +10,7 @@ import copy
 
 from torch import nn
 
-from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.aggregation import average_into, state_bits
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.finefed import PersonalModels
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
@@ -76,9 +76,8 @@ def fedper(ctx: RunContext, start: nn.Module, rounds: int, local: LocalTrainSpec
             plans.append(ClientPlan(task, make))
         finished, failures = ctx.play(plans)
         if finished:
-            states = [tensors_of(jobs[0].encoder) for _, jobs, _ in finished]
             weights = [ctx.samples(plan.task.key) for plan, _, _ in finished]
-            load_tensors(shared.encoder, weighted_average(states, weights))
+            average_into(shared.encoder, [jobs[0].encoder for _, jobs, _ in finished], weights)
         ctx.aggregation_delay()
         ctx.report(clients=len(finished), failures=len(failures))
     models.encoders = {u: shared.encoder for u in ctx.users}
@@ -89,9 +88,10 @@ def ditto(
     ctx: RunContext, start: nn.Module, rounds: int, local: LocalTrainSpec, lam: float
 ) -> tuple[PersonalModels, PhaseRecord]:
     """Ditto (Li et al., 2021): FedAvg on the global model plus, on each user, a
-    personal (encoder, decoder) trained on its own images at its out-link SNRs with
-    ``lam/2 ||v - w_global||^2``. Pairing: link i->j uses personal ``E_i`` and personal
-    ``D_j`` (j's decoder was trained on j's own images, not on link i->j)."""
+    personal (encoder, decoder) trained on its own images with ``lam/2 ||v - w_global||^2``
+    at the SNRs of all its links, out and in (its encoder serves the first, its
+    decoder the second). Pairing: link i->j uses personal ``E_i`` and personal ``D_j``
+    (j's decoder was trained on j's own images, not on link i->j)."""
     ctx.begin_phase("ditto")
     global_model = copy.deepcopy(start)
     personal = {u: copy.deepcopy(start) for u in ctx.users}
@@ -104,7 +104,8 @@ def ditto(
 
             def make(u=u, steps=steps, rnd=rnd):
                 snapshot = copy.deepcopy(global_model)
-                reference = [p.detach().clone() for p in global_model.parameters()]
+                reference = [p.detach().clone() for m in (global_model.encoder, global_model.decoder)
+                             for p in m.parameters()]
                 common = dict(data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                               optimizer=local.optimizer)
                 return [
@@ -112,7 +113,7 @@ def ditto(
                              tasks=[LossTask(snapshot.decoder, ctx.out_snrs(u))],
                              generator=ctx.generator("ditto_global", rnd, u), **common),
                     TrainJob(key=(u, "personal"), encoder=personal[u].encoder,
-                             tasks=[LossTask(personal[u].decoder, ctx.out_snrs(u))], prox_mu=lam,
+                             tasks=[LossTask(personal[u].decoder, _all_snrs(ctx, u))], prox_mu=lam,
                              prox_reference=reference, generator=ctx.generator("ditto_personal", rnd, u), **common),
                 ]
 
@@ -122,12 +123,18 @@ def ditto(
             plans.append(ClientPlan(task, make))
         finished, failures = ctx.play(plans)
         if finished:
-            states = [tensors_of(jobs[0].encoder) + tensors_of(jobs[0].tasks[0].decoder) for _, jobs, _ in finished]
             weights = [ctx.samples(plan.task.key) for plan, _, _ in finished]
-            load_tensors(global_model, weighted_average(states, weights))
+            average_into(global_model.encoder, [jobs[0].encoder for _, jobs, _ in finished], weights)
+            average_into(global_model.decoder, [jobs[0].tasks[0].decoder for _, jobs, _ in finished], weights)
         ctx.aggregation_delay()
         ctx.report(clients=len(finished), failures=len(failures))
     models = PersonalModels(start, ctx.users)
     models.encoders = {u: personal[u].encoder for u in ctx.users}
     models.decoders = {u: personal[u].decoder for u in ctx.users}
     return models, ctx.end_phase(models.encoder_of, models.decoder_of)
+
+
+def _all_snrs(ctx: RunContext, user: int) -> list[float]:
+    """SNRs of the user's outgoing and incoming image links."""
+    incoming = [ctx.link_snr(i, user) for i in ctx.network.transmitters(user)]
+    return ctx.out_snrs(user) + incoming

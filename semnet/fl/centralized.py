@@ -43,7 +43,7 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
     chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     scheduler = _schedule(optimizer, spec.lr_schedule, total_steps)
-    link_snrs = sorted({net.link(i, j).snr_db for i, j in net.image_links()})
+    link_snrs = [net.link(i, j).snr_db for i, j in net.image_links()]  # with multiplicity, like the links
     task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
     generator = ctx.generator("central_train")
     enc_of, dec_of = global_pairing(model)

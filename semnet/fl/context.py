@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
+from typing import Callable
 
 import torch
 from torch import nn
@@ -88,6 +88,7 @@ class RunContext:
         self._sim_factory = sim_factory
         self._streams: dict[tuple[int, int], BatchStream] = {}
         self.local_steps = 0
+        self.local_passes = 0  # steps x tasks: the compute budgets are matched in
         self.phase_name = ""
         self.round = 0
         self._phase_start = (0, 0.0, 0, time.perf_counter())
@@ -152,6 +153,7 @@ class RunContext:
         job_lists = [p.make_jobs() for p in survivors]
         flat = self.trainer.run([job for jobs in job_lists for job in jobs])
         self.local_steps += sum(r.steps for r in flat)
+        self.local_passes += sum(r.passes for r in flat)
         finished, start = [], 0
         for plan, jobs in zip(survivors, job_lists):
             finished.append((plan, jobs, flat[start : start + len(jobs)]))
@@ -237,15 +239,9 @@ class RunContext:
         other.sim = self._sim_factory(name, self.sim.now_s)
         other._streams = {}
         other.local_steps = 0
+        other.local_passes = 0
         other.round = 0
         other.phase_name = ""
         other._phase_start = (0, other.sim.now_s, 0, time.perf_counter())
         return other
 
-
-def copy_module(module: nn.Module) -> nn.Module:
-    return copy.deepcopy(module)
-
-
-def task_key(*parts: Hashable) -> tuple:
-    return tuple(parts)

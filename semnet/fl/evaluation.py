@@ -97,7 +97,7 @@ class LinkEvaluator:
         links: list[tuple[int, int]] | None = None,
     ) -> list[LinkQuality]:
         results = []
-        for src, dst in links or self.links:
+        for src, dst in links if links is not None else self.links:
             encoder, decoder = encoder_of(src), decoder_of(dst)
             was_training = [encoder.training, decoder.training]
             encoder.eval()

@@ -69,7 +69,8 @@ class FederatedStrategy:
     def job(self, user: int, rnd: int) -> TrainJob:
         local_model = copy.deepcopy(self.model)
         local: LocalTrainSpec = self.spec.local
-        reference = [p.detach().clone() for p in self.model.parameters()] if self.mu else None
+        # the copy's parameters in trainable() order: encoder first, then decoder
+        reference = [p.detach().clone() for p in _ordered_parameters(local_model)] if self.mu else None
         return TrainJob(
             key=user,
             encoder=local_model.encoder,
@@ -92,13 +93,20 @@ class FederatedStrategy:
             job = jobs[0]
             states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
             weights.append(self.ctx.samples(plan.task.key))
-        load_tensors(self.model, weighted_average(states, weights))
+        averaged = weighted_average(states, weights)
+        n_enc = len(tensors_of(self.model.encoder))
+        load_tensors(self.model.encoder, averaged[:n_enc])
+        load_tensors(self.model.decoder, averaged[n_enc:])
 
 
 class ScaffoldStrategy(FederatedStrategy):
-    """SCAFFOLD (Karimireddy et al., 2020), option II control-variate update.
+    """SCAFFOLD (Karimireddy et al., 2020).
 
-    The server's control variate travels with the model (downloads are two model
+    Each client's gradient is corrected by ``c - c_i``. The new client control variate
+    is the mean raw (uncorrected) minibatch gradient seen during local training, an
+    estimate of the client's gradient near the global model that, unlike option II's
+    ``(x - y) / (K lr)``, stays right for adaptive optimisers such as Adam. The
+    server's control variate travels with the model (downloads are two model
     copies) and each client uploads its model delta and control delta (two copies).
     """
 
@@ -106,38 +114,43 @@ class ScaffoldStrategy(FederatedStrategy):
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
         super().__init__(ctx, model, spec)
-        self.c = [torch.zeros_like(p) for p in model.parameters()]
+        self.c = [torch.zeros_like(p) for p in _ordered_parameters(model)]
         self.c_local: dict[int, list[torch.Tensor]] = {}
 
     def job(self, user: int, rnd: int) -> TrainJob:
         job = super().job(user, rnd)
         c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
-        job.correction = [c - ci for c, ci in zip(self.c, c_i)]
+        job.correction = [c - ci for c, ci in zip(self.c, c_i, strict=True)]
+        job.track_gradients = True
         return job
 
     def aggregate(self, finished, failures) -> None:
         self.failures += len(failures)
         if not finished:
             return
-        x = [p.detach().clone() for p in self.model.parameters()]
+        x = [p.detach().clone() for p in _ordered_parameters(self.model)]
         delta_y = [torch.zeros_like(p) for p in x]
         delta_c = [torch.zeros_like(p) for p in x]
         for plan, jobs, results in finished:
             user, job = plan.task.key, jobs[0]
             y = job.trainable()
             c_i = self.c_local[user]
-            scale = 1.0 / (max(results[0].steps, 1) * job.lr)
-            new_c_i = [ci - c + (xp - yp.detach()) * scale for ci, c, xp, yp in zip(c_i, self.c, x, y)]
+            new_c_i = results[0].grad_mean
             for k in range(len(x)):
                 delta_y[k] += (y[k].detach() - x[k]) / len(finished)
                 delta_c[k] += (new_c_i[k] - c_i[k]) / len(finished)
             self.c_local[user] = new_c_i
         share = len(finished) / len(self.ctx.users)
         with torch.no_grad():
-            for p, dy in zip(self.model.parameters(), delta_y):
+            for p, dy in zip(_ordered_parameters(self.model), delta_y, strict=True):
                 p.add_(dy, alpha=self.spec.server_lr)
-            for c, dc in zip(self.c, delta_c):
+            for c, dc in zip(self.c, delta_c, strict=True):
                 c.add_(dc, alpha=share)
+
+
+def _ordered_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """Encoder parameters, then decoder parameters: the order of ``TrainJob.trainable``."""
+    return list(model.encoder.parameters()) + list(model.decoder.parameters())
 
 
 def make_strategy(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str) -> FederatedStrategy:
@@ -164,6 +177,7 @@ def train_federated(
     *,
     rounds: int | None = None,
     converge: bool = True,
+    lr: float | None = None,
 ) -> PhaseRecord:
     """Run federated rounds on ``model`` in place; return the phase record.
 
@@ -171,6 +185,8 @@ def train_federated(
     less than ``min_gain_db`` over the last ``window_frac`` of the rounds so far.
     """
     ctx.begin_phase(phase)
+    if lr is not None:
+        spec = spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr})})
     strategy = make_strategy(ctx, model, spec, algorithm)
     enc_of, dec_of = global_pairing(model)
     max_rounds = spec.rounds if rounds is None else rounds
@@ -188,10 +204,7 @@ def train_federated(
             history[rnd] = ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]
             if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db, conv.eval_every):
                 break
-    record = ctx.end_phase(enc_of, dec_of)
-    record_failures = strategy.failures
-    ctx.last_quality["failed_clients"] = record_failures
-    return record
+    return ctx.end_phase(enc_of, dec_of)
 
 
 def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float, every: int) -> bool:

@@ -21,7 +21,7 @@ import copy
 
 from torch import nn
 
-from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.aggregation import average_into, state_bits
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.scenario.schema import FineTuneSpec
@@ -126,9 +126,9 @@ def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, it
         by_receiver: dict[int, list] = {}
         for plan, jobs, _results in finished:
             i, j = plan.task.key
-            by_receiver.setdefault(j, []).append((tensors_of(jobs[0].tasks[0].decoder), ctx.samples(i)))
-        for j, copies in by_receiver.items():
-            load_tensors(models.decoders[j], weighted_average([c for c, _ in copies], [w for _, w in copies]))
+            by_receiver.setdefault(j, []).append((jobs[0].tasks[0].decoder, ctx.samples(i)))
+        for j, copies in sorted(by_receiver.items()):
+            average_into(models.decoders[j], [c for c, _ in copies], [w for _, w in copies])
         ctx.aggregation_delay()
         ctx.report(clients=len(finished), failures=len(failures))
 

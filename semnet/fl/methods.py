@@ -58,9 +58,13 @@ def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
     encoder = name != "finefed_decoder_only" and spec.finetune.encoder_step
     decoder = name != "finefed_encoder_only" and spec.finetune.decoder_step
     start_model = copy.deepcopy(model)
-    bytes0, steps0 = ctx.sim.bytes_total, ctx.local_steps
+    bytes0, steps0, passes0 = ctx.sim.bytes_total, ctx.local_steps, ctx.local_passes
     models, ft_phases = finetune(ctx, model, spec.finetune, encoder=encoder, decoder=decoder)
-    budget = {"local_steps": ctx.local_steps - steps0, "bytes": ctx.sim.bytes_total - bytes0}
+    budget = {
+        "local_steps": ctx.local_steps - steps0,
+        "local_passes": ctx.local_passes - passes0,
+        "bytes": ctx.sim.bytes_total - bytes0,
+    }
     controls = [_control(ctx, kind, start_model, budget) for kind in spec.controls]
     return MethodOutcome(
         phases + ft_phases,
@@ -70,39 +74,52 @@ def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
     )
 
 
+def _rounds_for(budget: float, per_round: float) -> int:
+    """Rounds that spend at least ``budget`` (never less: a control is not starved)."""
+    return max(1, math.ceil(budget / per_round - 1e-9))
+
+
 def _control(ctx: RunContext, kind: str, start: nn.Module, budget: dict) -> dict:
-    """Run one fair-comparison control from the FineFed start on its own branch."""
+    """Run one fair-comparison control from the FineFed start on its own branch.
+
+    Compute budgets are matched in encoder->channel->decoder passes (optimiser steps
+    x tasks: one FineFed encoder step over 3 receivers costs 3 passes), bytes in
+    bytes. Federated controls continue at the fine-tuning learning rate, so FineFed's
+    gain cannot come from a smaller step size alone.
+    """
     branch = ctx.branch(f"control_{kind}")
     spec = ctx.scenario.method
     fed = spec.federated
+    ft_lr = spec.finetune.encoder.lr
     model = copy.deepcopy(start)
     participants = max(1, round(fed.client_fraction * len(ctx.users)))
     steps_per_round = sum(fed.local.steps_for(branch.samples(u)) for u in ctx.users) * participants / len(ctx.users)
     copies = 2 if spec.algorithm == "scaffold" else 1
     bytes_per_round = 2 * copies * participants * state_bits(model) / 8
     if kind == "compute_matched":
-        rounds = max(1, math.ceil(budget["local_steps"] / steps_per_round))
-        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False)
+        rounds = _rounds_for(budget["local_passes"], steps_per_round)
+        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False, lr=ft_lr)
     elif kind == "bytes_matched":
-        rounds = max(1, round(budget["bytes"] / bytes_per_round))
-        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False)
+        rounds = _rounds_for(budget["bytes"], bytes_per_round)
+        record = train_federated(branch, model, fed, spec.algorithm, kind, rounds=rounds, converge=False, lr=ft_lr)
     elif kind in ("fedper", "ditto"):
         personal = spec.personal
         per_round = sum(personal.local.steps_for(branch.samples(u)) for u in ctx.users)
         per_round *= 2 if kind == "ditto" else 1  # Ditto trains a global and a personal model
-        rounds = max(1, round(budget["local_steps"] / per_round))
+        rounds = _rounds_for(budget["local_passes"], per_round)
         if kind == "fedper":
             _, record = fedper(branch, model, rounds, personal.local)
         else:
             _, record = ditto(branch, model, rounds, personal.local, personal.ditto_lambda)
-    else:  # local_finetune: the same local steps per transmitter as FineFed spent
-        transmitters = [u for u in ctx.users if ctx.network.receivers(u)]
-        steps = max(1, math.ceil(budget["local_steps"] / max(1, len(transmitters))))
+    else:  # local_finetune: one multi-task job per transmitter, FineFed's passes in all
+        tasks = sum(len(ctx.network.receivers(u)) for u in ctx.users)
+        steps = _rounds_for(budget["local_passes"], tasks)
         rounds = 1
         _, record = local_finetune(branch, model, spec.finetune.encoder, steps=steps, phase=kind)
     out = record.as_dict()
     out["name"] = kind
     out["rounds"] = rounds
+    out["local_passes"] = branch.local_passes
     return out
 
 

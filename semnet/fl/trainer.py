@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from semnet.models import Channel, transmit
+from semnet.models.channel import from_complex, power_normalize, to_complex
 
 
 @dataclass
@@ -55,6 +56,7 @@ class TrainJob:
     # a long job cut into chunks (centralised training) keeps its optimiser and schedule
     optimizer_obj: torch.optim.Optimizer | None = None
     scheduler_obj: object | None = None
+    track_gradients: bool = False  # return the mean raw gradient (SCAFFOLD)
 
     def trainable(self) -> list[nn.Parameter]:
         """The parameters this job moves, in a fixed order (encoder first, then decoders)."""
@@ -73,11 +75,15 @@ class TrainJob:
 
 @dataclass
 class JobResult:
+    """``passes``: encoder->channel->decoder forward/backward passes (steps x tasks),
+    the unit of compute that budgets are matched in."""
+
     key: Hashable
     steps: int
-    samples: int
-    loss: float
+    passes: int
+    loss: float  # weighted task loss, mean over steps (no proximal or weighting terms)
     task_losses: list[float] = field(default_factory=list)
+    grad_mean: list[Tensor] | None = None
 
 
 class Trainer:
@@ -86,7 +92,6 @@ class Trainer:
     def __init__(self, channel: Channel, device: torch.device):
         self.channel = channel
         self.device = device
-        self.steps_total = 0
 
     def run(self, jobs: Sequence[TrainJob]) -> list[JobResult]:
         return [self._run_one(job) for job in jobs]
@@ -96,64 +101,86 @@ class Trainer:
         moving = {id(p) for p in params}
         modules = [job.encoder] + [t.decoder for t in job.tasks]
         saved_flags = [(p, p.requires_grad) for m in modules for p in m.parameters()]
-        for p, _ in saved_flags:
-            p.requires_grad_(id(p) in moving)
-        for m in modules:
-            m.train()
+        try:
+            for p, _ in saved_flags:
+                p.requires_grad_(id(p) in moving)
+            for m in modules:
+                m.train()
+            return self._steps(job, params)
+        finally:
+            for p, flag in saved_flags:
+                p.requires_grad_(flag)
+
+    def _steps(self, job: TrainJob, params: list[nn.Parameter]) -> JobResult:
         log_vars = None
-        groups = [{"params": params}]
-        if job.weighting == "uncertainty" and len(job.tasks) > 1:
-            log_vars = torch.zeros(len(job.tasks), device=self.device, requires_grad=True)
-            groups.append({"params": [log_vars]})
-        optimizer = job.optimizer_obj or _make_optimizer(job.optimizer, groups, job.lr)
-        weights = torch.tensor([t.weight for t in job.tasks], device=self.device)
+        if job.optimizer_obj is not None:
+            optimizer = job.optimizer_obj
+        else:
+            groups = [{"params": params}]
+            if job.weighting == "uncertainty" and len(job.tasks) > 1:
+                log_vars = torch.zeros(len(job.tasks), device=self.device, requires_grad=True)
+                groups.append({"params": [log_vars]})
+            optimizer = _make_optimizer(job.optimizer, groups, job.lr)
+        weights = [float(t.weight) for t in job.tasks]
         snr_choices = [torch.tensor(list(t.snr_db), dtype=torch.float32, device=self.device) for t in job.tasks]
-        loss_sum = 0.0
-        task_sums = [0.0] * len(job.tasks)
-        samples = 0
+        reuse_latent = not getattr(job.encoder, "snr_aware", True)
+        task_sums = torch.zeros(len(job.tasks), device=self.device)
+        grad_sums = [torch.zeros_like(p) for p in params] if job.track_gradients else None
         for _ in range(job.steps):
             x = job.data.next()
             batch = x.shape[0]
-            samples += batch
             total = x.new_zeros(())
+            z = latent_shape = None
+            if reuse_latent:  # one encoder pass serves every task (SNR-agnostic encoder)
+                latent = job.encoder(x, None)
+                latent_shape = latent.shape[1:]
+                z = power_normalize(to_complex(latent))
             for t, task in enumerate(job.tasks):
-                if task.snr_uniform_db is not None:
-                    low, high = task.snr_uniform_db
-                    u = torch.rand(batch, generator=job.generator, device=x.device)
-                    snr = low + (high - low) * u
+                snr = self._snr(task, snr_choices[t], batch, x.device, job.generator)
+                if z is not None:
+                    y = self.channel(z, snr, generator=job.generator)
+                    x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
                 else:
-                    snr = _draw_snr(snr_choices[t], batch, job.generator)
-                x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
+                    x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
                 task_loss = torch.mean((x_hat - x) ** 2)
-                task_sums[t] += float(task_loss.detach())
-                if log_vars is not None:
+                task_sums[t] += task_loss.detach()
+                if log_vars is not None:  # Kendall, Gal & Cipolla (2018) uncertainty weighting
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
                     total = total + weights[t] * task_loss
             if job.prox_mu and job.prox_reference is not None:
-                prox = sum(torch.sum((p - r) ** 2) for p, r in zip(params, job.prox_reference))
+                prox = sum(torch.sum((p - r) ** 2) for p, r in zip(params, job.prox_reference, strict=True))
                 total = total + 0.5 * job.prox_mu * prox
             optimizer.zero_grad(set_to_none=True)
             total.backward()
+            if grad_sums is not None:  # raw gradients, before any correction (SCAFFOLD's c_i)
+                for acc, p in zip(grad_sums, params, strict=True):
+                    if p.grad is not None:
+                        acc.add_(p.grad)
             if job.correction is not None:
-                for p, c in zip(params, job.correction):
+                for p, c in zip(params, job.correction, strict=True):
                     if p.grad is not None:
                         p.grad.add_(c)
             optimizer.step()
             if job.scheduler_obj is not None:
                 job.scheduler_obj.step()
-            loss_sum += float(total.detach())
-        for p, flag in saved_flags:
-            p.requires_grad_(flag)
-        self.steps_total += job.steps
         steps = max(job.steps, 1)
+        task_losses = (task_sums / steps).tolist()
         return JobResult(
             key=job.key,
             steps=job.steps,
-            samples=samples * max(len(job.tasks), 1),
-            loss=loss_sum / steps,
-            task_losses=[s / steps for s in task_sums],
+            passes=job.steps * max(len(job.tasks), 1),
+            loss=sum(w * l for w, l in zip(weights, task_losses)),
+            task_losses=task_losses,
+            grad_mean=[g / steps for g in grad_sums] if grad_sums is not None else None,
         )
+
+    @staticmethod
+    def _snr(task: LossTask, choices: Tensor, batch: int, device, generator) -> Tensor:
+        if task.snr_uniform_db is not None:
+            low, high = task.snr_uniform_db
+            return low + (high - low) * torch.rand(batch, generator=generator, device=device)
+        return _draw_snr(choices, batch, generator)
 
 
 def _draw_snr(choices: Tensor, batch: int, generator: torch.Generator | None) -> Tensor:

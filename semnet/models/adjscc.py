@@ -64,6 +64,7 @@ class AttentionFeature(nn.Module):
 
 
 class ADJSCCEncoder(nn.Module):
+    snr_aware = True
     """Images ``(B, 3, H, W)`` in [0, 1] and ``snr_db`` ``(B,)`` -> real latent ``(B, c, H/4, W/4)``.
 
     Parameters

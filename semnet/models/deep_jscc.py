@@ -34,6 +34,7 @@ _STRIDES = (2, 2, 1, 1, 1)
 
 
 class DeepJSCCEncoder(nn.Module):
+    snr_aware = False  # the latent does not depend on snr_db: callers may encode once
     """Images ``(B, 3, H, W)`` in [0, 1] -> real latent ``(B, c, H/4, W/4)``; ``snr_db`` is ignored.
 
     Parameters

@@ -56,10 +56,13 @@ def test_controls_use_matched_budgets(tiny, tmp_path):
     budget = summary["finetune_budget"]
     controls = {c["name"]: c for c in summary["controls"]}
     assert set(controls) == {"compute_matched", "bytes_matched", "local_finetune"}
-    # FedAvg rounds of 3 users x 2 steps: the compute-matched control spends at least the same steps
-    assert budget["local_steps"] <= controls["compute_matched"]["local_steps"] < budget["local_steps"] + 6
+    # budgets are in passes (steps x tasks): FineFed's encoder step over 2 receivers costs 2 per step
+    assert budget["local_passes"] > budget["local_steps"]
+    # FedAvg rounds of 3 users x 2 steps: the compute-matched control spends at least FineFed's passes
+    assert budget["local_passes"] <= controls["compute_matched"]["local_passes"] < budget["local_passes"] + 6
+    assert controls["bytes_matched"]["bytes"] >= budget["bytes"]
     assert controls["local_finetune"]["bytes"] == 0
-    assert controls["local_finetune"]["local_steps"] >= budget["local_steps"]
+    assert budget["local_passes"] <= controls["local_finetune"]["local_passes"] < budget["local_passes"] + 6
 
 
 def test_outage_during_round_neither_deadlocks_nor_crashes(tiny, tmp_path):
@@ -88,10 +91,10 @@ def test_personalised_controls_run_from_the_same_start(tiny, tmp_path):
     summary = run_scenario(validate(raw), out_dir=tmp_path / "p").summary
     controls = {c["name"]: c for c in summary["controls"]}
     assert set(controls) == {"fedper", "ditto"}
-    budget = summary["finetune_budget"]["local_steps"]
-    # rounds are chosen so each control spends about FineFed's fine-tuning steps
+    budget = summary["finetune_budget"]["local_passes"]
+    # rounds are chosen so each control spends at least FineFed's fine-tuning passes
     for control in controls.values():
-        assert abs(control["local_steps"] - budget) <= 12
+        assert budget <= control["local_passes"] < budget + 12
         assert control["bytes"] > 0
 
 
