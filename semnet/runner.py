@@ -27,7 +27,8 @@ from semnet.net.network import Network, build_network
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator
-from semnet.workload import load_user_data, model_factory, module_bytes, symbols_per_image
+from semnet.models.base import state_bytes
+from semnet.workload import load_user_data, model_factory, symbols_per_image
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,8 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
             "name": scenario.model.name,
             "channel_uses_per_image": k,
             "bandwidth_ratio": round(k / (3 * data.image_hw[0] * data.image_hw[1]), 6),
-            "encoder_bytes": module_bytes(model.encoder),
-            "decoder_bytes": module_bytes(model.decoder),
+            "encoder_bytes": state_bytes(model.encoder),
+            "decoder_bytes": state_bytes(model.decoder),
         }
         summary["data"] = {
             "source": scenario.data.source,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import torch
 
 
 def derive_seed(root_seed: int, *purpose: object) -> int:
@@ -23,10 +22,3 @@ def derive_seed(root_seed: int, *purpose: object) -> int:
 def numpy_rng(root_seed: int, *purpose: object) -> np.random.Generator:
     """A numpy Generator for one purpose."""
     return np.random.default_rng(derive_seed(root_seed, *purpose))
-
-
-def torch_generator(root_seed: int, *purpose: object, device: str | torch.device = "cpu") -> torch.Generator:
-    """A torch Generator for one purpose, on ``device``."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(derive_seed(root_seed, *purpose))
-    return gen

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch import nn
 
 from semnet.data import load_cifar10_pickle, load_embedded, load_image_folder, partition_pair
 from semnet.errors import DataError, ModelError
@@ -147,6 +146,3 @@ def _state_dict_problem(message: str) -> str:
         return line if len(line) <= 160 else line[:157] + "..."
     return lines[0] if lines else message
 
-
-def module_bytes(module: nn.Module) -> int:
-    return 4 * sum(t.numel() for t in module.state_dict().values())

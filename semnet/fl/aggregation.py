@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from semnet.models.base import state_bytes
+
 
 def weighted_average(states: Sequence[Sequence[Tensor]], weights: Sequence[float]) -> list[Tensor]:
     """Element-wise ``sum_k w_k x_k / sum_k w_k`` over clients ``k``.
@@ -49,4 +51,4 @@ def average_into(target: nn.Module, sources: Sequence[nn.Module], weights: Seque
 
 def state_bits(module: nn.Module) -> int:
     """Size of a module's state on the wire: float32, 32 bits per value."""
-    return 32 * sum(t.numel() for t in module.state_dict().values())
+    return 8 * state_bytes(module)
