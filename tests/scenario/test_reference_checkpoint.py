@@ -1,0 +1,20 @@
+"""The reference checkpoint in models/ loads into the model its card describes."""
+
+from pathlib import Path
+
+import torch
+
+from semnet.scenario import validate
+from semnet.workload import model_factory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quickstart_checkpoint_loads_into_its_model():
+    path = ROOT / "models" / "quickstart_fedavg_global.pt"
+    scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": "1/12", "width": 0.5,
+                                   "checkpoint": str(path)}})
+    model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
+    state = torch.load(path, weights_only=True)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, state[name])
