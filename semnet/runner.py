@@ -76,6 +76,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     wall0 = time.perf_counter()
     progress = progress or (lambda _record: None)
     device = resolve_device(scenario.simulation.device)
+    if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     if scenario.simulation.threads:
         torch.set_num_threads(scenario.simulation.threads)
     network = build_network(scenario.topology, scenario.links, scenario.seed)
