@@ -86,8 +86,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     learning = scenario.method.name != "exchange"
     data = None
     if learning:
-        # always held out, so switching convergence checks on does not change the training data
-        data = load_user_data(scenario.data, network.users, scenario.seed, validation_per_user=32)
+        # held out whether or not convergence is checked, so that switch does not change the training data
+        data = load_user_data(scenario.data, network.users, scenario.seed,
+                              validation_per_user=scenario.data.validation_per_user)
     image_hw = data.image_hw if data else (32, 32)
 
     new_model = None

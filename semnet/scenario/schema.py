@@ -207,6 +207,9 @@ class DataSpec(_Spec):
     max_per_class: int | None = Field(None, ge=1, description="use only the first N images of each class")
     train_per_user: int | None = Field(None, ge=1, description="cap on each user's training images")
     test_per_user: int | None = Field(64, ge=1, description="cap on each user's held-out images")
+    validation_per_user: int = Field(
+        32, ge=0, description="training images held out per user (at most 10%) for convergence checks"
+    )
     partition: PartitionSpec = PartitionSpec()
     augment: bool = Field(False, description="random horizontal flips while training")
     cache_dir: str | None = Field(None, description="on-disk cache of decoded images")
@@ -455,6 +458,8 @@ class Scenario(_Spec):
                 node = getattr(override, end)
                 if node >= n:
                     raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
+        if self.method.federated.converge is not None and self.data.validation_per_user == 0:
+            raise ValueError("method.federated.converge needs data.validation_per_user > 0 (held-out images)")
         for node in self.simulation.compute.per_node:
             if not 0 <= node < n:
                 raise SpecValueError("simulation.compute.per_node", node, f"not a node; allowed 0..{n - 1}")
