@@ -118,7 +118,10 @@ def finish(fig: Figure, ax, title: str, legend: bool = True) -> None:
     ax.grid(True, alpha=0.3)
     if legend:
         handles, _ = ax.get_legend_handles_labels()
-        if handles:
+        if len(handles) > 5:  # many curves: legend beside the axes so it hides no data
+            fig.set_size_inches(fig.get_size_inches()[0] + 3.2, fig.get_size_inches()[1])
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+        elif handles:
             ax.legend(frameon=False, loc="best")
     fig.tight_layout()
 

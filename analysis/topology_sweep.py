@@ -9,6 +9,7 @@ sample std over seeds at each value.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -40,6 +41,10 @@ def topology_series(
     elif param not in PARAMS:
         raise AnalysisError(f"topology param '{param}' is not known; use auto or one of {', '.join(PARAMS)}")
     out: dict[str, list[SeriesPoint]] = {}
+    # several graph kinds in one sweep: one line per (method, kind), never averaged together
+    kinds = {scenario_value(v.run, "topology.kind") for v in variants}
+    if len(kinds) > 1:
+        variants = [replace(v, label=f"{v.label} [{scenario_value(v.run, 'topology.kind')}]") for v in variants]
     for label, group in group_by_label(variants).items():
         by_value: dict[float, list[Variant]] = {}
         for v in group:
