@@ -114,9 +114,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         cap = out.eval_images_per_link
         test = {u: (x[:cap] if cap else x) for u, x in data.test.items()}
         eval_seed = derive_seed(scenario.seed, "evaluation")
-        evaluator = LinkEvaluator(links, snr, test, channel, device, seed=eval_seed, realisations=out.eval_realisations)
+        evaluator = LinkEvaluator(links, snr, test, channel, device, seed=eval_seed,
+                                  realisations=out.eval_realisations, with_ssim=out.ssim)
         val_links = [(i, j) for i, j in links if i in data.validation]
-        validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed)
+        validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False)
     ctx = RunContext(
         scenario=scenario,
         network=network,

@@ -432,6 +432,7 @@ class OutputSpec(_Spec):
     eval_every_rounds: int = Field(0, ge=0, description="0: evaluate at the end of each phase only")
     eval_images_per_link: int | None = Field(None, ge=1, description="cap on test images per link")
     eval_realisations: int = Field(1, ge=1, description="fading realisations (noise draws) per test image")
+    ssim: bool = Field(True, description="also compute SSIM at evaluations (about 40% of evaluation time)")
     checkpoints: bool = True
     progress: bool = True
 
