@@ -1,13 +1,11 @@
 """The encoder step moves only encoders, the decoder step only decoders, and every
 exchange is a message of the real size between the right endpoints."""
 
-import copy
 
 import torch
 
 from semnet.fl.aggregation import state_bits
 from semnet.fl.finefed import PersonalModels, decoder_step, encoder_step
-from semnet.runner import run_scenario
 
 
 def _build_ctx(scenario, tmp_path):
