@@ -18,3 +18,12 @@ def test_quickstart_checkpoint_loads_into_its_model():
     state = torch.load(path, weights_only=True)
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, state[name])
+
+
+def test_cifar_checkpoint_loads_into_its_model():
+    path = ROOT / "models" / "deep_jscc_cifar10_k6_snr10.pt"
+    scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": "1/6", "checkpoint": str(path)}})
+    model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
+    assert model.latent_channels == 16
+    state = torch.load(path, weights_only=True)
+    assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
