@@ -25,9 +25,9 @@ def local_finetune(
     the frozen global decoder, one task per receiver at that link's SNR) and the global
     decoder. No messages: every user already holds the global decoder."""
     ctx.begin_phase(phase)
-    models = PersonalModels(start, ctx.users)
     shared_decoder = start.decoder
-    models.decoders = {u: shared_decoder for u in ctx.users}
+    models = PersonalModels.of({u: copy.deepcopy(start.encoder) for u in ctx.users},
+                               {u: shared_decoder for u in ctx.users})
     plans = []
     for i in ctx.users:
         receivers = ctx.network.receivers(i)
@@ -128,9 +128,8 @@ def ditto(
             average_into(global_model.decoder, [jobs[0].tasks[0].decoder for _, jobs, _ in finished], weights)
         ctx.aggregation_delay()
         ctx.report(clients=len(finished), failures=len(failures))
-    models = PersonalModels(start, ctx.users)
-    models.encoders = {u: personal[u].encoder for u in ctx.users}
-    models.decoders = {u: personal[u].decoder for u in ctx.users}
+    models = PersonalModels.of({u: personal[u].encoder for u in ctx.users},
+                               {u: personal[u].decoder for u in ctx.users})
     return models, ctx.end_phase(models.encoder_of, models.decoder_of)
 
 

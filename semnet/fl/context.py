@@ -92,7 +92,6 @@ class RunContext:
         self.phase_name = ""
         self.round = 0
         self._phase_start = (0, 0.0, 0, time.perf_counter())
-        self.last_quality: dict = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -195,8 +194,6 @@ class RunContext:
             **quality,
         }
         self.record_metric(record)
-        if not validation:
-            self.last_quality = quality
         self.progress(record)
         return links, quality
 

@@ -35,6 +35,13 @@ class PersonalModels:
         self.encoders = {u: copy.deepcopy(start.encoder) for u in users}
         self.decoders = {u: copy.deepcopy(start.decoder) for u in users}
 
+    @classmethod
+    def of(cls, encoders: dict, decoders: dict) -> "PersonalModels":
+        """Wrap existing per-user modules (no copies)."""
+        models = cls.__new__(cls)
+        models.encoders, models.decoders = encoders, decoders
+        return models
+
     def encoder_of(self, user: int) -> nn.Module:
         return self.encoders[user]
 

@@ -2,28 +2,17 @@
 every key a table row, and the example scenario validates."""
 
 import re
-import typing
 from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import BaseModel
 
 from semnet.scenario import validate
 from semnet.scenario.schema import LocalTrainSpec, Scenario
 
+from semnet.scenario.loader import _model_of as _section_model  # noqa: E402  (one implementation)
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
-
-
-def _section_model(annotation) -> type[BaseModel] | None:
-    """The section model inside ``X``, ``X | None`` or ``tuple[X, ...]``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _section_model(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _sections(model=Scenario, path=""):
