@@ -7,6 +7,7 @@ tradeoff   tradeoff_bytes and tradeoff_time: PSNR vs cumulative bytes / simulate
 snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
 links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
+testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 all        every one of the above that the runs support (others are skipped with a reason)
 
 RUN_DIRS are run directories or folders searched recursively for them. Figures are
@@ -20,6 +21,7 @@ import logging
 import sys
 from pathlib import Path
 
+from analysis.at_test_snr import write_at_test_snr
 from analysis.links import write_links
 from analysis.runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from analysis.snr import X_CHOICES, snr_series, write_snr
@@ -29,7 +31,7 @@ from analysis.topology_sweep import PARAMS, swept_param, write_topology_sweep
 from analysis.tradeoff import write_tradeoff
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
-COMMANDS = ("table", "tradeoff", "snr", "links", "topology", "all")
+COMMANDS = ("table", "tradeoff", "snr", "links", "topology", "testsnr", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,13 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         "snr": "quality vs SNR from an SNR sweep",
         "links": "per-link PSNR vs SNR, and the topology coloured by link PSNR",
         "topology": "quality vs a topology parameter from a topology sweep",
+        "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
         "all": "every output the runs support",
     }
     for name in COMMANDS:
         p = sub.add_parser(name, help=helps[name], description=helps[name])
         p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="run directories or folders holding them")
         p.add_argument("--out", required=True, help="output folder (created if needed)")
-        if name != "table" and name != "links":
+        if name not in ("table", "links", "testsnr"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -94,6 +97,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_snr(runs, out, args.snr_x, metric, colour_of)
     if cmd == "topology":
         written += write_topology_sweep(runs, out, args.param, metric, colour_of)
+    if cmd == "testsnr":
+        written += write_at_test_snr(runs, out)
     if cmd == "all":
         why = _snr_applies(runs, args.snr_x)
         if why is None:

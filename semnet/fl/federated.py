@@ -47,6 +47,14 @@ class FederatedStrategy:
         rng = numpy_rng(self.ctx.seed, self.ctx.branch_name, "sampling", self.ctx.phase_name, rnd)
         return sorted(int(u) for u in rng.choice(users, size=count, replace=False))
 
+    def lr(self, rnd: int) -> float:
+        """Local learning rate of round ``rnd`` (1-based) under the spec's schedule."""
+        base = self.spec.local.lr
+        if self.spec.lr_schedule == "cosine":
+            # decays over the maximum rounds, so a longer budget means a slower decay
+            return base * 0.5 * (1.0 + math.cos(math.pi * (rnd - 1) / max(self.spec.rounds, 1)))
+        return base
+
     def steps(self, user: int) -> int:
         return self.spec.local.steps_for(self.ctx.samples(user))
 
@@ -77,7 +85,7 @@ class FederatedStrategy:
             tasks=[LossTask(local_model.decoder, self.ctx.out_snrs(user))],
             data=self.ctx.stream(user, local.batch_size),
             steps=self.steps(user),
-            lr=local.lr,
+            lr=self.lr(rnd),
             optimizer=local.optimizer,
             prox_mu=self.mu,
             prox_reference=reference,
@@ -185,8 +193,10 @@ def train_federated(
     less than ``min_gain_db`` over the last ``window_frac`` of the rounds so far.
     """
     ctx.begin_phase(phase)
-    if lr is not None:
-        spec = spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr})})
+    if lr is not None:  # a fixed learning rate (controls continuing a trained model)
+        spec = spec.model_copy(
+            update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant"}
+        )
     strategy = make_strategy(ctx, model, spec, algorithm)
     enc_of, dec_of = global_pairing(model)
     max_rounds = spec.rounds if rounds is None else rounds
@@ -211,11 +221,13 @@ def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain
     """True when the mean validation PSNR of the last window of rounds beats the
     window before it by less than ``min_gain_db``.
 
-    The window is ``window_frac`` of the rounds so far (at least two evaluations), and
-    comparing window means rather than single points keeps round-to-round noise of
-    local training from stopping a federation that is still improving.
+    The window is ``window_frac`` of the rounds so far (at least three evaluations),
+    and comparing window means rather than single points keeps round-to-round noise
+    of local training from stopping a federation that is still improving (two
+    evaluations per window proved too few: a CIFAR-10 start still gaining 0.1 dB
+    every 5 rounds was stopped by one low evaluation).
     """
-    window = max(math.ceil(window_frac * rnd), 2 * every)
+    window = max(math.ceil(window_frac * rnd), 3 * every)
     recent = [v for r, v in history.items() if rnd - window < r <= rnd]
     before = [v for r, v in history.items() if rnd - 2 * window < r <= rnd - window]
     if not recent or not before:

@@ -64,7 +64,6 @@ class AttentionFeature(nn.Module):
 
 
 class ADJSCCEncoder(nn.Module):
-    snr_aware = True
     """Images ``(B, 3, H, W)`` in [0, 1] and ``snr_db`` ``(B,)`` -> real latent ``(B, c, H/4, W/4)``.
 
     Parameters
@@ -74,6 +73,8 @@ class ADJSCCEncoder(nn.Module):
     filters : tuple of 4 int
         Filter counts of the four hidden layers (each followed by an AF module).
     """
+
+    snr_aware = True
 
     def __init__(self, latent_channels: int, filters: tuple[int, ...]) -> None:
         super().__init__()

@@ -299,7 +299,7 @@ class LocalTrainSpec(_Spec):
 
 class ConvergeSpec(_Spec):
     """Stop a federation once it stops improving: the mean validation PSNR over the last
-    ``window_frac`` of its rounds (at least two evaluations) beats the window before it
+    ``window_frac`` of its rounds (at least three evaluations) beats the window before it
     by less than ``min_gain_db``. Validation images are held out of each user's
     training data; evaluated every ``eval_every`` rounds."""
 
@@ -318,6 +318,9 @@ class FederatedSpec(_Spec):
     local: LocalTrainSpec = LocalTrainSpec(steps=20)
     mu: float = Field(0.01, ge=0, description="fedprox: proximal weight")
     server_lr: float = Field(1.0, gt=0, description="scaffold: global step size")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="local learning rate over rounds: constant, or cosine decay to 0 at `rounds`"
+    )
     converge: ConvergeSpec | None = None
 
 

@@ -44,3 +44,27 @@ def test_plateau_needs_a_flat_window_not_one_noisy_point():
     assert not _plateaued(noisy_rise, 40, 0.1, 0.1, 2)  # one lucky evaluation does not stop it
     flat = {r: 14.0 + (0.05 if r % 4 else -0.05) for r in range(0, 41, 2)}
     assert _plateaued(flat, 40, 0.1, 0.1, 2)
+
+
+def test_plateau_is_not_fooled_by_the_cifar_start_that_stopped_too_early():
+    """Validation PSNR of a real CIFAR-10 FedAvg start (paper scenario, seed 0) that was
+    still gaining ~0.1 dB per 5 rounds; two-evaluation windows stopped it at round 75."""
+    from semnet.fl.federated import _plateaued
+
+    history = {50: 17.7333, 55: 18.396, 60: 18.7198, 65: 18.8847, 70: 18.6326, 75: 19.0346}
+    assert not _plateaued(history, 75, 0.1, 0.1, 5)
+
+
+def test_cosine_schedule_decays_the_local_learning_rate_to_zero_at_the_round_budget():
+    from semnet.fl.federated import FederatedStrategy
+    from semnet.scenario.schema import FederatedSpec
+
+    spec = FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002}, lr_schedule="cosine")
+    strategy = FederatedStrategy.__new__(FederatedStrategy)
+    strategy.spec = spec
+    rates = [strategy.lr(r) for r in range(1, 11)]
+    assert rates[0] == 0.002
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert 0 < rates[-1] < 0.0001
+    strategy.spec = FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002})
+    assert {strategy.lr(r) for r in range(1, 11)} == {0.002}

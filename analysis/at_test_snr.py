@@ -1,0 +1,177 @@
+"""Quality at several test SNRs, and an SNR-aware model against per-SNR models.
+
+Reads runs whose ``summary.json`` holds ``test_snr_sweep`` (centralised training
+evaluated at each ``method.centralized.test_snrs_db``). Each run is one *model*:
+its architecture and bandwidth ratio, and what it was trained at — one SNR (the
+links' ``snr_db``) or a range (``method.centralized.snr_range_db``). Rows are
+means ± std over seeds.
+
+The comparison answers "does one SNR-aware model trained over a range serve each
+SNR as well as a model trained at that SNR alone?": for every range-trained model
+and every test SNR ``t`` inside its range, the PSNR gap to the per-SNR model of the
+same bandwidth ratio trained at ``t`` (positive: the SNR-aware model is better).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable
+
+from analysis.runs import AnalysisError, Run
+from analysis.stats import MeanStd, mean_std
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What a centralised run trained: architecture, bandwidth ratio, training SNR(s)."""
+
+    model: str
+    bandwidth_ratio: str
+    train_snr_db: tuple[float, float]  # (low, high); low == high for one SNR
+
+    @property
+    def per_snr(self) -> bool:
+        return self.train_snr_db[0] == self.train_snr_db[1]
+
+    @property
+    def label(self) -> str:
+        low, high = self.train_snr_db
+        trained = f"{low:g} dB" if self.per_snr else f"{low:g}-{high:g} dB"
+        return f"{self.model} k/n={self.bandwidth_ratio} trained at {trained}"
+
+
+@dataclass(frozen=True)
+class SnrPointsRow:
+    trained: TrainedModel
+    epochs: MeanStd
+    wall_time_s: MeanStd
+    psnr_db: dict[float, MeanStd]  # test SNR (dB) -> PSNR over seeds
+    ssim: dict[float, MeanStd]
+    seeds: int
+
+
+def trained_model(run: Run) -> TrainedModel:
+    """The training set-up of a centralised run, from its resolved scenario."""
+    model = run.scenario.get("model", {})
+    central = run.scenario.get("method", {}).get("centralized", {}) or {}
+    snr_range = central.get("snr_range_db")
+    if snr_range:
+        low, high = (float(v) for v in snr_range)
+    else:
+        snr = run.scenario.get("links", {}).get("snr_db")
+        if snr is None:
+            raise AnalysisError(f"run '{run.path}' trains at path-loss SNRs; give links.snr_db or snr_range_db")
+        low = high = float(snr)
+    ratio = model.get("bandwidth_ratio")
+    ratio_text = str(Fraction(str(ratio)).limit_denominator(1000)) if ratio else f"c={model.get('latent_channels')}"
+    return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high))
+
+
+def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
+    """One row per trained model (seeds pooled), in label order."""
+    groups: dict[TrainedModel, list[Run]] = defaultdict(list)
+    for run in runs:
+        if run.summary.get("test_snr_sweep"):
+            groups[trained_model(run)].append(run)
+    if not groups:
+        raise AnalysisError("no run has a test-SNR sweep (method 'centralized' with test_snrs_db)")
+    rows = []
+    for trained in sorted(groups, key=lambda t: (t.model, t.bandwidth_ratio, t.train_snr_db)):
+        group = groups[trained]
+        by_snr_psnr: dict[float, list[float]] = defaultdict(list)
+        by_snr_ssim: dict[float, list[float]] = defaultdict(list)
+        for run in group:
+            for point in run.summary["test_snr_sweep"]:
+                by_snr_psnr[float(point["snr_db"])].append(point.get("psnr_db"))
+                by_snr_ssim[float(point["snr_db"])].append(point.get("ssim"))
+        epochs = [r.scenario.get("method", {}).get("centralized", {}).get("epochs") for r in group]
+        rows.append(
+            SnrPointsRow(
+                trained=trained,
+                epochs=mean_std(epochs),
+                wall_time_s=mean_std(r.summary.get("wall_time_s") for r in group),
+                psnr_db={t: mean_std(v) for t, v in sorted(by_snr_psnr.items())},
+                ssim={t: mean_std(v) for t, v in sorted(by_snr_ssim.items())},
+                seeds=len(group),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class SnrAwareGap:
+    aware: TrainedModel
+    reference: TrainedModel
+    test_snr_db: float
+    aware_psnr_db: float
+    reference_psnr_db: float
+
+    @property
+    def gap_db(self) -> float:
+        return self.aware_psnr_db - self.reference_psnr_db
+
+
+def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
+    """Range-trained model vs the per-SNR model trained at each test SNR (same k/n)."""
+    per_snr = {(r.trained.bandwidth_ratio, r.trained.train_snr_db[0]): r for r in rows if r.trained.per_snr}
+    gaps = []
+    for row in rows:
+        if row.trained.per_snr:
+            continue
+        low, high = row.trained.train_snr_db
+        for t, psnr in row.psnr_db.items():
+            ref = per_snr.get((row.trained.bandwidth_ratio, t))
+            if ref is None or not low <= t <= high or t not in ref.psnr_db:
+                continue
+            gaps.append(SnrAwareGap(row.trained, ref.trained, t, psnr.mean, ref.psnr_db[t].mean))
+    return gaps
+
+
+def to_markdown(rows: list[SnrPointsRow], gaps: list[SnrAwareGap]) -> str:
+    snrs = sorted({t for r in rows for t in r.psnr_db})
+    head = ["model", "epochs", "wall s", *(f"PSNR @ {t:g} dB" for t in snrs), *(f"SSIM @ {t:g} dB" for t in snrs), "seeds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r.trained.label, r.epochs.format(0), r.wall_time_s.format(0)]
+        cells += [r.psnr_db[t].format(2) if t in r.psnr_db else "–" for t in snrs]
+        cells += [r.ssim[t].format(4) if t in r.ssim else "–" for t in snrs]
+        cells.append(str(r.seeds))
+        lines.append("| " + " | ".join(cells) + " |")
+    if gaps:
+        lines += ["", "| SNR-aware model | per-SNR model | test SNR (dB) | SNR-aware PSNR (dB) | per-SNR PSNR (dB) | gap (dB) |",
+                  "|---|---|---|---|---|---|"]
+        for g in gaps:
+            lines.append(
+                f"| {g.aware.label} | {g.reference.label} | {g.test_snr_db:g} | {g.aware_psnr_db:.2f} "
+                f"| {g.reference_psnr_db:.2f} | {g.gap_db:+.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[SnrPointsRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["model", "bandwidth_ratio", "train_snr_low_db", "train_snr_high_db", "test_snr_db",
+                     "psnr_db_mean", "psnr_db_std", "ssim_mean", "ssim_std", "epochs", "seeds"])
+    for r in rows:
+        for t, p in r.psnr_db.items():
+            s = r.ssim.get(t, MeanStd(float("nan"), float("nan"), 0))
+            writer.writerow([r.trained.model, r.trained.bandwidth_ratio, *r.trained.train_snr_db, t,
+                             p.mean, p.std, s.mean, s.std, r.epochs.mean, r.seeds])
+    return buffer.getvalue()
+
+
+def write_at_test_snr(runs: Iterable[Run], out_dir: str | Path) -> list[Path]:
+    """Write ``test_snr.md`` (table + SNR-aware gaps) and ``test_snr.csv``."""
+    rows = rows_at_test_snrs(runs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md, csv_path = out / "test_snr.md", out / "test_snr.csv"
+    md.write_text(to_markdown(rows, snr_aware_gaps(rows)))
+    csv_path.write_text(to_csv(rows))
+    return [md, csv_path]

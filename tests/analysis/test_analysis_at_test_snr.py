@@ -1,0 +1,70 @@
+"""The test-SNR table and the SNR-aware vs per-SNR comparison, on synthetic runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import yaml
+
+from analysis.__main__ import main
+from analysis.at_test_snr import rows_at_test_snrs, snr_aware_gaps
+from analysis.runs import AnalysisError, load_runs
+
+
+def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8):
+    path.mkdir(parents=True)
+    central = {"epochs": epochs, "test_snrs_db": sorted(psnr_at)}
+    if snr_range:
+        central["snr_range_db"] = list(snr_range)
+    scenario = {"name": "bench", "seed": seed, "model": {"name": model, "bandwidth_ratio": 1 / 6},
+                "links": {"snr_db": snr_db}, "method": {"name": "centralized", "centralized": central}}
+    sweep = [{"snr_db": t, "psnr_db": p, "ssim": 0.9} for t, p in sorted(psnr_at.items())]
+    summary = {"status": "complete", "method": "centralized", "seed": seed, "psnr_db": sweep[0]["psnr_db"],
+               "wall_time_s": 100.0 + seed, "test_snr_sweep": sweep, "phases": [], "links": [], "controls": []}
+    (path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    (path / "summary.json").write_text(json.dumps(summary))
+
+
+@pytest.fixture
+def bench_runs(tmp_path):
+    for seed in (0, 1):
+        for t in (0.0, 10.0, 20.0):  # per-SNR models: best at their own SNR
+            _centralized_run(tmp_path / f"djscc{t:g}-s{seed}", model="deep_jscc", seed=seed, snr_db=t,
+                             psnr_at={u: 20.0 + u / 2 + (1.0 if u == t else 0.0) + seed * 0.2 for u in (0.0, 10.0, 20.0)})
+        _centralized_run(tmp_path / f"adj-s{seed}", model="adjscc", seed=seed, snr_db=10.0, snr_range=(0.0, 20.0),
+                         psnr_at={0.0: 20.7 + seed * 0.2, 10.0: 26.0 + seed * 0.2, 20.0: 31.5 + seed * 0.2})
+    return tmp_path
+
+
+def test_rows_pool_seeds_per_trained_model(bench_runs):
+    rows = rows_at_test_snrs(load_runs([bench_runs]))
+    labels = [r.trained.label for r in rows]
+    assert labels == [
+        "adjscc k/n=1/6 trained at 0-20 dB",
+        "deep_jscc k/n=1/6 trained at 0 dB",
+        "deep_jscc k/n=1/6 trained at 10 dB",
+        "deep_jscc k/n=1/6 trained at 20 dB",
+    ]
+    at10 = rows[2].psnr_db[10.0]
+    assert at10.n == 2 and at10.mean == pytest.approx(26.1) and at10.std == pytest.approx(math.sqrt(0.02))
+
+
+def test_gaps_compare_the_snr_aware_model_with_the_model_trained_at_each_snr(bench_runs):
+    gaps = snr_aware_gaps(rows_at_test_snrs(load_runs([bench_runs])))
+    assert [(g.test_snr_db, round(g.gap_db, 6)) for g in gaps] == [(0.0, -0.3), (10.0, 0.0), (20.0, 0.5)]
+    assert all(g.reference.train_snr_db == (g.test_snr_db, g.test_snr_db) for g in gaps)
+
+
+def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(bench_runs, tmp_path, make_run, capsys):
+    out = tmp_path / "out"
+    assert main(["testsnr", str(bench_runs), "--out", str(out)]) == 0
+    text = (out / "test_snr.md").read_text()
+    assert "| adjscc k/n=1/6 trained at 0-20 dB | deep_jscc k/n=1/6 trained at 20 dB | 20 | 31.60 | 31.10 | +0.50 |" in text
+    assert len((out / "test_snr.csv").read_text().splitlines()) == 1 + 4 * 3
+    plain = make_run(tmp_path / "fedavg")
+    with pytest.raises(AnalysisError, match="test-SNR sweep"):
+        rows_at_test_snrs(load_runs([plain]))
+    assert main(["testsnr", str(plain), "--out", str(out)]) == 2
+    assert "test-SNR sweep" in capsys.readouterr().err
