@@ -48,6 +48,9 @@ class PhaseRecord:
     rounds: int
     wall_time_s: float
     links: list[dict] = field(default_factory=list)
+    # federated starts with a convergence check: did it stop improving (else it ran
+    # out of rounds)? None where no check applies
+    converged: bool | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}

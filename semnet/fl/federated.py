@@ -203,6 +203,7 @@ def train_federated(
     conv = spec.converge if converge else None
     history: dict[int, float] = {0: ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]} if conv else {}
     every = ctx.scenario.output.eval_every_rounds
+    converged = False if conv and max_rounds > 0 else None
     for rnd in range(1, max_rounds + 1):
         finished, failures = ctx.play(strategy.configure(rnd))
         strategy.aggregate(finished, failures)
@@ -213,8 +214,11 @@ def train_federated(
         if conv and rnd % conv.eval_every == 0:
             history[rnd] = ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]
             if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db, conv.eval_every):
+                converged = True
                 break
-    return ctx.end_phase(enc_of, dec_of)
+    record = ctx.end_phase(enc_of, dec_of)
+    record.converged = converged
+    return record
 
 
 def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float, every: int) -> bool:

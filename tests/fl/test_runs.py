@@ -107,3 +107,7 @@ def test_convergence_stops_a_flat_federation_early(tiny, tmp_path):
     }
     summary = run_scenario(validate(raw), out_dir=tmp_path / "flat").summary
     assert summary["phases"][0]["rounds"] < 10
+    assert summary["phases"][0]["converged"] is True
+    raw["method"]["federated"]["rounds"] = 3  # stops at the budget, before min_rounds
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "short").summary
+    assert summary["phases"][0]["rounds"] == 3 and summary["phases"][0]["converged"] is False
