@@ -51,6 +51,8 @@ class PhaseRecord:
     # federated starts with a convergence check: did it stop improving (else it ran
     # out of rounds)? None where no check applies
     converged: bool | None = None
+    # mean link PSNR on the users' validation images (None without them)
+    validation_psnr_db: float | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -201,11 +203,18 @@ class RunContext:
         return links, quality
 
     def end_phase(self, encoder_of=None, decoder_of=None) -> PhaseRecord:
-        """Evaluate on the test links (unless no models are given) and close the phase."""
+        """Evaluate on the test links (unless no models are given) and close the phase.
+
+        Where users hold validation images, the phase is also scored on them, so that
+        hyper-parameters can be chosen without looking at the test images.
+        """
+        validation_psnr_db = None
         if encoder_of is None:
             links, quality = [], summarize([])
             self.report()
         else:
+            if self.validator is not None and self.validator.links:
+                validation_psnr_db = self.evaluate(encoder_of, decoder_of, validation=True)[1]["psnr_db"]
             links, quality = self.evaluate(encoder_of, decoder_of, final=True)
         bytes0, t0, steps0, wall0 = self._phase_start
         return PhaseRecord(
@@ -221,6 +230,7 @@ class RunContext:
             rounds=self.round,
             wall_time_s=time.perf_counter() - wall0,
             links=[q.as_dict() for q in links],
+            validation_psnr_db=validation_psnr_db,
         )
 
     def report(self, **fields) -> None:

@@ -84,13 +84,14 @@ def _control(ctx: RunContext, kind: str, start: nn.Module, budget: dict) -> dict
 
     Compute budgets are matched in encoder->channel->decoder passes (optimiser steps
     x tasks: one FineFed encoder step over 3 receivers costs 3 passes), bytes in
-    bytes. Federated controls continue at the fine-tuning learning rate, so FineFed's
-    gain cannot come from a smaller step size alone.
+    bytes. Federated controls continue at the fine-tuning learning rate (or at
+    ``controls_lr``, chosen for the controls on validation images), so FineFed's gain
+    cannot come from a smaller step size alone.
     """
     branch = ctx.branch(f"control_{kind}")
     spec = ctx.scenario.method
     fed = spec.federated
-    ft_lr = spec.finetune.encoder.lr
+    ft_lr = spec.controls_lr if spec.controls_lr is not None else spec.finetune.encoder.lr
     model = copy.deepcopy(start)
     participants = max(1, round(fed.client_fraction * len(ctx.users)))
     steps_per_round = sum(fed.local.steps_for(branch.samples(u)) for u in ctx.users) * participants / len(ctx.users)

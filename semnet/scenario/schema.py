@@ -373,6 +373,9 @@ class MethodSpec(_Spec):
     personal: PersonalSpec = PersonalSpec()
     exchange: ExchangeSpec = ExchangeSpec()
     controls: tuple[Control, ...] = Field((), description="fair-comparison controls run from the same start")
+    controls_lr: float | None = Field(
+        None, gt=0, description="learning rate of the federated controls; None: finetune.encoder.lr"
+    )
 
     @field_validator("name")
     @classmethod
