@@ -26,7 +26,7 @@ from analysis.links import write_links
 from analysis.runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from analysis.snr import X_CHOICES, snr_series, write_snr
 from analysis.style import colours
-from analysis.table import methods_table, write_table
+from analysis.table import methods_table, paired_differences, write_table
 from analysis.topology_sweep import PARAMS, swept_param, write_topology_sweep
 from analysis.tradeoff import write_tradeoff
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> list[Path]:
     written: list[Path] = []
     cmd = args.command
     if cmd in ("table", "all"):
-        written += write_table(methods_table(runs), out)
+        written += write_table(methods_table(runs), out, paired=paired_differences(runs))
     if cmd in ("tradeoff", "all"):
         written += write_tradeoff(runs, out, metric, colour_of)
     if cmd in ("links", "all"):

@@ -88,6 +88,58 @@ def methods_table(runs: Iterable[Run] | Iterable[Variant]) -> list[TableRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class PairedRow:
+    """A FineFed method against one variant of the same runs, paired by run (seed)."""
+
+    method: str
+    other: str
+    diff_db: MeanStd              # FineFed PSNR - other PSNR (dB), mean ± std over runs
+    per_run_db: tuple[float, ...]  # the paired differences, in seed order
+
+    @property
+    def wins(self) -> int:
+        return sum(d > 0 for d in self.per_run_db)
+
+
+def paired_differences(runs: Iterable[Run] | Iterable[Variant]) -> list[PairedRow]:
+    """FineFed (and ablations) minus its start and each control, run by run.
+
+    Seeds share the start's data split and evaluation noise, so the paired difference
+    has far less spread than the difference of the two means.
+    """
+    variants = as_variants(runs)
+    by_run: dict = {}
+    for v in variants:
+        by_run.setdefault(v.run.path, []).append(v)
+    pairs: dict[tuple[str, str], list[tuple]] = {}
+    for run_variants in by_run.values():
+        finals = [v for v in run_variants if v.kind == "final" and v.method.startswith("finefed")]
+        for final in finals:
+            for other in run_variants:
+                if other is final or not math.isfinite(other.values["psnr_db"]):
+                    continue
+                diff = final.values["psnr_db"] - other.values["psnr_db"]
+                pairs.setdefault((final.label, other.label), []).append((final.seed, diff))
+    rows = []
+    for (method, other), values in pairs.items():
+        values.sort(key=lambda sv: (sv[0] is None, sv[0] or 0))
+        diffs = tuple(d for _, d in values)
+        rows.append(PairedRow(method, other, mean_std(diffs), diffs))
+    order = list(group_by_label(variants))
+    rows.sort(key=lambda r: (order.index(r.method), order.index(r.other)))
+    return rows
+
+
+def paired_markdown(rows: list[PairedRow]) -> str:
+    lines = ["| method | minus | PSNR difference (dB) | per seed (dB) | method better on |",
+             "|---|---|---:|---|---:|"]
+    for r in rows:
+        per = ", ".join(f"{d:+.2f}" for d in r.per_run_db)
+        lines.append(f"| `{r.method}` | `{r.other}` | {r.diff_db.format(2)} | {per} | {r.wins}/{len(r.per_run_db)} |")
+    return "\n".join(lines) + "\n"
+
+
 def _has_gain(rows: list[TableRow]) -> bool:
     return any(GAIN.key in r.cells for r in rows)
 
@@ -96,7 +148,8 @@ NOTES = (
     "Mean ± sample standard deviation over seeds. `<method>/start`: the federated start "
     "(first phase) of that run; `<method>/<control>`: a fair-comparison control continued "
     "from the same start with FineFed's extra local steps (compute_matched) or bytes "
-    "(bytes_matched). Costs are counted from the beginning of each run. PSNR gain: "
+    "(bytes_matched). Costs are counted from the beginning of each run (a run that "
+    "starts from a checkpoint, `model.checkpoint`, counts from that checkpoint). PSNR gain: "
     "100 (PSNR - PSNR_start) / PSNR_start per seed."
 )
 
@@ -135,11 +188,17 @@ def to_csv(rows: list[TableRow]) -> str:
     return buffer.getvalue()
 
 
-def write_table(rows: list[TableRow], out_dir: str | Path, stem: str = "methods") -> list[Path]:
-    """Write ``stem.md`` and ``stem.csv`` under ``out_dir``; return the paths."""
+def write_table(
+    rows: list[TableRow], out_dir: str | Path, stem: str = "methods", paired: list[PairedRow] | None = None
+) -> list[Path]:
+    """Write ``stem.md`` (with the paired differences under the table, if any) and
+    ``stem.csv`` under ``out_dir``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, cs = out_dir / f"{stem}.md", out_dir / f"{stem}.csv"
-    md.write_text(to_markdown(rows))
+    text = to_markdown(rows)
+    if paired:
+        text += "\nFineFed minus each other row of the same run, paired by seed:\n\n" + paired_markdown(paired)
+    md.write_text(text)
     cs.write_text(to_csv(rows))
     return [md, cs]

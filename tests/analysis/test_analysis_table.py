@@ -87,3 +87,21 @@ def test_write_table(rows, tmp_path):
     paths = write_table(list(rows.values()), tmp_path / "out")
     assert [p.name for p in paths] == ["methods.md", "methods.csv"]
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_paired_differences_pair_finefed_with_its_own_start_and_controls(tmp_path, make_run):
+    from analysis.runs import load_runs
+    from analysis.table import paired_differences, paired_markdown
+
+    for seed, gain in ((0, 1.0), (1, 0.2), (2, 0.8)):
+        make_run(tmp_path / f"ff{seed}", method="finefed", seed=seed, psnr_db=20.0 + seed,
+                 ft_gain_db=gain, control_gain_db=0.5, controls=("compute_matched",))
+    rows = {(r.method, r.other): r for r in paired_differences(load_runs([tmp_path]))}
+    assert set(rows) == {("finefed", "finefed/start"), ("finefed", "finefed/compute_matched")}
+    control = rows[("finefed", "finefed/compute_matched")]
+    assert control.per_run_db == pytest.approx((0.5, -0.3, 0.3))
+    assert control.wins == 2 and control.diff_db.mean == pytest.approx(0.5 / 3)
+    assert rows[("finefed", "finefed/start")].per_run_db == pytest.approx((1.0, 0.2, 0.8))
+    assert "| `finefed` | `finefed/compute_matched` | 0.17 ± 0.42 | +0.50, -0.30, +0.30 | 2/3 |" in paired_markdown(
+        list(rows.values())
+    )
