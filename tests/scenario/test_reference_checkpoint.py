@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from semnet.scenario import validate
@@ -20,10 +21,11 @@ def test_quickstart_checkpoint_loads_into_its_model():
         assert torch.equal(tensor, state[name])
 
 
-def test_cifar_checkpoint_loads_into_its_model():
-    path = ROOT / "models" / "deep_jscc_cifar10_k6_snr10.pt"
-    scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": "1/6", "checkpoint": str(path)}})
+@pytest.mark.parametrize("ratio, channels", [("1/6", 16), ("1/12", 8)])
+def test_cifar_checkpoints_load_into_their_models(ratio, channels):
+    path = ROOT / "models" / f"deep_jscc_cifar10_k{ratio.split('/')[1]}_snr10.pt"
+    scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": ratio, "checkpoint": str(path)}})
     model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
-    assert model.latent_channels == 16
+    assert model.latent_channels == channels
     state = torch.load(path, weights_only=True)
     assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
