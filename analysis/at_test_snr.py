@@ -33,6 +33,8 @@ class TrainedModel:
     model: str
     bandwidth_ratio: str
     train_snr_db: tuple[float, float]  # (low, high); low == high for one SNR
+    epochs: float = 0.0                # of this run (a run may start from a checkpoint)
+    scenario: str = ""                 # scenario name: runs of one scenario pool as seeds
 
     @property
     def per_snr(self) -> bool:
@@ -42,7 +44,8 @@ class TrainedModel:
     def label(self) -> str:
         low, high = self.train_snr_db
         trained = f"{low:g} dB" if self.per_snr else f"{low:g}-{high:g} dB"
-        return f"{self.model} k/n={self.bandwidth_ratio} trained at {trained}"
+        name = f"{self.scenario}: " if self.scenario else ""
+        return f"{name}{self.model} k/n={self.bandwidth_ratio} trained at {trained}"
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def trained_model(run: Run) -> TrainedModel:
         low = high = float(snr)
     ratio = model.get("bandwidth_ratio")
     ratio_text = str(Fraction(str(ratio)).limit_denominator(1000)) if ratio else f"c={model.get('latent_channels')}"
-    return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high))
+    return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high),
+                        float(central.get("epochs") or 0), str(run.scenario.get("name", "")))
 
 
 def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
@@ -81,7 +85,7 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
     if not groups:
         raise AnalysisError("no run has a test-SNR sweep (method 'centralized' with test_snrs_db)")
     rows = []
-    for trained in sorted(groups, key=lambda t: (t.model, t.bandwidth_ratio, t.train_snr_db)):
+    for trained in sorted(groups, key=lambda t: (t.scenario, t.model, t.bandwidth_ratio, t.train_snr_db)):
         group = groups[trained]
         by_snr_psnr: dict[float, list[float]] = defaultdict(list)
         by_snr_ssim: dict[float, list[float]] = defaultdict(list)
@@ -117,15 +121,20 @@ class SnrAwareGap:
 
 
 def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
-    """Range-trained model vs the per-SNR model trained at each test SNR (same k/n)."""
-    per_snr = {(r.trained.bandwidth_ratio, r.trained.train_snr_db[0]): r for r in rows if r.trained.per_snr}
+    """Range-trained model vs the per-SNR model trained at each test SNR with the same
+    k/n, scenario and epochs (an equal training budget)."""
+    per_snr = {
+        (r.trained.scenario, r.trained.bandwidth_ratio, r.trained.epochs, r.trained.train_snr_db[0]): r
+        for r in rows
+        if r.trained.per_snr
+    }
     gaps = []
     for row in rows:
         if row.trained.per_snr:
             continue
         low, high = row.trained.train_snr_db
         for t, psnr in row.psnr_db.items():
-            ref = per_snr.get((row.trained.bandwidth_ratio, t))
+            ref = per_snr.get((row.trained.scenario, row.trained.bandwidth_ratio, row.trained.epochs, t))
             if ref is None or not low <= t <= high or t not in ref.psnr_db:
                 continue
             gaps.append(SnrAwareGap(row.trained, ref.trained, t, psnr.mean, ref.psnr_db[t].mean))

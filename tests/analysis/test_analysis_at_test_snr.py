@@ -42,10 +42,10 @@ def test_rows_pool_seeds_per_trained_model(bench_runs):
     rows = rows_at_test_snrs(load_runs([bench_runs]))
     labels = [r.trained.label for r in rows]
     assert labels == [
-        "adjscc k/n=1/6 trained at 0-20 dB",
-        "deep_jscc k/n=1/6 trained at 0 dB",
-        "deep_jscc k/n=1/6 trained at 10 dB",
-        "deep_jscc k/n=1/6 trained at 20 dB",
+        "bench: adjscc k/n=1/6 trained at 0-20 dB",
+        "bench: deep_jscc k/n=1/6 trained at 0 dB",
+        "bench: deep_jscc k/n=1/6 trained at 10 dB",
+        "bench: deep_jscc k/n=1/6 trained at 20 dB",
     ]
     at10 = rows[2].psnr_db[10.0]
     assert at10.n == 2 and at10.mean == pytest.approx(26.1) and at10.std == pytest.approx(math.sqrt(0.02))
@@ -61,7 +61,7 @@ def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(benc
     out = tmp_path / "out"
     assert main(["testsnr", str(bench_runs), "--out", str(out)]) == 0
     text = (out / "test_snr.md").read_text()
-    assert "| adjscc k/n=1/6 trained at 0-20 dB | deep_jscc k/n=1/6 trained at 20 dB | 20 | 31.60 | 31.10 | +0.50 |" in text
+    assert "| bench: adjscc k/n=1/6 trained at 0-20 dB | bench: deep_jscc k/n=1/6 trained at 20 dB | 20 | 31.60 | 31.10 | +0.50 |" in text
     assert len((out / "test_snr.csv").read_text().splitlines()) == 1 + 4 * 3
     plain = make_run(tmp_path / "fedavg")
     with pytest.raises(AnalysisError, match="test-SNR sweep"):
