@@ -7,7 +7,10 @@ start's last point and continued by its branch's points with the branch's own co
 added to the start's cost. Runs without metrics fall back to one point per phase.
 
 Over seeds, the i-th points are averaged (x and y), with the sample standard
-deviation of y as a shaded band; seeds with more points are cut to the shortest.
+deviation of y as a shaded band. Points are aligned phase by phase: a start that
+converged after more rounds in one seed than another keeps its first points and its
+last (converged) point, so the fine-tuning points that follow still line up; seeds
+with more points after the start are cut to the shortest.
 The Pareto front (least cost, highest quality) over all plotted points is marked.
 """
 
@@ -92,19 +95,44 @@ def tradeoff_curves(
     groups = group_by_label(v for v in variants if v.kind != "start")
     warn_mixed(groups, "trade-off curves")
     for label, group in groups.items():
-        per_seed = [variant_points(v, x, metric) for v in group]
-        per_seed = [p for p in per_seed if p]
-        if not per_seed:
+        split = [(_start_count(v), variant_points(v, x, metric)) for v in group]
+        split = [(k, p) for k, p in split if p]
+        if not split:
             continue
-        length = min(len(p) for p in per_seed)
-        if any(len(p) != length for p in per_seed):
-            log.warning("'%s': seeds have %s test points; using the first %d", label,
-                        sorted({len(p) for p in per_seed}), length)
-        arr = np.array([p[:length] for p in per_seed], dtype=float)  # seeds x points x 2
+        per_seed = _align([p[:k] for k, p in split], [p[k:] for k, p in split], label)
+        length = len(per_seed[0])
+        arr = np.array(per_seed, dtype=float)  # seeds x points x 2
         xs, ys = arr[:, :, 0] * scale, arr[:, :, 1]
         y_std = np.std(ys, axis=0, ddof=1) if len(per_seed) > 1 else np.full(length, np.nan)
         curves.append(Curve(label, xs.mean(axis=0), ys.mean(axis=0), y_std, len(per_seed)))
     return curves
+
+
+def _start_count(variant: Variant) -> int:
+    """How many of ``variant_points`` belong to the federated start (leading points)."""
+    if variant.kind != "final":
+        return 1  # a control's curve begins at the start's last point
+    phases = variant.run.summary.get("phases") or []
+    main = variant.run.test_points("main")
+    if not phases or not main:
+        return 0
+    return sum(p.get("phase") == phases[0]["name"] for p in main)
+
+
+def _align(starts: list[list], rests: list[list], label: str) -> list[list]:
+    """One equally long point list per seed: start points cut to the shortest start
+    but always ending at each seed's own last start point, then the rest cut to the
+    shortest rest."""
+    n_start = min(len(s) for s in starts)
+    n_rest = min(len(r) for r in rests)
+    if any(len(r) != n_rest for r in rests):
+        log.warning("'%s': seeds have %s test points after the start; using the first %d", label,
+                    sorted({len(r) for r in rests}), n_rest)
+    aligned = []
+    for start, rest in zip(starts, rests):
+        head = (start[: n_start - 1] + start[-1:]) if n_start else []
+        aligned.append(head + rest[:n_rest])
+    return aligned
 
 
 def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:

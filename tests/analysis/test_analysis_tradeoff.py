@@ -104,3 +104,19 @@ def test_write_tradeoff(runs, tmp_path):
 def test_unknown_axis(runs):
     with pytest.raises(AnalysisError, match="bytes, sim_time_s"):
         tradeoff_curves(runs, "joules")
+
+
+def test_seeds_whose_start_ran_longer_still_line_up_at_the_end(make_run, tmp_path):
+    """One seed's start converged later (one more test point): the fine-tuning end of
+    the mean curve is still the mean of the seeds' final PSNRs."""
+    import json
+
+    short = make_run(tmp_path / "s0", method="finefed", seed=0, psnr_db=20.0, ft_gain_db=1.0)
+    long = make_run(tmp_path / "s1", method="finefed", seed=1, psnr_db=22.0, ft_gain_db=2.0)
+    rows = [json.loads(line) for line in (long / "metrics.jsonl").read_text().splitlines()]
+    extra = dict(rows[0], round=0, psnr_db=15.0, bytes_cumulative=100_000)
+    (long / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [extra] + rows))
+    curve = next(c for c in tradeoff_curves(load_runs([short, long])) if c.label == "finefed")
+    assert curve.y[-1] == pytest.approx((21.0 + 24.0) / 2)
+    assert curve.y[-2] == pytest.approx((20.0 + 22.0) / 2)  # each seed's converged start
+    assert len(curve.y) == 3
