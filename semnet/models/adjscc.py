@@ -60,6 +60,11 @@ class AttentionFeature(nn.Module):
         super().__init__()
         hidden = hidden or max(8, channels // 2)
         self.mlp = nn.Sequential(nn.Linear(channels + 1, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.Sigmoid())
+        self.reset_gates()
+
+    @torch.no_grad()
+    def reset_gates(self) -> None:
+        """Start every gate near sigmoid(_GATE_BIAS_INIT), whatever the weights."""
         nn.init.constant_(self.mlp[2].bias, _GATE_BIAS_INIT)
 
     def forward(self, features: Tensor, snr_db: Tensor) -> Tensor:
@@ -166,3 +171,14 @@ class ADJSCC(JSCCModel):
         filters = tuple(scaled_filters(f, self.width) for f in _BASE_FILTERS)
         self.encoder = ADJSCCEncoder(self.latent_channels, filters)
         self.decoder = ADJSCCDecoder(self.latent_channels, filters)
+
+    @torch.no_grad()
+    def init_weights(self, generator: torch.Generator) -> "ADJSCC":
+        """Seeded re-draw of every weight (see the base class), then the AF gates'
+        starting bias again: a seeded run must start from the same gates as an
+        unseeded one."""
+        super().init_weights(generator)
+        for module in self.modules():
+            if isinstance(module, AttentionFeature):
+                module.reset_gates()
+        return self
