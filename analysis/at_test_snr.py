@@ -51,7 +51,6 @@ class TrainedModel:
 @dataclass(frozen=True)
 class SnrPointsRow:
     trained: TrainedModel
-    epochs: MeanStd
     wall_time_s: MeanStd
     psnr_db: dict[float, MeanStd]  # test SNR (dB) -> PSNR over seeds
     ssim: dict[float, MeanStd]
@@ -93,11 +92,9 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
             for point in run.summary["test_snr_sweep"]:
                 by_snr_psnr[float(point["snr_db"])].append(point.get("psnr_db"))
                 by_snr_ssim[float(point["snr_db"])].append(point.get("ssim"))
-        epochs = [r.scenario.get("method", {}).get("centralized", {}).get("epochs") for r in group]
         rows.append(
             SnrPointsRow(
                 trained=trained,
-                epochs=mean_std(epochs),
                 wall_time_s=mean_std(r.summary.get("wall_time_s") for r in group),
                 psnr_db={t: mean_std(v) for t, v in sorted(by_snr_psnr.items())},
                 ssim={t: mean_std(v) for t, v in sorted(by_snr_ssim.items())},
@@ -146,7 +143,7 @@ def to_markdown(rows: list[SnrPointsRow], gaps: list[SnrAwareGap]) -> str:
     head = ["model", "epochs", "wall s", *(f"PSNR @ {t:g} dB" for t in snrs), *(f"SSIM @ {t:g} dB" for t in snrs), "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r.trained.label, r.epochs.format(0), r.wall_time_s.format(0)]
+        cells = [r.trained.label, f"{r.trained.epochs:g}", r.wall_time_s.format(0)]
         cells += [r.psnr_db[t].format(2) if t in r.psnr_db else "–" for t in snrs]
         cells += [r.ssim[t].format(4) if t in r.ssim else "–" for t in snrs]
         cells.append(str(r.seeds))
@@ -171,7 +168,7 @@ def to_csv(rows: list[SnrPointsRow]) -> str:
         for t, p in r.psnr_db.items():
             s = r.ssim.get(t, MeanStd(float("nan"), float("nan"), 0))
             writer.writerow([r.trained.model, r.trained.bandwidth_ratio, *r.trained.train_snr_db, t,
-                             p.mean, p.std, s.mean, s.std, r.epochs.mean, r.seeds])
+                             p.mean, p.std, s.mean, s.std, r.trained.epochs, r.seeds])
     return buffer.getvalue()
 
 

@@ -202,18 +202,18 @@ class RunContext:
         self.progress(record)
         return links, quality
 
-    def end_phase(self, encoder_of=None, decoder_of=None) -> PhaseRecord:
+    def end_phase(self, encoder_of=None, decoder_of=None, validation_psnr_db: float | None = None) -> PhaseRecord:
         """Evaluate on the test links (unless no models are given) and close the phase.
 
         Where users hold validation images, the phase is also scored on them, so that
-        hyper-parameters can be chosen without looking at the test images.
+        hyper-parameters can be chosen without looking at the test images; a caller
+        that has just validated these very models passes ``validation_psnr_db``.
         """
-        validation_psnr_db = None
         if encoder_of is None:
             links, quality = [], summarize([])
             self.report()
         else:
-            if self.validator is not None and self.validator.links:
+            if validation_psnr_db is None and self.validator is not None and self.validator.links:
                 validation_psnr_db = self.evaluate(encoder_of, decoder_of, validation=True)[1]["psnr_db"]
             links, quality = self.evaluate(encoder_of, decoder_of, final=True)
         bytes0, t0, steps0, wall0 = self._phase_start

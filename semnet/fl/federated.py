@@ -204,6 +204,7 @@ def train_federated(
     history: dict[int, float] = {0: ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]} if conv else {}
     every = ctx.scenario.output.eval_every_rounds
     converged = False if conv and max_rounds > 0 else None
+    rnd = 0
     for rnd in range(1, max_rounds + 1):
         finished, failures = ctx.play(strategy.configure(rnd))
         strategy.aggregate(finished, failures)
@@ -216,7 +217,8 @@ def train_federated(
             if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db, conv.eval_every):
                 converged = True
                 break
-    record = ctx.end_phase(enc_of, dec_of)
+    # the last convergence check already validated the final model: no second pass
+    record = ctx.end_phase(enc_of, dec_of, validation_psnr_db=history.get(rnd))
     record.converged = converged
     return record
 
