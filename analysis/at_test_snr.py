@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
 
-from analysis.runs import AnalysisError, Run
+from analysis.runs import AnalysisError, Run, warn_mixed
 from analysis.stats import MeanStd, mean_std
 
 
@@ -83,6 +83,7 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
             groups[trained_model(run)].append(run)
     if not groups:
         raise AnalysisError("no run has a test-SNR sweep (method 'centralized' with test_snrs_db)")
+    warn_mixed({t.label: g for t, g in groups.items()}, "test-SNR table")
     rows = []
     for trained in sorted(groups, key=lambda t: (t.scenario, t.model, t.bandwidth_ratio, t.train_snr_db)):
         group = groups[trained]

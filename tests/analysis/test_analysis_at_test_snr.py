@@ -68,3 +68,12 @@ def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(benc
         rows_at_test_snrs(load_runs([plain]))
     assert main(["testsnr", str(plain), "--out", str(out)]) == 2
     assert "test-SNR sweep" in capsys.readouterr().err
+
+
+def test_two_runs_of_one_model_with_the_same_seed_are_flagged(bench_runs, tmp_path, caplog):
+    _centralized_run(tmp_path / "adj-again", model="adjscc", seed=0, snr_db=10.0, snr_range=(0.0, 20.0),
+                     psnr_at={0.0: 20.0, 10.0: 23.0, 20.0: 24.0})
+    with caplog.at_level("WARNING"):
+        rows = rows_at_test_snrs(load_runs([bench_runs, tmp_path / "adj-again"]))
+    assert rows[0].seeds == 3
+    assert "same seed" in caplog.text and "adjscc" in caplog.text
