@@ -122,7 +122,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         scenario=scenario,
         network=network,
         sim=sim,
-        trainer=Trainer(channel, device),
+        trainer=Trainer(channel, device, loss=scenario.method.loss),
         evaluator=evaluator,
         validator=validator,
         train_images=data.train if data else {},

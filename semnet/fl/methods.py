@@ -40,7 +40,11 @@ def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
         return MethodOutcome(phases, extras={"test_snr_sweep": sweep}, checkpoints={"centralized.pt": _state(model)})
 
     algorithm = spec.algorithm
-    start = train_federated(ctx, model, spec.federated, algorithm, f"pretrain_{algorithm}")
+    # A start loaded from model.checkpoint with no federated rounds need not be
+    # FedAvg's (e.g. the centralised model): its phase says where it came from.
+    from_checkpoint = ctx.scenario.model.checkpoint is not None and spec.federated.rounds == 0
+    start_phase = "checkpoint_start" if from_checkpoint else f"pretrain_{algorithm}"
+    start = train_federated(ctx, model, spec.federated, algorithm, start_phase)
     phases = [start]
     checkpoints = {"global.pt": _state(model)}
     if name in ("fedavg", "fedprox", "scaffold"):

@@ -81,7 +81,7 @@ class JobResult:
     key: Hashable
     steps: int
     passes: int
-    loss: float  # weighted task loss, mean over steps (no proximal or weighting terms)
+    loss: float  # weighted task MSE, mean over steps (no proximal or weighting terms)
     task_losses: list[float] = field(default_factory=list)
     grad_mean: list[Tensor] | None = None
 
@@ -89,9 +89,12 @@ class JobResult:
 class Trainer:
     """Runs ``TrainJob``s with real PyTorch steps on ``device``."""
 
-    def __init__(self, channel: Channel, device: torch.device):
+    def __init__(self, channel: Channel, device: torch.device, loss: str = "mse"):
+        if loss not in IMAGE_LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(IMAGE_LOSSES)}")
         self.channel = channel
         self.device = device
+        self.loss = loss
 
     def run(self, jobs: Sequence[TrainJob]) -> list[JobResult]:
         return [self._run_one(job) for job in jobs]
@@ -142,8 +145,9 @@ class Trainer:
                     x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
                 else:
                     x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
-                task_loss = torch.mean((x_hat - x) ** 2)
-                task_sums[t] += task_loss.detach()
+                per_image_mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
+                task_sums[t] += per_image_mse.mean().detach()  # reported as MSE whatever the objective
+                task_loss = image_loss(per_image_mse, self.loss)
                 if log_vars is not None:  # Kendall, Gal & Cipolla (2018) uncertainty weighting
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
@@ -181,6 +185,25 @@ class Trainer:
             low, high = task.snr_uniform_db
             return low + (high - low) * torch.rand(batch, generator=generator, device=device)
         return _draw_snr(choices, batch, generator)
+
+
+IMAGE_LOSSES = ("mse", "log_mse")
+
+
+def image_loss(per_image_mse: Tensor, kind: str) -> Tensor:
+    """Training objective from per-image MSEs ``(B,)``.
+
+    ``mse``: their mean. ``log_mse``: the mean of ``10 log10 MSE_i``, i.e. minus the
+    mean per-image PSNR (images in [0, 1]) that evaluations report. Its gradient
+    weights image i by ``1 / MSE_i``, so in a batch that mixes link SNRs the
+    low-SNR images, whose errors are several times larger, do not set the direction
+    alone.
+    """
+    if kind == "mse":
+        return per_image_mse.mean()
+    if kind == "log_mse":
+        return (10.0 * torch.log10(per_image_mse + 1e-10)).mean()
+    raise ValueError(f"unknown loss {kind!r}; allowed: {', '.join(IMAGE_LOSSES)}")
 
 
 def _draw_snr(choices: Tensor, batch: int, generator: torch.Generator | None) -> Tensor:

@@ -376,6 +376,12 @@ class MethodSpec(_Spec):
     controls_lr: float | None = Field(
         None, gt=0, description="learning rate of the federated controls; None: finetune.encoder.lr"
     )
+    loss: Literal["mse", "log_mse"] = Field(
+        "mse",
+        description="training loss of every local step: mse (mean squared error over the batch) or log_mse "
+        "(mean over images of 10 log10 MSE = minus the mean per-image PSNR that evaluations report; "
+        "images on high-SNR links are not drowned by the larger errors of low-SNR ones)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -383,6 +389,15 @@ class MethodSpec(_Spec):
         if value not in METHOD_NAMES:
             raise ValueError(f"unknown method; allowed: {', '.join(METHOD_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _loss_fits_weighting(self) -> "MethodSpec":
+        # uncertainty weighting needs a positive loss: exp(-s) L + s has no minimum for L < 0
+        if self.loss == "log_mse" and self.finetune.task_weights == "uncertainty":
+            raise SpecValueError(
+                "loss", self.loss, "cannot be combined with finetune.task_weights 'uncertainty'; use mse or uniform/traffic weights"
+            )
+        return self
 
     @model_validator(mode="after")
     def _algorithm_agrees(self) -> "MethodSpec":

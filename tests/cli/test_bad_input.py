@@ -122,6 +122,12 @@ VALIDATE_CASES = [
     ("bad_bandwidth_ratio", _set(("model.bandwidth_ratio", "1/0")), ["model.bandwidth_ratio", "'1/0'", "'1/6'"]),
     ("bandwidth_ratio_above_one", _set(("model.bandwidth_ratio", 2)), ["model.bandwidth_ratio", "2", "(0, 1]"]),
     ("folder_without_path", _set(("data.source", "folder")), ["data.path", "None", "needs 'path'"]),
+    ("unknown_loss", _set(("method.loss", "l1")), ["method.loss", "'l1'", "'mse'", "'log_mse'"]),
+    (
+        "log_mse_with_uncertainty_weights",
+        _set(("method.loss", "log_mse"), ("method.finetune.task_weights", "uncertainty")),
+        ["method.loss", "'log_mse'", "uncertainty"],
+    ),
     (
         "method_algorithm_contradiction",
         _set(("method.name", "fedprox"), ("method.federated.algorithm", "scaffold")),

@@ -111,3 +111,29 @@ def test_convergence_stops_a_flat_federation_early(tiny, tmp_path):
     raw["method"]["federated"]["rounds"] = 3  # stops at the budget, before min_rounds
     summary = run_scenario(validate(raw), out_dir=tmp_path / "short").summary
     assert summary["phases"][0]["rounds"] == 3 and summary["phases"][0]["converged"] is False
+
+
+def test_finefed_from_a_checkpoint_starts_where_the_checkpoint_left(tiny, tmp_path):
+    """rounds: 0 + model.checkpoint: the start phase is the checkpoint's model, named so."""
+    first = run_scenario(tiny(), out_dir=tmp_path / "a")
+    raw = tiny_scenario_dict()
+    raw["model"]["checkpoint"] = str(first.path / "checkpoints" / "global.pt")
+    raw["method"]["federated"]["rounds"] = 0
+    raw["method"]["federated"].pop("converge", None)
+    second = run_scenario(validate(raw), out_dir=tmp_path / "b").summary
+    start = second["phases"][0]
+    assert start["name"] == "checkpoint_start"
+    assert start["psnr_db"] == pytest.approx(first.summary["phases"][0]["psnr_db"], abs=1e-6)
+
+
+def test_loss_choice_reaches_the_trainer(tmp_path):
+    """method.loss changes the training (same seed, different models), and both train."""
+    results = {}
+    for loss in ("mse", "log_mse"):
+        raw = tiny_scenario_dict()
+        raw["method"]["loss"] = loss
+        results[loss] = run_scenario(validate(raw), out_dir=tmp_path / loss).summary
+    assert results["mse"]["psnr_db"] != results["log_mse"]["psnr_db"]
+    for summary in results.values():
+        start, final = summary["phases"][0]["psnr_db"], summary["psnr_db"]
+        assert final > 5 and start > 5
