@@ -145,9 +145,14 @@ class Trainer:
                     x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
                 else:
                     x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
-                per_image_mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
-                task_sums[t] += per_image_mse.mean().detach()  # reported as MSE whatever the objective
-                task_loss = image_loss(per_image_mse, self.loss)
+                squared = (x_hat - x) ** 2
+                if self.loss == "mse":  # one mean over the batch: the same floats as before log_mse existed
+                    task_loss = squared.mean()
+                    task_sums[t] += task_loss.detach()
+                else:
+                    per_image_mse = squared.flatten(1).mean(dim=1)
+                    task_sums[t] += per_image_mse.mean().detach()  # reported as MSE whatever the objective
+                    task_loss = image_loss(per_image_mse, self.loss)
                 if log_vars is not None:  # Kendall, Gal & Cipolla (2018) uncertainty weighting
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
