@@ -8,7 +8,8 @@ imports the simulator.
 One run yields one or more *variants*, each a row of the methods table:
 
 - every method: a variant labelled with the method name (``fedavg``, ``finefed``,
-  ...) holding the run's final quality and its total cost;
+  ...; ``finefed@fedprox`` when the global model came from FedProx or SCAFFOLD)
+  holding the run's final quality and its total cost;
 - FineFed and its ablations (methods named ``finefed*``) also yield
   ``<method>/start``, the federated start (the first phase), and one
   ``<method>/<control>`` per fair-comparison control (``finefed/compute_matched``,
@@ -91,7 +92,15 @@ class Run:
 
     @property
     def method(self) -> str:
-        return str(self.summary.get("method") or self.scenario.get("method", {}).get("name", "unknown"))
+        """The method name; ``<name>@<algorithm>`` when its global model came from a
+        federated algorithm other than FedAvg (``finefed@scaffold``), so that runs on
+        different starts never pool into one row."""
+        spec = self.scenario.get("method") or {}
+        name = str(self.summary.get("method") or spec.get("name", "unknown"))
+        algorithm = (spec.get("federated") or {}).get("algorithm")
+        if algorithm in (None, "fedavg", name):
+            return name
+        return f"{name}@{algorithm}"
 
     @property
     def seed(self) -> int | None:

@@ -85,3 +85,17 @@ def test_missing_values_become_nan(make_run, tmp_path):
     (path / "summary.json").write_text(json.dumps(summary))
     (v,) = variants_of(load_run(path))
     assert math.isnan(v.values["psnr_db"])
+
+
+def test_finefed_on_other_algorithms_keeps_its_own_rows(tmp_path, make_run):
+    """FineFed on a SCAFFOLD start is not a second seed of FineFed on FedAvg."""
+    import yaml
+
+    make_run(tmp_path / "on_fedavg", method="finefed", seed=0)
+    scaffold = make_run(tmp_path / "on_scaffold", method="finefed", seed=0)
+    scenario = yaml.safe_load((scaffold / "scenario.yaml").read_text())
+    scenario["method"]["federated"] = {"algorithm": "scaffold"}
+    (scaffold / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    groups = group_by_label(variants_of(load_runs([tmp_path])))
+    assert [len(groups[k]) for k in ("finefed", "finefed@scaffold", "finefed@scaffold/start")] == [1, 1, 1]
+    assert "finefed@scaffold/compute_matched" in groups
