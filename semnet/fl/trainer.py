@@ -146,13 +146,9 @@ class Trainer:
                 else:
                     x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
                 squared = (x_hat - x) ** 2
-                if self.loss == "mse":  # one mean over the batch: the same floats as before log_mse existed
-                    task_loss = squared.mean()
-                    task_sums[t] += task_loss.detach()
-                else:
-                    per_image_mse = squared.flatten(1).mean(dim=1)
-                    task_sums[t] += per_image_mse.mean().detach()  # reported as MSE whatever the objective
-                    task_loss = image_loss(per_image_mse, self.loss)
+                task_loss = image_loss(squared, self.loss)
+                # reported as MSE whatever the objective
+                task_sums[t] += (task_loss if self.loss == "mse" else squared.mean()).detach()
                 if log_vars is not None:  # Kendall, Gal & Cipolla (2018) uncertainty weighting
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
@@ -195,18 +191,19 @@ class Trainer:
 IMAGE_LOSSES = ("mse", "log_mse")
 
 
-def image_loss(per_image_mse: Tensor, kind: str) -> Tensor:
-    """Training objective from per-image MSEs ``(B,)``.
+def image_loss(squared_error: Tensor, kind: str) -> Tensor:
+    """Training objective from squared errors, batch first (``(B, ...)``).
 
-    ``mse``: their mean. ``log_mse``: the mean of ``10 log10 MSE_i``, i.e. minus the
-    mean per-image PSNR (images in [0, 1]) that evaluations report. Its gradient
-    weights image i by ``1 / MSE_i``, so in a batch that mixes link SNRs the
-    low-SNR images, whose errors are several times larger, do not set the direction
-    alone.
+    ``mse``: their mean over everything. ``log_mse``: the mean over images of
+    ``10 log10 MSE_i``, i.e. minus the mean per-image PSNR (images in [0, 1]) that
+    evaluations report. Its gradient weights image i by ``1 / MSE_i``, so in a batch
+    that mixes link SNRs the low-SNR images, whose errors are several times larger,
+    do not set the direction alone.
     """
     if kind == "mse":
-        return per_image_mse.mean()
+        return squared_error.mean()
     if kind == "log_mse":
+        per_image_mse = squared_error.reshape(squared_error.shape[0], -1).mean(dim=1)
         return (10.0 * torch.log10(per_image_mse + 1e-10)).mean()
     raise ValueError(f"unknown loss {kind!r}; allowed: {', '.join(IMAGE_LOSSES)}")
 
