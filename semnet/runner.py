@@ -131,6 +131,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         record_metric=lambda record: run_dir.metrics.write({**record, "wall_time_s": time.perf_counter() - wall0}),
         progress=progress,
         sim_factory=branch_sim,
+        save_checkpoint=run_dir.save_checkpoint,
     )
     try:
         outcome = run_method(ctx, symbols_per_image(scenario.model, image_hw))

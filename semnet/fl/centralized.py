@@ -3,7 +3,9 @@
 All users upload their training images to the aggregator (counted as messages of
 their real size), which trains one model on the pooled data with SNRs drawn from
 the scenario's image links (or uniformly from ``snr_range_db``), with a
-learning-rate schedule and evaluation every ``eval_every_epochs``.
+learning-rate schedule and evaluation every ``eval_every_epochs``. At each
+evaluation the model is also saved as ``checkpoints/centralized_latest.pt``: a long
+run stopped early leaves weights that ``model.checkpoint`` can load.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
         done += steps
         if done < total_steps:
             ctx.evaluate(enc_of, dec_of)
+            ctx.checkpoint("centralized_latest.pt", model)
     phases.append(ctx.end_phase(enc_of, dec_of))
     sweep = []
     for snr in spec.test_snrs_db:

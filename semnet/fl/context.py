@@ -77,6 +77,7 @@ class RunContext:
         progress: Callable[[dict], None],
         branch_name: str = "main",
         sim_factory: Callable[[str, float], Simulator] | None = None,
+        save_checkpoint: Callable[[str, dict], object] | None = None,
     ):
         self.scenario = scenario
         self.network = network
@@ -91,6 +92,7 @@ class RunContext:
         self.progress = progress
         self.branch_name = branch_name
         self._sim_factory = sim_factory
+        self._save_checkpoint = save_checkpoint
         self._streams: dict[tuple[int, int], BatchStream] = {}
         self.local_steps = 0
         self.local_passes = 0  # steps x tasks: the compute budgets are matched in
@@ -232,6 +234,12 @@ class RunContext:
             links=[q.as_dict() for q in links],
             validation_psnr_db=validation_psnr_db,
         )
+
+    def checkpoint(self, name: str, model: nn.Module) -> None:
+        """Save ``model``'s state under ``checkpoints/name`` now (overwriting), so that
+        a long run stopped early leaves its latest weights behind."""
+        if self._save_checkpoint is not None and self.scenario.output.checkpoints:
+            self._save_checkpoint(name, {k: v.detach().cpu() for k, v in model.state_dict().items()})
 
     def report(self, **fields) -> None:
         self.progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,

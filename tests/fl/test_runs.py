@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+import torch
 
 from semnet.fl.catalog import METHOD_NAMES
 from semnet.runner import run_scenario
@@ -137,3 +138,23 @@ def test_loss_choice_reaches_the_trainer(tmp_path):
     for summary in results.values():
         start, final = summary["phases"][0]["psnr_db"], summary["psnr_db"]
         assert final > 5 and start > 5
+
+
+def test_centralized_saves_its_latest_weights_at_each_evaluation(tmp_path):
+    """A long centralised run stopped early leaves loadable weights behind."""
+    raw = tiny_scenario_dict(name="centralized")
+    raw["method"]["centralized"] = {"epochs": 0.4, "eval_every_epochs": 0.2, "batch_size": 16, "test_snrs_db": [10]}
+    result = run_scenario(validate(raw), out_dir=tmp_path / "a")
+    latest = torch.load(result.path / "checkpoints" / "centralized_latest.pt")
+    final = torch.load(result.path / "checkpoints" / "centralized.pt")
+    assert latest.keys() == final.keys()
+    # saved after the first half: training went on afterwards
+    assert any(not torch.equal(latest[k], final[k]) for k in final)
+    raw["model"]["checkpoint"] = str(result.path / "checkpoints" / "centralized_latest.pt")
+    assert run_scenario(validate(raw), out_dir=tmp_path / "b").summary["psnr_db"] > 5
+
+    raw = tiny_scenario_dict(name="centralized")
+    raw["method"]["centralized"] = {"epochs": 0.4, "eval_every_epochs": 0.2, "batch_size": 16, "test_snrs_db": [10]}
+    raw["output"]["checkpoints"] = False
+    quiet = run_scenario(validate(raw), out_dir=tmp_path / "c")
+    assert not (quiet.path / "checkpoints").exists()
