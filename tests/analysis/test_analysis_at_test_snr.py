@@ -57,11 +57,27 @@ def test_gaps_compare_the_snr_aware_model_with_the_model_trained_at_each_snr(ben
     assert all(g.reference.train_snr_db == (g.test_snr_db, g.test_snr_db) for g in gaps)
 
 
+def test_gaps_prefer_the_equal_budget_and_else_take_the_closest(bench_runs, tmp_path):
+    """A 24-epoch SNR-aware run (three 8-epoch budgets) is compared with the 8-epoch
+    per-SNR models; the 8-epoch SNR-aware run still with its equal-epoch ones, not a
+    per-SNR model trained longer."""
+    _centralized_run(tmp_path / "adj-long", model="adjscc", seed=0, snr_db=10.0, snr_range=(0.0, 20.0),
+                     psnr_at={0.0: 21.0, 10.0: 27.0, 20.0: 32.0}, epochs=24)
+    _centralized_run(tmp_path / "djscc20-long", model="deep_jscc", seed=0, snr_db=20.0,
+                     psnr_at={0.0: 19.0, 10.0: 25.0, 20.0: 33.0}, epochs=30)
+    gaps = snr_aware_gaps(rows_at_test_snrs(load_runs([bench_runs, tmp_path / "adj-long", tmp_path / "djscc20-long"])))
+    pairs = {(g.aware.epochs, g.test_snr_db): (g.reference.epochs, round(g.gap_db, 6)) for g in gaps}
+    assert pairs[(8.0, 20.0)] == (8.0, 0.5)
+    assert pairs[(24.0, 0.0)] == (8.0, round(21.0 - 21.1, 6))  # the 8-epoch models, two seeds pooled
+    assert pairs[(24.0, 20.0)] == (30.0, -1.0)  # |30 - 24| beats |8 - 24|: the closest budget
+
+
 def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(bench_runs, tmp_path, make_run, capsys):
     out = tmp_path / "out"
     assert main(["testsnr", str(bench_runs), "--out", str(out)]) == 0
     text = (out / "test_snr.md").read_text()
-    assert "| bench: adjscc k/n=1/6 trained at 0-20 dB | bench: deep_jscc k/n=1/6 trained at 20 dB | 20 | 31.60 | 31.10 | +0.50 |" in text
+    assert ("| bench: adjscc k/n=1/6 trained at 0-20 dB | bench: deep_jscc k/n=1/6 trained at 20 dB | 8 / 8 | 20 | 31.60 "
+            "| 31.10 | +0.50 |") in text
     assert len((out / "test_snr.csv").read_text().splitlines()) == 1 + 4 * 3
     plain = make_run(tmp_path / "fedavg")
     with pytest.raises(AnalysisError, match="test-SNR sweep"):
