@@ -9,7 +9,9 @@ means ± std over seeds.
 The comparison answers "does one SNR-aware model trained over a range serve each
 SNR as well as a model trained at that SNR alone?": for every range-trained model
 and every test SNR ``t`` inside its range, the PSNR gap to the per-SNR model of the
-same bandwidth ratio trained at ``t`` (positive: the SNR-aware model is better).
+same scenario, bandwidth ratio and training loss trained at ``t`` (positive: the
+SNR-aware model is better), of equal epochs where one exists, else of the closest
+epochs (see ``snr_aware_gaps``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class TrainedModel:
     train_snr_db: tuple[float, float]  # (low, high); low == high for one SNR
     epochs: float = 0.0                # of this run (a run may start from a checkpoint)
     scenario: str = ""                 # scenario name: runs of one scenario pool as seeds
+    loss: str = "mse"                  # method.loss: the training objective
 
     @property
     def per_snr(self) -> bool:
@@ -45,7 +48,8 @@ class TrainedModel:
         low, high = self.train_snr_db
         trained = f"{low:g} dB" if self.per_snr else f"{low:g}-{high:g} dB"
         name = f"{self.scenario}: " if self.scenario else ""
-        return f"{name}{self.model} k/n={self.bandwidth_ratio} trained at {trained}"
+        loss = "" if self.loss == "mse" else f" on {self.loss}"
+        return f"{name}{self.model} k/n={self.bandwidth_ratio} trained at {trained}{loss}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,8 @@ def trained_model(run: Run) -> TrainedModel:
     ratio = model.get("bandwidth_ratio")
     ratio_text = str(Fraction(str(ratio)).limit_denominator(1000)) if ratio else f"c={model.get('latent_channels')}"
     return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high),
-                        float(central.get("epochs") or 0), str(run.scenario.get("name", "")))
+                        float(central.get("epochs") or 0), str(run.scenario.get("name", "")),
+                        str(run.scenario.get("method", {}).get("loss") or "mse"))
 
 
 def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
@@ -120,20 +125,22 @@ class SnrAwareGap:
 
 def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
     """Range-trained model vs the per-SNR model trained at each test SNR with the same
-    k/n and scenario: the one with the same epochs (an equal budget per model) when
-    there is one, else the one with the closest epochs (the table shows both counts;
-    e.g. one SNR-aware model trained as long as three per-SNR models together)."""
+    scenario, k/n and loss, among those evaluated at that SNR: the one with the same
+    epochs (an equal budget per model) when there is one, else the one with the
+    closest epochs, the longer-trained on a tie (the table shows both counts; e.g.
+    one SNR-aware model trained as long as three per-SNR models together)."""
     per_snr: dict[tuple, list[SnrPointsRow]] = defaultdict(list)
     for r in rows:
         if r.trained.per_snr:
-            per_snr[(r.trained.scenario, r.trained.bandwidth_ratio, r.trained.train_snr_db[0])].append(r)
+            per_snr[(r.trained.scenario, r.trained.bandwidth_ratio, r.trained.loss, r.trained.train_snr_db[0])].append(r)
     gaps = []
     for row in rows:
         if row.trained.per_snr:
             continue
         low, high = row.trained.train_snr_db
         for t, psnr in row.psnr_db.items():
-            candidates = [r for r in per_snr.get((row.trained.scenario, row.trained.bandwidth_ratio, t), [])
+            key = (row.trained.scenario, row.trained.bandwidth_ratio, row.trained.loss, t)
+            candidates = [r for r in per_snr.get(key, [])
                           if t in r.psnr_db]
             if not candidates or not low <= t <= high:
                 continue

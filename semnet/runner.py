@@ -141,6 +141,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
+    for name in ctx.interim_checkpoints - set(outcome.checkpoints):
+        run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data)
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)

@@ -4,8 +4,9 @@ All users upload their training images to the aggregator (counted as messages of
 their real size), which trains one model on the pooled data with SNRs drawn from
 the scenario's image links (or uniformly from ``snr_range_db``), with a
 learning-rate schedule and evaluation every ``eval_every_epochs``. At each
-evaluation the model is also saved as ``checkpoints/centralized_latest.pt``: a long
-run stopped early leaves weights that ``model.checkpoint`` can load.
+evaluation the model is also saved as ``checkpoints/centralized_latest.pt`` (the
+weights of the last ``metrics.jsonl`` record): a long run stopped early leaves
+weights that ``model.checkpoint`` can load; a finished run discards the file.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
         ctx.play([plan])
         done += steps
         if done < total_steps:
+            ctx.checkpoint("centralized_latest.pt", model)  # before evaluating: a kill there loses nothing
             ctx.evaluate(enc_of, dec_of)
-            ctx.checkpoint("centralized_latest.pt", model)
     phases.append(ctx.end_phase(enc_of, dec_of))
     sweep = []
     for snr in spec.test_snrs_db:

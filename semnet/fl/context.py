@@ -93,6 +93,7 @@ class RunContext:
         self.branch_name = branch_name
         self._sim_factory = sim_factory
         self._save_checkpoint = save_checkpoint
+        self.interim_checkpoints: set[str] = set()  # shared with branches: the runner discards them at the end
         self._streams: dict[tuple[int, int], BatchStream] = {}
         self.local_steps = 0
         self.local_passes = 0  # steps x tasks: the compute budgets are matched in
@@ -236,10 +237,15 @@ class RunContext:
         )
 
     def checkpoint(self, name: str, model: nn.Module) -> None:
-        """Save ``model``'s state under ``checkpoints/name`` now (overwriting), so that
-        a long run stopped early leaves its latest weights behind."""
-        if self._save_checkpoint is not None and self.scenario.output.checkpoints:
-            self._save_checkpoint(name, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+        """Save ``model``'s state now as the interim file ``checkpoints/name`` (a branch's
+        name gets the branch as prefix), overwriting the last one: a long run stopped
+        early leaves its latest weights behind. A run that finishes discards it."""
+        if self._save_checkpoint is None or not self.scenario.output.checkpoints:
+            return
+        if self.branch_name != "main":
+            name = f"{self.branch_name}_{name}"
+        self._save_checkpoint(name, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+        self.interim_checkpoints.add(name)
 
     def report(self, **fields) -> None:
         self.progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,

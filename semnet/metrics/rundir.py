@@ -99,6 +99,10 @@ class RunDirectory:
         atomic_write_bytes(target, buffer.getvalue())
         return target
 
+    def discard_checkpoint(self, name: str) -> None:
+        """Remove ``checkpoints/name`` if it is there (an interim file a finished run no longer needs)."""
+        (self.path / "checkpoints" / name).unlink(missing_ok=True)
+
     def finish(self, summary: dict) -> None:
         """Close the streams, then write ``summary.json`` last (the completion mark)."""
         self.events.close(complete=True)

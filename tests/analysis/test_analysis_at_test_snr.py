@@ -13,13 +13,15 @@ from analysis.at_test_snr import rows_at_test_snrs, snr_aware_gaps
 from analysis.runs import AnalysisError, load_runs
 
 
-def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8):
+def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8, loss=None):
     path.mkdir(parents=True)
     central = {"epochs": epochs, "test_snrs_db": sorted(psnr_at)}
     if snr_range:
         central["snr_range_db"] = list(snr_range)
     scenario = {"name": "bench", "seed": seed, "model": {"name": model, "bandwidth_ratio": 1 / 6},
                 "links": {"snr_db": snr_db}, "method": {"name": "centralized", "centralized": central}}
+    if loss:
+        scenario["method"]["loss"] = loss
     sweep = [{"snr_db": t, "psnr_db": p, "ssim": 0.9} for t, p in sorted(psnr_at.items())]
     summary = {"status": "complete", "method": "centralized", "seed": seed, "psnr_db": sweep[0]["psnr_db"],
                "wall_time_s": 100.0 + seed, "test_snr_sweep": sweep, "phases": [], "links": [], "controls": []}
@@ -70,6 +72,21 @@ def test_gaps_prefer_the_equal_budget_and_else_take_the_closest(bench_runs, tmp_
     assert pairs[(8.0, 20.0)] == (8.0, 0.5)
     assert pairs[(24.0, 0.0)] == (8.0, round(21.0 - 21.1, 6))  # the 8-epoch models, two seeds pooled
     assert pairs[(24.0, 20.0)] == (30.0, -1.0)  # |30 - 24| beats |8 - 24|: the closest budget
+
+
+def test_gaps_keep_losses_apart_and_break_epoch_ties_toward_the_longer_run(tmp_path):
+    """A log_mse SNR-aware model is compared with log_mse per-SNR models only, even when an
+    MSE one has its exact epochs; between 8 and 16 epochs for a 12-epoch model, the 16."""
+    _centralized_run(tmp_path / "adj", model="adjscc", seed=0, snr_db=10.0, snr_range=(0.0, 20.0),
+                     psnr_at={10.0: 27.0}, epochs=12, loss="log_mse")
+    _centralized_run(tmp_path / "mse12", model="deep_jscc", seed=0, snr_db=10.0, psnr_at={10.0: 30.0}, epochs=12)
+    for epochs, psnr in ((8, 26.0), (16, 27.5)):
+        _centralized_run(tmp_path / f"log{epochs}", model="deep_jscc", seed=0, snr_db=10.0, psnr_at={10.0: psnr},
+                         epochs=epochs, loss="log_mse")
+    rows = rows_at_test_snrs(load_runs([tmp_path]))
+    assert "bench: adjscc k/n=1/6 trained at 0-20 dB on log_mse" in [r.trained.label for r in rows]
+    (gap,) = snr_aware_gaps(rows)
+    assert (gap.reference.loss, gap.reference.epochs, gap.gap_db) == ("log_mse", 16.0, -0.5)
 
 
 def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(bench_runs, tmp_path, make_run, capsys):

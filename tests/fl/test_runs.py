@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from semnet.fl.catalog import METHOD_NAMES
+from semnet.fl.context import RunContext
+from semnet.metrics.rundir import RunDirectory
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict
@@ -140,21 +142,46 @@ def test_loss_choice_reaches_the_trainer(tmp_path):
         assert final > 5 and start > 5
 
 
-def test_centralized_saves_its_latest_weights_at_each_evaluation(tmp_path):
-    """A long centralised run stopped early leaves loadable weights behind."""
+def test_centralized_leaves_its_latest_weights_when_stopped_and_none_when_finished(tmp_path, monkeypatch):
+    """A long centralised run stopped early (here: killed in its second evaluation)
+    leaves the weights of its last chunk, loadable as model.checkpoint; a finished
+    run keeps only its final checkpoint."""
     raw = tiny_scenario_dict(name="centralized")
-    raw["method"]["centralized"] = {"epochs": 0.4, "eval_every_epochs": 0.2, "batch_size": 16, "test_snrs_db": [10]}
-    result = run_scenario(validate(raw), out_dir=tmp_path / "a")
-    latest = torch.load(result.path / "checkpoints" / "centralized_latest.pt")
-    final = torch.load(result.path / "checkpoints" / "centralized.pt")
-    assert latest.keys() == final.keys()
-    # saved after the first half: training went on afterwards
-    assert any(not torch.equal(latest[k], final[k]) for k in final)
-    raw["model"]["checkpoint"] = str(result.path / "checkpoints" / "centralized_latest.pt")
-    assert run_scenario(validate(raw), out_dir=tmp_path / "b").summary["psnr_db"] > 5
+    raw["method"]["centralized"] = {"epochs": 0.6, "eval_every_epochs": 0.2, "batch_size": 16, "test_snrs_db": [10]}
+    finished = run_scenario(validate(raw), out_dir=tmp_path / "done")
+    assert sorted(p.name for p in (finished.path / "checkpoints").iterdir()) == ["centralized.pt"]
+
+    saved = []
+    real_save = RunDirectory.save_checkpoint
+    monkeypatch.setattr(RunDirectory, "save_checkpoint",
+                        lambda self, name, state: saved.append((name, {k: v.clone() for k, v in state.items()}))
+                        or real_save(self, name, state))
+    real_evaluate = RunContext.evaluate
+    calls = []
+
+    def evaluate_then_die(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_evaluate(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunContext, "evaluate", evaluate_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(validate(raw), out_dir=tmp_path / "killed")
+    monkeypatch.undo()
+    assert [name for name, _ in saved] == ["centralized_latest.pt"] * 2
+    first, second = (state for _, state in saved)
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # overwritten with newer weights
+    killed = tmp_path / "killed"
+    on_disk = torch.load(killed / "checkpoints" / "centralized_latest.pt")
+    assert all(torch.equal(on_disk[k], second[k]) for k in second)
+    assert (killed / "metrics.jsonl.part").exists() and not (killed / "summary.json").exists()
+
+    raw["model"]["checkpoint"] = str(killed / "checkpoints" / "centralized_latest.pt")
+    assert run_scenario(validate(raw), out_dir=tmp_path / "continued").summary["psnr_db"] > 5
 
     raw = tiny_scenario_dict(name="centralized")
     raw["method"]["centralized"] = {"epochs": 0.4, "eval_every_epochs": 0.2, "batch_size": 16, "test_snrs_db": [10]}
     raw["output"]["checkpoints"] = False
-    quiet = run_scenario(validate(raw), out_dir=tmp_path / "c")
+    quiet = run_scenario(validate(raw), out_dir=tmp_path / "quiet")
     assert not (quiet.path / "checkpoints").exists()
