@@ -21,9 +21,14 @@ def test_quickstart_checkpoint_loads_into_its_model():
         assert torch.equal(tensor, state[name])
 
 
-@pytest.mark.parametrize("ratio, channels", [("1/6", 16), ("1/12", 8)])
-def test_cifar_checkpoints_load_into_their_models(ratio, channels):
-    path = ROOT / "models" / f"deep_jscc_cifar10_k{ratio.split('/')[1]}_snr10.pt"
+@pytest.mark.parametrize("ratio, channels, file", [
+    ("1/6", 16, "deep_jscc_cifar10_k6_snr10.pt"),
+    ("1/6", 16, "deep_jscc_cifar10_k6_snr10_e232.pt"),
+    ("1/12", 8, "deep_jscc_cifar10_k12_snr10.pt"),
+    ("1/12", 8, "deep_jscc_cifar10_k12_snr10_e48.pt"),
+])
+def test_cifar_checkpoints_load_into_their_models(ratio, channels, file):
+    path = ROOT / "models" / file
     scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": ratio, "checkpoint": str(path)}})
     model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
     assert model.latent_channels == channels
