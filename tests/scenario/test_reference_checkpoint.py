@@ -34,3 +34,11 @@ def test_cifar_checkpoints_load_into_their_models(ratio, channels, file):
     assert model.latent_channels == channels
     state = torch.load(path, weights_only=True)
     assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
+
+
+def test_adjscc_checkpoint_loads_into_its_model():
+    path = ROOT / "models" / "adjscc_cifar10_k6_snr0-20_e48.pt"
+    scenario = validate({"model": {"name": "adjscc", "bandwidth_ratio": "1/6", "checkpoint": str(path)}})
+    model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
+    state = torch.load(path, weights_only=True)
+    assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
