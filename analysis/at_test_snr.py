@@ -140,8 +140,7 @@ def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
         low, high = row.trained.train_snr_db
         for t, psnr in row.psnr_db.items():
             key = (row.trained.scenario, row.trained.bandwidth_ratio, row.trained.loss, t)
-            candidates = [r for r in per_snr.get(key, [])
-                          if t in r.psnr_db]
+            candidates = [r for r in per_snr.get(key, []) if t in r.psnr_db]
             if not candidates or not low <= t <= high:
                 continue
             ref = min(candidates, key=lambda r: (abs(r.trained.epochs - row.trained.epochs), -r.trained.epochs))

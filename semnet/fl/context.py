@@ -58,6 +58,11 @@ class PhaseRecord:
         return {k: v for k, v in self.__dict__.items()}
 
 
+def cpu_state(model: nn.Module) -> dict:
+    """``model``'s state dict on the CPU, detached: what checkpoints store."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 class RunContext:
     """Shared state of one run (or one branch of it, see ``branch``)."""
 
@@ -244,7 +249,7 @@ class RunContext:
             return
         if self.branch_name != "main":
             name = f"{self.branch_name}_{name}"
-        self._save_checkpoint(name, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+        self._save_checkpoint(name, cpu_state(model))
         self.interim_checkpoints.add(name)
 
     def report(self, **fields) -> None:

@@ -15,7 +15,7 @@ from torch import nn
 from semnet.fl.aggregation import state_bits
 from semnet.fl.baselines import ditto, fedper, local_finetune
 from semnet.fl.centralized import train_centralized
-from semnet.fl.context import PhaseRecord, RunContext
+from semnet.fl.context import PhaseRecord, RunContext, cpu_state
 from semnet.fl.exchange import run_exchange
 from semnet.fl.federated import train_federated
 from semnet.fl.finefed import PersonalModels, finetune
@@ -37,7 +37,7 @@ def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
     model = ctx.new_model()
     if name == "centralized":
         phases, sweep = train_centralized(ctx, model, spec.centralized)
-        return MethodOutcome(phases, extras={"test_snr_sweep": sweep}, checkpoints={"centralized.pt": _state(model)})
+        return MethodOutcome(phases, extras={"test_snr_sweep": sweep}, checkpoints={"centralized.pt": cpu_state(model)})
 
     algorithm = spec.algorithm
     # A start loaded from model.checkpoint with no federated rounds need not be
@@ -46,7 +46,7 @@ def run_method(ctx: RunContext, symbols_per_image: int = 0) -> MethodOutcome:
     start_phase = "checkpoint_start" if from_checkpoint else f"pretrain_{algorithm}"
     start = train_federated(ctx, model, spec.federated, algorithm, start_phase)
     phases = [start]
-    checkpoints = {"global.pt": _state(model)}
+    checkpoints = {"global.pt": cpu_state(model)}
     if name in ("fedavg", "fedprox", "scaffold"):
         return MethodOutcome(phases, checkpoints=checkpoints)
     if name == "local_finetune":
@@ -128,12 +128,8 @@ def _control(ctx: RunContext, kind: str, start: nn.Module, budget: dict) -> dict
     return out
 
 
-def _state(model: nn.Module) -> dict:
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
-
-
 def _personal(models: PersonalModels) -> dict:
     return {
-        "encoders": {u: _state(m) for u, m in models.encoders.items()},
-        "decoders": {u: _state(m) for u, m in models.decoders.items()},
+        "encoders": {u: cpu_state(m) for u, m in models.encoders.items()},
+        "decoders": {u: cpu_state(m) for u, m in models.decoders.items()},
     }

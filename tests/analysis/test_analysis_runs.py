@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import yaml
 
 from analysis.runs import (
     AnalysisError,
@@ -89,8 +90,6 @@ def test_missing_values_become_nan(make_run, tmp_path):
 
 def test_finefed_on_other_algorithms_keeps_its_own_rows(tmp_path, make_run):
     """FineFed on a SCAFFOLD start is not a second seed of FineFed on FedAvg."""
-    import yaml
-
     make_run(tmp_path / "on_fedavg", method="finefed", seed=0)
     scaffold = make_run(tmp_path / "on_scaffold", method="finefed", seed=0)
     scenario = yaml.safe_load((scaffold / "scenario.yaml").read_text())

@@ -21,24 +21,17 @@ def test_quickstart_checkpoint_loads_into_its_model():
         assert torch.equal(tensor, state[name])
 
 
-@pytest.mark.parametrize("ratio, channels, file", [
-    ("1/6", 16, "deep_jscc_cifar10_k6_snr10.pt"),
-    ("1/6", 16, "deep_jscc_cifar10_k6_snr10_e232.pt"),
-    ("1/12", 8, "deep_jscc_cifar10_k12_snr10.pt"),
-    ("1/12", 8, "deep_jscc_cifar10_k12_snr10_e48.pt"),
+@pytest.mark.parametrize("name, ratio, channels, file", [
+    ("deep_jscc", "1/6", 16, "deep_jscc_cifar10_k6_snr10.pt"),
+    ("deep_jscc", "1/6", 16, "deep_jscc_cifar10_k6_snr10_e232.pt"),
+    ("deep_jscc", "1/12", 8, "deep_jscc_cifar10_k12_snr10.pt"),
+    ("deep_jscc", "1/12", 8, "deep_jscc_cifar10_k12_snr10_e48.pt"),
+    ("adjscc", "1/6", 16, "adjscc_cifar10_k6_snr0-20_e48.pt"),
 ])
-def test_cifar_checkpoints_load_into_their_models(ratio, channels, file):
+def test_cifar_checkpoints_load_into_their_models(name, ratio, channels, file):
     path = ROOT / "models" / file
-    scenario = validate({"model": {"name": "deep_jscc", "bandwidth_ratio": ratio, "checkpoint": str(path)}})
+    scenario = validate({"model": {"name": name, "bandwidth_ratio": ratio, "checkpoint": str(path)}})
     model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
     assert model.latent_channels == channels
-    state = torch.load(path, weights_only=True)
-    assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
-
-
-def test_adjscc_checkpoint_loads_into_its_model():
-    path = ROOT / "models" / "adjscc_cifar10_k6_snr0-20_e48.pt"
-    scenario = validate({"model": {"name": "adjscc", "bandwidth_ratio": "1/6", "checkpoint": str(path)}})
-    model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
     state = torch.load(path, weights_only=True)
     assert all(torch.equal(t, state[k]) for k, t in model.state_dict().items())
