@@ -2,7 +2,7 @@
 
 Reads runs whose ``summary.json`` holds ``test_snr_sweep`` (centralised training
 evaluated at each ``method.centralized.test_snrs_db``). Each run is one *model*:
-its architecture and bandwidth ratio, and what it was trained at — one SNR (the
+its architecture (name and width) and bandwidth ratio, and what it was trained at — one SNR (the
 links' ``snr_db``) or a range (``method.centralized.snr_range_db``). Rows are
 means ± std over seeds.
 
@@ -11,7 +11,8 @@ SNR as well as a model trained at that SNR alone?": for every range-trained mode
 and every test SNR ``t`` inside its range, the PSNR gap to the per-SNR model of the
 same scenario, bandwidth ratio and training loss trained at ``t`` (positive: the
 SNR-aware model is better), of equal epochs where one exists, else of the closest
-epochs (see ``snr_aware_gaps``).
+epochs; one gap per width of per-SNR model up to the SNR-aware model's own (see
+``snr_aware_gaps``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from analysis.stats import MeanStd, mean_std
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """What a centralised run trained: architecture, bandwidth ratio, training SNR(s)."""
+    """What a centralised run trained: architecture and width, bandwidth ratio, training SNR(s)."""
 
     model: str
     bandwidth_ratio: str
@@ -38,6 +39,7 @@ class TrainedModel:
     epochs: float = 0.0                # of this run (a run may start from a checkpoint)
     scenario: str = ""                 # scenario name: runs of one scenario pool as seeds
     loss: str = "mse"                  # method.loss: the training objective
+    width: float = 1.0                 # model.width: multiplier on the filter counts
 
     @property
     def per_snr(self) -> bool:
@@ -49,7 +51,8 @@ class TrainedModel:
         trained = f"{low:g} dB" if self.per_snr else f"{low:g}-{high:g} dB"
         name = f"{self.scenario}: " if self.scenario else ""
         loss = "" if self.loss == "mse" else f" on {self.loss}"
-        return f"{name}{self.model} k/n={self.bandwidth_ratio} trained at {trained}{loss}"
+        width = "" if self.width == 1.0 else f" width {self.width:g}"
+        return f"{name}{self.model}{width} k/n={self.bandwidth_ratio} trained at {trained}{loss}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def trained_model(run: Run) -> TrainedModel:
     ratio_text = str(Fraction(str(ratio)).limit_denominator(1000)) if ratio else f"c={model.get('latent_channels')}"
     return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high),
                         float(central.get("epochs") or 0), str(run.scenario.get("name", "")),
-                        str(run.scenario.get("method", {}).get("loss") or "mse"))
+                        str(run.scenario.get("method", {}).get("loss") or "mse"), float(model.get("width") or 1.0))
 
 
 def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
@@ -90,7 +93,7 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
         raise AnalysisError("no run has a test-SNR sweep (method 'centralized' with test_snrs_db)")
     warn_mixed({t.label: g for t, g in groups.items()}, "test-SNR table")
     rows = []
-    for trained in sorted(groups, key=lambda t: (t.scenario, t.model, t.bandwidth_ratio, t.train_snr_db)):
+    for trained in sorted(groups, key=lambda t: (t.scenario, t.model, t.width, t.bandwidth_ratio, t.train_snr_db)):
         group = groups[trained]
         by_snr_psnr: dict[float, list[float]] = defaultdict(list)
         by_snr_ssim: dict[float, list[float]] = defaultdict(list)
@@ -128,7 +131,11 @@ def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
     scenario, k/n and loss, among those evaluated at that SNR: the one with the same
     epochs (an equal budget per model) when there is one, else the one with the
     closest epochs, the longer-trained on a tie (the table shows both counts; e.g.
-    one SNR-aware model trained as long as three per-SNR models together)."""
+    one SNR-aware model trained as long as three per-SNR models together). Per-SNR
+    models of different widths are different references: one gap for each width up
+    to the SNR-aware model's own, narrowest first (a wider SNR-aware model against
+    the narrow per-SNR models and against those of its own width; never against a
+    wider per-SNR model)."""
     per_snr: dict[tuple, list[SnrPointsRow]] = defaultdict(list)
     for r in rows:
         if r.trained.per_snr:
@@ -139,12 +146,16 @@ def snr_aware_gaps(rows: list[SnrPointsRow]) -> list[SnrAwareGap]:
             continue
         low, high = row.trained.train_snr_db
         for t, psnr in row.psnr_db.items():
-            key = (row.trained.scenario, row.trained.bandwidth_ratio, row.trained.loss, t)
-            candidates = [r for r in per_snr.get(key, []) if t in r.psnr_db]
-            if not candidates or not low <= t <= high:
+            if not low <= t <= high:
                 continue
-            ref = min(candidates, key=lambda r: (abs(r.trained.epochs - row.trained.epochs), -r.trained.epochs))
-            gaps.append(SnrAwareGap(row.trained, ref.trained, t, psnr.mean, ref.psnr_db[t].mean))
+            key = (row.trained.scenario, row.trained.bandwidth_ratio, row.trained.loss, t)
+            by_width: dict[float, list[SnrPointsRow]] = defaultdict(list)
+            for r in per_snr.get(key, []):
+                if t in r.psnr_db and r.trained.width <= row.trained.width:
+                    by_width[r.trained.width].append(r)
+            for width in sorted(by_width):
+                ref = min(by_width[width], key=lambda r: (abs(r.trained.epochs - row.trained.epochs), -r.trained.epochs))
+                gaps.append(SnrAwareGap(row.trained, ref.trained, t, psnr.mean, ref.psnr_db[t].mean))
     return gaps
 
 
@@ -173,12 +184,12 @@ def to_markdown(rows: list[SnrPointsRow], gaps: list[SnrAwareGap]) -> str:
 def to_csv(rows: list[SnrPointsRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["model", "bandwidth_ratio", "train_snr_low_db", "train_snr_high_db", "test_snr_db",
+    writer.writerow(["model", "width", "bandwidth_ratio", "train_snr_low_db", "train_snr_high_db", "test_snr_db",
                      "psnr_db_mean", "psnr_db_std", "ssim_mean", "ssim_std", "epochs", "seeds"])
     for r in rows:
         for t, p in r.psnr_db.items():
             s = r.ssim.get(t, MeanStd(float("nan"), float("nan"), 0))
-            writer.writerow([r.trained.model, r.trained.bandwidth_ratio, *r.trained.train_snr_db, t,
+            writer.writerow([r.trained.model, r.trained.width, r.trained.bandwidth_ratio, *r.trained.train_snr_db, t,
                              p.mean, p.std, s.mean, s.std, r.trained.epochs, r.seeds])
     return buffer.getvalue()
 

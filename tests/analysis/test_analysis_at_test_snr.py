@@ -13,7 +13,7 @@ from analysis.at_test_snr import rows_at_test_snrs, snr_aware_gaps
 from analysis.runs import AnalysisError, load_runs
 
 
-def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8, loss=None):
+def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8, loss=None, width=None):
     path.mkdir(parents=True)
     central = {"epochs": epochs, "test_snrs_db": sorted(psnr_at)}
     if snr_range:
@@ -22,6 +22,8 @@ def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None,
                 "links": {"snr_db": snr_db}, "method": {"name": "centralized", "centralized": central}}
     if loss:
         scenario["method"]["loss"] = loss
+    if width:
+        scenario["model"]["width"] = width
     sweep = [{"snr_db": t, "psnr_db": p, "ssim": 0.9} for t, p in sorted(psnr_at.items())]
     summary = {"status": "complete", "method": "centralized", "seed": seed, "psnr_db": sweep[0]["psnr_db"],
                "wall_time_s": 100.0 + seed, "test_snr_sweep": sweep, "phases": [], "links": [], "controls": []}
@@ -87,6 +89,28 @@ def test_gaps_keep_losses_apart_and_break_epoch_ties_toward_the_longer_run(tmp_p
     assert "bench: adjscc k/n=1/6 trained at 0-20 dB on log_mse" in [r.trained.label for r in rows]
     (gap,) = snr_aware_gaps(rows)
     assert (gap.reference.loss, gap.reference.epochs, gap.gap_db) == ("log_mse", 16.0, -0.5)
+
+
+def test_gaps_take_one_per_snr_model_per_width(tmp_path):
+    """A width-2 SNR-aware model is compared with the width-1 per-SNR model and with the
+    width-2 one, a width-1 SNR-aware model with the width-1 one only; the widths are
+    separate rows, not pooled as seeds."""
+    _centralized_run(tmp_path / "adj2", model="adjscc", seed=0, snr_db=10.0, snr_range=(0.0, 20.0),
+                     psnr_at={20.0: 29.5}, width=2.0)
+    _centralized_run(tmp_path / "adj1", model="adjscc", seed=0, snr_db=10.0, snr_range=(0.0, 20.0),
+                     psnr_at={20.0: 28.2})
+    _centralized_run(tmp_path / "dj1", model="deep_jscc", seed=0, snr_db=20.0, psnr_at={20.0: 29.4})
+    _centralized_run(tmp_path / "dj2", model="deep_jscc", seed=0, snr_db=20.0, psnr_at={20.0: 30.0}, width=2.0)
+    rows = rows_at_test_snrs(load_runs([tmp_path]))
+    assert [(r.trained.label, r.seeds) for r in rows] == [
+        ("bench: adjscc k/n=1/6 trained at 0-20 dB", 1),
+        ("bench: adjscc width 2 k/n=1/6 trained at 0-20 dB", 1),
+        ("bench: deep_jscc k/n=1/6 trained at 20 dB", 1),
+        ("bench: deep_jscc width 2 k/n=1/6 trained at 20 dB", 1),
+    ]
+    gaps = snr_aware_gaps(rows)
+    assert [(g.aware.width, g.reference.width, round(g.gap_db, 6)) for g in gaps] == [
+        (1.0, 1.0, -1.2), (2.0, 1.0, 0.1), (2.0, 2.0, -0.5)]
 
 
 def test_command_writes_the_table_and_refuses_runs_without_a_test_snr_sweep(bench_runs, tmp_path, make_run, capsys):
