@@ -2,9 +2,9 @@
 
 Reads runs whose ``summary.json`` holds ``test_snr_sweep`` (centralised training
 evaluated at each ``method.centralized.test_snrs_db``). Each run is one *model*:
-its architecture (name and width) and bandwidth ratio, and what it was trained at — one SNR (the
-links' ``snr_db``) or a range (``method.centralized.snr_range_db``). Rows are
-means ± std over seeds.
+its architecture (name and width) and bandwidth ratio, and what it was trained at
+— one SNR (the links' ``snr_db``) or a range (``method.centralized.snr_range_db``).
+Rows are means ± std over seeds.
 
 The comparison answers "does one SNR-aware model trained over a range serve each
 SNR as well as a model trained at that SNR alone?": for every range-trained model
@@ -79,8 +79,10 @@ def trained_model(run: Run) -> TrainedModel:
     ratio = model.get("bandwidth_ratio")
     ratio_text = str(Fraction(str(ratio)).limit_denominator(1000)) if ratio else f"c={model.get('latent_channels')}"
     return TrainedModel(str(model.get("name", "unknown")), ratio_text, (low, high),
-                        float(central.get("epochs") or 0), str(run.scenario.get("name", "")),
-                        str(run.scenario.get("method", {}).get("loss") or "mse"), float(model.get("width") or 1.0))
+                        epochs=float(central.get("epochs") or 0),
+                        scenario=str(run.scenario.get("name", "")),
+                        loss=str(run.scenario.get("method", {}).get("loss") or "mse"),
+                        width=float(model.get("width") or 1.0))
 
 
 def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
