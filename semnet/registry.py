@@ -1,0 +1,236 @@
+"""Registries of named components: methods, controls, federated algorithms, channels,
+topologies, partitioners and models.
+
+A component registers itself with a decorator::
+
+    from semnet.registry import methods
+
+    @methods.register("my_method", "one line for `semnet list methods`")
+    class MyMethod(Method): ...
+
+Each registry knows which semnet modules hold its built-in entries and imports them
+the first time it is asked for a name, so this module (and the scenario loader that
+checks names through it) imports nothing heavy. User code registers components
+without editing semnet in two ways: a scenario's ``plugins: [my_package.module]``
+list (see :func:`load_plugins`) and the ``semnet.plugins`` entry-point group, whose
+entries are modules imported (or callables called) once, on first lookup.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from semnet.errors import SemnetError
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "semnet.plugins"
+
+T = TypeVar("T")
+
+
+class UnknownNameError(SemnetError):
+    """A name that no registry entry has; the message lists the valid ones."""
+
+
+class PluginError(SemnetError):
+    """A plugin module that cannot be imported, or an entry point that fails to load."""
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    obj: T
+    description: str
+    module: str
+
+
+class Registry(Generic[T]):
+    """Named components of one kind.
+
+    Parameters
+    ----------
+    kind : str
+        What the entries are, in the singular ("method", "channel"): used in messages.
+    builtins : iterable of str
+        Modules whose import registers the built-in entries.
+    aliases : dict, optional
+        Other names accepted for an entry (``{"awgn": "none"}``); not listed.
+    """
+
+    def __init__(self, kind: str, builtins: Iterable[str] = (), aliases: dict[str, str] | None = None):
+        self.kind = kind
+        self._builtins = tuple(builtins)
+        self._aliases = dict(aliases or {})
+        self._entries: dict[str, Entry[T]] = {}
+        self._loaded = False
+
+    def register(self, name: str, description: str = "") -> Callable[[T], T]:
+        """Decorator registering ``obj`` under ``name`` (a second registration of the
+        same name is an error, unless it is the same object re-imported)."""
+
+        def decorator(obj: T) -> T:
+            self.add(name, obj, description)
+            return obj
+
+        return decorator
+
+    def add(self, name: str, obj: T, description: str = "") -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} names are non-empty strings, got {name!r}")
+        module = getattr(obj, "__module__", "") or ""
+        existing = self._entries.get(name)
+        if existing is not None and existing.obj is not obj:
+            same = getattr(existing.obj, "__qualname__", None) == getattr(obj, "__qualname__", None)
+            if not (same and existing.module == module):  # a module reloaded re-registers itself
+                raise ValueError(f"{self.kind} {name!r} is already registered by {existing.module}")
+        if not description:
+            doc = (getattr(obj, "__doc__", None) or "").strip()
+            description = doc.splitlines()[0] if doc else ""
+        self._entries[name] = Entry(name, obj, description, module)
+
+    # ------------------------------------------------------------------ lookups
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in self._builtins:
+            importlib.import_module(module)
+        load_entry_points()
+
+    def get(self, name: str) -> T:
+        """The entry called ``name`` (or one of its aliases).
+
+        Raises
+        ------
+        UnknownNameError
+            If no entry has that name; the message lists the valid names.
+        """
+        self._ensure_loaded()
+        key = self._aliases.get(name, name) if isinstance(name, str) else name
+        if key not in self._entries:
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; {self.allowed()}")
+        return self._entries[key].obj
+
+    def __contains__(self, name: object) -> bool:
+        self._ensure_loaded()
+        return isinstance(name, str) and self._aliases.get(name, name) in self._entries
+
+    def canonical(self, name: str) -> str:
+        """``name`` with aliases resolved (``awgn`` -> ``none``)."""
+        self.get(name)
+        return self._aliases.get(name, name)
+
+    def names(self) -> list[str]:
+        """Registered names, built-ins first, in registration order."""
+        self._ensure_loaded()
+        return list(self._entries)
+
+    def describe(self) -> dict[str, str]:
+        """Name -> one-line description, for ``semnet list``."""
+        self._ensure_loaded()
+        return {name: entry.description for name, entry in self._entries.items()}
+
+    def entry(self, name: str) -> Entry[T]:
+        self.get(name)
+        return self._entries[self._aliases.get(name, name)]
+
+    def allowed(self) -> str:
+        """``"allowed: a, b, c"``: the tail of every unknown-name message."""
+        return f"allowed: {', '.join(self.names()) or '(none registered)'}"
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self._entries)} entries)"
+
+
+# --------------------------------------------------------------------------- plugins
+
+_entry_points_loaded = False
+
+
+def load_entry_points() -> None:
+    """Import every module (or call every function) in the ``semnet.plugins``
+    entry-point group, once per process."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = point.load()
+        except Exception as err:  # a broken installed plugin must say which one
+            raise PluginError(f"entry point {point.name!r} ({point.value}) of group "
+                              f"{ENTRY_POINT_GROUP!r} failed to load: {type(err).__name__}: {err}") from err
+        if callable(loaded) and not isinstance(loaded, type):
+            loaded()
+        log.debug("loaded semnet plugin %s", point.value)
+
+
+def reset_entry_points() -> None:
+    """Forget that entry points were loaded (tests that install a plugin on the fly)."""
+    global _entry_points_loaded
+    _entry_points_loaded = False
+    for registry in ALL.values():
+        registry._loaded = False
+
+
+def load_plugins(modules: Iterable[str], key: str = "plugins") -> None:
+    """Import the user's plugin modules (a scenario's ``plugins:`` list), so that they
+    register their components before names are checked.
+
+    Raises
+    ------
+    PluginError
+        One line naming the list index, the module and why it failed to import.
+    """
+    for index, module in enumerate(modules):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise PluginError(
+                f"{key}[{index}] = {module!r}: no such module ({err}); a plugin is an importable Python module "
+                "(on PYTHONPATH or installed), e.g. my_package.semnet_plugin"
+            ) from None
+        except Exception as err:
+            raise PluginError(f"{key}[{index}] = {module!r}: importing it failed: {type(err).__name__}: {err}") from err
+
+
+# --------------------------------------------------------------------------- the registries
+
+methods: Registry = Registry("method", builtins=("semnet.fl.methods",))
+"""Top-level methods (``method.name``): classes of :class:`semnet.fl.strategy.Method`."""
+
+controls: Registry = Registry("control", builtins=("semnet.fl.controls",))
+"""Fair-comparison controls (``method.controls``), run on branches from a method's start."""
+
+algorithms: Registry = Registry("federated algorithm", builtins=("semnet.fl.federated",))
+"""Round strategies that train a global model (``method.federated.algorithm``)."""
+
+channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"})
+"""Fading models (``links.fading``), shared by the network layer and the JSCC channel."""
+
+topologies: Registry = Registry("topology", builtins=("semnet.net.topology",))
+"""Graph builders (``topology.kind``)."""
+
+partitioners: Registry = Registry("partitioner", builtins=("semnet.data.partition",))
+"""Ways to split images among users (``data.partition.kind``)."""
+
+models: Registry = Registry("model", builtins=("semnet.models",))
+"""JSCC model families (``model.name``)."""
+
+ALL: dict[str, Registry] = {
+    "methods": methods,
+    "controls": controls,
+    "algorithms": algorithms,
+    "channels": channels,
+    "topologies": topologies,
+    "partitioners": partitioners,
+    "models": models,
+}
+"""Every registry by its plural name (``semnet list NAME``)."""

@@ -1,0 +1,68 @@
+"""``links:`` — per-link channel, rate and latency parameters."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from semnet.scenario.base import SpecValueError, _Spec
+
+
+class PathLossSpec(_Spec):
+    """Log-distance path loss: SNR from transmit power, distance and noise power."""
+
+    tx_power_dbm: float = 20.0
+    exponent: float = Field(3.0, gt=0, le=8)
+    reference_distance_m: float = Field(1.0, gt=0)
+    reference_loss_db: float = 40.0
+    noise_power_dbm: float = -90.0
+
+
+class RateSpec(_Spec):
+    """Bit rate of model-exchange messages."""
+
+    mode: Literal["fixed", "shannon"] = "fixed"
+    rate_bps: float = Field(10e6, gt=0, description="fixed: link bit rate")
+    backoff: float = Field(0.5, gt=0, le=1, description="shannon: target rate / capacity at mean SNR")
+    packet_bits: int = Field(12_000, ge=1, description="shannon: bits per fading block")
+    max_retries: int = Field(4, ge=0, description="shannon: retransmissions per packet before a message fails")
+
+
+class SnrOverride(_Spec):
+    src: int = Field(ge=0)
+    dst: int = Field(ge=0)
+    snr_db: float
+
+
+class AggregatorLinkSpec(_Spec):
+    """Links between users and the aggregator (base station) node."""
+
+    snr_db: float | None = Field(None, description="None: from path loss to aggregator_position_m")
+    bandwidth_hz: float = Field(1e6, gt=0)
+    latency_s: float = Field(0.005, ge=0)
+    rate: RateSpec = RateSpec()
+
+
+class LinksSpec(_Spec):
+    """Per-directed-link channel parameters shared by all links unless overridden."""
+
+    snr_db: float | None = Field(None, description="one SNR for every link; None: path loss")
+    snr_offset_db: float = Field(0.0, description="added to every user-to-user link SNR, overrides included (not the aggregator's)")
+    snr_min_db: float = Field(-10.0, description="path-loss SNRs are clipped to [snr_min_db, snr_max_db]")
+    snr_max_db: float = Field(30.0)
+    path_loss: PathLossSpec = PathLossSpec()
+    overrides: tuple[SnrOverride, ...] = ()
+    fading: Literal["none", "rayleigh", "rician"] = "none"
+    k_factor: float = Field(3.0, ge=0, description="rician: LOS/scatter power ratio (linear)")
+    csi: bool = Field(True, description="receiver knows h and equalises")
+    bandwidth_hz: float = Field(1e6, gt=0, description="complex symbols per second")
+    latency_s: float = Field(0.005, ge=0)
+    rate: RateSpec = RateSpec()
+    aggregator: AggregatorLinkSpec = AggregatorLinkSpec()
+
+    @model_validator(mode="after")
+    def _check(self) -> "LinksSpec":
+        if self.snr_min_db > self.snr_max_db:
+            raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
+        return self
