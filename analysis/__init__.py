@@ -1,21 +1,23 @@
-"""Tables and figures from semnet run directories.
+"""The repository root's name for :mod:`semnet.analysis`, kept so that existing
+command lines and scripts go on working.
 
-Reads only what a run leaves behind (``summary.json``, ``metrics.jsonl``,
-``scenario.yaml``); never imports the simulator, so it works on runs copied from
-elsewhere. One module per job:
-
-- :mod:`analysis.runs`: find and load run directories; expand each run into table
-  rows ("variants": ``<method>``, and for FineFed ``<method>/start`` and
-  ``<method>/<control>``); group by label, method or seed.
-- :mod:`analysis.table`: the methods table (Markdown, CSV), mean ± std over seeds.
-- :mod:`analysis.tradeoff`: quality vs cumulative bytes / simulated time, Pareto front.
-- :mod:`analysis.snr`: quality vs SNR from an SNR sweep.
-- :mod:`analysis.links`: per-link PSNR vs SNR; the topology coloured by link PSNR.
-- :mod:`analysis.topology_sweep`: quality vs a topology parameter.
-
-Command line: ``python -m analysis {table,tradeoff,snr,links,topology,all} RUN_DIRS... --out DIR``.
+``python -m analysis ...`` from the repository root runs ``python -m semnet.analysis ...``
+(the installed way). ``import analysis.runs`` and the other old module paths give the
+very modules of :mod:`semnet.analysis` (the same objects, not copies, so
+``except analysis.runs.AnalysisError`` still catches what the package raises).
 """
 
-from analysis.runs import AnalysisError, Run, Variant, group_by_label, group_by_method, group_by_seed, load_runs
+import importlib
+import sys
 
-__all__ = ["AnalysisError", "Run", "Variant", "group_by_label", "group_by_method", "group_by_seed", "load_runs"]
+from semnet.analysis import *  # noqa: F401,F403  (the same public names as before)
+from semnet.analysis import __all__  # noqa: F401
+
+# The modules that lived here before they moved into semnet/analysis/.
+_MOVED = ("at_test_snr", "frames", "links", "runs", "snr", "stats", "style", "table", "topology_sweep", "tradeoff")
+
+for _name in _MOVED:
+    _module = importlib.import_module(f"semnet.analysis.{_name}")
+    sys.modules[f"{__name__}.{_name}"] = _module
+    globals()[_name] = _module
+del _name, _module

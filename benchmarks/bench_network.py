@@ -36,7 +36,8 @@ from pathlib import Path
 
 from semnet.metrics.rundir import JsonlWriter
 from semnet.net.network import Network, build_network
-from semnet.scenario.schema import LinksSpec, RateSpec, TopologySpec
+from semnet.scenario.schema import LinksSpec, RateSpec
+from semnet.scenario.topology import topology_spec
 from semnet.sim import Message, Simulator, Task
 
 AREA_M = 1000.0
@@ -62,7 +63,7 @@ def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> 
 
 
 def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network:
-    topology = TopologySpec(
+    topology = topology_spec(
         kind="random_geometric", num_users=num_users, area_m=AREA_M,
         radius_m=radius_for_degree(num_users, degree),
     )

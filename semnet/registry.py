@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
+import inspect
 import logging
+import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -94,6 +98,10 @@ class Registry(Generic[T]):
             description = doc.splitlines()[0] if doc else ""
         self._entries[name] = Entry(name, obj, description, module)
 
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (tests and notebooks that re-register a component)."""
+        self._entries.pop(name, None)
+
     # ------------------------------------------------------------------ lookups
 
     def _ensure_loaded(self) -> None:
@@ -149,6 +157,16 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
 
 
+def accepted_arguments(cls: type) -> tuple[list[str], bool]:
+    """Keyword arguments ``cls(...)`` accepts, and whether it takes ``**kwargs`` (how
+    YAML ``options`` are checked against a component's constructor)."""
+    params = inspect.signature(cls.__init__).parameters
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    allowed = [name for name, p in params.items()
+               if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return allowed, accepts_any
+
+
 # --------------------------------------------------------------------------- plugins
 
 _entry_points_loaded = False
@@ -180,25 +198,46 @@ def reset_entry_points() -> None:
         registry._loaded = False
 
 
-def load_plugins(modules: Iterable[str], key: str = "plugins") -> None:
+def load_plugins(modules: Iterable[str], key: str = "plugins", search: Iterable[str | Path] = ()) -> None:
     """Import the user's plugin modules (a scenario's ``plugins:`` list), so that they
     register their components before names are checked.
+
+    A module is looked for on ``sys.path`` and then in the folders ``search`` (the
+    scenario file's folder and the working directory, when the loader calls this), so
+    a plugin file next to its scenario works without installing anything.
 
     Raises
     ------
     PluginError
         One line naming the list index, the module and why it failed to import.
     """
+    search = tuple(search)
     for index, module in enumerate(modules):
         try:
-            importlib.import_module(module)
+            _import_with(module, search)
         except ModuleNotFoundError as err:
+            where = ", ".join(str(Path(p).resolve()) for p in search)
             raise PluginError(
-                f"{key}[{index}] = {module!r}: no such module ({err}); a plugin is an importable Python module "
-                "(on PYTHONPATH or installed), e.g. my_package.semnet_plugin"
+                f"{key}[{index}] = {module!r}: no such module ({err}); a plugin is an importable Python module: "
+                f"installed, on PYTHONPATH{' or in ' + where if where else ''}"
             ) from None
         except Exception as err:
             raise PluginError(f"{key}[{index}] = {module!r}: importing it failed: {type(err).__name__}: {err}") from err
+
+
+def _import_with(module: str, search: Iterable[str | Path]) -> None:
+    if module in sys.modules:
+        return
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        importlib.import_module(module)
+        return
+    extra = [str(Path(p).resolve()) for p in search if str(Path(p).resolve()) not in sys.path]
+    sys.path[:0] = extra  # kept: a plugin may import its own sibling modules later
+    importlib.import_module(module)
 
 
 # --------------------------------------------------------------------------- the registries

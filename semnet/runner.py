@@ -6,6 +6,7 @@ events.jsonl, metrics.jsonl, checkpoints, summary.json (written last).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import time
@@ -17,13 +18,15 @@ import numpy as np
 import torch
 import yaml
 
-from semnet.fl.context import RunContext
+from semnet.channels import make_fading
+from semnet.fl.context import RunContext, RunSettings
 from semnet.fl.evaluation import LinkEvaluator
-from semnet.fl.methods import run_method
+from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
 from semnet.metrics.rundir import RunDirectory
 from semnet.models import Channel
 from semnet.net.network import Network, build_network
+from semnet.registry import methods
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator
@@ -83,7 +86,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         torch.set_num_threads(scenario.simulation.threads)
     network = build_network(scenario.topology, scenario.links, scenario.seed)
     speeds = compute_speeds(scenario, network)
-    learning = scenario.method.name != "exchange"
+    method: Method = methods.get(scenario.method.name)(
+        scenario.method, model_from_checkpoint=scenario.model.checkpoint is not None
+    )
+    learning = method.learns
     data = None
     if learning:
         # held out whether or not convergence is checked, so that switch does not change the training data
@@ -106,8 +112,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
 
     links = network.image_links()
     snr = {(i, j): network.link(i, j).snr_db for i, j in links}
-    channel = Channel("awgn" if scenario.links.fading == "none" else scenario.links.fading,
-                      csi=scenario.links.csi, k_factor=scenario.links.k_factor)
+    channel = Channel(make_fading(scenario.links), csi=scenario.links.csi)  # the model packets' fading too
     evaluator = validator = None
     if learning:
         out = scenario.output
@@ -118,8 +123,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
                                   realisations=out.eval_realisations, with_ssim=out.ssim)
         val_links = [(i, j) for i, j in links if i in data.validation]
         validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False)
+    settings = dataclasses.replace(RunSettings.of(scenario), symbols_per_image=symbols_per_image(scenario.model, image_hw))
     ctx = RunContext(
-        scenario=scenario,
+        settings=settings,
         network=network,
         sim=sim,
         trainer=Trainer(channel, device, loss=scenario.method.loss),
@@ -134,7 +140,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         save_checkpoint=run_dir.save_checkpoint,
     )
     try:
-        outcome = run_method(ctx, symbols_per_image(scenario.model, image_hw))
+        outcome = method.run(ctx)
     except BaseException:
         run_dir.abort()
         raise
@@ -160,12 +166,12 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
         "psnr_db": final.psnr_db,
         "ssim": final.ssim,
         "worst_link_psnr_db": final.worst_link_psnr_db,
-        "bytes_total": ctx.sim.bytes_total,
-        "sim_time_s": ctx.sim.now_s,
+        "bytes_total": ctx.bytes_total,
+        "sim_time_s": ctx.now_s,
         "wall_time_s": round(wall_s, 3),
         "local_steps": ctx.local_steps,
         "local_passes": ctx.local_passes,
-        "messages_total": ctx.sim.messages_total,
+        "messages_total": ctx.messages_total,
         "device": str(device),
         "phases": phases,
         "links": final.links,
@@ -182,7 +188,7 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
         },
         **outcome.extras,
     }
-    if ctx.new_model is not None:
+    if ctx.learns:
         model = ctx.new_model()
         k = symbols_per_image(scenario.model, data.image_hw)
         summary["model"] = {

@@ -43,6 +43,7 @@ def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_pe
         seed=derive_seed(seed, "partition"),
         alpha=spec.partition.alpha,
         classes_per_user=spec.partition.classes_per_user,
+        options=spec.partition.options,
     )
     out_train, out_val, out_test = {}, {}, {}
     for user, tr_idx, te_idx in zip(users, train_parts, test_parts):
@@ -104,7 +105,7 @@ def model_factory(spec: ModelSpec, image_hw: tuple[int, int], seed: int, device:
 
     def new_model() -> JSCCModel:
         init = torch.Generator().manual_seed(derive_seed(seed, "model_init"))
-        model = create_model(spec.name, latent_channels=c, width=spec.width, generator=init)
+        model = create_model(spec.name, latent_channels=c, width=spec.width, generator=init, **spec.options)
         if state is not None:
             try:
                 model.load_state_dict(state)

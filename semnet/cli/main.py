@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print the summary of finished run directories")
     rep.add_argument("runs", nargs="+")
 
-    lst = sub.add_parser("list", help="list registered models or methods")
-    lst.add_argument("what", choices=["models", "methods"])
+    lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, channels, "
+                         "topologies, partitioners, models")
+    lst.add_argument("what", choices=["methods", "controls", "algorithms", "channels", "topologies", "partitioners",
+                                      "models"])
+    lst.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
+                     help="import a plugin module first (repeatable), so its components are listed too")
 
     sweep = sub.add_parser("sweep", help="run a grid or list of scenario variations")
     sweep.add_argument("sweep_file", help="sweep YAML file")
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "list":
-        return _list(args.what)
+        return _list(args.what, args.plugins)
     if args.command == "validate":
         from semnet.scenario import load_scenario
 
@@ -111,20 +115,14 @@ def _run(args) -> int:
     return 0
 
 
-def _list(what: str) -> int:
-    if what == "methods":
-        from semnet.fl.catalog import METHODS
+def _list(what: str, plugins: list[str]) -> int:
+    from semnet import registry
 
-        width = max(map(len, METHODS))
-        for name, text in METHODS.items():
-            print(f"{name:<{width}}  {text}")
-    else:
-        from semnet.models import list_models
-
-        models = list_models()
-        width = max(map(len, models))
-        for name, text in models.items():
-            print(f"{name:<{width}}  {text}")
+    registry.load_plugins(plugins, key="--plugin", search=(Path.cwd(),))
+    entries = registry.ALL[what].describe()
+    width = max(map(len, entries), default=0)
+    for name, text in entries.items():
+        print(f"{name:<{width}}  {text}".rstrip())
     return 0
 
 

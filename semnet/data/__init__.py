@@ -9,8 +9,10 @@ Loaders return an :class:`ImageSet` of ``uint8 (N, 3, H, W)`` images:
 - :func:`load_cifar10_pickle` — torchvision's CIFAR-10 python files on disk.
 
 :func:`partition` / :func:`partition_pair` split labels among users (IID,
-Dirichlet, classes per user, sources); :class:`BatchStream` and
-:func:`iterate_once` turn uint8 images into float batches in ``[0, 1]``.
+Dirichlet, classes per user, sources, or a partitioner registered in
+``semnet.registry.partitioners``: :class:`PartitionRequest`, :func:`class_shares`);
+:class:`BatchStream` and :func:`iterate_once` turn uint8 images into float batches
+in ``[0, 1]``.
 """
 
 from semnet.data.batches import BatchStream, iterate_once
@@ -18,12 +20,14 @@ from semnet.data.cifar import load_cifar10_pickle
 from semnet.data.embedded import load_embedded
 from semnet.data.folder import load_image_folder
 from semnet.data.imageset import ImageSet
-from semnet.data.partition import PARTITION_KINDS, partition, partition_pair
+from semnet.data.partition import PARTITION_KINDS, PartitionRequest, class_shares, partition, partition_pair
 
 __all__ = [
     "PARTITION_KINDS",
     "BatchStream",
     "ImageSet",
+    "PartitionRequest",
+    "class_shares",
     "iterate_once",
     "load_cifar10_pickle",
     "load_embedded",

@@ -28,25 +28,24 @@ from semnet.sim import Message, Task
 
 def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) -> tuple[list[PhaseRecord], list[dict]]:
     """Train ``model`` in place; return the phase records and the test-SNR sweep."""
-    net = ctx.network
-    server = net.aggregator
+    server = ctx.aggregator
     ctx.begin_phase("data_upload")
     uploads = [
-        ClientPlan(Task(key=u, node=u, uploads=(Message(u, server, "dataset", 8 * int(ctx.train_images[u].numel())),)))
+        ClientPlan(Task(key=u, node=u, uploads=(Message(u, server, "dataset", 8 * int(ctx.user_images(u).numel())),)))
         for u in ctx.users
     ]
     ctx.play(uploads)
     phases = [ctx.end_phase()]
 
     ctx.begin_phase("centralized")
-    pooled = torch.cat([ctx.train_images[u] for u in ctx.users])
+    pooled = torch.cat([ctx.user_images(u) for u in ctx.users])
     stream = BatchStream(pooled, spec.batch_size, seed=derive_seed(ctx.seed, "central"), device=ctx.device,
-                         augment=ctx.scenario.data.augment)
+                         augment=ctx.settings.augment)
     total_steps = max(1, math.ceil(spec.epochs * len(pooled) / spec.batch_size))
     chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     scheduler = _schedule(optimizer, spec.lr_schedule, total_steps)
-    link_snrs = [net.link(i, j).snr_db for i, j in net.image_links()]  # with multiplicity, like the links
+    link_snrs = [ctx.link_snr(i, j) for i, j in ctx.image_links()]  # with multiplicity, like the links
     task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
     generator = ctx.generator("central_train")
     enc_of, dec_of = global_pairing(model)
@@ -65,7 +64,7 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
     phases.append(ctx.end_phase(enc_of, dec_of))
     sweep = []
     for snr in spec.test_snrs_db:
-        links = ctx.evaluator.at_snr(snr).evaluate(enc_of, dec_of)
+        links = ctx.evaluate_at_snr(snr, enc_of, dec_of)
         quality = summarize(links)
         sweep.append({"snr_db": snr, "psnr_db": quality["psnr_db"], "ssim": quality["ssim"]})
     return phases, sweep

@@ -1,9 +1,12 @@
-"""What a method sees while it runs: users' data, models, the trainer, the evaluator,
-and the simulator it hands its rounds to. Also the round driver shared by every
-federated procedure (``play``).
+"""What a method sees while it runs: its users and their data streams, the graph of
+who sends images to whom, the trainer, a way to play a round of messages and local
+jobs, and a way to evaluate and end a phase.
 
-Methods never touch links: they describe messages (src, dst, kind, bits) and local
-work; the simulator decides when things arrive and which tasks miss the deadline.
+It is deliberately narrow: no scenario, no simulator, no network object. Methods
+never touch links: they describe messages (src, dst, kind, bits) and local work; the
+simulator decides when things arrive and which tasks miss the deadline. Settings a
+method does not choose itself (deadline, aggregation time, evaluation cadence,
+augmentation, checkpointing) arrive as one ``RunSettings``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,33 @@ from semnet.data import BatchStream
 from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
 from semnet.fl.trainer import JobResult, Trainer, TrainJob
 from semnet.net.network import Network
-from semnet.scenario.schema import Scenario
-from semnet.seeding import derive_seed
+from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator, Task, TaskOutcome
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The parts of a scenario that shape every round and phase of a run, whatever the
+    method: ``RunSettings.of(scenario)`` reads them once."""
+
+    seed: int = 0
+    round_deadline_s: float | None = None  # aggregators stop waiting after this
+    aggregation_s: float = 0.0  # simulated aggregator time per aggregation
+    eval_every_rounds: int = 0  # test evaluation every N rounds of a federated start (0: phase ends only)
+    augment: bool = False  # random flips in every batch stream
+    save_checkpoints: bool = True  # interim checkpoints of long phases
+    symbols_per_image: int = 0  # k: complex channel uses of one image (0 before a model exists)
+
+    @classmethod
+    def of(cls, scenario) -> "RunSettings":
+        return cls(
+            seed=scenario.seed,
+            round_deadline_s=scenario.simulation.round_deadline_s,
+            aggregation_s=scenario.simulation.compute.aggregation_s,
+            eval_every_rounds=scenario.output.eval_every_rounds,
+            augment=scenario.data.augment,
+            save_checkpoints=scenario.output.checkpoints,
+        )
 
 
 @dataclass
@@ -69,7 +96,7 @@ class RunContext:
     def __init__(
         self,
         *,
-        scenario: Scenario,
+        settings: RunSettings,
         network: Network,
         sim: Simulator,
         trainer: Trainer,
@@ -84,17 +111,17 @@ class RunContext:
         sim_factory: Callable[[str, float], Simulator] | None = None,
         save_checkpoint: Callable[[str, dict], object] | None = None,
     ):
-        self.scenario = scenario
-        self.network = network
-        self.sim = sim
+        self.settings = settings
+        self._network = network
+        self._sim = sim
         self.trainer = trainer
-        self.evaluator = evaluator
-        self.validator = validator
-        self.train_images = train_images
-        self.new_model = new_model
+        self._evaluator = evaluator
+        self._validator = validator
+        self._train_images = train_images
+        self._new_model = new_model
         self.device = device
-        self.record_metric = record_metric
-        self.progress = progress
+        self._record_metric = record_metric
+        self._progress = progress
         self.branch_name = branch_name
         self._sim_factory = sim_factory
         self._save_checkpoint = save_checkpoint
@@ -110,25 +137,76 @@ class RunContext:
 
     @property
     def seed(self) -> int:
-        return self.scenario.seed
+        return self.settings.seed
 
     @property
     def users(self) -> list[int]:
-        return self.network.users
+        return self._network.users
+
+    @property
+    def aggregator(self) -> int:
+        """The aggregator (base station) node."""
+        return self._network.aggregator
+
+    def receivers(self, user: int) -> list[int]:
+        """out(user): the users it sends images to."""
+        return self._network.receivers(user)
+
+    def transmitters(self, user: int) -> list[int]:
+        """in(user): the users that send images to it."""
+        return self._network.transmitters(user)
+
+    def image_links(self) -> list[tuple[int, int]]:
+        return self._network.image_links()
+
+    def traffic_weight(self, src: int, dst: int) -> float:
+        """Share of ``src``'s images that go to ``dst`` (the transmit graph's edge weight)."""
+        return self._network.traffic_weight(src, dst)
+
+    @property
+    def bytes_total(self) -> int:
+        """Bytes delivered so far on this branch (model messages, data, images)."""
+        return self._sim.bytes_total
+
+    @property
+    def messages_total(self) -> int:
+        return self._sim.messages_total
+
+    @property
+    def now_s(self) -> float:
+        """Simulated time of this branch, in seconds."""
+        return self._sim.now_s
+
+    def new_model(self) -> nn.Module:
+        """A fresh model of the scenario's architecture, seeded (or loaded from its checkpoint)."""
+        return self._new_model()
+
+    @property
+    def learns(self) -> bool:
+        """Whether this run has models and data (every method but the exchange-only one)."""
+        return self._new_model is not None
 
     def samples(self, user: int) -> int:
-        return int(self.train_images[user].shape[0])
+        return int(self._train_images[user].shape[0])
+
+    def user_images(self, user: int) -> torch.Tensor:
+        """The user's training images (centralised training pools them; nobody else should)."""
+        return self._train_images[user]
+
+    def rng(self, *purpose: object):
+        """A numpy Generator for ``purpose`` on this branch (e.g. client sampling)."""
+        return numpy_rng(self.seed, self.branch_name, *purpose)
 
     def stream(self, user: int, batch_size: int) -> BatchStream:
         """The user's own batch stream (continues across rounds, seeded per user)."""
         key = (user, batch_size)
         if key not in self._streams:
             self._streams[key] = BatchStream(
-                self.train_images[user],
+                self._train_images[user],
                 batch_size,
                 seed=derive_seed(self.seed, "batches", self.branch_name, user, batch_size),
                 device=self.device,
-                augment=self.scenario.data.augment,
+                augment=self.settings.augment,
             )
         return self._streams[key]
 
@@ -138,12 +216,12 @@ class RunContext:
         return gen
 
     def link_snr(self, src: int, dst: int) -> float:
-        return self.network.link(src, dst).snr_db
+        return self._network.link(src, dst).snr_db
 
     def out_snrs(self, user: int) -> list[float]:
         """SNRs of the user's image links (its own data travels over these)."""
-        return [self.link_snr(user, j) for j in self.network.receivers(user)] or [
-            self.network.link(user, self.network.aggregator).snr_db
+        return [self.link_snr(user, j) for j in self._network.receivers(user)] or [
+            self._network.link(user, self._network.aggregator).snr_db
         ]
 
     # ------------------------------------------------------------------ rounds
@@ -159,8 +237,8 @@ class RunContext:
         trainer can then run all surviving jobs as one batch.
         """
         self.round += 1
-        self.sim.label = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round}
-        outcomes = self.sim.play_round([p.task for p in plans], self.scenario.simulation.round_deadline_s)
+        self._sim.label = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round}
+        outcomes = self._sim.play_round([p.task for p in plans], self.settings.round_deadline_s)
         survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
         job_lists = [p.make_jobs() for p in survivors]
         flat = self.trainer.run([job for jobs in job_lists for job in jobs])
@@ -174,14 +252,14 @@ class RunContext:
         return finished, failures
 
     def aggregation_delay(self) -> None:
-        self.sim.wait(self.scenario.simulation.compute.aggregation_s)
+        self._sim.wait(self.settings.aggregation_s)
 
     # ------------------------------------------------------------------ phases and evaluation
 
     def begin_phase(self, name: str) -> None:
         self.phase_name = name
         self.round = 0
-        self._phase_start = (self.sim.bytes_total, self.sim.now_s, self.local_steps, time.perf_counter())
+        self._phase_start = (self._sim.bytes_total, self._sim.now_s, self.local_steps, time.perf_counter())
 
     def evaluate(
         self,
@@ -192,7 +270,7 @@ class RunContext:
         validation: bool = False,
     ) -> tuple[list[LinkQuality], dict]:
         """Score every image link and append a point to metrics.jsonl."""
-        evaluator = self.validator if validation else self.evaluator
+        evaluator = self._validator if validation else self._evaluator
         links = evaluator.evaluate(encoder_of, decoder_of)
         quality = summarize(links)
         record = {
@@ -201,13 +279,13 @@ class RunContext:
             "round": self.round,
             "split": "validation" if validation else "test",
             "final": final,
-            "sim_time_s": self.sim.now_s,
-            "bytes_cumulative": self.sim.bytes_total,
+            "sim_time_s": self._sim.now_s,
+            "bytes_cumulative": self._sim.bytes_total,
             "local_steps": self.local_steps,
             **quality,
         }
-        self.record_metric(record)
-        self.progress(record)
+        self._record_metric(record)
+        self._progress(record)
         return links, quality
 
     def end_phase(self, encoder_of=None, decoder_of=None, validation_psnr_db: float | None = None) -> PhaseRecord:
@@ -221,7 +299,7 @@ class RunContext:
             links, quality = [], summarize([])
             self.report()
         else:
-            if validation_psnr_db is None and self.validator is not None and self.validator.links:
+            if validation_psnr_db is None and self._validator is not None and self._validator.links:
                 validation_psnr_db = self.evaluate(encoder_of, decoder_of, validation=True)[1]["psnr_db"]
             links, quality = self.evaluate(encoder_of, decoder_of, final=True)
         bytes0, t0, steps0, wall0 = self._phase_start
@@ -230,10 +308,10 @@ class RunContext:
             psnr_db=quality["psnr_db"],
             ssim=quality["ssim"],
             worst_link_psnr_db=quality["worst_link_psnr_db"],
-            bytes=self.sim.bytes_total - bytes0,
-            bytes_cumulative=self.sim.bytes_total,
-            sim_time_s=self.sim.now_s - t0,
-            sim_time_end_s=self.sim.now_s,
+            bytes=self._sim.bytes_total - bytes0,
+            bytes_cumulative=self._sim.bytes_total,
+            sim_time_s=self._sim.now_s - t0,
+            sim_time_end_s=self._sim.now_s,
             local_steps=self.local_steps - steps0,
             rounds=self.round,
             wall_time_s=time.perf_counter() - wall0,
@@ -245,7 +323,7 @@ class RunContext:
         """Save ``model``'s state now as the interim file ``checkpoints/name`` (a branch's
         name gets the branch as prefix), overwriting the last one: a long run stopped
         early leaves its latest weights behind. A run that finishes discards it."""
-        if self._save_checkpoint is None or not self.scenario.output.checkpoints:
+        if self._save_checkpoint is None or not self.settings.save_checkpoints:
             return
         if self.branch_name != "main":
             name = f"{self.branch_name}_{name}"
@@ -253,8 +331,12 @@ class RunContext:
         self.interim_checkpoints.add(name)
 
     def report(self, **fields) -> None:
-        self.progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,
-                       "sim_time_s": self.sim.now_s, "bytes_cumulative": self.sim.bytes_total, **fields})
+        self._progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,
+                        "sim_time_s": self._sim.now_s, "bytes_cumulative": self._sim.bytes_total, **fields})
+
+    def evaluate_at_snr(self, snr_db: float, encoder_of, decoder_of) -> list[LinkQuality]:
+        """Score every test link as if its SNR were ``snr_db`` (no metrics record)."""
+        return self._evaluator.at_snr(snr_db).evaluate(encoder_of, decoder_of)
 
     # ------------------------------------------------------------------ branches
 
@@ -265,12 +347,12 @@ class RunContext:
             raise RuntimeError("this context cannot branch")
         other = copy.copy(self)
         other.branch_name = name
-        other.sim = self._sim_factory(name, self.sim.now_s)
+        other._sim = self._sim_factory(name, self._sim.now_s)
         other._streams = {}
         other.local_steps = 0
         other.local_passes = 0
         other.round = 0
         other.phase_name = ""
-        other._phase_start = (0, other.sim.now_s, 0, time.perf_counter())
+        other._phase_start = (0, other._sim.now_s, 0, time.perf_counter())
         return other
 

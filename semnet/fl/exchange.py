@@ -11,7 +11,7 @@ from semnet.sim import Message, Task
 
 def run_exchange(ctx: RunContext, spec: ExchangeSpec, symbols_per_image: int) -> PhaseRecord:
     ctx.begin_phase("exchange")
-    links = ctx.network.image_links()
+    links = ctx.image_links()
     for _ in range(spec.rounds):
         plans = []
         for i, j in links:

@@ -1,9 +1,11 @@
-"""Federated pre-training: FedAvg, FedProx and SCAFFOLD as strategies.
+"""Federated training of one global model: FedAvg, FedProx and SCAFFOLD, registered
+in :data:`semnet.registry.algorithms` (``method.federated.algorithm``).
 
 A strategy configures a round (which clients, what they download and upload, what
 local training they run) and aggregates the replies; the simulator moves the
 messages. Clients that miss the deadline or lose a message to an outage arrive as
-``failures`` and are simply left out of the aggregate.
+``failures`` and are simply left out of the aggregate. A plugin algorithm subclasses
+:class:`FederatedStrategy` and registers itself the same way.
 """
 
 from __future__ import annotations
@@ -16,35 +18,47 @@ from torch import nn
 
 from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec, LocalTrainSpec
-from semnet.seeding import numpy_rng
 from semnet.sim import Message, Task
 
 
-class FederatedStrategy:
+@algorithms.register("fedavg", "FedAvg (McMahan et al., 2017): clients' models averaged, weighted by data size")
+class FederatedStrategy(RoundStrategy):
     """FedAvg (McMahan et al., 2017), weighted by local data size.
 
-    ``mu > 0`` turns it into FedProx (Li et al., 2020): each client adds
-    ``mu/2 ||w - w_global||^2`` to its loss.
+    Subclasses set ``mu`` (FedProx) or add control variates (SCAFFOLD). Every link uses
+    the global encoder and decoder.
     """
 
     messages_per_direction = 1  # model copies per download / upload
+    evaluates_between_rounds = True
 
-    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec, mu: float = 0.0):
-        self.ctx = ctx
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx)
         self.model = model
         self.spec = spec
-        self.mu = mu
+        self.mu = 0.0
         self.model_bits = state_bits(model)
-        self.failures = 0
+
+    def pairing(self) -> Pairing:
+        return global_pairing(self.model)
+
+    def bytes_per_round(self, participants: int) -> float:
+        """Bytes a round moves with ``participants`` clients (download and upload)."""
+        return 2 * self.messages_per_direction * participants * self.model_bits / 8
+
+    def participants(self) -> int:
+        return max(1, round(self.spec.client_fraction * len(self.ctx.users)))
 
     def clients(self, rnd: int) -> list[int]:
         users = self.ctx.users
-        count = max(1, round(self.spec.client_fraction * len(users)))
+        count = self.participants()
         if count >= len(users):
             return list(users)
-        rng = numpy_rng(self.ctx.seed, self.ctx.branch_name, "sampling", self.ctx.phase_name, rnd)
+        rng = self.ctx.rng("sampling", self.ctx.phase_name, rnd)
         return sorted(int(u) for u in rng.choice(users, size=count, replace=False))
 
     def lr(self, rnd: int) -> float:
@@ -59,7 +73,7 @@ class FederatedStrategy:
         return self.spec.local.steps_for(self.ctx.samples(user))
 
     def configure(self, rnd: int) -> list[ClientPlan]:
-        server = self.ctx.network.aggregator
+        server = self.ctx.aggregator
         bits = self.model_bits * self.messages_per_direction
         plans = []
         for user in self.clients(rnd):
@@ -92,21 +106,31 @@ class FederatedStrategy:
             generator=self.ctx.generator("train", self.ctx.phase_name, rnd, user),
         )
 
-    def aggregate(self, finished, failures) -> None:
-        self.failures += len(failures)
-        if not finished:
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        if not replies:
             return
         states, weights = [], []
-        for plan, jobs, _results in finished:
-            job = jobs[0]
+        for reply in replies:
+            job = reply.jobs[0]
             states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
-            weights.append(self.ctx.samples(plan.task.key))
+            weights.append(self.ctx.samples(reply.key))
         averaged = weighted_average(states, weights)
         n_enc = len(tensors_of(self.model.encoder))
         load_tensors(self.model.encoder, averaged[:n_enc])
         load_tensors(self.model.decoder, averaged[n_enc:])
 
 
+@algorithms.register("fedprox", "FedProx (Li et al., 2020): FedAvg with a proximal term mu/2 ||w - w_global||^2")
+class FedProxStrategy(FederatedStrategy):
+    """FedProx (Li et al., 2020): each client adds ``mu/2 ||w - w_global||^2`` to its
+    loss (``federated.mu``)."""
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        self.mu = spec.mu
+
+
+@algorithms.register("scaffold", "SCAFFOLD (Karimireddy et al., 2020): drift corrected by control variates")
 class ScaffoldStrategy(FederatedStrategy):
     """SCAFFOLD (Karimireddy et al., 2020).
 
@@ -132,10 +156,10 @@ class ScaffoldStrategy(FederatedStrategy):
         job.track_gradients = True
         return job
 
-    def aggregate(self, finished, failures) -> None:
-        self.failures += len(failures)
-        if not finished:
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        if not replies:
             return
+        finished = replies
         x = [p.detach().clone() for p in _ordered_parameters(self.model)]
         delta_y = [torch.zeros_like(p) for p in x]
         delta_c = [torch.zeros_like(p) for p in x]
@@ -161,19 +185,19 @@ def _ordered_parameters(model: nn.Module) -> list[nn.Parameter]:
     return list(model.encoder.parameters()) + list(model.decoder.parameters())
 
 
-def make_strategy(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str) -> FederatedStrategy:
-    if algorithm == "fedavg":
-        return FederatedStrategy(ctx, model, spec)
-    if algorithm == "fedprox":
-        return FederatedStrategy(ctx, model, spec, mu=spec.mu)
-    if algorithm == "scaffold":
-        return ScaffoldStrategy(ctx, model, spec)
-    raise ValueError(f"unknown federated algorithm {algorithm!r}")
-
-
-def global_pairing(model: nn.Module):
+def global_pairing(model: nn.Module) -> Pairing:
     """Every link uses the global encoder and decoder."""
     return (lambda _i: model.encoder), (lambda _j: model.decoder)
+
+
+def make_strategy(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str) -> FederatedStrategy:
+    """The registered federated algorithm ``algorithm`` on ``model``."""
+    return algorithms.get(algorithm)(ctx, model, spec)
+
+
+def continued(spec: FederatedSpec, lr: float) -> FederatedSpec:
+    """``spec`` at a constant learning rate ``lr``: a trained model continued."""
+    return spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant"})
 
 
 def train_federated(
@@ -191,51 +215,10 @@ def train_federated(
 
     With ``spec.converge`` set (and ``converge``), stops once validation PSNR gained
     less than ``min_gain_db`` over the last ``window_frac`` of the rounds so far.
+    ``lr`` fixes a constant learning rate (controls continuing a trained model).
     """
-    ctx.begin_phase(phase)
-    if lr is not None:  # a fixed learning rate (controls continuing a trained model)
-        spec = spec.model_copy(
-            update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant"}
-        )
+    if lr is not None:
+        spec = continued(spec, lr)
     strategy = make_strategy(ctx, model, spec, algorithm)
-    enc_of, dec_of = global_pairing(model)
     max_rounds = spec.rounds if rounds is None else rounds
-    conv = spec.converge if converge else None
-    history: dict[int, float] = {0: ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]} if conv else {}
-    every = ctx.scenario.output.eval_every_rounds
-    converged = False if conv and max_rounds > 0 else None
-    rnd = 0
-    for rnd in range(1, max_rounds + 1):
-        finished, failures = ctx.play(strategy.configure(rnd))
-        strategy.aggregate(finished, failures)
-        ctx.aggregation_delay()
-        ctx.report(clients=len(finished), failures=len(failures))
-        if every and rnd % every == 0 and rnd < max_rounds:
-            ctx.evaluate(enc_of, dec_of)
-        if conv and rnd % conv.eval_every == 0:
-            history[rnd] = ctx.evaluate(enc_of, dec_of, validation=True)[1]["psnr_db"]
-            if rnd >= conv.min_rounds and _plateaued(history, rnd, conv.window_frac, conv.min_gain_db, conv.eval_every):
-                converged = True
-                break
-    # the last convergence check already validated the final model: no second pass
-    record = ctx.end_phase(enc_of, dec_of, validation_psnr_db=history.get(rnd))
-    record.converged = converged
-    return record
-
-
-def _plateaued(history: dict[int, float], rnd: int, window_frac: float, min_gain_db: float, every: int) -> bool:
-    """True when the mean validation PSNR of the last window of rounds beats the
-    window before it by less than ``min_gain_db``.
-
-    The window is ``window_frac`` of the rounds so far (at least three evaluations),
-    and comparing window means rather than single points keeps round-to-round noise
-    of local training from stopping a federation that is still improving (two
-    evaluations per window proved too few: a CIFAR-10 start still gaining 0.1 dB
-    every 5 rounds was stopped by one low evaluation).
-    """
-    window = max(math.ceil(window_frac * rnd), 3 * every)
-    recent = [v for r, v in history.items() if rnd - window < r <= rnd]
-    before = [v for r, v in history.items() if rnd - 2 * window < r <= rnd - window]
-    if not recent or not before:
-        return False
-    return sum(recent) / len(recent) - sum(before) / len(before) < min_gain_db
+    return run_rounds(ctx, strategy, max_rounds, phase=phase, converge=spec.converge if converge else None)

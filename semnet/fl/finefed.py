@@ -23,6 +23,7 @@ from torch import nn
 
 from semnet.fl.aggregation import average_into, state_bits
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
@@ -48,60 +49,87 @@ class PersonalModels:
     def decoder_of(self, user: int) -> nn.Module:
         return self.decoders[user]
 
+    def pairing(self) -> Pairing:
+        """Link i->j uses the transmitter's ``E_i`` and the receiver's ``D_j``."""
+        return self.encoder_of, self.decoder_of
+
 
 def task_weights(ctx: RunContext, transmitter: int, receivers: list[int], rule: str) -> list[float]:
     """w_ij: uniform, or traffic share (the transmit graph's edge weights)."""
     if rule == "traffic":
-        raw = [ctx.network.traffic_weight(transmitter, j) for j in receivers]
+        raw = [ctx.traffic_weight(transmitter, j) for j in receivers]
         total = sum(raw)
         return [w / total for w in raw]
     return [1.0 / len(receivers)] * len(receivers)
 
 
-def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
-    net = ctx.network
-    local = spec.encoder
-    plans = []
-    for i in ctx.users:
-        receivers = net.receivers(i)
-        if not receivers:
-            continue
-        downloads = tuple(Message(j, i, "decoder", state_bits(models.decoders[j])) for j in receivers)
-        steps = local.steps_for(ctx.samples(i))
+class EncoderStep(RoundStrategy):
+    """Decoders frozen; each transmitter fine-tunes its encoder against its receivers'
+    decoders (one round: decoder downloads, then local multi-task training). A
+    transmitter whose decoder downloads failed keeps its previous encoder."""
 
-        def make(i=i, receivers=receivers, steps=steps):
-            weights = task_weights(ctx, i, receivers, spec.task_weights)
-            tasks = [LossTask(models.decoders[j], [ctx.link_snr(i, j)], w) for j, w in zip(receivers, weights)]
-            return [
-                TrainJob(
-                    key=i,
-                    encoder=models.encoders[i],
-                    tasks=tasks,
-                    data=ctx.stream(i, local.batch_size),
-                    steps=steps,
-                    train=("encoder",),
-                    lr=local.lr,
-                    optimizer=local.optimizer,
-                    weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
-                    generator=ctx.generator("encoder_step", iteration, i),
-                )
-            ]
+    aggregates = False  # nothing is aggregated: each encoder stays where it trained
 
-        task = Task(key=i, node=i, downloads=downloads,
-                    samples=simulated_samples(steps, local.batch_size, len(receivers)))
-        plans.append(ClientPlan(task, make))
-    finished, failures = ctx.play(plans)
-    ctx.report(clients=len(finished), failures=len(failures))
-    # a transmitter whose decoder downloads failed keeps its previous encoder
+    def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
+        super().__init__(ctx)
+        self.models, self.spec, self.iteration = models, spec, iteration
+
+    def pairing(self) -> Pairing:
+        return self.models.pairing()
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        ctx, models, spec = self.ctx, self.models, self.spec
+        local = spec.encoder
+        plans = []
+        for i in ctx.users:
+            receivers = ctx.receivers(i)
+            if not receivers:
+                continue
+            downloads = tuple(Message(j, i, "decoder", state_bits(models.decoders[j])) for j in receivers)
+            steps = local.steps_for(ctx.samples(i))
+
+            def make(i=i, receivers=receivers, steps=steps):
+                weights = task_weights(ctx, i, receivers, spec.task_weights)
+                tasks = [LossTask(models.decoders[j], [ctx.link_snr(i, j)], w) for j, w in zip(receivers, weights)]
+                return [
+                    TrainJob(
+                        key=i,
+                        encoder=models.encoders[i],
+                        tasks=tasks,
+                        data=ctx.stream(i, local.batch_size),
+                        steps=steps,
+                        train=("encoder",),
+                        lr=local.lr,
+                        optimizer=local.optimizer,
+                        weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
+                        generator=ctx.generator("encoder_step", self.iteration, i),
+                    )
+                ]
+
+            task = Task(key=i, node=i, downloads=downloads,
+                        samples=simulated_samples(steps, local.batch_size, len(receivers)))
+            plans.append(ClientPlan(task, make))
+        return plans
 
 
-def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
-    net = ctx.network
-    local = spec.decoder
-    for rnd in range(1, spec.decoder_rounds + 1):
+class DecoderStep(RoundStrategy):
+    """Encoders frozen; for each receiver j, its transmitters fine-tune copies of
+    ``D_j`` through their own encoders and link channels, and j averages the copies
+    (FedAvg weighted by data size): one federation per decoder."""
+
+    def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
+        super().__init__(ctx)
+        self.models, self.spec, self.iteration = models, spec, iteration
+
+    def pairing(self) -> Pairing:
+        return self.models.pairing()
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        ctx, models = self.ctx, self.models
+        local = self.spec.decoder
         plans = []
         for j in ctx.users:
-            for i in net.transmitters(j):
+            for i in ctx.transmitters(j):
                 bits = state_bits(models.decoders[j])
                 steps = local.steps_for(ctx.samples(i))
 
@@ -117,7 +145,7 @@ def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, it
                             train=("decoders",),
                             lr=local.lr,
                             optimizer=local.optimizer,
-                            generator=ctx.generator("decoder_step", iteration, rnd, i, j),
+                            generator=ctx.generator("decoder_step", self.iteration, rnd, i, j),
                         )
                     ]
 
@@ -129,15 +157,25 @@ def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, it
                     uploads=(Message(i, j, "decoder_update", bits),),
                 )
                 plans.append(ClientPlan(task, make))
-        finished, failures = ctx.play(plans)
+        return plans
+
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         by_receiver: dict[int, list] = {}
-        for plan, jobs, _results in finished:
-            i, j = plan.task.key
-            by_receiver.setdefault(j, []).append((jobs[0].tasks[0].decoder, ctx.samples(i)))
+        for reply in replies:
+            i, j = reply.key
+            by_receiver.setdefault(j, []).append((reply.jobs[0].tasks[0].decoder, self.ctx.samples(i)))
         for j, copies in sorted(by_receiver.items()):
-            average_into(models.decoders[j], [c for c, _ in copies], [w for _, w in copies])
-        ctx.aggregation_delay()
-        ctx.report(clients=len(finished), failures=len(failures))
+            average_into(self.models.decoders[j], [c for c, _ in copies], [w for _, w in copies])
+
+
+def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
+    """One encoder step inside the caller's phase."""
+    run_rounds(ctx, EncoderStep(ctx, models, spec, iteration), 1)
+
+
+def decoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
+    """One decoder step (``decoder_rounds`` rounds) inside the caller's phase."""
+    run_rounds(ctx, DecoderStep(ctx, models, spec, iteration), spec.decoder_rounds)
 
 
 def finetune(
@@ -148,11 +186,8 @@ def finetune(
     phases = []
     for k in range(1, spec.iterations + 1):
         if encoder:
-            ctx.begin_phase(f"finefed_{k}_encoder")
-            encoder_step(ctx, models, spec, k)
-            phases.append(ctx.end_phase(models.encoder_of, models.decoder_of))
+            phases.append(run_rounds(ctx, EncoderStep(ctx, models, spec, k), 1, phase=f"finefed_{k}_encoder"))
         if decoder:
-            ctx.begin_phase(f"finefed_{k}_decoder")
-            decoder_step(ctx, models, spec, k)
-            phases.append(ctx.end_phase(models.encoder_of, models.decoder_of))
+            phases.append(run_rounds(ctx, DecoderStep(ctx, models, spec, k), spec.decoder_rounds,
+                                     phase=f"finefed_{k}_decoder"))
     return models, phases

@@ -14,9 +14,11 @@ Conventions (the same everywhere in semnet):
   into ``k = C*H*W / 2`` complex symbols by :func:`to_complex`, so an 8x8xc
   latent for a 32x32x3 image gives ``k / n = c / 96``.
 - Block fading: one complex gain ``h`` per image, constant over its ``k``
-  symbols. ``awgn``: ``h = 1``; ``rayleigh``: ``h ~ CN(0, 1)``; ``rician``:
+  symbols, drawn by a fading model of :data:`semnet.registry.channels` (the
+  same models the network layer uses, see :mod:`semnet.channels`): ``none``
+  (alias ``awgn``): ``h = 1``; ``rayleigh``: ``h ~ CN(0, 1)``; ``rician``:
   ``h = sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)`` (line of sight with zero
-  phase), so ``E|h|^2 = 1`` for every kind.
+  phase); plugins add more. ``E|h|^2 = 1`` for every model.
 - With CSI the receiver knows ``h`` and ``sigma^2`` and outputs the LMMSE
   estimate ``conj(h) y / (|h|^2 + sigma^2)`` (for AWGN this is the scalar
   shrink ``y / (1 + sigma^2)``). Without CSI it outputs ``y`` unchanged and the
@@ -34,7 +36,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from semnet.channels import BUILTIN_NAMES, FadingModel, complex_normal_torch, fading_model
 from semnet.errors import ModelError
+from semnet.registry import channels
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -47,8 +51,10 @@ __all__ = [
     "to_complex",
 ]
 
-CHANNEL_KINDS: tuple[str, ...] = ("awgn", "rayleigh", "rician")
-"""Channel models understood by :class:`Channel` and :func:`sample_channel_gain`."""
+CHANNEL_KINDS: tuple[str, ...] = BUILTIN_NAMES
+"""Built-in fading models (``none``, ``rayleigh``, ``rician``; ``awgn`` is accepted for
+``none``); kept for compatibility: plugins may register more in
+:data:`semnet.registry.channels`."""
 
 _POWER_EPS = 1e-12
 
@@ -163,9 +169,9 @@ def noise_variance(snr_db: Tensor) -> Tensor:
     return torch.pow(10.0, -snr_db / 10.0)
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in CHANNEL_KINDS:
-        raise ModelError(f"unknown channel kind {kind!r}; valid kinds: {', '.join(CHANNEL_KINDS)}")
+def _check_kind(kind: str | FadingModel) -> str | FadingModel:
+    if not isinstance(kind, FadingModel) and kind not in channels:
+        raise ModelError(f"unknown channel kind {kind!r}; valid kinds: {', '.join(channels.names())}")
     return kind
 
 
@@ -176,21 +182,8 @@ def _check_k_factor(k_factor: float) -> float:
     return k
 
 
-def _standard_complex_normal(
-    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
-) -> Tensor:
-    """Draw ``CN(0, 1)`` samples of ``shape`` (real dtype ``dtype``) on ``device``.
-
-    Samples are drawn on the generator's device and moved, so a CPU generator
-    gives the same numbers whether the data lives on CPU or CUDA.
-    """
-    draw_device = generator.device if generator is not None else device
-    pair = torch.randn((*shape, 2), generator=generator, device=draw_device, dtype=dtype)
-    return torch.view_as_complex(pair.mul_(math.sqrt(0.5))).to(device)
-
-
 def sample_channel_gain(
-    kind: str,
+    kind: str | FadingModel,
     batch: int,
     generator: torch.Generator | None,
     device: torch.device | str,
@@ -201,9 +194,10 @@ def sample_channel_gain(
 
     Parameters
     ----------
-    kind : {"awgn", "rayleigh", "rician"}
-        ``awgn``: ``h = 1`` (draws nothing); ``rayleigh``: ``h ~ CN(0, 1)``;
-        ``rician``: ``sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)``.
+    kind : str or FadingModel
+        A fading model of :data:`semnet.registry.channels`: ``none``/``awgn``:
+        ``h = 1`` (draws nothing); ``rayleigh``: ``h ~ CN(0, 1)``; ``rician``:
+        ``sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)``; a plugin's; or a built model.
     batch : int
         Number of images ``B``.
     generator : torch.Generator or None
@@ -211,8 +205,8 @@ def sample_channel_gain(
     device : torch.device or str
         Device of the returned tensor.
     k_factor : float, default 0.0
-        Rician K-factor (linear power ratio LOS / scattered); ignored by the
-        other kinds. ``K = 0`` is Rayleigh.
+        Rician K-factor (linear power ratio LOS / scattered); ignored by models
+        without one. ``K = 0`` is Rayleigh.
     dtype : torch.dtype, default float32
         Real dtype; the result is the matching complex dtype.
 
@@ -221,15 +215,8 @@ def sample_channel_gain(
     Tensor, complex, shape ``(B,)``
         Gains with ``E|h|^2 = 1``.
     """
-    _check_kind(kind)
-    device = torch.device(device)
-    if kind == "awgn":
-        return torch.ones(batch, device=device, dtype=torch.complex128 if dtype == torch.float64 else torch.complex64)
-    scatter = _standard_complex_normal((batch,), generator, device, dtype)
-    if kind == "rayleigh":
-        return scatter
-    k = _check_k_factor(k_factor)
-    return math.sqrt(k / (k + 1.0)) + math.sqrt(1.0 / (k + 1.0)) * scatter
+    model = fading_model(_check_kind(kind), _check_k_factor(k_factor))
+    return model.sample_torch(batch, generator, torch.device(device), dtype)
 
 
 class Channel(nn.Module):
@@ -237,13 +224,24 @@ class Channel(nn.Module):
 
     Parameters
     ----------
-    kind : {"awgn", "rayleigh", "rician"}, default "awgn"
-        Fading model (see :func:`sample_channel_gain`).
+    kind : str or FadingModel, default "none"
+        Fading model: a name registered in :data:`semnet.registry.channels`
+        (``"none"``, alias ``"awgn"``; ``"rayleigh"``; ``"rician"``; a plugin's) or
+        a built model, e.g. ``make_fading(scenario.links)`` (see
+        :func:`semnet.channels.make_fading`).
     csi : bool, default True
         Receiver knows ``h``: output ``conj(h) y / (|h|^2 + sigma^2)``.
         Otherwise output ``y`` as received.
     k_factor : float, default 0.0
-        Rician K-factor (linear); only used by ``kind="rician"``.
+        Rician K-factor (linear); used when ``kind`` is a name whose model takes
+        one (``"rician"``); a built model carries its own.
+
+    Attributes
+    ----------
+    fading : FadingModel
+        The model that draws ``h`` (:meth:`~semnet.channels.FadingModel.sample_torch`).
+    kind : str
+        Its canonical registered name (``"none"`` for ``"awgn"``).
 
     Notes
     -----
@@ -261,14 +259,20 @@ class Channel(nn.Module):
     torch.Size([4, 128])
     """
 
-    def __init__(self, kind: str = "awgn", *, csi: bool = True, k_factor: float = 0.0) -> None:
+    def __init__(self, kind: str | FadingModel = "none", *, csi: bool = True, k_factor: float = 0.0) -> None:
         super().__init__()
-        self.kind = _check_kind(kind)
+        kind = _check_kind(kind)
+        if isinstance(kind, FadingModel):
+            self.fading = kind
+            self.k_factor = float(getattr(kind, "k_factor", 0.0))
+        else:
+            self.k_factor = _check_k_factor(k_factor)
+            self.fading = fading_model(kind, self.k_factor)
+        self.kind = self.fading.name
         self.csi = bool(csi)
-        self.k_factor = _check_k_factor(k_factor)
 
     def extra_repr(self) -> str:
-        extra = f", k_factor={self.k_factor}" if self.kind == "rician" else ""
+        extra = "".join(f", {key}={value!r}" for key, value in self.fading.options().items())
         return f"kind={self.kind!r}, csi={self.csi}{extra}"
 
     def forward(self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
@@ -295,8 +299,8 @@ class Channel(nn.Module):
         real_dtype = z.real.dtype
         snr = as_snr_db(snr_db, batch, z.device, real_dtype)
         sigma2 = noise_variance(snr).unsqueeze(1)  # (B, 1)
-        h = sample_channel_gain(self.kind, batch, generator, z.device, self.k_factor, real_dtype).unsqueeze(1)
-        noise = _standard_complex_normal((batch, k), generator, z.device, real_dtype) * sigma2.sqrt()
+        h = self.fading.sample_torch(batch, generator, z.device, real_dtype).unsqueeze(1)
+        noise = complex_normal_torch((batch, k), generator, z.device, real_dtype) * sigma2.sqrt()
         y = h * z + noise
         if not self.csi:
             return y

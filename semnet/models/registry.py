@@ -1,8 +1,8 @@
-"""Registry of JSCC model families by name.
+"""JSCC model families by name, in :data:`semnet.registry.models`.
 
-Model files register their class with :func:`register_model`; scenarios and
-the CLI build models with :func:`create_model`. Importing :mod:`semnet.models`
-imports every model file, so all built-in names are registered.
+Model files register their class with :func:`register_model` (a user's plugin does
+the same); scenarios and the CLI build models with :func:`create_model`. Importing
+:mod:`semnet.models` imports every model file, so all built-in names are registered.
 
 Bandwidth ratio convention: ``k / n`` with ``k`` complex channel uses per image
 and ``n = H * W * 3``; see :func:`latent_channels_for_ratio`.
@@ -10,7 +10,6 @@ and ``n = H * W * 3``; see :func:`latent_channels_for_ratio`.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -20,10 +19,12 @@ import torch
 
 from semnet.errors import ModelError
 from semnet.models.base import IMAGE_CHANNELS, JSCCModel
+from semnet.registry import accepted_arguments
+from semnet.registry import models as _registry
 
-__all__ = ["MODEL_NAMES", "create_model", "latent_channels_for_ratio", "list_models", "register_model"]
-
-_MODELS: dict[str, tuple[type[JSCCModel], str]] = {}
+__all__ = [
+    "MODEL_NAMES", "create_model", "latent_channels_for_ratio", "list_models", "register_model",
+]
 
 MODEL_NAMES: list[str] = []
 """Registered model names in registration order (kept up to date by :func:`register_model`)."""
@@ -43,12 +44,11 @@ def register_model(name: str, description: str) -> Callable[[M], M]:
     """
 
     def decorator(cls: M) -> M:
-        if name in _MODELS:
-            raise ValueError(f"model name {name!r} is already registered by {_MODELS[name][0].__qualname__}")
         if not (isinstance(cls, type) and issubclass(cls, JSCCModel)):
             raise TypeError(f"register_model({name!r}) needs a JSCCModel subclass, got {cls!r}")
-        _MODELS[name] = (cls, description)
-        MODEL_NAMES.append(name)
+        _registry.add(name, cls, description)
+        if name not in MODEL_NAMES:
+            MODEL_NAMES.append(name)
         return cls
 
     return decorator
@@ -56,7 +56,7 @@ def register_model(name: str, description: str) -> Callable[[M], M]:
 
 def list_models() -> dict[str, str]:
     """Registered model names mapped to their one-line descriptions."""
-    return {name: desc for name, (_, desc) in _MODELS.items()}
+    return _registry.describe()
 
 
 def create_model(name: str, *, generator: torch.Generator | None = None, **kwargs: object) -> JSCCModel:
@@ -78,13 +78,10 @@ def create_model(name: str, *, generator: torch.Generator | None = None, **kwarg
         Unknown ``name`` (lists the valid ones) or unknown keyword argument
         (lists the accepted ones).
     """
-    if name not in _MODELS:
-        valid = ", ".join(sorted(_MODELS)) or "(none registered)"
-        raise ModelError(f"unknown model {name!r}; valid models: {valid}")
-    cls = _MODELS[name][0]
-    params = inspect.signature(cls.__init__).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    allowed = [p for p, spec in params.items() if p != "self" and spec.kind in (spec.KEYWORD_ONLY, spec.POSITIONAL_OR_KEYWORD)]
+    if name not in _registry:
+        raise ModelError(f"unknown model {name!r}; valid models: {', '.join(sorted(_registry.names()))}")
+    cls = _registry.get(name)
+    allowed, accepts_any = accepted_arguments(cls)
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown and not accepts_any:
         raise ModelError(

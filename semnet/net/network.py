@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
 from semnet.net.pathloss import snr_db_from_distance
-from semnet.net.topology import build_topology, distance_m, transmit_graph
+from semnet.net.topology import build_graph, distance_m, transmit_graph
 
 AGGREGATOR = "server"
 
@@ -42,6 +43,7 @@ class LinkParams:
     backoff: float
     packet_bits: int
     max_retries: int
+    fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
 
 
 @dataclass
@@ -78,9 +80,8 @@ class Network:
 
 def build_network(topology, links, seed: int) -> Network:
     """Build a ``Network`` from a scenario's ``topology`` and ``links`` sections."""
-    params = _topology_params(topology)
     graph_seed = topology.seed if topology.seed is not None else seed
-    graph = build_topology(topology.kind, topology.num_users, seed=graph_seed, **params)
+    graph = build_graph(topology, seed=graph_seed)  # the builder registered for topology.kind
     tx = transmit_graph(
         graph,
         directed_edges=topology.transmit_edges if topology.transmit == "explicit" else None,
@@ -89,10 +90,12 @@ def build_network(topology, links, seed: int) -> Network:
     if tx.number_of_edges() == 0:
         if topology.transmit == "traffic":
             raise ScenarioError("topology.traffic: every weight is 0, so no user sends images; give some i->j a weight > 0")
-        detail = {
-            "random_geometric": f"radius_m = {topology.radius_m} in area_m = {topology.area_m}",
-            "erdos_renyi": f"p = {topology.p}",
-        }.get(topology.kind, f"num_users = {topology.num_users}")
+        if topology.kind == "random_geometric":
+            detail = f"radius_m = {topology.radius_m} in area_m = {topology.area_m}"
+        elif topology.kind == "erdos_renyi":
+            detail = f"p = {topology.p}"
+        else:
+            detail = f"num_users = {topology.num_users}"
         raise ScenarioError(
             f"topology: the '{topology.kind}' graph with {topology.num_users} users has no links ({detail}); "
             "raise num_users, radius_m or p, or list edges"
@@ -107,10 +110,11 @@ def build_network(topology, links, seed: int) -> Network:
         pairs.add((u, v))
         pairs.add((v, u))
     table: dict[tuple, LinkParams] = {}
+    fading = make_fading(links)  # one model shared by every link (a plugin's Monte-Carlo tables built once)
     for src, dst in sorted(pairs):
         dist = distance_m(graph, src, dst)
         snr = overrides.get((src, dst), _snr_db(links, dist))
-        table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links)
+        table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, fading)
 
     agg = links.aggregator
     area = topology.area_m
@@ -120,26 +124,9 @@ def build_network(topology, links, seed: int) -> Network:
         dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
         snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist)
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
-            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links)
+            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, fading)
     graph.graph["aggregator_pos_m"] = tuple(center)
     return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes))
-
-
-def _topology_params(t) -> dict:
-    kind = t.kind
-    if kind == "random_geometric":
-        return {"radius_m": t.radius_m, "area_m": t.area_m}
-    if kind == "erdos_renyi":
-        return {"p": t.p, "area_m": t.area_m}
-    if kind == "small_world":
-        return {"k": t.k, "p_rewire": t.p_rewire, "area_m": t.area_m}
-    if kind == "grid":
-        return {"rows": t.rows, "cols": t.cols, "spacing_m": t.spacing_m}
-    if kind == "star":
-        return {"center": t.center, "area_m": t.area_m}
-    if kind == "edges":
-        return {"edges": [tuple(e) for e in t.edges], "area_m": t.area_m}
-    return {"area_m": t.area_m}
 
 
 def _snr_db(links, dist_m: float) -> float:
@@ -161,7 +148,7 @@ def _snr_db(links, dist_m: float) -> float:
     return float(snr + links.snr_offset_db)
 
 
-def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links) -> LinkParams:
+def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, fading: FadingModel) -> LinkParams:
     return LinkParams(
         src=src,
         dst=dst,
@@ -176,6 +163,7 @@ def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links) -> Lin
         backoff=float(rate.backoff),
         packet_bits=int(rate.packet_bits),
         max_retries=int(rate.max_retries),
+        fading_model=fading,
     )
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semnet.net.fading import FADING_KINDS, sample_power_gain
+from semnet.channels import FadingModel, fading_model
+from semnet.registry import channels
 
 __all__ = ["TransmissionOutcome", "plan_transmission", "shannon_rate_bps", "symbol_airtime_s"]
 
@@ -85,7 +86,7 @@ def plan_transmission(
     rate_bps: float | None = None,
     bandwidth_hz: float | None = None,
     snr_db: float | None = None,
-    fading: str = "none",
+    fading: str | FadingModel = "none",
     k_factor: float = 0.0,
     backoff: float = 0.5,
     packet_bits: int = 12000,
@@ -101,17 +102,20 @@ def plan_transmission(
         Rate model (see the module docstring).
     rng : numpy.random.Generator or None
         Source of the fading draws; may be None when nothing is random
-        (``mode="fixed"`` or ``fading="none"``).
+        (``mode="fixed"`` or a model that draws nothing, such as ``fading="none"``).
     rate_bps : float, optional
         Bit rate for ``mode="fixed"``, ``> 0``.
     bandwidth_hz : float, optional
         Bandwidth in Hz for ``mode="shannon"``, ``> 0``.
     snr_db : float, optional
         Average link SNR in dB for ``mode="shannon"`` (finite).
-    fading : str, optional
-        One of :data:`semnet.net.fading.FADING_KINDS`.
+    fading : str or FadingModel, optional
+        A fading model registered in :data:`semnet.registry.channels` (``"none"``,
+        ``"rayleigh"``, ``"rician"``, a plugin's), or a built model
+        (:func:`semnet.channels.make_fading`).
     k_factor : float, optional
-        Rician K factor (linear, ``>= 0``).
+        Rician K factor (linear, ``>= 0``); used when ``fading`` is a name whose
+        model takes one.
     backoff : float, optional
         Target rate as a fraction of the average-SNR capacity, ``> 0``. Up to 1 an
         unfaded link never fails; above 1 even an unfaded link always fails.
@@ -158,10 +162,11 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, pa
         raise ValueError(f"mode 'shannon' needs bandwidth_hz > 0, got {bandwidth_hz!r}")
     if snr_db is None or not math.isfinite(snr_db):
         raise ValueError(f"mode 'shannon' needs a finite snr_db, got {snr_db!r}")
-    if fading not in FADING_KINDS:
-        raise ValueError(f"unknown fading {fading!r}; valid kinds: {', '.join(FADING_KINDS)}")
+    if not isinstance(fading, FadingModel) and fading not in channels:
+        raise ValueError(f"unknown fading {fading!r}; valid kinds: {', '.join(channels.names())}")
     if not (k_factor >= 0 and math.isfinite(k_factor)):
         raise ValueError(f"k_factor must be finite and >= 0, got {k_factor!r}")
+    model = fading_model(fading, k_factor)
     if not (backoff > 0 and math.isfinite(backoff)):
         raise ValueError(f"backoff must be finite and > 0, got {backoff!r}")
     if isinstance(packet_bits, bool) or not isinstance(packet_bits, (int, np.integer)) or packet_bits <= 0:
@@ -178,8 +183,8 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, pa
         return TransmissionOutcome(0.0, 0, True)
     rounds = max_retries + 1
 
-    if fading == "none":
-        # Deterministic: every attempt sees |h|^2 = 1, so all succeed or all fail.
+    if not model.random:
+        # Deterministic (h = 1): every attempt sees |h|^2 = 1, so all succeed or all fail.
         outage = bandwidth_hz * math.log1p(snr) / _LN2 < target_bps
         if outage:
             return TransmissionOutcome(rounds * bits / target_bps, rounds * num_packets, False)
@@ -195,7 +200,7 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, pa
     for _ in range(rounds):
         attempts += pending.size
         airtime_s += float(pending.sum()) / target_bps
-        gain = sample_power_gain(fading, pending.size, rng, k_factor=k_factor)
+        gain = model.power_gain(pending.size, rng)
         capacity_bps = bandwidth_hz * np.log1p(gain * snr) / _LN2
         pending = pending[capacity_bps < target_bps]
         if pending.size == 0:

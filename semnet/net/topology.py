@@ -12,22 +12,69 @@ model: an edge ``i -> j`` means *user i transmits images to user j*.
 
 Bad arguments raise :class:`semnet.errors.ScenarioError` naming the value and the
 allowed range.
+
+Every kind, built in or not, is a *builder* registered in
+:data:`semnet.registry.topologies`; :func:`build_graph` (used by
+:func:`semnet.net.network.build_network`) and :func:`build_topology` look the kind up
+there, so a plugin adds a graph family without editing semnet::
+
+    import networkx as nx
+    from pydantic import BaseModel
+    from semnet.registry import topologies
+
+    @topologies.register("clusters", "k dense clusters joined in a ring")
+    def clusters(spec, rng):
+        n, k = spec.num_users, spec.options.k
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        ...  # edges; positions drawn from rng only
+        for node in graph:
+            graph.nodes[node]["pos_m"] = tuple(rng.uniform(0.0, spec.area_m, size=2))
+        return graph
+
+    class ClusterOptions(BaseModel, extra="forbid"):
+        k: int = 2
+
+    clusters.Options = ClusterOptions  # optional: validates topology.options
+
+and a scenario names it with ``topology: {kind: clusters, num_users: 12, options: {k: 3}}``.
+
+The builder contract, ``builder(spec, rng) -> networkx.Graph``:
+
+- ``spec`` is the validated ``topology:`` section. A plugin kind gets a
+  :class:`semnet.scenario.topology.CustomTopologySpec`: the common keys
+  (``num_users``, ``area_m``, ``seed``, ``transmit``...) and ``options``, which is the
+  mapping from the scenario or, when the builder has an ``Options`` attribute (a
+  pydantic model), that model's instance (also checked when the scenario is loaded:
+  :func:`validate_options`). A built-in kind gets its own spec class
+  (``RingTopologySpec``...), or an object with the same attributes.
+- ``rng`` is a :class:`numpy.random.Generator` seeded from ``topology.seed``, else
+  the run seed; all randomness must come from it, so a seed gives one graph.
+- The result is an undirected :class:`networkx.Graph` whose nodes are exactly
+  ``0..num_users-1``, each with ``pos_m``, an ``(x, y)`` in metres (converted to a
+  tuple of floats), and no self-loops; isolated nodes are allowed. A broken contract
+  is a ``ScenarioError`` naming the builder.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
 
 import networkx as nx
 import numpy as np
+from pydantic import ValidationError
 
 from semnet.errors import ScenarioError
 from semnet.net._checks import check_int, check_real, make_rng, show
+from semnet.registry import UnknownNameError, topologies
 
 __all__ = [
     "TOPOLOGY_KINDS",
+    "build_graph",
     "build_topology",
     "complete",
     "distance_m",
@@ -39,6 +86,7 @@ __all__ = [
     "small_world",
     "star",
     "transmit_graph",
+    "validate_options",
 ]
 
 TOPOLOGY_KINDS = (
@@ -51,7 +99,8 @@ TOPOLOGY_KINDS = (
     "small_world",
     "edges",
 )
-"""Names accepted by :func:`build_topology`."""
+"""The built-in kinds (registered in :data:`semnet.registry.topologies` on import, with
+whatever plugins add)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -380,40 +429,156 @@ def _grid_from_n(n: int, *, rows: int | None = None, cols: int | None = None, sp
     return grid(rows, cols, spacing_m=spacing_m)
 
 
-_BUILDERS: dict[str, tuple[Callable[..., nx.Graph], bool]] = {
-    # kind: (builder taking n first, whether it takes ``seed``)
-    "complete": (complete, False),
-    "ring": (ring, False),
-    "star": (star, False),
-    "grid": (_grid_from_n, False),
-    "erdos_renyi": (erdos_renyi, True),
-    "random_geometric": (random_geometric, True),
-    "small_world": (small_world, True),
-    "edges": (from_edges, False),
-}
+class _BuiltinBuilder:
+    """The registered builder of a built-in kind: reads the keys that ``direct`` (the
+    builder function above, ``n`` first) takes from the kind's spec and calls it."""
+
+    def __init__(self, kind: str, direct: Callable[..., nx.Graph]):
+        signature = inspect.signature(direct)
+        self.kind = kind
+        self.direct = direct
+        self.takes_seed = "seed" in signature.parameters
+        self.params = {name: p.default for name, p in signature.parameters.items() if name not in ("n", "seed")}
+        self.__doc__ = direct.__doc__
+        self.__module__ = __name__
+        self.__qualname__ = f"{type(self).__qualname__}[{kind}]"
+
+    def __call__(self, spec: Any, rng: np.random.Generator) -> nx.Graph:
+        params = {name: getattr(spec, name) for name in self.params}
+        if self.takes_seed:
+            return self.direct(spec.num_users, seed=rng, **params)
+        return self.direct(spec.num_users, **params)
+
+    def __repr__(self) -> str:
+        return f"<built-in topology builder {self.kind!r}: {self.direct.__name__}>"
 
 
-def _param_names(builder: Callable[..., nx.Graph]) -> list[str]:
-    return [name for name in inspect.signature(builder).parameters if name not in ("n", "seed")]
+for _kind, _direct, _description in (
+    ("complete", complete, "every pair of users linked; users on a circle"),
+    ("ring", ring, "a cycle; users on a circle"),
+    ("star", star, "hub center linked to every other user"),
+    ("grid", _grid_from_n, "rows x cols lattice, 4-neighbours, spacing_m apart"),
+    ("erdos_renyi", erdos_renyi, "G(n, p): each pair linked with probability p; users uniform in the square"),
+    ("random_geometric", random_geometric, "users uniform in the square, linked within radius_m"),
+    ("small_world", small_world, "Watts-Strogatz: a ring lattice of k neighbours, rewired with p_rewire"),
+    ("edges", from_edges, "exactly the listed undirected edges; users on a circle"),
+):
+    topologies.add(_kind, _BuiltinBuilder(_kind, _direct), _description)
+del _kind, _direct, _description
+
+
+def _builder(kind: object) -> Callable[..., nx.Graph]:
+    try:
+        return topologies.get(kind)
+    except UnknownNameError:
+        raise ScenarioError(f"unknown topology kind {kind!r}; valid kinds: {', '.join(topologies.names())}") from None
+
+
+def validate_options(kind: str, options: Mapping[str, Any]) -> Any:
+    """``topology.options`` as the builder of ``kind`` reads them.
+
+    A plugin builder with an ``Options`` attribute (a pydantic model) gets them
+    validated into an ``Options`` instance; one without gets the mapping as given.
+
+    Raises
+    ------
+    ScenarioError
+        ``kind`` is not registered, or is built in and ``options`` is not empty
+        (built-in kinds take their settings as keys of ``topology:``).
+    pydantic.ValidationError
+        ``options`` do not fit the builder's ``Options``.
+    """
+    builder = _builder(kind)
+    if isinstance(builder, _BuiltinBuilder):
+        if options:
+            raise ScenarioError(
+                f"topology kind {kind!r} is built in and takes no options (got {', '.join(map(str, options))}); "
+                f"its settings are keys of topology: {', '.join(builder.params) or '(none)'}"
+            )
+        return {}
+    model = getattr(builder, "Options", None)
+    if model is not None:
+        return model.model_validate(dict(options))
+    return dict(options)
+
+
+def build_graph(spec: Any, *, seed: int | np.random.Generator) -> nx.Graph:
+    """Build the graph of a ``topology:`` spec through its registered builder.
+
+    Parameters
+    ----------
+    spec : semnet.scenario.topology.BaseTopologySpec
+        A built-in kind's spec, or a :class:`~semnet.scenario.topology.CustomTopologySpec`
+        naming a registered plugin builder (any object with ``kind``, ``num_users``
+        and the kind's keys will do).
+    seed : int or numpy.random.Generator
+        Seed of the generator handed to the builder (the scenario's
+        ``topology.seed``, else the run seed).
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes ``0..num_users-1``, each with a float ``pos_m``.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown kind, bad options, or a builder that broke the contract.
+    """
+    builder = _builder(spec.kind)
+    rng = make_rng(seed)
+    if not isinstance(builder, _BuiltinBuilder):
+        options = getattr(spec, "options", None)
+        if options is not None and getattr(builder, "Options", None) is not None:
+            try:
+                spec = spec.model_copy(update={"options": validate_options(spec.kind, options)})
+            except ValidationError as err:
+                first = err.errors(include_url=False)[0]
+                key = ".".join(["topology.options", *map(str, first["loc"])])
+                raise ScenarioError(f"{key}: {first['msg']}") from None
+    graph = builder(spec, rng)
+    return _check_built(spec.kind, graph, spec.num_users)
+
+
+def _check_built(kind: str, graph: object, n: int) -> nx.Graph:
+    """A builder's graph, checked against the contract (plain float ``pos_m`` tuples)."""
+    where = f"topology builder {kind!r}"
+    if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
+        raise ScenarioError(f"{where} returned {type(graph).__name__}; it must return an undirected networkx.Graph")
+    if set(graph.nodes) != set(range(n)):
+        raise ScenarioError(f"{where} returned nodes other than 0..{n - 1} (num_users = {n})")
+    if any(u == v for u, v in graph.edges):
+        raise ScenarioError(f"{where} returned a self-loop")
+    for node in range(n):
+        pos = graph.nodes[node].get("pos_m")
+        try:
+            x, y = (float(c) for c in pos)
+        except (TypeError, ValueError):
+            raise ScenarioError(f"{where}: node {node} has pos_m = {pos!r}; every node needs an (x, y) in metres") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ScenarioError(f"{where}: node {node} has pos_m = {pos!r}; coordinates must be finite")
+        graph.nodes[node]["pos_m"] = (x, y)
+    return graph
 
 
 def build_topology(kind: str, n: int, *, seed: int | np.random.Generator, **params: object) -> nx.Graph:
-    """Build a topology by name, e.g. from a scenario file.
+    """Build a topology by name and keyword arguments (the scenario path is :func:`build_graph`).
 
     Parameters
     ----------
     kind : str
-        One of :data:`TOPOLOGY_KINDS`.
+        A registered topology: one of :data:`TOPOLOGY_KINDS` or a plugin's.
     n : int
         Number of users.
     seed : int or numpy.random.Generator
-        Seed for random kinds; ignored by deterministic ones.
+        Seed of the generator handed to the builder; random kinds draw from it.
     **params
-        The builder's other arguments: ``p`` (erdos_renyi), ``radius_m``
+        A built-in builder's other arguments: ``p`` (erdos_renyi), ``radius_m``
         (random_geometric), ``k`` and ``p_rewire`` (small_world), ``center``
         (star), ``rows``/``cols``/``spacing_m`` (grid, ``rows * cols == n``; one of
         them may be omitted when it follows from ``n``), ``edges`` (edges), and
-        ``area_m`` for all but grid.
+        ``area_m`` for all but grid. For a plugin kind, ``area_m`` and the other
+        common keys of ``topology:``, the rest being its ``options``.
 
     Returns
     -------
@@ -430,27 +595,30 @@ def build_topology(kind: str, n: int, *, seed: int | np.random.Generator, **para
     >>> build_topology("grid", 6, seed=0, rows=2, cols=3).number_of_edges()
     7
     """
-    if kind not in _BUILDERS:
-        raise ScenarioError(f"unknown topology kind {kind!r}; valid kinds: {', '.join(TOPOLOGY_KINDS)}")
-    builder, takes_seed = _BUILDERS[kind]
-    allowed = _param_names(builder)
+    builder = _builder(kind)
+    if not isinstance(builder, _BuiltinBuilder):
+        from semnet.scenario.topology import BaseTopologySpec, CustomTopologySpec
+
+        common = {key: params.pop(key) for key in list(params) if key in BaseTopologySpec.model_fields}
+        try:
+            spec = CustomTopologySpec(**{**common, "kind": kind, "num_users": n, "options": params})
+        except ValidationError as err:
+            first = err.errors(include_url=False)[0]
+            raise ScenarioError(f"topology {kind!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        return build_graph(spec, seed=seed)
+    allowed = list(builder.params)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ScenarioError(
             f"unknown parameter(s) {', '.join(unknown)} for topology {kind!r}; "
             f"allowed: {', '.join(allowed) or 'none'}"
         )
-    signature = inspect.signature(builder)
-    missing = [
-        name
-        for name in allowed
-        if signature.parameters[name].default is inspect.Parameter.empty and name not in params
-    ]
+    missing = [name for name, default in builder.params.items()
+               if default is inspect.Parameter.empty and name not in params]
     if missing:
         raise ScenarioError(f"topology {kind!r} needs parameter(s): {', '.join(missing)}")
-    if takes_seed:
-        return builder(n, seed=seed, **params)
-    return builder(n, **params)
+    spec = SimpleNamespace(kind=kind, num_users=n, **{**builder.params, **params})
+    return build_graph(spec, seed=seed)
 
 
 # --------------------------------------------------------------------------- directed relation

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from semnet.scenario.base import SpecValueError, _Spec
 
+BUILTIN_PARTITIONS = ("iid", "dirichlet", "classes", "source")
+"""The built-in ``data.partition.kind`` values; plugins register more in
+``semnet.registry.partitioners`` (checked when the scenario is loaded)."""
+
 
 class PartitionSpec(_Spec):
-    kind: Literal["iid", "dirichlet", "classes", "source"] = "source"
+    """How images are dealt to users: a built-in kind, or a partitioner a plugin registered."""
+
+    kind: str = Field("source", min_length=1, description="iid, dirichlet, classes, source or a plugin partitioner")
     alpha: float = Field(0.5, gt=0, description="dirichlet: concentration (small = skewed)")
     classes_per_user: int = Field(2, ge=1, description="classes: labels per user")
+    options: dict[str, Any] = Field(default_factory=dict, description="a plugin partitioner's own settings")
+
+    @model_validator(mode="after")
+    def _check(self) -> "PartitionSpec":
+        if self.options and self.kind in BUILTIN_PARTITIONS:
+            raise SpecValueError(
+                "options", self.options, f"partition kind '{self.kind}' is built in and takes no options "
+                "(its settings are alpha and classes_per_user); options are for plugin partitioners"
+            )
+        return self
 
 
 class DataSpec(_Spec):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -53,7 +53,14 @@ class LinksSpec(_Spec):
     snr_max_db: float = Field(30.0)
     path_loss: PathLossSpec = PathLossSpec()
     overrides: tuple[SnrOverride, ...] = ()
-    fading: Literal["none", "rayleigh", "rician"] = "none"
+    fading: str = Field(
+        "none",
+        description="fading model: none (alias awgn) | rayleigh | rician, or a plugin's registered channel",
+    )
+    channel_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="options passed to a plugin channel's constructor (rician's K factor is k_factor)",
+    )
     k_factor: float = Field(3.0, ge=0, description="rician: LOS/scatter power ratio (linear)")
     csi: bool = Field(True, description="receiver knows h and equalises")
     bandwidth_hz: float = Field(1e6, gt=0, description="complex symbols per second")

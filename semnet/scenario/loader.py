@@ -17,6 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from semnet.errors import ScenarioError
+from semnet.scenario.topology import inherit as inherit_topology
+from semnet.scenario.components import ComponentError, check_components
 from semnet.scenario.schema import Scenario, SpecValueError
 
 
@@ -42,8 +44,11 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
     (``links.overrides.0.snr_db=3``).
     """
     data = copy.deepcopy(raw)
+    set_in_topology: set = set()
     for text in overrides:
         path, value = parse_override(text)
+        if path[0] == "topology":
+            set_in_topology.update(path[1:2] or (value if isinstance(value, dict) else ()))
         node: Any = data
         for depth, part in enumerate(path):
             last = depth == len(path) - 1
@@ -65,6 +70,8 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
                 where = ".".join(path[: depth + 1])
                 raise ScenarioError(f"--set {text!r}: '{where}' is a value, not a section")
             node = child
+    if isinstance(data.get("topology"), dict):  # --set topology.kind=ring drops the old kind's keys
+        data["topology"] = inherit_topology(raw.get("topology"), data["topology"], set_in_topology)
     return data
 
 
@@ -136,7 +143,11 @@ def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
     base_path = (path.parent / parent).resolve()
     if base_path in _chain or base_path == path.resolve():
         raise ScenarioError(f"{path}: extends = {parent!r} makes a cycle")
-    return deep_merge(read_yaml(base_path, _chain + (path.resolve(),)), data)
+    parent = read_yaml(base_path, _chain + (path.resolve(),))
+    merged = deep_merge(parent, data)
+    if isinstance(merged.get("topology"), dict):  # a variant of another kind drops that kind's keys
+        merged["topology"] = inherit_topology(parent.get("topology"), merged["topology"], data.get("topology") or ())
+    return merged
 
 
 def deep_merge(base: dict, update: dict) -> dict:
@@ -168,12 +179,18 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 def _validate(raw: dict, source: str, overrides: tuple[str, ...]) -> Scenario:
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as err:
         first = _first_error(err)
         origin = _override_origin(_error_path(first), overrides)
         line = f"{source}: {describe_error(err)}{origin}"
         raise ScenarioError(" ".join(line.splitlines())) from None
+    try:
+        check_components(scenario, source)  # registered names and options, after the plugins are imported
+    except ComponentError as err:
+        path = [int(p) if p.isdigit() else p for p in err.key.replace("]", "").replace("[", ".").split(".")]
+        raise ScenarioError(f"{err}{_override_origin(path, overrides)}") from None
+    return scenario
 
 
 def describe_error(err: ValidationError) -> str:
@@ -183,7 +200,7 @@ def describe_error(err: ValidationError) -> str:
     key = format_key(path) or "(top level)"
     kind = first["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1])
+        allowed = _allowed_keys(path[:-1], _tags(first["loc"]))
         close = _closest(str(path[-1]), allowed)
         guess = f" (did you mean '{close}'?)" if close else ""
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
@@ -202,7 +219,7 @@ def describe_error(err: ValidationError) -> str:
     if kind in ("tuple_type", "list_type"):
         message = "must be a list"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        allowed = _allowed_keys(path)
+        allowed = _allowed_keys(path, _tags(first["loc"]))
         hint = f" with keys: {', '.join(allowed)}" if allowed else ""
         message = f"must be a section (a mapping of keys){hint}"
     return f"{key} = {_short(value)}: {message}"
@@ -265,29 +282,44 @@ def _short(value: Any) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the union member's schema name (e.g. 'float', 'str') into loc
+    # pydantic inserts the union member's schema name (e.g. 'float', 'str') into loc, and
+    # a tagged union's tag ('kind=ring': the topology kinds' classes) likewise
     return isinstance(part, str) and (
-        part in {"float", "str", "int", "bool"} or part.startswith(("tuple[", "list[", "dict[", "function-"))
+        part in {"float", "str", "int", "bool"}
+        or part.startswith(("tuple[", "list[", "dict[", "function-"))
+        or re.match(r"[a-z_][a-z0-9_]*=", part) is not None
     )
 
 
-def _allowed_keys(path: list[str | int]) -> list[str]:
-    """The field names of the section at ``path`` (for 'unknown key' hints)."""
+def _tags(loc: tuple) -> set[str]:
+    """The tagged-union tags in a pydantic location ('kind=grid' -> 'grid')."""
+    return {p.split("=", 1)[1] for p in loc if isinstance(p, str) and re.match(r"kind=", p)}
+
+
+def _allowed_keys(path: list[str | int], tags: set[str] = frozenset()) -> list[str]:
+    """The field names of the section at ``path`` (for 'unknown key' hints); in a tagged
+    union (the topology kinds) the member the error's tag names."""
     model: type[BaseModel] | None = Scenario
     for part in path:
         if isinstance(part, int):  # an item of a list of sections: same model
             continue
         if model is None or part not in model.model_fields:
             return []
-        model = _model_of(model.model_fields[part].annotation)
+        model = _model_of(model.model_fields[part].annotation, tags)
     return list(model.model_fields) if model else []
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _model_of(annotation: Any, tags: set[str] = frozenset()) -> type[BaseModel] | None:
+    models = _models_in(annotation)
+    for model in models:  # the union member whose literal kind the error's tag names
+        kind = model.model_fields.get("kind")
+        literal = typing.get_args(kind.annotation) if kind is not None else ()
+        if (literal and literal[0] in tags) or ("custom" in tags and kind is not None and kind.annotation is str):
+            return model
+    return models[0] if models else None

@@ -9,11 +9,10 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from semnet.fl.catalog import METHOD_NAMES  # TODO(#12): names checked at the edge
 from semnet.scenario.base import SpecValueError, _Spec, _is_number  # noqa: F401  (re-exported)
 from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
 from semnet.scenario.links import (  # noqa: F401
@@ -23,18 +22,21 @@ from semnet.scenario.links import (  # noqa: F401
     RateSpec,
     SnrOverride,
 )
-from semnet.scenario.topology import TopologySpec  # noqa: F401
+from semnet.scenario.topology import RingTopologySpec, TopologySpec  # noqa: F401
 
 
 # --------------------------------------------------------------------------- model
 
 
 class ModelSpec(_Spec):
-    name: str = "deep_jscc"
+    name: str = Field("deep_jscc", description="a registered model (semnet list models)")
     latent_channels: int | None = Field(None, ge=2, description="c of the 8x8xc latent; k/n = c/96 for 32x32")
     bandwidth_ratio: str | float | None = Field(None, description="k/n, e.g. '1/6'; alternative to latent_channels")
     width: float = Field(1.0, gt=0, le=8, description="multiplier on filter counts")
     checkpoint: str | None = Field(None, description="initial weights (.pt written by semnet)")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="further keyword arguments of the model class, checked against its constructor"
+    )
 
     # 'before': a list or a boolean gets this message rather than one per union member
     @field_validator("bandwidth_ratio", mode="before")
@@ -51,16 +53,6 @@ class ModelSpec(_Spec):
         if not 0 < ratio <= 1:
             raise ValueError("must be in (0, 1]")
         return ratio
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        from semnet.models import list_models
-
-        names = list_models()
-        if value not in names:
-            raise ValueError(f"unknown model; allowed: {', '.join(sorted(names))}")
-        return value
 
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
@@ -115,8 +107,8 @@ class ConvergeSpec(_Spec):
 
 
 class FederatedSpec(_Spec):
-    algorithm: Literal["fedavg", "fedprox", "scaffold"] | None = Field(
-        None, description="None: the method's own (fedavg/fedprox/scaffold), else fedavg"
+    algorithm: str | None = Field(
+        None, description="a registered federated algorithm (semnet list algorithms); None: the method's own, else fedavg"
     )
     rounds: int = Field(20, ge=0, description="maximum rounds (all of them unless converge is set)")
     client_fraction: float = Field(1.0, gt=0, le=1)
@@ -167,17 +159,24 @@ class ExchangeSpec(_Spec):
     semantic_images: int = Field(0, ge=0, description="images each user also sends on each out-link per round")
 
 
-Control = Literal["compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto"]
-
-
 class MethodSpec(_Spec):
-    name: str = "finefed"
+    """``method:`` — which method runs (a registered name) and the sections it reads.
+
+    Names (``name``, ``federated.algorithm``, ``controls``) are checked against the
+    registries when the scenario is loaded, after its ``plugins`` are imported; a
+    plugin method's own settings go in ``options`` and are checked against its
+    ``Options`` model there too.
+    """
+
+    name: str = Field("finefed", description="a registered method (semnet list methods)")
     federated: FederatedSpec = FederatedSpec()
     finetune: FineTuneSpec = FineTuneSpec()
     centralized: CentralizedSpec = CentralizedSpec()
     personal: PersonalSpec = PersonalSpec()
     exchange: ExchangeSpec = ExchangeSpec()
-    controls: tuple[Control, ...] = Field((), description="fair-comparison controls run from the same start")
+    controls: tuple[str, ...] = Field(
+        (), description="fair-comparison controls run from the same start (semnet list controls)"
+    )
     controls_lr: float | None = Field(
         None, gt=0, description="learning rate of the federated controls; None: finetune.encoder.lr"
     )
@@ -188,12 +187,9 @@ class MethodSpec(_Spec):
         "images on high-SNR links are not drowned by the larger errors of low-SNR ones)",
     )
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in METHOD_NAMES:
-            raise ValueError(f"unknown method; allowed: {', '.join(METHOD_NAMES)}")
-        return value
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="a plugin method's own settings, checked against its Options model"
+    )
 
     @model_validator(mode="after")
     def _loss_fits_weighting(self) -> "MethodSpec":
@@ -212,13 +208,6 @@ class MethodSpec(_Spec):
                 "federated.algorithm", chosen, f"contradicts method name '{self.name}'; leave it out or make them equal"
             )
         return self
-
-    @property
-    def algorithm(self) -> str:
-        """The federated algorithm behind this method's global model."""
-        if self.federated.algorithm is not None:
-            return self.federated.algorithm
-        return self.name if self.name in ("fedprox", "scaffold") else "fedavg"
 
 
 # --------------------------------------------------------------------------- simulation / output
@@ -269,7 +258,10 @@ class Scenario(_Spec):
     name: str = Field("scenario", min_length=1)
     description: str = ""
     seed: int = Field(0, ge=0)
-    topology: TopologySpec = TopologySpec()
+    plugins: tuple[str, ...] = Field(
+        (), description="Python modules imported before names are checked, so that they can register components"
+    )
+    topology: TopologySpec = RingTopologySpec()
     links: LinksSpec = LinksSpec()
     data: DataSpec = DataSpec()
     model: ModelSpec = ModelSpec()

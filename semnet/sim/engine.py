@@ -282,4 +282,6 @@ class Simulator:
 
 def _random(params) -> bool:
     """Whether a link's transmissions draw random numbers (faded Shannon-rate links)."""
-    return params.rate_mode != "fixed" and params.fading != "none"
+    if params.rate_mode == "fixed":
+        return False
+    return params.fading_model.random if params.fading_model is not None else params.fading != "none"

@@ -45,7 +45,7 @@ class LinkQueue:
                 rate_bps=p.rate_bps,
                 bandwidth_hz=p.bandwidth_hz,
                 snr_db=p.snr_db,
-                fading=p.fading,
+                fading=p.fading_model or p.fading,
                 k_factor=p.k_factor,
                 backoff=p.backoff,
                 packet_bits=p.packet_bits,

@@ -7,7 +7,8 @@ session fixture runs the real tiny scenario to prove the format matches.
 
 This folder has no ``__init__.py`` on purpose: ``tests/`` is not a package, so with
 pytest's default import mode ``tests/analysis/__init__.py`` would make the test
-package importable as ``analysis`` and shadow the package under test.
+package importable as ``analysis`` and shadow the repository root's ``analysis``
+(the ``python -m analysis`` shim over ``semnet.analysis``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # analysis/ is not installed; it runs from the repo root
+if str(REPO) not in sys.path:  # the root's analysis/ shim and tests.fl are not installed
     sys.path.insert(0, str(REPO))
 
 MB = 1e6

@@ -8,9 +8,9 @@ import math
 import pytest
 import yaml
 
-from analysis.__main__ import main
-from analysis.at_test_snr import rows_at_test_snrs, snr_aware_gaps
-from analysis.runs import AnalysisError, load_runs
+from semnet.analysis.__main__ import main
+from semnet.analysis.at_test_snr import rows_at_test_snrs, snr_aware_gaps
+from semnet.analysis.runs import AnalysisError, load_runs
 
 
 def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None, epochs=8, loss=None, width=None):

@@ -1,16 +1,19 @@
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analysis.__main__ import main
-from analysis.runs import load_runs
-from analysis.table import methods_table
-from analysis.tradeoff import tradeoff_curves
+from semnet.analysis.__main__ import main
+from semnet.analysis.runs import load_runs
+from semnet.analysis.table import methods_table
+from semnet.analysis.tradeoff import tradeoff_curves
 
-PACKAGE = Path(__file__).resolve().parents[2] / "analysis"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "semnet" / "analysis"
 
 
 def _printed(capsys) -> list[str]:
@@ -65,13 +68,47 @@ def test_no_print_in_the_library():
         assert not calls, f"print() in {module.name}"
 
 
+def _imports_simulator(name: str) -> bool:
+    return name.startswith("semnet") and not name.startswith("semnet.analysis")
+
+
 def test_library_does_not_import_the_simulator():
     for module in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.ImportFrom):
-                assert not (node.module or "").startswith("semnet"), module.name
+                # relative imports (level > 0) stay inside semnet.analysis
+                assert node.level > 0 or not _imports_simulator(node.module or ""), module.name
             elif isinstance(node, ast.Import):
-                assert not any(a.name.startswith("semnet") for a in node.names), module.name
+                assert not any(_imports_simulator(a.name) for a in node.names), module.name
+
+
+def test_package_import_leaves_the_simulator_out():
+    """semnet.analysis adds no simulator module, torch or SimPy to what ``import semnet`` loads."""
+    code = ("import sys, semnet; before = set(sys.modules); import semnet.analysis; "
+            "print(sorted(m for m in set(sys.modules) - before if m.startswith(('semnet.', 'torch', 'simpy')) "
+            "and not m.startswith('semnet.analysis')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module, prog", [("analysis", "python -m analysis"),
+                                          ("semnet.analysis", "python -m semnet.analysis")])
+def test_both_module_command_lines(module, prog):
+    """``python -m analysis`` from the repository root and the installed ``python -m semnet.analysis``."""
+    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"usage: {prog} ") and "testsnr" in out.stdout
+
+
+def test_old_module_paths_are_the_moved_modules():
+    import analysis
+    import analysis.runs
+    from analysis.table import methods_table as old_methods_table
+    import semnet.analysis.runs
+
+    assert analysis.runs is semnet.analysis.runs
+    assert analysis.AnalysisError is semnet.analysis.runs.AnalysisError
+    assert old_methods_table is methods_table
 
 
 def test_real_runs_read_and_draw(real_runs, tmp_path, capsys):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from matplotlib.patches import FancyArrowPatch
 
-from analysis.links import link_graph, link_points, plot_link_scatter, plot_topology, write_links
-from analysis.runs import AnalysisError, load_run, load_runs, variants_of
+from semnet.analysis.links import link_graph, link_points, plot_link_scatter, plot_topology, write_links
+from semnet.analysis.runs import AnalysisError, load_run, load_runs, variants_of
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import math
 import pytest
 import yaml
 
-from analysis.runs import (
+from semnet.analysis.runs import (
     AnalysisError,
     find_run_dirs,
     group_by_label,
@@ -33,6 +33,20 @@ def test_load_reads_all_three_files(main_runs):
     # validation points are not test points; branches are kept apart
     assert [p["bytes_cumulative"] for p in run.test_points()] == [500_000, 1_000_000, 1_400_000]
     assert len(run.test_points("control_compute_matched")) == 2
+
+
+def test_load_reads_gzipped_metrics(main_runs, tmp_path):
+    """Records kept compressed (metrics.jsonl.gz) read the same as the plain file."""
+    import gzip
+    import shutil
+
+    plain = main_runs / "nested" / "finefed-seed1"
+    packed = tmp_path / "finefed-seed1"
+    shutil.copytree(plain, packed)
+    (packed / "metrics.jsonl.gz").write_bytes(gzip.compress((packed / "metrics.jsonl").read_bytes()))
+    (packed / "metrics.jsonl").unlink()
+    assert len(load_run(packed).metrics) == 6
+    assert load_run(packed).metrics == load_run(plain).metrics
 
 
 @pytest.mark.parametrize("bad", ["missing", "empty"])

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis.runs import AnalysisError, load_runs
-from analysis.snr import plot_snr, snr_series, write_snr
+from semnet.analysis.runs import AnalysisError, load_runs
+from semnet.analysis.snr import plot_snr, snr_series, write_snr
 
 
 @pytest.fixture(scope="module")

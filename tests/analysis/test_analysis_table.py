@@ -5,8 +5,8 @@ import statistics
 
 import pytest
 
-from analysis.runs import load_runs
-from analysis.table import methods_table, psnr_gain_pct, to_csv, to_markdown, write_table
+from semnet.analysis.runs import load_runs
+from semnet.analysis.table import methods_table, psnr_gain_pct, to_csv, to_markdown, write_table
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,8 @@ def test_write_table(rows, tmp_path):
 
 
 def test_paired_differences_pair_finefed_with_its_own_start_and_controls(tmp_path, make_run):
-    from analysis.runs import load_runs
-    from analysis.table import paired_differences, paired_markdown
+    from semnet.analysis.runs import load_runs
+    from semnet.analysis.table import paired_differences, paired_markdown
 
     for seed, gain in ((0, 1.0), (1, 0.2), (2, 0.8)):
         make_run(tmp_path / f"ff{seed}", method="finefed", seed=seed, psnr_db=20.0 + seed,

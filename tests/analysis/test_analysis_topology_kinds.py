@@ -4,8 +4,8 @@ import json
 
 import yaml
 
-from analysis.runs import load_runs
-from analysis.topology_sweep import topology_series
+from semnet.analysis.runs import load_runs
+from semnet.analysis.topology_sweep import topology_series
 
 
 def _run(tmp_path, kind, users, psnr):

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis.runs import AnalysisError, load_runs
-from analysis.topology_sweep import plot_topology_sweep, swept_param, topology_series, write_topology_sweep
+from semnet.analysis.runs import AnalysisError, load_runs
+from semnet.analysis.topology_sweep import plot_topology_sweep, swept_param, topology_series, write_topology_sweep
 
 
 @pytest.fixture(scope="module")

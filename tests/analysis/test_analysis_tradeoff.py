@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.runs import AnalysisError, load_runs
-from analysis.style import save
-from analysis.tradeoff import pareto_front, plot_tradeoff, tradeoff_curves, write_tradeoff
+from semnet.analysis.runs import AnalysisError, load_runs
+from semnet.analysis.style import save
+from semnet.analysis.tradeoff import pareto_front, plot_tradeoff, tradeoff_curves, write_tradeoff
 
 SQRT2 = math.sqrt(2)
 

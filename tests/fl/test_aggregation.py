@@ -36,7 +36,7 @@ def test_tensors_round_trip_and_bits():
 
 
 def test_plateau_needs_a_flat_window_not_one_noisy_point():
-    from semnet.fl.federated import _plateaued
+    from semnet.fl.convergence import plateaued as _plateaued
 
     rising = {r: 10 + 0.1 * r for r in range(0, 41, 2)}
     assert not _plateaued(rising, 40, 0.1, 0.1, 2)
@@ -49,7 +49,7 @@ def test_plateau_needs_a_flat_window_not_one_noisy_point():
 def test_plateau_is_not_fooled_by_the_cifar_start_that_stopped_too_early():
     """Validation PSNR of a real CIFAR-10 FedAvg start (paper scenario, seed 0) that was
     still gaining ~0.1 dB per 5 rounds; two-evaluation windows stopped it at round 75."""
-    from semnet.fl.federated import _plateaued
+    from semnet.fl.convergence import plateaued as _plateaued
 
     history = {50: 17.7333, 55: 18.396, 60: 18.7198, 65: 18.8847, 70: 18.6326, 75: 19.0346}
     assert not _plateaued(history, 75, 0.1, 0.1, 5)

@@ -10,7 +10,7 @@ from semnet.fl.finefed import PersonalModels, decoder_step, encoder_step
 
 def _build_ctx(scenario, tmp_path):
     """A RunContext the way the runner builds it (via a zero-round fedavg run's pieces)."""
-    from semnet.fl.context import RunContext
+    from semnet.fl.context import RunContext, RunSettings
     from semnet.fl.evaluation import LinkEvaluator
     from semnet.fl.trainer import Trainer
     from semnet.models import Channel
@@ -28,7 +28,7 @@ def _build_ctx(scenario, tmp_path):
     links = net.image_links()
     snr = {l: net.link(*l).snr_db for l in links}
     ev = LinkEvaluator(links, snr, data.test, channel, device, seed=1)
-    ctx = RunContext(scenario=scenario, network=net, sim=sim, trainer=Trainer(channel, device), evaluator=ev,
+    ctx = RunContext(settings=RunSettings.of(scenario), network=net, sim=sim, trainer=Trainer(channel, device), evaluator=ev,
                      validator=ev, train_images=data.train,
                      new_model=model_factory(scenario.model, data.image_hw, scenario.seed, device),
                      device=device, record_metric=lambda r: None, progress=lambda r: None)
@@ -53,7 +53,7 @@ def test_encoder_step_changes_only_encoders(tiny, tmp_path):
     assert _changed(dec0, models.decoders) == set()
     # each receiver j sent D_j to each transmitter i in in(j), at its real size
     sent = {(e["src"], e["dst"]) for e in events if e["kind"] == "decoder"}
-    assert sent == {(j, i) for i, j in ctx.network.image_links()}
+    assert sent == {(j, i) for i, j in ctx.image_links()}
     bits = state_bits(models.decoders[0])
     assert all(e["bits"] == bits for e in events if e["kind"] == "decoder")
 
@@ -67,7 +67,7 @@ def test_decoder_step_changes_only_decoders(tiny, tmp_path):
     assert _changed(enc0, models.encoders) == set()
     assert _changed(dec0, models.decoders) == set(ctx.users)
     ups = {(e["src"], e["dst"]) for e in events if e["kind"] == "decoder_update"}
-    assert ups == set(ctx.network.image_links())  # copies travel transmitter -> receiver
+    assert ups == set(ctx.image_links())  # copies travel transmitter -> receiver
 
 
 def test_personal_models_start_from_global_copies(tiny, tmp_path):

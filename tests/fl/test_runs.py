@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from semnet.fl.catalog import METHOD_NAMES
+from semnet import registry
 from semnet.fl.context import RunContext
 from semnet.metrics.rundir import RunDirectory
 from semnet.runner import run_scenario
@@ -40,7 +40,7 @@ def test_summary_bytes_match_events(tiny, tmp_path):
     assert phase_bytes == result.summary["bytes_total"]
 
 
-@pytest.mark.parametrize("name", [m for m in METHOD_NAMES if m != "exchange"])
+@pytest.mark.parametrize("name", [m for m in registry.methods.names() if m != "exchange"])
 def test_every_method_runs(name, tmp_path):
     raw = tiny_scenario_dict(name=name)
     raw["method"]["personal"] = {"rounds": 1, "local": {"steps": 2, "batch_size": 8}}

@@ -123,9 +123,29 @@ def test_rician_gain_has_los_mean():
 
 
 def test_bad_channel_arguments_raise_model_error():
-    with pytest.raises(ModelError, match="'fading'.*awgn, rayleigh, rician"):
+    with pytest.raises(ModelError, match="'fading'.*none, rayleigh, rician"):
         Channel("fading")
     with pytest.raises(ModelError, match="k_factor"):
         Channel("rician", k_factor=-1.0)
     with pytest.raises(ModelError, match="snr_db has 3 values"):
         Channel()(_symbols(2, 4), torch.zeros(3))
+
+
+def test_none_and_awgn_are_one_channel():
+    """One vocabulary with the network layer: ``none``; ``awgn`` stays accepted."""
+    assert CHANNEL_KINDS == ("none", "rayleigh", "rician")
+    a, b = Channel("none", csi=False), Channel("awgn", csi=False)
+    assert a.kind == b.kind == "none" and a.fading == b.fading and repr(a) == repr(b)
+    z, snr = _symbols(8, 32), torch.linspace(0.0, 20.0, 8)
+    torch.testing.assert_close(a(z, snr, generator=_gen(5)), b(z, snr, generator=_gen(5)), rtol=0, atol=0)
+    assert torch.equal(sample_channel_gain("none", 3, None, "cpu"), sample_channel_gain("awgn", 3, None, "cpu"))
+
+
+def test_channel_accepts_a_built_model():
+    from semnet.channels import make_fading
+
+    built = Channel(make_fading("rician", k_factor=2.0), csi=False)
+    named = Channel("rician", csi=False, k_factor=2.0)
+    assert built.kind == "rician" and built.k_factor == 2.0 and repr(built) == repr(named)
+    z, snr = _symbols(4, 16), torch.full((4,), 6.0)
+    assert torch.equal(built(z, snr, generator=_gen(1)), named(z, snr, generator=_gen(1)))

@@ -117,13 +117,30 @@ def test_ergodic_capacity_ordering_and_limits():
     "call",
     [
         lambda: fading.sample_gain("nakagami", 3, np.random.default_rng(0)),
-        lambda: fading.outage_probability("awgn", 10.0, 1.0),
+        lambda: fading.outage_probability("AWGN", 10.0, 1.0),
         lambda: fading.ergodic_capacity_bps_hz("Rayleigh", 10.0),
     ],
 )
 def test_unknown_kind_lists_valid_kinds(call):
     with pytest.raises(ScenarioError, match=r"unknown fading kind .*; valid kinds: none, rayleigh, rician"):
         call()
+
+
+def test_awgn_is_an_alias_of_none():
+    """The JSCC channel's old name for no fading is accepted by the network layer too."""
+    assert fading.sample_power_gain("awgn", 4, None).tolist() == [1.0] * 4
+    assert fading.outage_probability("awgn", 10.0, 9.0) == fading.outage_probability("none", 10.0, 9.0) == 0.0
+    assert fading.ergodic_capacity_bps_hz("awgn", 10.0) == fading.ergodic_capacity_bps_hz("none", 10.0)
+
+
+def test_functions_accept_a_built_model():
+    from semnet.channels import make_fading
+
+    model = make_fading("rician", k_factor=3.0)
+    a = fading.sample_gain(model, 5, np.random.default_rng(3))
+    b = fading.sample_gain("rician", 5, np.random.default_rng(3), k_factor=3.0)
+    np.testing.assert_array_equal(a, b)
+    assert fading.outage_probability(model, 5.0, 1.0) == fading.outage_probability("rician", 5.0, 1.0, k_factor=3.0)
 
 
 def test_bad_values_raise_scenario_error():

@@ -2,10 +2,12 @@
 every key a table row, and the example scenario validates."""
 
 import re
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from semnet.scenario import validate
 from semnet.scenario.schema import LocalTrainSpec, Scenario
@@ -15,12 +17,33 @@ from semnet.scenario.loader import _model_of as _section_model  # noqa: E402  (o
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
 
 
+def _all_models(annotation) -> list:
+    """Every section model in ``annotation``: one, or the members of a union of
+    sections (the topology kinds, documented in one table)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _all_models(arg)]
+
+
+class _Union:
+    """Several section models documented under one heading: the union of their keys."""
+
+    def __init__(self, models):
+        self.models = models
+        self.model_fields = {key: None for m in models for key in m.model_fields}
+
+
 def _sections(model=Scenario, path=""):
     """(dotted section path, model) for every section, the root as ''."""
     yield path, model
     for name, field in model.model_fields.items():
         sub = _section_model(field.annotation)
-        if sub is not None:
+        if sub is None:
+            continue
+        members = _all_models(field.annotation)
+        if len(members) > 1:
+            yield f"{path}.{name}" if path else name, _Union(members)
+        else:
             yield from _sections(sub, f"{path}.{name}" if path else name)
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import pydantic
 import pytest
 
+from semnet import registry
+
 from semnet.errors import ScenarioError
 from semnet.scenario import Scenario, apply_overrides, load_scenario, read_yaml, validate
 
@@ -24,7 +26,7 @@ def test_defaults_validate():
     assert scenario == Scenario()
     assert scenario.method.name == "finefed"
     assert scenario.topology.kind == "ring" and scenario.topology.num_users == 6
-    assert scenario.method.algorithm == "fedavg"
+    assert registry.methods.get("finefed")(scenario.method).algorithm == "fedavg"
 
 
 def test_scenario_is_frozen():
@@ -109,7 +111,8 @@ def test_traffic_matrix_shape_and_values(matrix, message):
 def test_method_and_algorithm_must_agree():
     def method(name, algorithm=None):
         federated = {} if algorithm is None else {"algorithm": algorithm}
-        return validate({"method": {"name": name, "federated": federated}}).method
+        spec = validate({"method": {"name": name, "federated": federated}}).method
+        return registry.methods.get(name)(spec)  # the method decides its start's algorithm
 
     contradiction = r"method\.federated\.algorithm = 'scaffold': contradicts method name 'fedprox'"
     with pytest.raises(ScenarioError, match=contradiction):
@@ -117,6 +120,7 @@ def test_method_and_algorithm_must_agree():
     assert method("fedprox", "fedprox").algorithm == "fedprox"
     assert method("scaffold").algorithm == "scaffold"
     assert method("finefed", "scaffold").algorithm == "scaffold"  # FineFed's start may use any algorithm
+    assert method("finefed").algorithm == "fedavg" and method("ditto").algorithm == "fedavg"
 
 
 def test_steps_or_epochs_not_both():

@@ -8,7 +8,8 @@ import networkx as nx
 import pytest
 
 from semnet.net.network import AGGREGATOR, LinkParams, Network, build_network
-from semnet.scenario.schema import LinksSpec, RateSpec, TopologySpec
+from semnet.scenario.schema import LinksSpec, RateSpec
+from semnet.scenario.topology import topology_spec
 from semnet.sim import Message, Simulator, Task
 
 MEGABYTE_BITS = 8 * 1_000_000
@@ -359,7 +360,7 @@ def test_same_seed_gives_identical_records():
 
 
 def test_network_from_specs_exchange_round(records):
-    topology = TopologySpec(kind="ring", num_users=4)
+    topology = topology_spec(kind="ring", num_users=4)
     links = LinksSpec(snr_db=10.0, latency_s=0.005, rate=RateSpec(mode="fixed", rate_bps=10e6))
     net = build_network(topology, links, seed=0)
     sim = make_sim(net, records)

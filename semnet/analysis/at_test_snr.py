@@ -25,8 +25,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
 
-from analysis.runs import AnalysisError, Run, warn_mixed
-from analysis.stats import MeanStd, mean_std
+from .runs import AnalysisError, Run, warn_mixed
+from .stats import MeanStd, mean_std
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Iterable
 
 import numpy as np
 
-from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, scenario_value
-from analysis.stats import SeriesPoint, mean_std
-from analysis.style import axis_label, colours, finish, new_figure, plot_series, save, styled
+from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, scenario_value
+from .stats import SeriesPoint, mean_std
+from .style import axis_label, colours, finish, new_figure, plot_series, save, styled
 
 log = logging.getLogger(__name__)
 

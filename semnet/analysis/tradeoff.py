@@ -24,8 +24,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, warn_mixed
-from analysis.style import MARKERS, MB, axis_label, colours, finish, line_style, new_figure, save, styled
+from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, warn_mixed
+from .style import MARKERS, MB, axis_label, colours, finish, line_style, new_figure, save, styled
 
 log = logging.getLogger(__name__)
 

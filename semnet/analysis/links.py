@@ -17,8 +17,8 @@ import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
-from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, variants_of
-from analysis.style import MARKERS, axis_label, colours, file_stem, finish, new_figure, save, styled
+from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, variants_of
+from .style import MARKERS, axis_label, colours, file_stem, finish, new_figure, save, styled
 
 CMAP = "viridis"
 

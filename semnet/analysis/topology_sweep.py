@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Iterable
 
 
-from analysis.runs import AnalysisError, Run, Variant, as_variants, group_by_label, scenario_value
-from analysis.stats import SeriesPoint, mean_std
-from analysis.style import axis_label, colours, finish, new_figure, plot_series, save, styled
+from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, scenario_value
+from .stats import SeriesPoint, mean_std
+from .style import axis_label, colours, finish, new_figure, plot_series, save, styled
 
 PARAMS = ("num_users", "radius_m", "p", "k", "p_rewire", "area_m")
 

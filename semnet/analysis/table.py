@@ -1,6 +1,6 @@
 """The methods table: quality and cost per method, mean ± std over seeds.
 
-Rows are the variants of :mod:`analysis.runs` (``fedavg``, ``finefed/start``,
+Rows are the variants of :mod:`semnet.analysis.runs` (``fedavg``, ``finefed/start``,
 ``finefed/compute_matched``, ``finefed``, ...). Columns: mean link PSNR, worst-link
 PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, the PSNR
 gain over the run's own federated start (%, FineFed rows and controls), and the
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from analysis.runs import Run, Variant, as_variants, group_by_label, warn_mixed
-from analysis.stats import MeanStd, mean_std
-from analysis.style import MB
+from .runs import Run, Variant, as_variants, group_by_label, warn_mixed
+from .stats import MeanStd, mean_std
+from .style import MB
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A run directory is complete exactly when it holds ``summary.json`` (written last by
 the runner); ``scenario.yaml`` (the resolved scenario) and ``metrics.jsonl`` (the
-evaluation points) sit beside it. This module reads those files only; it never
-imports the simulator.
+evaluation points, or ``metrics.jsonl.gz`` once compressed for keeping) sit beside
+it. This module reads those files only; it never imports the simulator.
 
 One run yields one or more *variants*, each a row of the methods table:
 
@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
@@ -187,13 +188,21 @@ def load_run(path: str | Path) -> Run:
     if (path / SCENARIO).is_file():
         scenario = yaml.safe_load((path / SCENARIO).read_text()) or {}
     metrics: list[dict] = []
-    if (path / METRICS).is_file():
-        for line in (path / METRICS).read_text().splitlines():
-            if line.strip():
-                metrics.append(json.loads(line))
+    for line in _metrics_text(path).splitlines():
+        if line.strip():
+            metrics.append(json.loads(line))
     if summary.get("status", "complete") != "complete":
         log.warning("run %s has status %r", path, summary.get("status"))
     return Run(path=path, scenario=scenario, summary=summary, metrics=metrics)
+
+
+def _metrics_text(path: Path) -> str:
+    """``metrics.jsonl`` of a run directory, or its gzip copy (records kept compressed); "" if neither."""
+    if (path / METRICS).is_file():
+        return (path / METRICS).read_text()
+    if (path / f"{METRICS}.gz").is_file():
+        return gzip.decompress((path / f"{METRICS}.gz").read_bytes()).decode()
+    return ""
 
 
 def load_runs(paths: Iterable[str | Path]) -> list[Run]:

@@ -1,0 +1,142 @@
+"""``python -m semnet.analysis COMMAND RUN_DIRS... --out DIR``: tables and figures from run directories.
+
+``python -m analysis`` (from the repository root) runs the same command line.
+
+Commands
+--------
+table      methods.md and methods.csv: quality and cost per method, mean ± std over seeds
+tradeoff   tradeoff_bytes and tradeoff_time: PSNR vs cumulative bytes / simulated time
+snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
+links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
+topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
+testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
+all        every one of the above that the runs support (others are skipped with a reason)
+
+RUN_DIRS are run directories or folders searched recursively for them. Figures are
+written as PNG and SVG. Every path written is printed, one per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .at_test_snr import write_at_test_snr
+from .links import write_links
+from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
+from .snr import X_CHOICES, snr_series, write_snr
+from .style import colours
+from .table import methods_table, paired_differences, write_table
+from .topology_sweep import PARAMS, swept_param, write_topology_sweep
+from .tradeoff import write_tradeoff
+
+log = logging.getLogger("semnet.analysis")
+
+METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
+COMMANDS = ("table", "tradeoff", "snr", "links", "topology", "testsnr", "all")
+
+
+#: The program name in usage lines when none is given.
+PROG = "python -m semnet.analysis"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Tables and figures from semnet run directories (reads the files only).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    helps = {
+        "table": "methods table (Markdown + CSV), mean ± std over seeds",
+        "tradeoff": "quality vs cumulative bytes and vs simulated time, Pareto front marked",
+        "snr": "quality vs SNR from an SNR sweep",
+        "links": "per-link PSNR vs SNR, and the topology coloured by link PSNR",
+        "topology": "quality vs a topology parameter from a topology sweep",
+        "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
+        "all": "every output the runs support",
+    }
+    for name in COMMANDS:
+        p = sub.add_parser(name, help=helps[name], description=helps[name])
+        p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="run directories or folders holding them")
+        p.add_argument("--out", required=True, help="output folder (created if needed)")
+        if name not in ("table", "links", "testsnr"):
+            p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
+        if name in ("snr", "all"):
+            p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
+                           help="SNR axis: the runs' mean link SNR, or the swept links.snr_offset_db / links.snr_db")
+        if name in ("topology", "all"):
+            p.add_argument("--param", choices=("auto",) + PARAMS, default="auto",
+                           help="topology parameter on the x axis (default: the one that varies)")
+    return parser
+
+
+def _snr_applies(runs: list[Run], x: str) -> str | None:
+    """None if an SNR plot makes sense, else why not."""
+    if any(len(pts) > 1 for pts in snr_series(runs, x).values()):
+        return None
+    return "every method has runs at one SNR setting only"
+
+
+def _topology_applies(runs: list[Run]) -> str | None:
+    try:
+        swept_param(runs)
+    except AnalysisError as err:
+        return str(err)
+    return None
+
+
+def run(args: argparse.Namespace) -> list[Path]:
+    """Do one command; return the paths written (also used by the tests)."""
+    runs = load_runs(args.runs)
+    out = Path(args.out)
+    colour_of = colours(group_by_label(as_variants(runs)))
+    metric = getattr(args, "metric", "psnr_db")
+    written: list[Path] = []
+    cmd = args.command
+    if cmd in ("table", "all"):
+        written += write_table(methods_table(runs), out, paired=paired_differences(runs))
+    if cmd in ("tradeoff", "all"):
+        written += write_tradeoff(runs, out, metric, colour_of)
+    if cmd in ("links", "all"):
+        written += write_links(runs, out, colour_of)
+    if cmd == "snr":
+        written += write_snr(runs, out, args.snr_x, metric, colour_of)
+    if cmd == "topology":
+        written += write_topology_sweep(runs, out, args.param, metric, colour_of)
+    if cmd == "testsnr":
+        written += write_at_test_snr(runs, out)
+    if cmd == "all":
+        why = _snr_applies(runs, args.snr_x)
+        if why is None:
+            written += write_snr(runs, out, args.snr_x, metric, colour_of)
+        else:
+            log.warning("skipped snr: %s", why)
+        why = None if args.param != "auto" else _topology_applies(runs)
+        if why is None:
+            written += write_topology_sweep(runs, out, args.param, metric, colour_of)
+        else:
+            log.warning("skipped topology: %s", why)
+    return written
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="analysis: %(message)s")
+    args = build_parser(prog).parse_args(argv)
+    try:
+        written = run(args)
+    except AnalysisError as err:
+        print(f"analysis: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        for path in written:
+            print(path)
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The seams every federated or personalised method plugs into.
+
+* A :class:`RoundStrategy` configures one round (which users, which messages, which
+  local jobs: a list of :class:`~semnet.fl.context.ClientPlan`) and aggregates the
+  replies; tasks whose messages were lost or late arrive as ``failures`` (data, not
+  exceptions) and are left out. It also says which encoder and decoder each link
+  uses when it is scored (its pairing rule).
+* :func:`run_rounds` is the one round loop: configure -> the simulator plays the
+  round and the trainer runs the surviving jobs -> aggregate -> aggregation delay ->
+  progress -> optional evaluation and convergence check -> phase record.
+* A :class:`Method` (registered in :data:`semnet.registry.methods`) is what a
+  scenario's ``method.name`` runs: a pipeline of phases, each usually one
+  ``run_rounds`` call, returning a :class:`MethodOutcome`.
+
+The strategies see only a :class:`~semnet.fl.context.RunContext`: users, data streams,
+the trainer, a way to play a round and to evaluate; never the scenario or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from torch import nn
+
+from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
+from semnet.fl.convergence import ConvergenceCheck
+from semnet.fl.trainer import JobResult, TrainJob
+from semnet.sim import TaskOutcome
+
+Pairing = tuple[Callable[[int], nn.Module], Callable[[int], nn.Module]]
+"""(encoder_of(transmitter), decoder_of(receiver)): which modules link i->j uses."""
+
+
+@dataclass
+class ClientReply:
+    """One task that got through: its plan, the jobs it ran and their results."""
+
+    plan: ClientPlan
+    jobs: list[TrainJob]
+    results: list[JobResult]
+
+    @property
+    def key(self):
+        return self.plan.task.key
+
+    # (plan, jobs, results) unpacking, as the round driver returns them
+    def __iter__(self):
+        return iter((self.plan, self.jobs, self.results))
+
+
+class RoundStrategy:
+    """One phase's rounds. Subclasses override :meth:`configure`, usually
+    :meth:`aggregate` and :meth:`pairing`.
+
+    Class attributes say how the loop treats the strategy:
+
+    ``aggregates``
+        an aggregator waits ``aggregation_s`` after each round (the scenario's
+        ``simulation.compute.aggregation_s``);
+    ``evaluates_between_rounds``
+        the test links are scored every ``output.eval_every_rounds`` rounds (federated
+        starts; fine-tuning phases are scored at their end only);
+    ``reports``
+        each round sends a progress record.
+    """
+
+    aggregates: ClassVar[bool] = True
+    evaluates_between_rounds: ClassVar[bool] = False
+    reports: ClassVar[bool] = True
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.failures = 0  # tasks lost (outage) or late (deadline) over the phase
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        """The plans of round ``rnd`` (1-based)."""
+        raise NotImplementedError
+
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures: list[TaskOutcome]) -> None:
+        """Fold the replies of round ``rnd`` into the strategy's models (default: nothing
+        to fold, e.g. local training that is kept where it ran)."""
+
+    def pairing(self) -> Pairing:
+        """The encoder and decoder each link uses when scored."""
+        raise NotImplementedError
+
+
+def play_round(ctx: RunContext, strategy: RoundStrategy, rnd: int) -> tuple[list[ClientReply], list[TaskOutcome]]:
+    """One round of ``strategy``: configure, play, aggregate, wait, report."""
+    finished, failures = ctx.play(strategy.configure(rnd))
+    replies = [ClientReply(plan, jobs, results) for plan, jobs, results in finished]
+    strategy.failures += len(failures)
+    strategy.aggregate(rnd, replies, failures)
+    if strategy.aggregates:
+        ctx.aggregation_delay()
+    if strategy.reports:
+        ctx.report(clients=len(replies), failures=len(failures))
+    return replies, failures
+
+
+def run_rounds(
+    ctx: RunContext,
+    strategy: RoundStrategy,
+    rounds: int,
+    *,
+    phase: str | None = None,
+    converge: Any = None,
+    evaluate: bool = True,
+) -> PhaseRecord | None:
+    """Play up to ``rounds`` rounds of ``strategy``: the one round loop.
+
+    Parameters
+    ----------
+    phase : str, optional
+        Opens a phase of that name first and closes it at the end (scored with the
+        strategy's pairing unless ``evaluate`` is false). Without it, the caller owns
+        the phase (several strategies may share one) and ``None`` is returned.
+    converge : ConvergeSpec, optional
+        Stop once validation PSNR stops improving (:mod:`semnet.fl.convergence`); the
+        record's ``converged`` says whether it did before ``rounds`` ran out.
+    """
+    if phase is not None:
+        ctx.begin_phase(phase)
+    check = ConvergenceCheck(converge) if converge is not None else None
+    if check is not None:
+        check.record(0, _validation_psnr(ctx, strategy))
+    every = ctx.settings.eval_every_rounds if strategy.evaluates_between_rounds else 0
+    rnd = 0
+    for rnd in range(1, rounds + 1):
+        play_round(ctx, strategy, rnd)
+        if every and rnd % every == 0 and rnd < rounds:
+            ctx.evaluate(*strategy.pairing())
+        if check is not None and check.due(rnd):
+            check.record(rnd, _validation_psnr(ctx, strategy))
+            if check.plateaued(rnd):
+                break
+    if phase is None:
+        return None
+    if not evaluate:
+        return ctx.end_phase()
+    # the last convergence check already validated the final model: no second pass
+    record = ctx.end_phase(*strategy.pairing(), validation_psnr_db=check.value_at(rnd) if check else None)
+    if check is not None:  # None: no check applies (no rounds to stop early)
+        record.converged = check.converged if rounds > 0 else None
+    return record
+
+
+def _validation_psnr(ctx: RunContext, strategy: RoundStrategy) -> float:
+    return ctx.evaluate(*strategy.pairing(), validation=True)[1]["psnr_db"]
+
+
+# --------------------------------------------------------------------------- methods
+
+
+@dataclass
+class MethodOutcome:
+    """What a method hands back to the runner."""
+
+    phases: list[PhaseRecord]
+    controls: list[dict] = field(default_factory=list)
+    extras: dict = field(default_factory=dict)
+    checkpoints: dict[str, dict] = field(default_factory=dict)
+
+
+class Method:
+    """A method a scenario can name (``method.name``).
+
+    Register a subclass with ``@semnet.registry.methods.register(name, description)``.
+    It is built from the scenario's whole ``method:`` section (``spec``) and runs on a
+    :class:`RunContext`. Built-in methods read their own sections of it (``federated``,
+    ``finetune``, ``personal`` ...); a plugin method declares ``Options``, a pydantic
+    model of its section ``method.options``, validated when the scenario is loaded and
+    available as ``self.options``.
+    """
+
+    Options: ClassVar[type[BaseModel] | None] = None
+    learns: ClassVar[bool] = True  # builds models and needs data (the exchange-only method does not)
+
+    def __init__(self, spec, *, model_from_checkpoint: bool = False):
+        self.spec = spec
+        self.model_from_checkpoint = model_from_checkpoint
+        self.options = self.validate_options(spec.options)
+
+    @classmethod
+    def validate_options(cls, options: dict) -> BaseModel | None:
+        """``method.options`` as this method's ``Options`` (pydantic raises on bad keys)."""
+        if cls.Options is None:
+            if options:
+                raise ValueError(f"takes no options; got {', '.join(sorted(options))}")
+            return None
+        return cls.Options.model_validate(options)
+
+    def run(self, ctx: RunContext) -> MethodOutcome:
+        raise NotImplementedError
+
+
+def personal_checkpoint(encoders: dict[int, nn.Module], decoders: dict[int, nn.Module]) -> dict:
+    """The ``personal.pt`` checkpoint: every user's encoder and decoder."""
+    return {
+        "encoders": {u: cpu_state(m) for u, m in encoders.items()},
+        "decoders": {u: cpu_state(m) for u, m in decoders.items()},
+    }
