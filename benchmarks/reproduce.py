@@ -1,0 +1,114 @@
+"""Do two revisions of semnet give the same runs? Byte for byte, case by case.
+
+    python benchmarks/reproduce.py --base HEAD~1                 # every case, base vs working tree
+    python benchmarks/reproduce.py --base v0.1 --cases quickstart fedprox
+
+Each case is a shipped scenario with ``--set`` overrides that cut it to seconds (the
+quickstart and one paper scenario run as shipped or nearly). The base revision is
+checked out into a temporary git worktree and run with the same interpreter, so only
+the code differs. A case reproduces when ``events.jsonl`` is byte-identical and
+``summary.json`` / ``metrics.jsonl`` are equal apart from wall-clock fields. Refactors
+that must not change results (and features that must be off by default) are checked
+with it; the last column prints the final mean link PSNR of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = (
+    "--set method.federated.rounds=3 --set method.federated.converge=null --set method.federated.local.steps=3 "
+    "--set method.finetune.iterations=1 --set method.finetune.encoder.steps=4 --set method.finetune.decoder_rounds=1 "
+    "--set method.finetune.decoder.steps=3 --set data.test_per_user=8 --set method.personal.rounds=2 "
+    "--set method.personal.local.steps=3"
+)
+QS = "scenarios/quickstart.yaml"
+CASES: dict[str, tuple[str, str]] = {
+    "quickstart": (QS, ""),
+    "paper_ff": ("scenarios/paper/finefed_from_fedavg.yaml",
+                 "--set data.test_per_user=10 --set method.finetune.encoder.steps=4 --set method.finetune.decoder.steps=3 "
+                 "--set method.personal.local.steps=2 --set method.personal.rounds=2"),
+    "qs_all_controls": (QS, SHORT + " --set method.controls=[compute_matched,bytes_matched,local_finetune,fedper,ditto]"
+                        " --set links.fading=rayleigh --set links.rate.mode=shannon"),
+    "fedprox": (QS, SHORT + " --set method.name=fedprox --set method.controls=[]"),
+    "scaffold": (QS, SHORT + " --set method.name=scaffold --set method.controls=[]"),
+    "ff_scaffold": (QS, SHORT + " --set method.federated.algorithm=scaffold --set method.controls=[compute_matched,bytes_matched]"),
+    "fedper": (QS, SHORT + " --set method.name=fedper --set method.controls=[]"),
+    "ditto": (QS, SHORT + " --set method.name=ditto --set method.controls=[]"),
+    "local_ft": (QS, SHORT + " --set method.name=local_finetune --set method.controls=[]"),
+    "enc_only": (QS, SHORT + " --set method.name=finefed_encoder_only --set method.controls=[]"
+                 " --set method.finetune.task_weights=traffic"),
+    "dec_only": (QS, SHORT + " --set method.name=finefed_decoder_only --set method.controls=[]"
+                 " --set method.federated.client_fraction=0.5 --set simulation.round_deadline_s=0.5"),
+    "central": ("scenarios/paper/centralized.yaml",
+                "--set data.train_per_user=40 --set data.test_per_user=8 --set method.centralized.epochs=1"),
+    "exchange": (QS, "--set method.name=exchange --set method.exchange.semantic_images=2"),
+}
+WALL_CLOCK = {"wall_time_s"}
+
+
+def run_case(code: Path, name: str, out: Path) -> None:
+    scenario, overrides = CASES[name]
+    args = [sys.executable, "-m", "semnet.cli.main", "run", str(code / scenario), *shlex.split(overrides),
+            "--set", "simulation.threads=1", "--out", str(out), "--quiet"]
+    # the revision's own package first; data and checkpoints resolve from the repository root
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} at {code}: exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}")
+
+
+def _without_wall_clock(value):
+    if isinstance(value, dict):
+        return {k: _without_wall_clock(v) for k, v in value.items() if k not in WALL_CLOCK}
+    if isinstance(value, list):
+        return [_without_wall_clock(v) for v in value]
+    return value
+
+
+def compare(a: Path, b: Path) -> tuple[bool, bool, bool, object, object]:
+    events = (a / "events.jsonl").read_bytes() == (b / "events.jsonl").read_bytes()
+    sa, sb = (_without_wall_clock(json.loads((p / "summary.json").read_text())) for p in (a, b))
+    ma, mb = ([_without_wall_clock(json.loads(line)) for line in (p / "metrics.jsonl").read_text().splitlines()]
+              for p in (a, b))
+    return events, sa == sb, ma == mb, sa.get("psnr_db"), sb.get("psnr_db")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="git revision to compare against (e.g. HEAD~1, a tag)")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run directories under this folder")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="semnet-reproduce-") as tmp:
+        tmp = Path(tmp)
+        base_code = tmp / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base_code), args.base], cwd=ROOT, check=True,
+                       capture_output=True)
+        runs = args.keep or tmp / "runs"
+        failures = 0
+        try:
+            print(f"{'case':<16} {'events':<7} {'summary':<8} {'metrics':<8} psnr_db (base -> now)")
+            for name in args.cases:
+                run_case(base_code, name, runs / "base" / name)
+                run_case(ROOT, name, runs / "now" / name)
+                events, summary, metrics, pa, pb = compare(runs / "base" / name, runs / "now" / name)
+                failures += not (events and summary and metrics)
+                mark = {True: "same", False: "DIFF"}
+                print(f"{name:<16} {mark[events]:<7} {mark[summary]:<8} {mark[metrics]:<8} {pa} -> {pb}", flush=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_code)], cwd=ROOT, capture_output=True)
+    print(f"{len(args.cases) - failures} of {len(args.cases)} cases reproduce")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
