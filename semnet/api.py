@@ -60,6 +60,5 @@ def run(scenario: str | Path | Mapping[str, Any] | Scenario, *, out_dir: str | P
     (the contents of ``summary.json``). ``progress`` receives each progress record."""
     from semnet.runner import run_scenario  # torch loads here, not on `import semnet`
 
-    if not isinstance(scenario, Scenario) or overrides:
-        scenario = validate_scenario(scenario, overrides)
+    scenario = validate_scenario(scenario, overrides)  # a Scenario too: its plugins load, its names are checked
     return run_scenario(scenario, out_dir=out_dir, progress=progress)

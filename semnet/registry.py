@@ -65,14 +65,20 @@ class Registry(Generic[T]):
         Modules whose import registers the built-in entries.
     aliases : dict, optional
         Other names accepted for an entry (``{"awgn": "none"}``); not listed.
+    base : str, optional
+        ``"module.Class"`` every entry must subclass; checked on lookup (imported then,
+        not here), so a plugin that registers the wrong kind of object gets one line.
     """
 
-    def __init__(self, kind: str, builtins: Iterable[str] = (), aliases: dict[str, str] | None = None):
+    def __init__(self, kind: str, builtins: Iterable[str] = (), aliases: dict[str, str] | None = None,
+                 base: str | None = None):
         self.kind = kind
         self._builtins = tuple(builtins)
         self._aliases = dict(aliases or {})
+        self._base = base
         self._entries: dict[str, Entry[T]] = {}
         self._loaded = False
+        self._checked: set[str] = set()
 
     def register(self, name: str, description: str = "") -> Callable[[T], T]:
         """Decorator registering ``obj`` under ``name`` (a second registration of the
@@ -101,16 +107,17 @@ class Registry(Generic[T]):
     def remove(self, name: str) -> None:
         """Forget ``name`` (tests and notebooks that re-register a component)."""
         self._entries.pop(name, None)
+        self._checked.discard(name)
 
     # ------------------------------------------------------------------ lookups
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
             return
-        self._loaded = True
         for module in self._builtins:
             importlib.import_module(module)
         load_entry_points()
+        self._loaded = True  # only once everything imported: a failure is reported again next time
 
     def get(self, name: str) -> T:
         """The entry called ``name`` (or one of its aliases).
@@ -124,7 +131,15 @@ class Registry(Generic[T]):
         key = self._aliases.get(name, name) if isinstance(name, str) else name
         if key not in self._entries:
             raise UnknownNameError(f"unknown {self.kind} {name!r}; {self.allowed()}")
-        return self._entries[key].obj
+        entry = self._entries[key]
+        if self._base is not None and key not in self._checked:
+            module, _, cls_name = self._base.rpartition(".")
+            base = getattr(importlib.import_module(module), cls_name)
+            if not (isinstance(entry.obj, type) and issubclass(entry.obj, base)):
+                raise PluginError(f"the {self.kind} registered as {key!r} by {entry.module or '?'} is {entry.obj!r}, "
+                                  f"not a subclass of {self._base}")
+            self._checked.add(key)
+        return entry.obj
 
     def __contains__(self, name: object) -> bool:
         self._ensure_loaded()
@@ -157,14 +172,31 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
 
 
-def accepted_arguments(cls: type) -> tuple[list[str], bool]:
-    """Keyword arguments ``cls(...)`` accepts, and whether it takes ``**kwargs`` (how
-    YAML ``options`` are checked against a component's constructor)."""
-    params = inspect.signature(cls.__init__).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    allowed = [name for name, p in params.items()
-               if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return allowed, accepts_any
+@dataclass(frozen=True)
+class Signature:
+    """What a component's constructor takes: how YAML ``options`` are checked against it."""
+
+    accepted: tuple[str, ...]  # keyword arguments it accepts
+    required: tuple[str, ...]  # ... of which these have no default
+    var_keyword: bool  # it also takes **kwargs
+
+
+def signature_of(cls: type) -> Signature:
+    """The keyword arguments ``cls(...)`` takes (a class without its own ``__init__``
+    takes none, whatever ``object.__init__`` says)."""
+    init = cls.__init__
+    if init is object.__init__:
+        return Signature((), (), False)
+    params = inspect.signature(init).parameters
+    accepted, required = [], []
+    for name, p in params.items():
+        if name == "self" or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            continue
+        accepted.append(name)
+        if p.default is p.empty:
+            required.append(name)
+    var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return Signature(tuple(accepted), tuple(required), var_keyword)
 
 
 # --------------------------------------------------------------------------- plugins
@@ -186,7 +218,11 @@ def load_entry_points() -> None:
             raise PluginError(f"entry point {point.name!r} ({point.value}) of group "
                               f"{ENTRY_POINT_GROUP!r} failed to load: {type(err).__name__}: {err}") from err
         if callable(loaded) and not isinstance(loaded, type):
-            loaded()
+            try:
+                loaded()
+            except Exception as err:
+                raise PluginError(f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP!r} "
+                                  f"failed when called: {type(err).__name__}: {err}") from err
         log.debug("loaded semnet plugin %s", point.value)
 
 
@@ -211,12 +247,12 @@ def load_plugins(modules: Iterable[str], key: str = "plugins", search: Iterable[
     PluginError
         One line naming the list index, the module and why it failed to import.
     """
-    search = tuple(search)
+    search = tuple(dict.fromkeys(str(Path(p).resolve()) for p in search))  # in order, once each
     for index, module in enumerate(modules):
         try:
             _import_with(module, search)
         except ModuleNotFoundError as err:
-            where = ", ".join(str(Path(p).resolve()) for p in search)
+            where = ", ".join(search)
             raise PluginError(
                 f"{key}[{index}] = {module!r}: no such module ({err}); a plugin is an importable Python module: "
                 f"installed, on PYTHONPATH{' or in ' + where if where else ''}"
@@ -235,23 +271,27 @@ def _import_with(module: str, search: Iterable[str | Path]) -> None:
     if found:
         importlib.import_module(module)
         return
-    extra = [str(Path(p).resolve()) for p in search if str(Path(p).resolve()) not in sys.path]
-    sys.path[:0] = extra  # kept: a plugin may import its own sibling modules later
+    # appended, not prepended, so a file in the scenario's folder never shadows an
+    # installed package; kept, because a plugin may import its siblings later
+    sys.path.extend(p for p in search if p not in sys.path)
+    importlib.invalidate_caches()
     importlib.import_module(module)
 
 
 # --------------------------------------------------------------------------- the registries
 
-methods: Registry = Registry("method", builtins=("semnet.fl.methods",))
+methods: Registry = Registry("method", builtins=("semnet.fl.methods",), base="semnet.fl.strategy.Method")
 """Top-level methods (``method.name``): classes of :class:`semnet.fl.strategy.Method`."""
 
-controls: Registry = Registry("control", builtins=("semnet.fl.controls",))
+controls: Registry = Registry("control", builtins=("semnet.fl.controls",), base="semnet.fl.controls.Control")
 """Fair-comparison controls (``method.controls``), run on branches from a method's start."""
 
-algorithms: Registry = Registry("federated algorithm", builtins=("semnet.fl.federated",))
+algorithms: Registry = Registry("federated algorithm", builtins=("semnet.fl.federated",),
+                                base="semnet.fl.federated.FederatedStrategy")
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 
-channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"})
+channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"},
+                              base="semnet.channels.base.FadingModel")
 """Fading models (``links.fading``), shared by the network layer and the JSCC channel."""
 
 topologies: Registry = Registry("topology", builtins=("semnet.net.topology",))
@@ -260,7 +300,7 @@ topologies: Registry = Registry("topology", builtins=("semnet.net.topology",))
 partitioners: Registry = Registry("partitioner", builtins=("semnet.data.partition",))
 """Ways to split images among users (``data.partition.kind``)."""
 
-models: Registry = Registry("model", builtins=("semnet.models",))
+models: Registry = Registry("model", builtins=("semnet.models",), base="semnet.models.base.JSCCModel")
 """JSCC model families (``model.name``)."""
 
 ALL: dict[str, Registry] = {

@@ -36,14 +36,13 @@ through the registry, which imports this package).
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from semnet.errors import ScenarioError
-from semnet.registry import UnknownNameError, channels
+from semnet.registry import PluginError, UnknownNameError, channels, signature_of
 
 if TYPE_CHECKING:
     import torch
@@ -209,41 +208,24 @@ _SIGNATURES: dict[type, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
 
 
 def _signature(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(keyword parameters, required ones, accepts **kwargs) of ``cls.__init__``."""
+    """(keyword parameters, required ones, accepts **kwargs) of ``cls.__init__``, cached."""
     found = _SIGNATURES.get(cls)
     if found is None:
-        accepted: list[str] = []
-        required: list[str] = []
-        var_kw = False
-        if cls.__init__ is not object.__init__:
-            for name, p in inspect.signature(cls.__init__).parameters.items():
-                if name == "self":
-                    continue
-                if p.kind is p.VAR_KEYWORD:
-                    var_kw = True
-                elif p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
-                    accepted.append(name)
-                    if p.default is p.empty:
-                        required.append(name)
-        found = (tuple(accepted), tuple(required), var_kw)
-        _SIGNATURES[cls] = found
+        signature = signature_of(cls)
+        found = _SIGNATURES[cls] = (signature.accepted, signature.required, signature.var_keyword)
     return found
 
 
 def _lookup(name: str, from_spec: bool) -> tuple[str, type]:
     where = f"links.fading = {name!r}: " if from_spec else ""
     try:
-        canonical = channels.canonical(name)
+        canonical = channels.canonical(name)  # the registry also checks it is a FadingModel subclass
     except UnknownNameError as err:  # one line listing the registered names
         message = f"{where}unknown channel; {channels.allowed()}" if from_spec else str(err)
         raise ScenarioError(message) from None
-    cls = channels.get(canonical)
-    if not (isinstance(cls, type) and issubclass(cls, FadingModel)):
-        raise ScenarioError(
-            f"{where}channel {canonical!r} (registered by {channels.entry(canonical).module}) is not a "
-            "semnet.channels.FadingModel subclass"
-        )
-    return canonical, cls
+    except PluginError as err:
+        raise ScenarioError(f"{where}{err}") from None
+    return canonical, channels.get(canonical)
 
 
 def make_fading(spec, /, **options: Any) -> FadingModel:
@@ -305,9 +287,9 @@ def make_fading(spec, /, **options: Any) -> FadingModel:
         model = cls(**options)
     except ScenarioError:
         raise
-    except (TypeError, ValueError, ArithmeticError) as err:
+    except Exception as err:  # a plugin's constructor refusing its options: say so in one line
         shown = "links.channel_options" if from_spec else "options"
-        raise ScenarioError(f"{shown}: channel {canonical!r} rejected {options!r}: {err}") from None
+        raise ScenarioError(f"{shown}: channel {canonical!r} rejected {options!r}: {type(err).__name__}: {err}") from None
     model.name = canonical
     return model
 

@@ -11,9 +11,9 @@ import copy
 from torch import nn
 
 from semnet.fl.aggregation import average_into, state_bits
-from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.finefed import PersonalModels
-from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
+from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Message, Task
@@ -168,22 +168,3 @@ def _all_snrs(ctx: RunContext, user: int) -> list[float]:
     """SNRs of the user's outgoing and incoming image links."""
     incoming = [ctx.link_snr(i, user) for i in ctx.transmitters(user)]
     return ctx.out_snrs(user) + incoming
-
-
-def local_finetune(
-    ctx: RunContext, start: nn.Module, local: LocalTrainSpec, *, steps: int | None = None, phase: str = "local_finetune"
-) -> tuple[PersonalModels, PhaseRecord]:
-    strategy = LocalFinetune(ctx, start, local, steps=steps, purpose=phase)
-    return strategy.models, run_rounds(ctx, strategy, 1, phase=phase)
-
-
-def fedper(ctx: RunContext, start: nn.Module, rounds: int, local: LocalTrainSpec,
-           phase: str = "fedper") -> tuple[PersonalModels, PhaseRecord]:
-    strategy = FedPer(ctx, start, local)
-    return strategy.models, run_rounds(ctx, strategy, rounds, phase=phase)
-
-
-def ditto(ctx: RunContext, start: nn.Module, rounds: int, local: LocalTrainSpec, lam: float,
-          phase: str = "ditto") -> tuple[PersonalModels, PhaseRecord]:
-    strategy = Ditto(ctx, start, local, lam)
-    return strategy.models, run_rounds(ctx, strategy, rounds, phase=phase)

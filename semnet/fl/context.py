@@ -114,7 +114,7 @@ class RunContext:
         self.settings = settings
         self._network = network
         self._sim = sim
-        self.trainer = trainer
+        self._trainer = trainer  # only play() trains: all compute is simulated and counted
         self._evaluator = evaluator
         self._validator = validator
         self._train_images = train_images
@@ -241,7 +241,7 @@ class RunContext:
         outcomes = self._sim.play_round([p.task for p in plans], self.settings.round_deadline_s)
         survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
         job_lists = [p.make_jobs() for p in survivors]
-        flat = self.trainer.run([job for jobs in job_lists for job in jobs])
+        flat = self._trainer.run([job for jobs in job_lists for job in jobs])
         self.local_steps += sum(r.steps for r in flat)
         self.local_passes += sum(r.passes for r in flat)
         finished, start = [], 0

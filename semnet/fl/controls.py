@@ -48,21 +48,21 @@ def rounds_for(budget: float, per_round: float) -> int:
 
 class Control:
     """A control experiment. Subclasses build the round strategy (:meth:`strategy`)
-    and say how many rounds spend the budget (:meth:`rounds`); ``spec`` is the
+    and say how many of its rounds spend the budget (:meth:`rounds`); ``spec`` is the
     scenario's ``method:`` section and ``algorithm`` the start's federated algorithm."""
 
     def __init__(self, spec, algorithm: str):
         self.spec = spec
         self.algorithm = algorithm
 
-    def strategy(self, ctx: RunContext, start: nn.Module) -> RoundStrategy:
+    def strategy(self, ctx: RunContext, start: nn.Module, budget: Budget) -> RoundStrategy:
         raise NotImplementedError
 
     def rounds(self, ctx: RunContext, strategy: RoundStrategy, budget: Budget) -> int:
         raise NotImplementedError
 
     def run(self, ctx: RunContext, start: nn.Module, budget: Budget, phase: str) -> tuple[PhaseRecord, int]:
-        strategy = self.strategy(ctx, start)
+        strategy = self.strategy(ctx, start, budget)
         rounds = self.rounds(ctx, strategy, budget)
         return run_rounds(ctx, strategy, rounds, phase=phase), rounds
 
@@ -74,7 +74,7 @@ class Control:
 
 
 class _FederatedContinuation(Control):
-    def strategy(self, ctx, start):
+    def strategy(self, ctx, start, budget):
         return make_strategy(ctx, start, continued(self.spec.federated, self.lr), self.algorithm)
 
 
@@ -93,7 +93,7 @@ class BytesMatched(_FederatedContinuation):
 
 @controls.register("fedper", "FedPer from the start for at least the method's local passes")
 class FedPerControl(Control):
-    def strategy(self, ctx, start):
+    def strategy(self, ctx, start, budget):
         return FedPer(ctx, start, self.spec.personal.local)
 
     def rounds(self, ctx, strategy, budget):
@@ -102,19 +102,17 @@ class FedPerControl(Control):
 
 @controls.register("ditto", "Ditto from the start for at least the method's local passes (global + personal)")
 class DittoControl(FedPerControl):
-    def strategy(self, ctx, start):
+    def strategy(self, ctx, start, budget):
         return Ditto(ctx, start, self.spec.personal.local, self.spec.personal.ditto_lambda)
 
 
 @controls.register("local_finetune", "one multi-task encoder fine-tuning job per transmitter, the method's passes in all")
 class LocalFinetuneControl(Control):
-    def strategy(self, ctx, start):
-        return LocalFinetune(ctx, start, self.spec.finetune.encoder, steps=self._steps, purpose="local_finetune")
-
-    def run(self, ctx, start, budget, phase):
+    def strategy(self, ctx, start, budget):
+        # one job per transmitter, its steps spread so that all tasks together spend the passes
         tasks = sum(len(ctx.receivers(u)) for u in ctx.users)
-        self._steps = rounds_for(budget.local_passes, tasks)
-        return super().run(ctx, start, budget, phase)
+        steps = rounds_for(budget.local_passes, tasks)
+        return LocalFinetune(ctx, start, self.spec.finetune.encoder, steps=steps, purpose="local_finetune")
 
     def rounds(self, ctx, strategy, budget):
         return 1

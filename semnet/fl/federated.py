@@ -163,8 +163,8 @@ class ScaffoldStrategy(FederatedStrategy):
         x = [p.detach().clone() for p in _ordered_parameters(self.model)]
         delta_y = [torch.zeros_like(p) for p in x]
         delta_c = [torch.zeros_like(p) for p in x]
-        for plan, jobs, results in finished:
-            user, job = plan.task.key, jobs[0]
+        for reply in finished:
+            user, job, results = reply.key, reply.jobs[0], reply.results
             y = job.trainable()
             c_i = self.c_local[user]
             new_c_i = results[0].grad_mean
@@ -200,25 +200,9 @@ def continued(spec: FederatedSpec, lr: float) -> FederatedSpec:
     return spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant"})
 
 
-def train_federated(
-    ctx: RunContext,
-    model: nn.Module,
-    spec: FederatedSpec,
-    algorithm: str,
-    phase: str,
-    *,
-    rounds: int | None = None,
-    converge: bool = True,
-    lr: float | None = None,
-) -> PhaseRecord:
-    """Run federated rounds on ``model`` in place; return the phase record.
-
-    With ``spec.converge`` set (and ``converge``), stops once validation PSNR gained
-    less than ``min_gain_db`` over the last ``window_frac`` of the rounds so far.
-    ``lr`` fixes a constant learning rate (controls continuing a trained model).
-    """
-    if lr is not None:
-        spec = continued(spec, lr)
+def train_federated(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str, phase: str) -> PhaseRecord:
+    """Run up to ``spec.rounds`` federated rounds on ``model`` in place; return the phase
+    record. With ``spec.converge`` set, stops once validation PSNR gained less than
+    ``min_gain_db`` over the last ``window_frac`` of the rounds so far."""
     strategy = make_strategy(ctx, model, spec, algorithm)
-    max_rounds = spec.rounds if rounds is None else rounds
-    return run_rounds(ctx, strategy, max_rounds, phase=phase, converge=spec.converge if converge else None)
+    return run_rounds(ctx, strategy, spec.rounds, phase=phase, converge=spec.converge)

@@ -63,22 +63,28 @@ class FederatedStart(Method):
         return MethodOutcome([start], checkpoints={"global.pt": cpu_state(model)})
 
 
+def start_checkpoint(model: nn.Module) -> dict:
+    """The start's weights as ``global.pt`` holds them: a copy taken right after the start,
+    so a later phase that changes ``model`` in place does not change the checkpoint."""
+    return {k: v.clone() for k, v in cpu_state(model).items()}
+
+
 @methods.register("fedavg", "global model of FedAvg (weighted by data size); every link uses the global encoder "
                   "and decoder")
 class FedAvg(FederatedStart):
-    pass
+    fixed_algorithm = "fedavg"
 
 
 @methods.register("fedprox", "global model of FedProx (proximal term mu); every link uses the global encoder and "
                   "decoder")
 class FedProx(FederatedStart):
-    default_algorithm = "fedprox"
+    default_algorithm = fixed_algorithm = "fedprox"
 
 
 @methods.register("scaffold", "global model of SCAFFOLD (control variates sent as real bytes); every link uses the "
                   "global model")
 class Scaffold(FederatedStart):
-    default_algorithm = "scaffold"
+    default_algorithm = fixed_algorithm = "scaffold"
 
 
 class Personalised(FederatedStart):
@@ -95,11 +101,12 @@ class Personalised(FederatedStart):
     def run(self, ctx: RunContext) -> MethodOutcome:
         model = ctx.new_model()
         start = self.train_start(ctx, model)
+        global_state = start_checkpoint(model)
         strategy = self.strategy(ctx, model)
         record = run_rounds(ctx, strategy, self.rounds(), phase=self.phase)
         models = strategy.models
         return MethodOutcome([start, record], checkpoints={
-            "global.pt": cpu_state(model), "personal.pt": personal_checkpoint(models.encoders, models.decoders)})
+            "global.pt": global_state, "personal.pt": personal_checkpoint(models.encoders, models.decoders)})
 
 
 @methods.register("local_finetune", "federated start + each transmitter fine-tunes its encoder against the frozen "
@@ -141,10 +148,12 @@ class FineFed(FederatedStart):
 
     encoder_step = True
     decoder_step = True
+    runs_controls = True
 
     def run(self, ctx: RunContext) -> MethodOutcome:
         model = ctx.new_model()
         start = self.train_start(ctx, model)
+        global_state = start_checkpoint(model)
         spec = self.spec
         encoder = self.encoder_step and spec.finetune.encoder_step
         decoder = self.decoder_step and spec.finetune.decoder_step
@@ -158,7 +167,7 @@ class FineFed(FederatedStart):
             [start] + ft_phases,
             controls=controls,
             extras={"finetune_budget": budget.as_dict()},
-            checkpoints={"global.pt": cpu_state(model),
+            checkpoints={"global.pt": global_state,
                          "personal.pt": personal_checkpoint(models.encoders, models.decoders)},
         )
 

@@ -46,10 +46,6 @@ class ClientReply:
     def key(self):
         return self.plan.task.key
 
-    # (plan, jobs, results) unpacking, as the round driver returns them
-    def __iter__(self):
-        return iter((self.plan, self.jobs, self.results))
-
 
 class RoundStrategy:
     """One phase's rounds. Subclasses override :meth:`configure`, usually
@@ -108,16 +104,15 @@ def run_rounds(
     *,
     phase: str | None = None,
     converge: Any = None,
-    evaluate: bool = True,
 ) -> PhaseRecord | None:
     """Play up to ``rounds`` rounds of ``strategy``: the one round loop.
 
     Parameters
     ----------
     phase : str, optional
-        Opens a phase of that name first and closes it at the end (scored with the
-        strategy's pairing unless ``evaluate`` is false). Without it, the caller owns
-        the phase (several strategies may share one) and ``None`` is returned.
+        Opens a phase of that name first and closes it at the end, scored with the
+        strategy's pairing. Without it, the caller owns the phase (several strategies
+        may share one) and ``None`` is returned.
     converge : ConvergeSpec, optional
         Stop once validation PSNR stops improving (:mod:`semnet.fl.convergence`); the
         record's ``converged`` says whether it did before ``rounds`` ran out.
@@ -139,8 +134,6 @@ def run_rounds(
                 break
     if phase is None:
         return None
-    if not evaluate:
-        return ctx.end_phase()
     # the last convergence check already validated the final model: no second pass
     record = ctx.end_phase(*strategy.pairing(), validation_psnr_db=check.value_at(rnd) if check else None)
     if check is not None:  # None: no check applies (no rounds to stop early)
@@ -178,6 +171,8 @@ class Method:
 
     Options: ClassVar[type[BaseModel] | None] = None
     learns: ClassVar[bool] = True  # builds models and needs data (the exchange-only method does not)
+    runs_controls: ClassVar[bool] = False  # runs `method.controls` from its start (else naming them is an error)
+    fixed_algorithm: ClassVar[str | None] = None  # the only federated.algorithm it accepts, if any
 
     def __init__(self, spec, *, model_from_checkpoint: bool = False):
         self.spec = spec

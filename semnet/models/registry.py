@@ -19,7 +19,7 @@ import torch
 
 from semnet.errors import ModelError
 from semnet.models.base import IMAGE_CHANNELS, JSCCModel
-from semnet.registry import accepted_arguments
+from semnet.registry import signature_of
 from semnet.registry import models as _registry
 
 __all__ = [
@@ -81,13 +81,15 @@ def create_model(name: str, *, generator: torch.Generator | None = None, **kwarg
     if name not in _registry:
         raise ModelError(f"unknown model {name!r}; valid models: {', '.join(sorted(_registry.names()))}")
     cls = _registry.get(name)
-    allowed, accepts_any = accepted_arguments(cls)
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown and not accepts_any:
-        raise ModelError(
-            f"model {name!r} got unknown argument(s) {', '.join(unknown)}; accepted: {', '.join(allowed) or '(none)'}"
-        )
-    model = cls(**kwargs)
+    signature = signature_of(cls)
+    unknown = sorted(set(kwargs) - set(signature.accepted))
+    if unknown and not signature.var_keyword:
+        raise ModelError(f"model {name!r} got unknown argument(s) {', '.join(unknown)}; "
+                         f"accepted: {', '.join(signature.accepted) or '(none)'}")
+    try:
+        model = cls(**kwargs)
+    except (TypeError, ValueError, ArithmeticError) as err:  # a bad option value: the user's to fix
+        raise ModelError(f"model {name!r} rejected its arguments {kwargs}: {type(err).__name__}: {err}") from None
     if generator is not None:
         model.init_weights(generator)
     return model

@@ -536,7 +536,15 @@ def build_graph(spec: Any, *, seed: int | np.random.Generator) -> nx.Graph:
                 first = err.errors(include_url=False)[0]
                 key = ".".join(["topology.options", *map(str, first["loc"])])
                 raise ScenarioError(f"{key}: {first['msg']}") from None
-    graph = builder(spec, rng)
+    if isinstance(builder, _BuiltinBuilder):
+        graph = builder(spec, rng)
+    else:
+        try:
+            graph = builder(spec, rng)
+        except ScenarioError:
+            raise
+        except Exception as err:  # a plugin's builder failing: one line naming it, not a traceback
+            raise ScenarioError(f"topology builder {spec.kind!r} failed: {type(err).__name__}: {err}") from None
     return _check_built(spec.kind, graph, spec.num_users)
 
 

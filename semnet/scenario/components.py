@@ -3,8 +3,10 @@
 The schema knows only that ``method.name`` or ``links.fading`` is a string; whether
 such a component exists depends on what is registered, built in or added by the
 scenario's ``plugins``. This module imports the plugins, then checks every name
-against its registry and every ``options`` section against the component that reads
-it, so that a mistake still gets one line with its key path before anything runs.
+against its registry (which also checks that a plugin registered the right kind of
+object) and every ``options`` section against the component that reads it, so that a
+mistake gets one line with its key path before anything runs. The component modules
+are imported only here, when a scenario is checked, not when the loader is imported.
 """
 
 from __future__ import annotations
@@ -12,14 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from semnet import registry
-from semnet.channels import make_fading
-from semnet.data.partition import validate_options as validate_partition_options
-from semnet.errors import SemnetError
-from semnet.net.topology import validate_options as validate_topology_options
-from semnet.errors import ScenarioError
+from semnet.errors import ScenarioError, SemnetError
 from semnet.registry import PluginError, UnknownNameError
 
 
@@ -31,19 +29,19 @@ class ComponentError(ScenarioError):
         self.key = key
 
 
-def check_components(scenario: Any, source: str) -> None:
-    """Import ``scenario.plugins``, then check its component names and options.
+def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -> None:
+    """Import ``scenario.plugins`` (looked for on ``sys.path``, then in ``search`` and the
+    working directory), then check its component names and options.
 
     Raises
     ------
-    ScenarioError
+    ComponentError
         ``"<source>: <key path> = <value>: unknown ...; allowed: ..."`` and the like.
     """
-    folder = Path(source).parent if Path(source).is_file() else Path.cwd()
     try:
-        registry.load_plugins(scenario.plugins, search=(folder, Path.cwd()))
+        registry.load_plugins(scenario.plugins, search=(*search, str(Path.cwd())))
     except PluginError as err:
-        raise ScenarioError(f"{source}: {err}") from None
+        raise ComponentError(f"{source}: {err}", "plugins") from None
     method = scenario.method
     names: list[tuple[str, registry.Registry, str | None]] = [
         ("method.name", registry.methods, method.name),
@@ -61,32 +59,40 @@ def check_components(scenario: Any, source: str) -> None:
             reg.get(name)
         except UnknownNameError:
             raise ComponentError(f"{source}: {key} = {name!r}: unknown {reg.kind}; {reg.allowed()}", key) from None
-    _check_method_options(scenario, source)
+        except PluginError as err:  # registered, but not the kind of object this registry holds
+            raise ComponentError(f"{source}: {key} = {name!r}: {err}", key) from None
+    _check_method(scenario, source)
     _check_model_options(scenario, source)
-    _check_options("topology.options", validate_topology_options, scenario.topology.kind,
-                   getattr(scenario.topology, "options", {}), source)
-    _check_options("data.partition.options", validate_partition_options, scenario.data.partition.kind,
-                   scenario.data.partition.options, source)
-    try:
-        make_fading(scenario.links)  # links.channel_options against the channel's constructor
-    except ScenarioError as err:
-        raise ComponentError(f"{source}: {err}", "links.channel_options") from None
+    _check_plugin_options(scenario, source)
 
 
-def _check_method_options(scenario: Any, source: str) -> None:
-    cls = registry.methods.get(scenario.method.name)
+def _check_method(scenario: Any, source: str) -> None:
+    spec = scenario.method
+    cls = registry.methods.get(spec.name)
+    fixed = getattr(cls, "fixed_algorithm", None)
+    if fixed is not None and spec.federated.algorithm not in (None, fixed):
+        raise ComponentError(
+            f"{source}: method.federated.algorithm = {spec.federated.algorithm!r}: contradicts method name "
+            f"'{spec.name}'; leave it out or make them equal", "method.federated.algorithm")
+    if spec.controls and not getattr(cls, "runs_controls", False):
+        runners = [n for n in registry.methods.names() if getattr(registry.methods.get(n), "runs_controls", False)]
+        raise ComponentError(
+            f"{source}: method.controls = {list(spec.controls)!r}: method '{spec.name}' runs no controls; "
+            f"methods that do: {', '.join(runners)}", "method.controls")
+    options_model = getattr(cls, "Options", None)
+    if options_model is not None and not (isinstance(options_model, type) and issubclass(options_model, BaseModel)):
+        raise ComponentError(f"{source}: method.name = {spec.name!r}: its Options ({options_model!r}) is not a "
+                             "pydantic model; see docs/plugins.md", "method.name")
     try:
-        cls.validate_options(scenario.method.options)
+        cls.validate_options(spec.options)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        key = ".".join(["method.options", *(str(p) for p in first["loc"])])
-        allowed = ", ".join(cls.Options.model_fields) if cls.Options else "(none)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"not an option of method '{scenario.method.name}'; allowed: {allowed}"
-        raise ComponentError(f"{source}: {key} = {_short(first.get('input'))}: {message}", key) from None
+        key, line = _first_error("method.options", err)
+        if err.errors(include_url=False)[0]["type"] == "extra_forbidden":
+            allowed = ", ".join(options_model.model_fields) if options_model else "(none)"
+            line = f"{key}: not an option of method '{spec.name}'; allowed: {allowed}"
+        raise ComponentError(f"{source}: {line}", key) from None
     except ValueError as err:
-        raise ComponentError(f"{source}: method.options: method '{scenario.method.name}' {err}", "method.options") from None
+        raise ComponentError(f"{source}: method.options: method '{spec.name}' {err}", "method.options") from None
 
 
 # set by semnet from other keys: an option may not set them a second time
@@ -96,17 +102,35 @@ _MODEL_ARGUMENTS_FROM_KEYS = {"latent_channels": "model.latent_channels or model
 
 def _check_model_options(scenario: Any, source: str) -> None:
     spec = scenario.model
-    allowed, accepts_any = registry.accepted_arguments(registry.models.get(spec.name))
-    free = [a for a in allowed if a not in _MODEL_ARGUMENTS_FROM_KEYS]
+    signature = registry.signature_of(registry.models.get(spec.name))
+    free = [a for a in signature.accepted if a not in _MODEL_ARGUMENTS_FROM_KEYS]
     for key in spec.options:
+        where = f"model.options.{key}"
         if key in _MODEL_ARGUMENTS_FROM_KEYS:
-            raise ComponentError(f"{source}: model.options.{key}: set by {_MODEL_ARGUMENTS_FROM_KEYS[key]}, not here",
-                                 f"model.options.{key}")
-        if key not in allowed and not accepts_any:
-            raise ComponentError(
-                f"{source}: model.options.{key}: not an argument of model '{spec.name}'; "
-                f"allowed: {', '.join(free) or '(none)'}", f"model.options.{key}"
-            )
+            raise ComponentError(f"{source}: {where}: set by {_MODEL_ARGUMENTS_FROM_KEYS[key]}, not here", where)
+        if key not in signature.accepted and not signature.var_keyword:
+            raise ComponentError(f"{source}: {where}: not an argument of model '{spec.name}'; "
+                                 f"allowed: {', '.join(free) or '(none)'}", where)
+    missing = [a for a in signature.required if a not in spec.options and a not in _MODEL_ARGUMENTS_FROM_KEYS]
+    if missing:
+        raise ComponentError(f"{source}: model.options: model '{spec.name}' needs {', '.join(missing)}",
+                             "model.options")
+
+
+def _check_plugin_options(scenario: Any, source: str) -> None:
+    """Options of the channel, the topology and the partitioner, against their readers."""
+    from semnet.channels import make_fading  # component modules load here, not with the loader
+    from semnet.data.partition import validate_options as partition_options
+    from semnet.net.topology import validate_options as topology_options
+
+    try:
+        make_fading(scenario.links)  # links.channel_options against the channel's constructor
+    except ScenarioError as err:
+        raise ComponentError(f"{source}: {err}", "links.channel_options") from None
+    _check_options("topology.options", topology_options, scenario.topology.kind,
+                   getattr(scenario.topology, "options", {}), source)
+    _check_options("data.partition.options", partition_options, scenario.data.partition.kind,
+                   scenario.data.partition.options, source)
 
 
 def _check_options(key: str, validate, kind: str, options: dict, source: str) -> None:
@@ -114,13 +138,19 @@ def _check_options(key: str, validate, kind: str, options: dict, source: str) ->
     try:
         validate(kind, options)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        where = ".".join([key, *(str(p) for p in first["loc"])])
-        message = first["msg"].removeprefix("Value error, ")
-        raise ComponentError(f"{source}: {where} = {_short(first.get('input'))}: {message}", where) from None
+        where, line = _first_error(key, err)
+        raise ComponentError(f"{source}: {line}", where) from None
     except SemnetError as err:
         text = str(err)
         raise ComponentError(f"{source}: {text if text.startswith(key) else key + ': ' + text}", key) from None
+
+
+def _first_error(prefix: str, err: ValidationError) -> tuple[str, str]:
+    """(key path, one line) of a pydantic error in the section at ``prefix``."""
+    first = err.errors(include_url=False)[0]
+    key = ".".join([prefix, *(str(p) for p in first["loc"])])
+    message = first["msg"].removeprefix("Value error, ")
+    return key, f"{key} = {_short(first.get('input'))}: {message}"
 
 
 def _short(value: Any) -> str:

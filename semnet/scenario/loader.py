@@ -20,6 +20,7 @@ from semnet.errors import ScenarioError
 from semnet.scenario.topology import inherit as inherit_topology
 from semnet.scenario.components import ComponentError, check_components
 from semnet.scenario.schema import Scenario, SpecValueError
+from semnet.scenario.topology import drop_legacy_keys, is_resolved_legacy
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -161,9 +162,11 @@ def deep_merge(base: dict, update: dict) -> dict:
     return out
 
 
-def validate(raw: dict, source: str = "<scenario>") -> Scenario:
-    """Validate a raw mapping into a frozen ``Scenario``."""
-    return _validate(raw, source, ())
+def validate(raw: dict, source: str = "<scenario>", *, search: tuple[str, ...] = ()) -> Scenario:
+    """Validate a raw mapping into a frozen ``Scenario``; ``search``: folders where its
+    ``plugins`` modules may lie besides ``sys.path`` (a file's own folder is added by
+    :func:`load_scenario`)."""
+    return _validate(raw, source, (), search)
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -174,10 +177,13 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
             f"{path}: a sweep file (top-level 'base'), not a scenario; run it with 'semnet sweep {path}'"
         )
     raw = apply_overrides(raw, overrides)
-    return _validate(raw, str(path), tuple(overrides))
+    return _validate(raw, str(path), tuple(overrides), (str(Path(path).resolve().parent),))
 
 
-def _validate(raw: dict, source: str, overrides: tuple[str, ...]) -> Scenario:
+def _validate(raw: dict, source: str, overrides: tuple[str, ...], search: tuple[str, ...] = ()) -> Scenario:
+    if isinstance(raw, dict) and is_resolved_legacy(raw.get("topology")):
+        # a run directory's scenario.yaml from before topology kinds had their own keys
+        raw = {**raw, "topology": drop_legacy_keys(raw["topology"])}
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as err:
@@ -186,7 +192,7 @@ def _validate(raw: dict, source: str, overrides: tuple[str, ...]) -> Scenario:
         line = f"{source}: {describe_error(err)}{origin}"
         raise ScenarioError(" ".join(line.splitlines())) from None
     try:
-        check_components(scenario, source)  # registered names and options, after the plugins are imported
+        check_components(scenario, source, search)  # registered names and options, after the plugins are imported
     except ComponentError as err:
         path = [int(p) if p.isdigit() else p for p in err.key.replace("]", "").replace("[", ".").split(".")]
         raise ScenarioError(f"{err}{_override_origin(path, overrides)}") from None

@@ -200,14 +200,6 @@ class MethodSpec(_Spec):
             )
         return self
 
-    @model_validator(mode="after")
-    def _algorithm_agrees(self) -> "MethodSpec":
-        chosen = self.federated.algorithm
-        if self.name in ("fedavg", "fedprox", "scaffold") and chosen not in (None, self.name):
-            raise SpecValueError(
-                "federated.algorithm", chosen, f"contradicts method name '{self.name}'; leave it out or make them equal"
-            )
-        return self
 
 
 # --------------------------------------------------------------------------- simulation / output

@@ -292,6 +292,12 @@ _LEGACY_DEFAULTS = {
 }
 
 
+def is_resolved_legacy(section: Any) -> bool:
+    """Whether a ``topology:`` mapping is a resolved one of the flat, all-kinds format:
+    it holds every kind-specific key, as only a stored run's scenario.yaml does."""
+    return isinstance(section, Mapping) and all(key in section for key in _LEGACY_DEFAULTS)
+
+
 def drop_legacy_keys(section: dict) -> dict:
     """A ``topology:`` mapping written before kinds had their own keys (a stored run's
     resolved scenario), without the other kinds' keys it carried at their defaults.

@@ -23,7 +23,6 @@ import yaml
 from semnet.errors import ScenarioError, SemnetError
 from semnet.metrics.rundir import write_json
 from semnet.scenario import validate
-from semnet.scenario.topology import drop_legacy_keys
 from semnet.sweep.backends import check_backend, open_backend
 from semnet.sweep.points import Point, expand
 from semnet.sweep.spec import SweepSpec, load_sweep
@@ -130,7 +129,8 @@ def run_sweep(
         log.info("sweep %s: %d point(s) to run, %d finished before; %s backend, %d worker(s) x %d thread(s)",
                  sweep_dir, len(todo), len(points) - len(todo), backend, engine.workers, engine.threads)
         tasks = [
-            PointTask(p.index, p.name, p.raw, str((sweep_dir / p.name).resolve()), engine.threads, os.getcwd())
+            PointTask(p.index, p.name, p.raw, str((sweep_dir / p.name).resolve()), engine.threads, os.getcwd(),
+                      p.search)
             for p in todo
         ]
         record.write("running")
@@ -175,8 +175,8 @@ def _finished_summary(point: Point, path: Path) -> dict | None:
     if stored_path.is_file():
         where = f"sweep point {point.index + 1} ({point.name})"
         try:
-            stored = validate(_current_keys(yaml.safe_load(stored_path.read_text())),
-                              str(stored_path)).model_dump(mode="json")
+            stored = validate(yaml.safe_load(stored_path.read_text()), str(stored_path),
+                              search=point.search).model_dump(mode="json")
         except ScenarioError as err:
             stored, invalid = None, f"its scenario.yaml no longer validates: {err}"
         except yaml.YAMLError:
@@ -189,14 +189,6 @@ def _finished_summary(point: Point, path: Path) -> dict | None:
                 "delete that directory to run the point again, or choose another sweep directory (--out)"
             )
     return summary
-
-
-def _current_keys(stored: Any) -> Any:
-    """A stored resolved scenario with the keys this version no longer writes taken out
-    (runs written before topology kinds had their own keys carry every kind's)."""
-    if isinstance(stored, dict) and isinstance(stored.get("topology"), dict):
-        stored = {**stored, "topology": drop_legacy_keys(stored["topology"])}
-    return stored
 
 
 def _first_difference(old: Any, new: Any, prefix: str = "") -> str:

@@ -42,6 +42,8 @@ class Point:
     overrides: dict[str, Any]
     raw: dict = field(repr=False)
     scenario: Scenario = field(repr=False)
+    # folders a `plugins:` module is looked for in besides sys.path (the base scenario's)
+    search: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -78,6 +80,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         raise ScenarioError(f"{where}: set: {err}") from None
     combos = point_overrides(spec)
     names = _unique_names(combos)
+    search = () if isinstance(spec.base, dict) else (str(Path(spec.base).resolve().parent),)
     points = []
     for index, (overrides, name) in enumerate(zip(combos, names)):
         source = f"sweep point {index + 1}/{len(combos)} ({name})"
@@ -85,7 +88,7 @@ def expand(spec: SweepSpec) -> list[Point]:
             raw = apply_overrides(common, [f"{key}={_yaml_value(value)}" for key, value in overrides.items()])
         except ScenarioError as err:
             raise ScenarioError(f"{source}: {err}") from None
-        points.append(Point(index, name, overrides, raw, validate(raw, source)))
+        points.append(Point(index, name, overrides, raw, validate(raw, source, search=search), search))
     _refuse_duplicates(points)
     return points
 

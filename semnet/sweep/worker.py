@@ -38,6 +38,7 @@ class PointTask:
     out_dir: str
     threads: int
     cwd: str
+    search: tuple[str, ...] = ()  # folders for the scenario's plugin modules
 
 
 def run_point(task: PointTask) -> dict:
@@ -63,7 +64,7 @@ def run_point(task: PointTask) -> dict:
             return {"status": "complete", "summary": summary, "error": None, "wall_s": time.perf_counter() - start}
         if out_dir.exists():  # a partial run (killed, failed): a run cannot resume mid-way, start afresh
             clear_partial_run(out_dir)
-        scenario = validate(task.raw, f"sweep point {task.index + 1} ({task.name})")
+        scenario = validate(task.raw, f"sweep point {task.index + 1} ({task.name})", search=task.search)
         result = run_scenario(scenario, out_dir=task.out_dir, progress=None)
         summary = result.summary
         # the file is the record (NaN written as null); report exactly what it holds

@@ -264,7 +264,8 @@ def test_set_creates_sections_and_indexes_lists(write_scenario):
     del raw["simulation"]
     scenario = load_scenario(
         write_scenario(raw),
-        ["links.overrides.0.snr_db=-3", "simulation.compute.samples_per_s=50", "method.controls=[bytes_matched]"],
+        ["links.overrides.0.snr_db=-3", "simulation.compute.samples_per_s=50", "method.name=finefed",
+         "method.controls=[bytes_matched]"],
     )
     assert scenario.links.overrides[0].snr_db == -3.0
     assert scenario.simulation.compute.samples_per_s == 50.0

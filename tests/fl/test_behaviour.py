@@ -76,7 +76,7 @@ def test_fedprox_term_pulls_weights_toward_the_reference(tiny):
     for mu in (0.0, 10.0):
         model = copy.deepcopy(start)
         job = _prox_job(model, mu, reference if mu else None, images)
-        ctx.trainer.run([job])
+        Trainer(Channel("none"), torch.device("cpu")).run([job])
         distances[mu] = torch.linalg.vector_norm(_flat(job.trainable()) - _flat(reference)).item()
     assert distances[0.0] > 0  # plain training moves the weights
     assert distances[10.0] < distances[0.0]
@@ -215,7 +215,7 @@ def test_task_weights_shape_the_encoder_update(tiny):
     only_a = _encoder_job(start, [dec_a], [1.0], snrs[:1])
     weighted_10 = _encoder_job(start, [dec_a, dec_b], [1.0, 0.0], snrs)
     weighted_55 = _encoder_job(start, [dec_a, dec_b], [0.5, 0.5], snrs)
-    r_a, r_10, r_55 = ctx.trainer.run([only_a, weighted_10, weighted_55])
+    r_a, r_10, r_55 = Trainer(Channel("none"), torch.device("cpu")).run([only_a, weighted_10, weighted_55])
     enc = {k: _flat(j.encoder.parameters()) for k, j in (("a", only_a), ("10", weighted_10), ("55", weighted_55))}
     assert not torch.equal(enc["a"], _flat(start.encoder.parameters()))  # it trained
     assert torch.equal(enc["10"], enc["a"])  # a zero-weighted task does not move the encoder

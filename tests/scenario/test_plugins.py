@@ -131,3 +131,124 @@ def test_entry_point_plugins_register_without_a_plugins_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ep_demo_method"
+
+
+WRONG_KINDS = '''
+from semnet.extend import methods, controls, channels, FadingModel
+from semnet.registry import topologies
+
+@methods.register("wrong_method_{tag}")
+class NotAMethod:
+    pass
+
+@controls.register("wrong_control_{tag}")
+def not_a_control():
+    pass
+
+@channels.register("asserting_channel_{tag}")
+class Asserting(FadingModel):
+    def __init__(self, m: float = 1.0):
+        assert m > 0, "m must be positive"
+    def sample_numpy(self, size, rng):
+        return rng.standard_normal(size) + 0j
+    def sample_torch(self, batch, generator, device, dtype):
+        raise NotImplementedError
+
+@topologies.register("failing_topology_{tag}")
+def failing(spec, rng):
+    return {{}}["missing"]
+'''
+
+
+@pytest.fixture
+def wrong_kinds(tmp_path, monkeypatch):
+    tag = tmp_path.name.replace("-", "_")
+    name = f"wrong_kinds_{tag}"
+    (tmp_path / f"{name}.py").write_text(WRONG_KINDS.format(tag=tag))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name, tag
+    for reg, entry in ((registry.methods, "wrong_method"), (registry.controls, "wrong_control"),
+                       (registry.channels, "asserting_channel"), (registry.topologies, "failing_topology")):
+        reg.remove(f"{entry}_{tag}")
+    sys.modules.pop(name, None)
+
+
+def test_a_plugin_registering_the_wrong_kind_of_object_is_one_line(wrong_kinds):
+    module, tag = wrong_kinds
+    with pytest.raises(ScenarioError) as info:
+        validate({"plugins": [module], "method": {"name": f"wrong_method_{tag}"}}, source="s.yaml")
+    message = str(info.value)
+    assert message.startswith(f"s.yaml: method.name = 'wrong_method_{tag}': ")
+    assert "not a subclass of semnet.fl.strategy.Method" in message and "\n" not in message
+    with pytest.raises(ScenarioError) as info:
+        validate({"plugins": [module], "method": {"controls": [f"wrong_control_{tag}"]}})
+    assert "method.controls[0]" in str(info.value) and "not a subclass of semnet.fl.controls.Control" in str(info.value)
+
+
+def test_a_plugin_constructor_or_builder_that_fails_is_one_line(wrong_kinds):
+    module, tag = wrong_kinds
+    with pytest.raises(ScenarioError) as info:
+        validate({"plugins": [module], "links": {"fading": f"asserting_channel_{tag}", "channel_options": {"m": -1}}})
+    assert "links.channel_options" in str(info.value) and "AssertionError: m must be positive" in str(info.value)
+    from semnet.net.network import build_network
+
+    scenario = validate({"plugins": [module], "topology": {"kind": f"failing_topology_{tag}", "num_users": 3}})
+    with pytest.raises(ScenarioError) as info:
+        build_network(scenario.topology, scenario.links, 0)
+    assert f"topology builder 'failing_topology_{tag}' failed: KeyError" in str(info.value)
+
+
+def test_controls_on_a_method_that_runs_none_are_an_error():
+    with pytest.raises(ScenarioError) as info:
+        validate({"method": {"name": "fedavg", "controls": ["compute_matched"]}})
+    assert "method.controls" in str(info.value) and "runs no controls" in str(info.value)
+    assert "finefed" in str(info.value)
+
+
+def test_options_that_are_not_a_pydantic_model_are_one_line(tmp_path, monkeypatch):
+    name = f"bad_options_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "from semnet.extend import FederatedStart, methods\n"
+        f"@methods.register('{name}')\nclass M(FederatedStart):\n    Options = dict\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(ScenarioError) as info:
+            validate({"plugins": [name], "method": {"name": name}})
+        assert "its Options" in str(info.value) and "not a pydantic model" in str(info.value)
+    finally:
+        registry.methods.remove(name)
+        sys.modules.pop(name, None)
+
+
+def test_a_stored_run_of_the_flat_topology_format_still_loads():
+    """Run directories written before topology kinds had their own keys hold every kind's."""
+    from pathlib import Path
+
+    from semnet.scenario import load_scenario
+
+    stored = sorted(Path("results/quickstart").glob("*/scenario.yaml"))
+    assert stored, "the quickstart records are part of the repository"
+    scenario = load_scenario(stored[0])
+    assert scenario.topology.kind == "ring" and not hasattr(scenario.topology, "radius_m")
+    # a user's own file with a key of another kind is still an error
+    with pytest.raises(ScenarioError, match="unknown key 'topology.radius_m'"):
+        validate({"topology": {"kind": "ring", "radius_m": 50.0}})
+
+
+def test_a_sweep_finds_a_plugin_next_to_its_base_scenario(tmp_path):
+    """The sweep's points are checked (and later run) with the base file's folder searched."""
+    from semnet.sweep import expand, load_sweep
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    name = f"sweep_plugin_{tmp_path.name.replace('-', '_')}"
+    (folder / f"{name}.py").write_text(PLUGIN.format(name=name))
+    (folder / "base.yaml").write_text(f"plugins: [{name}]\nmethod: {{name: {name}}}\n")
+    (tmp_path / "sweep.yaml").write_text("base: study/base.yaml\ngrid:\n  seed: [0, 1]\n")
+    try:
+        points = expand(load_sweep(tmp_path / "sweep.yaml"))
+        assert [p.scenario.method.name for p in points] == [name, name]
+        assert points[0].search == (str(folder.resolve()),)
+    finally:
+        registry.methods.remove(name)
+        sys.modules.pop(name, None)
