@@ -67,8 +67,10 @@ def make_trainer(scenario: Scenario, channel: Channel, device: torch.device) -> 
     workers = resolve_workers(sim.workers, device)
     if workers <= 1 and sim.backend == "local":
         return Trainer(channel, device, loss=loss, precision=precision)
-    return ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
-                           threads=sim.threads or 1)
+    trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
+                              threads=sim.threads or 1)
+    trainer.start()  # workers start up while the run builds its models and scores its start
+    return trainer
 
 
 def compute_speeds(scenario: Scenario, network: Network) -> dict:

@@ -372,13 +372,22 @@ class LocalPool:
     def alive(self) -> bool:
         return all(p.poll() is None for p in self._procs)
 
-    def reset(self) -> None:
-        """Forget cached images (a new run: tokens start again)."""
+    def reset(self, wait: bool = True) -> None:
+        """Forget cached images (a new run: tokens start again); with ``wait=False`` the
+        replies are awaited by the next round (workers still starting up meanwhile)."""
         for conn in self._conns:
             conn.send_bytes(pickle.dumps(("reset",)))
-        for conn in self._conns:
-            pickle.loads(conn.recv_bytes())
+        self._resets = True
         self.images_held = [set() for _ in range(self.workers)]
+        if wait:
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait for outstanding reset replies."""
+        if getattr(self, "_resets", False):
+            for conn in self._conns:
+                pickle.loads(conn.recv_bytes())
+            self._resets = False
 
     def submit(self, worker: int, payload: _Payload) -> None:
         self._conns[worker].send_bytes(dumps(("round", payload)))
@@ -439,7 +448,10 @@ class RayPool:
     def alive(self) -> bool:
         return self._ray.is_initialized()
 
-    def reset(self) -> None:
+    def settle(self) -> None:
+        pass
+
+    def reset(self, wait: bool = True) -> None:
         self._ray.get([a.reset.remote() for a in self._actors])
         self._image_refs.clear()
         self.images_held = [set() for _ in range(self.workers)]
@@ -543,11 +555,18 @@ class ParallelTrainer(Trainer):
         self._tokens: dict[int, tuple[int, torch.Tensor]] = {}  # id(images) -> (token, images kept alive)
         self.stats = {"rounds": 0, "shipped_jobs": 0, "local_jobs": 0, "blobs": 0, "modules": 0}
 
-    def _get_pool(self):
+    def start(self) -> None:
+        """Start (or reuse) the pool now, without waiting for it: workers import torch
+        while the run loads data and scores its start."""
         if self._pool is None:
             self._pool = get_pool(self.backend, self.workers, self.threads)
             with self._pool.lock:
-                self._pool.reset()
+                self._pool.reset(wait=False)
+
+    def _get_pool(self):
+        self.start()
+        with self._pool.lock:
+            self._pool.settle()
         return self._pool
 
     def close(self) -> None:
