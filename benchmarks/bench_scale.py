@@ -12,10 +12,9 @@ time over users x rounds) and the process's peak resident memory.
 from __future__ import annotations
 
 import argparse
-import resource
+import json
 import subprocess
 import sys
-import json
 import tempfile
 from pathlib import Path
 

@@ -8,13 +8,19 @@ import pytest
 import torch
 
 from semnet.data import BatchStream
-from semnet.fl.parallel import ParallelTrainer, available_cores, free_cores, job_chains, resolve_workers
+from semnet.errors import ScenarioError
+from semnet.fl.parallel import (
+    ParallelTrainer,
+    available_cores,
+    free_cores,
+    job_chains,
+    resolve_workers,
+)
 from semnet.fl.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
 from semnet.runner import run_scenario
 from semnet.scenario import validate
-from semnet.errors import ScenarioError
 from tests.fl.conftest import tiny_scenario_dict
 
 
