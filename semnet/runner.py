@@ -54,6 +54,25 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def make_trainer(scenario: Scenario, channel: Channel, device: torch.device) -> Trainer:
+    """The trainer ``simulation`` asks for: in-process, batched, or spread over workers."""
+    sim = scenario.simulation
+    loss, precision = scenario.method.loss, sim.precision
+    if sim.trainer == "batched":
+        from semnet.fl.batched import BatchedTrainer
+
+        return BatchedTrainer(channel, device, loss=loss, precision=precision)
+    from semnet.fl.parallel import ParallelTrainer, resolve_workers
+
+    workers = resolve_workers(sim.workers, device)
+    if workers <= 1 and sim.backend == "local":
+        return Trainer(channel, device, loss=loss, precision=precision)
+    trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
+                              threads=sim.threads or 1)
+    trainer.start()  # workers start up while the run builds its models and scores its start
+    return trainer
+
+
 def compute_speeds(scenario: Scenario, network: Network) -> dict:
     """Simulated training speed (samples/s) of every node, the aggregator included."""
     spec = scenario.simulation.compute
@@ -82,8 +101,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    if scenario.simulation.threads:
-        torch.set_num_threads(scenario.simulation.threads)
+    # one torch thread unless told otherwise: more threads than free cores spin against
+    # each other, and training results depend on the thread count
+    torch.set_num_threads(scenario.simulation.threads or 1)
     network = build_network(scenario.topology, scenario.links, scenario.seed)
     speeds = compute_speeds(scenario, network)
     method: Method = methods.get(scenario.method.name)(
@@ -123,12 +143,13 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
                                   realisations=out.eval_realisations, with_ssim=out.ssim)
         val_links = [(i, j) for i, j in links if i in data.validation]
         validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False)
+    trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
     settings = dataclasses.replace(RunSettings.of(scenario), symbols_per_image=symbols_per_image(scenario.model, image_hw))
     ctx = RunContext(
         settings=settings,
         network=network,
         sim=sim,
-        trainer=Trainer(channel, device, loss=scenario.method.loss),
+        trainer=trainer,
         evaluator=evaluator,
         validator=validator,
         train_images=data.train if data else {},
@@ -144,6 +165,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     except BaseException:
         run_dir.abort()
         raise
+    finally:
+        trainer.close()
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)

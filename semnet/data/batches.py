@@ -95,6 +95,46 @@ class BatchStream:
         self._images = self._images.to(self._device)
         return self
 
+    @property
+    def images(self) -> torch.Tensor:
+        """The ``uint8 (N, 3, H, W)`` images the stream draws from (never copied)."""
+        return self._images
+
+    def state(self) -> dict:
+        """The stream's position: everything but the images, as plain values.
+
+        With :meth:`from_state` (or :meth:`load_state`) a stream can move to another
+        process, draw batches there and come back: the batches drawn in either place
+        are the same as if it had never moved.
+        """
+        return {
+            "batch_size": self.batch_size,
+            "augment": self.augment,
+            "device": str(self._device),
+            "order_gen": self._order_gen.get_state(),
+            "flip_gen": self._flip_gen.get_state(),
+            "order": self._order.clone(),
+            "pos": self._pos,
+            "epoch": self._epoch,
+            "steps": self._steps,
+        }
+
+    def load_state(self, state: dict) -> BatchStream:
+        """Continue from ``state`` (from :meth:`state` of a stream over the same images); returns ``self``."""
+        self.batch_size = state["batch_size"]
+        self.augment = state["augment"]
+        self._order_gen.set_state(state["order_gen"])
+        self._flip_gen.set_state(state["flip_gen"])
+        self._order = state["order"].clone()
+        self._pos, self._epoch, self._steps = state["pos"], state["epoch"], state["steps"]
+        return self
+
+    @classmethod
+    def from_state(cls, images: ImageSet | torch.Tensor, state: dict) -> BatchStream:
+        """A stream over ``images`` positioned at ``state`` (see :meth:`state`)."""
+        stream = cls(images, state["batch_size"], seed=0, device=state["device"], augment=state["augment"])
+        return stream.load_state(state)
+
     def next(self) -> torch.Tensor:
         """Return the next batch: ``float32 (B, 3, H, W)`` in ``[0, 1]`` on :attr:`device`."""
         index = self._take(self.batch_size)

@@ -9,6 +9,7 @@ models of many users can replace it without touching the methods.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Hashable, Sequence
 
@@ -86,15 +87,35 @@ class JobResult:
     grad_mean: list[Tensor] | None = None
 
 
-class Trainer:
-    """Runs ``TrainJob``s with real PyTorch steps on ``device``."""
+PRECISIONS = ("fp32", "bf16")
 
-    def __init__(self, channel: Channel, device: torch.device, loss: str = "mse"):
+
+class Trainer:
+    """Runs ``TrainJob``s with real PyTorch steps on ``device``, one after another.
+
+    ``precision='bf16'`` runs the encoders' and decoders' layers under
+    ``torch.autocast`` in bfloat16; parameters, optimiser states, power
+    normalisation, channel noise and losses stay float32.
+    """
+
+    def __init__(self, channel: Channel, device: torch.device, loss: str = "mse", precision: str = "fp32"):
         if loss not in IMAGE_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(IMAGE_LOSSES)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
         self.channel = channel
-        self.device = device
+        self.device = torch.device(device)
         self.loss = loss
+        self.precision = precision
+
+    def _autocast(self):
+        """Mixed precision for the model layers (a no-op in fp32)."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Release what the trainer holds between rounds (nothing here)."""
 
     def run(self, jobs: Sequence[TrainJob]) -> list[JobResult]:
         return [self._run_one(job) for job in jobs]
@@ -135,17 +156,22 @@ class Trainer:
             total = x.new_zeros(())
             z = latent_shape = None
             if reuse_latent:  # one encoder pass serves every task (SNR-agnostic encoder)
-                latent = job.encoder(x, None)
+                with self._autocast():
+                    latent = job.encoder(x, None)
                 latent_shape = latent.shape[1:]
-                z = power_normalize(to_complex(latent))
+                z = power_normalize(to_complex(latent.float()))
             for t, task in enumerate(job.tasks):
                 snr = self._snr(task, snr_choices[t], batch, x.device, job.generator)
                 if z is not None:
                     y = self.channel(z, snr, generator=job.generator)
-                    x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
+                    with self._autocast():
+                        x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
                 else:
-                    x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
-                squared = (x_hat - x) ** 2
+                    # autocast reaches the model layers only: the symbols are complex
+                    # float32 (to_complex), so power normalisation and noise stay fp32
+                    with self._autocast():
+                        x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
+                squared = (x_hat.float() - x) ** 2
                 task_loss = image_loss(squared, self.loss)
                 # reported as MSE whatever the objective
                 task_sums[t] += (task_loss if self.loss == "mse" else squared.mean()).detach()

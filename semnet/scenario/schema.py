@@ -231,7 +231,28 @@ class SimulationSpec(_Spec):
     compute: ComputeSpec = ComputeSpec()
     round_deadline_s: float | None = Field(None, gt=0, description="aggregators stop waiting after this")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads of the run's process and of each worker (None: 1)"
+    )
+    workers: int | None = Field(
+        None, ge=1, le=4096,
+        description="processes (or Ray actors) that train a round's jobs side by side (None: the free cores)",
+    )
+    backend: Literal["local", "ray"] = Field("local", description="where workers run: local processes or Ray actors")
+    trainer: Literal["sequential", "batched"] = Field(
+        "sequential", description="batched: same-shaped jobs trained together as stacked models (torch.func)"
+    )
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: model layers under autocast")
+
+    @model_validator(mode="after")
+    def _check_parallel(self) -> "SimulationSpec":
+        if self.trainer == "batched" and self.workers is not None and self.workers > 1:
+            raise SpecValueError("workers", self.workers,
+                                 "the batched trainer runs in one process; allowed: 1 or null with trainer: batched")
+        if self.trainer == "batched" and self.backend == "ray":
+            raise SpecValueError("backend", self.backend,
+                                 "the batched trainer runs in one process; allowed: local with trainer: batched")
+        return self
 
 
 class OutputSpec(_Spec):

@@ -57,6 +57,7 @@ def run_point(task: PointTask) -> dict:
     if os.path.isdir(task.cwd) and os.getcwd() != task.cwd:
         os.chdir(task.cwd)  # a Ray worker starts elsewhere; relative data paths mean the driver's
     torch.set_num_threads(max(1, task.threads))
+    os.environ["SEMNET_CPUS"] = str(max(1, task.threads))  # the point's default simulation.workers
     out_dir = Path(task.out_dir)
     try:
         if (out_dir / SUMMARY).is_file():  # finished meanwhile (a retried task): keep it

@@ -1,0 +1,105 @@
+"""A round's jobs on worker processes against one process with several threads.
+
+Runs the paper scenario's FedAvg start (``scenarios/paper/fedavg.yaml``: 10 users,
+500 CIFAR-10 images each, deep JSCC k/n = 1/6, two local epochs per round) for a few
+rounds, as separate ``semnet run`` processes, in three configurations:
+
+* ``workers=2, threads=1``: two worker processes of one torch thread each;
+* ``workers=1, threads=2``: one process, two torch threads (what an untuned run did
+  before ``simulation.workers``);
+* ``workers=1, threads=1``: one process, one thread (the reference the workers must
+  equal bit for bit).
+
+It prints each run's training wall time (the federated phase's: convergence checks
+are off and only the phase's end is scored, about 1,000 test and validation images), the ratio of the
+two-thread process to the two workers (target >= 1.25 on an idle 2-core machine),
+and whether the two workers' global model equals the one-thread process's exactly.
+``--busy`` keeps one other busy process running on the machine meanwhile.
+
+    python benchmarks/bench_parallel.py [--rounds 2] [--repeats 1] [--busy] [--data ../shared/data/cifar10-jpeg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "paper" / "fedavg.yaml"
+CONFIGS = [("2 workers x 1 thread", 2, 1), ("1 process x 2 threads", 1, 2), ("1 process x 1 thread", 1, 1)]
+
+
+def busy_loop() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def run(out: Path, workers: int, threads: int, rounds: int, data: str) -> dict:
+    sets = {
+        "method.federated.rounds": rounds,
+        "method.federated.converge": "null",
+        "output.eval_every_rounds": 0,
+        "output.ssim": "false",
+        "simulation.device": "cpu",
+        "simulation.workers": workers,
+        "simulation.threads": threads,
+        "data.path": data,
+    }
+    cmd = [sys.executable, "-m", "semnet.cli.main", "run", str(SCENARIO), "--quiet", "--out", str(out)]
+    for key, value in sets.items():
+        cmd += ["--set", f"{key}={value}"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    wall = time.perf_counter() - start
+    summary = json.loads((out / "summary.json").read_text())
+    train_s = summary["phases"][0]["wall_time_s"]  # the federated phase: its rounds and one final scoring
+    return {"process_s": wall, "run_s": summary["wall_time_s"], "train_s": train_s, "psnr_db": summary["psnr_db"],
+            "weights": torch.load(out / "checkpoints" / "global.pt")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--busy", action="store_true", help="one other busy process on the machine meanwhile")
+    parser.add_argument("--data", default=str((ROOT / "../shared/data/cifar10-jpeg").resolve()))
+    args = parser.parse_args()
+    other = busy_loop() if args.busy else None
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start"
+          f"{', one other busy process' if other else ''}; {args.rounds} FedAvg rounds of the paper scenario")
+    times: dict[str, list[float]] = {name: [] for name, _, _ in CONFIGS}
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for rep in range(args.repeats):
+                for name, workers, threads in CONFIGS:
+                    r = run(Path(tmp) / f"{workers}-{threads}-{rep}", workers, threads, args.rounds, args.data)
+                    times[name].append(r["train_s"])
+                    results[name] = r
+                    print(f"  {name}: training {r['train_s']:.1f} s (run {r['run_s']:.1f} s, process "
+                          f"{r['process_s']:.1f} s), PSNR {r['psnr_db']:.4f} dB")
+    finally:
+        if other is not None:
+            other.kill()
+            other.wait()
+    med = {name: statistics.median(v) for name, v in times.items()}
+    a, b, c = (name for name, _, _ in CONFIGS)
+    same = all(torch.equal(x, y) for x, y in zip(results[a]["weights"].values(), results[c]["weights"].values()))
+    same_2t = all(torch.equal(x, y) for x, y in zip(results[b]["weights"].values(), results[c]["weights"].values()))
+    print(f"training time, median: {', '.join(f'{n} {t:.1f} s' for n, t in med.items())}")
+    print(f"speed-up of 2 workers over 1 process at 2 threads: {med[b] / med[a]:.2f}x (target >= 1.25); "
+          f"over 1 thread: {med[c] / med[a]:.2f}x")
+    print(f"global model of 2 workers == 1 process at 1 thread: {same}; "
+          f"1 process at 2 threads == at 1 thread: {same_2t}")
+
+
+if __name__ == "__main__":
+    main()
