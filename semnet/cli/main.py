@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a scenario key (repeatable), e.g. --set links.snr_db=5")
     run.add_argument("--out", help="run directory (default: <output.dir>/<name>-seed<seed>-<time>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary text")
+    run.add_argument("--address", default=None,
+                     help="simulation.backend ray: the cluster's address (default: $RAY_ADDRESS, else a local Ray)")
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
@@ -101,6 +104,8 @@ def _run(args) -> int:
     from semnet.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    if args.address:  # read where the Ray backend connects
+        os.environ["RAY_ADDRESS"] = args.address
     progress = RunProgress(enabled=scenario.output.progress and not args.quiet)
     try:
         result = run_scenario(scenario, out_dir=args.out, progress=progress)
