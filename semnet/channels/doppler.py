@@ -4,7 +4,7 @@ A receiver moving at ``v`` through isotropic scatter (Clarke's model) sees the
 complex gain ``h(t)`` with autocorrelation ``E[h(t) h*(t + tau)] = J0(2 pi f_D tau)``,
 ``f_D = v f_c / c`` [1]_ [2]_. The coherence time reported here is the lag at which
 the correlation of ``h`` first falls to ``0.5`` (for Clarke: ``J0(x) = 0.5`` at
-``x = 1.5206``, so ``T_c = 0.242 / f_D``).
+``x = 1.5211``, so ``T_c = 0.2421 / f_D``).
 
 References
 ----------
@@ -29,7 +29,7 @@ __all__ = [
 SPEED_OF_LIGHT_MPS = 299_792_458.0
 
 # J0(x) = 0.5 at this x (first crossing); J0's first zero is at 2.404825557695773
-_J0_HALF = 1.5206541704172
+_J0_HALF = 1.5211440576687651
 _J0_FIRST_ZERO = 2.404825557695773
 
 
@@ -66,7 +66,7 @@ def gauss_markov_rho(doppler_hz: float, step_s: float) -> float:
 
 
 def coherence_time_s(doppler_hz: float) -> float:
-    """Lag at which ``J0(2 pi f_D tau)`` falls to 0.5: ``0.242 / f_D`` (``inf`` when ``f_D = 0``)."""
+    """Lag at which ``J0(2 pi f_D tau)`` falls to 0.5: ``0.2421 / f_D`` (``inf`` when ``f_D = 0``)."""
     if doppler_hz <= 0:
         return math.inf
     return _J0_HALF / (2.0 * math.pi * doppler_hz)

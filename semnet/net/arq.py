@@ -64,6 +64,8 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
                 times = state[0] + spacing * np.arange(n)
                 snr = 10.0 ** (link.process.large.snr_db(link.key, times) / 10.0)
             if state[3] is None:
+                if g is not None:
+                    link.remember(state[0], g[0])
                 first_snr = snr if static else snr[0]
                 state[3] = 10.0 * math.log10(max(first_snr * power[0], 1e-300))
             ok = power * snr >= threshold

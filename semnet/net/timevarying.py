@@ -169,13 +169,18 @@ class LinkFading:
         if g is None or not len(times_s):
             return
         self.scatter.settle(float(times_s[index]), g[index])
-        self._memo_t, self._memo_g = float(times_s[0]), complex(g[0])
+
+    def remember(self, t_s: float, g: complex) -> None:
+        """Keep ``g`` at ``t_s`` (a message's first attempt) readable by :meth:`state`."""
+        self._memo_t, self._memo_g = float(t_s), complex(g)
 
     def gains(self, times_s) -> np.ndarray:
         """``h`` at non-decreasing ``times_s``; the process goes on from the last one."""
         times = np.asarray(times_s, dtype=float).ravel()
         g, h = self.peek(times)
         self.settle(times, g, times.size - 1)
+        if g is not None and times.size:
+            self.remember(times[0], g[0])
         return h
 
     def state(self, t_s: float) -> tuple[complex, float]:
