@@ -163,7 +163,7 @@ class LargeScale:
 
     def _base_db(self, dist: np.ndarray):
         """(base SNR in dB, LOS state, shadowing std in dB) of every link at distances ``dist``."""
-        pl, links = self._pl, self._links
+        pl = self._pl
         los = np.ones(dist.shape, dtype=bool)
         std = self._std_db
         if pl.model == "umi_street_canyon":
