@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -78,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = plot_realised_snr(args.run_dir, args.out or Path(args.run_dir) / "analysis", links=args.links)
     except AnalysisError as err:
-        print(f"error: {err}")
+        sys.stderr.write(f"error: {err}\n")
         return 2
-    for p in paths:
-        print(p)
+    sys.stdout.write("".join(f"{p}\n" for p in paths))
     return 0
 
 
