@@ -57,11 +57,19 @@ WALL_CLOCK = {"wall_time_s"}
 
 def run_case(code: Path, name: str, out: Path) -> None:
     scenario, overrides = CASES[name]
-    args = [sys.executable, "-m", "semnet.cli.main", "run", str(code / scenario), *shlex.split(overrides),
+    # The revision's own package must come first on the path. `python -m` (and `-c`) put
+    # the working directory there, and the working directory must be the repository
+    # root (data and checkpoint paths are relative to it), so the path is set in code.
+    launcher = (f"import sys; sys.path.insert(0, {str(code)!r}); import semnet; "
+                "print('semnet from', semnet.__file__, file=sys.stderr); "
+                "from semnet.cli.main import main; sys.exit(main())")
+    args = [sys.executable, "-c", launcher, "run", str(code / scenario), *shlex.split(overrides),
             "--set", "simulation.threads=1", "--out", str(out), "--quiet"]
-    # the revision's own package first; data and checkpoints resolve from the repository root
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    imported = str((code / "semnet" / "__init__.py").resolve())
+    if f"semnet from {imported}" not in done.stderr:  # a guard against testing one tree twice
+        raise SystemExit(f"{name}: the run at {code} did not import semnet from there")
     if done.returncode != 0:
         raise SystemExit(f"{name} at {code}: exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}")
 

@@ -125,10 +125,13 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     run_dir = RunDirectory(out_dir or default_run_dir(scenario))
     run_dir.write_text("scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
     sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write)
+    sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
 
     def branch_sim(name: str, start_s: float) -> Simulator:
-        return Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write,
-                         start_s=start_s, stream=name)
+        branch = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write,
+                           start_s=start_s, stream=name)
+        sims.append(branch)
+        return branch
 
     links = network.image_links()
     snr = {(i, j): network.link(i, j).snr_db for i, j in links}
@@ -139,10 +142,15 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         cap = out.eval_images_per_link
         test = {u: (x[:cap] if cap else x) for u, x in data.test.items()}
         eval_seed = derive_seed(scenario.seed, "evaluation")
+        # on a channel over time every method is scored on the same fixed states of each link's process
+        states = None if network.channel is None else {
+            link: network.channel.comparison(link, eval_seed) for link in links
+        }
         evaluator = LinkEvaluator(links, snr, test, channel, device, seed=eval_seed,
-                                  realisations=out.eval_realisations, with_ssim=out.ssim)
+                                  realisations=out.eval_realisations, with_ssim=out.ssim, states=states)
         val_links = [(i, j) for i, j in links if i in data.validation]
-        validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False)
+        validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False,
+                                  states=states)
     trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
     settings = dataclasses.replace(RunSettings.of(scenario), symbols_per_image=symbols_per_image(scenario.model, image_hw))
     ctx = RunContext(
@@ -173,8 +181,41 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     for name in ctx.interim_checkpoints - set(outcome.checkpoints):
         run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data)
+    if network.channel is not None:
+        summary["channel_over_time"] = channel_summary(network, sims)
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)
+
+
+def channel_summary(network: Network, sims: list[Simulator]) -> dict:
+    """The channel over time: its process, and per image link the realised SNR of the
+    messages it carried (mean, 5th percentile, in dB) with the process's coherence time."""
+    process = network.channel
+    realised: dict = {}
+    for simulator in sims:
+        for key, samples in simulator.realised.items():
+            realised.setdefault(key, []).extend(snr for _, snr in samples)
+    coherence = process.coherence_time_s
+    per_link = []
+    for i, j in network.image_links():
+        values = np.asarray(realised.get((i, j), []), dtype=float)
+        per_link.append({
+            "src": i,
+            "dst": j,
+            "messages": int(values.size),
+            "realised_snr_db_mean": round(float(values.mean()), 4) if values.size else None,
+            "realised_snr_db_p5": round(float(np.percentile(values, 5)), 4) if values.size else None,
+            "coherence_time_s": round(coherence, 6) if np.isfinite(coherence) else None,
+        })
+    return {
+        "time_correlation": process.time_correlation,
+        "doppler_hz": round(process.doppler_hz, 6),
+        "coherence_time_s": round(coherence, 6) if np.isfinite(coherence) else None,
+        "mobility": process.large.mobility.model,
+        "comparison_states": process.comparison_states,
+        "comparison_step_s": process.comparison_step_s,
+        "links": per_link,
+    }
 
 
 def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) -> dict:

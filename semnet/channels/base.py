@@ -141,6 +141,26 @@ class FadingModel:
             f"fading model {type(self).__qualname__} does not implement sample_torch(batch, generator, device, dtype)"
         )
 
+    def from_gaussian(self, g: np.ndarray) -> np.ndarray:
+        """Gains ``h`` built from unit complex-Gaussian scatter samples ``g ~ CN(0, 1)``.
+
+        A time-correlated channel (:mod:`semnet.channels.gauss_markov`,
+        :mod:`semnet.channels.jakes`) makes ``g(t)`` correlated in time with the
+        Doppler spectrum and maps it through this law, so the same model gives the
+        marginal law at every ``t`` and the time correlation of its scatter. Models
+        without a scatter representation (a plugin's) do not override it and can only
+        be used with independent blocks (``links.channel.time_correlation:
+        independent``).
+        """
+        raise NotImplementedError(
+            f"fading model {type(self).__qualname__} has no from_gaussian(g): it cannot be correlated in time"
+        )
+
+    @property
+    def time_correlatable(self) -> bool:
+        """Whether :meth:`from_gaussian` is implemented (a time-correlated channel can use it)."""
+        return type(self).from_gaussian is not FadingModel.from_gaussian
+
     def power_gain(self, size, rng: np.random.Generator | None) -> np.ndarray:
         """Power gains ``|h|^2`` (float64, shape ``size``) from :meth:`sample_numpy`'s draws."""
         h = self.sample_numpy(size, rng)

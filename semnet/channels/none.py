@@ -22,6 +22,9 @@ class NoFading(FadingModel):
     def sample_numpy(self, size, rng: np.random.Generator | None) -> np.ndarray:
         return np.ones(size, dtype=complex)
 
+    def from_gaussian(self, g: np.ndarray) -> np.ndarray:
+        return np.ones(np.shape(g), dtype=complex)
+
     def sample_torch(self, batch: int, generator, device, dtype):
         import torch
 

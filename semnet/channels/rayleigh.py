@@ -48,6 +48,9 @@ class Rayleigh(FadingModel):
     def sample_numpy(self, size, rng: np.random.Generator | None) -> np.ndarray:
         return complex_normal_numpy(size, rng)
 
+    def from_gaussian(self, g: np.ndarray) -> np.ndarray:
+        return np.asarray(g, dtype=complex)
+
     def sample_torch(self, batch: int, generator, device, dtype):
         return complex_normal_torch((batch,), generator, device, dtype)
 

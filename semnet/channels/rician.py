@@ -65,6 +65,9 @@ class Rician(FadingModel):
     def sample_numpy(self, size, rng: np.random.Generator | None) -> np.ndarray:
         return self._los + self._scatter * complex_normal_numpy(size, rng)
 
+    def from_gaussian(self, g: np.ndarray) -> np.ndarray:
+        return self._los + self._scatter * np.asarray(g, dtype=complex)
+
     def sample_torch(self, batch: int, generator, device, dtype):
         return self._los + self._scatter * complex_normal_torch((batch,), generator, device, dtype)
 

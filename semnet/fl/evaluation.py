@@ -1,8 +1,17 @@
 """Per-link evaluation: quality of ``D_j(ch_ij(E_i(x)))`` on i's held-out images.
 
-Each test image is sent with fresh channel noise (and ``realisations`` fading/noise
-draws); the noise of link i->j comes from a generator seeded by (seed, i, j), so
-every method is scored on the same channel draws.
+Two views of a link's quality (see ``docs/network-over-time.md``):
+
+- the **comparison** score (:class:`LinkEvaluator`, what ``metrics.jsonl`` and
+  ``summary.json`` report): each test image is sent with fresh channel noise (and
+  ``realisations`` fading/noise draws); the noise of link i->j comes from a generator
+  seeded by (seed, i, j), so every method, branch and phase is scored on the same
+  channel draws. On a channel that varies in time the evaluator is given ``states``:
+  a fixed set of (SNR, gain) pairs drawn once from the link's process (on a fixed time
+  grid, :meth:`semnet.net.timevarying.ChannelProcess.comparison`); image ``n`` of
+  realisation ``r`` meets state ``(r * N + n) mod S``, whenever the method is scored;
+- the **experienced** quality (:func:`experienced_quality`): images sent at times
+  ``t`` meet the channel at ``t`` (the gains the simulator recorded for them).
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ class LinkEvaluator:
         realisations: int = 1,
         batch_size: int = 256,
         with_ssim: bool = True,
+        states: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None,
     ):
         self.links = links
         self.snr_db = snr_db
@@ -77,6 +87,7 @@ class LinkEvaluator:
         self.realisations = realisations
         self.batch_size = batch_size
         self.with_ssim = with_ssim
+        self.states = states  # link -> (SNR in dB, complex gain) per comparison state; None: drawn by the channel
 
     def at_snr(self, snr_db: float) -> "LinkEvaluator":
         """The same links and images, every link at ``snr_db`` (for SNR sweeps)."""
@@ -90,6 +101,9 @@ class LinkEvaluator:
             realisations=self.realisations,
             batch_size=self.batch_size,
             with_ssim=self.with_ssim,
+            states=None if self.states is None else {
+                link: (np.full(len(snr), float(snr_db)), h) for link, (snr, h) in self.states.items()
+            },
         )
 
     @torch.no_grad()
@@ -117,14 +131,42 @@ class LinkEvaluator:
         snr = self.snr_db[(src, dst)]
         psnr_sum = ssim_sum = 0.0
         count = 0
-        for _ in range(self.realisations):
+        states = None if self.states is None else self.states[(src, dst)]
+        for r in range(self.realisations):
             for start in range(0, images.shape[0], self.batch_size):
                 x = images[start : start + self.batch_size].to(self.device).float().div_(255)
-                snr_t = torch.full((x.shape[0],), snr, device=self.device)
-                x_hat = transmit(encoder, decoder, x, snr_t, self.channel, gen).clamp_(0, 1)
+                if states is None:
+                    snr_t = torch.full((x.shape[0],), snr, device=self.device)
+                    x_hat = transmit(encoder, decoder, x, snr_t, self.channel, gen).clamp_(0, 1)
+                else:  # the link's fixed comparison states, in order, image after image
+                    idx = (r * images.shape[0] + start + np.arange(x.shape[0])) % len(states[0])
+                    snr_t = torch.as_tensor(states[0][idx], dtype=torch.float32, device=self.device)
+                    gain = torch.as_tensor(states[1][idx], dtype=torch.complex64, device=self.device)
+                    x_hat = transmit(encoder, decoder, x, snr_t, self.channel, gen, gain=gain).clamp_(0, 1)
                 psnr_sum += float(psnr(x_hat, x).sum())
                 if self.with_ssim:
                     ssim_sum += float(ssim(x_hat, x).sum())
                 count += x.shape[0]
         ssim_mean = ssim_sum / count if self.with_ssim else float("nan")
         return LinkQuality(src, dst, snr, psnr_sum / count, ssim_mean, images.shape[0])
+
+
+@torch.no_grad()
+def experienced_quality(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    images: torch.Tensor,
+    snr_db: np.ndarray,
+    gains: np.ndarray,
+    channel: Channel,
+    generator: torch.Generator | None = None,
+) -> np.ndarray:
+    """PSNR (dB) of each image sent at its own time: image ``n`` meets the large-scale
+    SNR ``snr_db[n]`` and the gain ``gains[n]`` that the network read for it at its send
+    time (:meth:`semnet.sim.Simulator.channel_state`, or an event record's ``h``)."""
+    device = images.device
+    x = images.float().div(255) if images.dtype == torch.uint8 else images
+    snr_t = torch.as_tensor(np.asarray(snr_db, dtype=np.float32), device=device)
+    gain = torch.as_tensor(np.asarray(gains, dtype=np.complex64), device=device)
+    x_hat = transmit(encoder, decoder, x, snr_t, channel, generator, gain=gain).clamp_(0, 1)
+    return psnr(x_hat, x).cpu().numpy()

@@ -68,11 +68,12 @@ def _transmit(
     snr_db: Tensor | float,
     channel: Channel,
     generator: torch.Generator | None,
+    gain: Tensor | None = None,
 ) -> dict[str, Tensor]:
     snr = as_snr_db(snr_db, x.shape[0], x.device)
     latent = encoder(x, snr)
     z = power_normalize(to_complex(latent))
-    y = channel(z, snr, generator=generator)
+    y = channel(z, snr, generator=generator) if gain is None else channel(z, snr, generator=generator, gain=gain)
     x_hat = decoder(from_complex(y, latent.shape[1:]).to(latent.dtype), snr)
     return {"x_hat": x_hat, "z": z, "y": y}
 
@@ -84,6 +85,7 @@ def transmit(
     snr_db: Tensor | float,
     channel: Channel,
     generator: torch.Generator | None = None,
+    gain: Tensor | None = None,
 ) -> Tensor:
     """Send images through ``encoder -> channel -> decoder`` (any pairing).
 
@@ -102,13 +104,15 @@ def transmit(
         Channel layer (kind, CSI).
     generator : torch.Generator or None
         Randomness for fading and noise.
+    gain : Tensor, complex, shape ``(B,)``, optional
+        Channel gains given by the network layer (drawn by the channel otherwise).
 
     Returns
     -------
     Tensor, shape ``(B, 3, H, W)``, values in [0, 1]
         Reconstructions; differentiable w.r.t. both modules' parameters.
     """
-    return _transmit(encoder, decoder, x, snr_db, channel, generator)["x_hat"]
+    return _transmit(encoder, decoder, x, snr_db, channel, generator, gain)["x_hat"]
 
 
 class JSCCModel(nn.Module):

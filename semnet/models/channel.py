@@ -275,7 +275,9 @@ class Channel(nn.Module):
         extra = "".join(f", {key}={value!r}" for key, value in self.fading.options().items())
         return f"kind={self.kind!r}, csi={self.csi}{extra}"
 
-    def forward(self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
+    def forward(
+        self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None, gain: Tensor | None = None
+    ) -> Tensor:
         """Send symbols through the channel.
 
         Parameters
@@ -287,6 +289,10 @@ class Channel(nn.Module):
         generator : torch.Generator or None
             Randomness for ``h`` and ``n``. May live on a different device
             than ``z`` (drawn there, then moved).
+        gain : Tensor, complex, shape ``(B,)``, optional
+            The gain ``h`` of each image, given by the network layer (the link's
+            channel at the image's send time, see :mod:`semnet.net.timevarying`):
+            applied as given, nothing is drawn for it (only the noise is).
 
         Returns
         -------
@@ -299,7 +305,12 @@ class Channel(nn.Module):
         real_dtype = z.real.dtype
         snr = as_snr_db(snr_db, batch, z.device, real_dtype)
         sigma2 = noise_variance(snr).unsqueeze(1)  # (B, 1)
-        h = self.fading.sample_torch(batch, generator, z.device, real_dtype).unsqueeze(1)
+        if gain is None:
+            h = self.fading.sample_torch(batch, generator, z.device, real_dtype).unsqueeze(1)
+        else:
+            h = torch.as_tensor(gain, device=z.device).to(z.dtype).reshape(-1, 1)
+            if h.shape[0] != batch:
+                raise ModelError(f"gain has {h.shape[0]} values for a batch of {batch} images; give one per image")
         noise = complex_normal_torch((batch, k), generator, z.device, real_dtype) * sigma2.sqrt()
         y = h * z + noise
         if not self.csi:

@@ -9,14 +9,19 @@ aggregator node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
+import numpy as np
 
 from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
 from semnet.net.pathloss import snr_db_from_distance
+from semnet.net.largescale import LargeScale
+from semnet.net.mobility import Mobility
+from semnet.net.timevarying import ChannelProcess
 from semnet.net.topology import build_graph, distance_m, transmit_graph
+from semnet.seeding import numpy_rng
 
 AGGREGATOR = "server"
 
@@ -55,6 +60,10 @@ class Network:
     links: dict[tuple, LinkParams]
     aggregator: str = AGGREGATOR
     users: list[int] = field(default_factory=list)
+    # the channel over time (mobility, path loss and shadowing at t, time-correlated
+    # fading); None when none of that is configured: every link keeps today's fixed SNR
+    # and independent blocks
+    channel: ChannelProcess | None = None
 
     def receivers(self, user: int) -> list[int]:
         """out(i): the users that ``user`` sends images to."""
@@ -126,7 +135,44 @@ def build_network(topology, links, seed: int) -> Network:
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
             table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, fading)
     graph.graph["aggregator_pos_m"] = tuple(center)
-    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes))
+    channel = None
+    if time_varying(topology, links):
+        channel = _channel_process(topology, links, graph, table, center, fading, seed)
+        # a link's SNR as the methods know it: its mean large-scale SNR over the comparison grid
+        table = {key: replace(p, snr_db=round(channel.mean_snr_db(key), 6)) for key, p in table.items()}
+    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel)
+
+
+def time_varying(topology, links) -> bool:
+    """Whether the scenario asks for the channel over time: moving users, a time-correlated
+    fading process, shadowing, or the UMi path loss. Otherwise the network is today's."""
+    ch = links.channel
+    return (
+        topology.mobility.model != "static"
+        or ch.time_correlation != "independent"
+        or (ch.shadowing_std_db is not None and ch.shadowing_std_db > 0)
+        or links.path_loss.model != "log_distance"
+    )
+
+
+def _channel_process(topology, links, graph, table, center, fading: FadingModel, seed: int) -> ChannelProcess:
+    ch = links.channel
+    if ch.time_correlation != "independent" and fading.random and not fading.time_correlatable:
+        raise ScenarioError(
+            f"links.channel.time_correlation = {ch.time_correlation!r}: channel {fading.name!r} has no "
+            "from_gaussian(g), so it cannot be correlated in time; allowed with it: independent"
+        )
+    users = sorted(graph.nodes)
+    initial = np.array([graph.nodes[u]["pos_m"] for u in users], dtype=float).reshape(-1, 2)
+    mob = topology.mobility
+    mobility = Mobility(
+        initial, model=mob.model, area_m=topology.area_m, step_s=mob.step_s, speed_mps=mob.speed_mps,
+        pause_s=mob.pause_s, alpha=mob.alpha, direction_std_rad=mob.direction_std_rad,
+        rng=numpy_rng(seed, "mobility"),
+    )
+    large = LargeScale(sorted(table, key=str), mobility=mobility, aggregator=AGGREGATOR, aggregator_pos_m=center,
+                       links=links, carrier_hz=ch.carrier_hz, rng=numpy_rng(seed, "shadowing"))
+    return ChannelProcess.from_spec(large, fading, ch, mobility.mean_speed_mps)
 
 
 def _snr_db(links, dist_m: float) -> float:

@@ -10,13 +10,35 @@ from semnet.scenario.base import SpecValueError, _Spec
 
 
 class PathLossSpec(_Spec):
-    """Log-distance path loss: SNR from transmit power, distance and noise power."""
+    """Path loss: SNR from transmit power, distance and noise power."""
 
+    model: Literal["log_distance", "umi_street_canyon"] = Field(
+        "log_distance", description="log_distance (Rappaport) | umi_street_canyon (3GPP TR 38.901 V16.1.0 Table 7.4.1-1)"
+    )
     tx_power_dbm: float = 20.0
-    exponent: float = Field(3.0, gt=0, le=8)
-    reference_distance_m: float = Field(1.0, gt=0)
-    reference_loss_db: float = 40.0
+    exponent: float = Field(3.0, gt=0, le=8, description="log_distance: path-loss exponent")
+    reference_distance_m: float = Field(1.0, gt=0, description="log_distance: d0")
+    reference_loss_db: float = Field(40.0, description="log_distance: loss at d0")
     noise_power_dbm: float = -90.0
+    los: Literal["auto", "los", "nlos"] = Field("auto", description="umi_street_canyon: LOS state; auto draws it from Pr_LOS(d)")
+    bs_height_m: float = Field(10.0, gt=1, le=100, description="umi_street_canyon: aggregator (base station) antenna height")
+    ut_height_m: float = Field(1.5, ge=1.5, le=22.5, description="umi_street_canyon: user antenna height")
+
+
+class ChannelSpec(_Spec):
+    """The channel over time: Doppler, time correlation, shadowing, comparison states."""
+
+    time_correlation: Literal["independent", "gauss_markov", "jakes"] = Field(
+        "independent", description="small-scale fading across blocks: independent (today) | gauss_markov | jakes"
+    )
+    carrier_hz: float = Field(2.4e9, gt=0, le=300e9, description="carrier frequency (Doppler, UMi path loss)")
+    speed_mps: float | None = Field(None, ge=0, le=500, description="Doppler speed; None: the mobility's mean speed")
+    gauss_markov_step_s: float = Field(1e-3, gt=0, description="gauss_markov: lag T of rho = J0(2 pi f_D T)")
+    jakes_sinusoids: int = Field(16, ge=1, le=4096, description="jakes: number of sinusoids")
+    shadowing_std_db: float | None = Field(None, ge=0, le=30, description="None: the path-loss model's (0; UMi 4/7.82)")
+    shadowing_decorrelation_m: float = Field(20.0, gt=0, description="Gudmundson decorrelation distance")
+    comparison_states: int = Field(64, ge=1, le=100_000, description="channel states every method is scored on")
+    comparison_step_s: float = Field(1.0, gt=0, description="their spacing in time")
 
 
 class RateSpec(_Spec):
@@ -62,6 +84,7 @@ class LinksSpec(_Spec):
         description="options passed to a plugin channel's constructor (rician's K factor is k_factor)",
     )
     k_factor: float = Field(3.0, ge=0, description="rician: LOS/scatter power ratio (linear)")
+    channel: ChannelSpec = ChannelSpec()
     csi: bool = Field(True, description="receiver knows h and equalises")
     bandwidth_hz: float = Field(1e6, gt=0, description="complex symbols per second")
     latency_s: float = Field(0.005, ge=0)

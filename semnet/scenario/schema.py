@@ -17,12 +17,13 @@ from semnet.scenario.base import SpecValueError, _Spec, _is_number  # noqa: F401
 from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
 from semnet.scenario.links import (  # noqa: F401
     AggregatorLinkSpec,
+    ChannelSpec,
     LinksSpec,
     PathLossSpec,
     RateSpec,
     SnrOverride,
 )
-from semnet.scenario.topology import RingTopologySpec, TopologySpec  # noqa: F401
+from semnet.scenario.topology import MobilitySpec, RingTopologySpec, TopologySpec  # noqa: F401
 
 
 # --------------------------------------------------------------------------- model

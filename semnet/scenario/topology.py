@@ -34,6 +34,7 @@ __all__ = [
     "EdgesTopologySpec",
     "ErdosRenyiTopologySpec",
     "GridTopologySpec",
+    "MobilitySpec",
     "RandomGeometricTopologySpec",
     "RingTopologySpec",
     "SmallWorldTopologySpec",
@@ -59,6 +60,30 @@ def _check_pairs(key: str, pairs: tuple[tuple[int, int], ...] | None, n: int) ->
             raise SpecValueError(f"{key}[{index}]", (u, v), "a self-loop; u and v must differ")
 
 
+class MobilitySpec(_Spec):
+    """How users move inside ``[0, area_m]^2``; the aggregator stays put."""
+
+    model: Literal["static", "random_waypoint", "gauss_markov"] = "static"
+    speed_mps: tuple[float, float] = Field((0.5, 1.5), description="speed range [min, max]")
+    pause_s: tuple[float, float] = Field((0.0, 0.0), description="random_waypoint: pause range [min, max]")
+    alpha: float = Field(0.75, ge=0, le=1, description="gauss_markov: memory")
+    direction_std_rad: float = Field(0.5, ge=0, description="gauss_markov: direction spread around its mean")
+    step_s: float = Field(1.0, gt=0, description="positions (and large-scale SNR) update step")
+
+    @model_validator(mode="after")
+    def _check(self) -> "MobilitySpec":
+        for key in ("speed_mps", "pause_s"):
+            low, high = getattr(self, key)
+            if low < 0 or high < low:
+                raise SpecValueError(key, [low, high], "must be [min, max] with 0 <= min <= max")
+        if self.model == "random_waypoint" and self.speed_mps[0] <= 0:
+            raise SpecValueError(
+                "speed_mps", list(self.speed_mps),
+                "random_waypoint needs a minimum speed > 0 (with 0 the mean speed decays to 0)",
+            )
+        return self
+
+
 class BaseTopologySpec(_Spec):
     """The keys every topology kind has: size, area, who transmits to whom, the aggregator."""
 
@@ -70,6 +95,7 @@ class BaseTopologySpec(_Spec):
     traffic: tuple[tuple[float, ...], ...] | None = None
     aggregator_position_m: tuple[float, float] | None = None
     seed: int | None = Field(None, ge=0, description="fixes the random graph apart from the run seed")
+    mobility: MobilitySpec = MobilitySpec()
 
     @model_validator(mode="after")
     def _check(self) -> "BaseTopologySpec":

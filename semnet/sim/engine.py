@@ -91,10 +91,19 @@ class Simulator:
         self._sink = sink
         # Only faded Shannon links draw random numbers; seeding a generator costs
         # tens of microseconds, which adds up over thousands of links.
-        self._queues = {
-            key: LinkQueue(params, numpy_rng(seed, "link", stream, params.src, params.dst) if _random(params) else None)
-            for key, params in network.links.items()
-        }
+        process = network.channel
+        if process is None:
+            self._queues = {
+                key: LinkQueue(params, numpy_rng(seed, "link", stream, params.src, params.dst) if _random(params) else None)
+                for key, params in network.links.items()
+            }
+        else:  # every link reads its channel over time from its own stream of this branch
+            self._queues = {}
+            for key, params in network.links.items():
+                rng = numpy_rng(seed, "link", stream, params.src, params.dst)
+                self._queues[key] = LinkQueue(params, rng, fading=process.link(key, rng, start_s))
+        # realised SNR of every message at its start, per link: (t_start_s, snr_db) (time-varying channel only)
+        self.realised: dict[tuple, list[tuple[float, float]]] = {}
         self._speed = dict(compute_speed)
         self._cpu_free_s = {node: start_s for node in compute_speed}
         self.label: dict = {}
@@ -105,6 +114,19 @@ class Simulator:
     @property
     def now_s(self) -> float:
         return float(self.env.now)
+
+    def channel_state(self, src, dst, t_s: float | None = None) -> tuple[complex, float]:
+        """(complex gain ``h``, large-scale SNR in dB) of link ``src -> dst`` for a block
+        sent at ``t_s`` (default: now), read from the same process as the link's model
+        packets: an image and a packet sent at the same time see the same ``h``.
+        Times must not go back before the link's last message (its first attempt may be
+        read again). Without a channel over time: ``(1, snr_db)`` of today's fixed link."""
+        queue = self._queues.get((src, dst))
+        if queue is None:
+            raise KeyError(f"no link {src} -> {dst}")
+        if queue.fading is None:
+            return 1.0 + 0j, queue.params.snr_db
+        return queue.fading.state(self.env.now if t_s is None else float(t_s))
 
     @property
     def bytes_total(self) -> int:
@@ -155,8 +177,14 @@ class Simulator:
             record.update(self.label)
             if message.symbols:
                 record["symbols"] = message.symbols
+            if queue.fading is not None:
+                record["snr_db"] = round(queue.last_snr_db, 4)
+                if message.symbols:  # the gain the images met (the traffic evaluator applies it)
+                    record["h"] = [round(queue.last_h.real, 6), round(queue.last_h.imag, 6)]
             if self._sink is not None:
                 self._sink(record)
+        if queue.fading is not None:
+            self.realised.setdefault((message.src, message.dst), []).append((start, queue.last_snr_db))
         return record, arrival, outcome.delivered
 
     def _submit_all(self, messages: tuple[Message, ...], due: float | None, out: TaskOutcome) -> tuple[float, bool]:

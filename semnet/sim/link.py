@@ -1,38 +1,51 @@
-"""A directed link as a shared FIFO resource.
+"""A directed link as a FIFO server.
 
-Messages queue in arrival order; each occupies the link for its airtime
-(all transmission attempts), then needs ``latency_s`` more to arrive. Latency is
-propagation, so the next message may start while the previous one is in flight.
-
-Because a single FIFO server's start times follow ``start = max(now, busy_until)``,
-the queue is kept as one number instead of a ``simpy.Resource``: the same
-schedule, booked by arithmetic when the message is submitted, with no SimPy event
+A message's service time on a link is known when it is submitted (fixed rate, or the
+Shannon-rate plan of its packets), so booking the link is arithmetic: the message
+starts when both it and the link are ready and holds the link for its airtime. No
+SimPy resource or process is needed per message, and a link that nobody is using
+costs nothing: links that carry no traffic never schedule an event
 of its own (this is the hot path of large networks).
+
+On a network whose channel varies in time (:mod:`semnet.net.timevarying`) the link
+also owns its :class:`~semnet.net.timevarying.LinkFading`: every message reads the
+channel at its start time (and a model message's packets at each attempt), and the
+realised SNR and gain at the start are kept for the event record.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from semnet.net.arq import plan_over_time
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission, symbol_airtime_s
+from semnet.net.timevarying import LinkFading
 
 
 @dataclass
 class LinkQueue:
     """One directed link's FIFO queue; ``rng`` draws its fading (None on links that
-    draw nothing: fixed-rate, or Shannon-rate without fading)."""
+    draw nothing: fixed-rate, or Shannon-rate without fading). ``fading`` is the
+    link's channel over time (None on a network without one)."""
 
     params: LinkParams
     rng: np.random.Generator | None
     busy_until_s: float = 0.0
+    fading: LinkFading | None = None
+    last_snr_db: float = math.nan  # realised SNR at the last message's start (time-varying channel)
+    last_h: complex = 1.0 + 0j
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book the link for one message sent at ``now_s``; return (start_s, arrival_s, outcome)."""
         p = self.params
-        if symbols:
+        start = now_s if now_s > self.busy_until_s else self.busy_until_s
+        if self.fading is not None:
+            outcome = self._reserve_over_time(start, bits, symbols)
+        elif symbols:
             # semantic symbols are analogue channel uses: no retransmission
             outcome = TransmissionOutcome(symbol_airtime_s(symbols, p.bandwidth_hz), 1, True)
         elif p.rate_mode == "fixed":
@@ -51,6 +64,20 @@ class LinkQueue:
                 packet_bits=p.packet_bits,
                 max_retries=p.max_retries,
             )
-        start = now_s if now_s > self.busy_until_s else self.busy_until_s
         self.busy_until_s = start + outcome.airtime_s
         return start, self.busy_until_s + p.latency_s, outcome
+
+    def _reserve_over_time(self, start: float, bits: int, symbols: int) -> TransmissionOutcome:
+        p = self.params
+        if symbols or p.rate_mode == "fixed":
+            h, snr_db = self.fading.state(start)
+            self.last_h = h
+            self.last_snr_db = snr_db + 10.0 * math.log10(max(h.real * h.real + h.imag * h.imag, 1e-300))
+            if symbols:
+                return TransmissionOutcome(symbol_airtime_s(symbols, p.bandwidth_hz), 1, True)
+            return TransmissionOutcome(bits / p.rate_bps, 1, True)
+        outcome, self.last_snr_db = plan_over_time(
+            bits, start, self.fading, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
+            packet_bits=p.packet_bits, max_retries=p.max_retries,
+        )
+        return outcome

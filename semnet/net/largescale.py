@@ -1,0 +1,193 @@
+"""The large-scale SNR of every directed link over time: path loss from the positions
+at ``t`` plus shadowing, on the mobility grid ``t_k = k * step_s``.
+
+Per link ``l`` at grid point ``k``::
+
+    snr_db[k, l] = base_db(d_k) + sigma_l(k) * s_k[l]
+
+``base_db`` is a fixed SNR (``links.snr_db``, ``links.aggregator.snr_db``) or
+``tx_power_dbm - PL(d_k) - noise_power_dbm`` with the scenario's path-loss model
+(:mod:`semnet.net.pathloss` log-distance, :mod:`semnet.net.umi` 3GPP UMi street
+canyon), clipped to ``[snr_min_db, snr_max_db]`` together with the shadowing, as
+today's path-loss SNRs are. ``s`` is the unit shadowing of :mod:`semnet.net.shadowing`
+and ``sigma`` its standard deviation in dB (the configured one, or UMi's 4 dB LOS /
+7.82 dB NLOS). ``links.snr_offset_db`` is added to user-to-user links;
+``links.overrides`` fix a link's SNR exactly (no path loss, no shadowing).
+
+Rows are computed on demand, in order, from the ``"shadowing"`` stream, so a row
+depends only on the seed and ``k``; a static network has one row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from semnet.net.mobility import Mobility
+from semnet.net.pathloss import snr_db_from_distance
+from semnet.net.shadowing import shadowing_step
+from semnet.net.umi import LOS_SHADOWING_STD_DB, NLOS_SHADOWING_STD_DB, umi_los_probability, umi_path_loss_db
+
+__all__ = ["LargeScale"]
+
+
+class LargeScale:
+    """Large-scale SNR table of the links ``keys`` (see the module docstring).
+
+    Parameters
+    ----------
+    keys : list of (src, dst)
+        The directed links; users are ``0..n-1``, the aggregator is ``aggregator``.
+    mobility : Mobility
+        User positions over time.
+    aggregator, aggregator_pos_m
+        The aggregator's node id and fixed position.
+    links : LinksSpec
+        The scenario's ``links`` section.
+    carrier_hz : float
+        Carrier frequency (UMi path loss).
+    rng : numpy.random.Generator
+        The shadowing (and LOS draw) stream.
+    """
+
+    def __init__(self, keys, *, mobility: Mobility, aggregator, aggregator_pos_m, links, carrier_hz: float,
+                 rng: np.random.Generator):
+        self.keys = list(keys)
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.mobility = mobility
+        self.step_s = mobility.step_s
+        self._agg_pos = np.asarray(aggregator_pos_m, dtype=float)
+        n = mobility.n
+        node = lambda x: n if x == aggregator else int(x)  # noqa: E731
+        self._src = np.array([node(s) for s, _ in self.keys], dtype=int)
+        self._dst = np.array([node(d) for _, d in self.keys], dtype=int)
+        to_agg = (self._src == n) | (self._dst == n)
+        self._to_agg = to_agg
+        pl = links.path_loss
+        self._pl = pl
+        self._links = links
+        self._carrier_hz = float(carrier_hz)
+        overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides}
+        # per link: fixed SNR (nan: path loss), offset, clipped?, shadowed?
+        fixed = np.full(len(self.keys), np.nan)
+        offset = np.zeros(len(self.keys))
+        shadowed = np.ones(len(self.keys), dtype=bool)
+        for i, key in enumerate(self.keys):
+            if to_agg[i]:
+                if links.aggregator.snr_db is not None:
+                    fixed[i] = links.aggregator.snr_db
+                else:  # today's rule: otherwise as a user link, offset included
+                    offset[i] = links.snr_offset_db
+                    if links.snr_db is not None:
+                        fixed[i] = links.snr_db
+            elif key in overrides:
+                fixed[i] = overrides[key]
+                shadowed[i] = False
+            else:
+                offset[i] = links.snr_offset_db
+                if links.snr_db is not None:
+                    fixed[i] = links.snr_db
+        self._fixed, self._offset, self._shadowed = fixed, offset, shadowed
+        self._path = np.isnan(fixed)
+        self._std_db = links.channel.shadowing_std_db
+        self._decorrelation_m = links.channel.shadowing_decorrelation_m
+        self._rng = rng
+        self._los_u = rng.uniform(size=len(self.keys))  # a link is LOS while u < Pr_LOS(d)
+        self._shadow = rng.standard_normal(len(self.keys))
+        self._table = np.empty((0, len(self.keys)))  # grown by doubling; rows 0.._count-1 are set
+        self._count = 0
+        self._los_rows: list[np.ndarray] = []
+        self._prev_pos: np.ndarray | None = None
+        self.static = mobility.static
+
+    # ------------------------------------------------------------------ queries
+
+    def row(self, k: int) -> np.ndarray:
+        """Large-scale SNR in dB of every link at grid point ``k`` (read-only)."""
+        if self.static:
+            k = 0
+        while self._count <= k:
+            self._extend()
+        return self._table[k]
+
+    def los(self, k: int) -> np.ndarray:
+        """Line-of-sight state of every link at grid point ``k``."""
+        self.row(k)
+        return self._los_rows[0 if self.static else k]
+
+    def snr_db(self, key, times_s) -> np.ndarray:
+        """Large-scale SNR (dB) of link ``key`` at ``times_s`` (array)."""
+        li = self.index[key]
+        times = np.asarray(times_s, dtype=float)
+        if self.static:
+            return np.full(times.shape, self.row(0)[li])
+        ks = np.maximum(np.floor(times / self.step_s + 1e-9).astype(int), 0)
+        if not ks.size:
+            return np.empty(times.shape)
+        self.row(int(ks.max()))
+        return self._table[ks, li]
+
+    def snr_db_at(self, li: int, t_s: float) -> float:
+        """Large-scale SNR (dB) of link index ``li`` at one time (the simulator's hot path)."""
+        if self.static:
+            return float(self.row(0)[li])
+        return float(self.row(self.mobility.index(t_s))[li])
+
+    # ------------------------------------------------------------------ rows
+
+    def _positions(self, k: int) -> np.ndarray:
+        users = self.mobility.positions(k)
+        return np.vstack([users, self._agg_pos[None, :]])
+
+    def _extend(self) -> None:
+        k = self._count
+        pos = self._positions(k)
+        if self._prev_pos is not None:
+            step = np.hypot(*(pos - self._prev_pos).T)
+            moved = step[self._src] + step[self._dst]
+            self._shadow = shadowing_step(self._shadow, moved, self._decorrelation_m, self._rng)
+        self._prev_pos = pos
+        delta = pos[self._src] - pos[self._dst]
+        dist = np.hypot(delta[:, 0], delta[:, 1])
+        base, los, std_db = self._base_db(dist)
+        snr = base + std_db * self._shadow * self._shadowed
+        path = self._path
+        clipped = np.clip(snr, self._links.snr_min_db, self._links.snr_max_db)
+        snr = np.where(path, clipped, snr) + self._offset
+        if self._count == self._table.shape[0]:
+            grown = np.empty((max(8, 2 * self._count), len(self.keys)))
+            grown[: self._count] = self._table[: self._count]
+            self._table = grown
+        self._table[self._count] = snr
+        self._count += 1
+        self._los_rows.append(los)
+
+    def _base_db(self, dist: np.ndarray):
+        """(base SNR in dB, LOS state, shadowing std in dB) of every link at distances ``dist``."""
+        pl = self._pl
+        los = np.ones(dist.shape, dtype=bool)
+        std = self._std_db
+        if pl.model == "umi_street_canyon":
+            if pl.los == "auto":
+                los = self._los_u < umi_los_probability(dist)
+            else:
+                los[:] = pl.los == "los"
+            loss = np.empty(dist.shape)
+            for agg in (False, True):
+                sel = self._to_agg == agg
+                if sel.any():
+                    tx_h = pl.bs_height_m if agg else pl.ut_height_m
+                    loss[sel] = umi_path_loss_db(dist[sel], carrier_hz=self._carrier_hz, los=los[sel],
+                                                 tx_height_m=tx_h, rx_height_m=pl.ut_height_m)
+            base = pl.tx_power_dbm - loss - pl.noise_power_dbm
+            std_db = np.where(los, LOS_SHADOWING_STD_DB, NLOS_SHADOWING_STD_DB) if std is None else np.full(dist.shape, std)
+        else:
+            base = np.asarray(snr_db_from_distance(
+                dist, tx_power_dbm=pl.tx_power_dbm, exponent=pl.exponent,
+                reference_distance_m=pl.reference_distance_m, reference_loss_db=pl.reference_loss_db,
+                noise_power_dbm=pl.noise_power_dbm), dtype=float)
+            std_db = np.full(dist.shape, 0.0 if std is None else std)
+        base = np.where(self._path, base, self._fixed)
+        return base, los, std_db
+
+    def mean_snr_db(self, key, times_s) -> float:
+        return float(np.mean(self.snr_db(key, times_s)))

@@ -1,0 +1,178 @@
+"""User mobility inside the square ``[0, area_m]^2``, on a fixed time grid.
+
+Positions are defined at ``t_k = k * step_s`` (the large-scale channel, path loss and
+shadowing, is constant between grid points) and generated lazily, step after step,
+from one stream: they depend on the seed and ``k`` only, never on who asks when, so
+every branch of a run sees the same trajectories. The aggregator does not move.
+
+``static``
+    Nobody moves (today's behaviour).
+``random_waypoint``
+    Each user walks in a straight line to a destination drawn uniformly in the square
+    at a speed drawn uniformly in ``speed_mps = [v_min, v_max]``, pauses for a time
+    uniform in ``pause_s``, and repeats [1]_. The time-average speed while moving is
+    ``(v_max - v_min) / ln(v_max / v_min)`` (a leg lasts ``d / v``, so slow legs weigh
+    more), which is why ``v_min > 0`` is required [2]_.
+``gauss_markov``
+    Speed and direction are first-order Gauss–Markov processes (memory ``alpha``)
+    around the mean speed ``(v_min + v_max) / 2`` and a per-user mean direction [3]_;
+    the speed is clipped to ``[v_min, v_max]`` and users reflect off the walls.
+
+References
+----------
+.. [1] D. B. Johnson and D. A. Maltz, "Dynamic source routing in ad hoc wireless
+   networks," in *Mobile Computing*, Kluwer, 1996.
+.. [2] J. Yoon, M. Liu and B. Noble, "Random waypoint considered harmful," *IEEE
+   INFOCOM*, 2003.
+.. [3] B. Liang and Z. J. Haas, "Predictive distance-based mobility management for
+   PCS networks," *IEEE INFOCOM*, 1999; T. Camp, J. Boleng and V. Davies, "A survey
+   of mobility models for ad hoc network research," *WCMC*, 2(5), 2002.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["MOBILITY_MODELS", "Mobility"]
+
+MOBILITY_MODELS = ("static", "random_waypoint", "gauss_markov")
+
+
+class Mobility:
+    """Positions of ``n`` users on the grid ``t_k = k * step_s``.
+
+    Parameters
+    ----------
+    initial_m : array (n, 2)
+        Positions at ``t = 0`` (clipped into the square).
+    model : str
+        One of :data:`MOBILITY_MODELS`.
+    area_m : float
+        Side of the square.
+    step_s : float
+        Grid step.
+    speed_mps : (float, float)
+        Speed range ``[v_min, v_max]``.
+    pause_s : (float, float)
+        Random waypoint: pause range.
+    alpha : float
+        Gauss–Markov memory in ``[0, 1]``.
+    direction_std_rad : float
+        Gauss–Markov: stationary standard deviation of the direction around its mean.
+    rng : numpy.random.Generator
+        The mobility stream.
+    """
+
+    def __init__(self, initial_m, *, model: str = "static", area_m: float, step_s: float = 1.0,
+                 speed_mps=(1.0, 1.0), pause_s=(0.0, 0.0), alpha: float = 0.75,
+                 direction_std_rad: float = 0.5, rng: np.random.Generator | None = None):
+        if model not in MOBILITY_MODELS:
+            raise ValueError(f"unknown mobility model {model!r}; allowed: {', '.join(MOBILITY_MODELS)}")
+        self.model = model
+        self.area_m = float(area_m)
+        self.step_s = float(step_s)
+        self.v_min, self.v_max = (float(v) for v in speed_mps)
+        self.pause = tuple(float(p) for p in pause_s)
+        self.alpha = float(alpha)
+        self.direction_std = float(direction_std_rad)
+        self.rng = rng
+        start = np.clip(np.asarray(initial_m, dtype=float).reshape(-1, 2), 0.0, self.area_m)
+        self._track = [start]
+        self.n = start.shape[0]
+        if model == "random_waypoint":
+            self._dest = self._uniform_points(self.n)
+            self._speed = rng.uniform(self.v_min, self.v_max, self.n)
+            self._pause_left = np.zeros(self.n)
+        elif model == "gauss_markov":
+            self._mean_dir = rng.uniform(0.0, 2.0 * math.pi, self.n)
+            self._dir = self._mean_dir.copy()
+            self._speed = np.full(self.n, self.mean_speed_mps)
+
+    @property
+    def static(self) -> bool:
+        return self.model == "static"
+
+    @property
+    def mean_speed_mps(self) -> float:
+        """Time-average speed: 0 static; Gauss–Markov the range's midpoint; random
+        waypoint ``(v_max - v_min) / ln(v_max / v_min)`` while moving (pauses excluded)."""
+        if self.model == "static":
+            return 0.0
+        if self.model == "gauss_markov" or self.v_max == self.v_min:
+            return 0.5 * (self.v_min + self.v_max)
+        return (self.v_max - self.v_min) / math.log(self.v_max / self.v_min)
+
+    def positions(self, k: int) -> np.ndarray:
+        """Positions (n, 2) in metres at ``t = k * step_s`` (read-only view)."""
+        if self.model == "static":
+            return self._track[0]
+        while len(self._track) <= k:
+            self._track.append(self._step(self._track[-1]))
+        return self._track[k]
+
+    def position_at(self, t_s: float) -> np.ndarray:
+        return self.positions(self.index(t_s))
+
+    def index(self, t_s: float) -> int:
+        return max(int(math.floor(t_s / self.step_s + 1e-9)), 0)
+
+    # ------------------------------------------------------------------ models
+
+    def _uniform_points(self, n: int) -> np.ndarray:
+        return self.rng.uniform(0.0, self.area_m, size=(n, 2))
+
+    def _step(self, pos: np.ndarray) -> np.ndarray:
+        if self.model == "random_waypoint":
+            return self._waypoint_step(pos)
+        return self._gauss_markov_step(pos)
+
+    def _waypoint_step(self, pos: np.ndarray) -> np.ndarray:
+        pos = pos.copy()
+        left = np.full(self.n, self.step_s)
+        while True:
+            active = left > 1e-12
+            if not active.any():
+                return pos
+            # pausing users wait first
+            wait = np.where(active, np.minimum(self._pause_left, left), 0.0)
+            self._pause_left -= wait
+            left -= wait
+            moving = (left > 1e-12) & (self._pause_left <= 1e-12)
+            if not moving.any():
+                continue
+            delta = self._dest[moving] - pos[moving]
+            dist = np.hypot(delta[:, 0], delta[:, 1])
+            need = dist / self._speed[moving]
+            avail = left[moving]
+            arrive = need <= avail
+            frac = np.where(arrive, 1.0, avail / np.maximum(need, 1e-300))
+            pos[moving] += delta * frac[:, None]
+            left[moving] = np.where(arrive, avail - need, 0.0)
+            idx = np.flatnonzero(moving)[arrive]
+            if idx.size:  # a new leg: destination, speed, pause
+                self._dest[idx] = self._uniform_points(idx.size)
+                self._speed[idx] = self.rng.uniform(self.v_min, self.v_max, idx.size)
+                self._pause_left[idx] = self.rng.uniform(self.pause[0], self.pause[1], idx.size)
+
+    def _gauss_markov_step(self, pos: np.ndarray) -> np.ndarray:
+        a = self.alpha
+        noise = math.sqrt(max(1.0 - a * a, 0.0))
+        mean = self.mean_speed_mps
+        speed_std = (self.v_max - self.v_min) / 4.0
+        w = self.rng.standard_normal((2, self.n))
+        self._speed = np.clip(a * self._speed + (1 - a) * mean + noise * speed_std * w[0], self.v_min, self.v_max)
+        self._dir = a * self._dir + (1 - a) * self._mean_dir + noise * self.direction_std * w[1]
+        new = pos + self.step_s * self._speed[:, None] * np.stack([np.cos(self._dir), np.sin(self._dir)], axis=1)
+        # reflect off the walls: mirror the position, turn the direction (and its mean) back inside
+        for axis in (0, 1):
+            low, high = new[:, axis] < 0.0, new[:, axis] > self.area_m
+            new[low, axis] = -new[low, axis]
+            new[high, axis] = 2.0 * self.area_m - new[high, axis]
+            hit = low | high
+            if hit.any():
+                mirror = (math.pi - self._dir[hit]) if axis == 0 else -self._dir[hit]
+                mean_mirror = (math.pi - self._mean_dir[hit]) if axis == 0 else -self._mean_dir[hit]
+                self._dir[hit], self._mean_dir[hit] = mirror, mean_mirror
+        return np.clip(new, 0.0, self.area_m)

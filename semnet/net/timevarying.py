@@ -1,0 +1,193 @@
+"""The channel of every link over simulated time: one source of truth for packets and images.
+
+A :class:`ChannelProcess` belongs to the network. It holds the large-scale SNR table
+(:class:`~semnet.net.largescale.LargeScale`: positions, path loss, shadowing, shared by
+every branch of a run since it depends on the seed and the time only) and the recipe of
+each link's small-scale fading: the fading law (a :class:`~semnet.channels.FadingModel`
+of the registry) applied to a unit complex-Gaussian scatter ``g(t)`` that is
+
+- ``independent``: a fresh draw per block (today's block fading, the ``f_D -> inf`` limit);
+- ``gauss_markov``: :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`, correlation
+  ``rho^(tau / T)`` with ``rho = J0(2 pi f_D T)``;
+- ``jakes``: :class:`~semnet.channels.jakes.JakesScatter`, correlation ``J0(2 pi f_D tau)``.
+
+A simulator owns one :class:`LinkFading` per directed link (its own random stream per
+branch, as today's outage draws); a model packet's attempts and an image sent at ``t``
+read the same ``h(t)`` from it. The JSCC channel then only applies that gain and the
+noise of the large-scale SNR at ``t``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from semnet.channels import FadingModel
+from semnet.channels.doppler import (
+    coherence_time_s,
+    doppler_hz,
+    gauss_markov_coherence_time_s,
+    gauss_markov_rho,
+)
+from semnet.channels.gauss_markov import GaussMarkovScatter
+from semnet.channels.jakes import JakesScatter
+from semnet.net.largescale import LargeScale
+from semnet.seeding import numpy_rng
+
+__all__ = ["TIME_CORRELATIONS", "ChannelProcess", "LinkFading"]
+
+TIME_CORRELATIONS = ("independent", "gauss_markov", "jakes")
+
+
+class ChannelProcess:
+    """The network's channel over time (see the module docstring).
+
+    Parameters
+    ----------
+    large : LargeScale
+        Large-scale SNR of every link.
+    fading : FadingModel
+        The fading law (must implement ``from_gaussian`` unless ``independent``).
+    time_correlation : str
+        One of :data:`TIME_CORRELATIONS`.
+    doppler_hz : float
+        Maximum Doppler shift ``f_D``.
+    step_s : float
+        Gauss–Markov lag ``T``.
+    sinusoids : int
+        Jakes: number of paths.
+    comparison_states, comparison_step_s
+        The fixed channel states every method is scored on: the process sampled at
+        ``t_k = k * comparison_step_s``, ``k < comparison_states``.
+    """
+
+    def __init__(self, large: LargeScale, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
+                 step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float):
+        if time_correlation not in TIME_CORRELATIONS:
+            raise ValueError(f"unknown time_correlation {time_correlation!r}; allowed: {', '.join(TIME_CORRELATIONS)}")
+        self.large = large
+        self.fading = fading
+        self.time_correlation = time_correlation
+        self.doppler_hz = float(doppler_hz)
+        self.step_s = float(step_s)
+        self.sinusoids = int(sinusoids)
+        self.rho = 0.0 if time_correlation == "independent" else gauss_markov_rho(self.doppler_hz, self.step_s)
+        self.comparison_states = int(comparison_states)
+        self.comparison_step_s = float(comparison_step_s)
+        self._comparison: dict = {}
+
+    @classmethod
+    def from_spec(cls, large: LargeScale, fading: FadingModel, channel_spec, mean_speed_mps: float) -> "ChannelProcess":
+        """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean speed."""
+        speed = channel_spec.speed_mps if channel_spec.speed_mps is not None else mean_speed_mps
+        return cls(
+            large, fading,
+            time_correlation=channel_spec.time_correlation,
+            doppler_hz=doppler_hz(speed, channel_spec.carrier_hz),
+            step_s=channel_spec.gauss_markov_step_s,
+            sinusoids=channel_spec.jakes_sinusoids,
+            comparison_states=channel_spec.comparison_states,
+            comparison_step_s=channel_spec.comparison_step_s,
+        )
+
+    @property
+    def coherence_time_s(self) -> float:
+        """Lag at which the correlation of ``h``'s scatter falls to 0.5 (0: independent blocks)."""
+        if self.time_correlation == "jakes":
+            return coherence_time_s(self.doppler_hz)
+        return gauss_markov_coherence_time_s(self.rho, self.step_s)
+
+    def scatter(self, rng: np.random.Generator, start_s: float = 0.0):
+        """A new scatter process ``g(t)`` for one link, drawn from ``rng``."""
+        if self.time_correlation == "jakes":
+            return JakesScatter(self.doppler_hz, self.sinusoids, rng)
+        return GaussMarkovScatter(self.rho, self.step_s, rng, start_s=start_s)
+
+    def link(self, key, rng: np.random.Generator, start_s: float = 0.0) -> "LinkFading":
+        return LinkFading(self, key, rng, start_s)
+
+    def comparison(self, key, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The comparison states of link ``key``: (large-scale SNR in dB, complex ``h``), one per
+        grid time, drawn from the link's process with a stream of their own (seed, link):
+        the same for every method, branch and phase."""
+        cached = self._comparison.get((key, seed))
+        if cached is None:
+            times = np.arange(self.comparison_states) * self.comparison_step_s
+            snr_db = self.large.snr_db(key, times)
+            scatter = self.scatter(numpy_rng(seed, "comparison", *key))
+            h = self.fading.from_gaussian(scatter.at(times)) if self.fading.random else np.ones(times.size, complex)
+            cached = (snr_db, h)
+            self._comparison[(key, seed)] = cached
+        return cached
+
+    def mean_snr_db(self, key) -> float:
+        """The link's mean large-scale SNR (dB) over the comparison grid: what a method is told."""
+        times = np.arange(self.comparison_states) * self.comparison_step_s
+        return float(np.mean(self.large.snr_db(key, times)))
+
+
+class LinkFading:
+    """One directed link's channel in one simulator: large-scale SNR and ``h(t)``.
+
+    Times must not go backwards, except that the first attempt of the last message
+    can be read again (an image sent at the same ``t`` as a packet sees its ``h``).
+    """
+
+    __slots__ = ("process", "key", "li", "scatter", "random", "_memo_t", "_memo_g")
+
+    def __init__(self, process: ChannelProcess, key, rng: np.random.Generator, start_s: float = 0.0):
+        self.process = process
+        self.key = key
+        self.li = process.large.index[key]
+        self.random = process.fading.random
+        self.scatter = process.scatter(rng, start_s) if self.random else None
+        self._memo_t = math.nan
+        self._memo_g = 0j
+
+    def snr_db(self, t_s: float) -> float:
+        return self.process.large.snr_db_at(self.li, t_s)
+
+    def peek(self, times_s: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(scatter ``g``, gain ``h``) at non-decreasing ``times_s``, without moving the
+        process (see :meth:`settle`); ``g`` is None on an unfaded link."""
+        if not self.random:
+            return None, np.ones(np.size(times_s), dtype=complex)
+        g = self.scatter.peek(times_s)
+        return g, self.process.fading.from_gaussian(g)
+
+    def peek_grid(self, start_s: float, spacing_s: float, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`peek` at ``start_s + j * spacing_s``, ``j < n``."""
+        if not self.random:
+            return None, np.ones(n, dtype=complex)
+        g = self.scatter.peek_grid(start_s, spacing_s, n)
+        return g, self.process.fading.from_gaussian(g)
+
+    def settle(self, times_s: np.ndarray, g: np.ndarray | None, index: int) -> None:
+        """Go on from ``times_s[index]`` (later draws of a :meth:`peek` are discarded);
+        the first of ``times_s`` stays readable by :meth:`state`."""
+        if g is None or not len(times_s):
+            return
+        self.scatter.settle(float(times_s[index]), g[index])
+
+    def remember(self, t_s: float, g: complex) -> None:
+        """Keep ``g`` at ``t_s`` (a message's first attempt) readable by :meth:`state`."""
+        self._memo_t, self._memo_g = float(t_s), complex(g)
+
+    def gains(self, times_s) -> np.ndarray:
+        """``h`` at non-decreasing ``times_s``; the process goes on from the last one."""
+        times = np.asarray(times_s, dtype=float).ravel()
+        g, h = self.peek(times)
+        self.settle(times, g, times.size - 1)
+        if g is not None and times.size:
+            self.remember(times[0], g[0])
+        return h
+
+    def state(self, t_s: float) -> tuple[complex, float]:
+        """(``h``, large-scale SNR in dB) of a block sent at ``t_s``."""
+        snr_db = self.snr_db(t_s)
+        if not self.random:
+            return 1.0 + 0j, snr_db
+        if t_s == self._memo_t:
+            return complex(self.process.fading.from_gaussian(np.array([self._memo_g]))[0]), snr_db
+        return complex(self.gains(np.array([t_s]))[0]), snr_db

@@ -1,0 +1,47 @@
+"""events.jsonl carries each message's realised SNR on a channel over time, and the
+analysis plots it with the phases marked."""
+
+import json
+
+import pytest
+
+from semnet.analysis.channel_time import plot_realised_snr, realised_snr
+from semnet.analysis.runs import AnalysisError
+from semnet.net.network import build_network
+from semnet.scenario.schema import ChannelSpec, LinksSpec, MobilitySpec, RateSpec
+from semnet.scenario.topology import topology_spec
+from semnet.sim import Message, Simulator, Task
+
+
+def _write_run(tmp_path, mobile: bool):
+    top = topology_spec(kind="ring", num_users=4,
+                        mobility=MobilitySpec(model="gauss_markov" if mobile else "static", speed_mps=(1, 2)))
+    channel = ChannelSpec(time_correlation="gauss_markov") if mobile else ChannelSpec()
+    net = build_network(top, LinksSpec(fading="rayleigh", rate=RateSpec(mode="shannon"), channel=channel), seed=0)
+    lines = []
+    sim = Simulator(net, seed=0, compute_speed={n: 100.0 for n in [*net.users, net.aggregator]}, sink=lines.append)
+    tasks = [Task(key=(i, j), node=i, uploads=(Message(i, j, "model", 40_000),)) for i, j in net.image_links()]
+    for phase in ("a", "b"):
+        for r in range(3):
+            sim.label = {"branch": "main", "phase": phase, "round": r + 1}
+            sim.play_round(tasks)
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(rec) + "\n" for rec in lines))
+    return sim, lines
+
+
+def test_realised_snr_is_recorded_and_plotted(tmp_path):
+    sim, lines = _write_run(tmp_path, mobile=True)
+    assert all("snr_db" in rec for rec in lines)
+    series, phases = realised_snr(tmp_path)
+    assert [name for name, _, _ in phases] == ["a", "b"]
+    assert sum(len(v) for v in series.values()) == len(lines)
+    assert sorted(sim.realised) == sorted(series)
+    paths = plot_realised_snr(tmp_path, tmp_path / "plots", links=2)
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_a_static_run_has_nothing_to_plot(tmp_path):
+    _, lines = _write_run(tmp_path, mobile=False)
+    assert not any("snr_db" in rec for rec in lines)
+    with pytest.raises(AnalysisError, match="does not vary in time"):
+        realised_snr(tmp_path)
