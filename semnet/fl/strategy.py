@@ -126,7 +126,9 @@ def run_rounds(
         ctx.begin_phase(phase)
     check = ConvergenceCheck(converge) if converge is not None else None
     if check is not None:
-        check.record(0, _validation_psnr(ctx, strategy))
+        check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
+    elif phase is not None and rounds > 0 and evaluate:
+        ctx.watch_collapse(*strategy.pairing())
     every = ctx.settings.eval_every_rounds if strategy.evaluates_between_rounds else 0
     rnd = 0
     for rnd in range(1, rounds + 1):
