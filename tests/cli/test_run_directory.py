@@ -25,7 +25,7 @@ def _cli(*args) -> list[str]:
 
 
 def test_two_concurrent_writers_one_succeeds_the_other_gets_one_line(tmp_path):
-    raw = tiny_scenario_dict()
+    raw = tiny_scenario_dict(name="fedavg")  # a federated start only: seconds, time enough to overlap
     raw["simulation"]["threads"] = 1
     paths = []
     for seed in (0, 1):
