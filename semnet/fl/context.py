@@ -394,6 +394,27 @@ class RunContext:
         self._save_checkpoint(name, cpu_state(model))
         self.interim_checkpoints.add(name)
 
+    def checkpoint_phase_end(self, encoder_of, decoder_of) -> None:
+        """Save the models every link uses at the end of a phase that scored finite, as
+        the interim ``checkpoints/last_phase.pt``: a run that diverges later leaves
+        its last good models for inspection (a finished run discards the file)."""
+        if self._save_checkpoint is None or not self.settings.save_checkpoints or not self.learns:
+            return
+        states: dict[int, dict] = {}  # one state per module: a global model is stored once
+
+        def state(module: nn.Module) -> dict:
+            if id(module) not in states:
+                states[id(module)] = cpu_state(module)
+            return states[id(module)]
+
+        name = "last_phase.pt" if self.branch_name == "main" else f"{self.branch_name}_last_phase.pt"
+        self._save_checkpoint(name, {
+            "phase": self.phase_name, "round": self.round,
+            "encoders": {i: state(encoder_of(i)) for i in sorted({i for i, _ in self.image_links()})},
+            "decoders": {j: state(decoder_of(j)) for j in sorted({j for _, j in self.image_links()})},
+        })
+        self.interim_checkpoints.add(name)
+
     def report(self, **fields) -> None:
         self._progress({"branch": self.branch_name, "phase": self.phase_name, "round": self.round,
                         "sim_time_s": self._sim.now_s, "bytes_cumulative": self._sim.bytes_total, **fields})

@@ -145,6 +145,7 @@ def run_rounds(
         return ctx.end_phase()
     # the last convergence check already validated the final model: no second pass
     record = ctx.end_phase(*strategy.pairing(), validation_psnr_db=check.value_at(rnd) if check else None)
+    ctx.checkpoint_phase_end(*strategy.pairing())  # scored finite: the last good models so far
     if check is not None:  # None: no check applies (no rounds to stop early)
         record.converged = check.converged if rounds > 0 else None
     return record

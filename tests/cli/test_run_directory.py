@@ -4,14 +4,16 @@ runs and into a closed pipe, the progress bar off a terminal."""
 
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from semnet.cli.main import EXIT_BROKEN_PIPE, EXIT_USER_ERROR, main
+from semnet.cli.main import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USER_ERROR, main
 from semnet.cli.progress import RunProgress
 from tests.fl.conftest import tiny_scenario_dict
 
@@ -152,3 +154,31 @@ def test_progress_off_when_disabled(enabled):
     bar(_round("p", 1))
     bar.close()
     assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "kill"])
+def test_a_signalled_run_stops_cleanly(tmp_path, signum):
+    """A real Ctrl-C (or `kill`) of `semnet run`: one line, exit 130, the directory
+    marked interrupted with its records kept."""
+    raw = tiny_scenario_dict(name="fedavg")
+    raw["method"]["federated"]["rounds"] = 5000  # far longer than the test waits
+    raw["simulation"]["threads"] = 1
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_cli("run", str(path), "--out", str(out), "--quiet"), cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.jsonl.part").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the run directory exists: training has started
+    time.sleep(1.0)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "interrupted in phase 'pretrain_fedavg', round" in err and str(out) in err
+    status = json.loads((out / "status.json").read_text())
+    assert status["status"] == "interrupted" and status["phase"] == "pretrain_fedavg" and status["round"] >= 1
+    events = [json.loads(line) for line in (out / "events.jsonl.part").read_text().splitlines()]
+    assert events and max(e["round"] for e in events) <= status["round"]
+    assert not (out / "summary.json").exists()

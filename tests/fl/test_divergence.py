@@ -33,7 +33,7 @@ def _scenario(tmp_path, **changes) -> str:
 
 def _poison(monkeypatch, *, user: int, call: int, what: str):
     """Make the trainer's ``call``-th batch of jobs leave ``user``'s update non-finite:
-    its first encoder weight (``what='weights'``, the loss stays finite) or its loss."""
+    its first trained weight (``what='weights'``, the loss stays finite) or its loss."""
     real = Trainer.run
     calls = []
 
@@ -42,10 +42,10 @@ def _poison(monkeypatch, *, user: int, call: int, what: str):
         calls.append(1)
         if len(calls) == call:
             for job, result in zip(jobs, results):
-                if job.key == user:
+                if job.key == user or (isinstance(job.key, tuple) and job.key[0] == user):
                     if what == "weights":
                         with torch.no_grad():
-                            next(job.encoder.parameters()).view(-1)[0] = float("nan")
+                            job.trainable()[0].view(-1)[0] = float("nan")
                     else:
                         result.loss = float("inf")
         return results
@@ -85,6 +85,29 @@ def test_a_nan_update_stops_the_run_at_once(tmp_path, monkeypatch, capsys, what)
     assert {m["phase"] for m in metrics} <= {"pretrain_fedavg"}
     assert {e["phase"] for e in events} == {"pretrain_fedavg"}
     assert (out / "scenario.yaml").is_file()
+    assert not (out / "checkpoints" / "last_phase.pt").exists()  # no phase ended before it diverged
+
+
+def test_a_divergence_leaves_the_last_good_models(tmp_path, monkeypatch):
+    """Diverging in the decoder step leaves the models of the encoder step that ended
+    well before it, loadable; a finished run keeps no interim file."""
+    raw = tiny_scenario_dict()
+    done = run_scenario(validate(raw), out_dir=tmp_path / "done")
+    assert sorted(p.name for p in (done.path / "checkpoints").iterdir()) == ["global.pt", "personal.pt"]
+
+    _poison(monkeypatch, user=0, call=4, what="weights")  # rounds 1-2 start, 3 encoder step, 4 decoder step
+    with pytest.raises(RunDiverged, match="phase 'finefed_1_decoder'"):
+        run_scenario(validate(raw), out_dir=tmp_path / "r")
+    saved = torch.load(tmp_path / "r" / "checkpoints" / "last_phase.pt")
+    assert saved["phase"] == "finefed_1_encoder"
+    assert set(saved["encoders"]) == set(saved["decoders"]) == {0, 1, 2}
+    assert all(torch.isfinite(t).all() for state in saved["encoders"].values() for t in state.values())
+    model = validate(raw).model
+    from semnet.workload import model_factory
+
+    fresh = model_factory(model, (32, 32), 0, torch.device("cpu"))()
+    fresh.encoder.load_state_dict(saved["encoders"][0])
+    fresh.decoder.load_state_dict(saved["decoders"][1])
 
 
 def test_the_api_raises_with_where_it_happened(tmp_path, monkeypatch):
