@@ -129,6 +129,7 @@ def _validate(paths: list[str], overrides: list[str]) -> int:
                 bad += _validate_sweep(path, overrides)
                 continue
             scenario = load_scenario(path, overrides)
+            _check_network(scenario, path)
         except SemnetError as err:
             print(f"semnet: error: {err}", file=sys.stderr)
             bad += 1
@@ -137,16 +138,34 @@ def _validate(paths: list[str], overrides: list[str]) -> int:
     return EXIT_USER_ERROR if bad else 0
 
 
+def _check_network(scenario, source: str) -> None:
+    """Build the scenario's network (no data, no model): a graph without links or an
+    SNR override on a pair that is no link shows here rather than when running."""
+    from semnet.net.network import build_network
+
+    try:
+        build_network(scenario.topology, scenario.links, scenario.seed)
+    except SemnetError as err:
+        raise type(err)(f"{source}: {err}") from None
+
+
 def _is_sweep(read_yaml, path: str) -> bool:
     return "base" in read_yaml(path)  # a scenario has no 'base' key: a sweep file
 
 
 def _validate_sweep(path: str, overrides: list[str]) -> int:
     """Validate every point of the sweep at ``path``; return how many lines were errors."""
-    from semnet.sweep.points import check_points
+    from semnet.sweep.points import check_points, point_overrides
     from semnet.sweep.spec import load_sweep
 
-    points, errors = check_points(load_sweep(path, overrides))
+    spec = load_sweep(path, overrides)
+    points, errors = check_points(spec)
+    total = len(point_overrides(spec))
+    for point in points:
+        try:
+            _check_network(point.scenario, f"sweep point {point.index + 1}/{total} ({point.name})")
+        except SemnetError as err:
+            errors.append(str(err))
     for line in errors:
         print(f"semnet: error: {path}: {line}" if not line.startswith(path) else f"semnet: error: {line}",
               file=sys.stderr)

@@ -183,6 +183,15 @@ def test_validate_checks_every_point_of_a_sweep(tmp_path, capsys):
     assert all(line.startswith(f"semnet: error: {path}: ") for line in lines)
 
 
+def test_validate_builds_every_sweep_points_network(tmp_path, capsys):
+    base = _set(("links.overrides", [{"src": 1, "dst": 2, "snr_db": 0.0}]))
+    path = _sweep(tmp_path, base, "grid:\n  topology.kind: [ring, star, complete]\n")
+    assert main(["validate", path]) == EXIT_USER_ERROR
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "sweep point 2/3 (topology.kind=star)" in lines[0]
+    assert "1 -> 2 is not a link of the topology" in lines[0]
+
+
 def test_validate_accepts_a_good_sweep_and_its_set(tmp_path, capsys):
     path = _sweep(tmp_path, BASE, "seeds: [0, 1, 2]\n")
     assert main(["validate", path]) == 0
@@ -235,12 +244,31 @@ def _mismatched_checkpoint(tmp_path):
     return str(path)
 
 
-RUN_CASES = [
+NETWORK_CASES = [
     (
         "empty_graph",
-        lambda tmp: _set(("topology.kind", "random_geometric"), ("topology.radius_m", 0.001)),
+        _set(("topology.kind", "random_geometric"), ("topology.radius_m", 0.001)),
         ["topology", "'random_geometric'", "no links", "radius_m"],
     ),
+    (
+        "override_not_a_link",
+        _set(("topology.kind", "star"), ("links.overrides", [{"src": 1, "dst": 2, "snr_db": 0.0}])),
+        ["links.overrides", "1 -> 2 is not a link of the topology"],
+    ),
+]
+
+
+@pytest.mark.parametrize("content, expected", [pytest.param(c, e, id=i) for i, c, e in NETWORK_CASES])
+def test_validate_builds_the_network(tmp_path, write_scenario, capsys, content, expected):
+    """What needs the graph but no data is found by validate, and by run before it writes anything."""
+    path = write_scenario(content)
+    assert_one_line_error(capsys, main(["validate", path]), path, *expected)
+    rc = main(["run", path, "--out", str(tmp_path / "x"), "--quiet"])
+    assert_one_line_error(capsys, rc, path, *expected)
+    assert not (tmp_path / "x").exists()
+
+
+RUN_CASES = [
     (
         "missing_data_path",
         lambda tmp: _set(
