@@ -54,11 +54,15 @@ def validate_scenario(scenario: str | Path | Mapping[str, Any] | Scenario, overr
 
 
 def run(scenario: str | Path | Mapping[str, Any] | Scenario, *, out_dir: str | Path | None = None,
-        overrides: Sequence[str] = (), progress: Callable[[dict], None] | None = None):
+        overrides: Sequence[str] = (), progress: Callable[[dict], None] | None = None, overwrite: bool = False):
     """Run a scenario (file, mapping or :class:`Scenario`) and return its
     :class:`~semnet.runner.RunResult`: ``.path`` (the run directory) and ``.summary``
-    (the contents of ``summary.json``). ``progress`` receives each progress record."""
+    (the contents of ``summary.json``). ``progress`` receives each progress record.
+
+    ``out_dir`` must not hold a run unless ``overwrite``. A run that diverges raises
+    :class:`~semnet.errors.RunDiverged` (``.where``: branch, phase, round, user); its
+    directory keeps the records and says why in ``status.json``."""
     from semnet.runner import run_scenario  # torch loads here, not on `import semnet`
 
     scenario = validate_scenario(scenario, overrides)  # a Scenario too: its plugins load, its names are checked
-    return run_scenario(scenario, out_dir=out_dir, progress=progress)
+    return run_scenario(scenario, out_dir=out_dir, progress=progress, overwrite=overwrite)

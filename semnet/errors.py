@@ -22,3 +22,25 @@ class ModelError(SemnetError):
 
 class MethodError(SemnetError):
     """An unknown method name or an impossible method configuration."""
+
+
+class RunFailed(Exception):
+    """A run that started stopped early for a reason of its own (it diverged, it was
+    interrupted): not a mistake in the input, so the CLI exits with status 1, but
+    still one line. ``status`` is what the run directory's ``status.json`` records:
+    ``status`` ('failed', 'interrupted'), ``error`` (the line), and where it stopped
+    (``branch``, ``phase``, ``round``, ``user`` where one is to blame)."""
+
+    def __init__(self, message: str, **where):
+        super().__init__(message)
+        self.where = where
+        self.run_dir = None  # set by the runner: the directory that keeps the records
+
+
+class RunDiverged(RunFailed):
+    """Training produced a non-finite loss or weight, or validation quality collapsed."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a run; the run directory says where. A
+    ``KeyboardInterrupt``, so callers that stop on one still do."""

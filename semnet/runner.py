@@ -19,11 +19,13 @@ import torch
 import yaml
 
 from semnet.channels import make_fading
+from semnet.errors import RunFailed, RunInterrupted
 from semnet.fl.context import RunContext, RunSettings
 from semnet.fl.evaluation import LinkEvaluator
 from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
-from semnet.metrics.rundir import RunDirectory
+from semnet.metrics.rundir import RunDirectory, check_target
+from semnet.metrics.delivery import DeliveryTally
 from semnet.models import Channel
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
@@ -93,9 +95,18 @@ def default_run_dir(scenario: Scenario) -> Path:
     return Path(scenario.output.dir) / f"{scenario.name}-seed{scenario.seed}-{stamp}"
 
 
-def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress: Progress | None = None) -> RunResult:
-    """Simulate ``scenario``; return the run directory and its summary."""
+def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress: Progress | None = None, *,
+                 overwrite: bool = False) -> RunResult:
+    """Simulate ``scenario``; return the run directory and its summary.
+
+    ``out_dir`` must not hold a run unless ``overwrite`` (its run files are then
+    replaced). A run that diverges raises :class:`~semnet.errors.RunDiverged`, one
+    that is interrupted :class:`~semnet.errors.RunInterrupted`; either way the run
+    directory keeps its records as ``*.part`` and says why in ``status.json``.
+    """
     wall0 = time.perf_counter()
+    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
+    check_target(out_dir, overwrite=overwrite)  # before loading anything: a busy or used directory fails fast
     progress = progress or (lambda _record: None)
     device = resolve_device(scenario.simulation.device)
     if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
@@ -122,14 +133,25 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         new_model()
 
-    run_dir = RunDirectory(out_dir or default_run_dir(scenario))
+    run_dir = RunDirectory(out_dir, overwrite=overwrite)
+    try:
+        return _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0)
+    except BaseException:
+        run_dir.abort()  # a no-op after fail(): streams closed, lock released
+        raise
+
+
+def _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0) -> RunResult:
+    learning = method.learns
+    image_hw = data.image_hw if data else (32, 32)
     run_dir.write_text("scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
-    sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write)
+    delivery = DeliveryTally()
+    sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write))
     sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
 
     def branch_sim(name: str, start_s: float) -> Simulator:
-        branch = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=run_dir.events.write,
-                           start_s=start_s, stream=name)
+        branch = Simulator(network, seed=scenario.seed, compute_speed=speeds,
+                           sink=delivery.sink(run_dir.events.write, name), start_s=start_s, stream=name)
         sims.append(branch)
         return branch
 
@@ -167,11 +189,24 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         progress=progress,
         sim_factory=branch_sim,
         save_checkpoint=run_dir.save_checkpoint,
+        delivery=delivery,
     )
     try:
         outcome = method.run(ctx)
-    except BaseException:
-        run_dir.abort()
+    except RunFailed as err:
+        run_dir.fail({"status": "failed", "error": str(err), **err.where})
+        err.run_dir = run_dir.path
+        raise
+    except KeyboardInterrupt:
+        where = ctx.where
+        line = f"interrupted in phase '{where['phase']}', round {where['round']}" + (
+            f" of branch '{where['branch']}'" if where["branch"] != "main" else "")
+        run_dir.fail({"status": "interrupted", "error": line, **where})
+        stop = RunInterrupted(line)
+        stop.run_dir = run_dir.path
+        raise stop from None
+    except Exception as err:  # a bug: the traceback goes on up, the directory says where it happened
+        run_dir.fail({"status": "failed", "error": f"{type(err).__name__}: {err}".splitlines()[0], **ctx.where})
         raise
     finally:
         trainer.close()
@@ -180,7 +215,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
             run_dir.save_checkpoint(name, state)
     for name in ctx.interim_checkpoints - set(outcome.checkpoints):
         run_dir.discard_checkpoint(name)
-    summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data)
+    summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
     run_dir.finish(summary)
@@ -218,7 +253,7 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
     }
 
 
-def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) -> dict:
+def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, delivery=None) -> dict:
     final = outcome.phases[-1]
     phases = [{k: v for k, v in p.as_dict().items() if k != "links"} for p in outcome.phases]
     link_snrs = [network.link(i, j).snr_db for i, j in network.image_links()]
@@ -252,6 +287,11 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data) 
         },
         **outcome.extras,
     }
+    if delivery is not None:
+        # bytes_total, messages_total and phases[] count the main branch (the method)
+        # only; each control's own messages are under delivery.branches
+        summary["totals_branches"] = ["main"]
+        summary["delivery"] = delivery.as_dict()
     if ctx.learns:
         model = ctx.new_model()
         k = symbols_per_image(scenario.model, data.image_hw)

@@ -20,6 +20,7 @@ from semnet.seeding import derive_seed
 log = logging.getLogger(__name__)
 
 DOWNSAMPLE = 4  # both registered model families halve the resolution twice
+EMBEDDED_IMAGE_SIZE = 32  # side of the embedded patches unless data.image_size says otherwise
 
 
 @dataclass
@@ -71,12 +72,18 @@ def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_pe
 
 
 def _load(spec: DataSpec):
-    if spec.source == "embedded":
-        return load_embedded(patch_size=32, seed=0)
+    if spec.source == "embedded":  # image_size: the side of the patches cut from the photographs
+        return load_embedded(patch_size=spec.image_size or EMBEDDED_IMAGE_SIZE, seed=0)
     root = Path(spec.path).expanduser()
     if not root.exists():
         raise DataError(f"data.path '{spec.path}' does not exist (resolved to {root.resolve()})")
     if spec.source == "cifar10" and (root / "cifar-10-batches-py").is_dir():
+        for key in ("image_size", "max_per_class", "cache_dir"):  # the batches are read whole, as they are
+            value = getattr(spec, key)
+            if value is not None and not (key == "image_size" and value == 32):
+                raise DataError(f"data.{key} = {value!r}: not used with the CIFAR-10 python batches in "
+                                f"'{spec.path}' (32x32, read whole); leave it out, or point data.path at a folder "
+                                "of images")
         return load_cifar10_pickle(root, split="train"), load_cifar10_pickle(root, split="test")
     kwargs = dict(image_size=spec.image_size, max_per_class=spec.max_per_class, cache_dir=spec.cache_dir)
     train = load_image_folder(root, split="train", **kwargs)

@@ -1,7 +1,10 @@
 """``semnet`` command line: run, validate, sweep, report, list.
 
-User mistakes (``SemnetError``) print one line and exit with status 2; internal
-errors keep their traceback.
+User mistakes (``SemnetError``) print one line and exit with status 2; a run that
+stops by itself (it diverged) prints one line and exits with status 1; Ctrl-C or
+SIGTERM prints one line and exits with status 130; internal errors keep their
+traceback. A reader that closes the pipe early (``semnet report RUN | head``) ends
+the output quietly.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import os
 import sys
 from pathlib import Path
 
-from semnet.errors import SemnetError
+from semnet.errors import RunFailed, RunInterrupted, SemnetError
 
+EXIT_RUN_FAILED = 1
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a C tool killed by a closed pipe returns
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,15 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate one scenario and write its run directory")
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", nargs="?", help="scenario YAML file")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="override a scenario key (repeatable), e.g. --set links.snr_db=5")
     run.add_argument("--out", help="run directory (default: <output.dir>/<name>-seed<seed>-<time>)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run files in --out (a finished, failed or killed run) instead of refusing")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (not available yet)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary text")
     run.add_argument("--address", default=None,
                      help="simulation.backend ray: the cluster's address (default: $RAY_ADDRESS, else a local Ray)")
 
-    val = sub.add_parser("validate", help="check scenario files without running them")
+    val = sub.add_parser("validate", help="check scenario and sweep files without running them (every point of a "
+                         "sweep); one line per bad file or point")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
 
@@ -52,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=None, help="local backend: parallel processes")
     sweep.add_argument("--address", default=None, help="ray backend: cluster address (default: RAY_ADDRESS)")
     sweep.add_argument("--out", default=None, help="sweep directory (default: from the sweep file)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                       help="override a scenario key of every point (repeatable; after the file's 'set', before "
+                       "each point's own keys)")
     return parser
 
 
@@ -59,37 +72,46 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return _dispatch(args)
+        try:
+            return _dispatch(args)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except SemnetError as err:
         print(f"semnet: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except RunFailed as err:
+        print(f"semnet: error: {err}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except RunInterrupted as err:
+        print(f"semnet: {err}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("semnet: interrupted; unfinished files are left as *.part", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit does not
+    raise a second BrokenPipeError (and print a traceback) on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced (e.g. captured): nothing to protect
+        pass
 
 
 def _dispatch(args) -> int:
     if args.command == "list":
         return _list(args.what, args.plugins)
     if args.command == "validate":
-        from semnet.scenario import load_scenario
-
-        for path in args.scenarios:
-            scenario = load_scenario(path, args.overrides)
-            print(f"{path}: ok ({scenario.method.name}, {scenario.topology.num_users} users, {scenario.topology.kind})")
-        return 0
+        return _validate(args.scenarios, args.overrides)
     if args.command == "run":
         return _run(args)
     if args.command == "report":
-        from semnet.cli.report import format_summary
-
-        for run in args.runs:
-            summary_path = Path(run) / "summary.json"
-            if not summary_path.is_file():
-                raise SemnetError(f"'{run}' is not a finished run directory (no summary.json)")
-            print(format_summary(json.loads(summary_path.read_text()), run))
-            print()
-        return 0
+        return _report(args.runs)
     if args.command == "sweep":
         from semnet.sweep import run_sweep_cli
 
@@ -97,20 +119,102 @@ def _dispatch(args) -> int:
     raise AssertionError(args.command)
 
 
+def _validate(paths: list[str], overrides: list[str]) -> int:
+    """Check every file (a scenario, or a sweep and each of its points); one line per
+    problem on stderr, so that one bad file does not hide the next."""
+    from semnet.scenario import load_scenario, read_yaml
+
+    bad = 0
+    for path in paths:
+        try:
+            if _is_sweep(read_yaml, path):
+                bad += _validate_sweep(path, overrides)
+                continue
+            scenario = load_scenario(path, overrides)
+            _check_network(scenario, path)
+        except SemnetError as err:
+            print(f"semnet: error: {err}", file=sys.stderr)
+            bad += 1
+            continue
+        print(f"{path}: ok ({scenario.method.name}, {scenario.topology.num_users} users, {scenario.topology.kind})")
+    return EXIT_USER_ERROR if bad else 0
+
+
+def _check_network(scenario, source: str) -> None:
+    """Build the scenario's network (no data, no model): a graph without links or an
+    SNR override on a pair that is no link shows here rather than when running."""
+    from semnet.net.network import build_network
+
+    try:
+        build_network(scenario.topology, scenario.links, scenario.seed)
+    except SemnetError as err:
+        raise type(err)(f"{source}: {err}") from None
+
+
+def _is_sweep(read_yaml, path: str) -> bool:
+    return "base" in read_yaml(path)  # a scenario has no 'base' key: a sweep file
+
+
+def _validate_sweep(path: str, overrides: list[str]) -> int:
+    """Validate every point of the sweep at ``path``; return how many lines were errors."""
+    from semnet.sweep.points import check_points, point_overrides
+    from semnet.sweep.spec import load_sweep
+
+    spec = load_sweep(path, overrides)
+    points, errors = check_points(spec)
+    total = len(point_overrides(spec))
+    for point in points:
+        try:
+            _check_network(point.scenario, f"sweep point {point.index + 1}/{total} ({point.name})")
+        except SemnetError as err:
+            errors.append(str(err))
+    for line in errors:
+        print(f"semnet: error: {path}: {line}" if not line.startswith(path) else f"semnet: error: {line}",
+              file=sys.stderr)
+    if not errors:
+        print(f"{path}: ok (sweep of {len(points)} points, every point valid)")
+    return len(errors)
+
+
+def _report(runs: list[str]) -> int:
+    from semnet.cli.report import format_summary
+    from semnet.metrics.rundir import SUMMARY, describe_state, run_state
+
+    for run in runs:
+        summary_path = Path(run) / SUMMARY
+        if not summary_path.is_file():
+            state = run_state(run)
+            what = describe_state(state) if state else "no run (no summary.json)"
+            raise SemnetError(f"'{run}' is not a finished run directory: it holds {what}")
+        print(format_summary(json.loads(summary_path.read_text()), run))
+        print()
+    return 0
+
+
 def _run(args) -> int:
     from semnet.cli.progress import RunProgress
     from semnet.cli.report import format_summary
+    from semnet.cli.signals import sigterm_as_interrupt
     from semnet.runner import run_scenario
     from semnet.scenario import load_scenario
 
+    if args.resume is not None:
+        raise SemnetError(f"--resume {args.resume}: resuming an interrupted run is not available yet; start it "
+                          "again with 'semnet run SCENARIO --out DIR --overwrite'")
+    if args.scenario is None:
+        raise SemnetError("run: give a scenario file, e.g. semnet run scenarios/quickstart.yaml")
     scenario = load_scenario(args.scenario, args.overrides)
     if args.address:  # read where the Ray backend connects
         os.environ["RAY_ADDRESS"] = args.address
     progress = RunProgress(enabled=scenario.output.progress and not args.quiet)
     try:
-        result = run_scenario(scenario, out_dir=args.out, progress=progress)
+        with sigterm_as_interrupt():
+            result = run_scenario(scenario, out_dir=args.out, progress=progress, overwrite=args.overwrite)
     except SemnetError as err:
         raise type(err)(f"{args.scenario}: {err}") from None
+    except (RunFailed, RunInterrupted) as err:
+        where = getattr(err, "run_dir", None) or args.out or "the run directory"
+        raise type(err)(f"{args.scenario}: {err}; records kept in {where} (status.json says why)") from None
     finally:
         progress.close()
     if not args.quiet:

@@ -22,8 +22,13 @@ def format_summary(summary: dict, path: str = "") -> str:
         f"quality: mean link PSNR {_fmt(summary.get('psnr_db'))} dB, worst link {_fmt(summary.get('worst_link_psnr_db'))} dB, "
         f"SSIM {_fmt(summary.get('ssim'), '.4f')}"
     )
+    delivery = summary.get("delivery")
+    scope = ""
+    if delivery:  # say which branches the totals cover (controls have their own rows below)
+        everything = delivery["all_branches"]
+        scope = f" by the method (all {len(everything['branches'])} branches: {everything['bytes'] / 1e6:.3f} MB)"
     lines.append(
-        f"cost: {summary['bytes_total'] / 1e6:.3f} MB exchanged, {summary['sim_time_s']:.2f} s simulated, "
+        f"cost: {summary['bytes_total'] / 1e6:.3f} MB exchanged{scope}, {summary['sim_time_s']:.2f} s simulated, "
         f"{summary['local_steps']} local steps, {summary['wall_time_s']:.1f} s wall"
     )
     lines.append("")
@@ -38,6 +43,9 @@ def format_summary(summary: dict, path: str = "") -> str:
             f"{'control ' + c['name']:<26}{_fmt(c['psnr_db']):>9}{_fmt(c['worst_link_psnr_db']):>10}"
             f"{_fmt(c['ssim'], '.4f'):>8}{c['bytes'] / 1e6:>10.3f}{c['sim_time_s']:>10.2f}{c['local_steps']:>8}"
         )
+    if delivery:
+        lines.append("")
+        lines.extend(format_delivery(delivery))
     links = summary.get("links", [])
     if links:
         lines.append("")
@@ -49,3 +57,25 @@ def format_summary(summary: dict, path: str = "") -> str:
         lines.append("")
         lines.append("test SNR sweep: " + ", ".join(f"{s['snr_db']:g} dB -> {s['psnr_db']:.2f} dB" for s in sweep))
     return "\n".join(lines)
+
+
+def format_delivery(delivery: dict) -> list[str]:
+    """Messages and tasks per branch, and per phase where any was lost or late."""
+    lines = [f"{'delivery':<34}{'messages':>9}{'MB':>10}{'outage':>8}{'late':>6}{'tasks':>7}{'lost':>6}{'missed':>8}"]
+
+    def row(name: str, r: dict) -> str:
+        return (f"{name:<34}{r['messages']:>9}{r['bytes'] / 1e6:>10.3f}{r['messages_outage']:>8}{r['messages_late']:>6}"
+                f"{r['tasks']:>7}{r['tasks_outage']:>6}{r['tasks_deadline_missed']:>8}")
+
+    for branch, totals in delivery.get("branches", {}).items():
+        lines.append(row(branch, totals))
+        if _failures(totals):
+            for phase, counts in totals.get("phases", {}).items():
+                lines.append(row(f"  {phase}", counts))
+    lines.append("(outage/late: messages lost or past the round deadline; lost/missed: tasks failed by an outage "
+                 "or by the deadline)")
+    return lines
+
+
+def _failures(counts: dict) -> int:
+    return counts["messages_outage"] + counts["messages_late"] + counts["tasks_outage"] + counts["tasks_deadline_missed"]

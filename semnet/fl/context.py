@@ -12,6 +12,7 @@ augmentation, checkpointing) arrive as one ``RunSettings``.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -20,7 +21,9 @@ import torch
 from torch import nn
 
 from semnet.data import BatchStream
+from semnet.errors import RunDiverged
 from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
+from semnet.fl.guard import all_finite, collapsed, first_non_finite
 from semnet.fl.trainer import JobResult, Trainer, TrainJob
 from semnet.net.network import Network
 from semnet.seeding import derive_seed, numpy_rng
@@ -39,6 +42,8 @@ class RunSettings:
     augment: bool = False  # random flips in every batch stream
     save_checkpoints: bool = True  # interim checkpoints of long phases
     symbols_per_image: int = 0  # k: complex channel uses of one image (0 before a model exists)
+    # a phase whose validation PSNR falls this far below its start has collapsed (None: no check)
+    collapse_drop_db: float | None = None
 
     @classmethod
     def of(cls, scenario) -> "RunSettings":
@@ -49,6 +54,7 @@ class RunSettings:
             eval_every_rounds=scenario.output.eval_every_rounds,
             augment=scenario.data.augment,
             save_checkpoints=scenario.output.checkpoints,
+            collapse_drop_db=scenario.simulation.collapse_drop_db,
         )
 
 
@@ -110,6 +116,7 @@ class RunContext:
         branch_name: str = "main",
         sim_factory: Callable[[str, float], Simulator] | None = None,
         save_checkpoint: Callable[[str, dict], object] | None = None,
+        delivery=None,
     ):
         self.settings = settings
         self._network = network
@@ -132,6 +139,11 @@ class RunContext:
         self.phase_name = ""
         self.round = 0
         self._phase_start = (0, 0.0, 0, time.perf_counter())
+        self._delivery = delivery  # a DeliveryTally (shared with branches) counting task failures
+        # where the run is, shared with branches: what an interrupted run reports
+        self._where = {"branch": branch_name, "phase": "", "round": 0}
+        self._last_validation_db: float | None = None  # the latest validation PSNR of this branch
+        self._reference_db: float | None = None  # the current phase's start, for the collapse check
 
     # ------------------------------------------------------------------ helpers
 
@@ -237,8 +249,11 @@ class RunContext:
         trainer can then run all surviving jobs as one batch.
         """
         self.round += 1
+        self._where.update(branch=self.branch_name, phase=self.phase_name, round=self.round)
         self._sim.label = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round}
         outcomes = self._sim.play_round([p.task for p in plans], self.settings.round_deadline_s)
+        if self._delivery is not None:
+            self._delivery.tasks(self.branch_name, self.phase_name, outcomes)
         survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
         job_lists = [p.make_jobs() for p in survivors]
         flat = self._trainer.run([job for jobs in job_lists for job in jobs])
@@ -246,10 +261,24 @@ class RunContext:
         self.local_passes += sum(r.passes for r in flat)
         finished, start = [], 0
         for plan, jobs in zip(survivors, job_lists):
-            finished.append((plan, jobs, flat[start : start + len(jobs)]))
+            results = flat[start : start + len(jobs)]
+            bad = first_non_finite(jobs, results)
+            if bad is not None:  # at once: no aggregation, no later phase on NaN weights
+                self._diverged(f"{bad[1]} of user {plan.task.node}", user=plan.task.node)
+            finished.append((plan, jobs, results))
             start += len(jobs)
         failures = [o for o in outcomes if not o.ok]
         return finished, failures
+
+    def _diverged(self, what: str, user=None, verb: str = "diverged") -> None:
+        where = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round, "user": user}
+        branch = "" if self.branch_name == "main" else f" of branch '{self.branch_name}'"
+        raise RunDiverged(f"run {verb}: {what}, in phase '{self.phase_name}'{branch}, round {self.round}", **where)
+
+    @property
+    def where(self) -> dict:
+        """Branch, phase and round the run (any of its branches) is in now."""
+        return dict(self._where)
 
     def aggregation_delay(self) -> None:
         self._sim.wait(self.settings.aggregation_s)
@@ -259,7 +288,18 @@ class RunContext:
     def begin_phase(self, name: str) -> None:
         self.phase_name = name
         self.round = 0
+        self._where.update(branch=self.branch_name, phase=name, round=0)
         self._phase_start = (self._sim.bytes_total, self._sim.now_s, self.local_steps, time.perf_counter())
+        self._reference_db = self._last_validation_db  # the models start where the last phase ended
+
+    def watch_collapse(self, encoder_of, decoder_of) -> None:
+        """Score the phase's starting models on the validation images, unrecorded, as the
+        reference of the collapse check, unless the last phase's end already is one."""
+        if (self._reference_db is not None or self.settings.collapse_drop_db is None or self._validator is None
+                or not self._validator.links):
+            return
+        value = summarize(self._validator.evaluate(encoder_of, decoder_of))["psnr_db"]
+        self._reference_db = value if math.isfinite(value) else None
 
     def evaluate(
         self,
@@ -286,7 +326,29 @@ class RunContext:
         }
         self._record_metric(record)
         self._progress(record)
+        self._check_quality(links, quality, validation)
         return links, quality
+
+    def _check_quality(self, links: list[LinkQuality], quality: dict, validation: bool) -> None:
+        """Stop a run whose scores are not finite, or whose validation PSNR collapsed."""
+        if not links:
+            return
+        split = "validation" if validation else "test"
+        if not math.isfinite(quality["psnr_db"]):
+            bad = next(q for q in links if not math.isfinite(q.psnr_db))
+            self._diverged(f"non-finite {split} PSNR on link {bad.src}->{bad.dst} (user {bad.src})", user=bad.src)
+        if not validation:
+            return
+        value, drop = quality["psnr_db"], self.settings.collapse_drop_db
+        if self._reference_db is None and self.round == 0:
+            self._reference_db = value  # scored before the phase's first round: its start
+        elif collapsed(value, self._reference_db, drop):
+            worst = min(links, key=lambda q: q.psnr_db)
+            self._diverged(
+                f"validation PSNR {value:.2f} dB is {self._reference_db - value:.2f} dB below the phase's start "
+                f"({self._reference_db:.2f} dB; limit simulation.collapse_drop_db = {drop:g}), worst on link "
+                f"{worst.src}->{worst.dst} of user {worst.src}", user=worst.src, verb="collapsed")
+        self._last_validation_db = value
 
     def end_phase(self, encoder_of=None, decoder_of=None, validation_psnr_db: float | None = None) -> PhaseRecord:
         """Evaluate on the test links (unless no models are given) and close the phase.
@@ -325,9 +387,32 @@ class RunContext:
         early leaves its latest weights behind. A run that finishes discards it."""
         if self._save_checkpoint is None or not self.settings.save_checkpoints:
             return
+        if not all_finite(model.parameters()):  # keep the last good file for inspection
+            self._diverged(f"non-finite weights in the model saved as {name}")
         if self.branch_name != "main":
             name = f"{self.branch_name}_{name}"
         self._save_checkpoint(name, cpu_state(model))
+        self.interim_checkpoints.add(name)
+
+    def checkpoint_phase_end(self, encoder_of, decoder_of) -> None:
+        """Save the models every link uses at the end of a phase that scored finite, as
+        the interim ``checkpoints/last_phase.pt``: a run that diverges later leaves
+        its last good models for inspection (a finished run discards the file)."""
+        if self._save_checkpoint is None or not self.settings.save_checkpoints or not self.learns:
+            return
+        states: dict[int, dict] = {}  # one state per module: a global model is stored once
+
+        def state(module: nn.Module) -> dict:
+            if id(module) not in states:
+                states[id(module)] = cpu_state(module)
+            return states[id(module)]
+
+        name = "last_phase.pt" if self.branch_name == "main" else f"{self.branch_name}_last_phase.pt"
+        self._save_checkpoint(name, {
+            "phase": self.phase_name, "round": self.round,
+            "encoders": {i: state(encoder_of(i)) for i in sorted({i for i, _ in self.image_links()})},
+            "decoders": {j: state(decoder_of(j)) for j in sorted({j for _, j in self.image_links()})},
+        })
         self.interim_checkpoints.add(name)
 
     def report(self, **fields) -> None:
@@ -354,5 +439,6 @@ class RunContext:
         other.round = 0
         other.phase_name = ""
         other._phase_start = (0, other._sim.now_s, 0, time.perf_counter())
+        other._last_validation_db = other._reference_db = None  # a branch starts from its own models
         return other
 

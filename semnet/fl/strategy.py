@@ -121,7 +121,9 @@ def run_rounds(
         ctx.begin_phase(phase)
     check = ConvergenceCheck(converge) if converge is not None else None
     if check is not None:
-        check.record(0, _validation_psnr(ctx, strategy))
+        check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
+    elif phase is not None and rounds > 0:
+        ctx.watch_collapse(*strategy.pairing())
     every = ctx.settings.eval_every_rounds if strategy.evaluates_between_rounds else 0
     rnd = 0
     for rnd in range(1, rounds + 1):
@@ -136,6 +138,7 @@ def run_rounds(
         return None
     # the last convergence check already validated the final model: no second pass
     record = ctx.end_phase(*strategy.pairing(), validation_psnr_db=check.value_at(rnd) if check else None)
+    ctx.checkpoint_phase_end(*strategy.pairing())  # scored finite: the last good models so far
     if check is not None:  # None: no check applies (no rounds to stop early)
         record.converged = check.converged if rounds > 0 else None
     return record

@@ -1,9 +1,15 @@
 """The run directory: every file is written so that an interrupted run never leaves a
-partial file that looks complete.
+partial file that looks complete, and one writer at a time.
 
 JSONL streams are written to ``NAME.part`` and renamed when the run finishes; JSON
 and checkpoint files are written to a temporary name and ``os.replace``d. A run is
-complete exactly when ``summary.json`` exists.
+complete exactly when ``summary.json`` exists. A run that stops early (diverged,
+interrupted, crashed) keeps its ``*.part`` streams and checkpoints and says why in
+``status.json``.
+
+The writer holds an exclusive ``flock`` on ``.lock`` for the whole run, so a second
+``semnet run`` into the same directory gets one line instead of interleaved files;
+the kernel drops the lock when the process dies, even by ``kill -9``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,11 @@ import torch
 from semnet.errors import SemnetError
 
 SUMMARY = "summary.json"
+STATUS = "status.json"
+LOCK = ".lock"
+# everything a run writes (``--overwrite`` removes exactly these; other files stay)
+RUN_FILES = ("scenario.yaml", "events.jsonl", "events.jsonl.part", "metrics.jsonl", "metrics.jsonl.part",
+             SUMMARY, STATUS, "error.txt", "checkpoints")
 
 
 def _json_default(value: Any):
@@ -31,8 +43,17 @@ def _json_default(value: Any):
 
 
 def dumps(obj: Any) -> str:
-    """Deterministic compact JSON (sorted keys) used for every record."""
-    return json.dumps(obj, sort_keys=True, default=_json_default, allow_nan=True)
+    """Deterministic compact JSON (sorted keys) used for every record; NaN and
+    infinities are written as ``null`` (strict JSON readers reject bare ``NaN``)."""
+    return _strict_json(obj)
+
+
+def _strict_json(obj: Any, indent: int | None = None) -> str:
+    try:
+        return json.dumps(obj, sort_keys=True, indent=indent, default=_json_default, allow_nan=False)
+    except ValueError:  # rare (a metric of no images, a diverged model): clean, then write
+        plain = json.loads(json.dumps(obj, default=_json_default, allow_nan=True))
+        return json.dumps(finite(plain), sort_keys=True, indent=indent, allow_nan=False)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -45,7 +66,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(obj, sort_keys=True, indent=2, default=_json_default)
+    """``obj`` as indented strict JSON (NaN -> null), replacing ``path`` atomically."""
+    text = _strict_json(obj, indent=2)
     atomic_write_bytes(Path(path), (text + "\n").encode())
 
 
@@ -74,16 +96,100 @@ class JsonlWriter:
             os.replace(self._part, self.path)
 
 
-class RunDirectory:
-    """A new folder holding one run's scenario, events, metrics, summary and checkpoints."""
+def run_state(path: str | Path) -> dict | None:
+    """What ``path`` holds: ``None`` (nothing of a run: absent or no run files),
+    ``{"status": "complete"}``, the ``status.json`` of a run that stopped early, or
+    ``{"status": "unfinished"}`` (files of a run that never said why it stopped:
+    killed, or still running)."""
+    path = Path(path)
+    if (path / SUMMARY).is_file():
+        return {"status": "complete"}
+    if not path.is_dir() or not any((path / name).exists() for name in RUN_FILES):
+        return None
+    try:
+        status = json.loads((path / STATUS).read_text())
+        if isinstance(status, dict) and "status" in status:
+            return status
+    except (OSError, ValueError):
+        pass
+    return {"status": "unfinished"}
 
-    def __init__(self, path: str | Path):
+
+def describe_state(state: dict) -> str:
+    """A few words on an unfinished run for error lines: 'failed (...)', 'interrupted ...'."""
+    kind = state.get("status", "unfinished")
+    if kind == "unfinished":
+        return "an unfinished run (no summary.json: killed, or still running)"
+    error = state.get("error")
+    return f"a {kind} run ({error})" if error else f"a {kind} run"
+
+
+def check_target(path: str | Path, *, overwrite: bool = False) -> None:
+    """Refuse, before anything is loaded or written, a run directory that another
+    process is writing, or that holds a run ``--overwrite`` was not given for."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SemnetError(f"run directory '{path}' exists and is not a directory; choose another --out")
+    if (path / LOCK).is_file():
+        with open(path / LOCK, "a+") as handle:
+            _lock(handle, path)
+    if not overwrite:
+        _refuse_existing(path)
+
+
+def _refuse_existing(path: Path) -> None:
+    state = run_state(path)
+    if state is None:
+        return
+    if state["status"] == "complete":
+        raise SemnetError(f"run directory '{path}' already holds a finished run; choose another --out, "
+                          "or pass --overwrite to replace it")
+    raise SemnetError(f"run directory '{path}' holds {describe_state(state)}; pass --overwrite to start it "
+                      "afresh (--resume is not available yet), or choose another --out")
+
+
+def _lock(handle, path: Path) -> None:
+    """Take the exclusive lock on ``handle`` (the directory's ``.lock``) or raise one line."""
+    import fcntl
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise SemnetError(f"run directory '{path}' is being written by another semnet process{who}; "
+                          "wait for it to finish or choose another --out") from None
+
+
+class RunDirectory:
+    """A folder holding one run's scenario, events, metrics, summary and checkpoints,
+    locked for its writer until ``finish``, ``fail`` or ``abort``.
+
+    A folder that holds a run already is refused (one line) unless ``overwrite``,
+    which removes that run's files first (never other files).
+    """
+
+    def __init__(self, path: str | Path, *, overwrite: bool = False):
         self.path = Path(path)
-        if (self.path / SUMMARY).exists():
-            raise SemnetError(f"run directory '{self.path}' already holds a finished run; choose another --out")
+        if self.path.exists() and not self.path.is_dir():
+            raise SemnetError(f"run directory '{self.path}' exists and is not a directory; choose another --out")
         self.path.mkdir(parents=True, exist_ok=True)
-        self.events = JsonlWriter(self.path / "events.jsonl")
-        self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True)
+        self._lock_handle = open(self.path / LOCK, "a+")
+        try:
+            _lock(self._lock_handle, self.path)
+            if overwrite:
+                _remove_run_files(self.path)
+            else:
+                _refuse_existing(self.path)
+            self._lock_handle.truncate(0)
+            self._lock_handle.write(str(os.getpid()))
+            self._lock_handle.flush()
+            self.events = JsonlWriter(self.path / "events.jsonl")
+            self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True)
+        except BaseException:
+            self._lock_handle.close()
+            raise
 
     def write_text(self, name: str, text: str) -> None:
         atomic_write_bytes(self.path / name, text.encode())
@@ -107,20 +213,43 @@ class RunDirectory:
         """Close the streams, then write ``summary.json`` last (the completion mark)."""
         self.events.close(complete=True)
         self.metrics.close(complete=True)
-        self.write_json(SUMMARY, _finite(summary))
+        self.write_json(SUMMARY, summary)
+        self._unlock()
+
+    def fail(self, status: dict) -> None:
+        """Stop early and say why: the streams stay ``*.part`` (nothing lost, visibly
+        incomplete), checkpoints stay, ``status.json`` holds ``status``."""
+        self.events.close(complete=False)
+        self.metrics.close(complete=False)
+        self.write_json(STATUS, status)
+        self._unlock()
 
     def abort(self) -> None:
         """Leave ``*.part`` files behind: visibly incomplete, nothing lost."""
         self.events.close(complete=False)
         self.metrics.close(complete=False)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if not self._lock_handle.closed:
+            self._lock_handle.close()  # closing the file releases the flock
 
 
-def _finite(obj: Any) -> Any:
-    """Replace NaN/inf by None so summary.json is strict JSON."""
+def _remove_run_files(path: Path) -> None:
+    for name in RUN_FILES:
+        target = path / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def finite(obj: Any) -> Any:
+    """Replace NaN/inf by None so that JSON is strict."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj

@@ -31,15 +31,25 @@ class PartitionSpec(_Spec):
         return self
 
 
+# The largest side of square patches the embedded photographs give (a multiple of 4):
+# the narrowest held-out strip is 90 px wide (checked against semnet.data.embedded by
+# tests/data/test_data_embedded.py).
+EMBEDDED_MAX_IMAGE_SIZE = 88
+
+
 class DataSpec(_Spec):
     source: Literal["embedded", "folder", "cifar10"] = "embedded"
     path: str | None = Field(None, description="folder/cifar10: data root (relative to the working directory)")
-    image_size: int | None = Field(None, ge=8, description="folder: resize+crop to this side; None keeps size")
-    max_per_class: int | None = Field(None, ge=1, description="use only the first N images of each class")
+    image_size: int | None = Field(
+        None, ge=8, le=4096, multiple_of=4,
+        description="folder/cifar10 folder: resize+crop to this side; embedded: side of the patches cut from the "
+        "photographs (None: 32); None keeps a folder's size",
+    )
+    max_per_class: int | None = Field(None, ge=1, description="folder/cifar10: use only the first N images of each class")
     train_per_user: int | None = Field(None, ge=1, description="cap on each user's training images")
     test_per_user: int | None = Field(64, ge=1, description="cap on each user's held-out images")
     validation_per_user: int = Field(
-        32, ge=0, description="training images held out per user (at most 10%) for convergence checks"
+        32, ge=0, le=1_000_000, description="training images held out per user (at most 10%) for convergence checks"
     )
     partition: PartitionSpec = PartitionSpec()
     augment: bool = Field(False, description="random horizontal flips while training")
@@ -49,4 +59,12 @@ class DataSpec(_Spec):
     def _check(self) -> "DataSpec":
         if self.source in ("folder", "cifar10") and not self.path:
             raise SpecValueError("path", self.path, f"data source '{self.source}' needs 'path' (a folder)")
+        if self.source == "embedded":
+            if self.image_size is not None and self.image_size > EMBEDDED_MAX_IMAGE_SIZE:
+                raise SpecValueError("image_size", self.image_size, "the embedded photographs give patches of at most "
+                                     f"{EMBEDDED_MAX_IMAGE_SIZE} pixels; use a folder of larger images")
+            for key in ("path", "max_per_class", "cache_dir"):  # read only from folders: not silently ignored
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "is not used by data source 'embedded' (only by "
+                                         "folder and cifar10); leave it out or choose another source")
         return self

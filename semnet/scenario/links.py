@@ -47,8 +47,8 @@ class RateSpec(_Spec):
     mode: Literal["fixed", "shannon"] = "fixed"
     rate_bps: float = Field(10e6, gt=0, description="fixed: link bit rate")
     backoff: float = Field(0.5, gt=0, le=1, description="shannon: target rate / capacity at mean SNR")
-    packet_bits: int = Field(12_000, ge=1, description="shannon: bits per fading block")
-    max_retries: int = Field(4, ge=0, description="shannon: retransmissions per packet before a message fails")
+    packet_bits: int = Field(12_000, ge=1, le=10**9, description="shannon: bits per fading block")
+    max_retries: int = Field(4, ge=0, le=1000, description="shannon: retransmissions per packet before a message fails")
 
 
 class SnrOverride(_Spec):

@@ -28,10 +28,15 @@ from semnet.scenario.topology import MobilitySpec, RingTopologySpec, TopologySpe
 
 # --------------------------------------------------------------------------- model
 
+# k/n = c (H/4)(W/4) / 2 / (3 H W) = c / 96 whatever the image size, for models that
+# downsample by 4 (every built-in family: semnet.workload.DOWNSAMPLE), so a ratio
+# needs a whole number of latent channels c = 96 k/n: checkable without any data.
+LATENT_CHANNELS_PER_UNIT_RATIO = 96
+
 
 class ModelSpec(_Spec):
     name: str = Field("deep_jscc", description="a registered model (semnet list models)")
-    latent_channels: int | None = Field(None, ge=2, description="c of the 8x8xc latent; k/n = c/96 for 32x32")
+    latent_channels: int | None = Field(None, ge=2, le=4096, description="c of the 8x8xc latent; k/n = c/96 for 32x32")
     bandwidth_ratio: str | float | None = Field(None, description="k/n, e.g. '1/6'; alternative to latent_channels")
     width: float = Field(1.0, gt=0, le=8, description="multiplier on filter counts")
     checkpoint: str | None = Field(None, description="initial weights (.pt written by semnet)")
@@ -53,6 +58,12 @@ class ModelSpec(_Spec):
             raise ValueError("not a number or fraction like '1/6'") from None
         if not 0 < ratio <= 1:
             raise ValueError("must be in (0, 1]")
+        channels = ratio * LATENT_CHANNELS_PER_UNIT_RATIO
+        if abs(channels - round(channels)) > 1e-6 * channels or round(channels) < 1:
+            raise ValueError(
+                f"needs {channels:.4g} latent channels (96 x k/n); k/n must be a whole multiple of 1/96 "
+                "(e.g. 1/6, 1/12, 1/16)"
+            )
         return ratio
 
     @model_validator(mode="after")
@@ -69,13 +80,21 @@ class ModelSpec(_Spec):
 
 DEFAULT_STEPS = 20  # local steps when a training section gives neither steps nor epochs
 
+# Upper bounds on counts: far beyond any real experiment, but they turn a slip
+# (`rounds: 1e12`, a batch of a billion images) into one line from `validate`
+# instead of a run that never ends or dies for memory much later.
+MAX_ROUNDS = 100_000
+MAX_STEPS = 1_000_000
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+
 
 class LocalTrainSpec(_Spec):
     """One piece of local training: how many optimiser steps, batch and learning rate."""
 
-    steps: int | None = Field(None, ge=1, description="optimiser steps per round")
-    epochs: float | None = Field(None, gt=0, description="alternative to steps: passes over local data")
-    batch_size: int = Field(32, ge=1)
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="optimiser steps per round")
+    epochs: float | None = Field(None, gt=0, le=MAX_EPOCHS, description="alternative to steps: passes over local data")
+    batch_size: int = Field(32, ge=1, le=MAX_BATCH)
     lr: float = Field(1e-3, gt=0)
     optimizer: Literal["adam", "sgd"] = "adam"
 
@@ -103,15 +122,15 @@ class ConvergeSpec(_Spec):
 
     min_gain_db: float = Field(0.1, ge=0)
     window_frac: float = Field(0.1, gt=0, le=1)
-    min_rounds: int = Field(10, ge=1)
-    eval_every: int = Field(1, ge=1)
+    min_rounds: int = Field(10, ge=1, le=MAX_ROUNDS)
+    eval_every: int = Field(1, ge=1, le=MAX_ROUNDS)
 
 
 class FederatedSpec(_Spec):
     algorithm: str | None = Field(
         None, description="a registered federated algorithm (semnet list algorithms); None: the method's own, else fedavg"
     )
-    rounds: int = Field(20, ge=0, description="maximum rounds (all of them unless converge is set)")
+    rounds: int = Field(20, ge=0, le=MAX_ROUNDS, description="maximum rounds (all of them unless converge is set)")
     client_fraction: float = Field(1.0, gt=0, le=1)
     local: LocalTrainSpec = LocalTrainSpec(steps=20)
     mu: float = Field(0.01, ge=0, description="fedprox: proximal weight")
@@ -123,21 +142,21 @@ class FederatedSpec(_Spec):
 
 
 class FineTuneSpec(_Spec):
-    iterations: int = Field(2, ge=0, description="K: encoder step + decoder step repetitions")
+    iterations: int = Field(2, ge=0, le=1000, description="K: encoder step + decoder step repetitions")
     encoder_step: bool = True
     decoder_step: bool = True
     encoder: LocalTrainSpec = LocalTrainSpec(steps=20, lr=5e-4)
-    decoder_rounds: int = Field(2, ge=1, description="federated rounds per decoder step")
+    decoder_rounds: int = Field(2, ge=1, le=MAX_ROUNDS, description="federated rounds per decoder step")
     decoder: LocalTrainSpec = LocalTrainSpec(steps=10, lr=5e-4)
     task_weights: Literal["uniform", "traffic", "uncertainty"] = "uniform"
 
 
 class CentralizedSpec(_Spec):
-    epochs: float = Field(10, gt=0)
-    batch_size: int = Field(64, ge=1)
+    epochs: float = Field(10, gt=0, le=MAX_EPOCHS)
+    batch_size: int = Field(64, ge=1, le=MAX_BATCH)
     lr: float = Field(1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine", "step"] = "cosine"
-    eval_every_epochs: float = Field(1.0, gt=0)
+    eval_every_epochs: float = Field(1.0, gt=0, le=MAX_EPOCHS)
     test_snrs_db: tuple[float, ...] = (0.0, 10.0, 20.0)
     snr_range_db: tuple[float, float] | None = Field(
         None, description="train SNRs uniform in this range instead of the links' SNRs"
@@ -147,7 +166,7 @@ class CentralizedSpec(_Spec):
 class PersonalSpec(_Spec):
     """Personalised-FL baselines (fedper, ditto) and naive local fine-tuning."""
 
-    rounds: int = Field(5, ge=1, description="fedper/ditto: rounds after the federated start")
+    rounds: int = Field(5, ge=1, le=MAX_ROUNDS, description="fedper/ditto: rounds after the federated start")
     local: LocalTrainSpec = LocalTrainSpec(steps=20, lr=5e-4)
     ditto_lambda: float = Field(0.1, ge=0, description="ditto: pull of the personal model to the global one")
 
@@ -155,9 +174,9 @@ class PersonalSpec(_Spec):
 class ExchangeSpec(_Spec):
     """Exchange-only protocol: gossip messages of a fixed size, no learning."""
 
-    rounds: int = Field(5, ge=1)
-    message_bytes: int = Field(100_000, ge=1)
-    semantic_images: int = Field(0, ge=0, description="images each user also sends on each out-link per round")
+    rounds: int = Field(5, ge=1, le=MAX_ROUNDS)
+    message_bytes: int = Field(100_000, ge=1, le=10**12)
+    semantic_images: int = Field(0, ge=0, le=1_000_000, description="images each user also sends on each out-link per round")
 
 
 class MethodSpec(_Spec):
@@ -233,7 +252,7 @@ class SimulationSpec(_Spec):
     round_deadline_s: float | None = Field(None, gt=0, description="aggregators stop waiting after this")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(
-        None, ge=1, description="torch CPU threads of the run's process and of each worker (None: 1)"
+        None, ge=1, le=1024, description="torch CPU threads of the run's process and of each worker (None: 1)"
     )
     workers: int | None = Field(
         None, ge=1, le=4096,
@@ -244,6 +263,10 @@ class SimulationSpec(_Spec):
         "sequential", description="batched: same-shaped jobs trained together as stacked models (torch.func)"
     )
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: model layers under autocast")
+    collapse_drop_db: float | None = Field(
+        5.0, gt=0, description="stop a run whose validation PSNR falls this far below its phase's start (None: "
+        "never); NaN or infinite losses and weights always stop it"
+    )
 
     @model_validator(mode="after")
     def _check_parallel(self) -> "SimulationSpec":
@@ -258,9 +281,9 @@ class SimulationSpec(_Spec):
 
 class OutputSpec(_Spec):
     dir: str = "runs"
-    eval_every_rounds: int = Field(0, ge=0, description="0: evaluate at the end of each phase only")
+    eval_every_rounds: int = Field(0, ge=0, le=MAX_ROUNDS, description="0: evaluate at the end of each phase only")
     eval_images_per_link: int | None = Field(None, ge=1, description="cap on test images per link")
-    eval_realisations: int = Field(1, ge=1, description="fading realisations (noise draws) per test image")
+    eval_realisations: int = Field(1, ge=1, le=10_000, description="fading realisations (noise draws) per test image")
     ssim: bool = Field(True, description="also compute SSIM at evaluations (about 40% of evaluation time)")
     checkpoints: bool = True
     progress: bool = True
@@ -271,7 +294,7 @@ class Scenario(_Spec):
 
     name: str = Field("scenario", min_length=1)
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     plugins: tuple[str, ...] = Field(
         (), description="Python modules imported before names are checked, so that they can register components"
     )

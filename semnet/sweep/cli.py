@@ -7,12 +7,11 @@ CLI to print as one line.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-from typing import Iterator
 
 from tqdm.auto import tqdm
+
+from semnet.cli.signals import sigterm_as_interrupt
 
 from semnet.sweep.driver import PointResult, run_sweep
 from semnet.sweep.spec import load_sweep
@@ -31,7 +30,8 @@ class SweepBar:
     def start(self, total: int, todo: int) -> None:
         done_before = total - todo
         desc = f"sweep ({done_before} of {total} done before)" if done_before else "sweep"
-        self.bar = tqdm(total=todo, unit="point", desc=desc, disable=not self.enabled or todo == 0,
+        interactive = sys.stderr.isatty()  # no carriage-return debris in logs and pipes
+        self.bar = tqdm(total=todo, unit="point", desc=desc, disable=not self.enabled or todo == 0 or not interactive,
                         file=sys.stderr, dynamic_ncols=True)
 
     def point_done(self, result: PointResult) -> None:
@@ -80,34 +80,13 @@ def _fmt(value, spec: str) -> str:
         return str(value)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A terminated sweep (``kill``, ``timeout``) stops like Ctrl-C: workers stopped,
-    sweep.json marked interrupted."""
-
-    def handler(signum, frame):
-        # `timeout` and process managers may signal twice (the process, then its group):
-        # a second TERM must not cut short the cleanup the first one started
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_sweep_cli(args) -> int:
-    """Entry point of ``semnet sweep``: ``args`` has sweep_file, backend, workers, address, out."""
-    spec = load_sweep(args.sweep_file)
+    """Entry point of ``semnet sweep``: ``args`` has sweep_file, backend, workers, address, out
+    and overrides (``--set``)."""
+    spec = load_sweep(args.sweep_file, getattr(args, "overrides", ()))
     bar = SweepBar(enabled=not getattr(args, "quiet", False))
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             results = run_sweep(spec, backend=args.backend, workers=args.workers, address=args.address,
                                 out=args.out, progress=bar)
     finally:

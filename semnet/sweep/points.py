@@ -72,25 +72,40 @@ def expand(spec: SweepSpec) -> list[Point]:
     Raises ``ScenarioError`` naming the point and the key for the first invalid point,
     or two points that would be the same run.
     """
+    points, errors = check_points(spec)
+    if errors:
+        raise ScenarioError(errors[0])
+    return points
+
+
+def check_points(spec: SweepSpec) -> tuple[list[Point], list[str]]:
+    """Validate every point of ``spec``, not only up to the first bad one: the valid
+    points, and one error line per invalid point (or for the sweep's base or ``set``,
+    which spoil every point; or for two points that would be the same run)."""
     base = _base_mapping(spec)
     where = spec.source or "sweep"
     try:
         common = apply_overrides(base, list(spec.set))
     except ScenarioError as err:
-        raise ScenarioError(f"{where}: set: {err}") from None
+        return [], [f"{where}: set: {err}"]
     combos = point_overrides(spec)
     names = _unique_names(combos)
     search = () if isinstance(spec.base, dict) else (str(Path(spec.base).resolve().parent),)
-    points = []
+    points, errors = [], []
     for index, (overrides, name) in enumerate(zip(combos, names)):
         source = f"sweep point {index + 1}/{len(combos)} ({name})"
         try:
             raw = apply_overrides(common, [f"{key}={_yaml_value(value)}" for key, value in overrides.items()])
+            points.append(Point(index, name, overrides, raw, validate(raw, source, search=search), search))
         except ScenarioError as err:
-            raise ScenarioError(f"{source}: {err}") from None
-        points.append(Point(index, name, overrides, raw, validate(raw, source, search=search), search))
-    _refuse_duplicates(points)
-    return points
+            text = str(err)
+            errors.append(text if text.startswith(source) else f"{source}: {text}")
+    if not errors:
+        try:
+            _refuse_duplicates(points)
+        except ScenarioError as err:
+            errors.append(str(err))
+    return points, errors
 
 
 def point_name(overrides: dict[str, Any]) -> str:

@@ -147,11 +147,18 @@ def parse_sweep(raw: dict, source: str = "<sweep>", base_dir: str | Path | None 
         raise ScenarioError(f"{source}: {_describe(err)}") from None
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and validate the sweep file at ``path``."""
+def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> SweepSpec:
+    """Read and validate the sweep file at ``path``; ``overrides`` (``KEY.PATH=VALUE``,
+    e.g. from ``semnet sweep --set``) join its ``set``, after it, for every point."""
     path = Path(path)
     raw = read_yaml(path)
-    return parse_sweep(raw, str(path), base_dir=path.parent)
+    spec = parse_sweep(raw, str(path), base_dir=path.parent)
+    if overrides:
+        for text in overrides:
+            if "=" not in text or not text.split("=", 1)[0].strip():
+                raise ScenarioError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. method.federated.rounds=3")
+        spec = spec.model_copy(update={"set": spec.set + tuple(overrides)})
+    return spec
 
 
 def _file_keys() -> list[str]:

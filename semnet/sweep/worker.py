@@ -20,7 +20,8 @@ from semnet.errors import SemnetError
 SUMMARY = "summary.json"
 ERROR_FILE = "error.txt"
 # files that mark a directory as a (possibly unfinished) run, safe to delete and redo
-RUN_MARKERS = {"scenario.yaml", "events.jsonl", "events.jsonl.part", ERROR_FILE}
+RUN_MARKERS = {"scenario.yaml", "events.jsonl", "events.jsonl.part", "metrics.jsonl.part", "status.json", ".lock",
+               ERROR_FILE}
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ VALIDATE_CASES = [
     ("yaml_tab", "name: t\ntopology:\n\tkind: ring\n", ["line 3", "YAML syntax error", "'\\t'"]),
     ("yaml_duplicate_key", "seed: 1\nname: a\nseed: 2\n", ["line 3", "duplicate key 'seed'", "line 1"]),
     ("top_level_not_mapping", "- a\n- b\n", ["top level must be a mapping", "list"]),
-    ("sweep_file", "base: quickstart.yaml\ngrid: {seed: [0, 1]}\n", ["a sweep file", "semnet sweep"]),
+    # a sweep file is validated as one (its base and every point)
+    ("sweep_base_missing", "base: quickstart.yaml\ngrid: {seed: [0, 1]}\n", ["base:", "quickstart.yaml", "does not exist"]),
     ("unknown_section", _set(("topologie", {"kind": "ring"})), ["unknown key 'topologie'", "allowed:", "topology"]),
     ("unknown_key", _set(("topology.nodes", 3)), ["unknown key 'topology.nodes'", "allowed:", "num_users"]),
     ("unknown_nested_key", _set(("links.rate.bps", 1)), ["'links.rate.bps'", "allowed:", "rate_bps"]),
@@ -145,14 +146,65 @@ def test_validate_reports_one_line(write_scenario, capsys, content, expected):
     assert_one_line_error(capsys, rc, path, *expected)
 
 
-def test_validate_checks_every_file_and_stops_at_the_bad_one(write_scenario, capsys):
+def test_validate_reports_every_bad_file(write_scenario, capsys):
+    """A bad file does not hide the ones after it: one line for each bad file, ok for the others."""
+    bad1 = write_scenario(_set(("links.bandwidth_hz", -1)), "bad1")
     good = write_scenario(BASE, "good")
-    bad = write_scenario(_set(("links.bandwidth_hz", -1)), "bad")
-    rc = main(["validate", good, bad])
+    bad2 = write_scenario(_set(("method.exchange.rounds", 0)), "bad2")
+    missing = str(Path(good).with_name("missing.yaml"))
+    rc = main(["validate", bad1, good, bad2, missing])
     assert rc == EXIT_USER_ERROR
     captured = capsys.readouterr()
-    assert f"{good}: ok" in captured.out
-    assert len(captured.err.splitlines()) == 1 and bad in captured.err
+    assert captured.out.splitlines() == [f"{good}: ok (exchange, 4 users, ring)"]
+    lines = captured.err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("semnet: error: ") for line in lines)
+    assert bad1 in lines[0] and "links.bandwidth_hz" in lines[0]
+    assert bad2 in lines[1] and "method.exchange.rounds" in lines[1]
+    assert missing in lines[2] and "does not exist" in lines[2]
+    assert "Traceback" not in captured.err
+
+
+def _sweep(tmp_path, base: dict, body: str) -> str:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    path = tmp_path / "sweep.yaml"
+    path.write_text("base: base.yaml\n" + body)
+    return str(path)
+
+
+def test_validate_checks_every_point_of_a_sweep(tmp_path, capsys):
+    path = _sweep(tmp_path, BASE, "grid:\n  method.exchange.rounds: [2, 0, 3, -1]\n  links.snr_db: [5]\n")
+    rc = main(["validate", path])
+    captured = capsys.readouterr()
+    assert rc == EXIT_USER_ERROR and captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 2, captured.err  # points 2 and 4, not only the first bad one
+    assert "sweep point 2/4" in lines[0] and "method.exchange.rounds = 0" in lines[0]
+    assert "sweep point 4/4" in lines[1] and "method.exchange.rounds = -1" in lines[1]
+    assert all(line.startswith(f"semnet: error: {path}: ") for line in lines)
+
+
+def test_validate_builds_every_sweep_points_network(tmp_path, capsys):
+    base = _set(("links.overrides", [{"src": 1, "dst": 2, "snr_db": 0.0}]))
+    path = _sweep(tmp_path, base, "grid:\n  topology.kind: [ring, star, complete]\n")
+    assert main(["validate", path]) == EXIT_USER_ERROR
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "sweep point 2/3 (topology.kind=star)" in lines[0]
+    assert "1 -> 2 is not a link of the topology" in lines[0]
+
+
+def test_validate_accepts_a_good_sweep_and_its_set(tmp_path, capsys):
+    path = _sweep(tmp_path, BASE, "seeds: [0, 1, 2]\n")
+    assert main(["validate", path]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: ok (sweep of 3 points, every point valid)"
+    rc = main(["validate", path, "--set", "links.bandwidth_hz=-1"])
+    err = capsys.readouterr().err
+    assert rc == EXIT_USER_ERROR and len(err.splitlines()) == 3 and "links.bandwidth_hz" in err
+
+
+def test_run_refuses_a_sweep_file(tmp_path, capsys):
+    path = _sweep(tmp_path, BASE, "seeds: [0, 1]\n")
+    rc = main(["run", path, "--out", str(tmp_path / "x")])
+    assert_one_line_error(capsys, rc, "a sweep file", "semnet sweep")
 
 
 def _binary_file(tmp_path):
@@ -192,12 +244,31 @@ def _mismatched_checkpoint(tmp_path):
     return str(path)
 
 
-RUN_CASES = [
+NETWORK_CASES = [
     (
         "empty_graph",
-        lambda tmp: _set(("topology.kind", "random_geometric"), ("topology.radius_m", 0.001)),
+        _set(("topology.kind", "random_geometric"), ("topology.radius_m", 0.001)),
         ["topology", "'random_geometric'", "no links", "radius_m"],
     ),
+    (
+        "override_not_a_link",
+        _set(("topology.kind", "star"), ("links.overrides", [{"src": 1, "dst": 2, "snr_db": 0.0}])),
+        ["links.overrides", "1 -> 2 is not a link of the topology"],
+    ),
+]
+
+
+@pytest.mark.parametrize("content, expected", [pytest.param(c, e, id=i) for i, c, e in NETWORK_CASES])
+def test_validate_builds_the_network(tmp_path, write_scenario, capsys, content, expected):
+    """What needs the graph but no data is found by validate, and by run before it writes anything."""
+    path = write_scenario(content)
+    assert_one_line_error(capsys, main(["validate", path]), path, *expected)
+    rc = main(["run", path, "--out", str(tmp_path / "x"), "--quiet"])
+    assert_one_line_error(capsys, rc, path, *expected)
+    assert not (tmp_path / "x").exists()
+
+
+RUN_CASES = [
     (
         "missing_data_path",
         lambda tmp: _set(

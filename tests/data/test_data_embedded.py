@@ -61,3 +61,13 @@ def test_sources_are_non_iid():
     means = np.stack([train.images[train.labels == c].float().mean(dim=(0, 2, 3)).numpy()
                       for c in range(len(train.class_names))])
     assert np.ptp(means, axis=0).max() > 40  # colour statistics differ strongly between photos
+
+
+def test_validate_knows_the_largest_embedded_patch():
+    """``data.image_size`` with the embedded source is bounded in the schema (no data
+    there): the bound is the largest multiple of 4 the photographs allow."""
+    from semnet.data.embedded import _TEST_FOLDS, _load_photos
+    from semnet.scenario.data import EMBEDDED_MAX_IMAGE_SIZE
+
+    largest = min(min(p.shape[0], p.shape[1] // _TEST_FOLDS) for p in _load_photos().values())
+    assert EMBEDDED_MAX_IMAGE_SIZE == largest - largest % 4

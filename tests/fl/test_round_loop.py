@@ -36,6 +36,12 @@ class FakeRun:
         self.calls.append(("validate" if validation else "test", self.played))
         return [], {"psnr_db": self.curve(self.played)}
 
+    def watch_collapse(self, enc, dec):
+        self.calls.append(("watch",))
+
+    def checkpoint_phase_end(self, enc, dec):
+        self.calls.append(("saved",))
+
     def end_phase(self, enc=None, dec=None, validation_psnr_db=None):
         self.calls.append(("end", validation_psnr_db))
         return PhaseRecord("p", 0, 0, 0, 0, 0, 0, 0, 0, self.played, 0)
@@ -59,8 +65,9 @@ def test_each_round_plays_aggregates_waits_and_reports_in_order():
     run = FakeRun()
     run_rounds(run, Strategy(run), 2, phase="p")
     # the phase's own final scoring is end_phase's job (here a stub)
-    assert run.calls == [("begin", "p"), ("play", 1), ("delay",), ("report",), ("play", 2), ("delay",),
-                         ("report",), ("end", None)]
+    # a phase's start is remembered first, so that a collapse below it is caught
+    assert run.calls == [("begin", "p"), ("watch",), ("play", 1), ("delay",), ("report",), ("play", 2), ("delay",),
+                         ("report",), ("end", None), ("saved",)]
 
 
 def test_strategies_that_do_not_aggregate_or_report_skip_those_calls():
@@ -99,7 +106,7 @@ def test_a_plateau_stops_the_rounds_and_marks_convergence():
     assert record.converged is True
     assert 6 <= run.played < 50  # windows of 3 evaluations: flat ones need rounds 4..6 at least
     assert kinds(run, "validate")[0] == ("validate", 0)  # the start is validated before any round
-    assert run.calls[-1] == ("end", float(min(run.played, 3)))  # the last check's value, no second pass
+    assert run.calls[-2] == ("end", float(min(run.played, 3)))  # the last check's value, no second pass
 
 
 def test_a_rising_curve_runs_out_of_rounds_unconverged():

@@ -134,3 +134,30 @@ def test_cli_bad_point_is_one_line_exit_2(sweep_file, capsys):
     assert main(["sweep", path]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown key 'links.snr'" in err
+
+
+def test_cli_set_reaches_every_point(sweep_file, tmp_path, capsys):
+    path = sweep_file({"grid": {"links.snr_offset_db": [-3, 3]}, "set": ["links.snr_db=5"]})
+    out = tmp_path / "set"
+    assert main(["sweep", path, "--workers", "1", "--out", str(out), "--set", "links.snr_db=7",
+                 "--set", "method.exchange.rounds=1"]) == 0
+    capsys.readouterr()
+    for offset in (-3, 3):
+        stored = yaml.safe_load((out / f"links.snr_offset_db={offset}" / "scenario.yaml").read_text())
+        # --set comes after the file's set and before each point's own keys
+        assert (stored["links"]["snr_db"], stored["links"]["snr_offset_db"]) == (7.0, offset)
+        assert stored["method"]["exchange"]["rounds"] == 1
+    assert json.loads((out / SWEEP_RECORD).read_text())["spec"]["set"] == [
+        "links.snr_db=5", "links.snr_db=7", "method.exchange.rounds=1"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("links.snr", "--set 'links.snr': expected KEY.PATH=VALUE"),
+    ("links.bandwidth_hz=-1", "links.bandwidth_hz = -1"),
+])
+def test_cli_bad_set_is_one_line_exit_2(sweep_file, tmp_path, capsys, text, expected):
+    path = sweep_file({"seeds": [0]})
+    assert main(["sweep", path, "--set", text, "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
