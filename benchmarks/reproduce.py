@@ -7,7 +7,8 @@ Each case is a shipped scenario with ``--set`` overrides that cut it to seconds 
 quickstart and one paper scenario run as shipped or nearly). The base revision is
 checked out into a temporary git worktree and run with the same interpreter, so only
 the code differs. A case reproduces when ``events.jsonl`` is byte-identical and
-``summary.json`` / ``metrics.jsonl`` are equal apart from wall-clock fields. Refactors
+``summary.json`` / ``metrics.jsonl`` are equal apart from wall-clock fields (NaN and
+null count as equal; a summary that only gains keys is ``same+``). Refactors
 that must not change results (and features that must be off by default) are checked
 with it; the last column prints the final mean link PSNR of both.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -74,20 +76,36 @@ def run_case(code: Path, name: str, out: Path) -> None:
         raise SystemExit(f"{name} at {code}: exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}")
 
 
-def _without_wall_clock(value):
+def _comparable(value):
+    """Without wall-clock fields; NaN as null (older versions wrote bare NaN)."""
     if isinstance(value, dict):
-        return {k: _without_wall_clock(v) for k, v in value.items() if k not in WALL_CLOCK}
+        return {k: _comparable(v) for k, v in value.items() if k not in WALL_CLOCK}
     if isinstance(value, list):
-        return [_without_wall_clock(v) for v in value]
+        return [_comparable(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
     return value
 
 
-def compare(a: Path, b: Path) -> tuple[bool, bool, bool, object, object]:
+def _contained(old, new) -> bool:
+    """Every value of ``old`` is in ``new`` unchanged (``new`` may add keys at any depth)."""
+    if isinstance(old, dict):
+        return isinstance(new, dict) and all(k in new and _contained(v, new[k]) for k, v in old.items())
+    if isinstance(old, list):
+        return isinstance(new, list) and len(old) == len(new) and all(map(_contained, old, new))
+    return old == new
+
+
+def compare(a: Path, b: Path) -> tuple[str, str, str, object, object]:
+    """'same' or 'DIFF' for events, summary and metrics; a summary whose every earlier
+    key is equal but which has new keys is 'same+' (a feature that adds a record)."""
     events = (a / "events.jsonl").read_bytes() == (b / "events.jsonl").read_bytes()
-    sa, sb = (_without_wall_clock(json.loads((p / "summary.json").read_text())) for p in (a, b))
-    ma, mb = ([_without_wall_clock(json.loads(line)) for line in (p / "metrics.jsonl").read_text().splitlines()]
+    sa, sb = (_comparable(json.loads((p / "summary.json").read_text())) for p in (a, b))
+    ma, mb = ([_comparable(json.loads(line)) for line in (p / "metrics.jsonl").read_text().splitlines()]
               for p in (a, b))
-    return events, sa == sb, ma == mb, sa.get("psnr_db"), sb.get("psnr_db")
+    summary = "same" if sa == sb else "same+" if _contained(sa, sb) else "DIFF"
+    mark = {True: "same", False: "DIFF"}
+    return mark[events], summary, mark[ma == mb], sa.get("psnr_db"), sb.get("psnr_db")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 run_case(base_code, name, runs / "base" / name)
                 run_case(ROOT, name, runs / "now" / name)
                 events, summary, metrics, pa, pb = compare(runs / "base" / name, runs / "now" / name)
-                failures += not (events and summary and metrics)
-                mark = {True: "same", False: "DIFF"}
-                print(f"{name:<16} {mark[events]:<7} {mark[summary]:<8} {mark[metrics]:<8} {pa} -> {pb}", flush=True)
+                failures += "DIFF" in (events, summary, metrics)
+                print(f"{name:<16} {events:<7} {summary:<8} {metrics:<8} {pa} -> {pb}", flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_code)], cwd=ROOT, capture_output=True)
     print(f"{len(args.cases) - failures} of {len(args.cases)} cases reproduce")
