@@ -255,7 +255,9 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
 
 def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, delivery=None) -> dict:
     final = outcome.phases[-1]
-    phases = [{k: v for k, v in p.as_dict().items() if k != "links"} for p in outcome.phases]
+    # every phase keeps its per-link quality (as every control does), so the start and each
+    # fine-tuning step can be compared link by link without re-running
+    phases = [p.as_dict() for p in outcome.phases]
     link_snrs = [network.link(i, j).snr_db for i, j in network.image_links()]
     summary = {
         "status": "complete",

@@ -8,6 +8,7 @@ table      methods.md and methods.csv: quality and cost per method, mean ± std 
 tradeoff   tradeoff_bytes and tradeoff_time: PSNR vs cumulative bytes / simulated time
 snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
 links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
+linkpairs  link_pairs.md/.csv: FineFed minus its start and each control, per link, with the link's SNR
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 all        every one of the above that the runs support (others are skipped with a reason)
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 from .at_test_snr import write_at_test_snr
+from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from .snr import X_CHOICES, snr_series, write_snr
@@ -35,7 +37,7 @@ from .tradeoff import write_tradeoff
 log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
-COMMANDS = ("table", "tradeoff", "snr", "links", "topology", "testsnr", "all")
+COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "topology", "testsnr", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -53,6 +55,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "tradeoff": "quality vs cumulative bytes and vs simulated time, Pareto front marked",
         "snr": "quality vs SNR from an SNR sweep",
         "links": "per-link PSNR vs SNR, and the topology coloured by link PSNR",
+        "linkpairs": "per-link paired differences: FineFed minus its start and each control, with the link's SNR",
         "topology": "quality vs a topology parameter from a topology sweep",
         "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
         "all": "every output the runs support",
@@ -61,7 +64,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helps[name], description=helps[name])
         p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="run directories or folders holding them")
         p.add_argument("--out", required=True, help="output folder (created if needed)")
-        if name not in ("table", "links", "testsnr"):
+        if name not in ("table", "links", "linkpairs", "testsnr"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_tradeoff(runs, out, metric, colour_of)
     if cmd in ("links", "all"):
         written += write_links(runs, out, colour_of)
+    if cmd == "linkpairs":
+        written += write_link_pairs(link_differences(runs), out)
     if cmd == "snr":
         written += write_snr(runs, out, args.snr_x, metric, colour_of)
     if cmd == "topology":
@@ -108,6 +113,11 @@ def run(args: argparse.Namespace) -> list[Path]:
     if cmd == "testsnr":
         written += write_at_test_snr(runs, out)
     if cmd == "all":
+        pairs = link_differences(runs)
+        if pairs:
+            written += write_link_pairs(pairs, out)
+        else:
+            log.warning("skipped linkpairs: no FineFed run keeps per-link results for its start or controls")
         why = _snr_applies(runs, args.snr_x)
         if why is None:
             written += write_snr(runs, out, args.snr_x, metric, colour_of)

@@ -171,7 +171,7 @@ def phases_frame(paths: Paths, *, controls: bool = True) -> pd.DataFrame:
     return _frame(rows, PHASES_COLUMNS)
 
 
-def links_frame(paths: Paths, *, controls: bool = False) -> pd.DataFrame:
+def links_frame(paths: Paths, *, controls: bool = False, phases: bool = False) -> pd.DataFrame:
     """One row per image link of each run: the link's SNR and the quality of the
     images sent over it by the run's final models.
 
@@ -182,6 +182,10 @@ def links_frame(paths: Paths, *, controls: bool = False) -> pd.DataFrame:
     controls : bool, optional
         Also add the links as each FineFed control's models served them, one set
         of rows per control (default False: exactly one row per link per run).
+    phases : bool, optional
+        Also add the links at the end of every phase but the last (the federated
+        start, each fine-tuning step), ``kind`` ``"phase"``; runs written before
+        phases kept their links add none (default False).
 
     Returns
     -------
@@ -192,12 +196,19 @@ def links_frame(paths: Paths, *, controls: bool = False) -> pd.DataFrame:
         ``"control"``; ``phase`` the phase or control whose models were
         evaluated; ``src`` and ``dst`` the sending and receiving users;
         ``images`` the test images sent; ``snr_db`` the link's mean SNR (dB);
-        ``psnr_db`` and ``ssim`` the received images' quality (dB, 0..1). The
-        federated start of FineFed has no rows: its summary keeps no per-link
-        values.
+        ``psnr_db`` and ``ssim`` the received images' quality (dB, 0..1). With
+        ``phases``, ``label`` of a phase row is ``<method>/<phase>``.
     """
     rows = []
     for run in _runs(paths):
+        if phases:
+            for record in (run.summary.get("phases") or [])[:-1]:  # the last phase's are the final rows
+                for link in record.get("links") or []:
+                    row = {**_ids(run), "label": f"{run.method}/{record.get('name')}", "kind": "phase",
+                           "phase": record.get("name"), "src": link.get("src"), "dst": link.get("dst"),
+                           **{k: _num(link.get(k)) for k in _LINK_NUMBERS}}
+                    _add_scalars(row, link)
+                    rows.append(row)
         for variant in variants_of(run):
             if variant.kind == "final" or (controls and variant.kind == "control"):
                 for link in variant.links:

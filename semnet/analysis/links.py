@@ -1,8 +1,8 @@
 """Per-link views: PSNR against link SNR, and the topology with links coloured by PSNR.
 
 Each run's summary keeps the final per-link quality of its method (``links``) and of
-every FineFed control (``controls[i].links``); the federated start keeps none, so it
-has no per-link view. Node positions come from ``summary.network.positions_m``
+every FineFed control (``controls[i].links``), and every phase keeps its own
+(``phases[i].links``; runs written before that have none for the federated start). Node positions come from ``summary.network.positions_m``
 (``{node: [x_m, y_m]}``); runs without them are drawn on a circular layout.
 """
 

@@ -137,7 +137,7 @@ class Variant:
         the start of the run; NaN where the run has no value (e.g. ``exchange``).
     links : list of dict
         Per-link quality (``src``, ``dst``, ``snr_db``, ``psnr_db``, ``ssim``); empty
-        for the federated start, whose per-link values the summary does not keep.
+        for a federated start from a run written before phases kept their links.
     branch : str
         The metrics.jsonl branch whose test points trace this variant.
     phase : str
@@ -283,7 +283,8 @@ def _run_variants(run: Run) -> list[Variant]:
     }
     start = Variant(
         label=f"{method}/{START}", method=method, kind=START, run=run,
-        values={**_quality(first), **start_cost}, links=[], branch=MAIN_BRANCH, phase=first["name"],
+        values={**_quality(first), **start_cost}, links=list(first.get("links") or []), branch=MAIN_BRANCH,
+        phase=first["name"],
     )
     controls = []
     for c in s.get("controls") or []:

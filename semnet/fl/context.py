@@ -84,6 +84,9 @@ class PhaseRecord:
     # federated starts with a convergence check: did it stop improving (else it ran
     # out of rounds)? None where no check applies
     converged: bool | None = None
+    # the verdict's grounds: the rule, the learning rate and the validation gain over
+    # the last window at the decision, and any decay after it (see ConvergenceCheck)
+    convergence: dict | None = None
     # mean link PSNR on the users' validation images (None without them)
     validation_psnr_db: float | None = None
 

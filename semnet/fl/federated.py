@@ -11,13 +11,13 @@ messages. Clients that miss the deadline or lose a message to an outage arrive a
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from torch import nn
 
 from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.schedule import RateSchedule
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.registry import algorithms
@@ -42,6 +42,7 @@ class FederatedStrategy(RoundStrategy):
         self.spec = spec
         self.mu = 0.0
         self.model_bits = state_bits(model)
+        self.schedule = RateSchedule.of(spec)
 
     def pairing(self) -> Pairing:
         return global_pairing(self.model)
@@ -62,12 +63,9 @@ class FederatedStrategy(RoundStrategy):
         return sorted(int(u) for u in rng.choice(users, size=count, replace=False))
 
     def lr(self, rnd: int) -> float:
-        """Local learning rate of round ``rnd`` (1-based) under the spec's schedule."""
-        base = self.spec.local.lr
-        if self.spec.lr_schedule == "cosine":
-            # decays over the maximum rounds, so a longer budget means a slower decay
-            return base * 0.5 * (1.0 + math.cos(math.pi * (rnd - 1) / max(self.spec.rounds, 1)))
-        return base
+        """Local learning rate of round ``rnd`` (1-based) under the spec's schedule
+        (:mod:`semnet.fl.schedule`)."""
+        return self.schedule.lr(rnd)
 
     def steps(self, user: int) -> int:
         return self.spec.local.steps_for(self.ctx.samples(user))
@@ -197,12 +195,15 @@ def make_strategy(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algori
 
 def continued(spec: FederatedSpec, lr: float) -> FederatedSpec:
     """``spec`` at a constant learning rate ``lr``: a trained model continued."""
-    return spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant"})
+    return spec.model_copy(update={"local": spec.local.model_copy(update={"lr": lr}), "lr_schedule": "constant",
+                                  "decay_rounds": 0})
 
 
 def train_federated(ctx: RunContext, model: nn.Module, spec: FederatedSpec, algorithm: str, phase: str) -> PhaseRecord:
     """Run up to ``spec.rounds`` federated rounds on ``model`` in place; return the phase
     record. With ``spec.converge`` set, stops once validation PSNR gained less than
-    ``min_gain_db`` over the last ``window_frac`` of the rounds so far."""
+    ``min_gain_db`` over the last ``window_frac`` of the rounds so far (converged only
+    at a rate of at least ``min_lr_frac`` of ``local.lr``); with ``plateau_then_cosine``
+    the rate then decays over ``decay_rounds`` more rounds."""
     strategy = make_strategy(ctx, model, spec, algorithm)
     return run_rounds(ctx, strategy, spec.rounds, phase=phase, converge=spec.converge)

@@ -27,6 +27,7 @@ from torch import nn
 
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
 from semnet.fl.convergence import ConvergenceCheck
+from semnet.fl.schedule import RateSchedule
 from semnet.fl.trainer import JobResult, TrainJob
 from semnet.sim import TaskOutcome
 
@@ -70,6 +71,19 @@ class RoundStrategy:
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
         self.failures = 0  # tasks lost (outage) or late (deadline) over the phase
+        # the local learning rate per round, where the strategy has one schedule for all
+        # its clients (the convergence check's rate floor reads it); None: no such rate
+        self.schedule: RateSchedule | None = None
+
+    def lr(self, rnd: int) -> float | None:
+        """Local learning rate of round ``rnd`` (1-based); None if the strategy has no
+        single schedule."""
+        return None if self.schedule is None else self.schedule.lr(rnd)
+
+    @property
+    def base_lr(self) -> float | None:
+        """The rate the schedule starts from (the convergence floor is a share of it)."""
+        return None if self.schedule is None else self.schedule.base
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         """The plans of round ``rnd`` (1-based)."""
@@ -115,7 +129,11 @@ def run_rounds(
         may share one) and ``None`` is returned.
     converge : ConvergeSpec, optional
         Stop once validation PSNR stops improving (:mod:`semnet.fl.convergence`); the
-        record's ``converged`` says whether it did before ``rounds`` ran out.
+        record's ``converged`` says whether it did before ``rounds`` ran out while the
+        learning rate was still at least ``converge.min_lr_frac`` of its base rate, and
+        ``convergence`` holds the rule, the rate and the window gain at the decision.
+        A strategy whose schedule decays after the plateau (``plateau_then_cosine``)
+        then plays its decay rounds; their validation gain is ``convergence.decay``.
     """
     if phase is not None:
         ctx.begin_phase(phase)
@@ -124,16 +142,29 @@ def run_rounds(
         check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
     elif phase is not None and rounds > 0:
         ctx.watch_collapse(*strategy.pairing())
+    schedule = strategy.schedule
+    decays = schedule is not None and schedule.decays_after_plateau and rounds > 0
     every = ctx.settings.eval_every_rounds if strategy.evaluates_between_rounds else 0
+    last = rounds + (schedule.decay_rounds if decays else 0)  # the last round that may be played
     rnd = 0
     for rnd in range(1, rounds + 1):
         play_round(ctx, strategy, rnd)
-        if every and rnd % every == 0 and rnd < rounds:
+        if every and rnd % every == 0 and rnd < last:
             ctx.evaluate(*strategy.pairing())
         if check is not None and check.due(rnd):
             check.record(rnd, _validation_psnr(ctx, strategy))
-            if check.plateaued(rnd):
+            if check.decide(rnd, strategy.lr(rnd), strategy.base_lr):
                 break
+    if check is not None and rounds > 0:
+        check.finish(rnd, strategy.lr(rnd), strategy.base_lr)
+    decay_from = rnd
+    if decays:  # after the plateau, or after the rounds ran out at the full rate
+        schedule.start_decay(rnd)
+        last = rnd + schedule.decay_rounds
+        for rnd in range(decay_from + 1, last + 1):
+            play_round(ctx, strategy, rnd)
+            if every and rnd % every == 0 and rnd < last:
+                ctx.evaluate(*strategy.pairing())
     if phase is None:
         return None
     # the last convergence check already validated the final model: no second pass
@@ -141,6 +172,13 @@ def run_rounds(
     ctx.checkpoint_phase_end(*strategy.pairing())  # scored finite: the last good models so far
     if check is not None:  # None: no check applies (no rounds to stop early)
         record.converged = check.converged if rounds > 0 else None
+        record.convergence = check.decision
+        if decays and check.decision is not None:
+            before, after = check.value_at(decay_from), record.validation_psnr_db
+            check.decision["decay"] = {
+                "schedule": schedule.kind, "from_round": decay_from + 1, "rounds": rnd - decay_from,
+                "validation_gain_db": None if before is None or after is None else after - before,
+            }
     return record
 
 

@@ -124,6 +124,10 @@ class ConvergeSpec(_Spec):
     window_frac: float = Field(0.1, gt=0, le=1)
     min_rounds: int = Field(10, ge=1, le=MAX_ROUNDS)
     eval_every: int = Field(1, ge=1, le=MAX_ROUNDS)
+    min_lr_frac: float = Field(
+        0.25, ge=0, le=1,
+        description="a plateau counts as converged only while the learning rate is at least this share of local.lr",
+    )
 
 
 class FederatedSpec(_Spec):
@@ -135,10 +139,26 @@ class FederatedSpec(_Spec):
     local: LocalTrainSpec = LocalTrainSpec(steps=20)
     mu: float = Field(0.01, ge=0, description="fedprox: proximal weight")
     server_lr: float = Field(1.0, gt=0, description="scaffold: global step size")
-    lr_schedule: Literal["constant", "cosine"] = Field(
-        "constant", description="local learning rate over rounds: constant, or cosine decay to 0 at `rounds`"
+    lr_schedule: Literal["constant", "cosine", "plateau_then_cosine"] = Field(
+        "constant", description="local learning rate over rounds: constant, cosine decay to 0 at `rounds`, or "
+        "constant until the converge rule holds, then cosine decay over `decay_rounds`"
     )
+    decay_rounds: int = Field(0, ge=0, le=MAX_ROUNDS, description="plateau_then_cosine: rounds of decay after the plateau")
     converge: ConvergeSpec | None = None
+
+    @model_validator(mode="after")
+    def _check_decay(self) -> "FederatedSpec":
+        if self.lr_schedule == "plateau_then_cosine":
+            if self.converge is None:
+                raise SpecValueError("converge", None, "lr_schedule plateau_then_cosine needs a converge section")
+            if self.decay_rounds < 1:
+                raise SpecValueError("decay_rounds", self.decay_rounds,
+                                     "lr_schedule plateau_then_cosine needs decay_rounds >= 1")
+        elif self.decay_rounds:
+            raise SpecValueError("decay_rounds", self.decay_rounds,
+                                 f"only lr_schedule plateau_then_cosine decays after a plateau (got {self.lr_schedule}); "
+                                 "allowed 0")
+        return self
 
 
 class FineTuneSpec(_Spec):

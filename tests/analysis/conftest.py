@@ -53,9 +53,12 @@ def write_run(
     radius_m: float = 50.0,
     positions: bool = True,
     metrics: bool = True,
+    phase_links: bool = True,
 ) -> Path:
     """Write a finished run directory with known numbers.
 
+    Every phase and control keeps its per-link quality (``links``, see ``_links``);
+    ``phase_links=False`` writes phases without them, as runs before issue 17 did.
     Start phase (every method): PSNR ``psnr_db`` (worst link - 2 dB, SSIM 0.8 + seed/100),
     1 MB, ends at 10 + seed s, 100 local steps, 5 s wall; two test points (0.5 MB,
     half the time, PSNR - 1) and (1 MB, 10 + seed s, PSNR).
@@ -67,7 +70,8 @@ def write_run(
     t0 = 10.0 + seed
     start = {"name": "pretrain_fedavg", "psnr_db": psnr_db, "worst_link_psnr_db": psnr_db - 2.0,
              "ssim": 0.8 + seed / 100, "bytes": 1_000_000, "bytes_cumulative": 1_000_000,
-             "sim_time_s": t0, "sim_time_end_s": t0, "local_steps": 100, "rounds": 2, "wall_time_s": 5.0}
+             "sim_time_s": t0, "sim_time_end_s": t0, "local_steps": 100, "rounds": 2, "wall_time_s": 5.0,
+             "links": _links(num_users, snr_db, psnr_db)}
     rows = [
         {"branch": "main", "phase": "pretrain_fedavg", "round": 1, "split": "test", "final": False,
          "sim_time_s": t0 / 2, "bytes_cumulative": 500_000, "local_steps": 50, "psnr_db": psnr_db - 1.0,
@@ -85,7 +89,8 @@ def write_run(
         final_psnr, t_end, total_bytes, steps = psnr_db + ft_gain_db, t0 + 3.0, 1_400_000, 140
         phases.append({"name": "finefed_1_decoder", "psnr_db": final_psnr, "worst_link_psnr_db": final_psnr - 2.0,
                        "ssim": 0.85, "bytes": 400_000, "bytes_cumulative": total_bytes, "sim_time_s": 3.0,
-                       "sim_time_end_s": t_end, "local_steps": 40, "rounds": 1, "wall_time_s": 2.0})
+                       "sim_time_end_s": t_end, "local_steps": 40, "rounds": 1, "wall_time_s": 2.0,
+                       "links": _links(num_users, snr_db, final_psnr)})
         rows.append({"branch": "main", "phase": "finefed_1_decoder", "round": 1, "split": "test", "final": True,
                      "sim_time_s": t_end, "bytes_cumulative": total_bytes, "local_steps": steps,
                      "psnr_db": final_psnr, "ssim": 0.85, "worst_link_psnr_db": final_psnr - 2.0, "wall_time_s": 7.0})
@@ -101,6 +106,9 @@ def write_run(
                              "final": k == 1, "sim_time_s": t_end + dt, "bytes_cumulative": b,
                              "local_steps": 20 * (k + 1), "psnr_db": p, "ssim": 0.82,
                              "worst_link_psnr_db": p - 2.0, "wall_time_s": 8.0 + k})
+    if not phase_links:
+        for phase in phases:
+            del phase["links"]
     links = _links(num_users, snr_db, final_psnr)
     snrs = [q["snr_db"] for q in links]
     summary = {

@@ -141,4 +141,7 @@ def test_real_runs_read_and_draw(real_runs, tmp_path, capsys):
     assert main(["all", str(real_runs), "--out", str(tmp_path)]) == 0
     names = {Path(p).name for p in capsys.readouterr().out.split()}
     assert {"methods.md", "methods.csv", "tradeoff_bytes.png", "tradeoff_time.svg", "link_psnr_vs_snr.png",
-            "topology_finefed_seed3.png", "topology_finefed_compute_matched_seed3.svg"} <= names
+            "topology_finefed_seed3.png", "topology_finefed_compute_matched_seed3.svg", "link_pairs.md"} <= names
+    # a real run keeps every phase's per-link quality, so the start pairs link by link too
+    assert all(len(p["links"]) == len(summary["links"]) for p in summary["phases"])
+    assert "`finefed/start`" in (tmp_path / "link_pairs.md").read_text()

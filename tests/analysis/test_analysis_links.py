@@ -14,7 +14,8 @@ def runs(main_runs):
 
 def test_link_points_pool_seeds(runs):
     points = link_points(runs)
-    assert list(points) == ["fedavg", "finefed/compute_matched", "finefed"]  # the start keeps no links
+    # the start keeps its links too (every phase does)
+    assert list(points) == ["fedavg", "finefed/start", "finefed/compute_matched", "finefed"]
     snr, psnr = points["fedavg"]
     expected = [q for r in runs if r.method == "fedavg" for q in r.summary["links"]]
     np.testing.assert_allclose(snr, [q["snr_db"] for q in expected])
@@ -70,10 +71,19 @@ def test_topology_without_positions_uses_a_circle(make_run, tmp_path):
     assert graph.number_of_edges() == 12
 
 
-def test_start_has_no_links(main_runs):
-    start = variants_of(load_run(main_runs / "nested" / "finefed-seed1"))[0]
+def test_start_of_an_old_run_has_no_links(make_run, tmp_path):
+    old = make_run(tmp_path / "old", method="finefed", phase_links=False)  # phases without links
+    start = variants_of(load_run(old))[0]
     with pytest.raises(AnalysisError, match="no per-link results"):
         plot_topology(start)
+
+
+def test_start_keeps_its_links(main_runs):
+    run = load_run(main_runs / "nested" / "finefed-seed1")
+    start = variants_of(run)[0]
+    fig, graph = plot_topology(start)
+    assert {e: graph.edges[e]["psnr_db"] for e in graph.edges} == {
+        (q["src"], q["dst"]): q["psnr_db"] for q in run.summary["phases"][0]["links"]}
 
 
 def test_write_links(runs, tmp_path):
@@ -81,5 +91,5 @@ def test_write_links(runs, tmp_path):
     assert names == sorted(
         f"{stem}.{ext}" for ext in ("png", "svg")
         for stem in ("link_psnr_vs_snr", "topology_fedavg_seed1", "topology_finefed_seed1",
-                     "topology_finefed_compute_matched_seed1")
+                     "topology_finefed_start_seed1", "topology_finefed_compute_matched_seed1")
     )

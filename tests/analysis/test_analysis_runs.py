@@ -63,7 +63,7 @@ def test_finefed_expands_into_start_controls_and_final(main_runs):
     start, control, final = variants.values()
     assert start.values == {"psnr_db": 20.0, "worst_link_psnr_db": 18.0, "ssim": pytest.approx(0.81),
                             "bytes": 1e6, "sim_time_s": 11.0, "wall_time_s": 5.0, "local_steps": 100}
-    assert start.links == []
+    assert start.links == run.summary["phases"][0]["links"] and len(start.links) == 6
     # a control costs the start plus its own branch
     assert control.values["bytes"] == 1e6 + 6e5
     assert control.values["sim_time_s"] == 11.0 + 4.0

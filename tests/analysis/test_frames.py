@@ -138,6 +138,18 @@ def test_links_frame_with_controls(main_runs):
     assert _one(seed1, src=1, dst=0)["psnr_db"] == pytest.approx(20.6)  # control 20.5 dB + 0.1 * src
 
 
+def test_links_frame_with_phases(main_runs):
+    """Every phase keeps its links: the start of each FineFed run adds its own rows
+    (the last phase's are the final rows; a one-phase run adds none)."""
+    frame = links_frame(main_runs, phases=True)
+    assert len(frame) == 4 * 6 + 2 * 6
+    phases = frame[frame.kind == "phase"]
+    assert set(phases.label) == {"finefed/pretrain_fedavg"} and set(phases.method) == {"finefed"}
+    seed2 = phases[phases.seed == 2]
+    assert _one(seed2, src=0, dst=1)["psnr_db"] == pytest.approx(21.0)  # start 22 dB, the weak link 1 dB worse
+    assert "links" not in phases_frame(main_runs).columns  # the phases frame stays scalar
+
+
 # ---------------------------------------------------------------------- finding runs
 
 

@@ -57,14 +57,15 @@ def test_plateau_is_not_fooled_by_the_cifar_start_that_stopped_too_early():
 
 def test_cosine_schedule_decays_the_local_learning_rate_to_zero_at_the_round_budget():
     from semnet.fl.federated import FederatedStrategy
+    from semnet.fl.schedule import RateSchedule
     from semnet.scenario.schema import FederatedSpec
 
     spec = FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002}, lr_schedule="cosine")
-    strategy = FederatedStrategy.__new__(FederatedStrategy)
-    strategy.spec = spec
+    strategy = FederatedStrategy.__new__(FederatedStrategy)  # the schedule alone, no run
+    strategy.schedule = RateSchedule.of(spec)
     rates = [strategy.lr(r) for r in range(1, 11)]
-    assert rates[0] == 0.002
+    assert rates[0] == 0.002 and strategy.base_lr == 0.002
     assert all(a > b for a, b in zip(rates, rates[1:]))
     assert 0 < rates[-1] < 0.0001
-    strategy.spec = FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002})
+    strategy.schedule = RateSchedule.of(FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002}))
     assert {strategy.lr(r) for r in range(1, 11)} == {0.002}

@@ -111,9 +111,20 @@ def test_convergence_stops_a_flat_federation_early(tiny, tmp_path):
     summary = run_scenario(validate(raw), out_dir=tmp_path / "flat").summary
     assert summary["phases"][0]["rounds"] < 10
     assert summary["phases"][0]["converged"] is True
+    decision = summary["phases"][0]["convergence"]  # the grounds of the verdict, in the summary
+    assert decision["lr_at_decision"] == 1e-9 and decision["rule"]["min_lr_frac"] == 0.25
+    assert decision["decision_round"] == summary["phases"][0]["rounds"]
+    assert abs(decision["validation_gain_db"]) < 0.1
+    raw["method"]["federated"].update(lr_schedule="plateau_then_cosine", decay_rounds=2)
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "decayed").summary
+    start = summary["phases"][0]
+    assert start["converged"] is True and start["convergence"]["decay"]["rounds"] == 2
+    assert start["rounds"] == start["convergence"]["decision_round"] + 2
+    del raw["method"]["federated"]["lr_schedule"], raw["method"]["federated"]["decay_rounds"]
     raw["method"]["federated"]["rounds"] = 3  # stops at the budget, before min_rounds
     summary = run_scenario(validate(raw), out_dir=tmp_path / "short").summary
     assert summary["phases"][0]["rounds"] == 3 and summary["phases"][0]["converged"] is False
+    assert summary["phases"][0]["convergence"]["reason"] == "no plateau within 3 rounds"
 
 
 def test_finefed_from_a_checkpoint_starts_where_the_checkpoint_left(tiny, tmp_path):
