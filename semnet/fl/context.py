@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from semnet.codecs import MessageCodecs
 from semnet.data import BatchStream
 from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
 from semnet.fl.trainer import JobResult, Trainer, TrainJob
@@ -39,6 +40,7 @@ class RunSettings:
     augment: bool = False  # random flips in every batch stream
     save_checkpoints: bool = True  # interim checkpoints of long phases
     symbols_per_image: int = 0  # k: complex channel uses of one image (0 before a model exists)
+    codec: Any = "float32"  # method.codec: model-message codec(s), semnet.codecs
 
     @classmethod
     def of(cls, scenario) -> "RunSettings":
@@ -49,6 +51,7 @@ class RunSettings:
             eval_every_rounds=scenario.output.eval_every_rounds,
             augment=scenario.data.augment,
             save_checkpoints=scenario.output.checkpoints,
+            codec=scenario.method.codec,
         )
 
 
@@ -127,6 +130,7 @@ class RunContext:
         self._save_checkpoint = save_checkpoint
         self.interim_checkpoints: set[str] = set()  # shared with branches: the runner discards them at the end
         self._streams: dict[tuple[int, int], BatchStream] = {}
+        self._codecs: MessageCodecs | None = None
         self.local_steps = 0
         self.local_passes = 0  # steps x tasks: the compute budgets are matched in
         self.phase_name = ""
@@ -214,6 +218,15 @@ class RunContext:
         gen = torch.Generator(device=self.device)
         gen.manual_seed(derive_seed(self.seed, self.branch_name, *purpose))
         return gen
+
+    @property
+    def codecs(self) -> MessageCodecs:
+        """This branch's model-message codecs (``method.codec``) and their senders' state;
+        stochastic codecs draw from generators seeded per phase, round, kind and link."""
+        if self._codecs is None:
+            self._codecs = MessageCodecs(
+                self.settings.codec, lambda *purpose: self.generator(self.phase_name, self.round, *purpose))
+        return self._codecs
 
     def link_snr(self, src: int, dst: int) -> float:
         return self._network.link(src, dst).snr_db
@@ -349,6 +362,7 @@ class RunContext:
         other.branch_name = name
         other._sim = self._sim_factory(name, self._sim.now_s)
         other._streams = {}
+        other._codecs = None  # a control's senders start with no error-feedback residuals
         other.local_steps = 0
         other.local_passes = 0
         other.round = 0
