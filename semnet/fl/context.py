@@ -224,9 +224,14 @@ class RunContext:
         """This branch's model-message codecs (``method.codec``) and their senders' state;
         stochastic codecs draw from generators seeded per phase, round, kind and link."""
         if self._codecs is None:
-            self._codecs = MessageCodecs(
-                self.settings.codec, lambda *purpose: self.generator(self.phase_name, self.round, *purpose))
+            self._codecs = MessageCodecs(self.settings.codec, self._codec_generator)
         return self._codecs
+
+    def _codec_generator(self, *purpose: object) -> torch.Generator:
+        # on the CPU, where codecs encode, whatever device the models train on
+        gen = torch.Generator()
+        gen.manual_seed(derive_seed(self.seed, self.branch_name, self.phase_name, self.round, *purpose))
+        return gen
 
     def link_snr(self, src: int, dst: int) -> float:
         return self._network.link(src, dst).snr_db
