@@ -170,7 +170,7 @@ class CodecSpec(_Spec):
 
 
 def _codec_form(value: Any) -> str:
-    return "codec=kinds" if isinstance(value, dict) else "codec=name"
+    return "codec=kinds" if isinstance(value, (dict, CodecSpec)) else "codec=name"
 
 
 # tagged 'codec=...' so that error messages drop the tag from the key path, like the topology kinds'
