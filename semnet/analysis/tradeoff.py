@@ -12,6 +12,10 @@ converged after more rounds in one seed than another keeps its first points and 
 last (converged) point, so the fine-tuning points that follow still line up; seeds
 with more points after the start are cut to the shortest.
 The Pareto front (least cost, highest quality) over all plotted points is marked.
+
+:func:`plot_final_tradeoff` draws one point per method instead (its final quality
+against its total cost, FineFed's start as its own point): the view of a sweep over
+codecs, with the Pareto front of the (method, codec) pairs.
 """
 
 from __future__ import annotations
@@ -191,12 +195,80 @@ def plot_tradeoff(
     return fig, curves, front
 
 
+@dataclass(frozen=True)
+class FinalPoint:
+    """One table row's end point: mean cost (plotted units) and quality over ``n`` seeds."""
+
+    label: str
+    x: float
+    y: float
+    y_std: float
+    n: int
+
+
+#: Cost axes of the end points: the variants' value keys (counted from the run's start).
+_FINAL_X = {"bytes": "bytes", "sim_time_s": "sim_time_s"}
+
+
+def final_points(runs: Iterable[Run] | Iterable[Variant], x: str = "bytes", metric: str = "psnr_db",
+                 controls: bool = False) -> list[FinalPoint]:
+    """Each method's final (quality, total cost) and each FineFed start's, mean over seeds;
+    FineFed's controls only if ``controls``. A sweep over codecs gives one point per
+    method and codec (``fedavg+int8``, ``finefed+int8/start`` ...)."""
+    _check_x(x)
+    scale = X_KEYS[x][1]
+    variants = [v for v in as_variants(runs) if controls or v.kind != "control"]
+    points = []
+    for label, group in group_by_label(variants).items():
+        xs = np.array([_f(v.values.get(_FINAL_X[x])) for v in group]) * scale
+        ys = np.array([_f(v.values.get(metric)) for v in group])
+        std = float(np.std(ys, ddof=1)) if len(ys) > 1 else math.nan
+        points.append(FinalPoint(label, float(np.mean(xs)), float(np.mean(ys)), std, len(group)))
+    return points
+
+
+@styled
+def plot_final_tradeoff(runs, x: str = "bytes", metric: str = "psnr_db", colour_of: dict[str, str] | None = None,
+                        title: str | None = None, controls: bool = False):
+    """Each method's final quality against its total cost, one marker per row of the
+    methods table, the Pareto front over them joined; returns ``(figure, points, front)``
+    with ``front`` the labels of the Pareto-optimal points by increasing cost."""
+    points = final_points(runs, x, metric, controls)
+    if not points:
+        raise AnalysisError("no finished runs to draw end points from")
+    colour_of = colour_of or colours(p.label for p in points)
+    fig, ax = new_figure()
+    for i, p in enumerate(points):
+        ax.errorbar([p.x], [p.y], yerr=None if math.isnan(p.y_std) else [p.y_std], label=f"{p.label} (n={p.n})",
+                    color=colour_of.get(p.label), marker=MARKERS[i % len(MARKERS)], markersize=7,
+                    linestyle="none", capsize=3, zorder=3)
+    idx = pareto_front([p.x for p in points], [p.y for p in points])
+    front = [points[i] for i in idx]
+    if front:
+        ax.step([p.x for p in front], [p.y for p in front], where="post", color="0.2", linewidth=1.0, alpha=0.7,
+                zorder=1)
+        ax.scatter([p.x for p in front], [p.y for p in front], s=130, facecolors="none", edgecolors="black",
+                   linewidths=1.2, zorder=4, label="Pareto front")
+    if x == "bytes":
+        ax.set_xscale("log")  # codecs spread the bytes over orders of magnitude
+    ax.set_xlabel(("total " if x == "bytes" else "") + axis_label(x))
+    ax.set_ylabel(axis_label(metric))
+    what = "communication" if x == "bytes" else "simulated time"
+    finish(fig, ax, title or f"Final quality vs {what} (mean ± std over seeds)")
+    return fig, points, [p.label for p in front]
+
+
 def write_tradeoff(runs, out_dir: str | Path, metric: str = "psnr_db",
-                   colour_of: dict[str, str] | None = None) -> list[Path]:
-    """``tradeoff_bytes`` and ``tradeoff_time`` as PNG and SVG under ``out_dir``."""
+                   colour_of: dict[str, str] | None = None, final: bool = False) -> list[Path]:
+    """``tradeoff_bytes`` and ``tradeoff_time`` as PNG and SVG under ``out_dir``; with
+    ``final``, also ``tradeoff_final_bytes`` and ``tradeoff_final_time`` (end points and
+    their Pareto front, e.g. for a sweep over codecs)."""
     runs = list(runs)
     paths = []
     for x, stem in (("bytes", "tradeoff_bytes"), ("sim_time_s", "tradeoff_time")):
         fig, _, _ = plot_tradeoff(runs, x, metric, colour_of)
         paths += save(fig, out_dir, stem)
+        if final:
+            fig, _, _ = plot_final_tradeoff(runs, x, metric, colour_of)
+            paths += save(fig, out_dir, stem.replace("tradeoff_", "tradeoff_final_"))
     return paths
