@@ -3,7 +3,6 @@ average what arrived, float32 is today's behaviour, control branches start clean
 
 import json
 
-import pytest
 import torch
 
 from semnet.fl.aggregation import tensors_of
