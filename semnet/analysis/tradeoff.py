@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from matplotlib.ticker import ScalarFormatter
 
 from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, warn_mixed
 from .style import MARKERS, MB, axis_label, colours, finish, line_style, new_figure, save, styled
@@ -206,6 +207,9 @@ class FinalPoint:
     n: int
 
 
+_FINAL_MARKERS = {"start": "o", "": "s"}  # federated start, method's end; controls: "^"
+_FINAL_KIND_NAMES = {"start": "marker o: federated start (FedAvg)", "": "marker s: the method's end"}
+
 #: Cost axes of the end points: the variants' value keys (counted from the run's start).
 _FINAL_X = {"bytes": "bytes", "sim_time_s": "sim_time_s"}
 
@@ -236,12 +240,24 @@ def plot_final_tradeoff(runs, x: str = "bytes", metric: str = "psnr_db", colour_
     points = final_points(runs, x, metric, controls)
     if not points:
         raise AnalysisError("no finished runs to draw end points from")
-    colour_of = colour_of or colours(p.label for p in points)
+    # one colour per run family (a method with its codec), one marker per row kind, so a
+    # family's start and end read as a pair
+    families = list(dict.fromkeys(p.label.partition("/")[0] for p in points))
+    family_colour = colours(families)
+    if colour_of and len({colour_of.get(f) for f in families}) == len(families):  # the caller's, if distinct
+        family_colour.update({f: colour_of[f] for f in families if f in colour_of})
     fig, ax = new_figure()
-    for i, p in enumerate(points):
-        ax.errorbar([p.x], [p.y], yerr=None if math.isnan(p.y_std) else [p.y_std], label=f"{p.label} (n={p.n})",
-                    color=colour_of.get(p.label), marker=MARKERS[i % len(MARKERS)], markersize=7,
-                    linestyle="none", capsize=3, zorder=3)
+    shown: set[str] = set()
+    for p in points:
+        family, _, part = p.label.partition("/")
+        marker = _FINAL_MARKERS.get(part, "^")
+        ax.errorbar([p.x], [p.y], yerr=None if math.isnan(p.y_std) else [p.y_std],
+                    label=None if family in shown else f"{family} (n={p.n})", color=family_colour[family],
+                    marker=marker, markersize=7, linestyle="none", capsize=3, zorder=3)
+        shown.add(family)
+    for part, marker in _FINAL_MARKERS.items():
+        if any(p.label.partition("/")[2] == part for p in points):
+            ax.plot([], [], linestyle="none", marker=marker, color="0.4", label=_FINAL_KIND_NAMES[part])
     idx = pareto_front([p.x for p in points], [p.y for p in points])
     front = [points[i] for i in idx]
     if front:
@@ -251,6 +267,8 @@ def plot_final_tradeoff(runs, x: str = "bytes", metric: str = "psnr_db", colour_
                    linewidths=1.2, zorder=4, label="Pareto front")
     if x == "bytes":
         ax.set_xscale("log")  # codecs spread the bytes over orders of magnitude
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel(("total " if x == "bytes" else "") + axis_label(x))
     ax.set_ylabel(axis_label(metric))
     what = "communication" if x == "bytes" else "simulated time"
