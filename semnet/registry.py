@@ -1,5 +1,5 @@
 """Registries of named components: methods, controls, federated algorithms, channels,
-topologies, partitioners and models.
+topologies, partitioners, models and model-message codecs.
 
 A component registers itself with a decorator::
 
@@ -303,6 +303,9 @@ partitioners: Registry = Registry("partitioner", builtins=("semnet.data.partitio
 models: Registry = Registry("model", builtins=("semnet.models",), base="semnet.models.base.JSCCModel")
 """JSCC model families (``model.name``)."""
 
+codecs: Registry = Registry("codec", builtins=("semnet.codecs",))
+"""Model-message codecs (``method.codec``): classes of :class:`semnet.codecs.Codec`."""
+
 ALL: dict[str, Registry] = {
     "methods": methods,
     "controls": controls,
@@ -311,5 +314,6 @@ ALL: dict[str, Registry] = {
     "topologies": topologies,
     "partitioners": partitioners,
     "models": models,
+    "codecs": codecs,
 }
 """Every registry by its plural name (``semnet list NAME``)."""

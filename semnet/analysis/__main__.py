@@ -6,6 +6,7 @@ Commands
 --------
 table      methods.md and methods.csv: quality and cost per method, mean ± std over seeds
 tradeoff   tradeoff_bytes and tradeoff_time: PSNR vs cumulative bytes / simulated time
+           (--final: also each method's end point with the Pareto front, e.g. over codecs)
 snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
 links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
 linkpairs  link_pairs.md/.csv: FineFed minus its start and each control, per link, with the link's SNR
@@ -64,6 +65,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helps[name], description=helps[name])
         p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="run directories or folders holding them")
         p.add_argument("--out", required=True, help="output folder (created if needed)")
+        if name == "tradeoff":
+            p.add_argument("--final", action="store_true",
+                           help="also tradeoff_final_bytes/_time: each method's end point, Pareto front joined")
         if name not in ("table", "links", "linkpairs", "testsnr"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> list[Path]:
     if cmd in ("table", "all"):
         written += write_table(methods_table(runs), out, paired=paired_differences(runs))
     if cmd in ("tradeoff", "all"):
-        written += write_tradeoff(runs, out, metric, colour_of)
+        written += write_tradeoff(runs, out, metric, colour_of, final=getattr(args, "final", False))
     if cmd in ("links", "all"):
         written += write_links(runs, out, colour_of)
     if cmd == "linkpairs":

@@ -94,14 +94,16 @@ class Run:
     @property
     def method(self) -> str:
         """The method name; ``<name>@<algorithm>`` when its global model came from a
-        federated algorithm other than FedAvg (``finefed@scaffold``), so that runs on
-        different starts never pool into one row."""
+        federated algorithm other than FedAvg (``finefed@scaffold``), and ``+<codec>``
+        when its model messages were not raw float32 (``fedavg+int8``,
+        ``finefed+updates=topk1``), so that runs on different starts or codecs never
+        pool into one row."""
         spec = self.scenario.get("method") or {}
         name = str(self.summary.get("method") or spec.get("name", "unknown"))
         algorithm = (spec.get("federated") or {}).get("algorithm")
-        if algorithm in (None, "fedavg", name):
-            return name
-        return f"{name}@{algorithm}"
+        base = name if algorithm in (None, "fedavg", name) else f"{name}@{algorithm}"
+        codec = codec_label(spec.get("codec"))
+        return base if codec is None else f"{base}+{codec}"
 
     @property
     def seed(self) -> int | None:
@@ -231,6 +233,20 @@ def _quality(record: dict) -> dict:
     return {k: _num(record.get(k)) for k in QUALITY_KEYS}
 
 
+def codec_label(codec) -> str | None:
+    """``method.codec`` of a scenario as a label suffix; None for raw float32."""
+    if codec is None or codec == "float32":
+        return None
+    if isinstance(codec, str):
+        return codec
+    chosen = {k: v for k, v in dict(codec).items() if v not in (None, "float32")}
+    if not chosen:
+        return None
+    if len(set(chosen.values())) == 1 and len(chosen) == 4:
+        return next(iter(chosen.values()))
+    return ",".join(f"{k}={v}" for k, v in chosen.items())
+
+
 def is_finefed(method: str) -> bool:
     return method.startswith("finefed")
 
@@ -309,7 +325,8 @@ def _run_variants(run: Run) -> list[Variant]:
 def label_order(label: str) -> tuple:
     """Sort key giving the table's reading order (see the module docstring)."""
     method, _, part = label.partition("/")
-    m = _METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER)
+    base = method.partition("+")[0]  # runs of one method with different codecs sit together
+    m = _METHOD_ORDER.index(base) if base in _METHOD_ORDER else len(_METHOD_ORDER)
     if part == START:
         p = 0
     elif part == "":

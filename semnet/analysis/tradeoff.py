@@ -12,6 +12,10 @@ converged after more rounds in one seed than another keeps its first points and 
 last (converged) point, so the fine-tuning points that follow still line up; seeds
 with more points after the start are cut to the shortest.
 The Pareto front (least cost, highest quality) over all plotted points is marked.
+
+:func:`plot_final_tradeoff` draws one point per method instead (its final quality
+against its total cost, FineFed's start as its own point): the view of a sweep over
+codecs, with the Pareto front of the (method, codec) pairs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from matplotlib.ticker import ScalarFormatter
 
 from .runs import AnalysisError, Run, Variant, as_variants, group_by_label, warn_mixed
 from .style import MARKERS, MB, axis_label, colours, finish, line_style, new_figure, save, styled
@@ -191,12 +196,97 @@ def plot_tradeoff(
     return fig, curves, front
 
 
+@dataclass(frozen=True)
+class FinalPoint:
+    """One table row's end point: mean cost (plotted units) and quality over ``n`` seeds."""
+
+    label: str
+    x: float
+    y: float
+    y_std: float
+    n: int
+
+
+_FINAL_MARKERS = {"start": "o", "": "s"}  # federated start, method's end; controls: "^"
+_FINAL_KIND_NAMES = {"start": "marker o: federated start (FedAvg)", "": "marker s: the method's end"}
+
+#: Cost axes of the end points: the variants' value keys (counted from the run's start).
+_FINAL_X = {"bytes": "bytes", "sim_time_s": "sim_time_s"}
+
+
+def final_points(runs: Iterable[Run] | Iterable[Variant], x: str = "bytes", metric: str = "psnr_db",
+                 controls: bool = False) -> list[FinalPoint]:
+    """Each method's final (quality, total cost) and each FineFed start's, mean over seeds;
+    FineFed's controls only if ``controls``. A sweep over codecs gives one point per
+    method and codec (``fedavg+int8``, ``finefed+int8/start`` ...)."""
+    _check_x(x)
+    scale = X_KEYS[x][1]
+    variants = [v for v in as_variants(runs) if controls or v.kind != "control"]
+    points = []
+    for label, group in group_by_label(variants).items():
+        xs = np.array([_f(v.values.get(_FINAL_X[x])) for v in group]) * scale
+        ys = np.array([_f(v.values.get(metric)) for v in group])
+        std = float(np.std(ys, ddof=1)) if len(ys) > 1 else math.nan
+        points.append(FinalPoint(label, float(np.mean(xs)), float(np.mean(ys)), std, len(group)))
+    return points
+
+
+@styled
+def plot_final_tradeoff(runs, x: str = "bytes", metric: str = "psnr_db", colour_of: dict[str, str] | None = None,
+                        title: str | None = None, controls: bool = False):
+    """Each method's final quality against its total cost, one marker per row of the
+    methods table, the Pareto front over them joined; returns ``(figure, points, front)``
+    with ``front`` the labels of the Pareto-optimal points by increasing cost."""
+    points = final_points(runs, x, metric, controls)
+    if not points:
+        raise AnalysisError("no finished runs to draw end points from")
+    # one colour per run family (a method with its codec), one marker per row kind, so a
+    # family's start and end read as a pair
+    families = list(dict.fromkeys(p.label.partition("/")[0] for p in points))
+    family_colour = colours(families)
+    if colour_of and len({colour_of.get(f) for f in families}) == len(families):  # the caller's, if distinct
+        family_colour.update({f: colour_of[f] for f in families if f in colour_of})
+    fig, ax = new_figure()
+    shown: set[str] = set()
+    for p in points:
+        family, _, part = p.label.partition("/")
+        marker = _FINAL_MARKERS.get(part, "^")
+        ax.errorbar([p.x], [p.y], yerr=None if math.isnan(p.y_std) else [p.y_std],
+                    label=None if family in shown else f"{family} (n={p.n})", color=family_colour[family],
+                    marker=marker, markersize=7, linestyle="none", capsize=3, zorder=3)
+        shown.add(family)
+    for part, marker in _FINAL_MARKERS.items():
+        if any(p.label.partition("/")[2] == part for p in points):
+            ax.plot([], [], linestyle="none", marker=marker, color="0.4", label=_FINAL_KIND_NAMES[part])
+    idx = pareto_front([p.x for p in points], [p.y for p in points])
+    front = [points[i] for i in idx]
+    if front:
+        ax.step([p.x for p in front], [p.y for p in front], where="post", color="0.2", linewidth=1.0, alpha=0.7,
+                zorder=1)
+        ax.scatter([p.x for p in front], [p.y for p in front], s=130, facecolors="none", edgecolors="black",
+                   linewidths=1.2, zorder=4, label="Pareto front")
+    if x == "bytes":
+        ax.set_xscale("log")  # codecs spread the bytes over orders of magnitude
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
+    ax.set_xlabel(("total " if x == "bytes" else "") + axis_label(x))
+    ax.set_ylabel(axis_label(metric))
+    what = "communication" if x == "bytes" else "simulated time"
+    finish(fig, ax, title or f"Final quality vs {what} (mean ± std over seeds)")
+    return fig, points, [p.label for p in front]
+
+
 def write_tradeoff(runs, out_dir: str | Path, metric: str = "psnr_db",
-                   colour_of: dict[str, str] | None = None) -> list[Path]:
-    """``tradeoff_bytes`` and ``tradeoff_time`` as PNG and SVG under ``out_dir``."""
+                   colour_of: dict[str, str] | None = None, final: bool = False) -> list[Path]:
+    """``tradeoff_bytes`` and ``tradeoff_time`` as PNG and SVG under ``out_dir``; with
+    ``final``, also ``tradeoff_final_bytes`` and ``tradeoff_final_time`` (end points and
+    their Pareto front, e.g. for a sweep over codecs)."""
     runs = list(runs)
     paths = []
     for x, stem in (("bytes", "tradeoff_bytes"), ("sim_time_s", "tradeoff_time")):
         fig, _, _ = plot_tradeoff(runs, x, metric, colour_of)
         paths += save(fig, out_dir, stem)
+        if final:
+            fig, _, _ = plot_final_tradeoff(runs, x, metric, colour_of)
+            paths += save(fig, out_dir, stem.replace("tradeoff_", "tradeoff_final_"))
     return paths

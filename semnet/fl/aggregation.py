@@ -50,5 +50,19 @@ def average_into(target: nn.Module, sources: Sequence[nn.Module], weights: Seque
 
 
 def state_bits(module: nn.Module) -> int:
-    """Size of a module's state on the wire: float32, 32 bits per value."""
+    """Size of a module's state as raw float32, 32 bits per value (the ``float32``
+    codec's size; messages take theirs from :class:`semnet.codecs.MessageCodecs`)."""
     return 8 * state_bytes(module)
+
+
+def differences(new: Sequence[Tensor], old: Sequence[Tensor]) -> list[Tensor]:
+    """``new - old`` tensor by tensor: an update as its sender computes it."""
+    return [n.detach() - o.detach() for n, o in zip(new, old, strict=True)]
+
+
+def apply_average_update(base: Sequence[Tensor], updates: Sequence[Sequence[Tensor]],
+                         weights: Sequence[float]) -> list[Tensor]:
+    """``base + sum_k w_k d_k / sum_k w_k``: the receiver's own version moved by the
+    weighted mean of the decoded updates (FedAvg on differences)."""
+    mean = weighted_average(updates, weights)
+    return [b + d.to(b.dtype) for b, d in zip(base, mean, strict=True)]

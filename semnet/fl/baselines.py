@@ -2,6 +2,10 @@
 round strategies (each states its sender/receiver pairing rule: which encoder and
 which decoder a link i->j uses at evaluation). The methods and controls that run
 them are in :mod:`semnet.fl.methods` and :mod:`semnet.fl.controls`.
+
+Shared models travel through the run's codecs like the federated ones
+(:mod:`semnet.fl.federated`): the global model (FedPer: the shared encoder) with
+``method.codec.global_model``, each user's change to it with ``method.codec.updates``.
 """
 
 from __future__ import annotations
@@ -10,13 +14,58 @@ import copy
 
 from torch import nn
 
-from semnet.fl.aggregation import average_into, state_bits
+from semnet.fl.aggregation import apply_average_update, average_into, differences, load_tensors, tensors_of
 from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.finefed import PersonalModels
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Message, Task
+
+
+class SharedModel:
+    """A model the server shares with users through the run's codecs: its download size
+    and upload size, each user's decoded copy, and the server's update from the copies
+    users trained (an exact average with lossless codecs, as before codecs existed)."""
+
+    def __init__(self, ctx: RunContext, module: nn.Module):
+        self.ctx, self.module = ctx, module
+        codecs = ctx.codecs
+        state = tensors_of(module)
+        self.down_bits = codecs.bits("global_model", state, difference=False)
+        self.up_bits = codecs.bits("updates", state, difference=True)
+        self.exact = codecs.lossless("global_model", difference=False) and codecs.lossless("updates", difference=True)
+        self._start: dict = {}  # user -> the state it decoded this round (lossy codecs)
+
+    def new_round(self) -> None:
+        self._start.clear()
+
+    def received(self, user) -> nn.Module:
+        """A trainable copy of the module as ``user`` decoded it."""
+        local = copy.deepcopy(self.module)
+        if not self.exact:
+            state = self.ctx.codecs.send_state("global_model", tensors_of(self.module), self.ctx.aggregator, user)
+            load_tensors(local, state)
+            self._start[user] = tensors_of(local)
+        return local
+
+    def aggregate(self, trained: list[tuple[object, nn.Module]], weights: list[float]) -> None:
+        """Fold the users' trained copies into the shared module."""
+        if self.exact:
+            average_into(self.module, [m for _, m in trained], weights)
+            return
+        server = self.ctx.aggregator
+        updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(m), self._start[user]), user, server)
+                   for user, m in trained]
+        load_tensors(self.module, apply_average_update(tensors_of(self.module), updates, weights))
+
+
+class _Pair(nn.Module):
+    """An encoder and a decoder as one module, in the order of a model's state."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
 
 
 class LocalFinetune(RoundStrategy):
@@ -71,7 +120,7 @@ class FedPer(RoundStrategy):
         self.shared = copy.deepcopy(start)
         self.models = PersonalModels(start, ctx.users)
         self.models.encoders = {u: self.shared.encoder for u in ctx.users}
-        self.bits = state_bits(self.shared.encoder)
+        self.shared_sync = SharedModel(ctx, self.shared.encoder)
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
@@ -82,27 +131,28 @@ class FedPer(RoundStrategy):
     def configure(self, rnd: int) -> list[ClientPlan]:
         ctx, local, models = self.ctx, self.local, self.models
         server = ctx.aggregator
+        self.shared_sync.new_round()
         plans = []
         for u in ctx.users:
             snrs = [ctx.link_snr(i, u) for i in ctx.transmitters(u)] or ctx.out_snrs(u)
             steps = local.steps_for(ctx.samples(u))
 
             def make(u=u, snrs=snrs, steps=steps, rnd=rnd):
-                encoder = copy.deepcopy(self.shared.encoder)
+                encoder = self.shared_sync.received(u)
                 return [TrainJob(key=u, encoder=encoder, tasks=[LossTask(models.decoders[u], snrs)],
                                  data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                                  optimizer=local.optimizer, generator=ctx.generator("fedper", rnd, u))]
 
-            task = Task(key=u, node=u, downloads=(Message(server, u, "encoder", self.bits),),
+            task = Task(key=u, node=u, downloads=(Message(server, u, "encoder", self.shared_sync.down_bits),),
                         samples=simulated_samples(steps, local.batch_size),
-                        uploads=(Message(u, server, "encoder_update", self.bits),))
+                        uploads=(Message(u, server, "encoder_update", self.shared_sync.up_bits),))
             plans.append(ClientPlan(task, make))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
-            average_into(self.shared.encoder, [r.jobs[0].encoder for r in replies], weights)
+            self.shared_sync.aggregate([(r.key, r.jobs[0].encoder) for r in replies], weights)
 
 
 class Ditto(RoundStrategy):
@@ -117,7 +167,7 @@ class Ditto(RoundStrategy):
         self.local, self.lam = local, lam
         self.global_model = copy.deepcopy(start)
         self.personal = {u: copy.deepcopy(start) for u in ctx.users}
-        self.bits = state_bits(self.global_model)
+        self.global_sync = SharedModel(ctx, self.global_model)
         self.models = PersonalModels.of({u: self.personal[u].encoder for u in ctx.users},
                                         {u: self.personal[u].decoder for u in ctx.users})
 
@@ -131,13 +181,14 @@ class Ditto(RoundStrategy):
     def configure(self, rnd: int) -> list[ClientPlan]:
         ctx, local = self.ctx, self.local
         server = ctx.aggregator
+        self.global_sync.new_round()
         plans = []
         for u in ctx.users:
             steps = local.steps_for(ctx.samples(u))
 
             def make(u=u, steps=steps, rnd=rnd):
-                snapshot = copy.deepcopy(self.global_model)
-                reference = [p.detach().clone() for m in (self.global_model.encoder, self.global_model.decoder)
+                snapshot = self.global_sync.received(u)  # the global model as u decoded it
+                reference = [p.detach().clone() for m in (snapshot.encoder, snapshot.decoder)
                              for p in m.parameters()]
                 common = dict(data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                               optimizer=local.optimizer)
@@ -151,17 +202,23 @@ class Ditto(RoundStrategy):
                              prox_reference=reference, generator=ctx.generator("ditto_personal", rnd, u), **common),
                 ]
 
-            task = Task(key=u, node=u, downloads=(Message(server, u, "global_model", self.bits),),
+            task = Task(key=u, node=u, downloads=(Message(server, u, "global_model", self.global_sync.down_bits),),
                         samples=simulated_samples(2 * steps, local.batch_size),
-                        uploads=(Message(u, server, "model_update", self.bits),))
+                        uploads=(Message(u, server, "model_update", self.global_sync.up_bits),))
             plans.append(ClientPlan(task, make))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
-            average_into(self.global_model.encoder, [r.jobs[0].encoder for r in replies], weights)
-            average_into(self.global_model.decoder, [r.jobs[0].tasks[0].decoder for r in replies], weights)
+            if self.global_sync.exact:
+                average_into(self.global_model.encoder, [r.jobs[0].encoder for r in replies], weights)
+                average_into(self.global_model.decoder, [r.jobs[0].tasks[0].decoder for r in replies], weights)
+                return
+            # the clients' global copies (the snapshot trained by the first job), as one module each
+            trained = {r.key: r.jobs[0] for r in replies}
+            self.global_sync.aggregate([(k, _Pair(j.encoder, j.tasks[0].decoder)) for k, j in trained.items()],
+                                       weights)
 
 
 def _all_snrs(ctx: RunContext, user: int) -> list[float]:

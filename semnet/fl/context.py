@@ -15,11 +15,12 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from semnet.codecs import MessageCodecs
 from semnet.data import BatchStream
 from semnet.errors import RunDiverged
 from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
@@ -44,6 +45,7 @@ class RunSettings:
     symbols_per_image: int = 0  # k: complex channel uses of one image (0 before a model exists)
     # a phase whose validation PSNR falls this far below its start has collapsed (None: no check)
     collapse_drop_db: float | None = None
+    codec: Any = "float32"  # method.codec: model-message codec(s), semnet.codecs
 
     @classmethod
     def of(cls, scenario) -> "RunSettings":
@@ -55,6 +57,7 @@ class RunSettings:
             augment=scenario.data.augment,
             save_checkpoints=scenario.output.checkpoints,
             collapse_drop_db=scenario.simulation.collapse_drop_db,
+            codec=scenario.method.codec,
         )
 
 
@@ -137,6 +140,7 @@ class RunContext:
         self._save_checkpoint = save_checkpoint
         self.interim_checkpoints: set[str] = set()  # shared with branches: the runner discards them at the end
         self._streams: dict[tuple[int, int], BatchStream] = {}
+        self._codecs: MessageCodecs | None = None
         self.local_steps = 0
         self.local_passes = 0  # steps x tasks: the compute budgets are matched in
         self.phase_name = ""
@@ -228,6 +232,20 @@ class RunContext:
     def generator(self, *purpose: object) -> torch.Generator:
         gen = torch.Generator(device=self.device)
         gen.manual_seed(derive_seed(self.seed, self.branch_name, *purpose))
+        return gen
+
+    @property
+    def codecs(self) -> MessageCodecs:
+        """This branch's model-message codecs (``method.codec``) and their senders' state;
+        stochastic codecs draw from generators seeded per phase, round, kind and link."""
+        if self._codecs is None:
+            self._codecs = MessageCodecs(self.settings.codec, self._codec_generator)
+        return self._codecs
+
+    def _codec_generator(self, *purpose: object) -> torch.Generator:
+        # on the CPU, where codecs encode, whatever device the models train on
+        gen = torch.Generator()
+        gen.manual_seed(derive_seed(self.seed, self.branch_name, self.phase_name, self.round, *purpose))
         return gen
 
     def link_snr(self, src: int, dst: int) -> float:
@@ -437,6 +455,7 @@ class RunContext:
         other.branch_name = name
         other._sim = self._sim_factory(name, self._sim.now_s)
         other._streams = {}
+        other._codecs = None  # a control's senders start with no error-feedback residuals
         other.local_steps = 0
         other.local_passes = 0
         other.round = 0

@@ -6,6 +6,11 @@ local training they run) and aggregates the replies; the simulator moves the
 messages. Clients that miss the deadline or lose a message to an outage arrive as
 ``failures`` and are simply left out of the aggregate. A plugin algorithm subclasses
 :class:`FederatedStrategy` and registers itself the same way.
+
+Messages go through the run's codecs (``method.codec``): a client trains from the
+global model it decoded and sends its model minus that one; the server moves its own
+model by the mean decoded update. With raw ``float32`` both ways (the default) the
+server averages the clients' models exactly as before codecs existed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import copy
 import torch
 from torch import nn
 
-from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.aggregation import apply_average_update, differences, load_tensors, tensors_of, weighted_average
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.schedule import RateSchedule
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
@@ -33,7 +38,6 @@ class FederatedStrategy(RoundStrategy):
     the global encoder and decoder.
     """
 
-    messages_per_direction = 1  # model copies per download / upload
     evaluates_between_rounds = True
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
@@ -41,15 +45,27 @@ class FederatedStrategy(RoundStrategy):
         self.model = model
         self.spec = spec
         self.mu = 0.0
-        self.model_bits = state_bits(model)
         self.schedule = RateSchedule.of(spec)
+        self.codecs = ctx.codecs
+        # raw float32 both ways: clients start from the global model itself and the
+        # server averages their models, with no arithmetic that could change a bit
+        self.exact = self.codecs.lossless("global_model", difference=False) and self.codecs.lossless(
+            "updates", difference=True)
+        self._start: dict[int, nn.Module] = {}  # what each client decoded this round (lossy codecs)
 
     def pairing(self) -> Pairing:
         return global_pairing(self.model)
 
+    def message_bits(self) -> tuple[int, int]:
+        """Bits of one client's download (the global model) and upload (its update)."""
+        state = tensors_of(self.model)
+        return (self.codecs.bits("global_model", state, difference=False),
+                self.codecs.bits("updates", state, difference=True))
+
     def bytes_per_round(self, participants: int) -> float:
-        """Bytes a round moves with ``participants`` clients (download and upload)."""
-        return 2 * self.messages_per_direction * participants * self.model_bits / 8
+        """Bytes a round moves with ``participants`` clients (downloads and uploads, as encoded)."""
+        down, up = self.message_bits()
+        return participants * (down + up) / 8
 
     def participants(self) -> int:
         return max(1, round(self.spec.client_fraction * len(self.ctx.users)))
@@ -72,22 +88,32 @@ class FederatedStrategy(RoundStrategy):
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         server = self.ctx.aggregator
-        bits = self.model_bits * self.messages_per_direction
+        down, up = self.message_bits()
+        self._start.clear()
         plans = []
         for user in self.clients(rnd):
             local = self.spec.local
             task = Task(
                 key=user,
                 node=user,
-                downloads=(Message(server, user, "global_model", bits),),
+                downloads=(Message(server, user, "global_model", down),),
                 samples=simulated_samples(self.steps(user), local.batch_size),
-                uploads=(Message(user, server, "model_update", bits),),
+                uploads=(Message(user, server, "model_update", up),),
             )
             plans.append(ClientPlan(task, lambda user=user, rnd=rnd: [self.job(user, rnd)]))
         return plans
 
-    def job(self, user: int, rnd: int) -> TrainJob:
+    def received_model(self, user: int) -> nn.Module:
+        """The client's copy of the global model: what it decoded from its download."""
         local_model = copy.deepcopy(self.model)
+        if not self.exact:
+            load_tensors(local_model, self.codecs.send_state("global_model", tensors_of(self.model),
+                                                              self.ctx.aggregator, user))
+            self._start[user] = copy.deepcopy(local_model)
+        return local_model
+
+    def job(self, user: int, rnd: int) -> TrainJob:
+        local_model = self.received_model(user)
         local: LocalTrainSpec = self.spec.local
         # the copy's parameters in trainable() order: encoder first, then decoder
         reference = [p.detach().clone() for p in _ordered_parameters(local_model)] if self.mu else None
@@ -112,8 +138,20 @@ class FederatedStrategy(RoundStrategy):
             job = reply.jobs[0]
             states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
             weights.append(self.ctx.samples(reply.key))
-        averaged = weighted_average(states, weights)
         n_enc = len(tensors_of(self.model.encoder))
+        if self.exact:
+            averaged = weighted_average(states, weights)
+        else:
+            # each client sends its model minus the one it started from; the server
+            # moves its own (full-precision) model by the mean decoded update
+            server = self.ctx.aggregator
+            updates = []
+            for reply, state in zip(replies, states):
+                start = self._start[reply.key]
+                sent = differences(state, tensors_of(start.encoder) + tensors_of(start.decoder))
+                updates.append(self.codecs.send_difference("updates", sent, reply.key, server))
+            averaged = apply_average_update(tensors_of(self.model.encoder) + tensors_of(self.model.decoder),
+                                            updates, weights)
         load_tensors(self.model.encoder, averaged[:n_enc])
         load_tensors(self.model.decoder, averaged[n_enc:])
 
@@ -136,21 +174,30 @@ class ScaffoldStrategy(FederatedStrategy):
     is the mean raw (uncorrected) minibatch gradient seen during local training, an
     estimate of the client's gradient near the global model that, unlike option II's
     ``(x - y) / (K lr)``, stays right for adaptive optimisers such as Adam. The
-    server's control variate travels with the model (downloads are two model
-    copies) and each client uploads its model delta and control delta (two copies).
+    server's control variate travels with the model (in float32, a download is two
+    model copies) and each client uploads its model delta and control delta (two
+    copies); ``method.codec.control_variates`` encodes the control variate's part.
     """
-
-    messages_per_direction = 2
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
         super().__init__(ctx, model, spec)
         self.c = [torch.zeros_like(p) for p in _ordered_parameters(model)]
         self.c_local: dict[int, list[torch.Tensor]] = {}
+        self.exact = self.exact and self.codecs.lossless("control_variates", difference=False) and \
+            self.codecs.lossless("control_variates", difference=True)
+
+    def message_bits(self) -> tuple[int, int]:
+        """The model and the server's control variate down; the model's and the control
+        variate's changes up."""
+        down, up = super().message_bits()
+        return (down + self.codecs.bits("control_variates", self.c, difference=False),
+                up + self.codecs.bits("control_variates", self.c, difference=True))
 
     def job(self, user: int, rnd: int) -> TrainJob:
         job = super().job(user, rnd)
         c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
-        job.correction = [c - ci for c, ci in zip(self.c, c_i, strict=True)]
+        c = self.codecs.send_state("control_variates", self.c, self.ctx.aggregator, user)
+        job.correction = [c - ci for c, ci in zip(c, c_i, strict=True)]
         job.track_gradients = True
         return job
 
@@ -158,17 +205,21 @@ class ScaffoldStrategy(FederatedStrategy):
         if not replies:
             return
         finished = replies
+        server = self.ctx.aggregator
         x = [p.detach().clone() for p in _ordered_parameters(self.model)]
         delta_y = [torch.zeros_like(p) for p in x]
         delta_c = [torch.zeros_like(p) for p in x]
         for reply in finished:
             user, job, results = reply.key, reply.jobs[0], reply.results
-            y = job.trainable()
+            # the client's changes from what it holds: the model it decoded, its own c_i
+            start = _ordered_parameters(self._start[user]) if user in self._start else x
+            dy = self.codecs.send_difference("updates", differences(job.trainable(), start), user, server)
             c_i = self.c_local[user]
             new_c_i = results[0].grad_mean
+            dc = self.codecs.send_difference("control_variates", differences(new_c_i, c_i), user, server)
             for k in range(len(x)):
-                delta_y[k] += (y[k].detach() - x[k]) / len(finished)
-                delta_c[k] += (new_c_i[k] - c_i[k]) / len(finished)
+                delta_y[k] += dy[k] / len(finished)
+                delta_c[k] += dc[k] / len(finished)
             self.c_local[user] = new_c_i
         share = len(finished) / len(self.ctx.users)
         with torch.no_grad():

@@ -13,6 +13,11 @@ Each iteration k = 1..K runs, in order:
 
 Pairing rule: link i->j uses the transmitter's personal ``E_i`` and the receiver's
 personal ``D_j``.
+
+Decoder copies travel with ``method.codec.decoders`` and the transmitters' decoder
+updates (their copy minus the one they received) with ``method.codec.updates``: a
+transmitter trains against, and fine-tunes, the decoder it decoded, and receiver j
+moves its own ``D_j`` by the mean decoded update.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import copy
 
 from torch import nn
 
-from semnet.fl.aggregation import average_into, state_bits
+from semnet.fl.aggregation import apply_average_update, average_into, differences, load_tensors, tensors_of
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
@@ -63,6 +68,22 @@ def task_weights(ctx: RunContext, transmitter: int, receivers: list[int], rule: 
     return [1.0 / len(receivers)] * len(receivers)
 
 
+def decoder_bits(ctx: RunContext, decoder: nn.Module) -> int:
+    """Size of a decoder copy sent whole (``method.codec.decoders``)."""
+    return ctx.codecs.bits("decoders", tensors_of(decoder), difference=False)
+
+
+def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int) -> nn.Module:
+    """Transmitter i's copy of receiver j's decoder as it arrived; ``D_j`` itself when
+    the codec is lossless (the caller must not train it then)."""
+    decoder = models.decoders[j]
+    if ctx.codecs.lossless("decoders", difference=False):
+        return decoder
+    copy_j = copy.deepcopy(decoder)
+    load_tensors(copy_j, ctx.codecs.send_state("decoders", tensors_of(decoder), j, i))
+    return copy_j
+
+
 class EncoderStep(RoundStrategy):
     """Decoders frozen; each transmitter fine-tunes its encoder against its receivers'
     decoders (one round: decoder downloads, then local multi-task training). A
@@ -85,12 +106,13 @@ class EncoderStep(RoundStrategy):
             receivers = ctx.receivers(i)
             if not receivers:
                 continue
-            downloads = tuple(Message(j, i, "decoder", state_bits(models.decoders[j])) for j in receivers)
+            downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j])) for j in receivers)
             steps = local.steps_for(ctx.samples(i))
 
             def make(i=i, receivers=receivers, steps=steps):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [LossTask(models.decoders[j], [ctx.link_snr(i, j)], w) for j, w in zip(receivers, weights)]
+                tasks = [LossTask(received_decoder(ctx, models, j, i), [ctx.link_snr(i, j)], w)
+                         for j, w in zip(receivers, weights)]
                 return [
                     TrainJob(
                         key=i,
@@ -120,21 +142,30 @@ class DecoderStep(RoundStrategy):
     def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
         super().__init__(ctx)
         self.models, self.spec, self.iteration = models, spec, iteration
+        codecs = ctx.codecs
+        # raw float32 both ways: receivers average the copies exactly as before codecs
+        self.exact = codecs.lossless("decoders", difference=False) and codecs.lossless("updates", difference=True)
+        self._start: dict[tuple[int, int], list] = {}  # (i, j) -> the copy of D_j that i decoded
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         ctx, models = self.ctx, self.models
+        self._start.clear()
         local = self.spec.decoder
         plans = []
         for j in ctx.users:
             for i in ctx.transmitters(j):
-                bits = state_bits(models.decoders[j])
+                down = decoder_bits(ctx, models.decoders[j])
+                up = ctx.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True)
                 steps = local.steps_for(ctx.samples(i))
 
                 def make(i=i, j=j, steps=steps, rnd=rnd):
                     copy_j = copy.deepcopy(models.decoders[j])
+                    if not self.exact:
+                        load_tensors(copy_j, ctx.codecs.send_state("decoders", tensors_of(models.decoders[j]), j, i))
+                        self._start[(i, j)] = tensors_of(copy_j)
                     return [
                         TrainJob(
                             key=(i, j),
@@ -152,9 +183,9 @@ class DecoderStep(RoundStrategy):
                 task = Task(
                     key=(i, j),
                     node=i,
-                    downloads=(Message(j, i, "decoder", bits),),
+                    downloads=(Message(j, i, "decoder", down),),
                     samples=simulated_samples(steps, local.batch_size),
-                    uploads=(Message(i, j, "decoder_update", bits),),
+                    uploads=(Message(i, j, "decoder_update", up),),
                 )
                 plans.append(ClientPlan(task, make))
         return plans
@@ -163,9 +194,16 @@ class DecoderStep(RoundStrategy):
         by_receiver: dict[int, list] = {}
         for reply in replies:
             i, j = reply.key
-            by_receiver.setdefault(j, []).append((reply.jobs[0].tasks[0].decoder, self.ctx.samples(i)))
+            by_receiver.setdefault(j, []).append((i, reply.jobs[0].tasks[0].decoder, self.ctx.samples(i)))
         for j, copies in sorted(by_receiver.items()):
-            average_into(self.models.decoders[j], [c for c, _ in copies], [w for _, w in copies])
+            weights = [w for _, _, w in copies]
+            if self.exact:
+                average_into(self.models.decoders[j], [c for _, c, _ in copies], weights)
+                continue
+            updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]), i, j)
+                       for i, c, _ in copies]
+            load_tensors(self.models.decoders[j],
+                         apply_average_update(tensors_of(self.models.decoders[j]), updates, weights))
 
 
 def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:

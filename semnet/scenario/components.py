@@ -52,6 +52,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("data.partition.kind", registry.partitioners, scenario.data.partition.kind),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
+    names += _codec_names(method.codec)
     for key, reg, name in names:
         if name is None:
             continue
@@ -61,9 +62,34 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
             raise ComponentError(f"{source}: {key} = {name!r}: unknown {reg.kind}; {reg.allowed()}", key) from None
         except PluginError as err:  # registered, but not the kind of object this registry holds
             raise ComponentError(f"{source}: {key} = {name!r}: {err}", key) from None
+    _check_codec_kinds(method.codec, source)
     _check_method(scenario, source)
     _check_model_options(scenario, source)
     _check_plugin_options(scenario, source)
+
+
+def _codec_names(codec: Any) -> list[tuple[str, registry.Registry, str]]:
+    """(key path, registry, name) of ``method.codec``: one name, or one per message kind."""
+    if isinstance(codec, str):
+        return [("method.codec", registry.codecs, codec)]
+    return [(f"method.codec.{kind}", registry.codecs, name) for kind, name in codec.model_dump().items()]
+
+
+# message kinds that carry a whole model, never a difference
+_STATE_KINDS = ("global_model", "decoders")
+
+
+def _check_codec_kinds(codec: Any, source: str) -> None:
+    """A codec for differences only (top-k) named for a kind that carries whole models."""
+    if isinstance(codec, str):
+        return  # one name for every kind: whole models fall back to float32, as documented
+    for kind in _STATE_KINDS:
+        name = getattr(codec, kind)
+        if getattr(registry.codecs.get(name), "differences_only", False):
+            allowed = [n for n in registry.codecs.names() if not getattr(registry.codecs.get(n), "differences_only", False)]
+            key = f"method.codec.{kind}"
+            raise ComponentError(f"{source}: {key} = {name!r}: sparsifies differences only, and {kind} carries whole "
+                                 f"models; allowed: {', '.join(allowed)}", key)
 
 
 def _check_method(scenario: Any, source: str) -> None:

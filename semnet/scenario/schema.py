@@ -9,9 +9,9 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from semnet.scenario.base import SpecValueError, _Spec, _is_number  # noqa: F401  (re-exported)
 from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
@@ -199,6 +199,26 @@ class ExchangeSpec(_Spec):
     semantic_images: int = Field(0, ge=0, le=1_000_000, description="images each user also sends on each out-link per round")
 
 
+class CodecSpec(_Spec):
+    """``method.codec`` as a mapping: a registered codec (``semnet list codecs``) per
+    kind of model message; a kind left out travels as float32."""
+
+    global_model: str = Field("float32", description="the global model (FedPer: the shared encoder) sent to clients")
+    decoders: str = Field("float32", description="FineFed: the decoder copies receivers send to their transmitters")
+    updates: str = Field("float32", description="every client-to-server update, sent as a difference")
+    control_variates: str = Field("float32", description="SCAFFOLD: the server's control variate and the clients' changes")
+
+
+def _codec_form(value: Any) -> str:
+    return "codec=kinds" if isinstance(value, (dict, CodecSpec)) else "codec=name"
+
+
+# tagged 'codec=...' so that error messages drop the tag from the key path, like the topology kinds'
+CodecChoice = Annotated[
+    Union[Annotated[str, Tag("codec=name")], Annotated[CodecSpec, Tag("codec=kinds")]], Discriminator(_codec_form)
+]
+
+
 class MethodSpec(_Spec):
     """``method:`` — which method runs (a registered name) and the sections it reads.
 
@@ -219,6 +239,9 @@ class MethodSpec(_Spec):
     )
     controls_lr: float | None = Field(
         None, gt=0, description="learning rate of the federated controls; None: finetune.encoder.lr"
+    )
+    codec: CodecChoice = Field(
+        "float32", description="a registered codec (semnet list codecs) for every model message, or one per kind"
     )
     loss: Literal["mse", "log_mse"] = Field(
         "mse",
