@@ -52,7 +52,7 @@ CASES: dict[str, tuple[str, str]] = {
                  " --set method.federated.client_fraction=0.5 --set simulation.round_deadline_s=0.5"),
     "central": ("scenarios/paper/centralized.yaml",
                 "--set data.train_per_user=40 --set data.test_per_user=8 --set method.centralized.epochs=1"),
-    "exchange": (QS, "--set method.name=exchange --set method.exchange.semantic_images=2"),
+    "exchange": (QS, "--set method.name=exchange --set method.controls=[] --set method.exchange.semantic_images=2"),
 }
 WALL_CLOCK = {"wall_time_s"}
 
