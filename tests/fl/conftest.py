@@ -35,3 +35,33 @@ def tiny():
         return validate(tiny_scenario_dict(**method))
 
     return make
+
+
+def build_context(scenario):
+    """A RunContext the way the runner builds it (no run directory; the events go to the
+    list returned with it), for tests that drive strategies by hand."""
+    import torch
+
+    from semnet.fl.context import RunContext, RunSettings
+    from semnet.fl.trainer import Trainer
+    from semnet.models import Channel
+    from semnet.fl.evaluation import LinkEvaluator
+    from semnet.net.network import build_network
+    from semnet.runner import compute_speeds
+    from semnet.sim import Simulator
+    from semnet.workload import load_user_data, model_factory
+
+    net = build_network(scenario.topology, scenario.links, scenario.seed)
+    events = []
+    sim = Simulator(net, seed=scenario.seed, compute_speed=compute_speeds(scenario, net), sink=events.append)
+    data = load_user_data(scenario.data, net.users, scenario.seed)
+    channel = Channel("awgn")
+    device = torch.device("cpu")
+    links = net.image_links()
+    snr = {link: net.link(*link).snr_db for link in links}
+    ev = LinkEvaluator(links, snr, data.test, channel, device, seed=1)
+    ctx = RunContext(settings=RunSettings.of(scenario), network=net, sim=sim, trainer=Trainer(channel, device),
+                     evaluator=ev, validator=ev, train_images=data.train,
+                     new_model=model_factory(scenario.model, data.image_hw, scenario.seed, device),
+                     device=device, record_metric=lambda r: None, progress=lambda r: None)
+    return ctx, events

@@ -12,7 +12,7 @@ from semnet.registry import codecs
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict
-from tests.fl.test_behaviour import _build_ctx
+from tests.fl.conftest import build_context as _build_ctx
 
 MIXED = {"global_model": "float16", "decoders": "int8_channel", "updates": "topk10", "control_variates": "qsgd4"}
 

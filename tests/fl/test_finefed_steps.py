@@ -6,33 +6,9 @@ import torch
 
 from semnet.fl.aggregation import state_bits
 from semnet.fl.finefed import PersonalModels, decoder_step, encoder_step
+from tests.fl.conftest import build_context
 
 
-def _build_ctx(scenario, tmp_path):
-    """A RunContext the way the runner builds it (via a zero-round fedavg run's pieces)."""
-    from semnet.fl.context import RunContext, RunSettings
-    from semnet.fl.evaluation import LinkEvaluator
-    from semnet.fl.trainer import Trainer
-    from semnet.models import Channel
-    from semnet.net.network import build_network
-    from semnet.runner import compute_speeds
-    from semnet.sim import Simulator
-    from semnet.workload import load_user_data, model_factory
-
-    net = build_network(scenario.topology, scenario.links, scenario.seed)
-    events = []
-    sim = Simulator(net, seed=scenario.seed, compute_speed=compute_speeds(scenario, net), sink=events.append)
-    data = load_user_data(scenario.data, net.users, scenario.seed)
-    channel = Channel("awgn")
-    device = torch.device("cpu")
-    links = net.image_links()
-    snr = {l: net.link(*l).snr_db for l in links}
-    ev = LinkEvaluator(links, snr, data.test, channel, device, seed=1)
-    ctx = RunContext(settings=RunSettings.of(scenario), network=net, sim=sim, trainer=Trainer(channel, device), evaluator=ev,
-                     validator=ev, train_images=data.train,
-                     new_model=model_factory(scenario.model, data.image_hw, scenario.seed, device),
-                     device=device, record_metric=lambda r: None, progress=lambda r: None)
-    return ctx, events
 
 
 def _snapshot(modules):
@@ -45,7 +21,7 @@ def _changed(before, modules):
 
 def test_encoder_step_changes_only_encoders(tiny, tmp_path):
     scenario = tiny()
-    ctx, events = _build_ctx(scenario, tmp_path)
+    ctx, events = build_context(scenario)
     models = PersonalModels(ctx.new_model(), ctx.users)
     enc0, dec0 = _snapshot(models.encoders), _snapshot(models.decoders)
     encoder_step(ctx, models, scenario.method.finetune, 1)
@@ -60,7 +36,7 @@ def test_encoder_step_changes_only_encoders(tiny, tmp_path):
 
 def test_decoder_step_changes_only_decoders(tiny, tmp_path):
     scenario = tiny()
-    ctx, events = _build_ctx(scenario, tmp_path)
+    ctx, events = build_context(scenario)
     models = PersonalModels(ctx.new_model(), ctx.users)
     enc0, dec0 = _snapshot(models.encoders), _snapshot(models.decoders)
     decoder_step(ctx, models, scenario.method.finetune, 1)
@@ -72,7 +48,7 @@ def test_decoder_step_changes_only_decoders(tiny, tmp_path):
 
 def test_personal_models_start_from_global_copies(tiny, tmp_path):
     scenario = tiny()
-    ctx, _ = _build_ctx(scenario, tmp_path)
+    ctx, _ = build_context(scenario)
     start = ctx.new_model()
     models = PersonalModels(start, ctx.users)
     assert models.encoders[0] is not models.encoders[1]
