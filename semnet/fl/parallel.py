@@ -326,13 +326,31 @@ def _worker_main(conn, threads: int) -> None:
             out = ("ok", _worker_run(message[1], images))
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises
             out = ("error", traceback.format_exc())
-        conn.send_bytes(dumps(out))
+        try:
+            conn.send_bytes(dumps(out))
+        except OSError:  # the parent stopped (Ctrl-C, a failed run) while this round trained
+            return
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when its parent dies, however it dies."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the closed socket still ends the worker
+        pass
 
 
 def worker_entry() -> None:
     """Entry point of a worker process: ``python -c '...worker_entry()' FD THREADS``."""
+    import signal
     from multiprocessing.connection import Connection
 
+    # Ctrl-C reaches the whole process group: only the parent handles it, then stops us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     fd, threads = int(sys.argv[1]), int(sys.argv[2])
     _worker_main(Connection(fd), threads)
 
@@ -362,7 +380,8 @@ class LocalPool:
         for _ in range(workers):
             parent_end, child_end = socket.socketpair()
             proc = subprocess.Popen([sys.executable, "-c", code, str(child_end.fileno()), str(threads)],
-                                    pass_fds=(child_end.fileno(),), env=env, stdin=subprocess.DEVNULL)
+                                    pass_fds=(child_end.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL)
             child_end.close()
             self._conns.append(Connection(parent_end.detach()))
             self._procs.append(proc)
@@ -410,8 +429,8 @@ class LocalPool:
             except OSError:
                 pass
         for proc in self._procs:
-            try:
-                proc.wait(timeout=5)
+            try:  # a worker in the middle of a job does not read "stop": do not wait for it long
+                proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
