@@ -163,6 +163,9 @@ def test_a_signalled_run_stops_cleanly(tmp_path, signum):
     raw = tiny_scenario_dict(name="fedavg")
     raw["method"]["federated"]["rounds"] = 5000  # far longer than the test waits
     raw["simulation"]["threads"] = 1
+    # one process: with parallel workers a signalled run hung once in CI (not reproduced
+    # since; README, known limits), and this test is about the run's own handling
+    raw["simulation"]["workers"] = 1
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(raw))
     out = tmp_path / "run"
