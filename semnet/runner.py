@@ -16,12 +16,13 @@ from typing import Callable
 
 import numpy as np
 import torch
-import yaml
 
 from semnet.channels import make_fading
+from semnet import __version__
 from semnet.errors import RunFailed, RunInterrupted
 from semnet.fl.context import RunContext, RunSettings
 from semnet.fl.evaluation import LinkEvaluator
+from semnet.fl.resume import RESUME_CHECKPOINT, ResumeLog, scenario_digest
 from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
 from semnet.metrics.rundir import RunDirectory, check_target
@@ -29,6 +30,7 @@ from semnet.metrics.delivery import DeliveryTally
 from semnet.models import Channel
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
+from semnet.scenario.loader import resolved_yaml
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator
@@ -96,17 +98,20 @@ def default_run_dir(scenario: Scenario) -> Path:
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress: Progress | None = None, *,
-                 overwrite: bool = False) -> RunResult:
+                 overwrite: bool = False, resume: dict | None = None) -> RunResult:
     """Simulate ``scenario``; return the run directory and its summary.
 
     ``out_dir`` must not hold a run unless ``overwrite`` (its run files are then
-    replaced). A run that diverges raises :class:`~semnet.errors.RunDiverged`, one
-    that is interrupted :class:`~semnet.errors.RunInterrupted`; either way the run
-    directory keeps its records as ``*.part`` and says why in ``status.json``.
+    replaced) or ``resume`` (the checkpoint it is continued from, see
+    :func:`semnet.resume.resume_run`). A run that diverges raises
+    :class:`~semnet.errors.RunDiverged`, one that is interrupted
+    :class:`~semnet.errors.RunInterrupted`; either way the run directory keeps its
+    records as ``*.part`` and says why in ``status.json``.
     """
     wall0 = time.perf_counter()
     out_dir = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
-    check_target(out_dir, overwrite=overwrite)  # before loading anything: a busy or used directory fails fast
+    if resume is None:  # before loading anything: a busy or used directory fails fast
+        check_target(out_dir, overwrite=overwrite)
     progress = progress or (lambda _record: None)
     device = resolve_device(scenario.simulation.device)
     if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
@@ -133,18 +138,24 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         new_model()
 
-    run_dir = RunDirectory(out_dir, overwrite=overwrite)
+    run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"])
     try:
-        return _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0)
+        return _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0, resume)
     except BaseException:
         run_dir.abort()  # a no-op after fail(): streams closed, lock released
         raise
 
 
-def _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0) -> RunResult:
+def _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0, resume) -> RunResult:
     learning = method.learns
     image_hw = data.image_hw if data else (32, 32)
-    run_dir.write_text("scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+    scenario_text = resolved_yaml(scenario)
+    if resume is None:
+        run_dir.write_text("scenario.yaml", scenario_text)
+    log = resume_log(scenario, scenario_text, run_dir, resume)
+    if log is not None and log.replaying:
+        run_dir.mute(True)  # the streams already hold everything up to the checkpoint
+        progress = _after_replay(progress, log)
     delivery = DeliveryTally()
     sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write))
     sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
@@ -190,6 +201,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         sim_factory=branch_sim,
         save_checkpoint=run_dir.save_checkpoint,
         delivery=delivery,
+        resume_log=log,
     )
     try:
         outcome = method.run(ctx)
@@ -213,13 +225,39 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
-    for name in ctx.interim_checkpoints - set(outcome.checkpoints):
+    for name in (ctx.interim_checkpoints | {RESUME_CHECKPOINT}) - set(outcome.checkpoints):
         run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)
+
+
+def _after_replay(progress: Progress, log: ResumeLog) -> Progress:
+    """``progress`` silenced while a resumed run replays up to its checkpoint."""
+
+    def show(record: dict) -> None:
+        if not log.replaying:
+            progress(record)
+
+    return show
+
+
+def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, resume: dict | None) -> ResumeLog | None:
+    """The run's resume log: it writes ``checkpoints/resume.pt`` (with the streams'
+    offsets, the scenario's digest and semnet's version) unless checkpoints are off,
+    and replays up to ``resume`` when the run is a resumed one."""
+    out = scenario.output
+    digest = scenario_digest(scenario_text) if resume is None else resume["scenario_sha256"]
+
+    def write(payload: dict) -> None:
+        payload.update(offsets=run_dir.stream_offsets(), scenario_sha256=digest, semnet_version=__version__)
+        run_dir.save_checkpoint(RESUME_CHECKPOINT, payload)
+
+    if not out.checkpoints:
+        return None if resume is None else ResumeLog(None, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
+    return ResumeLog(write, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
 
 
 def channel_summary(network: Network, sims: list[Simulator]) -> dict:

@@ -107,6 +107,14 @@ class GaussMarkovScatter:
         self.t_s = float(t_s)
         self.g = complex(g)
 
+    def state(self) -> dict:
+        """The process's position (a resumed run continues from it)."""
+        return {"t_s": self.t_s, "g": self.g, "rng": self.rng.bit_generator.state}
+
+    def load_state(self, state: dict) -> None:
+        self.t_s, self.g = state["t_s"], state["g"]
+        self.rng.bit_generator.state = state["rng"]
+
     def at(self, times_s) -> np.ndarray:
         """``g`` at non-decreasing ``times_s``; the state moves to the last of them."""
         values = self.peek(times_s)

@@ -57,6 +57,13 @@ class JakesScatter:
     def peek_grid(self, start_s: float, spacing_s: float, n: int) -> np.ndarray:
         return self.peek(start_s + spacing_s * np.arange(n))
 
+    def state(self) -> dict:
+        """Nothing moves after construction: the sinusoids' phases are fixed."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """Nothing to restore (see :meth:`state`)."""
+
     def settle(self, t_s: float, g: complex) -> None:
         """No state: a no-op (the interface of :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`)."""
 

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run directory (default: <output.dir>/<name>-seed<seed>-<time>)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the run files in --out (a finished, failed or killed run) instead of refusing")
-    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (not available yet)")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue an interrupted or killed run from its last checkpoint (no scenario argument)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary text")
     run.add_argument("--address", default=None,
                      help="simulation.backend ray: the cluster's address (default: $RAY_ADDRESS, else a local Ray)")
@@ -198,9 +199,15 @@ def _run(args) -> int:
     from semnet.runner import run_scenario
     from semnet.scenario import load_scenario
 
+    checkpoint = None
     if args.resume is not None:
-        raise SemnetError(f"--resume {args.resume}: resuming an interrupted run is not available yet; start it "
-                          "again with 'semnet run SCENARIO --out DIR --overwrite'")
+        from semnet.resume import load_resume_point
+
+        if args.scenario is not None or args.overrides or args.out or args.overwrite:
+            raise SemnetError("run --resume RUN_DIR continues the run's own scenario in its own directory; "
+                              "give no scenario, --set, --out or --overwrite with it")
+        scenario_file, checkpoint = load_resume_point(args.resume)
+        args.scenario, args.out = str(scenario_file), args.resume
     if args.scenario is None:
         raise SemnetError("run: give a scenario file, e.g. semnet run scenarios/quickstart.yaml")
     scenario = load_scenario(args.scenario, args.overrides)
@@ -209,12 +216,14 @@ def _run(args) -> int:
     progress = RunProgress(enabled=scenario.output.progress and not args.quiet)
     try:
         with sigterm_as_interrupt():
-            result = run_scenario(scenario, out_dir=args.out, progress=progress, overwrite=args.overwrite)
+            result = run_scenario(scenario, out_dir=args.out, progress=progress, overwrite=args.overwrite,
+                                  resume=checkpoint)
     except SemnetError as err:
         raise type(err)(f"{args.scenario}: {err}") from None
     except (RunFailed, RunInterrupted) as err:
         where = getattr(err, "run_dir", None) or args.out or "the run directory"
-        raise type(err)(f"{args.scenario}: {err}; records kept in {where} (status.json says why)") from None
+        again = f"; continue it with 'semnet run --resume {where}'" if isinstance(err, RunInterrupted) else ""
+        raise type(err)(f"{args.scenario}: {err}; records kept in {where} (status.json says why){again}") from None
     finally:
         progress.close()
     if not args.quiet:

@@ -75,6 +75,14 @@ class MessageCodecs:
         self._generator = generator
         self.residuals: dict[Hashable, list[Tensor]] = {}  # error feedback, per (kind, sender, receiver)
 
+    def state(self) -> dict:
+        """The senders' error-feedback residuals (a resumed run continues from them)."""
+        return {key: [(t.detach().cpu().clone(), str(t.device)) for t in tensors]
+                for key, tensors in self.residuals.items()}
+
+    def load_state(self, state: dict) -> None:
+        self.residuals = {key: [t.to(device) for t, device in tensors] for key, tensors in state.items()}
+
     def codec(self, kind: str, *, difference: bool) -> Codec:
         """The codec of a message of ``kind`` carrying a difference or a whole state."""
         codec = self.codecs[kind]

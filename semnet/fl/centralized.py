@@ -20,48 +20,78 @@ from semnet.data import BatchStream
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.evaluation import summarize
 from semnet.fl.federated import global_pairing
+from semnet.fl.strategy import Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.scenario.schema import CentralizedSpec
 from semnet.seeding import derive_seed
 from semnet.sim import Message, Task
 
 
+class DataUpload(RoundStrategy):
+    """One round in which every user uploads its training images to the aggregator."""
+
+    aggregates = reports = False
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        ctx, server = self.ctx, self.ctx.aggregator
+        return [ClientPlan(Task(key=u, node=u, uploads=(
+            Message(u, server, "dataset", 8 * int(ctx.user_images(u).numel())),))) for u in ctx.users]
+
+    def pairing(self) -> None:
+        return None  # nothing is trained
+
+
+class CentralTraining(RoundStrategy):
+    """The pooled model's training, one round per evaluation chunk (``eval_every_epochs``):
+    its optimiser, schedule, batch stream and generator persist across the rounds (and
+    into checkpoints)."""
+
+    aggregates = reports = False
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: CentralizedSpec):
+        super().__init__(ctx)
+        self.model, self.spec = model, spec
+        pooled = torch.cat([ctx.user_images(u) for u in ctx.users])
+        self.stream = BatchStream(pooled, spec.batch_size, seed=derive_seed(ctx.seed, "central"), device=ctx.device,
+                                  augment=ctx.settings.augment)
+        self.total_steps = max(1, math.ceil(spec.epochs * len(pooled) / spec.batch_size))
+        self.chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+        self.scheduler = _schedule(self.optimizer, spec.lr_schedule, self.total_steps)
+        link_snrs = [ctx.link_snr(i, j) for i, j in ctx.image_links()]  # with multiplicity, like the links
+        self.task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
+        self.generator = ctx.generator("central_train")
+
+    @property
+    def rounds(self) -> int:
+        return math.ceil(self.total_steps / self.chunk)
+
+    def evaluation_every(self) -> int:
+        return 1  # every chunk but the last (the phase's end scores that one)
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        steps = min(self.chunk, self.total_steps - (rnd - 1) * self.chunk)
+        spec, server = self.spec, self.ctx.aggregator
+        job = TrainJob(key="central", encoder=self.model.encoder, tasks=[self.task], data=self.stream, steps=steps,
+                       lr=spec.lr, optimizer_obj=self.optimizer, scheduler_obj=self.scheduler,
+                       generator=self.generator)
+        return [ClientPlan(Task(key="central", node=server, samples=simulated_samples(steps, spec.batch_size)),
+                           lambda: [job])]
+
+    def aggregate(self, rnd: int, replies, failures) -> None:
+        if rnd < self.rounds:  # before evaluating: a kill there loses nothing
+            self.ctx.checkpoint("centralized_latest.pt", self.model)
+
+    def pairing(self) -> Pairing:
+        return global_pairing(self.model)
+
+
 def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) -> tuple[list[PhaseRecord], list[dict]]:
     """Train ``model`` in place; return the phase records and the test-SNR sweep."""
-    server = ctx.aggregator
-    ctx.begin_phase("data_upload")
-    uploads = [
-        ClientPlan(Task(key=u, node=u, uploads=(Message(u, server, "dataset", 8 * int(ctx.user_images(u).numel())),)))
-        for u in ctx.users
-    ]
-    ctx.play(uploads)
-    phases = [ctx.end_phase()]
-
-    ctx.begin_phase("centralized")
-    pooled = torch.cat([ctx.user_images(u) for u in ctx.users])
-    stream = BatchStream(pooled, spec.batch_size, seed=derive_seed(ctx.seed, "central"), device=ctx.device,
-                         augment=ctx.settings.augment)
-    total_steps = max(1, math.ceil(spec.epochs * len(pooled) / spec.batch_size))
-    chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    scheduler = _schedule(optimizer, spec.lr_schedule, total_steps)
-    link_snrs = [ctx.link_snr(i, j) for i, j in ctx.image_links()]  # with multiplicity, like the links
-    task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
-    generator = ctx.generator("central_train")
+    phases = [run_rounds(ctx, DataUpload(ctx), 1, phase="data_upload")]
+    training = CentralTraining(ctx, model, spec)
+    phases.append(run_rounds(ctx, training, training.rounds, phase="centralized"))
     enc_of, dec_of = global_pairing(model)
-    done = 0
-    while done < total_steps:
-        steps = min(chunk, total_steps - done)
-        job = TrainJob(key="central", encoder=model.encoder, tasks=[task], data=stream, steps=steps,
-                       lr=spec.lr, optimizer_obj=optimizer, scheduler_obj=scheduler, generator=generator)
-        plan = ClientPlan(Task(key="central", node=server, samples=simulated_samples(steps, spec.batch_size)),
-                          lambda job=job: [job])
-        ctx.play([plan])
-        done += steps
-        if done < total_steps:
-            ctx.checkpoint("centralized_latest.pt", model)  # before evaluating: a kill there loses nothing
-            ctx.evaluate(enc_of, dec_of)
-    phases.append(ctx.end_phase(enc_of, dec_of))
     sweep = []
     for snr in spec.test_snrs_db:
         links = ctx.evaluate_at_snr(snr, enc_of, dec_of)

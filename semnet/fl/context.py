@@ -123,6 +123,7 @@ class RunContext:
         sim_factory: Callable[[str, float], Simulator] | None = None,
         save_checkpoint: Callable[[str, dict], object] | None = None,
         delivery=None,
+        resume_log=None,
     ):
         self.settings = settings
         self._network = network
@@ -151,6 +152,8 @@ class RunContext:
         self._where = {"branch": branch_name, "phase": "", "round": 0}
         self._last_validation_db: float | None = None  # the latest validation PSNR of this branch
         self._reference_db: float | None = None  # the current phase's start, for the collapse check
+        # checkpoints to resume from (shared with branches); None: this run writes none
+        self.resume_log = resume_log
 
     # ------------------------------------------------------------------ helpers
 
@@ -443,6 +446,62 @@ class RunContext:
     def evaluate_at_snr(self, snr_db: float, encoder_of, decoder_of) -> list[LinkQuality]:
         """Score every test link as if its SNR were ``snr_db`` (no metrics record)."""
         return self._evaluator.at_snr(snr_db).evaluate(encoder_of, decoder_of)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict:
+        """This branch's state between rounds: counters, phase and round, its batch
+        streams' positions, its codecs' residuals and its simulator (see
+        :mod:`semnet.fl.resume`)."""
+        return {
+            "branch": self.branch_name,
+            "local_steps": self.local_steps,
+            "local_passes": self.local_passes,
+            "phase_name": self.phase_name,
+            "round": self.round,
+            "phase_start": self._phase_start[:3],  # the wall clock is not state
+            "last_validation_db": self._last_validation_db,
+            "reference_db": self._reference_db,
+            "streams": {key: stream.state() for key, stream in self._streams.items()},
+            "codecs": None if self._codecs is None else self._codecs.state(),
+            "sim": self._sim.state(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Continue from :meth:`state` of this branch (streams and codecs in place, since
+        strategies may hold them)."""
+        if state["branch"] != self.branch_name:
+            raise ValueError(f"checkpoint of branch {state['branch']!r} loaded into {self.branch_name!r}")
+        self.local_steps, self.local_passes = state["local_steps"], state["local_passes"]
+        self.phase_name, self.round = state["phase_name"], state["round"]
+        self._phase_start = (*state["phase_start"], time.perf_counter())
+        self._last_validation_db, self._reference_db = state["last_validation_db"], state["reference_db"]
+        for key in [k for k in self._streams if k not in state["streams"]]:
+            del self._streams[key]
+        for (user, batch_size), stream_state in state["streams"].items():
+            self.stream(user, batch_size).load_state(stream_state)
+        if state["codecs"] is not None:
+            self.codecs.load_state(state["codecs"])
+        elif self._codecs is not None:
+            self._codecs.residuals = {}
+        self._sim.load_state(state["sim"])
+
+    def shared_state(self) -> dict:
+        """What every branch of the run shares: where it is, the delivery counts and the
+        interim checkpoints written so far."""
+        return {
+            "where": dict(self._where),
+            "delivery": None if self._delivery is None else self._delivery.state(),
+            "interim_checkpoints": sorted(self.interim_checkpoints),
+        }
+
+    def load_shared_state(self, state: dict) -> None:
+        self._where.clear()
+        self._where.update(state["where"])
+        if self._delivery is not None:
+            self._delivery.load_state(state["delivery"])
+        self.interim_checkpoints.clear()
+        self.interim_checkpoints.update(state["interim_checkpoints"])
 
     # ------------------------------------------------------------------ branches
 

@@ -5,20 +5,32 @@ network layer on its own and reports bytes and simulated time, no quality."""
 from __future__ import annotations
 
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
+from semnet.fl.strategy import RoundStrategy, run_rounds
 from semnet.scenario.schema import ExchangeSpec
 from semnet.sim import Message, Task
 
 
-def run_exchange(ctx: RunContext, spec: ExchangeSpec, symbols_per_image: int) -> PhaseRecord:
-    ctx.begin_phase("exchange")
-    links = ctx.image_links()
-    for _ in range(spec.rounds):
-        plans = []
-        for i, j in links:
+class ExchangeRounds(RoundStrategy):
+    """Every image link sends one model-sized message (and its image burst) a round."""
+
+    aggregates = False
+
+    def __init__(self, ctx: RunContext, spec: ExchangeSpec, symbols_per_image: int):
+        super().__init__(ctx)
+        self.spec, self.symbols_per_image = spec, symbols_per_image
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        spec, plans = self.spec, []
+        for i, j in self.ctx.image_links():
             messages = [Message(i, j, "model", 8 * spec.message_bytes)]
             if spec.semantic_images:
-                messages.append(Message(i, j, "semantic", symbols=spec.semantic_images * symbols_per_image))
+                messages.append(Message(i, j, "semantic", symbols=spec.semantic_images * self.symbols_per_image))
             plans.append(ClientPlan(Task(key=(i, j), node=i, uploads=tuple(messages))))
-        ctx.play(plans)
-        ctx.report()
-    return ctx.end_phase()
+        return plans
+
+    def pairing(self) -> None:
+        return None  # no models
+
+
+def run_exchange(ctx: RunContext, spec: ExchangeSpec, symbols_per_image: int) -> PhaseRecord:
+    return run_rounds(ctx, ExchangeRounds(ctx, spec, symbols_per_image), spec.rounds, phase="exchange")

@@ -39,6 +39,7 @@ class FederatedStrategy(RoundStrategy):
     """
 
     evaluates_between_rounds = True
+    round_scoped = ("_start",)
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
         super().__init__(ctx)

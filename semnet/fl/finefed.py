@@ -139,6 +139,8 @@ class DecoderStep(RoundStrategy):
     ``D_j`` through their own encoders and link channels, and j averages the copies
     (FedAvg weighted by data size): one federation per decoder."""
 
+    round_scoped = ("_start",)
+
     def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
         super().__init__(ctx)
         self.models, self.spec, self.iteration = models, spec, iteration

@@ -27,6 +27,7 @@ from torch import nn
 
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
 from semnet.fl.convergence import ConvergenceCheck
+from semnet.fl.resume import call_snapshot, restore_call
 from semnet.fl.schedule import RateSchedule
 from semnet.fl.trainer import JobResult, TrainJob
 from semnet.sim import TaskOutcome
@@ -67,6 +68,9 @@ class RoundStrategy:
     aggregates: ClassVar[bool] = True
     evaluates_between_rounds: ClassVar[bool] = False
     reports: ClassVar[bool] = True
+    # attributes that hold one round's working data only (rebuilt by configure):
+    # checkpoints leave them out (see semnet.fl.resume)
+    round_scoped: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
@@ -85,6 +89,11 @@ class RoundStrategy:
         """The rate the schedule starts from (the convergence floor is a share of it)."""
         return None if self.schedule is None else self.schedule.base
 
+    def evaluation_every(self) -> int:
+        """Score the test links every this many rounds (not after the last: the phase's
+        end does); 0: never between rounds."""
+        return self.ctx.settings.eval_every_rounds if self.evaluates_between_rounds else 0
+
     def configure(self, rnd: int) -> list[ClientPlan]:
         """The plans of round ``rnd`` (1-based)."""
         raise NotImplementedError
@@ -93,8 +102,9 @@ class RoundStrategy:
         """Fold the replies of round ``rnd`` into the strategy's models (default: nothing
         to fold, e.g. local training that is kept where it ran)."""
 
-    def pairing(self) -> Pairing:
-        """The encoder and decoder each link uses when scored."""
+    def pairing(self) -> Pairing | None:
+        """The encoder and decoder each link uses when scored (None: the strategy trains
+        no model, e.g. an upload of data or an exchange of messages)."""
         raise NotImplementedError
 
 
@@ -134,52 +144,128 @@ def run_rounds(
         ``convergence`` holds the rule, the rate and the window gain at the decision.
         A strategy whose schedule decays after the plateau (``plateau_then_cosine``)
         then plays its decay rounds; their validation gain is ``convergence.decay``.
+
+    Each call is one entry of the run's resume log (:mod:`semnet.fl.resume`): a resumed
+    run skips the calls that had ended and continues the one in progress.
     """
-    if phase is not None:
-        ctx.begin_phase(phase)
-    check = ConvergenceCheck(converge) if converge is not None else None
-    if check is not None:
-        check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
-    elif phase is not None and rounds > 0:
-        ctx.watch_collapse(*strategy.pairing())
-    schedule = strategy.schedule
-    decays = schedule is not None and schedule.decays_after_plateau and rounds > 0
-    every = ctx.settings.eval_every_rounds if strategy.evaluates_between_rounds else 0
-    last = rounds + (schedule.decay_rounds if decays else 0)  # the last round that may be played
-    rnd = 0
-    for rnd in range(1, rounds + 1):
-        play_round(ctx, strategy, rnd)
-        if every and rnd % every == 0 and rnd < last:
-            ctx.evaluate(*strategy.pairing())
-        if check is not None and check.due(rnd):
-            check.record(rnd, _validation_psnr(ctx, strategy))
-            if check.decide(rnd, strategy.lr(rnd), strategy.base_lr):
-                break
-    if check is not None and rounds > 0:
-        check.finish(rnd, strategy.lr(rnd), strategy.base_lr)
-    decay_from = rnd
-    if decays:  # after the plateau, or after the rounds ran out at the full rate
-        schedule.start_decay(rnd)
-        last = rnd + schedule.decay_rounds
-        for rnd in range(decay_from + 1, last + 1):
-            play_round(ctx, strategy, rnd)
-            if every and rnd % every == 0 and rnd < last:
-                ctx.evaluate(*strategy.pairing())
-    if phase is None:
-        return None
-    # the last convergence check already validated the final model: no second pass
-    record = ctx.end_phase(*strategy.pairing(), validation_psnr_db=check.value_at(rnd) if check else None)
-    ctx.checkpoint_phase_end(*strategy.pairing())  # scored finite: the last good models so far
-    if check is not None:  # None: no check applies (no rounds to stop early)
-        record.converged = check.converged if rounds > 0 else None
-        record.convergence = check.decision
-        if decays and check.decision is not None:
-            before, after = check.value_at(decay_from), record.validation_psnr_db
-            check.decision["decay"] = {
-                "schedule": schedule.kind, "from_round": decay_from + 1, "rounds": rnd - decay_from,
-                "validation_gain_db": None if before is None or after is None else after - before,
-            }
+    log = ctx.resume_log
+    plan = log.enter() if log is not None else None
+    if plan is not None and plan.done is not None:  # ended before the checkpoint: its end state
+        restore_call(ctx, strategy, plan.done)
+        log.restored(plan)
+        record = plan.done["record"]
+        return None if record is None else PhaseRecord(**record)
+    loop = _RoundLoop(ctx, strategy, rounds, converge)
+    if plan is not None and plan.partial is not None:
+        restore_call(ctx, strategy, plan.partial)
+        loop.load_state(plan.partial["loop"])
+        log.restored(plan)
+    else:
+        if phase is not None:
+            ctx.begin_phase(phase)
+        loop.start(with_phase=phase is not None)
+
+    def checkpoint() -> None:
+        if log is not None and loop.stage != "done" and log.due(loop.rnd):
+            log.save(call_snapshot(ctx, strategy, loop=loop.state(), index=plan.index))
+
+    loop.play(checkpoint)
+    record = loop.finish() if phase is not None else None
+    if log is not None:
+        log.complete(call_snapshot(ctx, strategy, record=record))
     return record
+
+
+class _RoundLoop:
+    """The rounds of one :func:`run_rounds` call as a small state machine (main
+    rounds, then the schedule's decay rounds), so that it can stop after any round
+    and continue from a checkpoint."""
+
+    def __init__(self, ctx: RunContext, strategy: RoundStrategy, rounds: int, converge: Any):
+        self.ctx, self.strategy, self.rounds = ctx, strategy, rounds
+        self.check = ConvergenceCheck(converge) if converge is not None else None
+        schedule = strategy.schedule
+        self.decays = schedule is not None and schedule.decays_after_plateau and rounds > 0
+        self.every = strategy.evaluation_every()
+        self.last = rounds + (schedule.decay_rounds if self.decays else 0)  # the last round that may be played
+        self.rnd = 0  # the last round played
+        self.stage = "main"  # then "decay" (if the schedule decays after its plateau), then "done"
+        self.decay_from = 0
+
+    def state(self) -> dict:
+        check = self.check
+        return {"rnd": self.rnd, "stage": self.stage, "last": self.last, "decay_from": self.decay_from,
+                "check": None if check is None else {"history": dict(check.history), "converged": check.converged,
+                                                     "decision": check.decision}}
+
+    def load_state(self, state: dict) -> None:
+        self.rnd, self.stage, self.last, self.decay_from = state["rnd"], state["stage"], state["last"], \
+            state["decay_from"]
+        if self.check is not None:
+            saved = state["check"]
+            self.check.history = dict(saved["history"])
+            self.check.converged, self.check.decision = saved["converged"], saved["decision"]
+
+    def start(self, *, with_phase: bool) -> None:
+        ctx, strategy = self.ctx, self.strategy
+        if self.check is not None:
+            self.check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
+        elif with_phase and self.rounds > 0 and strategy.pairing() is not None:
+            ctx.watch_collapse(*strategy.pairing())
+
+    def play(self, after_round: Callable[[], None]) -> None:
+        ctx, strategy, check = self.ctx, self.strategy, self.check
+        if self.stage == "main" and self.rnd >= self.rounds:
+            self._end_main()
+        while self.stage != "done":
+            self.rnd += 1
+            rnd = self.rnd
+            play_round(ctx, strategy, rnd)
+            if self.every and rnd % self.every == 0 and rnd < self.last:
+                ctx.evaluate(*strategy.pairing())
+            if self.stage == "main":
+                stop = False
+                if check is not None and check.due(rnd):
+                    check.record(rnd, _validation_psnr(ctx, strategy))
+                    stop = check.decide(rnd, strategy.lr(rnd), strategy.base_lr)
+                if stop or rnd >= self.rounds:
+                    self._end_main()
+            elif rnd >= self.last:
+                self.stage = "done"
+            after_round()
+
+    def _end_main(self) -> None:
+        """The main rounds are over (a plateau, or all played): the decay, if any, starts."""
+        strategy, rnd = self.strategy, self.rnd
+        if self.check is not None and self.rounds > 0:
+            self.check.finish(rnd, strategy.lr(rnd), strategy.base_lr)
+        self.decay_from = rnd
+        if self.decays:  # after the plateau, or after the rounds ran out at the full rate
+            strategy.schedule.start_decay(rnd)
+            self.last = rnd + strategy.schedule.decay_rounds
+            self.stage = "decay" if self.last > rnd else "done"
+        else:
+            self.stage = "done"
+
+    def finish(self) -> PhaseRecord:
+        """Score the phase and close it."""
+        ctx, strategy, check, rnd = self.ctx, self.strategy, self.check, self.rnd
+        pairing = strategy.pairing() or (None, None)
+        # the last convergence check already validated the final model: no second pass
+        record = ctx.end_phase(*pairing, validation_psnr_db=check.value_at(rnd) if check else None)
+        if pairing[0] is not None:
+            ctx.checkpoint_phase_end(*pairing)  # scored finite: the last good models so far
+        if check is not None:  # None: no check applies (no rounds to stop early)
+            record.converged = check.converged if self.rounds > 0 else None
+            record.convergence = check.decision
+            if self.decays and check.decision is not None:
+                before, after = check.value_at(self.decay_from), record.validation_psnr_db
+                check.decision["decay"] = {
+                    "schedule": strategy.schedule.kind, "from_round": self.decay_from + 1,
+                    "rounds": rnd - self.decay_from,
+                    "validation_gain_db": None if before is None or after is None else after - before,
+                }
+        return record
 
 
 def _validation_psnr(ctx: RunContext, strategy: RoundStrategy) -> float:

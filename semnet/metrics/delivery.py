@@ -82,6 +82,18 @@ class DeliveryTally:
             if not outcome.ok:
                 row.task_failures[outcome.reason] = row.task_failures.get(outcome.reason, 0) + 1
 
+    def state(self) -> dict:
+        """The counts so far (a resumed run continues them)."""
+        return {key: {name: (dict(v) if isinstance(v, dict) else v) for name, v in
+                      ((slot, getattr(row, slot)) for slot in _Row.__slots__)} for key, row in self._rows.items()}
+
+    def load_state(self, state: dict) -> None:
+        self._rows = {}
+        for key, values in state.items():
+            row = self._rows[key] = _Row()
+            for name, value in values.items():
+                setattr(row, name, dict(value) if isinstance(value, dict) else value)
+
     def as_dict(self) -> dict:
         """``{"branches": {branch: {totals..., "phases": {phase: {...}}}}, "all_branches": {...}}``."""
         branches: dict[str, dict] = {}

@@ -74,14 +74,28 @@ def write_json(path: Path, obj: Any) -> None:
 class JsonlWriter:
     """Append-only JSON lines, written under ``NAME.part`` until ``close(complete=True)``."""
 
-    def __init__(self, path: Path, *, flush_each: bool = False):
+    def __init__(self, path: Path, *, flush_each: bool = False, resume_at: int | None = None):
         self.path = Path(path)
         self._part = self.path.with_name(self.path.name + ".part")
-        self._handle = open(self._part, "w", buffering=1 << 16)
+        if resume_at is None:
+            self._handle = open(self._part, "w", buffering=1 << 16)
+        else:  # a resumed run: cut the stream back to its checkpoint, then append
+            self._handle = open(self._part, "r+", buffering=1 << 16)
+            self._handle.truncate(resume_at)
+            self._handle.seek(resume_at)
         self._flush_each = flush_each  # rare, precious records (metrics) show up at once
         self.count = 0
+        self.muted = False  # a resumed run replaying up to its checkpoint writes nothing
+
+    def offset(self) -> int:
+        """Bytes written so far, flushed and synced (what a checkpoint records)."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        return self._handle.tell()
 
     def write(self, record: dict) -> None:
+        if self.muted:
+            return
         self._handle.write(dumps(record))
         self._handle.write("\n")
         self.count += 1
@@ -144,8 +158,8 @@ def _refuse_existing(path: Path) -> None:
     if state["status"] == "complete":
         raise SemnetError(f"run directory '{path}' already holds a finished run; choose another --out, "
                           "or pass --overwrite to replace it")
-    raise SemnetError(f"run directory '{path}' holds {describe_state(state)}; pass --overwrite to start it "
-                      "afresh (--resume is not available yet), or choose another --out")
+    raise SemnetError(f"run directory '{path}' holds {describe_state(state)}; continue it with 'semnet run "
+                      f"--resume {path}', pass --overwrite to start it afresh, or choose another --out")
 
 
 def _lock(handle, path: Path) -> None:
@@ -170,7 +184,7 @@ class RunDirectory:
     which removes that run's files first (never other files).
     """
 
-    def __init__(self, path: str | Path, *, overwrite: bool = False):
+    def __init__(self, path: str | Path, *, overwrite: bool = False, resume_offsets: dict | None = None):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise SemnetError(f"run directory '{self.path}' exists and is not a directory; choose another --out")
@@ -178,15 +192,18 @@ class RunDirectory:
         self._lock_handle = open(self.path / LOCK, "a+")
         try:
             _lock(self._lock_handle, self.path)
-            if overwrite:
+            if resume_offsets is not None:
+                (self.path / STATUS).unlink(missing_ok=True)  # live again
+            elif overwrite:
                 _remove_run_files(self.path)
             else:
                 _refuse_existing(self.path)
             self._lock_handle.truncate(0)
             self._lock_handle.write(str(os.getpid()))
             self._lock_handle.flush()
-            self.events = JsonlWriter(self.path / "events.jsonl")
-            self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True)
+            offsets = resume_offsets or {}
+            self.events = JsonlWriter(self.path / "events.jsonl", resume_at=offsets.get("events"))
+            self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True, resume_at=offsets.get("metrics"))
         except BaseException:
             self._lock_handle.close()
             raise
@@ -204,6 +221,14 @@ class RunDirectory:
         torch.save(state, buffer)
         atomic_write_bytes(target, buffer.getvalue())
         return target
+
+    def stream_offsets(self) -> dict:
+        """Where ``events.jsonl`` and ``metrics.jsonl`` end now (flushed to disk)."""
+        return {"events": self.events.offset(), "metrics": self.metrics.offset()}
+
+    def mute(self, muted: bool) -> None:
+        """Drop (or stop dropping) every record written to the streams."""
+        self.events.muted = self.metrics.muted = muted
 
     def discard_checkpoint(self, name: str) -> None:
         """Remove ``checkpoints/name`` if it is there (an interim file a finished run no longer needs)."""

@@ -145,6 +145,17 @@ class LinkFading:
         self._memo_t = math.nan
         self._memo_g = 0j
 
+    def checkpoint(self) -> dict:
+        """Where this link's fading is (the large-scale table depends on time only)."""
+        return {"memo_t": self._memo_t, "memo_g": self._memo_g,
+                "scatter": None if self.scatter is None else self.scatter.state()}
+
+    def resume(self, state: dict) -> None:
+        """Continue from :meth:`checkpoint`."""
+        self._memo_t, self._memo_g = state["memo_t"], state["memo_g"]
+        if self.scatter is not None:
+            self.scatter.load_state(state["scatter"])
+
     def snr_db(self, t_s: float) -> float:
         return self.process.large.snr_db_at(self.li, t_s)
 

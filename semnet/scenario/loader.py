@@ -329,3 +329,8 @@ def _model_of(annotation: Any, tags: set[str] = frozenset()) -> type[BaseModel] 
         if (literal and literal[0] in tags) or ("custom" in tags and kind is not None and kind.annotation is str):
             return model
     return models[0] if models else None
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The run directory's ``scenario.yaml``: every key, defaults written out."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)

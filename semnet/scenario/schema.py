@@ -328,7 +328,10 @@ class OutputSpec(_Spec):
     eval_images_per_link: int | None = Field(None, ge=1, description="cap on test images per link")
     eval_realisations: int = Field(1, ge=1, le=10_000, description="fading realisations (noise draws) per test image")
     ssim: bool = Field(True, description="also compute SSIM at evaluations (about 40% of evaluation time)")
-    checkpoints: bool = True
+    checkpoints: bool = Field(True, description="write checkpoints: final models, interim files of long phases "
+                              "and the resume checkpoint")
+    resume_every_rounds: int = Field(10, ge=0, le=MAX_ROUNDS, description="with checkpoints: a resume checkpoint "
+                                     "every N rounds of a phase, and at every phase's end (0: at phase ends only)")
     progress: bool = True
 
 

@@ -38,10 +38,31 @@ class LinkQueue:
     fading: LinkFading | None = None
     last_snr_db: float = math.nan  # realised SNR at the last message's start (time-varying channel)
     last_h: complex = 1.0 + 0j
+    used: bool = False  # has carried a message (a checkpoint keeps only used queues' state)
+
+    def state(self) -> dict:
+        """The queue's mutable state: when it frees, its random stream, its fading."""
+        return {
+            "busy_until_s": self.busy_until_s,
+            "rng": None if self.rng is None else self.rng.bit_generator.state,
+            "last_snr_db": self.last_snr_db,
+            "last_h": self.last_h,
+            "fading": None if self.fading is None else self.fading.checkpoint(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.used = True
+        self.busy_until_s = state["busy_until_s"]
+        if self.rng is not None:
+            self.rng.bit_generator.state = state["rng"]
+        self.last_snr_db, self.last_h = state["last_snr_db"], state["last_h"]
+        if self.fading is not None:
+            self.fading.resume(state["fading"])
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book the link for one message sent at ``now_s``; return (start_s, arrival_s, outcome)."""
         p = self.params
+        self.used = True
         start = now_s if now_s > self.busy_until_s else self.busy_until_s
         if self.fading is not None:
             outcome = self._reserve_over_time(start, bits, symbols)

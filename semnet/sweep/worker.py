@@ -64,10 +64,11 @@ def run_point(task: PointTask) -> dict:
         if (out_dir / SUMMARY).is_file():  # finished meanwhile (a retried task): keep it
             summary = json.loads((out_dir / SUMMARY).read_text())
             return {"status": "complete", "summary": summary, "error": None, "wall_s": time.perf_counter() - start}
-        if out_dir.exists():  # a partial run (killed, failed): a run cannot resume mid-way, start afresh
-            clear_partial_run(out_dir)
         scenario = validate(task.raw, f"sweep point {task.index + 1} ({task.name})", search=task.search)
-        result = run_scenario(scenario, out_dir=task.out_dir, progress=None)
+        checkpoint = resumable(out_dir, scenario) if out_dir.exists() else None
+        if checkpoint is None and out_dir.exists():  # a partial run with nothing to resume from: start afresh
+            clear_partial_run(out_dir)
+        result = run_scenario(scenario, out_dir=task.out_dir, progress=None, resume=checkpoint)
         summary = result.summary
         # the file is the record (NaN written as null); report exactly what it holds
         summary_path = Path(task.out_dir) / SUMMARY
@@ -77,6 +78,20 @@ def run_point(task: PointTask) -> dict:
     except Exception as err:  # noqa: BLE001 - a failed point is data, the sweep goes on
         _write_traceback(out_dir, err)
         return {"status": "failed", "summary": None, "error": one_line(err), "wall_s": time.perf_counter() - start}
+
+
+def resumable(path: Path, scenario) -> dict | None:
+    """The checkpoint to continue ``path``'s interrupted run of ``scenario`` from, or None
+    (no checkpoint, a failed run, another scenario, another semnet version)."""
+    from semnet.fl.resume import scenario_digest
+    from semnet.resume import load_resume_point
+    from semnet.scenario import resolved_yaml
+
+    try:
+        _, checkpoint = load_resume_point(path)
+    except SemnetError:
+        return None
+    return checkpoint if checkpoint["scenario_sha256"] == scenario_digest(resolved_yaml(scenario)) else None
 
 
 def clear_partial_run(path: Path) -> None:

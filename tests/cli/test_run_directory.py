@@ -83,11 +83,7 @@ def test_rerunning_into_an_unfinished_run_asks_for_overwrite(tmp_path, write_sce
     capsys.readouterr()
 
 
-def test_resume_is_one_line_not_a_traceback(tmp_path, capsys):
-    rc = main(["run", "--resume", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert rc == EXIT_USER_ERROR and len(err.splitlines()) == 1
-    assert "--resume" in err and "not available yet" in err and "--overwrite" in err
+def test_run_without_a_scenario_is_one_line(capsys):
     rc = main(["run"])
     err = capsys.readouterr().err
     assert rc == EXIT_USER_ERROR and "give a scenario file" in err

@@ -17,6 +17,7 @@ class FakeRun:
         self.calls = []
         self.curve = validation_curve or (lambda rnd: 20.0)
         self.played = 0
+        self.resume_log = None  # no checkpoints
 
     def begin_phase(self, name):
         self.calls.append(("begin", name))

@@ -165,8 +165,8 @@ def test_centralized_leaves_its_latest_weights_when_stopped_and_none_when_finish
     saved = []
     real_save = RunDirectory.save_checkpoint
     monkeypatch.setattr(RunDirectory, "save_checkpoint",
-                        lambda self, name, state: saved.append((name, {k: v.clone() for k, v in state.items()}))
-                        or real_save(self, name, state))
+                        lambda self, name, state: (name == "centralized_latest.pt" and saved.append(
+                            (name, {k: v.clone() for k, v in state.items()}))) or real_save(self, name, state))
     real_evaluate = RunContext.evaluate
     calls = []
 

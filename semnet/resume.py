@@ -1,0 +1,70 @@
+"""``semnet run --resume RUN_DIR``: continue an interrupted run from its checkpoint.
+
+What is checkpointed and how a run replays up to it is :mod:`semnet.fl.resume`; this
+module checks that a directory can be resumed (one line for each reason it cannot)
+and runs its scenario from the checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from semnet import __version__
+from semnet.errors import SemnetError
+from semnet.fl.resume import FORMAT, RESUME_CHECKPOINT, scenario_digest
+from semnet.metrics.rundir import check_target, describe_state, run_state
+
+
+def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
+    """The scenario file and checkpoint of the interrupted run in ``run_dir``; raises
+    :class:`SemnetError` (one line) when it cannot be resumed."""
+    path = Path(run_dir)
+    state = run_state(path)
+    if state is None:
+        raise SemnetError(f"--resume {path}: no run there (no run files); give a run directory that "
+                          "'semnet run' wrote")
+    if state["status"] == "complete":
+        raise SemnetError(f"--resume {path}: the run has finished (summary.json is there); nothing to resume")
+    if state["status"] == "failed":
+        raise SemnetError(f"--resume {path}: the run {describe_state(state)[2:]}; resuming would repeat it: change "
+                          "the scenario and start afresh with --overwrite")
+    check_target(path, overwrite=True)  # a run still writing there: one line
+    scenario_file = path / "scenario.yaml"
+    checkpoint_file = path / "checkpoints" / RESUME_CHECKPOINT
+    if not checkpoint_file.is_file() or not scenario_file.is_file():
+        raise SemnetError(f"--resume {path}: no resume checkpoint (the run stopped before its first one, or "
+                          "output.checkpoints is false); start it afresh with --overwrite")
+    checkpoint = _load(checkpoint_file)
+    if checkpoint.get("format") != FORMAT or checkpoint.get("semnet_version") != __version__:
+        raise SemnetError(f"--resume {path}: the checkpoint was written by semnet {checkpoint.get('semnet_version')} "
+                          f"(format {checkpoint.get('format')}), this is semnet {__version__} (format {FORMAT}); "
+                          "resume it with that version, or start afresh with --overwrite")
+    if checkpoint.get("scenario_sha256") != scenario_digest(scenario_file.read_text()):
+        raise SemnetError(f"--resume {path}: scenario.yaml is not the scenario the checkpoint was written for; "
+                          "restore it, or start afresh with --overwrite")
+    return scenario_file, checkpoint
+
+
+def _load(checkpoint_file: Path) -> dict:
+    import torch
+
+    try:
+        # our own file in the run directory: it holds random generators' states, not only tensors
+        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
+        raise SemnetError(f"--resume: checkpoint {checkpoint_file} is unreadable ({type(err).__name__}); "
+                          "start the run afresh with --overwrite") from None
+    if not isinstance(checkpoint, dict) or not {"completed", "offsets"} <= set(checkpoint):
+        raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume checkpoint; start the run afresh "
+                          "with --overwrite")
+    return checkpoint
+
+
+def resume_run(run_dir: str | Path, progress=None):
+    """Continue the interrupted run in ``run_dir``; returns the runner's ``RunResult``."""
+    from semnet.runner import run_scenario
+    from semnet.scenario import load_scenario
+
+    scenario_file, checkpoint = load_resume_point(run_dir)
+    scenario = load_scenario(scenario_file)
+    return run_scenario(scenario, out_dir=run_dir, progress=progress, resume=checkpoint)

@@ -1,0 +1,242 @@
+"""``semnet run --resume``: a run killed or interrupted anywhere continues from its last
+checkpoint, and its events.jsonl, metrics.jsonl and summary.json equal those of a run
+that was never stopped (wall times aside)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import yaml
+
+import semnet.fl.strategy as strategy_module
+from semnet.cli.main import EXIT_USER_ERROR, main
+from semnet.errors import RunInterrupted
+from semnet.fl.resume import RESUME_CHECKPOINT
+from semnet.resume import resume_run
+from semnet.runner import run_scenario
+from semnet.scenario import validate
+from tests.cli.conftest import with_key
+from tests.fl.conftest import tiny_scenario_dict
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _raw(**changes) -> dict:
+    raw = tiny_scenario_dict(controls=["compute_matched"])
+    raw["method"]["federated"]["rounds"] = 4
+    raw["method"]["finetune"]["decoder_rounds"] = 3
+    raw["output"].update(resume_every_rounds=1, eval_every_rounds=2)
+    raw["simulation"]["workers"] = 1
+    for dotted, value in changes.items():
+        if dotted == "method.name" and value not in ("finefed",):
+            raw["method"].pop("controls", None)
+        raw = with_key(raw, dotted, value)
+    return raw
+
+
+def _without_wall(obj):
+    if isinstance(obj, dict):
+        return {k: _without_wall(v) for k, v in obj.items() if k != "wall_time_s"}
+    if isinstance(obj, list):
+        return [_without_wall(v) for v in obj]
+    return obj
+
+
+def assert_same_run(expected, resumed) -> None:
+    """Byte-equal events; metrics and summary equal but for wall-clock times."""
+    assert (resumed / "events.jsonl").read_bytes() == (expected / "events.jsonl").read_bytes()
+    for name in ("metrics.jsonl",):
+        lines = [[_without_wall(json.loads(line)) for line in (path / name).read_text().splitlines()]
+                 for path in (expected, resumed)]
+        assert lines[1] == lines[0]
+    summaries = [_without_wall(json.loads((path / "summary.json").read_text())) for path in (expected, resumed)]
+    assert summaries[1] == summaries[0]
+    assert not (resumed / "status.json").exists()
+    assert not (resumed / "checkpoints" / RESUME_CHECKPOINT).exists()  # a finished run needs none
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("resume") / "whole"
+    run_scenario(validate(_raw()), out_dir=out)
+    return out
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    import semnet.fl.trainer as trainer
+    from semnet.cli.main import main
+
+    target, calls, real = int(sys.argv[1]), [], trainer.Trainer.run
+
+    def run(self, jobs):  # the round's messages are played; its local training is under way
+        calls.append(1)
+        if len(calls) == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, jobs)
+
+    trainer.Trainer.run = run
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+@pytest.mark.parametrize("training_call, where", [
+    (3, "pretrain_fedavg"),  # mid-federated-round (round 3 of 4)
+    (7, "finefed_1_decoder"),  # inside a FineFed decoder step (its 2nd of 3 rounds)
+    (11, "compute_matched"),  # inside the compute-matched control's branch (its 3rd round)
+])
+def test_a_run_killed_by_sigkill_resumes_to_the_same_outputs(tmp_path, uninterrupted, training_call, where):
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(_raw(), sort_keys=False))
+    out = tmp_path / "killed"
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(training_call), "run", str(scenario), "--out", str(out),
+                           "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (out / "summary.json").exists() and (out / "events.jsonl.part").exists()
+    checkpoint = torch.load(out / "checkpoints" / RESUME_CHECKPOINT, weights_only=False)
+    at = checkpoint["partial"]["ctx"]["phase_name"] if checkpoint["partial"] else None
+    assert at == where  # the kill came after the phase's first checkpoint: resumed mid-phase
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    assert_same_run(uninterrupted, out)
+
+
+def _interrupt_at(monkeypatch, rounds_played: int):
+    real, played = strategy_module.play_round, []
+
+    def play(ctx, strategy, rnd):
+        played.append(1)
+        if len(played) == rounds_played:
+            raise KeyboardInterrupt
+        return real(ctx, strategy, rnd)
+
+    monkeypatch.setattr(strategy_module, "play_round", play)
+
+
+VARIANTS = {
+    # SCAFFOLD's control variates, lossy codecs with error feedback, faded Shannon-rate links
+    "scaffold_codecs_fading": {
+        "method.name": "scaffold", "method.federated.rounds": 5,
+        "method.codec": {"updates": "topk10", "global_model": "qsgd8", "control_variates": "int8"},
+        "links.fading": "rayleigh",
+        "links.rate": {"mode": "shannon", "backoff": 0.5, "packet_bits": 12000, "max_retries": 4},
+    },
+    # users walking through a time-correlated channel; FineFed's decoders and updates coded
+    "mobile_channel": {
+        "topology.mobility": {"model": "random_waypoint", "speed_mps": [0.5, 2.0], "step_s": 1.0},
+        "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
+        "links.channel": {"time_correlation": "gauss_markov", "carrier_hz": 2.4e9, "gauss_markov_step_s": 0.001},
+        "method.codec": {"decoders": "int8", "updates": "topk10"},
+    },
+    # a convergence check whose plateau is followed by a cosine decay
+    "plateau_then_decay": {
+        "method.name": "fedper", "method.personal": {"rounds": 2},
+        "method.federated": {"rounds": 30, "local": {"steps": 1, "batch_size": 8, "lr": 1e-9},
+                             "converge": {"min_gain_db": 0.1, "window_frac": 0.1, "min_rounds": 4, "eval_every": 1},
+                             "lr_schedule": "plateau_then_cosine", "decay_rounds": 4},
+    },
+    # centralised training: its optimiser, schedule and batch stream persist across chunks
+    "centralized": {
+        "method.name": "centralized",
+        "method.centralized": {"epochs": 3, "eval_every_epochs": 1, "batch_size": 16, "lr_schedule": "cosine"},
+    },
+    "exchange": {
+        "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
+        "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
+    },
+}
+
+
+@pytest.mark.parametrize("variant, stop_at", [
+    ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
+    ("exchange", 5),
+])
+def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
+    scenario = validate(_raw(**VARIANTS[variant]))
+    run_scenario(scenario, out_dir=tmp_path / "whole")
+    _interrupt_at(monkeypatch, stop_at)
+    with pytest.raises(RunInterrupted):
+        run_scenario(scenario, out_dir=tmp_path / "stopped")
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "stopped" / "status.json").read_text())["status"] == "interrupted"
+    resume_run(tmp_path / "stopped")
+    assert_same_run(tmp_path / "whole", tmp_path / "stopped")
+
+
+def _one_line_error(capsys, args) -> str:
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == EXIT_USER_ERROR and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, uninterrupted):
+    assert "no run there" in _one_line_error(capsys, ["run", "--resume", str(tmp_path)])
+    assert "has finished" in _one_line_error(capsys, ["run", "--resume", str(uninterrupted)])
+    assert "give no scenario" in _one_line_error(capsys, ["run", "scenario.yaml", "--resume", str(uninterrupted)])
+
+    scenario = validate(_raw(**{"method.name": "exchange", "method.exchange": {"rounds": 4}}))
+    stopped = tmp_path / "stopped"
+    real, played = strategy_module.play_round, []
+
+    def play(ctx, strategy, rnd):
+        played.append(1)
+        if len(played) == 3:
+            raise KeyboardInterrupt
+        return real(ctx, strategy, rnd)
+
+    strategy_module.play_round = play
+    try:
+        with pytest.raises(RunInterrupted):
+            run_scenario(scenario, out_dir=stopped)
+    finally:
+        strategy_module.play_round = real
+    checkpoint_file = stopped / "checkpoints" / RESUME_CHECKPOINT
+    good = checkpoint_file.read_bytes()
+    events = (stopped / "events.jsonl.part").read_bytes()
+
+    text = (stopped / "scenario.yaml").read_text()
+    (stopped / "scenario.yaml").write_text(text.replace("seed: 3", "seed: 4"))
+    assert "not the scenario" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
+    (stopped / "scenario.yaml").write_text(text)
+
+    checkpoint = torch.load(checkpoint_file, weights_only=False)
+    checkpoint["semnet_version"] = "0.0.1"
+    torch.save(checkpoint, checkpoint_file)
+    assert "written by semnet 0.0.1" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
+
+    checkpoint_file.write_bytes(good[: len(good) // 2])  # torn
+    assert "unreadable" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
+    assert (stopped / "events.jsonl.part").read_bytes() == events  # nothing lost by refusing
+
+    checkpoint_file.write_bytes(good)
+    (stopped / "status.json").write_text(json.dumps({"status": "failed", "error": "run diverged: x"}))
+    assert "resuming would repeat it" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
+    (stopped / "status.json").write_text(json.dumps({"status": "interrupted"}))
+    assert main(["run", "--resume", str(stopped), "--quiet"]) == 0
+    capsys.readouterr()
+    assert (stopped / "summary.json").is_file()
+
+
+def test_a_sweep_resumes_its_unfinished_point_from_its_checkpoint(tmp_path, monkeypatch):
+    from semnet.sweep.driver import run_sweep
+    from semnet.sweep.spec import parse_sweep
+
+    raw = _raw(**{"method.name": "exchange", "method.exchange": {"rounds": 5}})
+    spec = parse_sweep({"base": raw, "grid": {"seed": [3]}, "out": str(tmp_path / "sweep")}, base_dir=tmp_path)
+    whole = tmp_path / "whole"
+    run_scenario(validate(raw), out_dir=whole)
+    point_dir = tmp_path / "sweep" / "seed=3"
+    _interrupt_at(monkeypatch, 4)
+    with pytest.raises(RunInterrupted):
+        run_scenario(validate(raw), out_dir=point_dir)
+    monkeypatch.undo()
+    (point_dir / "note.txt").write_text("a run started afresh would have cleared its directory")
+    [result] = run_sweep(spec, backend="local", workers=1)
+    assert result.status == "complete"
+    assert (point_dir / "note.txt").exists()  # continued in place, not started again
+    assert_same_run(whole, point_dir)
