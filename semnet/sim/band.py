@@ -118,6 +118,19 @@ class SharedBand:
         self.generation = 0
         self.busy_s = 0.0  # seconds the band carried something
 
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict:
+        # the environment and the owner are re-attached after a restore (attach)
+        return {**self.__dict__, "env": None, "owner": None}
+
+    def attach(self, env: simpy.Environment, owner) -> None:
+        """Join ``env`` (a restored band): wake at the next decision again."""
+        self.env = env
+        self.owner = owner
+        if self.queues:
+            self._arm()
+
     # ------------------------------------------------------------------ interface
 
     def add(self, job: BandJob) -> None:

@@ -66,6 +66,16 @@ class CellMedium(Medium):
         self.groups: dict[tuple, list[Transmission]] = {}  # (kind, bits, symbols) -> downloads of this instant
         self.closing = False
 
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "sim": None}  # re-attached after a restore
+
+    def attach(self, sim) -> None:
+        self.sim = sim
+        self.uplink.attach(sim.env, self)
+        self.downlink.attach(sim.env, self)
+        if self.groups:
+            self.sim.env.timeout(0).callbacks.append(_CloseGroups(self))
+
     # ------------------------------------------------------------------ submission
 
     def submit(self, tx: Transmission) -> None:

@@ -355,6 +355,7 @@ class Simulator:
                 env.timeout(due - start).callbacks.append(rnd.expire)
             env.run(until=rnd.settled)
         rnd.closed = True
+        rnd.settled = None  # stragglers on a shared band keep the round: no SimPy event in it
         end = rnd.end_s if due is None else min(rnd.end_s, due)
         if end > env.now:
             env.run(until=end)

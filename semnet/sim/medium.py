@@ -21,7 +21,9 @@ A *deferring* medium (``defers = True``) receives a :class:`Transmission` in
 users who arrive over time that is only when it ends, since later arrivals slow it.
 
 State is kept in plain attributes of objects the simulator owns (no closures), so a
-simulator between rounds can be pickled with its queues.
+simulator's medium between rounds can be pickled with its queues: its pickle leaves out
+the simulator and the SimPy environment, and :meth:`Medium.attach` joins a restored
+medium to a simulator again (a shared band then wakes at its next decision).
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ class Medium:
     def finish(self) -> None:
         """Resolve every transmission still on the air as if nothing more were sent
         (the end of a run: their records must still be written)."""
+
+    def attach(self, sim) -> None:
+        """Serve simulator ``sim`` (after being unpickled, between rounds): a medium's
+        pickled state leaves out the simulator and its SimPy environment."""
 
 
 class DedicatedMedium(Medium):

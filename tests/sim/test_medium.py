@@ -246,3 +246,41 @@ def test_send_primitive_on_a_cell():
     assert first.value["t_end_s"] == pytest.approx(MB / R + LAT, rel=1e-12)
     assert second.value["t_end_s"] == pytest.approx(2 * MB / R + LAT, rel=1e-12)
     assert sim.now_s == pytest.approx(2 * MB / R + LAT, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- state between rounds
+
+
+def test_node_radios_pickle():
+    import pickle
+
+    sim, _ = sim_on(RADIO, *uplinks(2))
+    sim.play_round([upload(0), upload(1)], deadline_s=0.5)
+    restored = pickle.loads(pickle.dumps(sim.medium))
+    assert restored.radios.free_s == sim.medium.radios.free_s == {0: 0.8, AGGREGATOR: 1.6, 1: 1.6}
+
+
+@pytest.mark.parametrize("medium", [cell("ofdma"), cell("tdma", downlink="broadcast"), cell("proportional_fair")],
+                         ids=lambda m: m.scheduler)
+def test_a_cell_with_messages_on_the_air_pickles_and_resumes(medium):
+    import pickle
+
+    def straggling():
+        sim, records = sim_on(medium, *uplinks(3))
+        sim.play_round([download(u) for u in range(3)])
+        sim.play_round([upload(u) for u in range(3)], deadline_s=0.5)  # still on the air
+        return sim, records
+
+    sim, records = straggling()
+    restored = pickle.loads(pickle.dumps(sim.medium))
+    sim.finish()
+    expected = records[3:]
+    assert len(expected) == 3 and {r["outcome"] for r in expected} == {"late"}
+
+    again, records = straggling()
+    fresh, resumed = sim_on(medium, *uplinks(3))
+    fresh.env = type(fresh.env)(initial_time=again.now_s)  # a restored simulator's clock
+    fresh.medium = restored
+    restored.attach(fresh)
+    fresh.finish()
+    assert resumed == expected
