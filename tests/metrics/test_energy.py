@@ -118,3 +118,12 @@ def test_ledger_keys_by_branch_and_phase():
     ledger.radio({"branch": "main", "phase": "a"}, 0, 1, 1.0, 1.0)
     ledger.compute({"branch": "control_x", "phase": "x"}, 0, 5)
     assert ledger.rows == {("main", "a"): {0: [1.0, 0.0, 0], 1: [0.0, 1.0, 0]}, ("control_x", "x"): {0: [0.0, 0.0, 5]}}
+
+
+def test_the_terminal_report_shows_medium_and_energy(tmp_path):
+    from semnet.cli.report import format_summary
+
+    text = format_summary(run(tmp_path, {"medium": "cell", "scheduler": "tdma"}))
+    assert "medium: cell (scheduler tdma, downlink broadcast)" in text
+    line = next(x for x in text.splitlines() if x.startswith("energy by the method:"))
+    assert "users" in line and "compute" in line and "idle" in line
