@@ -33,7 +33,7 @@ def format_summary(summary: dict, path: str = "") -> str:
     )
     medium = net.get("medium")
     if medium:
-        options = ", ".join(f"{k} {v}" for k, v in medium.items() if k != "kind")
+        options = ", ".join(f"{k} {medium[k]}" for k in ("scheduler", "downlink") if k in medium)
         lines.append(f"medium: {medium['kind']}" + (f" ({options})" if options else ""))
     energy = summary.get("energy")
     if energy:
