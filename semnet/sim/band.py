@@ -16,7 +16,8 @@ served one after another (FIFO); between users the scheduler decides:
 ``proportional_fair``
     Slotted: each slot of ``slot_s`` (or until the served job ends) the whole band
     goes to the user with the largest ``r_i(t) / T_i``, its current rate over its
-    throughput averaged over ``window_s``; new users (no throughput yet) go first.
+    throughput averaged over ``window_s`` while it has something to send; users who
+    arrive (no throughput yet) go first.
     With rates that do not change in time this converges to equal time shares, the
     maximiser of ``sum_i log(phi_i r_i)``, i.e. to ``ofdma``'s allocation; it differs
     where the rates follow a channel over time (its owner's ``rate_bps``). It costs
@@ -122,7 +123,6 @@ class SharedBand:
         self.finish_v: list = []  # ofdma: heap of (virtual end, sequence, head job)
         self.sequence = 0
         self.generation = 0
-        self.busy_s = 0.0  # seconds the band carried something
 
     # ------------------------------------------------------------------ pickling
 
@@ -203,11 +203,9 @@ class SharedBand:
             if self.t_s + dt > t_s:
                 if t_s > self.t_s:
                     self.v += (t_s - self.t_s) / n
-                    self.busy_s += t_s - self.t_s
                     self.t_s = t_s
                 return
             heapq.heappop(heap)
-            self.busy_s += dt
             self.t_s += dt
             self.v = finish_v
             job.on_air_s = self.t_s - job.start_s  # on its sub-band all along
@@ -224,7 +222,6 @@ class SharedBand:
     def _progress(self, shares: list, dt: float) -> None:
         if dt <= 0:
             return
-        self.busy_s += dt
         for job, rate in shares:
             job.remaining_s -= rate * dt
             job.on_air_s += dt
@@ -245,6 +242,7 @@ class SharedBand:
             self.queues[job.user] = queue
         elif not queue:
             del self.queues[job.user]
+            self.avg_bps.pop(job.user, None)  # proportional fair: back later, it starts afresh
         elif self.scheduler == "ofdma":
             self._start_shared(queue[0])  # the user's next message takes its share at once
         if self.current is job:
