@@ -27,6 +27,7 @@ from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
 from semnet.metrics.rundir import RunDirectory, check_target
 from semnet.metrics.delivery import DeliveryTally
+from semnet.metrics.energy import energy_summary
 from semnet.models import Channel
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
@@ -34,6 +35,7 @@ from semnet.scenario.loader import resolved_yaml
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator
+from semnet.sim.ledger import UsageLedger
 from semnet.models.base import state_bytes
 from semnet.workload import load_user_data, model_factory, symbols_per_image
 
@@ -157,12 +159,15 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         run_dir.mute(True)  # the streams already hold everything up to the checkpoint
         progress = _after_replay(progress, log)
     delivery = DeliveryTally()
-    sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write))
+    ledger = UsageLedger() if accounts_energy(scenario) else None
+    sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write),
+                    ledger=ledger)
     sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
 
     def branch_sim(name: str, start_s: float) -> Simulator:
         branch = Simulator(network, seed=scenario.seed, compute_speed=speeds,
-                           sink=delivery.sink(run_dir.events.write, name), start_s=start_s, stream=name)
+                           sink=delivery.sink(run_dir.events.write, name), start_s=start_s, stream=name,
+                           ledger=ledger)
         sims.append(branch)
         return branch
 
@@ -222,6 +227,8 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         raise
     finally:
         trainer.close()
+    for simulator in sims:  # messages still on a shared band get their records
+        simulator.finish()
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
@@ -230,6 +237,8 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
+    if ledger is not None:
+        summary["energy"] = run_energy(scenario, network, ledger, summary)
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)
 
@@ -258,6 +267,31 @@ def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, re
     if not out.checkpoints:
         return None if resume is None else ResumeLog(None, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
     return ResumeLog(write, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
+
+
+def accounts_energy(scenario: Scenario) -> bool:
+    """Whether the run reports energy: radio powers or a compute energy are configured."""
+    sim = scenario.simulation
+    return sim.energy is not None or sim.compute.joules_per_sample is not None or bool(
+        sim.compute.per_node_joules_per_sample)
+
+
+def joules_per_sample(scenario: Scenario, network: Network) -> dict:
+    """J per training sample of every node, the aggregator included (0 where not given)."""
+    spec = scenario.simulation.compute
+    default = spec.joules_per_sample or 0.0
+    out = {user: spec.per_node_joules_per_sample.get(user, default) for user in network.users}
+    out[network.aggregator] = default
+    return out
+
+
+def run_energy(scenario: Scenario, network: Network, ledger: UsageLedger, summary: dict) -> dict:
+    """The summary's ``energy`` section; each phase idles for its simulated duration."""
+    spans = {("main", p["name"]): p["sim_time_s"] for p in summary["phases"]}
+    for control in summary.get("controls") or []:
+        spans[(f"control_{control['name']}", control["name"])] = control["sim_time_s"]
+    return energy_summary(ledger, spans, [*network.users, network.aggregator], network.aggregator,
+                          joules_per_sample(scenario, network), scenario.simulation.energy)
 
 
 def channel_summary(network: Network, sims: list[Simulator]) -> dict:
@@ -327,6 +361,10 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, 
         },
         **outcome.extras,
     }
+    medium = network.medium
+    if medium.kind != "dedicated":  # dedicated runs keep the summary they always had
+        summary["network"]["medium"] = {"kind": medium.kind} if medium.kind != "cell" else {
+            "kind": medium.kind, "scheduler": medium.scheduler, "downlink": medium.downlink}
     if delivery is not None:
         # bytes_total, messages_total and phases[] count the main branch (the method)
         # only; each control's own messages are under delivery.branches

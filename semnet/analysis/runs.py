@@ -56,6 +56,9 @@ CONTROL_BRANCH_PREFIX = "control_"
 QUALITY_KEYS = ("psnr_db", "worst_link_psnr_db", "ssim")
 #: Cost measures every variant carries, counted from the start of the run.
 COST_KEYS = ("bytes", "sim_time_s", "wall_time_s", "local_steps")
+#: Energy measures (J, from the summary's ``energy`` section; absent from the values
+#: of runs without one), counted from the start of the run like the costs.
+ENERGY_KEYS = ("energy_j", "radio_energy_j")
 
 # Reading order of the rows: references first, then the personalised baselines,
 # then each FineFed family as start -> controls -> FineFed.
@@ -135,8 +138,9 @@ class Variant:
         The run it came from.
     values : dict
         ``psnr_db``, ``worst_link_psnr_db``, ``ssim`` (dB, dB, 0..1) and the costs
-        ``bytes``, ``sim_time_s``, ``wall_time_s``, ``local_steps``, all counted from
-        the start of the run; NaN where the run has no value (e.g. ``exchange``).
+        ``bytes``, ``sim_time_s``, ``wall_time_s``, ``local_steps`` and the energies
+        ``energy_j``, ``radio_energy_j`` (only in runs that account energy), all counted
+        from the start of the run; NaN where the run has no value (e.g. ``exchange``).
     links : list of dict
         Per-link quality (``src``, ``dst``, ``snr_db``, ``psnr_db``, ``ssim``); empty
         for a federated start from a run written before phases kept their links.
@@ -267,8 +271,18 @@ def as_variants(items: Iterable[Run] | Iterable[Variant]) -> list[Variant]:
     return [v for v in items if isinstance(v, Variant)] + variants_of(r for r in items if isinstance(r, Run))
 
 
+def _energy(section: dict | None) -> dict:
+    """``energy_j`` (everything) and ``radio_energy_j`` (all but compute) of one part of
+    a summary's ``energy`` section; nothing without one."""
+    if not section:
+        return {}
+    total = _num(section.get("total_j"))
+    return {"energy_j": total, "radio_energy_j": total - _num(section.get("compute_j"))}
+
+
 def _run_variants(run: Run) -> list[Variant]:
     s = run.summary
+    energy = s.get("energy") or {}
     phases = s.get("phases") or []
     method = run.method
     wall_phases = sum(_num(p.get("wall_time_s")) for p in phases) if phases else _num(s.get("wall_time_s"))
@@ -283,6 +297,7 @@ def _run_variants(run: Run) -> list[Variant]:
             "sim_time_s": _num(s.get("sim_time_s")),
             "wall_time_s": wall_phases,
             "local_steps": _num(s.get("local_steps")),
+            **_energy(energy),
         },
         links=list(s.get("links") or []),
         branch=MAIN_BRANCH,
@@ -296,6 +311,7 @@ def _run_variants(run: Run) -> list[Variant]:
         "sim_time_s": _num(first.get("sim_time_end_s")),
         "wall_time_s": _num(first.get("wall_time_s")),
         "local_steps": _num(first.get("local_steps")),
+        **_energy((energy.get("phases") or {}).get(first["name"]) if energy else None),
     }
     start = Variant(
         label=f"{method}/{START}", method=method, kind=START, run=run,
@@ -309,10 +325,12 @@ def _run_variants(run: Run) -> list[Variant]:
             "sim_time_s": _num(c.get("sim_time_s")),
             "wall_time_s": _num(c.get("wall_time_s")),
             "local_steps": _num(c.get("local_steps")),
+            **_energy((energy.get("branches") or {}).get(f"{CONTROL_BRANCH_PREFIX}{c['name']}") if energy else None),
         }
         controls.append(Variant(
             label=f"{method}/{c['name']}", method=method, kind="control", run=run,
-            values={**_quality(c), **{k: start_cost[k] + own[k] for k in COST_KEYS}},
+            values={**_quality(c), **{k: start_cost[k] + own[k] for k in COST_KEYS + ENERGY_KEYS
+                                          if k in own and k in start_cost}},
             links=list(c.get("links") or []),
             branch=f"{CONTROL_BRANCH_PREFIX}{c['name']}", phase=c["name"],
         ))

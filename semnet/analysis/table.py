@@ -2,10 +2,11 @@
 
 Rows are the variants of :mod:`semnet.analysis.runs` (``fedavg``, ``finefed/start``,
 ``finefed/compute_matched``, ``finefed``, ...). Columns: mean link PSNR, worst-link
-PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, the PSNR
-gain over the run's own federated start (%, FineFed rows and controls), and the
-number of seeds. Each cell is the mean ± sample standard deviation (ddof=1) over
-seeds; a cell with one seed shows the value alone.
+PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, energy and
+radio energy (J; only when some run accounts energy), the PSNR gain over the run's
+own federated start (%, FineFed rows and controls), and the number of seeds. Each
+cell is the mean ± sample standard deviation (ddof=1) over seeds; a cell with one
+seed shows the value alone.
 
 Examples
 --------
@@ -46,6 +47,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("local_steps", "local steps", "local_steps", 1.0, 0),
 )
 GAIN = Column("psnr_gain_pct", "PSNR gain vs start (%)", "psnr_gain_pct", 1.0, 2)
+#: Shown when some run of the table accounts energy (``simulation.energy`` or
+#: ``simulation.compute.joules_per_sample``).
+ENERGY = (
+    Column("energy_j", "energy (J)", "energy_j", 1.0, 3),
+    Column("radio_energy_j", "radio energy (J)", "radio_energy_j", 1.0, 3),
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ def methods_table(runs: Iterable[Run] | Iterable[Variant]) -> list[TableRow]:
         cells = {
             c.key: mean_std(v.values[c.key] * c.scale for v in group) for c in COLUMNS
         }
+        if any(math.isfinite(v.values.get("energy_j", math.nan)) for v in group):
+            cells.update({c.key: mean_std(v.values.get(c.key, math.nan) * c.scale for v in group) for c in ENERGY})
         if group[0].kind != "start" and any(v.run.path in starts for v in group):
             cells[GAIN.key] = mean_std(psnr_gain_pct(v, starts.get(v.run.path)) for v in group)
         rows.append(TableRow(label=label, seeds=tuple(v.seed for v in group), cells=cells))
@@ -144,6 +153,12 @@ def _has_gain(rows: list[TableRow]) -> bool:
     return any(GAIN.key in r.cells for r in rows)
 
 
+def _columns(rows: list[TableRow]) -> list[Column]:
+    """The table's columns: energy where some row has it, the gain where some row has it."""
+    energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
+    return list(COLUMNS) + energy + ([GAIN] if _has_gain(rows) else [])
+
+
 NOTES = (
     "Mean ± sample standard deviation over seeds. `<method>/start`: the federated start "
     "(first phase) of that run; `<method>/<control>`: a fair-comparison control continued "
@@ -156,7 +171,7 @@ NOTES = (
 
 def to_markdown(rows: list[TableRow], notes: bool = True) -> str:
     """A GitHub-flavoured Markdown table (and a line of notes under it)."""
-    columns = list(COLUMNS) + ([GAIN] if _has_gain(rows) else [])
+    columns = _columns(rows)
     header = ["method"] + [c.title for c in columns] + ["seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for r in rows:
@@ -174,7 +189,8 @@ def to_markdown(rows: list[TableRow], notes: bool = True) -> str:
 
 def to_csv(rows: list[TableRow]) -> str:
     """CSV with ``<column>_mean`` and ``<column>_std`` (empty when undefined) per column."""
-    columns = list(COLUMNS) + [GAIN]
+    energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
+    columns = list(COLUMNS) + energy + [GAIN]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["method", "n_seeds", "seeds"] + [f"{c.csv_name}_{s}" for c in columns for s in ("mean", "std")])

@@ -31,6 +31,17 @@ def format_summary(summary: dict, path: str = "") -> str:
         f"cost: {summary['bytes_total'] / 1e6:.3f} MB exchanged{scope}, {summary['sim_time_s']:.2f} s simulated, "
         f"{summary['local_steps']} local steps, {summary['wall_time_s']:.1f} s wall"
     )
+    medium = net.get("medium")
+    if medium:
+        options = ", ".join(f"{k} {medium[k]}" for k in ("scheduler", "downlink") if k in medium)
+        lines.append(f"medium: {medium['kind']}" + (f" ({options})" if options else ""))
+    energy = summary.get("energy")
+    if energy:
+        lines.append(
+            f"energy by the method: {energy['total_j']:.3f} J (users {energy['users_j']:.3f} J): compute "
+            f"{energy['compute_j']:.3f}, transmit {energy['tx_j']:.3f}, receive {energy['rx_j']:.3f}, "
+            f"idle {energy['idle_j']:.3f} J"
+        )
     lines.append("")
     lines.append(f"{'phase':<26}{'PSNR dB':>9}{'worst dB':>10}{'SSIM':>8}{'MB':>10}{'sim s':>10}{'steps':>8}")
     for p in summary.get("phases", []):

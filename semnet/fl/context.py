@@ -493,6 +493,7 @@ class RunContext:
             "where": dict(self._where),
             "delivery": None if self._delivery is None else self._delivery.state(),
             "interim_checkpoints": sorted(self.interim_checkpoints),
+            "ledger": None if self._sim.ledger is None else copy.deepcopy(self._sim.ledger.rows),
         }
 
     def load_shared_state(self, state: dict) -> None:
@@ -502,6 +503,8 @@ class RunContext:
             self._delivery.load_state(state["delivery"])
         self.interim_checkpoints.clear()
         self.interim_checkpoints.update(state["interim_checkpoints"])
+        if self._sim.ledger is not None:  # one ledger for every branch's simulator
+            self._sim.ledger.rows = copy.deepcopy(state["ledger"])
 
     # ------------------------------------------------------------------ branches
 

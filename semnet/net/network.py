@@ -51,6 +51,36 @@ class LinkParams:
     fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
 
 
+@dataclass(frozen=True)
+class MediumSettings:
+    """Who shares airtime (``links.medium`` and its options; :mod:`semnet.sim.medium`).
+
+    ``dedicated``: every directed link is its own pipe (the ideal reference);
+    ``node_radio``: one half-duplex radio per node; ``cell``: the aggregator is a base
+    station whose bands are shared by ``scheduler``, its identical downloads sent as one
+    ``broadcast`` or as unicasts, users' device-to-device messages on their radios.
+    ``slot_s`` and ``pf_window_s`` tune the proportional-fair scheduler.
+    """
+
+    kind: str = "dedicated"
+    scheduler: str = "ofdma"
+    downlink: str = "broadcast"
+    slot_s: float = 1e-3
+    pf_window_s: float = 0.1
+
+    @classmethod
+    def of(cls, links) -> "MediumSettings":
+        """The settings of a ``links`` section, its nulls replaced by the defaults."""
+        default = cls()
+        return cls(
+            kind=links.medium,
+            scheduler=links.scheduler or default.scheduler,
+            downlink=links.downlink or default.downlink,
+            slot_s=links.slot_s or default.slot_s,
+            pf_window_s=links.pf_window_s or default.pf_window_s,
+        )
+
+
 @dataclass
 class Network:
     """Users (ints ``0..n-1``), the aggregator (``"server"``) and all directed links."""
@@ -64,6 +94,7 @@ class Network:
     # fading); None when none of that is configured: every link keeps today's fixed SNR
     # and independent blocks
     channel: ChannelProcess | None = None
+    medium: MediumSettings = MediumSettings()
 
     def receivers(self, user: int) -> list[int]:
         """out(i): the users that ``user`` sends images to."""
@@ -140,7 +171,14 @@ def build_network(topology, links, seed: int) -> Network:
         channel = _channel_process(topology, links, graph, table, center, fading, seed)
         # a link's SNR as the methods know it: its mean large-scale SNR over the comparison grid
         table = {key: replace(p, snr_db=round(channel.mean_snr_db(key), 6)) for key, p in table.items()}
-    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel)
+    medium = MediumSettings.of(links)
+    if (medium.kind == "cell" and medium.downlink == "broadcast" and channel is not None
+            and agg.rate.mode == "shannon"):
+        raise ScenarioError(
+            "links.downlink = 'broadcast': a broadcast of Shannon-rate packets on a channel over time is not "
+            "modelled; allowed with links.aggregator.rate.mode shannon here: unicast (or a fixed rate)"
+        )
+    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel, medium=medium)
 
 
 def time_varying(topology, links) -> bool:

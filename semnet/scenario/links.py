@@ -90,9 +90,35 @@ class LinksSpec(_Spec):
     latency_s: float = Field(0.005, ge=0)
     rate: RateSpec = RateSpec()
     aggregator: AggregatorLinkSpec = AggregatorLinkSpec()
+    medium: Literal["dedicated", "node_radio", "cell"] = Field(
+        "dedicated", description="who shares airtime: dedicated (every directed link its own pipe) | node_radio "
+        "(one half-duplex radio per node) | cell (the aggregator's band shared by a scheduler; users' radios for D2D)"
+    )
+    scheduler: Literal["tdma", "ofdma", "proportional_fair"] | None = Field(
+        None, description="cell: how the band is shared; null: ofdma"
+    )
+    downlink: Literal["broadcast", "unicast"] | None = Field(
+        None, description="cell: the aggregator's identical downloads as one broadcast or as unicasts; null: broadcast"
+    )
+    slot_s: float | None = Field(None, gt=0, le=10, description="proportional_fair: scheduling slot; null: 0.001")
+    pf_window_s: float | None = Field(
+        None, gt=0, le=1e6, description="proportional_fair: averaging window of the users' throughputs; null: 0.1"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "LinksSpec":
         if self.snr_min_db > self.snr_max_db:
             raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
+        if self.medium != "cell":
+            for key in ("scheduler", "downlink"):
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key),
+                                         f"applies to medium cell only (medium is {self.medium}); allowed: null")
+        if self.scheduler != "proportional_fair":
+            for key in ("slot_s", "pf_window_s"):
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key),
+                                         "applies to scheduler proportional_fair only; allowed: null")
+        elif self.slot_s is not None and self.pf_window_s is not None and self.pf_window_s < self.slot_s:
+            raise SpecValueError("pf_window_s", self.pf_window_s, f"must be >= slot_s = {self.slot_s}")
         return self

@@ -277,6 +277,12 @@ class ComputeSpec(_Spec):
     )
     per_node: dict[int, float] = Field(default_factory=dict, description="node id -> samples/s")
     aggregation_s: float = Field(0.0, ge=0, description="aggregator time per aggregation")
+    joules_per_sample: float | None = Field(
+        None, ge=0, le=1e6, description="energy of training on one sample (every node); null: no compute energy"
+    )
+    per_node_joules_per_sample: dict[int, float] = Field(
+        default_factory=dict, description="node id -> J per training sample (overrides joules_per_sample)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "ComputeSpec":
@@ -287,11 +293,32 @@ class ComputeSpec(_Spec):
         for node, speed in self.per_node.items():
             if speed <= 0:
                 raise SpecValueError(f"per_node[{node}]", speed, "samples/s must be > 0")
+        for node, joules in self.per_node_joules_per_sample.items():
+            if not 0 <= joules <= 1e6:
+                raise SpecValueError(f"per_node_joules_per_sample[{node}]", joules, "J per sample must be in 0 ... 1e6")
         return self
+
+
+class RadioPowerSpec(_Spec):
+    """Power a radio draws (not what it radiates: ``links.path_loss.tx_power_dbm``)."""
+
+    tx_power_w: float = Field(0.2, ge=0, le=1e4, description="while transmitting")
+    rx_power_w: float = Field(0.1, ge=0, le=1e4, description="while receiving")
+    idle_power_w: float = Field(0.0, ge=0, le=1e4, description="the rest of each phase")
+
+
+class EnergySpec(RadioPowerSpec):
+    """Radio energy of every node: power x the seconds it transmits, receives and idles.
+    The users' powers; ``aggregator`` gives the base station its own (null: the same)."""
+
+    aggregator: RadioPowerSpec | None = None
 
 
 class SimulationSpec(_Spec):
     compute: ComputeSpec = ComputeSpec()
+    energy: EnergySpec | None = Field(
+        None, description="radio powers; with it (or compute.joules_per_sample) summary.json gets an energy section"
+    )
     round_deadline_s: float | None = Field(None, gt=0, description="aggregators stop waiting after this")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(
@@ -362,7 +389,8 @@ class Scenario(_Spec):
                     raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
             raise ValueError("method.federated.converge needs data.validation_per_user > 0 (held-out images)")
-        for node in self.simulation.compute.per_node:
-            if not 0 <= node < n:
-                raise SpecValueError("simulation.compute.per_node", node, f"not a node; allowed 0..{n - 1}")
+        for key in ("per_node", "per_node_joules_per_sample"):
+            for node in getattr(self.simulation.compute, key):
+                if not 0 <= node < n:
+                    raise SpecValueError(f"simulation.compute.{key}", node, f"not a node; allowed 0..{n - 1}")
         return self

@@ -1,4 +1,5 @@
-"""SimPy engine: links as FIFO resources, compute as per-node resources, rounds of tasks."""
+"""SimPy engine: links as FIFO resources, media that share airtime (dedicated links, node
+radios, a cell's scheduled bands), compute as per-node resources, rounds of tasks."""
 
 from semnet.sim.engine import Simulator
 from semnet.sim.message import Message, Task, TaskOutcome

@@ -14,18 +14,28 @@ submission order. A task only needs the clock between its stages (downloads ->
 compute -> uploads): each wait is one timeout, and the last stage settles the task
 without any event. This keeps large networks cheap (see
 ``benchmarks/bench_network.py``).
+
+Who shares airtime is the simulator's medium (:mod:`semnet.sim.medium`, from
+``network.medium``). Dedicated links and node radios book as above. A cell's shared
+band cannot: a message's end depends on who else arrives while it is sent, so the
+medium *resolves* it later (:meth:`Simulator.resolve`), and its record reaches the sink
+then; a task's stage goes on once all its messages are resolved.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import pickle
 from typing import Callable, Iterable
 
 import simpy
 
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
+from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
+from semnet.sim.medium import Transmission, make_medium
 from semnet.sim.message import Message, Task, TaskOutcome
 
 EventSink = Callable[[dict], None]
@@ -56,6 +66,30 @@ class _Round:
             self.settled.succeed()
 
 
+class _Stage:
+    """A task's stage of messages on a deferring medium: goes on once all are resolved."""
+
+    __slots__ = ("task", "out", "rnd", "stage", "pending", "last_s", "delivered")
+
+    def __init__(self, task: Task, out: TaskOutcome, rnd: _Round, stage: int, pending: int, now_s: float):
+        self.task = task
+        self.out = out
+        self.rnd = rnd
+        self.stage = stage
+        self.pending = pending
+        self.last_s = now_s
+        self.delivered = True
+
+
+class _Sent:
+    """A ``send`` on a deferring medium: its event fires at the arrival with the record."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: simpy.Event):
+        self.event = event
+
+
 class Simulator:
     """Discrete-event network emulator.
 
@@ -74,6 +108,8 @@ class Simulator:
         Initial clock (a control experiment branches off at the main run's time).
     stream : str
         Names the random streams, so branches draw outages independently.
+    ledger : UsageLedger, optional
+        Receives every node's radio seconds and training samples (energy accounting).
     """
 
     def __init__(
@@ -85,6 +121,7 @@ class Simulator:
         sink: EventSink | None = None,
         start_s: float = 0.0,
         stream: str = "main",
+        ledger: UsageLedger | None = None,
     ):
         self.network = network
         self.env = simpy.Environment(initial_time=start_s)
@@ -110,6 +147,9 @@ class Simulator:
         self.bits_total = 0
         self.messages_total = 0
         self.compute_samples_total = 0
+        self.ledger = ledger
+        self.medium = make_medium(network.medium, self)
+        self._defers = self.medium.defers
 
     @property
     def now_s(self) -> float:
@@ -149,6 +189,7 @@ class Simulator:
             "bits_total": self.bits_total,
             "messages_total": self.messages_total,
             "compute_samples_total": self.compute_samples_total,
+            "medium": _pickle_medium(self.medium),
         }
 
     def load_state(self, state: dict) -> None:
@@ -164,6 +205,8 @@ class Simulator:
         self.bits_total = state["bits_total"]
         self.messages_total = state["messages_total"]
         self.compute_samples_total = state["compute_samples_total"]
+        self.medium = _unpickle_medium(state["medium"], self._queues)
+        self.medium.attach(self)
 
     # ------------------------------------------------------------------ primitives
 
@@ -172,6 +215,10 @@ class Simulator:
 
         ``deadline_s`` is absolute: a message arriving after it is recorded 'late'.
         """
+        if self._defers:
+            sent = _Sent(self.env.event())
+            self._submit_deferred(message, deadline_s, sent)
+            return self.env.process(self._await(sent.event))
         record = self._submit(message, deadline_s, need_record=True)[0]
         return self.env.process(self._arrive(record))
 
@@ -179,46 +226,100 @@ class Simulator:
         yield self.env.timeout(record["t_end_s"] - self.env.now)
         return record
 
+    def _await(self, event: simpy.Event):
+        return (yield event)
+
     def _submit(self, message: Message, due: float | None, need_record: bool = False):
         """Book ``message`` on its link now; return (record or None, arrival_s, delivered)."""
         queue = self._queues.get((message.src, message.dst))
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
         now = self.env.now
-        start, arrival, outcome = queue.reserve(now, message.bits, message.symbols)
+        start, arrival, outcome = self.medium.book(queue, now, message.bits, message.symbols)
         self.bits_total += message.bits
         self.messages_total += 1
+        if self.ledger is not None:
+            self.ledger.radio(self.label, message.src, message.dst, outcome.airtime_s, outcome.airtime_s)
         record = None
         if need_record or self._sink is not None:
-            if not outcome.delivered:
-                status = "outage"
-            elif due is not None and arrival > due:
-                status = "late"
-            else:
-                status = "delivered"
-            record = {
-                "t_submit_s": now,
-                "t_start_s": start,
-                "t_end_s": arrival,
-                "src": message.src,
-                "dst": message.dst,
-                "kind": message.kind,
-                "bits": message.bits,
-                "outcome": status,
-                "attempts": outcome.attempts,
-            }
-            record.update(self.label)
-            if message.symbols:
-                record["symbols"] = message.symbols
-            if queue.fading is not None:
-                record["snr_db"] = round(queue.last_snr_db, 4)
-                if message.symbols:  # the gain the images met (the traffic evaluator applies it)
-                    record["h"] = [round(queue.last_h.real, 6), round(queue.last_h.imag, 6)]
+            fading = queue.fading is not None
+            record = self._record(message, now, start, arrival, outcome, due, self.label,
+                                  queue.last_snr_db if fading else None, queue.last_h)
             if self._sink is not None:
                 self._sink(record)
         if queue.fading is not None:
             self.realised.setdefault((message.src, message.dst), []).append((start, queue.last_snr_db))
         return record, arrival, outcome.delivered
+
+    def _submit_deferred(self, message: Message, due: float | None, waiter) -> None:
+        """Hand ``message`` to a deferring medium; ``waiter`` hears of it in :meth:`resolve`."""
+        queue = self._queues.get((message.src, message.dst))
+        if queue is None:
+            raise KeyError(f"no link {message.src} -> {message.dst}")
+        self.bits_total += message.bits
+        self.messages_total += 1
+        self.medium.submit(Transmission(message, queue, self.env.now, due, self.label, waiter))
+
+    def resolve(self, tx: Transmission, start_s: float, end_s: float, outcome, tx_s: float, rx_s: float) -> None:
+        """A deferring medium settled ``tx``: it was sent from ``start_s`` to ``end_s``
+        (arriving a latency later) with ``outcome``; its sender transmitted ``tx_s`` and
+        its receiver listened ``rx_s`` seconds. Writes the record and tells its waiter."""
+        message, queue = tx.message, tx.queue
+        arrival = end_s + queue.params.latency_s
+        if self.ledger is not None:
+            self.ledger.radio(tx.label, message.src, message.dst, tx_s, rx_s)
+        if queue.fading is not None:
+            self.realised.setdefault((message.src, message.dst), []).append((start_s, tx.snr_db))
+        waiter = tx.waiter
+        record = None
+        if self._sink is not None or isinstance(waiter, _Sent):
+            record = self._record(message, tx.t_submit_s, start_s, arrival, outcome, tx.due_s, tx.label,
+                                  tx.snr_db if queue.fading is not None else None, tx.h)
+            if self._sink is not None:
+                self._sink(record)
+        if isinstance(waiter, _Sent):
+            self.env.timeout(max(0.0, arrival - self.env.now)).callbacks.append(_Fire(waiter.event, record))
+        elif waiter is not None:
+            waiter.pending -= 1
+            if arrival > waiter.last_s:
+                waiter.last_s = arrival
+            waiter.delivered = waiter.delivered and outcome.delivered
+            if waiter.pending == 0:
+                self._stage_done(waiter)
+
+    @staticmethod
+    def _record(message: Message, t_submit: float, start: float, arrival: float, outcome, due, label: dict,
+                snr_db: float | None, h: complex) -> dict:
+        if not outcome.delivered:
+            status = "outage"
+        elif due is not None and arrival > due:
+            status = "late"
+        else:
+            status = "delivered"
+        record = {
+            "t_submit_s": t_submit,
+            "t_start_s": start,
+            "t_end_s": arrival,
+            "src": message.src,
+            "dst": message.dst,
+            "kind": message.kind,
+            "bits": message.bits,
+            "outcome": status,
+            "attempts": outcome.attempts,
+        }
+        record.update(label)
+        if message.symbols:
+            record["symbols"] = message.symbols
+        if snr_db is not None:
+            record["snr_db"] = round(snr_db, 4)
+            if message.symbols:
+                record["h"] = [round(h.real, 6), round(h.imag, 6)]
+        return record
+
+    def finish(self) -> None:
+        """End of the run: messages still on a shared band are resolved as if nothing
+        more were sent, so that every message has its record. A no-op elsewhere."""
+        self.medium.finish()
 
     def _submit_all(self, messages: tuple[Message, ...], due: float | None, out: TaskOutcome) -> tuple[float, bool]:
         """Submit a group of messages together; return (last arrival, whether all are delivered)."""
@@ -253,6 +354,8 @@ class Simulator:
         end = (now if now > free else free) + samples / speed
         self._cpu_free_s[node] = end
         self.compute_samples_total += samples
+        if self.ledger is not None:
+            self.ledger.compute(self.label, node, samples)
         return end
 
     def wait(self, seconds: float) -> None:
@@ -290,6 +393,7 @@ class Simulator:
                 env.timeout(due - start).callbacks.append(rnd.expire)
             env.run(until=rnd.settled)
         rnd.closed = True
+        rnd.settled = None  # stragglers on a shared band keep the round: no SimPy event in it
         end = rnd.end_s if due is None else min(rnd.end_s, due)
         if end > env.now:
             env.run(until=end)
@@ -301,13 +405,11 @@ class Simulator:
             return  # the round is over: a straggler does not go on
         now = self.env.now
         if stage == _DOWNLOADS and task.downloads:
+            if self._defers:
+                self._submit_stage(task.downloads, task, out, rnd, _DOWNLOADS)
+                return
             arrival, delivered = self._submit_all(task.downloads, rnd.due, out)
-            if not delivered:
-                self._settle(rnd, out, arrival, "outage")
-            elif task.samples > 0 or task.uploads:
-                self._resume(arrival - now, task, out, rnd, _COMPUTE)
-            else:
-                self._settle(rnd, out, arrival)
+            self._downloaded(task, out, rnd, arrival, delivered)
             return
         if stage <= _COMPUTE and task.samples > 0:
             end = self._reserve_cpu(task.node, task.samples)
@@ -317,10 +419,40 @@ class Simulator:
                 self._settle(rnd, out, end)
             return
         if task.uploads:
+            if self._defers:
+                self._submit_stage(task.uploads, task, out, rnd, _UPLOADS)
+                return
             arrival, delivered = self._submit_all(task.uploads, rnd.due, out)
             self._settle(rnd, out, arrival, None if delivered else "outage")
             return
         self._settle(rnd, out, now)
+
+    def _downloaded(self, task: Task, out: TaskOutcome, rnd: _Round, arrival: float, delivered: bool) -> None:
+        """A task's downloads are booked: they all arrive by ``arrival``."""
+        if not delivered:
+            self._settle(rnd, out, arrival, "outage")
+        elif task.samples > 0 or task.uploads:
+            self._resume(arrival - self.env.now, task, out, rnd, _COMPUTE)
+        else:
+            self._settle(rnd, out, arrival)
+
+    def _submit_stage(self, messages: tuple[Message, ...], task: Task, out: TaskOutcome, rnd: _Round,
+                      stage: int) -> None:
+        """Hand a stage's messages to a deferring medium; :meth:`_stage_done` goes on."""
+        waiter = _Stage(task, out, rnd, stage, len(messages), self.env.now)
+        for message in messages:
+            out.bits += message.bits
+            self._submit_deferred(message, rnd.due, waiter)
+
+    def _stage_done(self, stage: _Stage) -> None:
+        rnd, out = stage.rnd, stage.out
+        if rnd.closed:
+            return  # the round is over and its outcomes handed back: a straggler changes nothing
+        if stage.stage == _DOWNLOADS:
+            # a band's end may sit a rounding error behind the clock
+            self._downloaded(stage.task, out, rnd, max(stage.last_s, self.env.now), stage.delivered)
+        else:
+            self._settle(rnd, out, stage.last_s, None if stage.delivered else "outage")
 
     def _resume(self, delay: float, task: Task, out: TaskOutcome, rnd: _Round, stage: int) -> None:
         self.env.timeout(delay).callbacks.append(lambda _event: self._advance(task, out, rnd, stage))
@@ -339,6 +471,49 @@ class Simulator:
         rnd.pending -= 1
         if rnd.pending == 0:
             rnd.expire()
+
+
+class _Fire:
+    """A callback that succeeds ``event`` with ``value`` (picklable, unlike a lambda)."""
+
+    __slots__ = ("event", "value")
+
+    def __init__(self, event: simpy.Event, value):
+        self.event = event
+        self.value = value
+
+    def __call__(self, _timeout) -> None:
+        self.event.succeed(self.value)
+
+
+class _MediumPickler(pickle.Pickler):
+    """Pickles a medium with its links' queues by reference: a transmission still on the
+    air must use the simulator's own queue (its random stream and fading) once restored."""
+
+    def persistent_id(self, obj):
+        if isinstance(obj, LinkQueue):
+            return ("link", obj.params.src, obj.params.dst)
+        return None
+
+
+class _MediumUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, queues: dict):
+        super().__init__(io.BytesIO(data))
+        self._queues = queues
+
+    def persistent_load(self, pid):
+        _, src, dst = pid
+        return self._queues[(src, dst)]
+
+
+def _pickle_medium(medium) -> bytes:
+    buffer = io.BytesIO()
+    _MediumPickler(buffer).dump(medium)
+    return buffer.getvalue()
+
+
+def _unpickle_medium(data: bytes, queues: dict):
+    return _MediumUnpickler(data, queues).load()
 
 
 def _random(params) -> bool:

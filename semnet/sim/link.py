@@ -61,11 +61,19 @@ class LinkQueue:
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book the link for one message sent at ``now_s``; return (start_s, arrival_s, outcome)."""
+        start = now_s if now_s > self.busy_until_s else self.busy_until_s
+        outcome = self.plan(start, bits, symbols)
+        self.busy_until_s = start + outcome.airtime_s
+        return start, self.busy_until_s + self.params.latency_s, outcome
+
+    def plan(self, start_s: float, bits: int, symbols: int) -> TransmissionOutcome:
+        """Airtime, attempts and delivery of one message whose transmission starts at
+        ``start_s`` on this link alone (it draws the link's fading, if any); the link
+        is not booked (a medium that shares airtime books it, :mod:`semnet.sim.medium`)."""
         p = self.params
         self.used = True
-        start = now_s if now_s > self.busy_until_s else self.busy_until_s
         if self.fading is not None:
-            outcome = self._reserve_over_time(start, bits, symbols)
+            outcome = self._reserve_over_time(start_s, bits, symbols)
         elif symbols:
             # semantic symbols are analogue channel uses: no retransmission
             outcome = TransmissionOutcome(symbol_airtime_s(symbols, p.bandwidth_hz), 1, True)
@@ -85,8 +93,7 @@ class LinkQueue:
                 packet_bits=p.packet_bits,
                 max_retries=p.max_retries,
             )
-        self.busy_until_s = start + outcome.airtime_s
-        return start, self.busy_until_s + p.latency_s, outcome
+        return outcome
 
     def _reserve_over_time(self, start: float, bits: int, symbols: int) -> TransmissionOutcome:
         p = self.params

@@ -105,3 +105,41 @@ def test_paired_differences_pair_finefed_with_its_own_start_and_controls(tmp_pat
     assert "| `finefed` | `finefed/compute_matched` | 0.17 ± 0.42 | +0.50, -0.30, +0.30 | 2/3 |" in paired_markdown(
         list(rows.values())
     )
+
+
+def _with_energy(path, total_j: float, start_j: float, control_j: float, compute_share: float = 0.25):
+    """Add an ``energy`` section (as the runner writes it) to a synthetic finefed run."""
+    import json
+
+    summary = json.loads((path / "summary.json").read_text())
+
+    def part(total):
+        return {"total_j": total, "compute_j": compute_share * total, "tx_j": 0.0, "rx_j": 0.0, "idle_j": 0.0}
+
+    summary["energy"] = {
+        **part(total_j),
+        "phases": {"pretrain_fedavg": part(start_j), "finefed_1_decoder": part(total_j - start_j)},
+        "branches": {"main": {**part(total_j), "phases": {}},
+                     "control_compute_matched": {**part(control_j), "phases": {}}},
+    }
+    (path / "summary.json").write_text(json.dumps(summary))
+
+
+def test_energy_columns_when_runs_account_energy(make_run, tmp_path):
+    for seed, (total, start, control) in ((1, (10.0, 6.0, 5.0)), (2, (14.0, 8.0, 7.0))):
+        _with_energy(make_run(tmp_path / f"ff{seed}", method="finefed", seed=seed), total, start, control)
+    rows = {r.label: r for r in methods_table(load_runs([tmp_path]))}
+    assert rows["finefed"].cells["energy_j"].mean == pytest.approx(12.0)
+    assert rows["finefed"].cells["radio_energy_j"].mean == pytest.approx(0.75 * 12.0)
+    assert rows["finefed/start"].cells["energy_j"].mean == pytest.approx(7.0)
+    # a control costs its start plus its own branch, as bytes do
+    assert rows["finefed/compute_matched"].cells["energy_j"].mean == pytest.approx((6 + 5 + 8 + 7) / 2)
+    header = to_markdown(list(rows.values())).splitlines()[0]
+    assert "energy (J)" in header and "radio energy (J)" in header
+    assert "energy_j_mean" in to_csv(list(rows.values())).splitlines()[0]
+
+
+def test_no_energy_columns_without_energy(rows):
+    assert "energy" not in to_markdown(list(rows.values())).splitlines()[0]
+    assert "energy_j" not in to_csv(list(rows.values())).splitlines()[0]
+    assert "energy_j" not in rows["fedavg"].cells

@@ -144,6 +144,14 @@ VARIANTS = {
         "method.name": "centralized",
         "method.centralized": {"epochs": 3, "eval_every_epochs": 1, "batch_size": 16, "lr_schedule": "cosine"},
     },
+    # a cell (OFDMA up, broadcast down) whose deadline leaves messages on the air between
+    # rounds, with energy accounted
+    "cell_energy_deadline": {
+        "links.medium": "cell", "links.scheduler": "ofdma", "links.downlink": "broadcast",
+        "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
+        "simulation.energy": {"tx_power_w": 0.8, "rx_power_w": 0.4, "idle_power_w": 0.05},
+        "simulation.compute.joules_per_sample": 0.002, "simulation.round_deadline_s": 1.0,
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -153,7 +161,7 @@ VARIANTS = {
 
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
-    ("exchange", 5),
+    ("cell_energy_deadline", 3), ("exchange", 5),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

@@ -38,7 +38,7 @@ def test_an_unfinished_run_is_refused_and_overwrite_starts_it_afresh(tmp_path):
     (path / "notes.txt").write_text("mine")
     assert run_state(path) == {"status": "unfinished"}
     for attempt in (lambda: check_target(path), lambda: RunDirectory(path)):
-        with pytest.raises(SemnetError, match="holds an unfinished run.*--overwrite.*--resume is not available yet"):
+        with pytest.raises(SemnetError, match="holds an unfinished run.*--resume.*--overwrite"):
             attempt()
     assert (path / "metrics.jsonl.part").read_text() == '{"old": true}\n'  # nothing truncated
 

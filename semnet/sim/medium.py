@@ -1,0 +1,125 @@
+"""Who shares airtime: the medium books every transmission of a simulator.
+
+The engine hands each message to its simulator's medium (``links.medium``):
+
+``dedicated`` (:class:`DedicatedMedium`)
+    Every directed link is its own FIFO pipe (:meth:`LinkQueue.reserve`): a node
+    sends to three receivers at full rate at once. The ideal reference, and the
+    default: it reproduces every run made before media existed.
+``node_radio`` (:class:`~semnet.sim.radio.NodeRadioMedium`)
+    One half-duplex radio per node (the aggregator included).
+``cell`` (:class:`~semnet.sim.cell.CellMedium`)
+    The aggregator is a base station whose uplink and downlink bands are shared by a
+    scheduler; users talk to each other on their radios.
+
+A medium books in one of two ways. An *immediate* medium (``defers = False``) knows a
+message's start and airtime when it is submitted, so :meth:`Medium.book` is arithmetic
+and returns ``(start_s, arrival_s, outcome)`` at once: no SimPy event per message.
+A *deferring* medium (``defers = True``) receives a :class:`Transmission` in
+:meth:`Medium.submit` and resolves it (:meth:`Simulator.resolve
+<semnet.sim.engine.Simulator.resolve>`) when its fate is known; on a band shared by
+users who arrive over time that is only when it ends, since later arrivals slow it.
+
+State is kept in plain attributes of objects the simulator owns (no closures), so a
+simulator's medium between rounds can be pickled with its queues: its pickle leaves out
+the simulator and the SimPy environment, and :meth:`Medium.attach` joins a restored
+medium to a simulator again (a shared band then wakes at its next decision).
+"""
+
+from __future__ import annotations
+
+import math
+
+from semnet.net.network import LinkParams, MediumSettings
+from semnet.net.rate import TransmissionOutcome
+from semnet.sim.link import LinkQueue
+from semnet.sim.message import Message
+
+__all__ = ["DedicatedMedium", "Medium", "Transmission", "make_medium", "nominal_rate_bps"]
+
+
+class Transmission:
+    """A message handed to a deferring medium, until its fate is known.
+
+    ``waiter`` is what waits for it (a task's stage, or a ``send``); ``snr_db`` and
+    ``h`` are the realised channel at its start on a channel over time (NaN, 1 else).
+    """
+
+    __slots__ = ("message", "queue", "t_submit_s", "due_s", "label", "waiter", "snr_db", "h")
+
+    def __init__(self, message: Message, queue: LinkQueue, t_submit_s: float, due_s: float | None, label: dict,
+                 waiter=None):
+        self.message = message
+        self.queue = queue
+        self.t_submit_s = t_submit_s
+        self.due_s = due_s
+        self.label = label
+        self.waiter = waiter
+        self.snr_db = math.nan
+        self.h = 1.0 + 0j
+
+    def plan(self, start_s: float) -> TransmissionOutcome:
+        """Draw the message's airtime on its link alone, as if it started at ``start_s``
+        (the realised channel at the start is kept for the event record)."""
+        m, queue = self.message, self.queue
+        outcome = queue.plan(start_s, m.bits, m.symbols)
+        if queue.fading is not None:
+            self.snr_db, self.h = queue.last_snr_db, queue.last_h
+        return outcome
+
+
+class Medium:
+    """The seam: how messages share the air. Subclasses override :meth:`book`
+    (immediate media) or :meth:`submit` (deferring media, ``defers = True``)."""
+
+    name = "medium"
+    defers = False
+
+    def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
+        """Book one message submitted at ``now_s`` on ``queue``'s link; return
+        (start_s, arrival_s, outcome). The sender transmits for ``outcome.airtime_s``."""
+        raise NotImplementedError
+
+    def submit(self, transmission: Transmission) -> None:
+        """Take ``transmission``; resolve it through the simulator when its fate is known."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Resolve every transmission still on the air as if nothing more were sent
+        (the end of a run: their records must still be written)."""
+
+    def attach(self, sim) -> None:
+        """Serve simulator ``sim`` (after being unpickled, between rounds): a medium's
+        pickled state leaves out the simulator and its SimPy environment."""
+
+
+class DedicatedMedium(Medium):
+    """Every directed link is its own FIFO pipe: today's booking, unchanged."""
+
+    name = "dedicated"
+
+    def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
+        return queue.reserve(now_s, bits, symbols)
+
+
+def nominal_rate_bps(params: LinkParams) -> float:
+    """A link's bit rate at its average SNR: ``rate_bps`` (fixed), or the Shannon
+    target rate ``backoff * B * log2(1 + snr)`` (shannon)."""
+    if params.rate_mode == "fixed":
+        return params.rate_bps
+    return params.backoff * params.bandwidth_hz * math.log1p(10.0 ** (params.snr_db / 10.0)) / math.log(2.0)
+
+
+def make_medium(settings: MediumSettings, sim) -> Medium:
+    """The medium ``settings`` asks for, for simulator ``sim``."""
+    if settings.kind == "dedicated":
+        return DedicatedMedium()
+    if settings.kind == "node_radio":
+        from semnet.sim.radio import NodeRadioMedium
+
+        return NodeRadioMedium()
+    if settings.kind == "cell":
+        from semnet.sim.cell import CellMedium
+
+        return CellMedium(sim, settings)
+    raise ValueError(f"unknown medium {settings.kind!r}; allowed: dedicated, node_radio, cell")

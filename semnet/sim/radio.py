@@ -1,0 +1,57 @@
+"""One half-duplex radio per node (``links.medium: node_radio``).
+
+A radio carries one transmission at a time, sending or receiving: a message holds the
+sender's and the receiver's radios for its airtime, so a node's messages to any
+receivers go one after another, and a message to a node that is transmitting waits
+for that radio. Radios are FIFO in submission order (a message never overtakes an
+earlier one on either radio), so booking stays arithmetic, as on dedicated links:
+``start = max(now, sender free, receiver free)``.
+
+Not modelled: interference between transmissions of different node pairs (they
+proceed side by side), propagation delay inside the radio's busy time (a radio is busy
+from the start of the airtime to its end at both ends), and several receptions at once.
+"""
+
+from __future__ import annotations
+
+from semnet.net.rate import TransmissionOutcome
+from semnet.sim.link import LinkQueue
+from semnet.sim.medium import Medium
+
+
+class NodeRadios:
+    """When each node's radio is next free (a node never seen is free)."""
+
+    def __init__(self):
+        self.free_s: dict = {}
+
+    def start_s(self, src, dst, now_s: float) -> float:
+        """When a message from ``src`` to ``dst`` submitted at ``now_s`` can start."""
+        free = self.free_s
+        return max(now_s, free.get(src, now_s), free.get(dst, now_s))
+
+    def hold(self, src, dst, end_s: float) -> None:
+        """Both radios are busy until ``end_s``."""
+        self.free_s[src] = self.free_s[dst] = end_s
+
+    def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
+        """Book ``queue``'s link on both ends' radios; return (start_s, arrival_s, outcome)."""
+        src, dst = queue.params.src, queue.params.dst
+        start = self.start_s(src, dst, now_s)
+        outcome = queue.plan(start, bits, symbols)
+        end = start + outcome.airtime_s
+        self.hold(src, dst, end)
+        queue.busy_until_s = end
+        return start, end + queue.params.latency_s, outcome
+
+
+class NodeRadioMedium(Medium):
+    """Every node, the aggregator too, has one half-duplex radio (module docstring)."""
+
+    name = "node_radio"
+
+    def __init__(self):
+        self.radios = NodeRadios()
+
+    def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
+        return self.radios.book(queue, now_s, bits, symbols)
