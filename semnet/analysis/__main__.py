@@ -10,6 +10,7 @@ tradeoff   tradeoff_bytes and tradeoff_time: PSNR vs cumulative bytes / simulate
 snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
 links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
 linkpairs  link_pairs.md/.csv: FineFed minus its start and each control, per link, with the link's SNR
+realised   link_psnr_vs_realised_snr: per-link PSNR vs the SNR its messages met (channel over time)
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 all        every one of the above that the runs support (others are skipped with a reason)
@@ -28,6 +29,7 @@ from pathlib import Path
 from .at_test_snr import write_at_test_snr
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
+from .realised_snr import realised_points, write_realised_snr
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from .snr import X_CHOICES, snr_series, write_snr
 from .style import colours
@@ -38,7 +40,7 @@ from .tradeoff import write_tradeoff
 log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
-COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "topology", "testsnr", "all")
+COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "topology", "testsnr", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -57,6 +59,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "snr": "quality vs SNR from an SNR sweep",
         "links": "per-link PSNR vs SNR, and the topology coloured by link PSNR",
         "linkpairs": "per-link paired differences: FineFed minus its start and each control, with the link's SNR",
+        "realised": "per-link PSNR vs the realised SNR of the link's messages (runs with a channel over time)",
         "topology": "quality vs a topology parameter from a topology sweep",
         "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
         "all": "every output the runs support",
@@ -68,7 +71,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name == "tradeoff":
             p.add_argument("--final", action="store_true",
                            help="also tradeoff_final_bytes/_time: each method's end point, Pareto front joined")
-        if name not in ("table", "links", "linkpairs", "testsnr"):
+        if name not in ("table", "links", "linkpairs", "realised", "testsnr"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -110,6 +113,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_links(runs, out, colour_of)
     if cmd == "linkpairs":
         written += write_link_pairs(link_differences(runs), out)
+    if cmd == "realised":
+        written += write_realised_snr(runs, out, colour_of)
     if cmd == "snr":
         written += write_snr(runs, out, args.snr_x, metric, colour_of)
     if cmd == "topology":
@@ -122,6 +127,10 @@ def run(args: argparse.Namespace) -> list[Path]:
             written += write_link_pairs(pairs, out)
         else:
             log.warning("skipped linkpairs: no FineFed run keeps per-link results for its start or controls")
+        if realised_points(runs):
+            written += write_realised_snr(runs, out, colour_of)
+        else:
+            log.warning("skipped realised: no run has a channel over time")
         why = _snr_applies(runs, args.snr_x)
         if why is None:
             written += write_snr(runs, out, args.snr_x, metric, colour_of)

@@ -97,7 +97,7 @@ class LocalFinetune(RoundStrategy):
             n_steps = self.steps if self.steps is not None else local.steps_for(ctx.samples(i))
 
             def make(i=i, receivers=receivers, n_steps=n_steps):
-                tasks = [LossTask(models.decoders[i], [ctx.link_snr(i, j)], 1.0 / len(receivers)) for j in receivers]
+                tasks = [LossTask(models.decoders[i], ctx.link_snrs(i, j), 1.0 / len(receivers)) for j in receivers]
                 return [TrainJob(key=i, encoder=models.encoders[i], tasks=tasks, data=ctx.stream(i, local.batch_size),
                                  steps=n_steps, train=("encoder",), lr=local.lr, optimizer=local.optimizer,
                                  generator=ctx.generator(self.purpose, i))]
@@ -134,7 +134,7 @@ class FedPer(RoundStrategy):
         self.shared_sync.new_round()
         plans = []
         for u in ctx.users:
-            snrs = [ctx.link_snr(i, u) for i in ctx.transmitters(u)] or ctx.out_snrs(u)
+            snrs = [s for i in ctx.transmitters(u) for s in ctx.link_snrs(i, u)] or ctx.out_snrs(u)
             steps = local.steps_for(ctx.samples(u))
 
             def make(u=u, snrs=snrs, steps=steps, rnd=rnd):
@@ -223,5 +223,5 @@ class Ditto(RoundStrategy):
 
 def _all_snrs(ctx: RunContext, user: int) -> list[float]:
     """SNRs of the user's outgoing and incoming image links."""
-    incoming = [ctx.link_snr(i, user) for i in ctx.transmitters(user)]
+    incoming = [s for i in ctx.transmitters(user) for s in ctx.link_snrs(i, user)]
     return ctx.out_snrs(user) + incoming

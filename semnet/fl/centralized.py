@@ -58,7 +58,7 @@ class CentralTraining(RoundStrategy):
         self.chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
         self.optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
         self.scheduler = _schedule(self.optimizer, spec.lr_schedule, self.total_steps)
-        link_snrs = [ctx.link_snr(i, j) for i, j in ctx.image_links()]  # with multiplicity, like the links
+        link_snrs = [s for i, j in ctx.image_links() for s in ctx.link_snrs(i, j)]  # with multiplicity, like the links
         self.task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
         self.generator = ctx.generator("central_train")
 

@@ -252,13 +252,22 @@ class RunContext:
         return gen
 
     def link_snr(self, src: int, dst: int) -> float:
+        """The link's (mean) SNR in dB: what a method is told about it."""
         return self._network.link(src, dst).snr_db
 
+    def link_snrs(self, src: int, dst: int) -> list[float]:
+        """The SNRs (dB) training on link ``src -> dst`` draws from: its one SNR, or on a
+        channel whose users move, its large-scale SNR at each comparison state (so a
+        moving link is trained over its spread, not only at its mean)."""
+        return self._network.snr_samples_db(src, dst)
+
     def out_snrs(self, user: int) -> list[float]:
-        """SNRs of the user's image links (its own data travels over these)."""
-        return [self.link_snr(user, j) for j in self._network.receivers(user)] or [
-            self._network.link(user, self._network.aggregator).snr_db
-        ]
+        """SNRs of the user's image links (its own data travels over these), each link's
+        :meth:`link_snrs` in turn."""
+        receivers = self._network.receivers(user)
+        if not receivers:
+            return [self._network.link(user, self._network.aggregator).snr_db]
+        return [snr for j in receivers for snr in self.link_snrs(user, j)]
 
     # ------------------------------------------------------------------ rounds
 

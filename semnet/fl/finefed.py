@@ -111,7 +111,7 @@ class EncoderStep(RoundStrategy):
 
             def make(i=i, receivers=receivers, steps=steps):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [LossTask(received_decoder(ctx, models, j, i), [ctx.link_snr(i, j)], w)
+                tasks = [LossTask(received_decoder(ctx, models, j, i), ctx.link_snrs(i, j), w)
                          for j, w in zip(receivers, weights)]
                 return [
                     TrainJob(
@@ -172,7 +172,7 @@ class DecoderStep(RoundStrategy):
                         TrainJob(
                             key=(i, j),
                             encoder=models.encoders[i],
-                            tasks=[LossTask(copy_j, [ctx.link_snr(i, j)])],
+                            tasks=[LossTask(copy_j, ctx.link_snrs(i, j))],
                             data=ctx.stream(i, local.batch_size),
                             steps=steps,
                             train=("decoders",),

@@ -117,6 +117,16 @@ class Network:
     def traffic_weight(self, src: int, dst: int) -> float:
         return float(self.transmit.edges[src, dst].get("weight", 1.0))
 
+    def snr_samples_db(self, src, dst) -> list[float]:
+        """The large-scale SNRs (dB) link ``src -> dst`` meets: on a channel whose users
+        move, its SNR at each comparison state (the times every method is scored at),
+        so that training covers the spread of a moving link; otherwise its one SNR."""
+        params = self.link(src, dst)
+        process = self.channel
+        if process is None or process.large.static:
+            return [params.snr_db]
+        return [round(float(v), 6) for v in process.comparison_snr_db((src, dst))]
+
 
 def build_network(topology, links, seed: int) -> Network:
     """Build a ``Network`` from a scenario's ``topology`` and ``links`` sections."""

@@ -121,10 +121,14 @@ class ChannelProcess:
             self._comparison[(key, seed)] = cached
         return cached
 
+    def comparison_snr_db(self, key) -> np.ndarray:
+        """The link's large-scale SNR (dB) at each comparison state's time."""
+        times = np.arange(self.comparison_states) * self.comparison_step_s
+        return self.large.snr_db(key, times)
+
     def mean_snr_db(self, key) -> float:
         """The link's mean large-scale SNR (dB) over the comparison grid: what a method is told."""
-        times = np.arange(self.comparison_states) * self.comparison_step_s
-        return float(np.mean(self.large.snr_db(key, times)))
+        return float(np.mean(self.comparison_snr_db(key)))
 
 
 class LinkFading:

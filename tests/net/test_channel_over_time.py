@@ -212,3 +212,28 @@ def test_time_correlation_needs_a_model_with_a_scatter_law():
             build_network(topology_spec(kind="ring", num_users=3), links, seed=0)
     finally:
         channels.remove("_test_no_scatter")
+
+
+# ---------------------------------------------------------------- training sees the spread
+
+
+def test_training_draws_a_moving_links_snr_at_its_comparison_states_and_a_static_link_its_one_snr():
+    """A moving link trains over the large-scale SNRs it is scored at (the path loss of
+    the users' positions at each comparison time), not only their mean; a link of a
+    network whose users stand still trains at its one SNR, as before."""
+    top = topology_spec(kind="ring", num_users=4, area_m=200.0,
+                        mobility=MobilitySpec(model="random_waypoint", speed_mps=(1, 3)))
+    links = LinksSpec(fading="rayleigh", channel=ChannelSpec(time_correlation="gauss_markov", comparison_states=32,
+                                                            comparison_step_s=2.0))
+    net = build_network(top, links, seed=0)
+    large = net.channel.large
+    for src, dst in net.image_links():
+        samples = net.snr_samples_db(src, dst)
+        times = np.arange(32) * 2.0
+        expected = [large.snr_db_at(large.index[(src, dst)], t) for t in times]  # one time at a time
+        assert samples == pytest.approx(expected, abs=1e-6) and np.ptp(samples) > 0.1
+        assert net.link(src, dst).snr_db == pytest.approx(np.mean(samples), abs=1e-5)  # what a method is told
+    still = build_network(topology_spec(kind="ring", num_users=4), LinksSpec(fading="rayleigh", channel=ChannelSpec(
+        shadowing_std_db=6.0)), seed=0)
+    for src, dst in still.image_links():
+        assert still.snr_samples_db(src, dst) == [still.link(src, dst).snr_db]

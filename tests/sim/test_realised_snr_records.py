@@ -45,3 +45,34 @@ def test_a_static_run_has_nothing_to_plot(tmp_path):
     assert not any("snr_db" in rec for rec in lines)
     with pytest.raises(AnalysisError, match="does not vary in time"):
         realised_snr(tmp_path)
+
+
+def test_link_psnr_is_plotted_against_the_snr_its_messages_met(tmp_path):
+    """A mobile run: each link's point is its final PSNR at the mean (bar: 5th percentile)
+    of the realised SNR its messages met, as the summary records them; a run whose
+    channel does not vary in time has no such points."""
+    from semnet.analysis.realised_snr import realised_points, write_realised_snr
+    from semnet.analysis.runs import load_runs
+    from semnet.runner import run_scenario
+    from semnet.scenario import validate
+    from tests.fl.conftest import tiny_scenario_dict
+
+    raw = tiny_scenario_dict()  # FineFed: decoders travel over the image links
+    raw["topology"]["mobility"] = {"model": "random_waypoint", "speed_mps": [1.0, 2.0]}
+    raw["links"].update(fading="rayleigh", channel={"time_correlation": "gauss_markov"})
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "mobile").summary
+    by_label = realised_points(load_runs([tmp_path / "mobile"]))
+    points = by_label["finefed"]
+    realised = {(q["src"], q["dst"]): q for q in summary["channel_over_time"]["links"]}
+    expected = sorted((realised[(q["src"], q["dst"])]["realised_snr_db_mean"],
+                       realised[(q["src"], q["dst"])]["realised_snr_db_p5"], q["psnr_db"]) for q in summary["links"])
+    assert sorted(points) == expected and len(points) == 6  # the summary's own rounded numbers
+    assert "finefed/start" in by_label  # the start is scored on the same links
+    assert all(p5 <= mean for mean, p5, _ in points)
+    assert all(p.stat().st_size > 0 for p in write_realised_snr(load_runs([tmp_path / "mobile"]), tmp_path / "fig"))
+
+    del raw["topology"]["mobility"], raw["links"]["channel"]
+    run_scenario(validate(raw), out_dir=tmp_path / "static")
+    assert realised_points(load_runs([tmp_path / "static"])) == {}
+    with pytest.raises(AnalysisError, match="channel over time"):
+        write_realised_snr(load_runs([tmp_path / "static"]), tmp_path / "fig2")
