@@ -156,6 +156,11 @@ class FadingModel:
             f"fading model {type(self).__qualname__} has no from_gaussian(g): it cannot be correlated in time"
         )
 
+    def affine_gain(self) -> tuple[float, float] | None:
+        """``(c0, c1)`` when :meth:`from_gaussian` is ``h = c0 + c1 g`` (the compiled
+        packet loop of :mod:`semnet.net.arq_compiled` then applies it); None otherwise."""
+        return None
+
     @property
     def time_correlatable(self) -> bool:
         """Whether :meth:`from_gaussian` is implemented (a time-correlated channel can use it)."""

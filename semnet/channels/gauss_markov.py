@@ -135,7 +135,12 @@ def _ar1(x: np.ndarray, a: float) -> np.ndarray:
     m = n if a >= 1.0 else max(1, min(n, int(_LOG_RANGE / -math.log(a))))
     out = np.empty(n, dtype=complex)
     carry = 0j
-    powers = np.power(a, np.arange(m, dtype=float))
+    # a^k as a running product (cumprod is sequential): the compiled packet loop
+    # (semnet.net.arq_compiled) repeats it bit for bit, which np.power's vector code
+    # would not guarantee
+    powers = np.ones(m)
+    if m > 1:
+        powers[1:] = np.cumprod(np.full(m - 1, a))
     for start in range(0, n, m):
         seg = x[start:start + m]
         p = powers[: seg.size]

@@ -51,6 +51,9 @@ class Rayleigh(FadingModel):
     def from_gaussian(self, g: np.ndarray) -> np.ndarray:
         return np.asarray(g, dtype=complex)
 
+    def affine_gain(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
     def sample_torch(self, batch: int, generator, device, dtype):
         return complex_normal_torch((batch,), generator, device, dtype)
 

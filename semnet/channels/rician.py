@@ -68,6 +68,9 @@ class Rician(FadingModel):
     def from_gaussian(self, g: np.ndarray) -> np.ndarray:
         return self._los + self._scatter * np.asarray(g, dtype=complex)
 
+    def affine_gain(self) -> tuple[float, float]:
+        return self._los, self._scatter
+
     def sample_torch(self, batch: int, generator, device, dtype):
         return self._los + self._scatter * complex_normal_torch((batch,), generator, device, dtype)
 

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from semnet.channels.gauss_markov import GaussMarkovScatter
+from semnet.net.arq_compiled import attempts
 from semnet.net.rate import TransmissionOutcome
 
 __all__ = ["plan_over_time"]
@@ -49,6 +51,11 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
     rounds = max_retries + 1
     static = link.process.large.static
     state = [start_s, 0, True, None]  # time, attempts, delivered, realised SNR of the first attempt
+    gain = compiled_gain(link)
+    if gain is not None:  # the same arithmetic, compiled (semnet.net.arq_compiled)
+        groups = ((num_packets - 1, packet_bits / target_bps), (1, last_bits / target_bps))
+        _send_compiled(link, gain, state, groups, snr0, threshold, rounds, static)
+        return TransmissionOutcome(state[0] - start_s, state[1], state[2]), state[3]
 
     def send(count: int, size_bits: float) -> None:
         spacing = size_bits / target_bps
@@ -62,7 +69,7 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
                 snr = snr0
             else:
                 times = state[0] + spacing * np.arange(n)
-                snr = 10.0 ** (link.process.large.snr_db(link.key, times) / 10.0)
+                snr = link.process.large.snr_linear(link.key, times)
             if state[3] is None:
                 if g is not None:
                     link.remember(state[0], g[0])
@@ -82,6 +89,56 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
     send(1, last_bits)
     airtime = state[0] - start_s
     return TransmissionOutcome(airtime, state[1], state[2]), state[3]
+
+
+def compiled_gain(link) -> tuple[float, float] | None:
+    """``(c0, c1)`` with ``h = c0 + c1 g`` when ``link`` can take the compiled path (numba
+    present, a Gauss–Markov scatter, a fading law of that form); else None."""
+    if attempts is None or not link.random or not isinstance(link.scatter, GaussMarkovScatter):
+        return None
+    return link.process.fading.affine_gain()
+
+
+def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: float, rounds: int,
+                   static: bool) -> None:
+    """The packets of ``groups`` (``(count, spacing_s)`` each), as ``send`` in
+    :func:`plan_over_time` does with numpy: the same draws in the same chunks, the same
+    arithmetic (this is the simulator's hottest loop: locals, no helpers)."""
+    scatter, large = link.scatter, link.process.large
+    rho, step_s, rng = scatter.rho, scatter.step_s, scatter.rng
+    grid_s, li = large.step_s, link.li
+    c0, c1 = gain
+    column = _NO_COLUMN
+    for count, spacing in groups:
+        a = rho ** (spacing / step_s)
+        remaining, fails = count, 0
+        while remaining > 0:
+            n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
+            t0 = state[0]
+            if t0 < scatter.t_s - 1e-12:
+                raise ValueError(f"times must be non-decreasing from {scatter.t_s!r} s, got {t0!r}")
+            a0 = rho ** (max(t0 - scatter.t_s, 0.0) / step_s)
+            w = rng.standard_normal(2 * n)
+            if not static:
+                last_row = max(int(math.floor((t0 + spacing * (n - 1)) / grid_s + 1e-9)), 0)
+                if last_row >= column.size:
+                    column = large.linear_column(li, t0 + spacing * (n - 1))
+            g = np.empty(n, dtype=complex)
+            used, remaining, fails, lost, first = attempts(
+                w, scatter.g.real, scatter.g.imag, a0, a, c0, c1, True, snr0, column, grid_s, t0, spacing,
+                threshold, remaining, fails, rounds, g)
+            if state[3] is None:
+                link.remember(t0, g[0])
+                state[3] = 10.0 * math.log10(max(first, 1e-300))
+            last = used - 1
+            scatter.t_s, scatter.g = t0 + last * spacing, complex(g[last])  # goes on from the last attempt
+            state[0] = t0 + used * spacing
+            state[1] += used
+            if lost:
+                state[2] = False
+
+
+_NO_COLUMN = np.empty(0)
 
 
 def _scan(ok: np.ndarray, remaining: int, fails: int, rounds: int) -> tuple[int, int, int, bool]:

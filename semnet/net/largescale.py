@@ -20,6 +20,8 @@ depends only on the seed and ``k``; a static network has one row.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from semnet.net.mobility import Mobility
@@ -94,6 +96,7 @@ class LargeScale:
         self._los_u = rng.uniform(size=len(self.keys))  # a link is LOS while u < Pr_LOS(d)
         self._shadow = rng.standard_normal(len(self.keys))
         self._table = np.empty((0, len(self.keys)))  # grown by doubling; rows 0.._count-1 are set
+        self._linear = np.empty((0, len(self.keys)))  # 10^(table / 10), row for row
         self._count = 0
         self._los_rows: list[np.ndarray] = []
         self._prev_pos: np.ndarray | None = None
@@ -126,6 +129,24 @@ class LargeScale:
         self.row(int(ks.max()))
         return self._table[ks, li]
 
+    def snr_linear(self, key, times_s) -> np.ndarray:
+        """Large-scale SNR (linear) of link ``key`` at ``times_s`` (array, grid times)."""
+        li = self.index[key]
+        times = np.asarray(times_s, dtype=float)
+        ks = np.maximum(np.floor(times / self.step_s + 1e-9).astype(int), 0)
+        if not ks.size:
+            return np.empty(times.shape)
+        self.row(0 if self.static else int(ks.max()))
+        if self.static:
+            return np.full(times.shape, self._linear[0, li])
+        return self._linear[ks, li]
+
+    def linear_column(self, li: int, until_s: float) -> np.ndarray:
+        """Large-scale SNR (linear) of link index ``li`` on the grid, every row up to the
+        one holding ``until_s`` computed (a read-only view; later rows may follow)."""
+        self.row(max(int(math.floor(until_s / self.step_s + 1e-9)), 0))
+        return self._linear[: self._count, li]
+
     def snr_db_at(self, li: int, t_s: float) -> float:
         """Large-scale SNR (dB) of link index ``li`` at one time (the simulator's hot path)."""
         if self.static:
@@ -154,10 +175,15 @@ class LargeScale:
         clipped = np.clip(snr, self._links.snr_min_db, self._links.snr_max_db)
         snr = np.where(path, clipped, snr) + self._offset
         if self._count == self._table.shape[0]:
-            grown = np.empty((max(8, 2 * self._count), len(self.keys)))
-            grown[: self._count] = self._table[: self._count]
-            self._table = grown
+            rows = max(8, 2 * self._count)
+            for name in ("_table", "_linear"):
+                grown = np.empty((rows, len(self.keys)))
+                grown[: self._count] = getattr(self, name)[: self._count]
+                setattr(self, name, grown)
         self._table[self._count] = snr
+        # linear SNR kept once: packets read it from here, so numpy and the compiled loop
+        # (semnet.net.arq_compiled) use the very same values
+        self._linear[self._count] = 10.0 ** (snr / 10.0)
         self._count += 1
         self._los_rows.append(los)
 
