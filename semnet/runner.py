@@ -296,7 +296,8 @@ def run_energy(scenario: Scenario, network: Network, ledger: UsageLedger, summar
 
 def channel_summary(network: Network, sims: list[Simulator]) -> dict:
     """The channel over time: its process, and per image link the realised SNR of the
-    messages it carried (mean, 5th percentile, in dB) with the process's coherence time."""
+    messages it carried (mean, 5th percentile, in dB), its two ends' Doppler shifts and
+    its coherence time (a user-to-user link has two moving ends, an uplink one)."""
     process = network.channel
     realised: dict = {}
     for simulator in sims:
@@ -306,13 +307,15 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
     per_link = []
     for i, j in network.image_links():
         values = np.asarray(realised.get((i, j), []), dtype=float)
+        link_coherence = process.link_coherence_time_s((i, j))
         per_link.append({
             "src": i,
             "dst": j,
             "messages": int(values.size),
             "realised_snr_db_mean": round(float(values.mean()), 4) if values.size else None,
             "realised_snr_db_p5": round(float(np.percentile(values, 5)), 4) if values.size else None,
-            "coherence_time_s": round(coherence, 6) if np.isfinite(coherence) else None,
+            "doppler_hz": [round(f, 6) for f in process.ends_doppler_hz((i, j))],
+            "coherence_time_s": round(link_coherence, 6) if np.isfinite(link_coherence) else None,
         })
     return {
         "time_correlation": process.time_correlation,

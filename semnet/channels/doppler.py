@@ -72,6 +72,21 @@ def coherence_time_s(doppler_hz: float) -> float:
     return _J0_HALF / (2.0 * math.pi * doppler_hz)
 
 
+def two_end_coherence_time_s(doppler_a_hz: float, doppler_b_hz: float) -> float:
+    """Lag at which ``J0(2 pi f_a tau) J0(2 pi f_b tau)`` (both ends of a link moving,
+    Akki & Haber 1986) falls to 0.5; :func:`coherence_time_s` when one end stands."""
+    if doppler_b_hz <= 0 or doppler_a_hz <= 0:
+        return coherence_time_s(max(doppler_a_hz, doppler_b_hz))
+    from scipy import optimize, special
+
+    def excess(tau: float) -> float:
+        return special.j0(2 * math.pi * doppler_a_hz * tau) * special.j0(2 * math.pi * doppler_b_hz * tau) - 0.5
+
+    # the product is below 0.5 before the faster end's J0 reaches its 0.5 point
+    upper = coherence_time_s(max(doppler_a_hz, doppler_b_hz))
+    return float(optimize.brentq(excess, 0.0, upper, xtol=1e-15, rtol=1e-12))
+
+
 def gauss_markov_coherence_time_s(rho: float, step_s: float) -> float:
     """Lag at which ``rho^(tau / T)`` falls to 0.5 (``inf`` for ``rho = 1``, ``0`` for ``rho = 0``)."""
     if rho >= 1.0:

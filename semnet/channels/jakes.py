@@ -32,21 +32,29 @@ class JakesScatter:
     Parameters
     ----------
     doppler_hz : float
-        Maximum Doppler shift ``f_D >= 0``.
+        Maximum Doppler shift ``f_D >= 0`` of one end.
+    other_end_doppler_hz : float
+        The other end's, when it moves too (mobile-to-mobile, Akki & Haber 1986): each
+        path's shift is ``f_a cos(alpha) + f_b cos(beta)`` and the autocorrelation
+        ``J0(2 pi f_a tau) J0(2 pi f_b tau)``. 0 (a base station): no extra draws.
     sinusoids : int
         Number of paths ``M >= 1``.
     rng : numpy.random.Generator
         Draws the angles and phases.
     """
 
-    def __init__(self, doppler_hz: float, sinusoids: int, rng: np.random.Generator):
-        if not (doppler_hz >= 0 and math.isfinite(doppler_hz)):
-            raise ValueError(f"doppler_hz must be finite and >= 0, got {doppler_hz!r}")
+    def __init__(self, doppler_hz: float, sinusoids: int, rng: np.random.Generator, other_end_doppler_hz: float = 0.0):
+        for value in (doppler_hz, other_end_doppler_hz):
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"doppler_hz must be finite and >= 0, got {value!r}")
         if sinusoids < 1:
             raise ValueError(f"sinusoids must be >= 1, got {sinusoids!r}")
         angles = rng.uniform(0.0, 2.0 * math.pi, sinusoids)
         self.phases = rng.uniform(0.0, 2.0 * math.pi, sinusoids)
         self.omega = 2.0 * math.pi * doppler_hz * np.cos(angles)  # rad/s, one per path
+        if other_end_doppler_hz > 0:  # both ends move: each path also leaves at its own angle
+            departures = rng.uniform(0.0, 2.0 * math.pi, sinusoids)
+            self.omega = self.omega + 2.0 * math.pi * other_end_doppler_hz * np.cos(departures)
         self.scale = 1.0 / math.sqrt(sinusoids)
 
     def peek(self, times_s) -> np.ndarray:

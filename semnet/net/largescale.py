@@ -104,6 +104,10 @@ class LargeScale:
 
     # ------------------------------------------------------------------ queries
 
+    def touches_aggregator(self, key) -> bool:
+        """Whether link ``key`` has the (fixed) aggregator at one end."""
+        return bool(self._to_agg[self.index[key]])
+
     def row(self, k: int) -> np.ndarray:
         """Large-scale SNR in dB of every link at grid point ``k`` (read-only)."""
         if self.static:

@@ -29,6 +29,7 @@ from semnet.channels.doppler import (
     doppler_hz,
     gauss_markov_coherence_time_s,
     gauss_markov_rho,
+    two_end_coherence_time_s,
 )
 from semnet.channels.gauss_markov import GaussMarkovScatter
 from semnet.channels.jakes import JakesScatter
@@ -93,16 +94,39 @@ class ChannelProcess:
 
     @property
     def coherence_time_s(self) -> float:
-        """Lag at which the correlation of ``h``'s scatter falls to 0.5 (0: independent blocks)."""
+        """Lag at which the scatter correlation of a link with one moving end (a user's
+        link to the aggregator) falls to 0.5 (0: independent blocks); user-to-user links
+        have their own, :meth:`link_coherence_time_s`."""
         if self.time_correlation == "jakes":
             return coherence_time_s(self.doppler_hz)
         return gauss_markov_coherence_time_s(self.rho, self.step_s)
 
-    def scatter(self, rng: np.random.Generator, start_s: float = 0.0):
-        """A new scatter process ``g(t)`` for one link, drawn from ``rng``."""
+    def ends_doppler_hz(self, key) -> tuple[float, float]:
+        """Doppler shifts of link ``key``'s two ends: users move, the aggregator stands,
+        so a user-to-user link fades about twice as fast as an uplink."""
+        if self.large.touches_aggregator(key):
+            return self.doppler_hz, 0.0
+        return self.doppler_hz, self.doppler_hz
+
+    def link_rho(self, key) -> float:
+        """Gauss–Markov correlation of link ``key`` at lag ``T``: ``J0(2 pi f_a T) J0(2 pi f_b T)``."""
+        if self.time_correlation == "independent":
+            return 0.0
+        f_a, f_b = self.ends_doppler_hz(key)
+        return self.rho * gauss_markov_rho(f_b, self.step_s) if f_b > 0 else self.rho
+
+    def link_coherence_time_s(self, key) -> float:
+        """Lag at which link ``key``'s scatter correlation falls to 0.5."""
         if self.time_correlation == "jakes":
-            return JakesScatter(self.doppler_hz, self.sinusoids, rng)
-        return GaussMarkovScatter(self.rho, self.step_s, rng, start_s=start_s)
+            return two_end_coherence_time_s(*self.ends_doppler_hz(key))
+        return gauss_markov_coherence_time_s(self.link_rho(key), self.step_s)
+
+    def scatter(self, key, rng: np.random.Generator, start_s: float = 0.0):
+        """A new scatter process ``g(t)`` for link ``key``, drawn from ``rng``."""
+        if self.time_correlation == "jakes":
+            f_a, f_b = self.ends_doppler_hz(key)
+            return JakesScatter(f_a, self.sinusoids, rng, other_end_doppler_hz=f_b)
+        return GaussMarkovScatter(self.link_rho(key), self.step_s, rng, start_s=start_s)
 
     def link(self, key, rng: np.random.Generator, start_s: float = 0.0) -> "LinkFading":
         return LinkFading(self, key, rng, start_s)
@@ -115,7 +139,7 @@ class ChannelProcess:
         if cached is None:
             times = np.arange(self.comparison_states) * self.comparison_step_s
             snr_db = self.large.snr_db(key, times)
-            scatter = self.scatter(numpy_rng(seed, "comparison", *key))
+            scatter = self.scatter(key, numpy_rng(seed, "comparison", *key))
             h = self.fading.from_gaussian(scatter.at(times)) if self.fading.random else np.ones(times.size, complex)
             cached = (snr_db, h)
             self._comparison[(key, seed)] = cached
@@ -145,7 +169,7 @@ class LinkFading:
         self.key = key
         self.li = process.large.index[key]
         self.random = process.fading.random
-        self.scatter = process.scatter(rng, start_s) if self.random else None
+        self.scatter = process.scatter(key, rng, start_s) if self.random else None
         self._memo_t = math.nan
         self._memo_g = 0j
 
