@@ -26,6 +26,7 @@ _EXPORTS = {
     "scenario_from_dict": "semnet.api",
     "validate_scenario": "semnet.api",
     "run": "semnet.api",
+    "resume": "semnet.api",
     "Scenario": "semnet.scenario.schema",
     "RunResult": "semnet.runner",
     "runs_frame": "semnet.analysis",

@@ -66,3 +66,14 @@ def run(scenario: str | Path | Mapping[str, Any] | Scenario, *, out_dir: str | P
 
     scenario = validate_scenario(scenario, overrides)  # a Scenario too: its plugins load, its names are checked
     return run_scenario(scenario, out_dir=out_dir, progress=progress, overwrite=overwrite)
+
+
+def resume(run_dir: str | Path, *, progress: Callable[[dict], None] | None = None):
+    """Continue the interrupted or killed run in ``run_dir`` from its last checkpoint
+    (``checkpoints/resume.pt``) and return its :class:`~semnet.runner.RunResult`; its
+    files end equal to those of a run never stopped (wall times aside). Raises
+    :class:`~semnet.errors.SemnetError` (one line) for a finished or failed run, a
+    changed ``scenario.yaml`` or a checkpoint of another semnet version."""
+    from semnet.resume_run import resume_run
+
+    return resume_run(run_dir, progress=progress)

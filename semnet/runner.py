@@ -105,7 +105,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
 
     ``out_dir`` must not hold a run unless ``overwrite`` (its run files are then
     replaced) or ``resume`` (the checkpoint it is continued from, see
-    :func:`semnet.resume.resume_run`). A run that diverges raises
+    :func:`semnet.resume_run.resume_run`). A run that diverges raises
     :class:`~semnet.errors.RunDiverged`, one that is interrupted
     :class:`~semnet.errors.RunInterrupted`; either way the run directory keeps its
     records as ``*.part`` and says why in ``status.json``.

@@ -7,7 +7,7 @@ from tests.fl.conftest import tiny_scenario_dict
 
 
 def test_the_api_names_are_exported():
-    for name in ("load_scenario", "scenario_from_dict", "validate_scenario", "run", "runs_frame", "phases_frame",
+    for name in ("load_scenario", "scenario_from_dict", "validate_scenario", "run", "resume", "runs_frame", "phases_frame",
                  "links_frame", "registry", "Scenario", "ScenarioError"):
         assert name in semnet.__all__ and getattr(semnet, name) is not None
     with pytest.raises(AttributeError):
@@ -39,3 +39,30 @@ def test_run_returns_the_run_directory_and_its_summary_and_the_frames_read_it(tm
     assert len(links) == len(result.summary["links"]) == 6  # 3 users, complete graph, both directions
     phases = semnet.phases_frame(result.path)
     assert list(phases["phase"]) == ["pretrain_fedavg"]
+
+
+def test_resume_continues_an_interrupted_run_and_refuses_a_finished_one(tmp_path, monkeypatch):
+    import semnet.fl.strategy as strategy_module
+    from semnet.errors import RunInterrupted, SemnetError
+
+    raw = tiny_scenario_dict(name="fedavg")
+    raw["method"]["federated"]["rounds"] = 4
+    raw["output"]["resume_every_rounds"] = 1
+    whole = semnet.run(raw, out_dir=tmp_path / "whole")
+    real, played = strategy_module.play_round, []
+
+    def play(ctx, strategy, rnd):
+        played.append(1)
+        if len(played) == 3:
+            raise KeyboardInterrupt
+        return real(ctx, strategy, rnd)
+
+    monkeypatch.setattr(strategy_module, "play_round", play)
+    with pytest.raises(RunInterrupted):
+        semnet.run(raw, out_dir=tmp_path / "cut")
+    monkeypatch.undo()
+    resumed = semnet.resume(tmp_path / "cut")
+    assert resumed.summary["psnr_db"] == whole.summary["psnr_db"]
+    assert (tmp_path / "cut" / "events.jsonl").read_bytes() == (whole.path / "events.jsonl").read_bytes()
+    with pytest.raises(SemnetError, match="has finished"):
+        semnet.resume(tmp_path / "cut")

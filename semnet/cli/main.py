@@ -201,7 +201,7 @@ def _run(args) -> int:
 
     checkpoint = None
     if args.resume is not None:
-        from semnet.resume import load_resume_point
+        from semnet.resume_run import load_resume_point
 
         if args.scenario is not None or args.overrides or args.out or args.overwrite:
             raise SemnetError("run --resume RUN_DIR continues the run's own scenario in its own directory; "

@@ -17,7 +17,7 @@ import semnet.fl.strategy as strategy_module
 from semnet.cli.main import EXIT_USER_ERROR, main
 from semnet.errors import RunInterrupted
 from semnet.fl.resume import RESUME_CHECKPOINT
-from semnet.resume import resume_run
+from semnet.resume_run import resume_run
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.cli.conftest import with_key
