@@ -61,9 +61,10 @@ def closing_bits(strategy: RoundStrategy) -> int:
 class Control:
     """A control experiment. Subclasses build the round strategy (:meth:`strategy`)
     and say when its rounds have spent the budget (:meth:`spent`, read from the
-    branch's own counters after each round; at least one round is played) or cap them
+    branch's own counters after each round) or cap them
     (:meth:`rounds`); ``spec`` is the scenario's ``method:`` section and ``algorithm``
-    the start's federated algorithm."""
+    the start's federated algorithm. A budget the start already meets (nothing spent)
+    plays no round: the control is then the start itself."""
 
     def __init__(self, spec, algorithm: str):
         self.spec = spec
@@ -86,9 +87,12 @@ class Control:
         strategy = self.strategy(ctx, start, budget)
         rounds = self.rounds(ctx, strategy, budget)
         until = None
-        if self.spent(ctx, strategy, budget) is not None:
+        already = self.spent(ctx, strategy, budget)
+        if already is not None:
             def until():
                 return self.spent(ctx, strategy, budget)
+            if already:  # a budget of nothing (e.g. an encoder step that sent no bytes): the start itself
+                rounds = 0
         record = run_rounds(ctx, strategy, rounds, phase=phase, until=until)
         return record, {"rounds": record.rounds, **self.report(strategy)}
 

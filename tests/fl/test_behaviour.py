@@ -293,3 +293,16 @@ def test_the_bytes_matched_control_stops_at_the_first_round_that_reaches_the_bud
     last = _bytes_matched_spends_the_budget_to_the_round(events, summary["finetune_budget"],
                                                          summary["controls"][0], summary["network"]["users"])
     assert last > 1
+
+
+def test_a_budget_of_no_bytes_leaves_the_bytes_matched_control_at_the_start(tmp_path):
+    # encoder-only FineFed, one iteration: every transmitter holds the decoders it trains against
+    raw = tiny_scenario_dict(name="finefed_encoder_only", controls=["bytes_matched", "compute_matched"])
+    raw["output"]["checkpoints"] = False
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "c").summary
+    assert summary["finetune_budget"]["bytes"] == 0 and summary["finetune_budget"]["local_passes"] > 0
+    controls = {c["name"]: c for c in summary["controls"]}
+    matched = controls["bytes_matched"]
+    assert matched["rounds"] == 0 and matched["bytes"] == 0 and matched["local_passes"] == 0
+    assert matched["psnr_db"] == summary["phases"][0]["psnr_db"]  # the start, scored on the same channel draws
+    assert controls["compute_matched"]["rounds"] >= 1
