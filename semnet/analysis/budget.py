@@ -83,18 +83,27 @@ def budget_points(runs: Iterable[Run]) -> list[BudgetPoint]:
         label, key, where = run.method, budget_label(run.scenario), str(run.path)
 
         def point(name: str, spent_bytes, passes, psnr) -> BudgetPoint:
-            value = math.nan if psnr is None else float(psnr)
-            return BudgetPoint(name, key, where, run.seed, float(spent_bytes), float(passes), value)
+            return BudgetPoint(name, key, where, run.seed, _num(spent_bytes), _num(passes), _num(psnr))
 
         points.append(point(f"{label}/start", 0, 0, phases[0].get("psnr_db")))
-        points.append(point(label, budget["bytes"], budget["local_passes"], s.get("psnr_db")))
+        # runs written before passes were counted have no local_passes: they stay off that axis
+        points.append(point(label, budget.get("bytes"), budget.get("local_passes"), s.get("psnr_db")))
         for c in s.get("controls") or []:
             if c["name"] in NOT_MATCHED:
                 continue
-            points.append(point(f"{label}/{c['name']}", c.get("bytes", 0), c.get("local_passes", 0), c.get("psnr_db")))
+            points.append(point(f"{label}/{c['name']}", c.get("bytes"), c.get("local_passes"), c.get("psnr_db")))
     if not points:
         raise AnalysisError("no FineFed run with a fine-tuning budget (summary.json 'finetune_budget') to plot")
     return points
+
+
+def _num(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _on_axis(points: list[BudgetPoint], axis: str) -> list[BudgetPoint]:
+    """The points that have a value on ``axis`` and a PSNR."""
+    return [p for p in points if math.isfinite(getattr(p, axis)) and math.isfinite(p.psnr_db)]
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class CurvePoint:
 def curves(points: list[BudgetPoint], axis: str) -> dict[str, list[CurvePoint]]:
     """Per label, its points over budgets (mean over seeds), sorted by x; every curve but
     the start's begins at the start's mean."""
+    points = _on_axis(points, axis)
     groups: dict[tuple[str, str], list[BudgetPoint]] = defaultdict(list)
     for p in points:
         groups[(p.label, p.budget)].append(p)
@@ -158,6 +168,7 @@ def _interpolate(x: float, xs: list[float], ys: list[float]) -> float:
 def comparisons(points: list[BudgetPoint], axis: str) -> list[Comparison]:
     """FineFed minus each control at equal ``axis`` (``bytes`` or ``local_passes``),
     paired by seed, one row per (FineFed budget, control)."""
+    points = _on_axis(points, axis)
     by_seed: dict[tuple[str, int | None], list[BudgetPoint]] = defaultdict(list)
     for p in points:
         by_seed[(p.label.partition("/")[0], p.seed)].append(p)
