@@ -13,10 +13,12 @@ elsewhere. One module per job:
 - :mod:`semnet.analysis.snr`: quality vs SNR from an SNR sweep.
 - :mod:`semnet.analysis.links`: per-link PSNR vs SNR; the topology coloured by link PSNR.
 - :mod:`semnet.analysis.link_pairs`: FineFed minus its start and each control, link by link.
+- :mod:`semnet.analysis.budget`: PSNR against extra bytes and passes over FineFed budgets and
+  controls; comparisons at equal bytes / passes.
 - :mod:`semnet.analysis.topology_sweep`: quality vs a topology parameter.
 - :mod:`semnet.analysis.at_test_snr`: centralised models at each test SNR.
 
-Command line: ``python -m semnet.analysis {table,tradeoff,snr,links,linkpairs,topology,testsnr,all}
+Command line: ``python -m semnet.analysis {table,tradeoff,snr,links,linkpairs,budget,topology,testsnr,all}
 RUN_DIRS... --out DIR`` (``python -m analysis`` from the repository root is the same).
 
 Examples

@@ -11,6 +11,8 @@ snr        psnr_vs_snr: PSNR vs link SNR from an SNR sweep
 links      link_psnr_vs_snr and topology_<method>_seed<s>: per-link views
 linkpairs  link_pairs.md/.csv: FineFed minus its start and each control, per link, with the link's SNR
 realised   link_psnr_vs_realised_snr: per-link PSNR vs the SNR its messages met (channel over time)
+budget     budget_curves and budget.md/.csv: PSNR vs extra bytes and extra passes over FineFed budgets and
+           controls; FineFed minus each control at equal bytes / passes (paired by seed, interpolated)
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 all        every one of the above that the runs support (others are skipped with a reason)
@@ -27,6 +29,7 @@ import sys
 from pathlib import Path
 
 from .at_test_snr import write_at_test_snr
+from .budget import budget_points, write_budget
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
 from .realised_snr import realised_points, write_realised_snr
@@ -40,7 +43,7 @@ from .tradeoff import write_tradeoff
 log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
-COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "topology", "testsnr", "all")
+COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -60,6 +63,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "links": "per-link PSNR vs SNR, and the topology coloured by link PSNR",
         "linkpairs": "per-link paired differences: FineFed minus its start and each control, with the link's SNR",
         "realised": "per-link PSNR vs the realised SNR of the link's messages (runs with a channel over time)",
+        "budget": "PSNR vs extra bytes and extra passes (FineFed budgets, controls); comparisons at equal budget",
         "topology": "quality vs a topology parameter from a topology sweep",
         "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
         "all": "every output the runs support",
@@ -71,7 +75,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name == "tradeoff":
             p.add_argument("--final", action="store_true",
                            help="also tradeoff_final_bytes/_time: each method's end point, Pareto front joined")
-        if name not in ("table", "links", "linkpairs", "realised", "testsnr"):
+        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -87,6 +91,17 @@ def _snr_applies(runs: list[Run], x: str) -> str | None:
     if any(len(pts) > 1 for pts in snr_series(runs, x).values()):
         return None
     return "every method has runs at one SNR setting only"
+
+
+def _budget_applies(runs: list[Run]) -> str | None:
+    """None if budget curves make sense (FineFed runs at two budgets or more), else why not."""
+    try:
+        points = budget_points(runs)
+    except AnalysisError as err:
+        return str(err)
+    if len({p.budget for p in points}) < 2:
+        return "the FineFed runs share one budget (a point, not a curve)"
+    return None
 
 
 def _topology_applies(runs: list[Run]) -> str | None:
@@ -115,6 +130,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_link_pairs(link_differences(runs), out)
     if cmd == "realised":
         written += write_realised_snr(runs, out, colour_of)
+    if cmd == "budget":
+        written += write_budget(budget_points(runs), out)
     if cmd == "snr":
         written += write_snr(runs, out, args.snr_x, metric, colour_of)
     if cmd == "topology":
@@ -131,6 +148,11 @@ def run(args: argparse.Namespace) -> list[Path]:
             written += write_realised_snr(runs, out, colour_of)
         else:
             log.warning("skipped realised: no run has a channel over time")
+        why = _budget_applies(runs)
+        if why is None:
+            written += write_budget(budget_points(runs), out)
+        else:
+            log.warning("skipped budget: %s", why)
         why = _snr_applies(runs, args.snr_x)
         if why is None:
             written += write_snr(runs, out, args.snr_x, metric, colour_of)

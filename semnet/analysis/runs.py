@@ -66,7 +66,7 @@ _METHOD_ORDER = (
     "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
     "finefed", "finefed_encoder_only", "finefed_decoder_only", "exchange",
 )
-_CONTROL_ORDER = ("compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto")
+_CONTROL_ORDER = ("compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto", "oracle")
 
 
 class AnalysisError(Exception):

@@ -5,7 +5,9 @@ them are in :mod:`semnet.fl.methods` and :mod:`semnet.fl.controls`.
 
 Shared models travel through the run's codecs like the federated ones
 (:mod:`semnet.fl.federated`): the global model (FedPer: the shared encoder) with
-``method.codec.global_model``, each user's change to it with ``method.codec.updates``.
+``method.codec.global_model``, each user's change to it with ``method.codec.updates``,
+and only to users that lack its version (:mod:`semnet.fl.versions`): every user holds
+the federated start, so the first round sends no model down.
 """
 
 from __future__ import annotations
@@ -19,33 +21,75 @@ from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.finefed import PersonalModels
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.versions import held_state, keep_state, versions_of
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Message, Task
 
 
 class SharedModel:
     """A model the server shares with users through the run's codecs: its download size
-    and upload size, each user's decoded copy, and the server's update from the copies
-    users trained (an exact average with lossless codecs, as before codecs existed)."""
+    and upload size, its version (per part: ``slots`` names them), each user's decoded
+    copy, and the server's update from the copies users trained (an exact average with
+    lossless codecs, as before codecs existed)."""
 
-    def __init__(self, ctx: RunContext, module: nn.Module):
-        self.ctx, self.module = ctx, module
+    def __init__(self, ctx: RunContext, module: nn.Module, slots: dict[str, nn.Module], kind: str):
+        self.ctx, self.module, self.kind = ctx, module, kind
+        self.slots = slots  # slot name -> the part of `module` it names, in `module`'s state order
         codecs = ctx.codecs
         state = tensors_of(module)
         self.down_bits = codecs.bits("global_model", state, difference=False)
         self.up_bits = codecs.bits("updates", state, difference=True)
         self.exact = codecs.lossless("global_model", difference=False) and codecs.lossless("updates", difference=True)
         self._start: dict = {}  # user -> the state it decoded this round (lossy codecs)
+        self._versions: tuple[str, ...] = ()  # the module's version this round
 
     def new_round(self) -> None:
         self._start.clear()
+        self._versions = self.versions()
 
-    def received(self, user) -> nn.Module:
-        """A trainable copy of the module as ``user`` decoded it."""
+    def versions(self) -> tuple[str, ...]:
+        return versions_of(list(self.slots.values()))
+
+    def holds(self, user) -> bool:
+        return self.ctx.holdings.holds(user, *self._versions)
+
+    def downloads(self, user) -> tuple[Message, ...]:
+        """The module's download to ``user`` this round, unless it holds that version."""
+        return () if self.holds(user) else (Message(self.ctx.aggregator, user, self.kind, self.down_bits),)
+
+    def receives(self, user) -> tuple[str, ...]:
+        return () if self.holds(user) else self._versions
+
+    def broadcast(self) -> list[ClientPlan]:
+        """The closing round: the module to every user that lacks its final version."""
+        self.new_round()
+        lossy = not self.ctx.codecs.lossless("global_model", difference=False)
+        plans = []
+        for u in self.ctx.users:
+            if not self.holds(u):
+                keep = (lambda u=u: self._keep(u)) if lossy else None
+                plans.append(ClientPlan(Task(key=u, node=u, downloads=self.downloads(u)), keep,
+                                        receives=self._versions))
+        return plans
+
+    def _keep(self, user) -> list[TrainJob]:
+        self.received(user)  # decoded and kept, nothing trained
+        return []
+
+    def received(self, user, held: bool = False) -> nn.Module:
+        """A trainable copy of the module as ``user`` decoded it, or as it holds it
+        (``held``: nothing was sent)."""
         local = copy.deepcopy(self.module)
         if not self.exact:
-            state = self.ctx.codecs.send_state("global_model", tensors_of(self.module), self.ctx.aggregator, user)
-            load_tensors(local, state)
+            parts = list(self.slots.values())
+            if held:
+                state = held_state(self.ctx.holdings, user, self._versions, parts)
+            else:
+                state = self.ctx.codecs.send_state("global_model", tensors_of(self.module), self.ctx.aggregator, user)
+                if not self.ctx.codecs.lossless("global_model", difference=False):
+                    keep_state(self.ctx.holdings, user, list(self.slots), self._versions, parts, state)
+            if state is not None:
+                load_tensors(local, state)
             self._start[user] = tensors_of(local)
         return local
 
@@ -71,7 +115,9 @@ class _Pair(nn.Module):
 class LocalFinetune(RoundStrategy):
     """Naive local fine-tuning, one round. Pairing: link i->j uses ``E_i`` (fine-tuned by
     i against the frozen global decoder, one task per receiver at that link's SNR) and
-    the global decoder. No messages: every user already holds the global decoder."""
+    the global decoder. Every user holds the global decoder after the federated start's
+    final broadcast, so no message travels; a user that lacks it (its broadcast was lost)
+    downloads it first."""
 
     aggregates = False
     reports = False
@@ -83,27 +129,33 @@ class LocalFinetune(RoundStrategy):
         shared_decoder = start.decoder
         self.models = PersonalModels.of({u: copy.deepcopy(start.encoder) for u in ctx.users},
                                         {u: shared_decoder for u in ctx.users})
+        self.decoder_sync = SharedModel(ctx, shared_decoder, {"global.decoder": shared_decoder}, "decoder")
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
 
     def configure(self, rnd: int) -> list[ClientPlan]:
-        ctx, local, models = self.ctx, self.local, self.models
+        ctx, local, models, sync = self.ctx, self.local, self.models, self.decoder_sync
+        sync.new_round()
         plans = []
         for i in ctx.users:
             receivers = ctx.receivers(i)
             if not receivers:
                 continue
             n_steps = self.steps if self.steps is not None else local.steps_for(ctx.samples(i))
+            held = sync.holds(i)
 
-            def make(i=i, receivers=receivers, n_steps=n_steps):
-                tasks = [LossTask(models.decoders[i], ctx.link_snrs(i, j), 1.0 / len(receivers)) for j in receivers]
+            def make(i=i, receivers=receivers, n_steps=n_steps, held=held):
+                # the global decoder as i holds it: itself, unless a lossy codec gave i a copy
+                decoder = models.decoders[i] if sync.exact else sync.received(i, held)
+                tasks = [LossTask(decoder, ctx.link_snrs(i, j), 1.0 / len(receivers)) for j in receivers]
                 return [TrainJob(key=i, encoder=models.encoders[i], tasks=tasks, data=ctx.stream(i, local.batch_size),
                                  steps=n_steps, train=("encoder",), lr=local.lr, optimizer=local.optimizer,
                                  generator=ctx.generator(self.purpose, i))]
 
             samples = simulated_samples(n_steps, local.batch_size, len(receivers))
-            plans.append(ClientPlan(Task(key=i, node=i, samples=samples), make))
+            plans.append(ClientPlan(Task(key=i, node=i, downloads=sync.downloads(i), samples=samples), make,
+                                    receives=sync.receives(i)))
         return plans
 
 
@@ -120,10 +172,14 @@ class FedPer(RoundStrategy):
         self.shared = copy.deepcopy(start)
         self.models = PersonalModels(start, ctx.users)
         self.models.encoders = {u: self.shared.encoder for u in ctx.users}
-        self.shared_sync = SharedModel(ctx, self.shared.encoder)
+        self.shared_sync = SharedModel(ctx, self.shared.encoder, {"global.encoder": self.shared.encoder}, "encoder")
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
+
+    def closing_plans(self) -> list[ClientPlan]:
+        """Every user that lacks the final shared encoder downloads it."""
+        return self.shared_sync.broadcast()
 
     def steps_per_round(self) -> int:
         return sum(self.local.steps_for(self.ctx.samples(u)) for u in self.ctx.users)
@@ -136,17 +192,18 @@ class FedPer(RoundStrategy):
         for u in ctx.users:
             snrs = [s for i in ctx.transmitters(u) for s in ctx.link_snrs(i, u)] or ctx.out_snrs(u)
             steps = local.steps_for(ctx.samples(u))
+            held = self.shared_sync.holds(u)
 
-            def make(u=u, snrs=snrs, steps=steps, rnd=rnd):
-                encoder = self.shared_sync.received(u)
+            def make(u=u, snrs=snrs, steps=steps, rnd=rnd, held=held):
+                encoder = self.shared_sync.received(u, held)
                 return [TrainJob(key=u, encoder=encoder, tasks=[LossTask(models.decoders[u], snrs)],
                                  data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                                  optimizer=local.optimizer, generator=ctx.generator("fedper", rnd, u))]
 
-            task = Task(key=u, node=u, downloads=(Message(server, u, "encoder", self.shared_sync.down_bits),),
+            task = Task(key=u, node=u, downloads=self.shared_sync.downloads(u),
                         samples=simulated_samples(steps, local.batch_size),
                         uploads=(Message(u, server, "encoder_update", self.shared_sync.up_bits),))
-            plans.append(ClientPlan(task, make))
+            plans.append(ClientPlan(task, make, receives=self.shared_sync.receives(u)))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
@@ -167,7 +224,9 @@ class Ditto(RoundStrategy):
         self.local, self.lam = local, lam
         self.global_model = copy.deepcopy(start)
         self.personal = {u: copy.deepcopy(start) for u in ctx.users}
-        self.global_sync = SharedModel(ctx, self.global_model)
+        self.global_sync = SharedModel(ctx, self.global_model, {"global.encoder": self.global_model.encoder,
+                                                                "global.decoder": self.global_model.decoder},
+                                       "global_model")
         self.models = PersonalModels.of({u: self.personal[u].encoder for u in ctx.users},
                                         {u: self.personal[u].decoder for u in ctx.users})
 
@@ -185,9 +244,10 @@ class Ditto(RoundStrategy):
         plans = []
         for u in ctx.users:
             steps = local.steps_for(ctx.samples(u))
+            held = self.global_sync.holds(u)
 
-            def make(u=u, steps=steps, rnd=rnd):
-                snapshot = self.global_sync.received(u)  # the global model as u decoded it
+            def make(u=u, steps=steps, rnd=rnd, held=held):
+                snapshot = self.global_sync.received(u, held)  # the global model as u decoded or holds it
                 reference = [p.detach().clone() for m in (snapshot.encoder, snapshot.decoder)
                              for p in m.parameters()]
                 common = dict(data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
@@ -202,10 +262,10 @@ class Ditto(RoundStrategy):
                              prox_reference=reference, generator=ctx.generator("ditto_personal", rnd, u), **common),
                 ]
 
-            task = Task(key=u, node=u, downloads=(Message(server, u, "global_model", self.global_sync.down_bits),),
+            task = Task(key=u, node=u, downloads=self.global_sync.downloads(u),
                         samples=simulated_samples(2 * steps, local.batch_size),
                         uploads=(Message(u, server, "model_update", self.global_sync.up_bits),))
-            plans.append(ClientPlan(task, make))
+            plans.append(ClientPlan(task, make, receives=self.global_sync.receives(u)))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:

@@ -23,9 +23,10 @@ from torch import nn
 from semnet.codecs import MessageCodecs
 from semnet.data import BatchStream
 from semnet.errors import RunDiverged
-from semnet.fl.evaluation import LinkEvaluator, LinkQuality, summarize
+from semnet.fl.evaluation import LinkEvaluator, LinkModules, LinkQuality, summarize
 from semnet.fl.guard import all_finite, collapsed, first_non_finite
 from semnet.fl.trainer import JobResult, Trainer, TrainJob
+from semnet.fl.versions import Holdings
 from semnet.net.network import Network
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator, Task, TaskOutcome
@@ -68,6 +69,9 @@ class ClientPlan:
 
     task: Task
     make_jobs: Callable[[], list[TrainJob]] | None = None
+    # model versions the task's downloads carry to its node (semnet.fl.versions): the
+    # node holds them once the task has finished in time
+    receives: tuple[str, ...] = ()
 
 
 @dataclass
@@ -154,6 +158,7 @@ class RunContext:
         self._reference_db: float | None = None  # the current phase's start, for the collapse check
         # checkpoints to resume from (shared with branches); None: this run writes none
         self.resume_log = resume_log
+        self.holdings = Holdings()  # the model versions each node of this branch holds
 
     # ------------------------------------------------------------------ helpers
 
@@ -189,6 +194,11 @@ class RunContext:
     def bytes_total(self) -> int:
         """Bytes delivered so far on this branch (model messages, data, images)."""
         return self._sim.bytes_total
+
+    @property
+    def bits_total(self) -> int:
+        """Bits delivered so far on this branch (``bytes_total`` rounds down)."""
+        return self._sim.bits_total
 
     @property
     def messages_total(self) -> int:
@@ -289,7 +299,8 @@ class RunContext:
             self._delivery.tasks(self.branch_name, self.phase_name, outcomes)
         survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
         job_lists = [p.make_jobs() for p in survivors]
-        flat = self._trainer.run([job for jobs in job_lists for job in jobs])
+        jobs_in_round = [job for jobs in job_lists for job in jobs]
+        flat = self._trainer.run(jobs_in_round) if jobs_in_round else []  # a closing broadcast trains nothing
         self.local_steps += sum(r.steps for r in flat)
         self.local_passes += sum(r.passes for r in flat)
         finished, start = [], 0
@@ -300,6 +311,9 @@ class RunContext:
                 self._diverged(f"{bad[1]} of user {plan.task.node}", user=plan.task.node)
             finished.append((plan, jobs, results))
             start += len(jobs)
+        for plan, outcome in zip(plans, outcomes):
+            if outcome.ok and plan.receives:
+                self.holdings.give(plan.task.node, plan.receives)
         failures = [o for o in outcomes if not o.ok]
         return finished, failures
 
@@ -333,6 +347,11 @@ class RunContext:
             return
         value = summarize(self._validator.evaluate(encoder_of, decoder_of))["psnr_db"]
         self._reference_db = value if math.isfinite(value) else None
+
+    @property
+    def validates(self) -> bool:
+        """Whether the users hold validation images (held out of their training data)."""
+        return self._validator is not None and bool(self._validator.links)
 
     def evaluate(
         self,
@@ -441,11 +460,15 @@ class RunContext:
             return states[id(module)]
 
         name = "last_phase.pt" if self.branch_name == "main" else f"{self.branch_name}_last_phase.pt"
-        self._save_checkpoint(name, {
-            "phase": self.phase_name, "round": self.round,
-            "encoders": {i: state(encoder_of(i)) for i in sorted({i for i, _ in self.image_links()})},
-            "decoders": {j: state(decoder_of(j)) for j in sorted({j for _, j in self.image_links()})},
-        })
+        if isinstance(encoder_of, LinkModules):  # a pair per link
+            models = {"links": {link: {"encoder": state(encoder_of[link]), "decoder": state(decoder_of[link])}
+                                for link in self.image_links()}}
+        else:
+            models = {
+                "encoders": {i: state(encoder_of(i)) for i in sorted({i for i, _ in self.image_links()})},
+                "decoders": {j: state(decoder_of(j)) for j in sorted({j for _, j in self.image_links()})},
+            }
+        self._save_checkpoint(name, {"phase": self.phase_name, "round": self.round, **models})
         self.interim_checkpoints.add(name)
 
     def report(self, **fields) -> None:
@@ -473,6 +496,7 @@ class RunContext:
             "reference_db": self._reference_db,
             "streams": {key: stream.state() for key, stream in self._streams.items()},
             "codecs": None if self._codecs is None else self._codecs.state(),
+            "holdings": self.holdings.state(),
             "sim": self._sim.state(),
         }
 
@@ -493,6 +517,7 @@ class RunContext:
             self.codecs.load_state(state["codecs"])
         elif self._codecs is not None:
             self._codecs.residuals = {}
+        self.holdings.load_state(state["holdings"])
         self._sim.load_state(state["sim"])
 
     def shared_state(self) -> dict:
@@ -517,9 +542,11 @@ class RunContext:
 
     # ------------------------------------------------------------------ branches
 
-    def branch(self, name: str) -> "RunContext":
+    def branch(self, name: str, holdings: Holdings | None = None) -> "RunContext":
         """A fresh context for a control experiment from the current state: its own
-        simulator whose clock starts now, its own batch streams, shared data and models."""
+        simulator whose clock starts now, its own batch streams, shared data and models.
+        Its nodes hold ``holdings`` (what they held at the start the control continues;
+        default: what they hold now)."""
         if self._sim_factory is None:
             raise RuntimeError("this context cannot branch")
         other = copy.copy(self)
@@ -533,5 +560,6 @@ class RunContext:
         other.phase_name = ""
         other._phase_start = (0, other._sim.now_s, 0, time.perf_counter())
         other._last_validation_db = other._reference_db = None  # a branch starts from its own models
+        other.holdings = (self.holdings if holdings is None else holdings).clone()
         return other
 

@@ -8,7 +8,11 @@ scenario names them in ``method.controls``; :func:`run_controls` is the one mech
 that runs them.
 
 Compute budgets are matched in encoder->channel->decoder passes (optimiser steps x
-tasks: one FineFed encoder step over 3 receivers costs 3 passes), bytes in bytes.
+tasks: one FineFed encoder step over 3 receivers costs 3 passes), bytes in bytes, both
+read from the counters of the branches: the method's budget is what its own messages
+and jobs spent after the start, and a control plays rounds until its own messages and
+jobs (its final broadcast included) reach that budget. Controls start with the
+holdings of the start (every user holds the final global model, :mod:`semnet.fl.versions`).
 Federated controls continue at the fine-tuning learning rate (or at
 ``controls_lr``, chosen for the controls on validation images), so a method's gain
 cannot come from a smaller step size alone.
@@ -25,8 +29,11 @@ from torch import nn
 from semnet.fl.baselines import Ditto, FedPer, LocalFinetune
 from semnet.fl.context import PhaseRecord, RunContext
 from semnet.fl.federated import continued, make_strategy
+from semnet.fl.oracle import LinkOracle
 from semnet.fl.strategy import RoundStrategy, run_rounds
+from semnet.fl.versions import Holdings
 from semnet.registry import controls
+from semnet.scenario.schema import MAX_ROUNDS
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,18 @@ def rounds_for(budget: float, per_round: float) -> int:
     return max(1, math.ceil(budget / per_round - 1e-9))
 
 
+def closing_bits(strategy: RoundStrategy) -> int:
+    """Bits the strategy's closing round would send now (its final broadcast)."""
+    return sum(m.bits for plan in strategy.closing_plans() for m in plan.task.downloads)
+
+
 class Control:
     """A control experiment. Subclasses build the round strategy (:meth:`strategy`)
-    and say how many of its rounds spend the budget (:meth:`rounds`); ``spec`` is the
-    scenario's ``method:`` section and ``algorithm`` the start's federated algorithm."""
+    and say when its rounds have spent the budget (:meth:`spent`, read from the
+    branch's own counters after each round) or cap them
+    (:meth:`rounds`); ``spec`` is the scenario's ``method:`` section and ``algorithm``
+    the start's federated algorithm. A budget the start already meets (nothing spent)
+    plays no round: the control is then the start itself."""
 
     def __init__(self, spec, algorithm: str):
         self.spec = spec
@@ -59,12 +74,31 @@ class Control:
         raise NotImplementedError
 
     def rounds(self, ctx: RunContext, strategy: RoundStrategy, budget: Budget) -> int:
-        raise NotImplementedError
+        """The most rounds it may play (a cap where :meth:`spent` decides)."""
+        return MAX_ROUNDS
 
-    def run(self, ctx: RunContext, start: nn.Module, budget: Budget, phase: str) -> tuple[PhaseRecord, int]:
+    def spent(self, ctx: RunContext, strategy: RoundStrategy, budget: Budget) -> bool | None:
+        """Whether the rounds so far spend the budget; None: play :meth:`rounds` rounds."""
+        return None
+
+    def run(self, ctx: RunContext, start: nn.Module, budget: Budget, phase: str) -> tuple[PhaseRecord, dict]:
+        """Play the control on ``ctx`` (its branch); its phase record and what its summary
+        adds (``rounds`` played and :meth:`report`)."""
         strategy = self.strategy(ctx, start, budget)
         rounds = self.rounds(ctx, strategy, budget)
-        return run_rounds(ctx, strategy, rounds, phase=phase), rounds
+        until = None
+        already = self.spent(ctx, strategy, budget)
+        if already is not None:
+            def until():
+                return self.spent(ctx, strategy, budget)
+            if already:  # a budget of nothing (e.g. an encoder step that sent no bytes): the start itself
+                rounds = 0
+        record = run_rounds(ctx, strategy, rounds, phase=phase, until=until)
+        return record, {"rounds": record.rounds, **self.report(strategy)}
+
+    def report(self, strategy: RoundStrategy) -> dict:
+        """Fields the control adds to its summary (default: none)."""
+        return {}
 
     @property
     def lr(self) -> float:
@@ -78,26 +112,30 @@ class _FederatedContinuation(Control):
         return make_strategy(ctx, start, continued(self.spec.federated, self.lr), self.algorithm)
 
 
+class _PassesMatched(Control):
+    """Rounds until the branch's local passes reach the method's."""
+
+    def spent(self, ctx, strategy, budget):
+        return ctx.local_passes >= budget.local_passes
+
+
 @controls.register("compute_matched", "the start's federated algorithm continued for at least the method's local passes")
-class ComputeMatched(_FederatedContinuation):
-    def rounds(self, ctx, strategy, budget):
-        per_round = sum(strategy.steps(u) for u in ctx.users) * strategy.participants() / len(ctx.users)
-        return rounds_for(budget.local_passes, per_round)
+class ComputeMatched(_PassesMatched, _FederatedContinuation):
+    pass
 
 
-@controls.register("bytes_matched", "the start's federated algorithm continued for at least the method's bytes")
+@controls.register("bytes_matched", "the start's federated algorithm continued for at least the method's bytes "
+                   "(its final broadcast included)")
 class BytesMatched(_FederatedContinuation):
-    def rounds(self, ctx, strategy, budget):
-        return rounds_for(budget.bytes, strategy.bytes_per_round(strategy.participants()))
+    def spent(self, ctx, strategy, budget):
+        # what the branch sent, and what deploying its model now would send
+        return (ctx.bits_total + closing_bits(strategy)) // 8 >= budget.bytes
 
 
 @controls.register("fedper", "FedPer from the start for at least the method's local passes")
-class FedPerControl(Control):
+class FedPerControl(_PassesMatched):
     def strategy(self, ctx, start, budget):
         return FedPer(ctx, start, self.spec.personal.local)
-
-    def rounds(self, ctx, strategy, budget):
-        return rounds_for(budget.local_passes, strategy.steps_per_round())
 
 
 @controls.register("ditto", "Ditto from the start for at least the method's local passes (global + personal)")
@@ -118,17 +156,33 @@ class LocalFinetuneControl(Control):
         return 1
 
 
-def run_controls(ctx: RunContext, names, spec, algorithm: str, start: nn.Module, budget: Budget) -> list[dict]:
-    """Run each named control from ``start`` on its own branch; one summary dict each
-    (the phase record plus ``name``, ``rounds`` and the ``local_passes`` it spent)."""
+@controls.register("oracle", "headroom oracle, not budget-matched: per link, the start's encoder and decoder "
+                   "fine-tuned jointly on the sender's training images at the link's channel (method.oracle)")
+class OracleControl(Control):
+    def strategy(self, ctx, start, budget):
+        return LinkOracle(ctx, start, self.spec.oracle.local)
+
+    def rounds(self, ctx, strategy, budget):
+        return self.spec.oracle.rounds
+
+    def report(self, strategy):
+        # the chunk each link's kept pair comes from (0: the start itself)
+        return {"best_round": [{"src": i, "dst": j, "round": r} for (i, j), r in sorted(strategy.best_round.items())]}
+
+
+def run_controls(ctx: RunContext, names, spec, algorithm: str, start: nn.Module, budget: Budget,
+                 holdings: Holdings | None = None) -> list[dict]:
+    """Run each named control from ``start`` on its own branch, whose nodes hold
+    ``holdings`` (what they held at the start); one summary dict each (the phase record
+    plus ``name``, ``rounds`` and the ``local_passes`` it spent)."""
     out = []
     for name in names:
-        branch = ctx.branch(f"control_{name}")
+        branch = ctx.branch(f"control_{name}", holdings)
         control = controls.get(name)(spec, algorithm)
-        record, rounds = control.run(branch, copy.deepcopy(start), budget, phase=name)
+        record, extra = control.run(branch, copy.deepcopy(start), budget, phase=name)
         summary = record.as_dict()
         summary["name"] = name
-        summary["rounds"] = rounds
+        summary.update(extra)
         summary["local_passes"] = branch.local_passes
         out.append(summary)
     return out

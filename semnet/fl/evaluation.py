@@ -61,6 +61,12 @@ def summarize(links: list[LinkQuality]) -> dict:
     }
 
 
+class LinkModules(dict):
+    """One module per image link, keyed ``(src, dst)``: a pairing whose encoders and
+    decoders are both ``LinkModules`` gives every link its own pair (the headroom
+    oracle); the evaluator looks each link's modules up by both of its ends."""
+
+
 class LinkEvaluator:
     """Scores every image link with the encoder of its transmitter and decoder of its receiver."""
 
@@ -115,7 +121,10 @@ class LinkEvaluator:
     ) -> list[LinkQuality]:
         results = []
         for src, dst in links if links is not None else self.links:
-            encoder, decoder = encoder_of(src), decoder_of(dst)
+            if isinstance(encoder_of, LinkModules):
+                encoder, decoder = encoder_of[(src, dst)], decoder_of[(src, dst)]
+            else:
+                encoder, decoder = encoder_of(src), decoder_of(dst)
             was_training = [encoder.training, decoder.training]
             encoder.eval()
             decoder.eval()

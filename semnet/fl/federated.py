@@ -11,6 +11,12 @@ Messages go through the run's codecs (``method.codec``): a client trains from th
 global model it decoded and sends its model minus that one; the server moves its own
 model by the mean decoded update. With raw ``float32`` both ways (the default) the
 server averages the clients' models exactly as before codecs existed.
+
+Downloads follow one protocol (:mod:`semnet.fl.versions`): a client that already holds
+the global model's version is not sent it again (a continuation's first round: every
+user holds the start), and once the rounds are over the final global model is
+broadcast to every user that lacks it (the closing round), so that every method
+counts what deploying its models costs.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.schedule import RateSchedule
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.versions import held_state, keep_state, versions_of
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec, LocalTrainSpec
 from semnet.sim import Message, Task
@@ -63,6 +70,39 @@ class FederatedStrategy(RoundStrategy):
         return (self.codecs.bits("global_model", state, difference=False),
                 self.codecs.bits("updates", state, difference=True))
 
+    def model_bits(self) -> int:
+        """Bits of the global model alone, sent whole (the final broadcast)."""
+        return self.codecs.bits("global_model", tensors_of(self.model), difference=False)
+
+    def versions(self) -> tuple[str, str]:
+        """The global model's version: its encoder's and its decoder's."""
+        return versions_of((self.model.encoder, self.model.decoder))
+
+    def downloads(self, user: int, held: bool, bits: int) -> tuple[Message, ...]:
+        """What a client of a round downloads: the global model (``bits``, as
+        :meth:`message_bits` says), unless it holds that version."""
+        return () if held else (Message(self.ctx.aggregator, user, "global_model", bits),)
+
+    def closing_plans(self) -> list[ClientPlan]:
+        """The final broadcast: every user that lacks the final global model downloads it."""
+        versions, bits, plans = self.versions(), self.model_bits(), []
+        holdings, server = self.ctx.holdings, self.ctx.aggregator
+        lossy = not self.codecs.lossless("global_model", difference=False)
+        for user in self.ctx.users:
+            if holdings.holds(user, *versions):
+                continue
+            task = Task(key=user, node=user, downloads=(Message(server, user, "global_model", bits),))
+            keep = (lambda user=user: self._keep_received(user, versions)) if lossy else None
+            plans.append(ClientPlan(task, keep, receives=versions))
+        return plans
+
+    def _keep_received(self, user: int, versions) -> list[TrainJob]:
+        """The user decodes the broadcast and keeps its copy (no training)."""
+        state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.aggregator, user)
+        parts = (self.model.encoder, self.model.decoder)
+        keep_state(self.ctx.holdings, user, ("global.encoder", "global.decoder"), versions, parts, state)
+        return []
+
     def bytes_per_round(self, participants: int) -> float:
         """Bytes a round moves with ``participants`` clients (downloads and uploads, as encoded)."""
         down, up = self.message_bits()
@@ -90,31 +130,43 @@ class FederatedStrategy(RoundStrategy):
     def configure(self, rnd: int) -> list[ClientPlan]:
         server = self.ctx.aggregator
         down, up = self.message_bits()
+        versions = self.versions()
         self._start.clear()
         plans = []
         for user in self.clients(rnd):
             local = self.spec.local
+            held = self.ctx.holdings.holds(user, *versions)
             task = Task(
                 key=user,
                 node=user,
-                downloads=(Message(server, user, "global_model", down),),
+                downloads=self.downloads(user, held, down),
                 samples=simulated_samples(self.steps(user), local.batch_size),
                 uploads=(Message(user, server, "model_update", up),),
             )
-            plans.append(ClientPlan(task, lambda user=user, rnd=rnd: [self.job(user, rnd)]))
+            plans.append(ClientPlan(task, lambda user=user, rnd=rnd, held=held: [self.job(user, rnd, held)],
+                                    receives=() if held else versions))
         return plans
 
-    def received_model(self, user: int) -> nn.Module:
-        """The client's copy of the global model: what it decoded from its download."""
+    def received_model(self, user: int, held: bool = False) -> nn.Module:
+        """The client's copy of the global model: what it decoded from its download, or
+        the copy it holds (``held``: nothing was sent)."""
         local_model = copy.deepcopy(self.model)
         if not self.exact:
-            load_tensors(local_model, self.codecs.send_state("global_model", tensors_of(self.model),
-                                                              self.ctx.aggregator, user))
+            parts = (self.model.encoder, self.model.decoder)
+            if held:
+                state = held_state(self.ctx.holdings, user, self.versions(), parts)
+            else:
+                state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.aggregator, user)
+                if not self.codecs.lossless("global_model", difference=False):
+                    keep_state(self.ctx.holdings, user, ("global.encoder", "global.decoder"), self.versions(), parts,
+                               state)
+            if state is not None:
+                load_tensors(local_model, state)
             self._start[user] = copy.deepcopy(local_model)
         return local_model
 
-    def job(self, user: int, rnd: int) -> TrainJob:
-        local_model = self.received_model(user)
+    def job(self, user: int, rnd: int, held: bool = False) -> TrainJob:
+        local_model = self.received_model(user, held)
         local: LocalTrainSpec = self.spec.local
         # the copy's parameters in trainable() order: encoder first, then decoder
         reference = [p.detach().clone() for p in _ordered_parameters(local_model)] if self.mu else None
@@ -194,8 +246,16 @@ class ScaffoldStrategy(FederatedStrategy):
         return (down + self.codecs.bits("control_variates", self.c, difference=False),
                 up + self.codecs.bits("control_variates", self.c, difference=True))
 
-    def job(self, user: int, rnd: int) -> TrainJob:
-        job = super().job(user, rnd)
+    def downloads(self, user: int, held: bool, bits: int) -> tuple[Message, ...]:
+        """The model and the control variate; the control variate alone to a client that
+        holds the model's version (it changes every round: it always travels)."""
+        if not held:
+            return super().downloads(user, held, bits)
+        cv_bits = self.codecs.bits("control_variates", self.c, difference=False)
+        return (Message(self.ctx.aggregator, user, "control_variate", cv_bits),)
+
+    def job(self, user: int, rnd: int, held: bool = False) -> TrainJob:
+        job = super().job(user, rnd, held)
         c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
         c = self.codecs.send_state("control_variates", self.c, self.ctx.aggregator, user)
         job.correction = [c - ci for c, ci in zip(c, c_i, strict=True)]

@@ -18,6 +18,12 @@ Decoder copies travel with ``method.codec.decoders`` and the transmitters' decod
 updates (their copy minus the one they received) with ``method.codec.updates``: a
 transmitter trains against, and fine-tunes, the decoder it decoded, and receiver j
 moves its own ``D_j`` by the mean decoded update.
+
+A decoder is sent only to a transmitter that lacks its version (:mod:`semnet.fl.versions`):
+in iteration 1 every ``D_j`` is the global decoder every user holds after the federated
+start, so the encoder step and the first decoder round send none; in later iterations
+``D_j`` travels for the encoder step and not again for the first decoder round (the
+encoder step did not change it).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from semnet.fl.aggregation import apply_average_update, average_into, difference
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.versions import version_of
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
 
@@ -73,14 +80,20 @@ def decoder_bits(ctx: RunContext, decoder: nn.Module) -> int:
     return ctx.codecs.bits("decoders", tensors_of(decoder), difference=False)
 
 
-def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int) -> nn.Module:
-    """Transmitter i's copy of receiver j's decoder as it arrived; ``D_j`` itself when
-    the codec is lossless (the caller must not train it then)."""
+def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int, version: str | None = None,
+                     held: bool = False) -> nn.Module:
+    """Transmitter i's copy of receiver j's decoder: as it arrived, or as i holds it
+    (``held``: version ``version`` was not sent again; a lossy codec left i a copy).
+    ``D_j`` itself where i's copy is exact (the caller must not train it then)."""
     decoder = models.decoders[j]
-    if ctx.codecs.lossless("decoders", difference=False):
-        return decoder
+    state = ctx.holdings.copy(i, version) if held else None
+    if state is None:
+        if held or ctx.codecs.lossless("decoders", difference=False):
+            return decoder
+        state = ctx.codecs.send_state("decoders", tensors_of(decoder), j, i)
+        ctx.holdings.keep_copy(i, f"decoder/{j}", version or version_of(decoder), state)
     copy_j = copy.deepcopy(decoder)
-    load_tensors(copy_j, ctx.codecs.send_state("decoders", tensors_of(decoder), j, i))
+    load_tensors(copy_j, state)
     return copy_j
 
 
@@ -102,16 +115,19 @@ class EncoderStep(RoundStrategy):
         ctx, models, spec = self.ctx, self.models, self.spec
         local = spec.encoder
         plans = []
+        versions = {j: version_of(models.decoders[j]) for j in ctx.users if ctx.transmitters(j)}
         for i in ctx.users:
             receivers = ctx.receivers(i)
             if not receivers:
                 continue
-            downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j])) for j in receivers)
+            held = {j: ctx.holdings.holds(i, versions[j]) for j in receivers}
+            downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j]))
+                              for j in receivers if not held[j])
             steps = local.steps_for(ctx.samples(i))
 
-            def make(i=i, receivers=receivers, steps=steps):
+            def make(i=i, receivers=receivers, steps=steps, held=held):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [LossTask(received_decoder(ctx, models, j, i), ctx.link_snrs(i, j), w)
+                tasks = [LossTask(received_decoder(ctx, models, j, i, versions[j], held[j]), ctx.link_snrs(i, j), w)
                          for j, w in zip(receivers, weights)]
                 return [
                     TrainJob(
@@ -130,7 +146,7 @@ class EncoderStep(RoundStrategy):
 
             task = Task(key=i, node=i, downloads=downloads,
                         samples=simulated_samples(steps, local.batch_size, len(receivers)))
-            plans.append(ClientPlan(task, make))
+            plans.append(ClientPlan(task, make, receives=tuple(versions[j] for j in receivers if not held[j])))
         return plans
 
 
@@ -158,15 +174,23 @@ class DecoderStep(RoundStrategy):
         local = self.spec.decoder
         plans = []
         for j in ctx.users:
+            version = version_of(models.decoders[j]) if ctx.transmitters(j) else None
             for i in ctx.transmitters(j):
                 down = decoder_bits(ctx, models.decoders[j])
                 up = ctx.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True)
                 steps = local.steps_for(ctx.samples(i))
+                held = ctx.holdings.holds(i, version)
 
-                def make(i=i, j=j, steps=steps, rnd=rnd):
+                def make(i=i, j=j, steps=steps, rnd=rnd, version=version, held=held):
                     copy_j = copy.deepcopy(models.decoders[j])
+                    state = ctx.holdings.copy(i, version) if held else None
+                    if state is None and not held and not self.exact:
+                        state = ctx.codecs.send_state("decoders", tensors_of(models.decoders[j]), j, i)
+                        if not ctx.codecs.lossless("decoders", difference=False):
+                            ctx.holdings.keep_copy(i, f"decoder/{j}", version, state)
+                    if state is not None:
+                        load_tensors(copy_j, state)
                     if not self.exact:
-                        load_tensors(copy_j, ctx.codecs.send_state("decoders", tensors_of(models.decoders[j]), j, i))
                         self._start[(i, j)] = tensors_of(copy_j)
                     return [
                         TrainJob(
@@ -185,11 +209,11 @@ class DecoderStep(RoundStrategy):
                 task = Task(
                     key=(i, j),
                     node=i,
-                    downloads=(Message(j, i, "decoder", down),),
+                    downloads=() if held else (Message(j, i, "decoder", down),),
                     samples=simulated_samples(steps, local.batch_size),
                     uploads=(Message(i, j, "decoder_update", up),),
                 )
-                plans.append(ClientPlan(task, make))
+                plans.append(ClientPlan(task, make, receives=() if held else (version,)))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:

@@ -17,6 +17,7 @@ from semnet.fl.controls import Budget, run_controls
 from semnet.fl.exchange import run_exchange
 from semnet.fl.federated import train_federated
 from semnet.fl.finefed import finetune
+from semnet.fl.headroom import headroom
 from semnet.fl.strategy import Method, MethodOutcome, personal_checkpoint, run_rounds
 from semnet.registry import methods
 
@@ -158,15 +159,22 @@ class FineFed(FederatedStart):
         encoder = self.encoder_step and spec.finetune.encoder_step
         decoder = self.decoder_step and spec.finetune.decoder_step
         start_model = copy.deepcopy(model)
+        start_holdings = ctx.holdings.clone()  # every user holds the final global model
         bytes0, steps0, passes0 = ctx.bytes_total, ctx.local_steps, ctx.local_passes
         models, ft_phases = finetune(ctx, model, spec.finetune, encoder=encoder, decoder=decoder)
         budget = Budget(local_steps=ctx.local_steps - steps0, local_passes=ctx.local_passes - passes0,
                         bytes=ctx.bytes_total - bytes0)
-        controls = run_controls(ctx, spec.controls, spec, self.algorithm, start_model, budget)
+        controls = run_controls(ctx, spec.controls, spec, self.algorithm, start_model, budget, start_holdings)
+        extras = {"finetune_budget": budget.as_dict()}
+        oracle = next((c for c in controls if c["name"] == "oracle"), None)
+        if oracle is not None:  # the oracle's gain over the start, and the share of it each method captures
+            final = ft_phases[-1].links if ft_phases else start.links
+            others = {c["name"]: c["links"] for c in controls if c is not oracle}
+            extras["headroom"] = headroom(start.links, oracle["links"], {spec.name: final, **others})
         return MethodOutcome(
             [start] + ft_phases,
             controls=controls,
-            extras={"finetune_budget": budget.as_dict()},
+            extras=extras,
             checkpoints={"global.pt": global_state,
                          "personal.pt": personal_checkpoint(models.encoders, models.decoders)},
         )

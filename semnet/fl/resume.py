@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-FORMAT = 1  # bump when the checkpoint's layout changes: older checkpoints are refused
+FORMAT = 2  # 2: holdings of model versions, closing rounds. Bump when the checkpoint's layout changes: older checkpoints are refused
 RESUME_CHECKPOINT = "resume.pt"  # under the run directory's checkpoints/
 
 

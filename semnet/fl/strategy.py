@@ -107,6 +107,13 @@ class RoundStrategy:
         no model, e.g. an upload of data or an exchange of messages)."""
         raise NotImplementedError
 
+    def closing_plans(self) -> list[ClientPlan]:
+        """The plans of the closing round, played once the rounds are over and before the
+        phase is scored: the downloads that put the models the links use where they are
+        used (a federated strategy broadcasts its final global model to every user that
+        lacks it). Default: none. They must not change the models."""
+        return []
+
 
 def play_round(ctx: RunContext, strategy: RoundStrategy, rnd: int) -> tuple[list[ClientReply], list[TaskOutcome]]:
     """One round of ``strategy``: configure, play, aggregate, wait, report."""
@@ -128,6 +135,7 @@ def run_rounds(
     *,
     phase: str | None = None,
     converge: Any = None,
+    until: Callable[[], bool] | None = None,
 ) -> PhaseRecord | None:
     """Play up to ``rounds`` rounds of ``strategy``: the one round loop.
 
@@ -144,6 +152,12 @@ def run_rounds(
         ``convergence`` holds the rule, the rate and the window gain at the decision.
         A strategy whose schedule decays after the plateau (``plateau_then_cosine``)
         then plays its decay rounds; their validation gain is ``convergence.decay``.
+    until : callable, optional
+        Asked after each round: True stops the rounds there (a control stops once it has
+        spent its budget, read from its own counters).
+
+    Once the rounds are over, the strategy's :meth:`~RoundStrategy.closing_plans` are
+    played as one more round (no training, not counted in the record's ``rounds``).
 
     Each call is one entry of the run's resume log (:mod:`semnet.fl.resume`): a resumed
     run skips the calls that had ended and continues the one in progress.
@@ -155,7 +169,7 @@ def run_rounds(
         log.restored(plan)
         record = plan.done["record"]
         return None if record is None else PhaseRecord(**record)
-    loop = _RoundLoop(ctx, strategy, rounds, converge)
+    loop = _RoundLoop(ctx, strategy, rounds, converge, until)
     if plan is not None and plan.partial is not None:
         restore_call(ctx, strategy, plan.partial)
         loop.load_state(plan.partial["loop"])
@@ -178,18 +192,20 @@ def run_rounds(
 
 class _RoundLoop:
     """The rounds of one :func:`run_rounds` call as a small state machine (main
-    rounds, then the schedule's decay rounds), so that it can stop after any round
-    and continue from a checkpoint."""
+    rounds, then the schedule's decay rounds, then the closing round), so that it can
+    stop after any round and continue from a checkpoint."""
 
-    def __init__(self, ctx: RunContext, strategy: RoundStrategy, rounds: int, converge: Any):
-        self.ctx, self.strategy, self.rounds = ctx, strategy, rounds
+    def __init__(self, ctx: RunContext, strategy: RoundStrategy, rounds: int, converge: Any,
+                 until: Callable[[], bool] | None = None):
+        self.ctx, self.strategy, self.rounds, self.until = ctx, strategy, rounds, until
         self.check = ConvergenceCheck(converge) if converge is not None else None
         schedule = strategy.schedule
         self.decays = schedule is not None and schedule.decays_after_plateau and rounds > 0
         self.every = strategy.evaluation_every()
         self.last = rounds + (schedule.decay_rounds if self.decays else 0)  # the last round that may be played
         self.rnd = 0  # the last round played
-        self.stage = "main"  # then "decay" (if the schedule decays after its plateau), then "done"
+        # then "decay" (if the schedule decays after its plateau), then "closing", then "done"
+        self.stage = "main"
         self.decay_from = 0
 
     def state(self) -> dict:
@@ -218,6 +234,9 @@ class _RoundLoop:
         if self.stage == "main" and self.rnd >= self.rounds:
             self._end_main()
         while self.stage != "done":
+            if self.stage == "closing":
+                self._close()
+                continue
             self.rnd += 1
             rnd = self.rnd
             play_round(ctx, strategy, rnd)
@@ -228,11 +247,21 @@ class _RoundLoop:
                 if check is not None and check.due(rnd):
                     check.record(rnd, _validation_psnr(ctx, strategy))
                     stop = check.decide(rnd, strategy.lr(rnd), strategy.base_lr)
+                if self.until is not None and self.until():
+                    stop = True
                 if stop or rnd >= self.rounds:
                     self._end_main()
             elif rnd >= self.last:
-                self.stage = "done"
+                self.stage = "closing"
             after_round()
+
+    def _close(self) -> None:
+        """The closing round (see :meth:`RoundStrategy.closing_plans`), if it has plans."""
+        strategy = self.strategy
+        plans = strategy.closing_plans()
+        if plans:
+            strategy.failures += len(self.ctx.play(plans)[1])
+        self.stage = "done"
 
     def _end_main(self) -> None:
         """The main rounds are over (a plateau, or all played): the decay, if any, starts."""
@@ -243,9 +272,9 @@ class _RoundLoop:
         if self.decays:  # after the plateau, or after the rounds ran out at the full rate
             strategy.schedule.start_decay(rnd)
             self.last = rnd + strategy.schedule.decay_rounds
-            self.stage = "decay" if self.last > rnd else "done"
+            self.stage = "decay" if self.last > rnd else "closing"
         else:
-            self.stage = "done"
+            self.stage = "closing"
 
     def finish(self) -> PhaseRecord:
         """Score the phase and close it."""
@@ -253,6 +282,7 @@ class _RoundLoop:
         pairing = strategy.pairing() or (None, None)
         # the last convergence check already validated the final model: no second pass
         record = ctx.end_phase(*pairing, validation_psnr_db=check.value_at(rnd) if check else None)
+        record.rounds = rnd  # the closing round trains nothing
         if pairing[0] is not None:
             ctx.checkpoint_phase_end(*pairing)  # scored finite: the last good models so far
         if check is not None:  # None: no check applies (no rounds to stop early)

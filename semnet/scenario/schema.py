@@ -191,6 +191,16 @@ class PersonalSpec(_Spec):
     ditto_lambda: float = Field(0.1, ge=0, description="ditto: pull of the personal model to the global one")
 
 
+class OracleSpec(_Spec):
+    """The headroom oracle (control ``oracle``): per image link i->j, a copy of the start's
+    encoder and decoder trained jointly on i's training images at the link's channel,
+    ``rounds`` chunks of ``local`` training; each link keeps its best chunk on i's
+    validation images (the last one without them)."""
+
+    rounds: int = Field(10, ge=1, le=MAX_ROUNDS, description="chunks of local training, each scored on validation images")
+    local: LocalTrainSpec = LocalTrainSpec(steps=50, lr=5e-4)
+
+
 class ExchangeSpec(_Spec):
     """Exchange-only protocol: gossip messages of a fixed size, no learning."""
 
@@ -234,6 +244,7 @@ class MethodSpec(_Spec):
     centralized: CentralizedSpec = CentralizedSpec()
     personal: PersonalSpec = PersonalSpec()
     exchange: ExchangeSpec = ExchangeSpec()
+    oracle: OracleSpec = OracleSpec()
     controls: tuple[str, ...] = Field(
         (), description="fair-comparison controls run from the same start (semnet list controls)"
     )

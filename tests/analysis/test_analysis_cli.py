@@ -130,7 +130,8 @@ def test_real_runs_read_and_draw(real_runs, tmp_path, capsys):
     assert curves["finefed"].x[-1] == pytest.approx(summary["bytes_total"] / 1e6)
     assert curves["finefed"].y[-1] == pytest.approx(summary["psnr_db"])
     assert len(curves["finefed"].x) >= 3  # eval_every_rounds=1: intermediate points
-    assert np.all(np.diff(curves["finefed"].x) > 0)
+    # never back; FineFed's first encoder step sends nothing (every user holds the decoders)
+    assert np.all(np.diff(curves["finefed"].x) >= 0) and curves["finefed"].x[-1] > curves["finefed"].x[0]
     assert curves["finefed/compute_matched"].x[0] == pytest.approx(start_mb)
     assert curves["finefed/compute_matched"].x[-1] == pytest.approx(start_mb + control["bytes"] / 1e6)
     assert curves["finefed/compute_matched"].y[-1] == pytest.approx(control["psnr_db"])

@@ -152,6 +152,17 @@ VARIANTS = {
         "simulation.energy": {"tx_power_w": 0.8, "rx_power_w": 0.4, "idle_power_w": 0.05},
         "simulation.compute.joules_per_sample": 0.002, "simulation.round_deadline_s": 1.0,
     },
+    # lossy codecs on every model message, so that users train from the copies they hold
+    # (semnet.fl.versions) and every control but the oracle starts from them; the oracle
+    # keeps each link's best pair on validation images
+    "holdings_lossy_oracle": {
+        "method.codec": {"global_model": "qsgd8", "decoders": "int8", "updates": "topk10"},
+        "method.finetune.iterations": 2, "method.finetune.decoder_rounds": 2,
+        "method.controls": ["bytes_matched", "fedper", "local_finetune", "oracle"],
+        "method.personal": {"rounds": 1, "local": {"steps": 2, "batch_size": 8}},
+        "method.oracle": {"rounds": 3, "local": {"steps": 2, "batch_size": 8}},
+        "data.validation_per_user": 8,
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -161,7 +172,7 @@ VARIANTS = {
 
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
-    ("cell_energy_deadline", 3), ("exchange", 5),
+    ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

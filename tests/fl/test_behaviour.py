@@ -246,17 +246,63 @@ def test_each_control_spends_the_budget_it_reports(tmp_path):
         spent = controls[name]["local_passes"]
         assert budget["local_passes"] <= spent < budget["local_passes"] + per_round, name
 
-    model_bytes = summary["model"]["encoder_bytes"] + summary["model"]["decoder_bytes"]
-    bytes_round = 2 * users * model_bytes  # fedavg: every participant downloads and uploads the model
-    assert budget["bytes"] <= controls["bytes_matched"]["bytes"] < budget["bytes"] + bytes_round
-    assert controls["bytes_matched"]["bytes"] == controls["bytes_matched"]["rounds"] * bytes_round
-    assert controls["local_finetune"]["bytes"] == 0
+    assert controls["local_finetune"]["bytes"] == 0  # every user holds the global decoder
 
-    # every control's reported bytes are its branch's events, and the budget the main branch's fine-tuning events
+    # the budget is what the main branch's fine-tuning events show, and every control's reported
+    # bytes are its branch's events
     events = [json.loads(line) for line in (tmp_path / "c" / "events.jsonl").read_text().splitlines()]
+    assert budget["bytes"] == sum(e["bits"] for e in events if e["branch"] == "main"
+                                  and e["phase"].startswith("finefed_")) // 8
     for name, control in controls.items():
         bits = sum(e["bits"] for e in events if e["branch"] == f"control_{name}")
         assert bits % 8 == 0
         assert control["bytes"] == bits // 8, name
-    finefed_bits = sum(e["bits"] for e in events if e["branch"] == "main" and e["phase"].startswith("finefed_"))
-    assert budget["bytes"] == finefed_bits // 8
+
+    _bytes_matched_spends_the_budget_to_the_round(events, budget, controls["bytes_matched"], users)
+    # the passes-matched controls: one round less would not reach the budget
+    for name in ("compute_matched", "fedper", "ditto"):
+        spent, rounds = controls[name]["local_passes"], controls[name]["rounds"]
+        assert spent >= budget["local_passes"] > spent - spent // rounds, name
+
+
+def _bytes_matched_spends_the_budget_to_the_round(events, budget, control, users):
+    """Its events (final broadcast included) reach the budget, and one round less would not."""
+    mine = [e for e in events if e["branch"] == "control_bytes_matched"]
+    last = control["rounds"]
+    assert {e["round"] for e in mine} == set(range(1, last + 2))  # its rounds, then the broadcast
+    assert sorted(e["dst"] for e in mine if e["round"] == last + 1) == list(range(users))
+    assert sum(e["bits"] for e in mine) // 8 >= budget["bytes"]
+    # one round less: the same broadcast after one round fewer (none at all without rounds)
+    fewer = sum(e["bits"] for e in mine if e["round"] != last) // 8 if last > 1 else 0
+    assert fewer < budget["bytes"]
+    # its first round sends no model down: every user holds the start
+    assert {e["kind"] for e in mine if e["round"] == 1} == {"model_update"}
+    return last
+
+
+def test_the_bytes_matched_control_stops_at_the_first_round_that_reaches_the_budget(tmp_path):
+    raw = tiny_scenario_dict(
+        federated={"rounds": 1, "local": {"steps": 2, "batch_size": 8}},
+        finetune={"iterations": 3, "encoder": {"steps": 1, "batch_size": 8}, "decoder_rounds": 2,
+                  "decoder": {"steps": 1, "batch_size": 8}},
+        controls=["bytes_matched"],
+    )
+    raw["output"]["checkpoints"] = False
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "c").summary
+    events = [json.loads(line) for line in (tmp_path / "c" / "events.jsonl").read_text().splitlines()]
+    last = _bytes_matched_spends_the_budget_to_the_round(events, summary["finetune_budget"],
+                                                         summary["controls"][0], summary["network"]["users"])
+    assert last > 1
+
+
+def test_a_budget_of_no_bytes_leaves_the_bytes_matched_control_at_the_start(tmp_path):
+    # encoder-only FineFed, one iteration: every transmitter holds the decoders it trains against
+    raw = tiny_scenario_dict(name="finefed_encoder_only", controls=["bytes_matched", "compute_matched"])
+    raw["output"]["checkpoints"] = False
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "c").summary
+    assert summary["finetune_budget"]["bytes"] == 0 and summary["finetune_budget"]["local_passes"] > 0
+    controls = {c["name"]: c for c in summary["controls"]}
+    matched = controls["bytes_matched"]
+    assert matched["rounds"] == 0 and matched["bytes"] == 0 and matched["local_passes"] == 0
+    assert matched["psnr_db"] == summary["phases"][0]["psnr_db"]  # the start, scored on the same channel draws
+    assert controls["compute_matched"]["rounds"] >= 1

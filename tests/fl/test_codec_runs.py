@@ -31,6 +31,7 @@ def _flat(tree):
 def test_event_sizes_are_the_serialised_sizes(tmp_path):
     raw = tiny_scenario_dict(codec=MIXED)
     raw["method"]["federated"]["algorithm"] = "scaffold"
+    raw["method"]["finetune"]["iterations"] = 2  # in iteration 1 no decoder travels: every user holds it
     run_scenario(validate(raw), out_dir=tmp_path / "r")
     state = torch.load(tmp_path / "r" / "checkpoints" / "global.pt")
     model = [t for t in state.values() if t.is_floating_point()]
@@ -49,8 +50,11 @@ def test_event_sizes_are_the_serialised_sizes(tmp_path):
     }
     events = _events(tmp_path / "r")
     assert {e["kind"] for e in events} == set(expected)
+    final_round = raw["method"]["federated"]["rounds"] + 1  # the closing broadcast: the model, no control variate
     for e in events:
-        assert e["bits"] == expected[e["kind"]], e
+        final = e["phase"] == "pretrain_scaffold" and e["round"] == final_round
+        assert e["bits"] == (size("float16", model) if final else expected[e["kind"]]), e
+    assert sum(e["round"] == final_round and e["phase"] == "pretrain_scaffold" for e in events) == 3
     float32 = 32 * sum(t.numel() for t in model)
     assert expected["global_model"] < float32 and expected["model_update"] < float32 / 2
 

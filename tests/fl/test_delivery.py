@@ -16,6 +16,8 @@ def _lossy() -> dict:
     raw = tiny_scenario_dict(controls=["compute_matched"])
     raw["links"].update({"fading": "rayleigh", "rate": {"mode": "shannon"}})
     raw["simulation"]["round_deadline_s"] = 0.5
+    # two iterations: FineFed's decoders travel (in iteration 1 every user holds them)
+    raw["method"]["finetune"].update(iterations=2, decoder_rounds=2)
     return raw
 
 

@@ -52,20 +52,21 @@ def test_fedavg_energy_on_dedicated_links(tmp_path):
     b = model_bits(s)
     airtime = b / RATE_BPS
     samples = STEPS * BATCH
-    # a round: download, local training, upload (links in parallel, FIFO per link)
+    # a round: download, local training, upload (links in parallel, FIFO per link); then
+    # the closing broadcast of the final global model (one more download each)
     round_s = airtime + LAT_S + samples / SPEED + airtime + LAT_S
-    assert s["sim_time_s"] == pytest.approx(ROUNDS * round_s, rel=1e-12)
+    span = ROUNDS * round_s + airtime + LAT_S
+    assert s["sim_time_s"] == pytest.approx(span, rel=1e-12)
     energy = s["energy"]
-    span = ROUNDS * round_s
     for user, jps in ((0, J_SAMPLE), (1, J_SAMPLE_1)):
         node = energy["nodes"][str(user)]
         assert node["samples"] == ROUNDS * samples
         assert node["compute_j"] == pytest.approx(ROUNDS * samples * jps, rel=1e-9)
         assert node["tx_j"] == pytest.approx(ROUNDS * airtime * TX_W, rel=1e-9)
-        assert node["rx_j"] == pytest.approx(ROUNDS * airtime * RX_W, rel=1e-9)
-        assert node["idle_j"] == pytest.approx((span - 2 * ROUNDS * airtime) * IDLE_W, rel=1e-9)
+        assert node["rx_j"] == pytest.approx((ROUNDS + 1) * airtime * RX_W, rel=1e-9)
+        assert node["idle_j"] == pytest.approx((span - (2 * ROUNDS + 1) * airtime) * IDLE_W, rel=1e-9)
     server = energy["nodes"]["server"]
-    assert server["tx_j"] == pytest.approx(2 * ROUNDS * airtime * AGG_TX_W, rel=1e-9)
+    assert server["tx_j"] == pytest.approx(2 * (ROUNDS + 1) * airtime * AGG_TX_W, rel=1e-9)
     assert server["rx_j"] == pytest.approx(2 * ROUNDS * airtime * AGG_RX_W, rel=1e-9)
     assert server["idle_j"] == 0.0 and server["compute_j"] == 0.0
     users = sum(energy["nodes"][u]["total_j"] for u in ("0", "1"))
@@ -81,16 +82,17 @@ def test_fedavg_energy_on_a_cell_broadcast_down_ofdma_up(tmp_path):
     b = model_bits(s)
     airtime = b / RATE_BPS
     samples = STEPS * BATCH
-    # one broadcast to both, then both uploads share the band: each ends at 2 b / R
+    # one broadcast to both, then both uploads share the band: each ends at 2 b / R; the
+    # final model's closing broadcast, once
     round_s = airtime + LAT_S + samples / SPEED + 2 * airtime + LAT_S
-    assert s["sim_time_s"] == pytest.approx(ROUNDS * round_s, rel=1e-12)
+    assert s["sim_time_s"] == pytest.approx(ROUNDS * round_s + airtime + LAT_S, rel=1e-12)
     energy = s["energy"]
     for user in ("0", "1"):
         node = energy["nodes"][user]
         assert node["tx_s"] == pytest.approx(ROUNDS * 2 * airtime, rel=1e-9)  # on half the band for twice as long
-        assert node["rx_s"] == pytest.approx(ROUNDS * airtime, rel=1e-9)
+        assert node["rx_s"] == pytest.approx((ROUNDS + 1) * airtime, rel=1e-9)
     server = energy["nodes"]["server"]
-    assert server["tx_s"] == pytest.approx(ROUNDS * airtime, rel=1e-9)  # the broadcast is sent once
+    assert server["tx_s"] == pytest.approx((ROUNDS + 1) * airtime, rel=1e-9)  # each broadcast is sent once
     assert server["rx_s"] == pytest.approx(ROUNDS * 4 * airtime, rel=1e-9)  # two receptions of 2 b / R at once
     assert s["network"]["medium"]["kind"] == "cell"
 
