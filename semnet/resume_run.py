@@ -11,7 +11,7 @@ from pathlib import Path
 
 from semnet import __version__
 from semnet.errors import SemnetError
-from semnet.fl.resume import FORMAT, RESUME_CHECKPOINT, scenario_digest
+from semnet.fl.resume import FORMAT, RESUME_CHECKPOINT, call_file, scenario_digest
 from semnet.metrics.rundir import check_target, describe_state, run_state
 
 
@@ -42,10 +42,18 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
     if checkpoint.get("scenario_sha256") != scenario_digest(scenario_file.read_text()):
         raise SemnetError(f"--resume {path}: scenario.yaml is not the scenario the checkpoint was written for; "
                           "restore it, or start afresh with --overwrite")
+    calls = []
+    for index in range(int(checkpoint["completed"])):  # each completed call's own file
+        call = path / "checkpoints" / call_file(index)
+        if not call.is_file():
+            raise SemnetError(f"--resume {path}: the checkpoint's call file {call} is missing; start the run "
+                              "afresh with --overwrite")
+        calls.append(_load(call, what="call"))
+    checkpoint["completed"] = calls
     return scenario_file, checkpoint
 
 
-def _load(checkpoint_file: Path) -> dict:
+def _load(checkpoint_file: Path, what: str = "checkpoint") -> dict:
     import torch
 
     try:
@@ -54,8 +62,9 @@ def _load(checkpoint_file: Path) -> dict:
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
         raise SemnetError(f"--resume: checkpoint {checkpoint_file} is unreadable ({type(err).__name__}); "
                           "start the run afresh with --overwrite") from None
-    if not isinstance(checkpoint, dict) or not {"completed", "offsets"} <= set(checkpoint):
-        raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume checkpoint; start the run afresh "
+    keys = {"completed", "offsets"} if what == "checkpoint" else {"strategy", "ctx", "shared"}
+    if not isinstance(checkpoint, dict) or not keys <= set(checkpoint):
+        raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume {what}; start the run afresh "
                           "with --overwrite")
     return checkpoint
 

@@ -22,7 +22,7 @@ from semnet import __version__
 from semnet.errors import RunFailed, RunInterrupted
 from semnet.fl.context import RunContext, RunSettings
 from semnet.fl.evaluation import LinkEvaluator
-from semnet.fl.resume import RESUME_CHECKPOINT, ResumeLog, scenario_digest
+from semnet.fl.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
 from semnet.metrics.rundir import RunDirectory, check_target
@@ -232,7 +232,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
-    for name in (ctx.interim_checkpoints | {RESUME_CHECKPOINT}) - set(outcome.checkpoints):
+    for name in (ctx.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints):
         run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
@@ -253,20 +253,31 @@ def _after_replay(progress: Progress, log: ResumeLog) -> Progress:
     return show
 
 
+class _RunDirectoryStore(ResumeStore):
+    """Checkpoints in the run directory: completed calls under ``checkpoints/resume/``,
+    the point to resume from in ``checkpoints/resume.pt`` with the streams' offsets, the
+    scenario's digest and semnet's version."""
+
+    def __init__(self, run_dir: RunDirectory, digest: str):
+        self.run_dir, self.digest = run_dir, digest
+
+    def save_call(self, index: int, snapshot: dict) -> None:
+        self.run_dir.save_checkpoint(call_file(index), snapshot)
+
+    def save_point(self, payload: dict) -> None:
+        payload.update(offsets=self.run_dir.stream_offsets(), scenario_sha256=self.digest, semnet_version=__version__)
+        self.run_dir.save_checkpoint(RESUME_CHECKPOINT, payload)
+
+
 def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, resume: dict | None) -> ResumeLog | None:
-    """The run's resume log: it writes ``checkpoints/resume.pt`` (with the streams'
-    offsets, the scenario's digest and semnet's version) unless checkpoints are off,
-    and replays up to ``resume`` when the run is a resumed one."""
+    """The run's resume log: it writes checkpoints into the run directory unless
+    checkpoints are off, and replays up to ``resume`` when the run is a resumed one."""
     out = scenario.output
     digest = scenario_digest(scenario_text) if resume is None else resume["scenario_sha256"]
-
-    def write(payload: dict) -> None:
-        payload.update(offsets=run_dir.stream_offsets(), scenario_sha256=digest, semnet_version=__version__)
-        run_dir.save_checkpoint(RESUME_CHECKPOINT, payload)
-
-    if not out.checkpoints:
-        return None if resume is None else ResumeLog(None, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
-    return ResumeLog(write, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
+    store = _RunDirectoryStore(run_dir, digest) if out.checkpoints else None
+    if store is None and resume is None:
+        return None
+    return ResumeLog(store, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
 
 
 def accounts_energy(scenario: Scenario) -> bool:

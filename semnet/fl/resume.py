@@ -7,10 +7,11 @@ from its start, and this log makes the calls cheap until the checkpoint is reach
 * every ``run_rounds`` call gets the next index; when a call ends, its phase record,
   its strategy's state, its branch's state (counters, batch streams, codecs, the
   simulator) and the state all branches share are kept as a *completed call*;
-* every ``every_rounds`` rounds, and at each call's end, the log is written to
-  ``checkpoints/resume.pt`` (atomically) with the offsets of ``events.jsonl`` and
-  ``metrics.jsonl`` at that moment; the call in progress is kept as a *partial call*
-  (round, the loop's convergence history, its strategy and branch);
+* every ``every_rounds`` rounds, and at each call's end, ``checkpoints/resume.pt`` is
+  written (atomically) with the offsets of ``events.jsonl`` and ``metrics.jsonl`` at
+  that moment, the number of completed calls (each written once, to
+  ``checkpoints/resume/callNNNNN.pt``, when it ended) and the call in progress as a
+  *partial call* (round, the loop's convergence history, its strategy and branch);
 * a resumed run replays: a completed call is not played again, its strategy and
   branch are set to their state at its end and its record is returned; the partial
   call restores its state and plays on from its next round. Everything the method
@@ -29,8 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-FORMAT = 2  # 2: holdings of model versions, closing rounds. Bump when the checkpoint's layout changes: older checkpoints are refused
+# bump when the checkpoint's layout changes (older checkpoints are then refused);
+# 2: holdings of model versions, closing rounds; 3: one file per completed call
+FORMAT = 3
 RESUME_CHECKPOINT = "resume.pt"  # under the run directory's checkpoints/
+RESUME_CALLS = "resume"  # checkpoints/resume/call00000.pt ...: the completed calls
+
+
+def call_file(index: int) -> str:
+    """A completed call's checkpoint file, under the run directory's ``checkpoints/``."""
+    return f"{RESUME_CALLS}/call{index:05d}.pt"
 
 
 def scenario_digest(scenario_text: str) -> str:
@@ -48,27 +57,41 @@ class CallPlan:
     partial: dict | None = None
 
 
+class ResumeStore:
+    """Where a run's checkpoints go (the runner gives one writing into the run directory).
+
+    A completed call is written once, to its own file (it never changes again); a
+    checkpoint then only writes the call in progress and the count of completed calls,
+    so its cost does not grow with the number of phases already played."""
+
+    def save_call(self, index: int, snapshot: dict) -> None:
+        raise NotImplementedError
+
+    def save_point(self, payload: dict) -> None:
+        raise NotImplementedError
+
+
 class ResumeLog:
     """The run's completed calls and its checkpoints (see the module docstring).
 
     Parameters
     ----------
-    write : callable
-        ``write(payload)`` stores the checkpoint (the runner adds the streams' offsets
-        and writes ``checkpoints/resume.pt`` atomically); None: no checkpoints.
+    store : ResumeStore
+        Where checkpoints are written; None: no checkpoints.
     every_rounds : int
         A checkpoint every this many rounds of a call (0: at calls' ends only).
     loaded : dict, optional
-        The checkpoint to resume from (its ``completed`` and ``partial``).
+        The checkpoint to resume from: ``completed`` (the completed calls' snapshots,
+        in order) and ``partial``.
     on_caught_up : callable
         Called once the replay has reached the checkpoint: the run is live again.
     """
 
-    def __init__(self, write: Callable[[dict], None] | None, every_rounds: int = 0, *,
+    def __init__(self, store: ResumeStore | None, every_rounds: int = 0, *,
                  loaded: dict | None = None, on_caught_up: Callable[[], None] | None = None):
-        self._write = write
+        self._store = store
         self.every_rounds = every_rounds
-        self.completed: list[dict] = []
+        self.completed = 0  # calls ended so far (their snapshots are in the store)
         self._next = 0
         self._loaded = loaded
         self._on_caught_up = on_caught_up
@@ -95,7 +118,7 @@ class ResumeLog:
         if loaded is None:
             return
         if plan.done is not None:
-            self.completed.append(plan.done)
+            self.completed += 1  # its file is in the store already
         partial = loaded.get("partial")
         last = plan.partial is not None or (partial is None and plan.index == len(loaded["completed"]) - 1)
         if last:
@@ -105,17 +128,19 @@ class ResumeLog:
                 self._on_caught_up()
 
     def due(self, rounds_done_in_call: int) -> bool:
-        return self._write is not None and self.every_rounds > 0 and rounds_done_in_call % self.every_rounds == 0
+        return self._store is not None and self.every_rounds > 0 and rounds_done_in_call % self.every_rounds == 0
 
     def complete(self, snapshot: dict) -> None:
-        """A call ended (``snapshot`` from :func:`call_snapshot`): keep it and checkpoint."""
-        self.completed.append(snapshot)
+        """A call ended (``snapshot`` from :func:`call_snapshot`): store it and checkpoint."""
+        if self._store is not None and not self.replaying:
+            self._store.save_call(self.completed, snapshot)
+        self.completed += 1
         self.save(None)
 
     def save(self, partial: dict | None) -> None:
-        if self._write is None or self.replaying:
+        if self._store is None or self.replaying:
             return
-        self._write({"format": FORMAT, "completed": self.completed, "partial": partial})
+        self._store.save_point({"format": FORMAT, "completed": self.completed, "partial": partial})
 
 
 def call_snapshot(ctx, strategy, *, record: Any = None, loop: dict | None = None, index: int | None = None) -> dict:

@@ -216,7 +216,7 @@ class RunDirectory:
 
     def save_checkpoint(self, name: str, state: dict) -> Path:
         target = self.path / "checkpoints" / name
-        target.parent.mkdir(exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(target, buffer.getvalue())
@@ -231,8 +231,13 @@ class RunDirectory:
         self.events.muted = self.metrics.muted = muted
 
     def discard_checkpoint(self, name: str) -> None:
-        """Remove ``checkpoints/name`` if it is there (an interim file a finished run no longer needs)."""
-        (self.path / "checkpoints" / name).unlink(missing_ok=True)
+        """Remove ``checkpoints/name`` (a file or a folder) if it is there: interim files
+        a finished run no longer needs."""
+        target = self.path / "checkpoints" / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
     def finish(self, summary: dict) -> None:
         """Close the streams, then write ``summary.json`` last (the completion mark)."""

@@ -198,13 +198,13 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, 
     assert "has finished" in _one_line_error(capsys, ["run", "--resume", str(uninterrupted)])
     assert "give no scenario" in _one_line_error(capsys, ["run", "scenario.yaml", "--resume", str(uninterrupted)])
 
-    scenario = validate(_raw(**{"method.name": "exchange", "method.exchange": {"rounds": 4}}))
+    scenario = validate(_raw(**{"method.controls": []}))
     stopped = tmp_path / "stopped"
     real, played = strategy_module.play_round, []
 
     def play(ctx, strategy, rnd):
         played.append(1)
-        if len(played) == 3:
+        if len(played) == 7:  # in FineFed's decoder step: the start and the encoder step have ended
             raise KeyboardInterrupt
         return real(ctx, strategy, rnd)
 
@@ -219,6 +219,7 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, 
     events = (stopped / "events.jsonl.part").read_bytes()
 
     text = (stopped / "scenario.yaml").read_text()
+    assert "seed: 3" in text
     (stopped / "scenario.yaml").write_text(text.replace("seed: 3", "seed: 4"))
     assert "not the scenario" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
     (stopped / "scenario.yaml").write_text(text)
@@ -233,6 +234,12 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, 
     assert (stopped / "events.jsonl.part").read_bytes() == events  # nothing lost by refusing
 
     checkpoint_file.write_bytes(good)
+    assert isinstance(torch.load(checkpoint_file, weights_only=False)["completed"], int)  # calls have their own files
+    call = stopped / "checkpoints" / "resume" / "call00000.pt"
+    kept = call.read_bytes()
+    call.unlink()
+    assert "call file" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
+    call.write_bytes(kept)
     (stopped / "status.json").write_text(json.dumps({"status": "failed", "error": "run diverged: x"}))
     assert "resuming would repeat it" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
     (stopped / "status.json").write_text(json.dumps({"status": "interrupted"}))
