@@ -109,6 +109,18 @@ class CellMedium(Medium):
         tx.queue.busy_until_s = end
         self.sim.resolve(tx, start, end, outcome, outcome.airtime_s, outcome.airtime_s)
 
+    def book_image(self, queue, t_s: float, symbols: int):
+        # images travel between users: on their radios, booked at once
+        return self.radios.book(queue, t_s, 0, symbols)
+
+    def earliest_start(self, queue, now_s: float) -> float:
+        return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def resources(self, src, dst) -> tuple:
+        if self.aggregator in (src, dst):
+            return ()  # the base station's bands, which images never use
+        return (("radio", src), ("radio", dst))
+
     def finish(self) -> None:
         self.close_groups()
         self.uplink.finish()

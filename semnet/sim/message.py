@@ -9,13 +9,17 @@ from typing import Hashable
 @dataclass(frozen=True, slots=True)
 class Message:
     """One transfer ``src -> dst``: ``bits`` of model data, or ``symbols`` complex
-    channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s."""
+    channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s;
+    ``tag`` (any hashable, None by default) asks for its arrival to be reported."""
 
     src: int | str
     dst: int | str
     kind: str
     bits: int = 0
     symbols: int = 0
+    # opaque to the network: a tagged message's arrival is reported (Simulator.arrivals),
+    # e.g. so that the model it carries is deployed then (semnet.fl.deployment)
+    tag: Hashable | None = None
 
 
 @dataclass(frozen=True, slots=True)

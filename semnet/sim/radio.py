@@ -55,3 +55,9 @@ class NodeRadioMedium(Medium):
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         return self.radios.book(queue, now_s, bits, symbols)
+
+    def earliest_start(self, queue: LinkQueue, now_s: float) -> float:
+        return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def resources(self, src, dst) -> tuple:
+        return (("radio", src), ("radio", dst))
