@@ -106,6 +106,10 @@ class LocalFinetune(RoundStrategy):
             plans.append(ClientPlan(Task(key=i, node=i, samples=samples), make))
         return plans
 
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # nothing to fold: each encoder is used where it trained, once trained
+            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+
 
 class FedPer(RoundStrategy):
     """Split model after FedPer (Arivazhagan et al., 2019): the encoder is shared and
@@ -143,13 +147,17 @@ class FedPer(RoundStrategy):
                                  data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                                  optimizer=local.optimizer, generator=ctx.generator("fedper", rnd, u))]
 
-            task = Task(key=u, node=u, downloads=(Message(server, u, "encoder", self.shared_sync.down_bits),),
+            download = ctx.deploys(Message(server, u, "encoder", self.shared_sync.down_bits), encoder=self.shared.encoder)
+            task = Task(key=u, node=u, downloads=(download,),
                         samples=simulated_samples(steps, local.batch_size),
                         uploads=(Message(u, server, "encoder_update", self.shared_sync.up_bits),))
             plans.append(ClientPlan(task, make))
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # a user decodes with its personal decoder once it has trained it
+            self.ctx.deploy(reply.key, decoder=self.models.decoders[reply.key],
+                            at_s=reply.plan.outcome.compute_end_s)
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
             self.shared_sync.aggregate([(r.key, r.jobs[0].encoder) for r in replies], weights)
@@ -209,6 +217,10 @@ class Ditto(RoundStrategy):
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # a user sends and decodes with its personal model once it has trained it
+            personal = self.personal[reply.key]
+            self.ctx.deploy(reply.key, encoder=personal.encoder, decoder=personal.decoder,
+                            at_s=reply.plan.outcome.compute_end_s)
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
             if self.global_sync.exact:

@@ -94,10 +94,13 @@ class FederatedStrategy(RoundStrategy):
         plans = []
         for user in self.clients(rnd):
             local = self.spec.local
+            # the client uses the global model it downloads for its images from its arrival
+            download = self.ctx.deploys(Message(server, user, "global_model", down), encoder=self.model.encoder,
+                                        decoder=self.model.decoder)
             task = Task(
                 key=user,
                 node=user,
-                downloads=(Message(server, user, "global_model", down),),
+                downloads=(download,),
                 samples=simulated_samples(self.steps(user), local.batch_size),
                 uploads=(Message(user, server, "model_update", up),),
             )

@@ -457,6 +457,7 @@ class Simulator:
             return
         if stage <= _COMPUTE and task.samples > 0:
             end = self._reserve_cpu(task.node, task.samples)
+            out.compute_end_s = end
             if task.uploads:
                 self._resume(end - now, task, out, rnd, _UPLOADS)
             else:

@@ -45,6 +45,7 @@ class TaskOutcome:
     A failure is data (``reason``: 'outage', 'deadline'), handed to the aggregation.
     ``finished_s`` is when a successful task ended (its last arrival or compute end);
     None for a failed task. ``bits`` counts the messages the task actually sent.
+    ``compute_end_s`` is when its local training ended (a model trained there is ready then).
     """
 
     key: Hashable
@@ -52,3 +53,4 @@ class TaskOutcome:
     reason: str | None = None
     finished_s: float | None = None
     bits: int = field(default=0)
+    compute_end_s: float | None = None  # when its local training ended (None: it trained nothing)

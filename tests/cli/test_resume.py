@@ -48,8 +48,11 @@ def _without_wall(obj):
 
 
 def assert_same_run(expected, resumed) -> None:
-    """Byte-equal events; metrics and summary equal but for wall-clock times."""
+    """Byte-equal events (and live images); metrics and summary equal but for wall-clock times."""
     assert (resumed / "events.jsonl").read_bytes() == (expected / "events.jsonl").read_bytes()
+    assert (expected / "images.jsonl").exists() == (resumed / "images.jsonl").exists()
+    if (expected / "images.jsonl").exists():
+        assert (resumed / "images.jsonl").read_bytes() == (expected / "images.jsonl").read_bytes()
     for name in ("metrics.jsonl",):
         lines = [[_without_wall(json.loads(line)) for line in (path / name).read_text().splitlines()]
                  for path in (expected, resumed)]
@@ -152,6 +155,13 @@ VARIANTS = {
         "simulation.energy": {"tx_power_w": 0.8, "rx_power_w": 0.4, "idle_power_w": 0.05},
         "simulation.compute.joules_per_sample": 0.002, "simulation.round_deadline_s": 1.0,
     },
+    # live images on node radios while FineFed and its control run: arrivals, queues,
+    # deployed model versions and images not yet decoded all cross the checkpoint
+    "traffic": {
+        "links.medium": "node_radio", "links.fading": "rayleigh",
+        "traffic": {"images_per_s": 25.0, "arrivals": "poisson", "queue": "images_first", "deadline_s": 0.05,
+                    "window_s": 0.2},
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -161,7 +171,7 @@ VARIANTS = {
 
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
-    ("cell_energy_deadline", 3), ("exchange", 5),
+    ("cell_energy_deadline", 3), ("exchange", 5), ("traffic", 7), ("traffic", 10),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))
