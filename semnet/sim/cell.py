@@ -104,6 +104,9 @@ class CellMedium(Medium):
         src, dst = tx.message.src, tx.message.dst
         start = self.radios.start_s(src, dst, float(self.sim.env.now))
         outcome = tx.plan(start)
+        traffic = self.sim.traffic
+        if traffic is not None and traffic.fills_gaps:  # images first: it waits for those in its way
+            start = traffic.place_model(tx.queue, start, outcome.airtime_s)
         end = start + outcome.airtime_s
         self.radios.hold(src, dst, end)
         tx.queue.busy_until_s = end
@@ -115,6 +118,9 @@ class CellMedium(Medium):
 
     def earliest_start(self, queue, now_s: float) -> float:
         return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def occupy(self, queue, start_s: float, end_s: float) -> None:
+        self.radios.occupy(queue, end_s)
 
     def resources(self, src, dst) -> tuple:
         if self.aggregator in (src, dst):

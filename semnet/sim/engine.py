@@ -262,9 +262,13 @@ class Simulator:
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
         now = self.env.now
-        if self.traffic is not None:
-            self._images_before(message, now)
+        traffic = self.traffic
+        if traffic is not None:  # the images that arrived before it are booked first
+            traffic.catch_up(now)
         start, arrival, outcome = self.medium.book(queue, now, message.bits, message.symbols)
+        if traffic is not None and traffic.fills_gaps:  # images first: it waits for those in its way
+            start = traffic.place_model(queue, start, outcome.airtime_s)
+            arrival = start + outcome.airtime_s + queue.params.latency_s
         if message.tag is not None:
             self.arrivals.append((message.tag, arrival, outcome.delivered))
         self.bits_total += message.bits
@@ -288,17 +292,10 @@ class Simulator:
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
         if self.traffic is not None:
-            self._images_before(message, self.env.now)
+            self.traffic.catch_up(self.env.now)
         self.bits_total += message.bits
         self.messages_total += 1
         self.medium.submit(Transmission(message, queue, self.env.now, due, self.label, waiter))
-
-    def _images_before(self, message: Message, now_s: float) -> None:
-        """The images that go before ``message`` on its link or radios are booked first."""
-        traffic = self.traffic
-        traffic.catch_up(now_s)
-        if traffic.plan.queue == "images_first":
-            traffic.ahead_of(message.src, message.dst, now_s)
 
     def resolve(self, tx: Transmission, start_s: float, end_s: float, outcome, tx_s: float, rx_s: float) -> None:
         """A deferring medium settled ``tx``: it was sent from ``start_s`` to ``end_s``

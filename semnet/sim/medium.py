@@ -101,6 +101,12 @@ class Medium:
         nothing else booked first (a model message whose airtime an image may share)."""
         return now_s if now_s > queue.busy_until_s else queue.busy_until_s
 
+    def occupy(self, queue: LinkQueue, start_s: float, end_s: float) -> None:
+        """An image placed from ``start_s`` to ``end_s`` (``traffic.queue: images_first``
+        puts images in idle time): whatever it holds is busy until at least ``end_s``."""
+        if end_s > queue.busy_until_s:
+            queue.busy_until_s = end_s
+
     def resources(self, src, dst) -> tuple:
         """What a transmission ``src -> dst`` holds while it is sent: two transmissions
         share airtime when they hold something in common."""

@@ -192,3 +192,30 @@ def test_a_restored_simulator_books_the_same_images():
     second.catch_up()
     got = [im.as_tuple() for im in second.traffic.take()]
     assert got == expected
+
+
+@pytest.mark.parametrize("queue", ["fifo", "images_first"])
+def test_images_first_uses_a_radio_while_its_download_waits_for_the_aggregator(queue):
+    # the aggregator's radio sends 0.8 s to user 2, then 0.8 s to user 0: user 0's radio
+    # is idle until 0.8 s. FIFO: 0's images wait behind the booked download (its queue
+    # is one FIFO), until 1.6 s. Images first: they use the idle radio at once, and only
+    # those generated while the download is on the air wait for its end.
+    links = (make_link(0, 1), make_link(AGGREGATOR, 0), make_link(AGGREGATOR, 2))
+    sim = traffic_sim(*links, plan_links=[(0, 1)], medium=MediumSettings(kind="node_radio"), images_per_s=100.0,
+                      symbols=1000, arrivals="periodic", queue=queue)
+    images = images_until(sim, 0.0)
+    sim.play_round([Task(key=2, node=2, downloads=(Message(AGGREGATOR, 2, "global_model", 8_000_000),)),
+                    Task(key=0, node=0, downloads=(Message(AGGREGATOR, 0, "global_model", 8_000_000),))])
+    images += images_until(sim, 2.0)
+    early = [im for im in images if im.t_gen_s < 0.8 - 0.001]
+    during = [im for im in images if 0.8 < im.t_gen_s < 1.6]
+    later = [im for im in images if im.t_gen_s > 1.85]  # the backlog has drained
+    assert len(early) >= 78 and len(during) == 80 and later
+    if queue == "fifo":
+        waiting = early + during
+        assert [im.t_start_s for im in waiting] == pytest.approx([1.6 + i * 0.001 for i in range(len(waiting))],
+                                                                  abs=1e-9)
+    else:
+        assert all(im.t_start_s == im.t_gen_s for im in early)
+        assert [im.t_start_s for im in during] == pytest.approx([1.6 + i * 0.001 for i in range(80)], abs=1e-9)
+    assert all(im.t_start_s == im.t_gen_s for im in later)
