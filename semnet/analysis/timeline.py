@@ -109,9 +109,12 @@ def plot_timeline(line: Timeline, title: str = ""):
     for ax in (top, bottom):
         for k, (name, start, end) in enumerate(line.phases):
             ax.axvspan(start, end, color="0.88" if k % 2 == 0 else "0.95", zorder=0, linewidth=0)
+    span = max((end for _, _, end in line.phases), default=1.0) - min((start for _, start, _ in line.phases),
+                                                                      default=0.0)
     for name, start, end in line.phases:
+        narrow = end - start < 0.08 * span  # short phases side by side: names upright, small
         top.text((start + end) / 2, 1.01, name, transform=top.get_xaxis_transform(), ha="center", va="bottom",
-                 fontsize=7, rotation=30 if len(line.phases) > 3 else 0)
+                 fontsize=6 if narrow else 7, rotation=90 if narrow else 0)
     steps = dict(drawstyle="steps-mid")  # one value per window
     top.plot(line.t_s, line.psnr_mean_db, color="#1f77b4", linewidth=1.6, label="mean PSNR of delivered images",
              **steps)
