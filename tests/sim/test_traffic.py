@@ -219,3 +219,33 @@ def test_images_first_uses_a_radio_while_its_download_waits_for_the_aggregator(q
         assert all(im.t_start_s == im.t_gen_s for im in early)
         assert [im.t_start_s for im in during] == pytest.approx([1.6 + i * 0.001 for i in range(80)], abs=1e-9)
     assert all(im.t_start_s == im.t_gen_s for im in later)
+
+
+def test_a_live_image_meets_the_gain_a_packet_sent_then_would_meet():
+    # on a channel over time an image reads its link's process at its start: a twin
+    # simulator (same seed and branch) asked for the channel at those times, in order,
+    # answers with the same h and SNR, and so does a model packet sent after them
+    from semnet.scenario.schema import ChannelSpec, LinksSpec, RateSpec
+    from semnet.scenario.topology import topology_spec
+    from semnet.net.network import build_network
+
+    top = topology_spec(kind="ring", num_users=3)
+    links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="fixed", rate_bps=1e6),
+                      channel=ChannelSpec(time_correlation="gauss_markov", speed_mps=3.0))
+    net = build_network(top, links, seed=0)
+    speeds = {n: 100.0 for n in net.users} | {net.aggregator: 100.0}
+    plan = TrafficPlan(images_per_s=20.0, symbols=256, links=((0, 1),), arrivals="poisson")
+    sim = Simulator(net, seed=0, compute_speed=speeds, traffic=plan)
+    images = images_until(sim, 2.0)
+    assert len(images) > 20 and all(im.h is not None for im in images)
+    twin = Simulator(net, seed=0, compute_speed=speeds)
+    for im in images:
+        h, snr_db = twin.channel_state(0, 1, im.t_start_s)
+        assert (im.h, im.snr_db) == (h, snr_db)
+    assert len({im.h for im in images}) == len(images)  # the channel moves between images
+    # a model packet sent now reads the same process, after the images: the twin agrees
+    records = []
+    sim._sink = records.append
+    sim._submit(Message(0, 1, "model", 1000), None)
+    h, snr_db = twin.channel_state(0, 1, sim.now_s)
+    assert records[-1]["snr_db"] == pytest.approx(snr_db + 10 * np.log10(abs(h) ** 2), abs=1e-4)
