@@ -25,6 +25,7 @@ from semnet.fl.evaluation import LinkEvaluator
 from semnet.fl.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.strategy import Method
 from semnet.fl.trainer import Trainer
+from semnet.fl.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.metrics.rundir import RunDirectory, check_target
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.energy import energy_summary
@@ -36,6 +37,7 @@ from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim import Simulator
 from semnet.sim.ledger import UsageLedger
+from semnet.sim.traffic import TrafficPlan
 from semnet.models.base import state_bytes
 from semnet.workload import load_user_data, model_factory, symbols_per_image
 
@@ -140,7 +142,15 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         new_model()
 
-    run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"])
+    if scenario.traffic is not None and learning:
+        empty = [u for u in sorted({i for i, _ in network.image_links()}) if data.test[u].shape[0] == 0]
+        if empty:
+            from semnet.errors import ScenarioError
+
+            raise ScenarioError(f"traffic: user {empty[0]} sends images but holds no held-out (test) images to send; "
+                                "give every sender test images (data.test_per_user) or remove traffic")
+    run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"],
+                           images=scenario.traffic is not None and scenario.traffic.image_records)
     try:
         return _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0, resume)
     except BaseException:
@@ -160,14 +170,15 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         progress = _after_replay(progress, log)
     delivery = DeliveryTally()
     ledger = UsageLedger() if accounts_energy(scenario) else None
+    plan = traffic_plan(scenario, network, image_hw)
     sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write),
-                    ledger=ledger)
+                    ledger=ledger, traffic=plan)
     sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
 
     def branch_sim(name: str, start_s: float) -> Simulator:
         branch = Simulator(network, seed=scenario.seed, compute_speed=speeds,
                            sink=delivery.sink(run_dir.events.write, name), start_s=start_s, stream=name,
-                           ledger=ledger)
+                           ledger=ledger, traffic=plan)
         sims.append(branch)
         return branch
 
@@ -190,6 +201,13 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False,
                                   states=states)
     trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
+    traffic = None
+    if plan is not None:
+        decoder = ImageDecoder(data.test if learning else {}, channel, device, seed=scenario.seed,
+                               new_model=new_model if learning else None)
+        tally = TrafficTally(scenario.traffic, plan.symbols, run_dir.metrics.write,
+                             run_dir.images.write if run_dir.images is not None else None)
+        traffic = TrafficRecorder(sim, decoder, tally, "main")
     settings = dataclasses.replace(RunSettings.of(scenario), symbols_per_image=symbols_per_image(scenario.model, image_hw))
     ctx = RunContext(
         settings=settings,
@@ -207,6 +225,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         save_checkpoint=run_dir.save_checkpoint,
         delivery=delivery,
         resume_log=log,
+        traffic=traffic,
     )
     try:
         outcome = method.run(ctx)
@@ -227,8 +246,10 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         raise
     finally:
         trainer.close()
-    for simulator in sims:  # messages still on a shared band get their records
+    for simulator in sims:  # messages still on a shared band get their records; images up to the clock
         simulator.finish()
+    if traffic is not None:  # every branch's last images are scored
+        traffic.tally.finish()
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
@@ -239,6 +260,8 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         summary["channel_over_time"] = channel_summary(network, sims)
     if ledger is not None:
         summary["energy"] = run_energy(scenario, network, ledger, summary)
+    if traffic is not None:
+        summary["traffic"] = traffic.tally.summary()
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)
 
@@ -278,6 +301,16 @@ def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, re
     if store is None and resume is None:
         return None
     return ResumeLog(store, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))
+
+
+def traffic_plan(scenario: Scenario, network: Network, image_hw: tuple[int, int]) -> TrafficPlan | None:
+    """What the network carries of ``traffic:`` (None without it): every image link, ``k``
+    channel uses per image."""
+    spec = scenario.traffic
+    if spec is None:
+        return None
+    return TrafficPlan(images_per_s=spec.images_per_s, symbols=symbols_per_image(scenario.model, image_hw),
+                       links=tuple(network.image_links()), arrivals=spec.arrivals, queue=spec.queue)
 
 
 def accounts_energy(scenario: Scenario) -> bool:

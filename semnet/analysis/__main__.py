@@ -15,16 +15,21 @@ budget     budget_curves and budget.md/.csv: PSNR vs extra bytes and extra passe
            controls; FineFed minus each control at equal bytes / passes (paired by seed, interpolated)
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
+energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
 all        every one of the above that the runs support (others are skipped with a reason)
+timeline   RUN_DIR --out FIG.png: one run's live images (traffic:) over simulated time: delivered
+           PSNR and latency, phases shaded, model deployments marked
 
 RUN_DIRS are run directories or folders searched recursively for them. Figures are
-written as PNG and SVG. Every path written is printed, one per line.
+written as PNG and SVG (timeline: the file --out names, or timeline.png/.svg in a
+folder). Every path written is printed, one per line.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -38,12 +43,14 @@ from .snr import X_CHOICES, snr_series, write_snr
 from .style import colours
 from .table import methods_table, paired_differences, write_table
 from .topology_sweep import PARAMS, swept_param, write_topology_sweep
-from .tradeoff import write_tradeoff
+from .timeline import write_timeline
+from .tradeoff import write_energy_tradeoff, write_tradeoff
 
 log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
-COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "all")
+COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "energy",
+            "all")
 
 
 #: The program name in usage lines when none is given.
@@ -66,6 +73,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "budget": "PSNR vs extra bytes and extra passes (FineFed budgets, controls); comparisons at equal budget",
         "topology": "quality vs a topology parameter from a topology sweep",
         "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
+        "energy": "final quality vs total energy (runs that account energy), Pareto front marked",
         "all": "every output the runs support",
     }
     for name in COMMANDS:
@@ -83,6 +91,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name in ("topology", "all"):
             p.add_argument("--param", choices=("auto",) + PARAMS, default="auto",
                            help="topology parameter on the x axis (default: the one that varies)")
+    p = sub.add_parser("timeline", help="one run's live images over simulated time: PSNR and latency, phases "
+                       "shaded, deployments marked", description="delivered-image PSNR and image latency of a run "
+                       "made with traffic: against simulated time")
+    p.add_argument("run", metavar="RUN_DIR", help="a run directory written with a traffic: section")
+    p.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf) or a folder (timeline.png/.svg)")
+    p.add_argument("--branch", default="main", help="the branch to draw (main, or control_<name>)")
     return parser
 
 
@@ -112,8 +126,16 @@ def _topology_applies(runs: list[Run]) -> str | None:
     return None
 
 
+def _energy_applies(runs: list[Run]) -> str | None:
+    if any(math.isfinite(v.values.get("energy_j", math.nan)) for v in as_variants(runs)):
+        return None
+    return "no run accounts energy (simulation.energy or simulation.compute.joules_per_sample)"
+
+
 def run(args: argparse.Namespace) -> list[Path]:
     """Do one command; return the paths written (also used by the tests)."""
+    if args.command == "timeline":
+        return write_timeline(args.run, args.out, args.branch)
     runs = load_runs(args.runs)
     out = Path(args.out)
     colour_of = colours(group_by_label(as_variants(runs)))
@@ -138,6 +160,11 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_topology_sweep(runs, out, args.param, metric, colour_of)
     if cmd == "testsnr":
         written += write_at_test_snr(runs, out)
+    if cmd == "energy":
+        why = _energy_applies(runs)
+        if why is not None:
+            raise AnalysisError(why)
+        written += write_energy_tradeoff(runs, out, metric, colour_of)
     if cmd == "all":
         pairs = link_differences(runs)
         if pairs:
@@ -163,6 +190,11 @@ def run(args: argparse.Namespace) -> list[Path]:
             written += write_topology_sweep(runs, out, args.param, metric, colour_of)
         else:
             log.warning("skipped topology: %s", why)
+        why = _energy_applies(runs)
+        if why is None:
+            written += write_energy_tradeoff(runs, out, metric, colour_of)
+        else:
+            log.warning("skipped energy: %s", why)
     return written
 
 

@@ -30,6 +30,7 @@ AXIS_LABELS = {
     "ssim": "mean link SSIM",
     "bytes": "cumulative bytes (MB)",
     "sim_time_s": "simulated time (s)",
+    "energy_j": "energy (J)",
     "wall_time_s": "wall time (s)",
     "local_steps": "local steps",
     "snr_db": "link SNR (dB)",

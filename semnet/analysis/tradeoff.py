@@ -211,7 +211,8 @@ _FINAL_MARKERS = {"start": "o", "": "s"}  # federated start, method's end; contr
 _FINAL_KIND_NAMES = {"start": "marker o: federated start (FedAvg)", "": "marker s: the method's end"}
 
 #: Cost axes of the end points: the variants' value keys (counted from the run's start).
-_FINAL_X = {"bytes": "bytes", "sim_time_s": "sim_time_s"}
+_FINAL_X = {"bytes": "bytes", "sim_time_s": "sim_time_s", "energy_j": "energy_j"}
+_FINAL_SCALE = {"bytes": 1.0 / MB}
 
 
 def final_points(runs: Iterable[Run] | Iterable[Variant], x: str = "bytes", metric: str = "psnr_db",
@@ -219,9 +220,12 @@ def final_points(runs: Iterable[Run] | Iterable[Variant], x: str = "bytes", metr
     """Each method's final (quality, total cost) and each FineFed start's, mean over seeds;
     FineFed's controls only if ``controls``. A sweep over codecs gives one point per
     method and codec (``fedavg+int8``, ``finefed+int8/start`` ...)."""
-    _check_x(x)
-    scale = X_KEYS[x][1]
+    if x not in _FINAL_X:
+        raise AnalysisError(f"tradeoff x = '{x}' is not known; use one of {', '.join(_FINAL_X)}")
+    scale = _FINAL_SCALE.get(x, 1.0)
     variants = [v for v in as_variants(runs) if controls or v.kind != "control"]
+    if x == "energy_j":  # runs that did not account energy have no point
+        variants = [v for v in variants if math.isfinite(_f(v.values.get("energy_j")))]
     points = []
     for label, group in group_by_label(variants).items():
         xs = np.array([_f(v.values.get(_FINAL_X[x])) for v in group]) * scale
@@ -271,9 +275,20 @@ def plot_final_tradeoff(runs, x: str = "bytes", metric: str = "psnr_db", colour_
         ax.xaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlabel(("total " if x == "bytes" else "") + axis_label(x))
     ax.set_ylabel(axis_label(metric))
-    what = "communication" if x == "bytes" else "simulated time"
+    what = {"bytes": "communication", "sim_time_s": "simulated time", "energy_j": "energy"}[x]
     finish(fig, ax, title or f"Final quality vs {what} (mean ± std over seeds)")
     return fig, points, [p.label for p in front]
+
+
+def write_energy_tradeoff(runs, out_dir: str | Path, metric: str = "psnr_db",
+                          colour_of: dict[str, str] | None = None) -> list[Path]:
+    """``tradeoff_energy`` as PNG and SVG: each method's (and start's, and control's)
+    final quality against the total energy its run spent up to it (every node's
+    computation and radio, ``summary.energy``), with the Pareto front; runs that do not
+    account energy are left out."""
+    fig, _, _ = plot_final_tradeoff(list(runs), "energy_j", metric, colour_of, controls=True,
+                                    title="Final quality vs energy (mean ± std over seeds)")
+    return save(fig, out_dir, "tradeoff_energy")
 
 
 def write_tradeoff(runs, out_dir: str | Path, metric: str = "psnr_db",

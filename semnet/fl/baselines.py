@@ -32,8 +32,12 @@ class SharedModel:
     copy, and the server's update from the copies users trained (an exact average with
     lossless codecs, as before codecs existed)."""
 
-    def __init__(self, ctx: RunContext, module: nn.Module, slots: dict[str, nn.Module], kind: str):
+    def __init__(self, ctx: RunContext, module: nn.Module, slots: dict[str, nn.Module], kind: str,
+                 deploys_as: str | None = None):
         self.ctx, self.module, self.kind = ctx, module, kind
+        # the role the module takes at a user once its download arrives ("encoder" or
+        # "decoder", for live images); None: users do not send or decode with it
+        self.deploys_as = deploys_as
         self.slots = slots  # slot name -> the part of `module` it names, in `module`'s state order
         codecs = ctx.codecs
         state = tensors_of(module)
@@ -55,7 +59,12 @@ class SharedModel:
 
     def downloads(self, user) -> tuple[Message, ...]:
         """The module's download to ``user`` this round, unless it holds that version."""
-        return () if self.holds(user) else (Message(self.ctx.aggregator, user, self.kind, self.down_bits),)
+        if self.holds(user):
+            return ()
+        message = Message(self.ctx.aggregator, user, self.kind, self.down_bits)
+        if self.deploys_as is not None:
+            message = self.ctx.deploys(message, **{self.deploys_as: self.module})
+        return (message,)
 
     def receives(self, user) -> tuple[str, ...]:
         return () if self.holds(user) else self._versions
@@ -129,7 +138,8 @@ class LocalFinetune(RoundStrategy):
         shared_decoder = start.decoder
         self.models = PersonalModels.of({u: copy.deepcopy(start.encoder) for u in ctx.users},
                                         {u: shared_decoder for u in ctx.users})
-        self.decoder_sync = SharedModel(ctx, shared_decoder, {"global.decoder": shared_decoder}, "decoder")
+        self.decoder_sync = SharedModel(ctx, shared_decoder, {"global.decoder": shared_decoder}, "decoder",
+                                        deploys_as="decoder")
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
@@ -158,6 +168,10 @@ class LocalFinetune(RoundStrategy):
                                     receives=sync.receives(i)))
         return plans
 
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # nothing to fold: each encoder is used where it trained, once trained
+            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+
 
 class FedPer(RoundStrategy):
     """Split model after FedPer (Arivazhagan et al., 2019): the encoder is shared and
@@ -172,7 +186,8 @@ class FedPer(RoundStrategy):
         self.shared = copy.deepcopy(start)
         self.models = PersonalModels(start, ctx.users)
         self.models.encoders = {u: self.shared.encoder for u in ctx.users}
-        self.shared_sync = SharedModel(ctx, self.shared.encoder, {"global.encoder": self.shared.encoder}, "encoder")
+        self.shared_sync = SharedModel(ctx, self.shared.encoder, {"global.encoder": self.shared.encoder}, "encoder",
+                                       deploys_as="encoder")
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
@@ -207,6 +222,9 @@ class FedPer(RoundStrategy):
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # a user decodes with its personal decoder once it has trained it
+            self.ctx.deploy(reply.key, decoder=self.models.decoders[reply.key],
+                            at_s=reply.plan.outcome.compute_end_s)
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
             self.shared_sync.aggregate([(r.key, r.jobs[0].encoder) for r in replies], weights)
@@ -269,6 +287,10 @@ class Ditto(RoundStrategy):
         return plans
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # a user sends and decodes with its personal model once it has trained it
+            personal = self.personal[reply.key]
+            self.ctx.deploy(reply.key, encoder=personal.encoder, decoder=personal.decoder,
+                            at_s=reply.plan.outcome.compute_end_s)
         if replies:
             weights = [self.ctx.samples(r.key) for r in replies]
             if self.global_sync.exact:

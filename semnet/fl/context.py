@@ -12,6 +12,7 @@ augmentation, checkpointing) arrive as one ``RunSettings``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from semnet.fl.trainer import JobResult, Trainer, TrainJob
 from semnet.fl.versions import Holdings
 from semnet.net.network import Network
 from semnet.seeding import derive_seed, numpy_rng
-from semnet.sim import Simulator, Task, TaskOutcome
+from semnet.sim import Message, Simulator, Task, TaskOutcome
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ClientPlan:
     # model versions the task's downloads carry to its node (semnet.fl.versions): the
     # node holds them once the task has finished in time
     receives: tuple[str, ...] = ()
+    outcome: TaskOutcome | None = None  # set once the round is played (e.g. when its training ended)
 
 
 @dataclass
@@ -128,6 +130,7 @@ class RunContext:
         save_checkpoint: Callable[[str, dict], object] | None = None,
         delivery=None,
         resume_log=None,
+        traffic=None,
     ):
         self.settings = settings
         self._network = network
@@ -159,6 +162,7 @@ class RunContext:
         # checkpoints to resume from (shared with branches); None: this run writes none
         self.resume_log = resume_log
         self.holdings = Holdings()  # the model versions each node of this branch holds
+        self._traffic = traffic  # this branch's live images (semnet.fl.traffic.TrafficRecorder); None: none
 
     # ------------------------------------------------------------------ helpers
 
@@ -293,10 +297,13 @@ class RunContext:
         """
         self.round += 1
         self._where.update(branch=self.branch_name, phase=self.phase_name, round=self.round)
+        self._sim.catch_up()  # images generated so far carry the label of their time
         self._sim.label = {"branch": self.branch_name, "phase": self.phase_name, "round": self.round}
         outcomes = self._sim.play_round([p.task for p in plans], self.settings.round_deadline_s)
         if self._delivery is not None:
             self._delivery.tasks(self.branch_name, self.phase_name, outcomes)
+        for plan, outcome in zip(plans, outcomes):
+            plan.outcome = outcome
         survivors = [p for p, o in zip(plans, outcomes) if o.ok and p.make_jobs is not None]
         job_lists = [p.make_jobs() for p in survivors]
         jobs_in_round = [job for jobs in job_lists for job in jobs]
@@ -329,6 +336,59 @@ class RunContext:
 
     def aggregation_delay(self) -> None:
         self._sim.wait(self.settings.aggregation_s)
+
+    # ------------------------------------------------------------------ deployed models (live traffic)
+
+    @property
+    def carries_images(self) -> bool:
+        """Whether live images travel on this branch (``traffic:``): only then do
+        deployments cost anything."""
+        return self._traffic is not None
+
+    def deploys(self, message: Message, *, encoder: nn.Module | None = None,
+                decoder: nn.Module | None = None) -> Message:
+        """``message`` carrying ``encoder``'s and/or ``decoder``'s current states to its
+        receiver, who uses them for its images from the moment it arrives (an outage
+        deploys nothing). Without live traffic the message itself."""
+        if self._traffic is None:
+            return message
+        versions = self._traffic.deployments
+        tag = versions.expect(message.dst, versions.version_of(encoder), versions.version_of(decoder), message.kind,
+                              self.phase_name)
+        return dataclasses.replace(message, tag=tag)
+
+    def deploy(self, node, *, encoder: nn.Module | None = None, decoder: nn.Module | None = None,
+               at_s: float | None = None, via: str = "local_training") -> None:
+        """From ``at_s`` on (None: when this round's aggregation ends), ``node`` uses the
+        current states of ``encoder`` and/or ``decoder`` for its images (a model trained
+        or aggregated where it is used). A no-op without live traffic."""
+        if self._traffic is None:
+            return
+        versions = self._traffic.deployments
+        encoder_v, decoder_v = versions.version_of(encoder), versions.version_of(decoder)
+        if at_s is None:
+            self._traffic.at_aggregation.append((node, encoder_v, decoder_v, via, self.phase_name))
+        else:
+            versions.deploy(node, at_s, encoder_v, decoder_v, via, self.phase_name)
+
+    def deploy_pairing(self, encoder_of, decoder_of, *, via: str, missing_only: bool = False) -> None:
+        """Every transmitter uses ``encoder_of(i)`` and every receiver ``decoder_of(j)``
+        from now on (``missing_only``: only those that use none yet)."""
+        if self._traffic is None:
+            return
+        versions = self._traffic.deployments
+        links = self.image_links()
+        for i in sorted({i for i, _ in links}):
+            if not (missing_only and versions.has(i, "encoder")):
+                self.deploy(i, encoder=encoder_of(i), at_s=self.now_s, via=via)
+        for j in sorted({j for _, j in links}):
+            if not (missing_only and versions.has(j, "decoder")):
+                self.deploy(j, decoder=decoder_of(j), at_s=self.now_s, via=via)
+
+    def settle_traffic(self) -> None:
+        """The round is over: score the live images whose models are now known."""
+        if self._traffic is not None:
+            self._traffic.settle()
 
     # ------------------------------------------------------------------ phases and evaluation
 
@@ -498,6 +558,7 @@ class RunContext:
             "codecs": None if self._codecs is None else self._codecs.state(),
             "holdings": self.holdings.state(),
             "sim": self._sim.state(),
+            **({} if self._traffic is None else {"traffic": self._traffic.state()}),
         }
 
     def load_state(self, state: dict) -> None:
@@ -519,6 +580,8 @@ class RunContext:
             self._codecs.residuals = {}
         self.holdings.load_state(state["holdings"])
         self._sim.load_state(state["sim"])
+        if self._traffic is not None:
+            self._traffic.load_state(state["traffic"])
 
     def shared_state(self) -> dict:
         """What every branch of the run shares: where it is, the delivery counts and the
@@ -528,6 +591,7 @@ class RunContext:
             "delivery": None if self._delivery is None else self._delivery.state(),
             "interim_checkpoints": sorted(self.interim_checkpoints),
             "ledger": None if self._sim.ledger is None else copy.deepcopy(self._sim.ledger.rows),
+            **({} if self._traffic is None else {"traffic": self._traffic.tally.state()}),
         }
 
     def load_shared_state(self, state: dict) -> None:
@@ -539,6 +603,8 @@ class RunContext:
         self.interim_checkpoints.update(state["interim_checkpoints"])
         if self._sim.ledger is not None:  # one ledger for every branch's simulator
             self._sim.ledger.rows = copy.deepcopy(state["ledger"])
+        if self._traffic is not None:  # one tally for every branch
+            self._traffic.tally.load_state(state["traffic"])
 
     # ------------------------------------------------------------------ branches
 
@@ -552,6 +618,7 @@ class RunContext:
         other = copy.copy(self)
         other.branch_name = name
         other._sim = self._sim_factory(name, self._sim.now_s)
+        other._traffic = None if self._traffic is None else self._traffic.for_branch(name, other._sim)
         other._streams = {}
         other._codecs = None  # a control's senders start with no error-feedback residuals
         other.local_steps = 0

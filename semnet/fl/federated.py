@@ -81,7 +81,11 @@ class FederatedStrategy(RoundStrategy):
     def downloads(self, user: int, held: bool, bits: int) -> tuple[Message, ...]:
         """What a client of a round downloads: the global model (``bits``, as
         :meth:`message_bits` says), unless it holds that version."""
-        return () if held else (Message(self.ctx.aggregator, user, "global_model", bits),)
+        if held:
+            return ()
+        # the client uses the global model it downloads for its images from its arrival
+        return (self.ctx.deploys(Message(self.ctx.aggregator, user, "global_model", bits),
+                                 encoder=self.model.encoder, decoder=self.model.decoder),)
 
     def closing_plans(self) -> list[ClientPlan]:
         """The final broadcast: every user that lacks the final global model downloads it."""
@@ -91,7 +95,9 @@ class FederatedStrategy(RoundStrategy):
         for user in self.ctx.users:
             if holdings.holds(user, *versions):
                 continue
-            task = Task(key=user, node=user, downloads=(Message(server, user, "global_model", bits),))
+            download = self.ctx.deploys(Message(server, user, "global_model", bits), encoder=self.model.encoder,
+                                        decoder=self.model.decoder)  # the final model, in use from its arrival
+            task = Task(key=user, node=user, downloads=(download,))
             keep = (lambda user=user: self._keep_received(user, versions)) if lossy else None
             plans.append(ClientPlan(task, keep, receives=versions))
         return plans

@@ -149,6 +149,10 @@ class EncoderStep(RoundStrategy):
             plans.append(ClientPlan(task, make, receives=tuple(versions[j] for j in receivers if not held[j])))
         return plans
 
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        for reply in replies:  # each transmitter sends with its new encoder once it has trained it
+            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+
 
 class DecoderStep(RoundStrategy):
     """Encoders frozen; for each receiver j, its transmitters fine-tune copies of
@@ -225,11 +229,13 @@ class DecoderStep(RoundStrategy):
             weights = [w for _, _, w in copies]
             if self.exact:
                 average_into(self.models.decoders[j], [c for _, c, _ in copies], weights)
-                continue
-            updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]), i, j)
-                       for i, c, _ in copies]
-            load_tensors(self.models.decoders[j],
-                         apply_average_update(tensors_of(self.models.decoders[j]), updates, weights))
+            else:
+                updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]),
+                                                           i, j) for i, c, _ in copies]
+                load_tensors(self.models.decoders[j],
+                             apply_average_update(tensors_of(self.models.decoders[j]), updates, weights))
+            # j decodes with the averaged decoder once its aggregation ends
+            self.ctx.deploy(j, decoder=self.models.decoders[j], via="aggregation")
 
 
 def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:

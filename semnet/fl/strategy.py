@@ -125,6 +125,7 @@ def play_round(ctx: RunContext, strategy: RoundStrategy, rnd: int) -> tuple[list
         ctx.aggregation_delay()
     if strategy.reports:
         ctx.report(clients=len(replies), failures=len(failures))
+    ctx.settle_traffic()
     return replies, failures
 
 
@@ -177,6 +178,9 @@ def run_rounds(
     else:
         if phase is not None:
             ctx.begin_phase(phase)
+            pairing = strategy.pairing()
+            if pairing is not None:  # users that have no model yet get the phase's
+                ctx.deploy_pairing(*pairing, via="phase_start", missing_only=True)
         loop.start(with_phase=phase is not None)
 
     def checkpoint() -> None:
@@ -280,6 +284,8 @@ class _RoundLoop:
         """Score the phase and close it."""
         ctx, strategy, check, rnd = self.ctx, self.strategy, self.check, self.rnd
         pairing = strategy.pairing() or (None, None)
+        if pairing[0] is not None:  # every user has the phase's final models, as its scores assume
+            ctx.deploy_pairing(*pairing, via="phase_end")
         # the last convergence check already validated the final model: no second pass
         record = ctx.end_phase(*pairing, validation_psnr_db=check.value_at(rnd) if check else None)
         record.rounds = rnd  # the closing round trains nothing

@@ -31,7 +31,7 @@ STATUS = "status.json"
 LOCK = ".lock"
 # everything a run writes (``--overwrite`` removes exactly these; other files stay)
 RUN_FILES = ("scenario.yaml", "events.jsonl", "events.jsonl.part", "metrics.jsonl", "metrics.jsonl.part",
-             SUMMARY, STATUS, "error.txt", "checkpoints")
+             "images.jsonl", "images.jsonl.part", SUMMARY, STATUS, "error.txt", "checkpoints")
 
 
 def _json_default(value: Any):
@@ -181,10 +181,12 @@ class RunDirectory:
     locked for its writer until ``finish``, ``fail`` or ``abort``.
 
     A folder that holds a run already is refused (one line) unless ``overwrite``,
-    which removes that run's files first (never other files).
+    which removes that run's files first (never other files). With ``images`` the run
+    also writes ``images.jsonl`` (one record per live image, ``self.images``).
     """
 
-    def __init__(self, path: str | Path, *, overwrite: bool = False, resume_offsets: dict | None = None):
+    def __init__(self, path: str | Path, *, overwrite: bool = False, resume_offsets: dict | None = None,
+                 images: bool = False):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise SemnetError(f"run directory '{self.path}' exists and is not a directory; choose another --out")
@@ -204,6 +206,7 @@ class RunDirectory:
             offsets = resume_offsets or {}
             self.events = JsonlWriter(self.path / "events.jsonl", resume_at=offsets.get("events"))
             self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True, resume_at=offsets.get("metrics"))
+            self.images = JsonlWriter(self.path / "images.jsonl", resume_at=offsets.get("images")) if images else None
         except BaseException:
             self._lock_handle.close()
             raise
@@ -222,13 +225,21 @@ class RunDirectory:
         atomic_write_bytes(target, buffer.getvalue())
         return target
 
+    @property
+    def _streams(self) -> list[JsonlWriter]:
+        return [self.events, self.metrics] + ([self.images] if self.images is not None else [])
+
     def stream_offsets(self) -> dict:
-        """Where ``events.jsonl`` and ``metrics.jsonl`` end now (flushed to disk)."""
-        return {"events": self.events.offset(), "metrics": self.metrics.offset()}
+        """Where ``events.jsonl``, ``metrics.jsonl`` (and ``images.jsonl``) end now (flushed to disk)."""
+        offsets = {"events": self.events.offset(), "metrics": self.metrics.offset()}
+        if self.images is not None:
+            offsets["images"] = self.images.offset()
+        return offsets
 
     def mute(self, muted: bool) -> None:
         """Drop (or stop dropping) every record written to the streams."""
-        self.events.muted = self.metrics.muted = muted
+        for stream in self._streams:
+            stream.muted = muted
 
     def discard_checkpoint(self, name: str) -> None:
         """Remove ``checkpoints/name`` (a file or a folder) if it is there: interim files
@@ -241,23 +252,23 @@ class RunDirectory:
 
     def finish(self, summary: dict) -> None:
         """Close the streams, then write ``summary.json`` last (the completion mark)."""
-        self.events.close(complete=True)
-        self.metrics.close(complete=True)
+        for stream in self._streams:
+            stream.close(complete=True)
         self.write_json(SUMMARY, summary)
         self._unlock()
 
     def fail(self, status: dict) -> None:
         """Stop early and say why: the streams stay ``*.part`` (nothing lost, visibly
         incomplete), checkpoints stay, ``status.json`` holds ``status``."""
-        self.events.close(complete=False)
-        self.metrics.close(complete=False)
+        for stream in self._streams:
+            stream.close(complete=False)
         self.write_json(STATUS, status)
         self._unlock()
 
     def abort(self) -> None:
         """Leave ``*.part`` files behind: visibly incomplete, nothing lost."""
-        self.events.close(complete=False)
-        self.metrics.close(complete=False)
+        for stream in self._streams:
+            stream.close(complete=False)
         self._unlock()
 
     def _unlock(self) -> None:

@@ -276,7 +276,8 @@ class Channel(nn.Module):
         return f"kind={self.kind!r}, csi={self.csi}{extra}"
 
     def forward(
-        self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None, gain: Tensor | None = None
+        self, z: Tensor, snr_db: Tensor | float, generator: torch.Generator | None = None, gain: Tensor | None = None,
+        noise: Tensor | None = None,
     ) -> Tensor:
         """Send symbols through the channel.
 
@@ -293,6 +294,9 @@ class Channel(nn.Module):
             The gain ``h`` of each image, given by the network layer (the link's
             channel at the image's send time, see :mod:`semnet.net.timevarying`):
             applied as given, nothing is drawn for it (only the noise is).
+        noise : Tensor, complex, shape ``(B, k)``, optional
+            ``CN(0, 1)`` draws to scale as the noise instead of drawing them (live
+            images draw theirs one by one, so that a batch's make-up changes nothing).
 
         Returns
         -------
@@ -311,8 +315,11 @@ class Channel(nn.Module):
             h = torch.as_tensor(gain, device=z.device).to(z.dtype).reshape(-1, 1)
             if h.shape[0] != batch:
                 raise ModelError(f"gain has {h.shape[0]} values for a batch of {batch} images; give one per image")
-        noise = complex_normal_torch((batch, k), generator, z.device, real_dtype) * sigma2.sqrt()
-        y = h * z + noise
+        if noise is None:
+            noise = complex_normal_torch((batch, k), generator, z.device, real_dtype)
+        elif noise.shape != z.shape:
+            raise ModelError(f"noise has shape {tuple(noise.shape)} for symbols of shape {tuple(z.shape)}")
+        y = h * z + noise.to(z.device, z.dtype) * sigma2.sqrt()
         if not self.csi:
             return y
         gain_power = h.real.square() + h.imag.square()

@@ -24,6 +24,7 @@ from semnet.scenario.links import (  # noqa: F401
     SnrOverride,
 )
 from semnet.scenario.topology import MobilitySpec, RingTopologySpec, TopologySpec  # noqa: F401
+from semnet.scenario.traffic import TrafficSpec
 
 
 # --------------------------------------------------------------------------- model
@@ -389,6 +390,9 @@ class Scenario(_Spec):
     method: MethodSpec = MethodSpec()
     simulation: SimulationSpec = SimulationSpec()
     output: OutputSpec = OutputSpec()
+    traffic: TrafficSpec | None = Field(
+        None, description="live images on every image link while the run learns; null: none (no images travel)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":

@@ -104,10 +104,28 @@ class CellMedium(Medium):
         src, dst = tx.message.src, tx.message.dst
         start = self.radios.start_s(src, dst, float(self.sim.env.now))
         outcome = tx.plan(start)
+        traffic = self.sim.traffic
+        if traffic is not None and traffic.fills_gaps:  # images first: it waits for those in its way
+            start = traffic.place_model(tx.queue, start, outcome.airtime_s)
         end = start + outcome.airtime_s
         self.radios.hold(src, dst, end)
         tx.queue.busy_until_s = end
         self.sim.resolve(tx, start, end, outcome, outcome.airtime_s, outcome.airtime_s)
+
+    def book_image(self, queue, t_s: float, symbols: int):
+        # images travel between users: on their radios, booked at once
+        return self.radios.book(queue, t_s, 0, symbols)
+
+    def earliest_start(self, queue, now_s: float) -> float:
+        return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def occupy(self, queue, start_s: float, end_s: float) -> None:
+        self.radios.occupy(queue, end_s)
+
+    def resources(self, src, dst) -> tuple:
+        if self.aggregator in (src, dst):
+            return ()  # the base station's bands, which images never use
+        return (("radio", src), ("radio", dst))
 
     def finish(self) -> None:
         self.close_groups()

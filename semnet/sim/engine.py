@@ -37,6 +37,7 @@ from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium
 from semnet.sim.message import Message, Task, TaskOutcome
+from semnet.sim.traffic import TrafficPlan, TrafficSource
 
 EventSink = Callable[[dict], None]
 
@@ -110,6 +111,9 @@ class Simulator:
         Names the random streams, so branches draw outages independently.
     ledger : UsageLedger, optional
         Receives every node's radio seconds and training samples (energy accounting).
+    traffic : TrafficPlan, optional
+        Live images on the image links (:mod:`semnet.sim.traffic`); they queue with
+        the model messages, and each is kept in ``traffic.sent`` when booked.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class Simulator:
         start_s: float = 0.0,
         stream: str = "main",
         ledger: UsageLedger | None = None,
+        traffic: TrafficPlan | None = None,
     ):
         self.network = network
         self.env = simpy.Environment(initial_time=start_s)
@@ -150,6 +155,11 @@ class Simulator:
         self.ledger = ledger
         self.medium = make_medium(network.medium, self)
         self._defers = self.medium.defers
+        self.traffic = None if traffic is None else TrafficSource(traffic, self, seed=seed, stream=stream,
+                                                                  start_s=start_s)
+        # (tag, arrival_s, delivered) of every tagged message once its arrival is known
+        # (a strategy's model deployments, semnet.fl.deployment); taken by the caller
+        self.arrivals: list[tuple] = []
 
     @property
     def now_s(self) -> float:
@@ -172,6 +182,19 @@ class Simulator:
     def bytes_total(self) -> int:
         return self.bits_total // 8
 
+    def queue(self, src, dst) -> LinkQueue:
+        """Link ``src -> dst``'s queue."""
+        queue = self._queues.get((src, dst))
+        if queue is None:
+            raise KeyError(f"no link {src} -> {dst}")
+        return queue
+
+    def catch_up(self) -> None:
+        """Book every live image that has arrived by now (see :mod:`semnet.sim.traffic`);
+        a caller does so before it changes ``label`` or reads ``traffic.sent``."""
+        if self.traffic is not None:
+            self.traffic.catch_up(self.env.now)
+
     # ------------------------------------------------------------------ checkpoints
 
     def state(self) -> dict:
@@ -190,6 +213,7 @@ class Simulator:
             "messages_total": self.messages_total,
             "compute_samples_total": self.compute_samples_total,
             "medium": _pickle_medium(self.medium),
+            **({} if self.traffic is None else {"traffic": self.traffic.state(), "arrivals": list(self.arrivals)}),
         }
 
     def load_state(self, state: dict) -> None:
@@ -207,6 +231,9 @@ class Simulator:
         self.compute_samples_total = state["compute_samples_total"]
         self.medium = _unpickle_medium(state["medium"], self._queues)
         self.medium.attach(self)
+        if self.traffic is not None:
+            self.traffic.load_state(state["traffic"])
+            self.arrivals = list(state["arrivals"])
 
     # ------------------------------------------------------------------ primitives
 
@@ -235,7 +262,15 @@ class Simulator:
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
         now = self.env.now
+        traffic = self.traffic
+        if traffic is not None:  # the images that arrived before it are booked first
+            traffic.catch_up(now)
         start, arrival, outcome = self.medium.book(queue, now, message.bits, message.symbols)
+        if traffic is not None and traffic.fills_gaps:  # images first: it waits for those in its way
+            start = traffic.place_model(queue, start, outcome.airtime_s)
+            arrival = start + outcome.airtime_s + queue.params.latency_s
+        if message.tag is not None:
+            self.arrivals.append((message.tag, arrival, outcome.delivered))
         self.bits_total += message.bits
         self.messages_total += 1
         if self.ledger is not None:
@@ -256,6 +291,8 @@ class Simulator:
         queue = self._queues.get((message.src, message.dst))
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
+        if self.traffic is not None:
+            self.traffic.catch_up(self.env.now)
         self.bits_total += message.bits
         self.messages_total += 1
         self.medium.submit(Transmission(message, queue, self.env.now, due, self.label, waiter))
@@ -266,6 +303,8 @@ class Simulator:
         its receiver listened ``rx_s`` seconds. Writes the record and tells its waiter."""
         message, queue = tx.message, tx.queue
         arrival = end_s + queue.params.latency_s
+        if message.tag is not None:
+            self.arrivals.append((message.tag, arrival, outcome.delivered))
         if self.ledger is not None:
             self.ledger.radio(tx.label, message.src, message.dst, tx_s, rx_s)
         if queue.fading is not None:
@@ -318,7 +357,9 @@ class Simulator:
 
     def finish(self) -> None:
         """End of the run: messages still on a shared band are resolved as if nothing
-        more were sent, so that every message has its record. A no-op elsewhere."""
+        more were sent, so that every message has its record. A no-op elsewhere.
+        Live images are booked up to the clock: the run's whole duration carries them."""
+        self.catch_up()
         self.medium.finish()
 
     def _submit_all(self, messages: tuple[Message, ...], due: float | None, out: TaskOutcome) -> tuple[float, bool]:
@@ -413,6 +454,7 @@ class Simulator:
             return
         if stage <= _COMPUTE and task.samples > 0:
             end = self._reserve_cpu(task.node, task.samples)
+            out.compute_end_s = end
             if task.uploads:
                 self._resume(end - now, task, out, rnd, _UPLOADS)
             else:

@@ -22,7 +22,7 @@ import numpy as np
 
 from semnet.net.arq import plan_over_time
 from semnet.net.network import LinkParams
-from semnet.net.rate import TransmissionOutcome, plan_transmission, symbol_airtime_s
+from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.net.timevarying import LinkFading
 
 
@@ -75,8 +75,9 @@ class LinkQueue:
         if self.fading is not None:
             outcome = self._reserve_over_time(start_s, bits, symbols)
         elif symbols:
-            # semantic symbols are analogue channel uses: no retransmission
-            outcome = TransmissionOutcome(symbol_airtime_s(symbols, p.bandwidth_hz), 1, True)
+            # semantic symbols are analogue channel uses: no retransmission; k / B (as
+            # symbol_airtime_s, in plain floats: live images take this path by the thousand)
+            outcome = TransmissionOutcome(symbols / p.bandwidth_hz, 1, True)
         elif p.rate_mode == "fixed":
             outcome = TransmissionOutcome(bits / p.rate_bps, 1, True)
         else:
@@ -102,7 +103,7 @@ class LinkQueue:
             self.last_h = h
             self.last_snr_db = snr_db + 10.0 * math.log10(max(h.real * h.real + h.imag * h.imag, 1e-300))
             if symbols:
-                return TransmissionOutcome(symbol_airtime_s(symbols, p.bandwidth_hz), 1, True)
+                return TransmissionOutcome(symbols / p.bandwidth_hz, 1, True)
             return TransmissionOutcome(bits / p.rate_bps, 1, True)
         outcome, self.last_snr_db = plan_over_time(
             bits, start, self.fading, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,

@@ -88,6 +88,30 @@ class Medium:
         """Resolve every transmission still on the air as if nothing more were sent
         (the end of a run: their records must still be written)."""
 
+    # live images (:mod:`semnet.sim.traffic`) travel between users only and are booked
+    # at once, on every medium (a cell's users talk to each other on their radios)
+
+    def book_image(self, queue: LinkQueue, t_s: float, symbols: int) -> tuple[float, float, TransmissionOutcome]:
+        """Book an image of ``symbols`` channel uses arriving at ``t_s`` on ``queue``'s
+        link; return (start_s, arrival_s, outcome)."""
+        return self.book(queue, t_s, 0, symbols)
+
+    def earliest_start(self, queue: LinkQueue, now_s: float) -> float:
+        """When a message submitted at ``now_s`` on ``queue``'s link could start, were
+        nothing else booked first (a model message whose airtime an image may share)."""
+        return now_s if now_s > queue.busy_until_s else queue.busy_until_s
+
+    def occupy(self, queue: LinkQueue, start_s: float, end_s: float) -> None:
+        """An image placed from ``start_s`` to ``end_s`` (``traffic.queue: images_first``
+        puts images in idle time): whatever it holds is busy until at least ``end_s``."""
+        if end_s > queue.busy_until_s:
+            queue.busy_until_s = end_s
+
+    def resources(self, src, dst) -> tuple:
+        """What a transmission ``src -> dst`` holds while it is sent: two transmissions
+        share airtime when they hold something in common."""
+        return (("link", src, dst),)
+
     def attach(self, sim) -> None:
         """Serve simulator ``sim`` (after being unpickled, between rounds): a medium's
         pickled state leaves out the simulator and its SimPy environment."""

@@ -9,13 +9,17 @@ from typing import Hashable
 @dataclass(frozen=True, slots=True)
 class Message:
     """One transfer ``src -> dst``: ``bits`` of model data, or ``symbols`` complex
-    channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s."""
+    channel uses of semantic (image) traffic, which take ``symbols / bandwidth_hz`` s;
+    ``tag`` (any hashable, None by default) asks for its arrival to be reported."""
 
     src: int | str
     dst: int | str
     kind: str
     bits: int = 0
     symbols: int = 0
+    # opaque to the network: a tagged message's arrival is reported (Simulator.arrivals),
+    # e.g. so that the model it carries is deployed then (semnet.fl.deployment)
+    tag: Hashable | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class TaskOutcome:
     A failure is data (``reason``: 'outage', 'deadline'), handed to the aggregation.
     ``finished_s`` is when a successful task ended (its last arrival or compute end);
     None for a failed task. ``bits`` counts the messages the task actually sent.
+    ``compute_end_s`` is when its local training ended (a model trained there is ready then).
     """
 
     key: Hashable
@@ -48,3 +53,4 @@ class TaskOutcome:
     reason: str | None = None
     finished_s: float | None = None
     bits: int = field(default=0)
+    compute_end_s: float | None = None  # when its local training ended (None: it trained nothing)

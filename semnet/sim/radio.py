@@ -34,6 +34,15 @@ class NodeRadios:
         """Both radios are busy until ``end_s``."""
         self.free_s[src] = self.free_s[dst] = end_s
 
+    def occupy(self, queue: LinkQueue, end_s: float) -> None:
+        """Something placed in idle time ends at ``end_s``: both radios are busy until then at least."""
+        free = self.free_s
+        for node in (queue.params.src, queue.params.dst):
+            if end_s > free.get(node, -float("inf")):
+                free[node] = end_s
+        if end_s > queue.busy_until_s:
+            queue.busy_until_s = end_s
+
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book ``queue``'s link on both ends' radios; return (start_s, arrival_s, outcome)."""
         src, dst = queue.params.src, queue.params.dst
@@ -55,3 +64,12 @@ class NodeRadioMedium(Medium):
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         return self.radios.book(queue, now_s, bits, symbols)
+
+    def earliest_start(self, queue: LinkQueue, now_s: float) -> float:
+        return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def occupy(self, queue: LinkQueue, start_s: float, end_s: float) -> None:
+        self.radios.occupy(queue, end_s)
+
+    def resources(self, src, dst) -> tuple:
+        return (("radio", src), ("radio", dst))

@@ -134,6 +134,13 @@ VALIDATE_CASES = [
         _set(("method.name", "fedprox"), ("method.federated.algorithm", "scaffold")),
         ["method.federated.algorithm", "'scaffold'", "fedprox"],
     ),
+    ("traffic_rate_missing", _set(("traffic", {"queue": "fifo"})), ["traffic.images_per_s", "required"]),
+    ("traffic_rate_negative", _set(("traffic", {"images_per_s": -1})), ["traffic.images_per_s", "-1",
+                                                                         "greater than 0"]),
+    ("traffic_queue_unknown", _set(("traffic", {"images_per_s": 5, "queue": "lifo"})),
+     ["traffic.queue", "'lifo'", "'fifo'", "'images_first'"]),
+    ("traffic_arrivals_unknown", _set(("traffic", {"images_per_s": 5, "arrivals": "bursty"})),
+     ["traffic.arrivals", "'bursty'", "'periodic'", "'poisson'"]),
 ]
 
 

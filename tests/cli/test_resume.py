@@ -48,8 +48,11 @@ def _without_wall(obj):
 
 
 def assert_same_run(expected, resumed) -> None:
-    """Byte-equal events; metrics and summary equal but for wall-clock times."""
+    """Byte-equal events (and live images); metrics and summary equal but for wall-clock times."""
     assert (resumed / "events.jsonl").read_bytes() == (expected / "events.jsonl").read_bytes()
+    assert (expected / "images.jsonl").exists() == (resumed / "images.jsonl").exists()
+    if (expected / "images.jsonl").exists():
+        assert (resumed / "images.jsonl").read_bytes() == (expected / "images.jsonl").read_bytes()
     for name in ("metrics.jsonl",):
         lines = [[_without_wall(json.loads(line)) for line in (path / name).read_text().splitlines()]
                  for path in (expected, resumed)]
@@ -163,6 +166,13 @@ VARIANTS = {
         "method.oracle": {"rounds": 3, "local": {"steps": 2, "batch_size": 8}},
         "data.validation_per_user": 8,
     },
+    # live images on node radios while FineFed and its control run: arrivals, queues,
+    # deployed model versions and images not yet decoded all cross the checkpoint
+    "traffic": {
+        "links.medium": "node_radio", "links.fading": "rayleigh",
+        "traffic": {"images_per_s": 25.0, "arrivals": "poisson", "queue": "images_first", "deadline_s": 0.05,
+                    "window_s": 0.2},
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -173,6 +183,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
+    ("traffic", 7), ("traffic", 10),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

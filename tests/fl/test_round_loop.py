@@ -30,6 +30,12 @@ class FakeRun:
     def aggregation_delay(self):
         self.calls.append(("delay",))
 
+    def deploy_pairing(self, enc, dec, *, via, missing_only=False):
+        pass  # live traffic's seam: no images travel here
+
+    def settle_traffic(self):
+        pass
+
     def report(self, **fields):
         self.calls.append(("report",))
 
