@@ -174,6 +174,7 @@ class TrafficSource:
         self.images_total = 0
         self._sharing: dict = {}  # (src, dst) of a model message -> the index of its own link's images, if any
         self._resources: dict = {}  # (src, dst) -> what a transmission on it holds (medium.resources)
+        self._image_resources: set | None = None  # everything an image link holds
         # images_first: busy intervals per link or radio, and each link's latest start
         self.fills_gaps = plan.queue == "images_first"
         self._busy: dict = {}
@@ -207,8 +208,8 @@ class TrafficSource:
         after the images that arrive on them before then; return that start."""
         src, dst = queue.params.src, queue.params.dst
         held = self._held(src, dst)
-        if not held:
-            return start_s  # a base station's band: images never use it
+        if not self._shared(held):
+            return start_s  # nothing it holds carries images (a base station's band, a link of its own)
         sharing = self._sharing.get((src, dst))
         if sharing is None:  # its own link's images (module docstring)
             sharing = self._sharing[(src, dst)] = [i for i, s in enumerate(self.streams) if (s.src, s.dst) == (src, dst)]
@@ -227,6 +228,12 @@ class TrafficSource:
         if start > start_s:  # the medium's booking follows
             self.sim.medium.occupy(queue, start, start + air_s)
         return start
+
+    def _shared(self, held: tuple) -> bool:
+        """Whether an image link holds any of ``held``."""
+        if self._image_resources is None:
+            self._image_resources = {r for stream in self.streams for r in self._held(stream.src, stream.dst)}
+        return any(r in self._image_resources for r in held)
 
     def _held(self, src, dst) -> tuple:
         held = self._resources.get((src, dst))
