@@ -9,6 +9,8 @@ and 2**-8. Values beyond float16's range saturate at +-65504 rather than becomin
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -19,13 +21,19 @@ from semnet.registry import codecs
 FLOAT16_MAX = 65504.0
 
 
-@codecs.register("float32", "32-bit floats, lossless: every message as before codecs (the default)")
-class Float32(Codec):
-    name = "float32"
-    lossless = True
+class _FixedWidth(Codec):
+    """Every value in ``value_bits`` bits, nothing else on the wire."""
+
+    value_bits: ClassVar[int] = FLOAT32_BITS
 
     def tensor_bits(self, shape):
-        return FLOAT32_BITS * numel(shape)
+        return self.value_bits * numel(shape)
+
+
+@codecs.register("float32", "32-bit floats, lossless: every message as before codecs (the default)")
+class Float32(_FixedWidth):
+    name = "float32"
+    lossless = True
 
     def write(self, out: BitWriter, x: Tensor, generator) -> None:
         out.float32(x.reshape(-1))
@@ -35,12 +43,10 @@ class Float32(Codec):
 
 
 @codecs.register("float16", "IEEE half precision, 16 bits per value (relative error <= 2^-11)")
-class Float16(Codec):
+class Float16(_FixedWidth):
     name = "float16"
+    value_bits = 16
     relative_error = 2.0**-11  # half a unit in the last of 10 mantissa bits
-
-    def tensor_bits(self, shape):
-        return 16 * numel(shape)
 
     def write(self, out: BitWriter, x: Tensor, generator) -> None:
         half = x.reshape(-1).clamp(-FLOAT16_MAX, FLOAT16_MAX).to(torch.float16)
@@ -51,12 +57,10 @@ class Float16(Codec):
 
 
 @codecs.register("bfloat16", "bfloat16, 16 bits per value: float32's range, relative error <= 2^-8")
-class BFloat16(Codec):
+class BFloat16(_FixedWidth):
     name = "bfloat16"
+    value_bits = 16
     relative_error = 2.0**-8  # half a unit in the last of 7 mantissa bits
-
-    def tensor_bits(self, shape):
-        return 16 * numel(shape)
 
     def write(self, out: BitWriter, x: Tensor, generator) -> None:
         # a bfloat16 is the top half of a float32: its bit pattern as a 16-bit integer

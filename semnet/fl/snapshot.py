@@ -16,6 +16,7 @@ An object with ``state()``/``load_state()`` (a batch stream) is checkpointed thr
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import numpy as np
@@ -30,11 +31,18 @@ class SnapshotError(RuntimeError):
     """A strategy holds state that cannot be restored in place (see the message)."""
 
 
-def _skipped(value: Any) -> bool:
+@functools.cache
+def _owned_elsewhere() -> tuple[type, ...]:
+    """Types a strategy refers to but the context checkpoints (imported late: the
+    context imports the strategies' modules)."""
     from semnet.codecs import MessageCodecs
     from semnet.fl.context import RunContext
 
-    return (isinstance(value, (RunContext, MessageCodecs, BaseModel, type)) or callable(value)
+    return RunContext, MessageCodecs, BaseModel, type
+
+
+def _skipped(value: Any) -> bool:
+    return (isinstance(value, _owned_elsewhere()) or callable(value)
             and not isinstance(value, (nn.Module, torch.optim.Optimizer)) and not hasattr(value, "state_dict"))
 
 

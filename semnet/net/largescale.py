@@ -123,27 +123,25 @@ class LargeScale:
 
     def snr_db(self, key, times_s) -> np.ndarray:
         """Large-scale SNR (dB) of link ``key`` at ``times_s`` (array)."""
+        return self._at("_table", key, times_s)
+
+    def snr_linear(self, key, times_s) -> np.ndarray:
+        """Large-scale SNR (linear) of link ``key`` at ``times_s`` (array)."""
+        return self._at("_linear", key, times_s)
+
+    def _at(self, table: str, key, times_s) -> np.ndarray:
+        """Link ``key``'s entries of the grid table ``table`` at ``times_s``, rows computed
+        as needed (the table is read after growing: it may have moved)."""
         li = self.index[key]
         times = np.asarray(times_s, dtype=float)
         if self.static:
-            return np.full(times.shape, self.row(0)[li])
+            self.row(0)
+            return np.full(times.shape, getattr(self, table)[0, li])
         ks = np.maximum(np.floor(times / self.step_s + 1e-9).astype(int), 0)
         if not ks.size:
             return np.empty(times.shape)
         self.row(int(ks.max()))
-        return self._table[ks, li]
-
-    def snr_linear(self, key, times_s) -> np.ndarray:
-        """Large-scale SNR (linear) of link ``key`` at ``times_s`` (array, grid times)."""
-        li = self.index[key]
-        times = np.asarray(times_s, dtype=float)
-        ks = np.maximum(np.floor(times / self.step_s + 1e-9).astype(int), 0)
-        if not ks.size:
-            return np.empty(times.shape)
-        self.row(0 if self.static else int(ks.max()))
-        if self.static:
-            return np.full(times.shape, self._linear[0, li])
-        return self._linear[ks, li]
+        return getattr(self, table)[ks, li]
 
     def linear_column(self, li: int, until_s: float) -> np.ndarray:
         """Large-scale SNR (linear) of link index ``li`` on the grid, every row up to the
