@@ -16,6 +16,10 @@ two-thread process to the two workers (target >= 1.25 on an idle 2-core machine)
 and whether the two workers' global model equals the one-thread process's exactly.
 ``--busy`` keeps one other busy process running on the machine meanwhile.
 
+It also measures the ceiling side by side: semnet's ``Trainer`` on bare training steps
+of the same model (no simulator, no shipping) in two one-thread processes at once
+against one two-thread process. Workers cannot beat two threads by more than that.
+
     python benchmarks/bench_parallel.py [--rounds 2] [--repeats 1] [--busy] [--data ../shared/data/cifar10-jpeg]
 """
 
@@ -40,6 +44,18 @@ CONFIGS = [("2 workers x 1 thread", 2, 1), ("1 process x 2 threads", 1, 2), ("1 
 
 def busy_loop() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def bare_steps(threads: int, processes: int) -> float:
+    """Training images/s of ``processes`` concurrent processes of ``threads`` torch threads
+    each, every one running semnet's Trainer on bare steps (bench_train_throughput.py)."""
+    code = ("import sys, torch; sys.path.insert(0, sys.argv[2]); torch.set_num_threads(int(sys.argv[1])); "
+            "import bench_train_throughput as b; "
+            "x = torch.randint(0, 256, (512, 3, 32, 32), dtype=torch.uint8); d = torch.device('cpu'); "
+            "b.semnet_loop(x, 10, d); print(b.semnet_loop(x, 120, d))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(threads), str(ROOT / "benchmarks")],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(processes)]
+    return sum(float(p.communicate()[0].split()[-1]) for p in procs)
 
 
 def run(out: Path, workers: int, threads: int, rounds: int, data: str) -> dict:
@@ -86,6 +102,7 @@ def main() -> None:
                     results[name] = r
                     print(f"  {name}: training {r['train_s']:.1f} s (run {r['run_s']:.1f} s, process "
                           f"{r['process_s']:.1f} s), PSNR {r['psnr_db']:.4f} dB")
+        two_procs, two_threads = bare_steps(1, 2), bare_steps(2, 1)  # under the same load as the runs
     finally:
         if other is not None:
             other.kill()
@@ -97,6 +114,8 @@ def main() -> None:
     print(f"training time, median: {', '.join(f'{n} {t:.1f} s' for n, t in med.items())}")
     print(f"speed-up of 2 workers over 1 process at 2 threads: {med[b] / med[a]:.2f}x (target >= 1.25); "
           f"over 1 thread: {med[c] / med[a]:.2f}x")
+    print(f"ceiling on bare training steps: 2 processes x 1 thread {two_procs:.0f} images/s, 1 process x 2 threads "
+          f"{two_threads:.0f} images/s: {two_procs / two_threads:.2f}x")
     print(f"global model of 2 workers == 1 process at 1 thread: {same}; "
           f"1 process at 2 threads == at 1 thread: {same_2t}")
 

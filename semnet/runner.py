@@ -77,7 +77,7 @@ def make_trainer(scenario: Scenario, channel: Channel, device: torch.device) -> 
         return Trainer(channel, device, loss=loss, precision=precision)
     trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
                               threads=sim.threads or 1)
-    trainer.start()  # workers start up while the run builds its models and scores its start
+    trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
     return trainer
 
 
@@ -130,6 +130,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         scenario.method, model_from_checkpoint=scenario.model.checkpoint is not None
     )
     learning = method.learns
+    channel = Channel(make_fading(scenario.links), csi=scenario.links.csi)  # the model packets' fading too
+    # before the data loads: worker processes import torch meanwhile, not inside the first round
+    trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
     data = None
     if learning:
         # held out whether or not convergence is checked, so that switch does not change the training data
@@ -152,14 +155,15 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"],
                            images=scenario.traffic is not None and scenario.traffic.image_records)
     try:
-        return _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0, resume)
+        return _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, progress, wall0, resume)
     except BaseException:
         run_dir.abort()  # a no-op after fail(): streams closed, lock released
         raise
 
 
-def _run(scenario, run_dir, network, speeds, method, data, new_model, device, progress, wall0, resume) -> RunResult:
+def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, progress, wall0, resume) -> RunResult:
     learning = method.learns
+    channel, device = trainer.channel, trainer.device
     image_hw = data.image_hw if data else (32, 32)
     scenario_text = resolved_yaml(scenario)
     if resume is None:
@@ -184,7 +188,6 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
 
     links = network.image_links()
     snr = {(i, j): network.link(i, j).snr_db for i, j in links}
-    channel = Channel(make_fading(scenario.links), csi=scenario.links.csi)  # the model packets' fading too
     evaluator = validator = None
     if learning:
         out = scenario.output
@@ -200,7 +203,6 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, device, pr
         val_links = [(i, j) for i, j in links if i in data.validation]
         validator = LinkEvaluator(val_links, snr, data.validation, channel, device, seed=eval_seed, with_ssim=False,
                                   states=states)
-    trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
     traffic = None
     if plan is not None:
         decoder = ImageDecoder(data.test if learning else {}, channel, device, seed=scenario.seed,
