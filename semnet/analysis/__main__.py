@@ -16,7 +16,11 @@ budget     budget_curves and budget.md/.csv: PSNR vs extra bytes and extra passe
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
-all        every one of the above that the runs support (others are skipped with a reason)
+map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle headroom,
+           FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom captured
+keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
+           --out at the same relative paths, to commit them as records (--checkpoint global.pt: that too)
+all        every one of the above but keep that the runs support (others are skipped with a reason)
 timeline   RUN_DIR --out FIG.png: one run's live images (traffic:) over simulated time: delivered
            PSNR and latency, phases shaded, model deployments marked
 
@@ -35,6 +39,8 @@ from pathlib import Path
 
 from .at_test_snr import write_at_test_snr
 from .budget import budget_points, write_budget
+from .heterogeneity_map import map_cells, write_map
+from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
 from .realised_snr import realised_points, write_realised_snr
@@ -50,7 +56,7 @@ log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
 COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "energy",
-            "all")
+            "map", "keep", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -74,6 +80,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "topology": "quality vs a topology parameter from a topology sweep",
         "testsnr": "centralised models at each test SNR; an SNR-aware model vs per-SNR models",
         "energy": "final quality vs total energy (runs that account energy), Pareto front marked",
+        "map": "heterogeneity map: oracle headroom and FineFed minus the matched controls per channel structure "
+               "and data split",
+        "keep": "copy finished runs into --out (a results folder) at the same relative paths, events compressed",
         "all": "every output the runs support",
     }
     for name in COMMANDS:
@@ -83,7 +92,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name == "tradeoff":
             p.add_argument("--final", action="store_true",
                            help="also tradeoff_final_bytes/_time: each method's end point, Pareto front joined")
-        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr"):
+        if name == "keep":
+            p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                           help="also keep this file of each run's checkpoints/ folder (repeatable), e.g. global.pt")
+        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -136,6 +148,8 @@ def run(args: argparse.Namespace) -> list[Path]:
     """Do one command; return the paths written (also used by the tests)."""
     if args.command == "timeline":
         return write_timeline(args.run, args.out, args.branch)
+    if args.command == "keep":
+        return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
     runs = load_runs(args.runs)
     out = Path(args.out)
     colour_of = colours(group_by_label(as_variants(runs)))
@@ -154,6 +168,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         written += write_realised_snr(runs, out, colour_of)
     if cmd == "budget":
         written += write_budget(budget_points(runs), out)
+    if cmd == "map":
+        written += write_map(map_cells(runs), out)
     if cmd == "snr":
         written += write_snr(runs, out, args.snr_x, metric, colour_of)
     if cmd == "topology":
@@ -195,6 +211,10 @@ def run(args: argparse.Namespace) -> list[Path]:
             written += write_energy_tradeoff(runs, out, metric, colour_of)
         else:
             log.warning("skipped energy: %s", why)
+        try:
+            written += write_map(map_cells(runs), out)
+        except AnalysisError as err:
+            log.warning("skipped map: %s", err)
     return written
 
 

@@ -1,0 +1,266 @@
+"""The heterogeneity map: where does personalisation pay?
+
+Each FineFed run with the headroom oracle and both matched controls is one seed of one
+*cell*: a row (the scenario's name, i.e. its channel structure: one SNR for all
+links, mixed SNRs, two clusters, a fading variant ...) and a column (the data split:
+IID, Dirichlet alpha, disjoint sources or classes per user). Per run, all on the same
+test images and links:
+
+* ``headroom_db``: the oracle's mean link PSNR minus the start's (the most any
+  personalisation reached from that start);
+* ``gain_pct``: FineFed's mean link PSNR over the start's, in percent;
+* ``vs_compute_db`` / ``vs_bytes_db``: FineFed minus the compute-matched and the
+  bytes-matched control (paired: same run, same start, same links);
+* ``captured``: FineFed's gain over the start as a fraction of the headroom.
+
+A cell is the mean ± sample std of these over its seeds. It *pays* when FineFed gains
+at least 1 % over its start on average and beats both matched controls in every seed.
+
+Examples
+--------
+>>> cells = map_cells(load_runs(["results/map"]))      # doctest: +SKIP
+>>> write_map(cells, "docs/results/map")                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .runs import AnalysisError, Run, is_finefed
+from .stats import MeanStd, mean_std
+from .style import DPI, save, styled
+
+#: Controls a map point must have.
+NEEDED = ("compute_matched", "bytes_matched", "oracle")
+#: FineFed's least mean gain over its start (percent) for a cell to count as paying.
+MIN_GAIN_PCT = 1.0
+#: Rows in reading order where present (a scenario name's ``map_`` prefix dropped); others follow sorted.
+ROW_ORDER = ("same_snr", "mixed_snr", "two_clusters")
+MEASURES = {
+    "headroom_db": "oracle headroom over the start (dB)",
+    "vs_compute_db": "FineFed - compute-matched (dB)",
+    "vs_bytes_db": "FineFed - bytes-matched (dB)",
+    "captured": "share of the headroom FineFed captures",
+}
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One run (one seed of one cell)."""
+
+    row: str
+    column: str
+    column_order: tuple
+    run_dir: str
+    seed: int | None
+    start_psnr_db: float
+    finefed_psnr_db: float
+    compute_psnr_db: float
+    bytes_psnr_db: float
+    oracle_psnr_db: float
+
+    @property
+    def headroom_db(self) -> float:
+        return self.oracle_psnr_db - self.start_psnr_db
+
+    @property
+    def gain_pct(self) -> float:
+        return 100.0 * (self.finefed_psnr_db - self.start_psnr_db) / self.start_psnr_db
+
+    @property
+    def vs_compute_db(self) -> float:
+        return self.finefed_psnr_db - self.compute_psnr_db
+
+    @property
+    def vs_bytes_db(self) -> float:
+        return self.finefed_psnr_db - self.bytes_psnr_db
+
+    @property
+    def captured(self) -> float:
+        head = self.headroom_db
+        return (self.finefed_psnr_db - self.start_psnr_db) / head if head > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class MapCell:
+    row: str
+    column: str
+    column_order: tuple
+    points: tuple[MapPoint, ...]
+
+    def stat(self, measure: str) -> MeanStd:
+        return mean_std(getattr(p, measure) for p in self.points)
+
+    def wins(self, measure: str) -> int:
+        return sum(getattr(p, measure) > 0 for p in self.points)
+
+    @property
+    def pays(self) -> bool:
+        n = len(self.points)
+        return (self.stat("gain_pct").mean >= MIN_GAIN_PCT and self.wins("vs_compute_db") == n
+                and self.wins("vs_bytes_db") == n)
+
+
+def partition_label(partition: dict | None) -> tuple[str, tuple]:
+    """A data split's column label and its sort key (IID, Dirichlet by falling alpha, classes, sources)."""
+    partition = partition or {"kind": "iid"}
+    kind = partition.get("kind", "iid")
+    if kind == "iid":
+        return "IID", (0, 0.0)
+    if kind == "dirichlet":
+        alpha = float(partition.get("alpha", math.nan))
+        return f"Dir({alpha:g})", (1, -alpha)
+    if kind == "classes":
+        k = partition.get("classes_per_user")
+        return f"{k} classes/user", (2, float(k or 0))
+    if kind == "source":
+        return "disjoint sources", (3, 0.0)
+    return str(kind), (4, 0.0)
+
+
+def _row_name(run: Run) -> str:
+    name = run.name
+    return name[4:] if name.startswith("map_") else name
+
+
+def map_points(runs: Iterable[Run]) -> list[MapPoint]:
+    """One point per FineFed run that has the oracle and both matched controls."""
+    points = []
+    for run in runs:
+        if not is_finefed(str(run.summary.get("method", ""))):
+            continue
+        controls = {c.get("name"): c for c in run.summary.get("controls") or []}
+        phases = run.summary.get("phases") or []
+        if any(name not in controls for name in NEEDED) or not phases:
+            continue
+        values = [phases[0].get("psnr_db"), run.summary.get("psnr_db")] + [controls[n].get("psnr_db") for n in NEEDED]
+        if any(v is None or not math.isfinite(float(v)) for v in values):
+            continue
+        column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
+        start, finefed, compute, bytes_, oracle = (float(v) for v in values)
+        points.append(MapPoint(_row_name(run), column, order, str(run.path), run.seed, start, finefed, compute,
+                               bytes_, oracle))
+    return points
+
+
+def map_cells(runs: Iterable[Run]) -> list[MapCell]:
+    """The cells of the map, rows in :data:`ROW_ORDER` then by name, columns by split."""
+    points = map_points(runs)
+    if not points:
+        raise AnalysisError("no FineFed run with the oracle and the compute- and bytes-matched controls "
+                            f"(method.controls: {', '.join(NEEDED)})")
+    groups: dict[tuple[str, str], list[MapPoint]] = defaultdict(list)
+    for p in points:
+        groups[(p.row, p.column)].append(p)
+    cells = [MapCell(row, column, ps[0].column_order, tuple(sorted(ps, key=lambda p: (p.seed is None, p.seed))))
+             for (row, column), ps in groups.items()]
+    return sorted(cells, key=lambda c: (_row_key(c.row), c.column_order))
+
+
+def _row_key(row: str) -> tuple:
+    return (ROW_ORDER.index(row), "") if row in ROW_ORDER else (len(ROW_ORDER), row)
+
+
+def _axes(cells: list[MapCell]) -> tuple[list[str], list[str]]:
+    rows = sorted({c.row for c in cells}, key=_row_key)
+    order = {c.column: c.column_order for c in cells}
+    columns = sorted(order, key=order.get)
+    return rows, columns
+
+
+def map_markdown(cells: list[MapCell]) -> str:
+    """The table: one line per cell."""
+    lines = [
+        "| channel structure | data split | seeds | start PSNR (dB) | FineFed gain (%) | oracle headroom (dB) "
+        "| FineFed - compute-matched (dB) | FineFed - bytes-matched (dB) | headroom captured | pays |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        n = len(c.points)
+        lines.append(
+            f"| {c.row} | {c.column} | {n} | {c.stat('start_psnr_db').format()} | {c.stat('gain_pct').format()} "
+            f"| {c.stat('headroom_db').format()} | {c.stat('vs_compute_db').format()} ({c.wins('vs_compute_db')}/{n}) "
+            f"| {c.stat('vs_bytes_db').format()} ({c.wins('vs_bytes_db')}/{n}) | {c.stat('captured').format()} "
+            f"| {'yes' if c.pays else 'no'} |"
+        )
+    lines.append("")
+    lines.append(f"mean ± sample std over seeds; (k/n): seeds where FineFed is ahead. *pays*: FineFed gains at "
+                 f"least {MIN_GAIN_PCT:g} % over its start and beats both matched controls in every seed.")
+    return "\n".join(lines) + "\n"
+
+
+_CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
+               "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
+               "captured")
+
+
+def map_csv(cells: list[MapCell]) -> str:
+    """Every run of every cell, so each number of the table traces to a run directory."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(_CSV_FIELDS)
+    for c in cells:
+        for p in c.points:
+            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:]])
+    return buf.getvalue()
+
+
+@styled
+def map_figure(cells: list[MapCell]) -> Figure:
+    """One heat-map panel per measure (rows: channel structure, columns: data split),
+    each cell annotated with mean ± std and its number of seeds."""
+    rows, columns = _axes(cells)
+    by_key = {(c.row, c.column): c for c in cells}
+    fig = Figure(figsize=(4.2 * len(MEASURES) / 2 + 2.0, 1.0 + 0.75 * len(rows) * 2), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 2).ravel()
+    for ax, (measure, title) in zip(axes, MEASURES.items()):
+        grid = np.full((len(rows), len(columns)), np.nan)
+        for i, row in enumerate(rows):
+            for j, column in enumerate(columns):
+                cell = by_key.get((row, column))
+                if cell is not None:
+                    grid[i, j] = cell.stat(measure).mean
+        finite = grid[np.isfinite(grid)]
+        if measure == "captured":
+            cmap, vmin, vmax = "viridis", 0.0, max(1.0, float(finite.max()) if finite.size else 1.0)
+        elif measure == "headroom_db":
+            cmap, vmin, vmax = "viridis", 0.0, float(finite.max()) if finite.size else 1.0
+        else:  # a difference: white at zero, red where FineFed loses, blue where it wins
+            bound = float(np.abs(finite).max()) if finite.size else 1.0
+            cmap, vmin, vmax = "RdBu", -bound, bound
+        image = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        fig.colorbar(image, ax=ax, shrink=0.85)
+        for i, row in enumerate(rows):
+            for j, column in enumerate(columns):
+                cell = by_key.get((row, column))
+                if cell is None:
+                    continue
+                stat = cell.stat(measure)
+                text = stat.format(2).replace(" ± ", "\n± ") + f"\nn={stat.n}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black",
+                        bbox={"facecolor": "white", "alpha": 0.6, "linewidth": 0, "pad": 1})
+        ax.set_xticks(range(len(columns)), columns, rotation=20)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def write_map(cells: list[MapCell], out_dir: str | Path) -> list[Path]:
+    """``map.md``, ``map.csv`` (every run) and ``map.png``/``.svg`` under ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "map.md").write_text(map_markdown(cells))
+    (out / "map.csv").write_text(map_csv(cells))
+    return [out / "map.md", out / "map.csv"] + save(map_figure(cells), out, "map")

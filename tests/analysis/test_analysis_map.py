@@ -1,0 +1,140 @@
+"""The heterogeneity map and the keeping of runs as records, on synthetic run
+directories whose numbers are chosen by hand."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.__main__ import main
+from semnet.analysis.heterogeneity_map import map_cells, map_markdown, partition_label
+from semnet.analysis.keep import keep_runs
+from semnet.analysis.runs import AnalysisError, load_runs
+
+
+def write_map_run(path: Path, *, row: str, partition: dict, seed: int, start: float, finefed: float,
+                  compute: float, bytes_: float, oracle: float | None) -> Path:
+    path.mkdir(parents=True)
+    controls = [{"name": "compute_matched", "psnr_db": compute}, {"name": "bytes_matched", "psnr_db": bytes_}]
+    if oracle is not None:
+        controls.append({"name": "oracle", "psnr_db": oracle})
+    summary = {"name": f"map_{row}", "method": "finefed", "seed": seed, "psnr_db": finefed, "status": "complete",
+               "phases": [{"name": "pretrain_fedavg", "psnr_db": start}], "controls": controls}
+    (path / "summary.json").write_text(json.dumps(summary))
+    scenario = {"name": f"map_{row}", "seed": seed, "data": {"partition": partition},
+                "method": {"name": "finefed"}}
+    (path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    return path
+
+
+IID = {"kind": "iid"}
+DIR01 = {"kind": "dirichlet", "alpha": 0.1}
+
+
+@pytest.fixture()
+def map_runs(tmp_path):
+    root = tmp_path / "map"
+    # IID on mixed SNRs: FineFed gains 0.5 dB (2.5 %) over 20 dB, loses to compute-matched in seed 1
+    write_map_run(root / "mixed" / "iid0", row="mixed_snr", partition=IID, seed=0, start=20.0, finefed=20.5,
+                  compute=20.4, bytes_=20.1, oracle=21.0)
+    write_map_run(root / "mixed" / "iid1", row="mixed_snr", partition=IID, seed=1, start=20.0, finefed=20.5,
+                  compute=20.7, bytes_=20.2, oracle=22.0)
+    # Dir(0.1) on one SNR: wins both controls in both seeds, 5 % gain
+    write_map_run(root / "same" / "d0", row="same_snr", partition=DIR01, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    write_map_run(root / "same" / "d1", row="same_snr", partition=DIR01, seed=1, start=20.0, finefed=21.0,
+                  compute=20.9, bytes_=20.0, oracle=21.5)
+    # IID on one SNR: beats both controls but gains only 0.1 dB (0.5 %)
+    write_map_run(root / "same" / "i0", row="same_snr", partition=IID, seed=0, start=20.0, finefed=20.1,
+                  compute=20.05, bytes_=20.0, oracle=20.6)
+    # a run without the oracle is no map point
+    write_map_run(root / "same" / "no_oracle", row="same_snr", partition=IID, seed=2, start=20.0, finefed=25.0,
+                  compute=20.0, bytes_=20.0, oracle=None)
+    return root
+
+
+def test_cells_hold_paired_differences_by_hand(map_runs):
+    cells = {(c.row, c.column): c for c in map_cells(load_runs([map_runs]))}
+    mixed = cells[("mixed_snr", "IID")]
+    assert len(mixed.points) == 2
+    assert mixed.stat("headroom_db").mean == pytest.approx(1.5)            # (1.0 + 2.0) / 2
+    assert mixed.stat("vs_compute_db").mean == pytest.approx(-0.05)        # (0.1 - 0.2) / 2
+    assert mixed.stat("vs_compute_db").std == pytest.approx(0.2121320, rel=1e-5)  # sample std of 0.1 and -0.2
+    assert mixed.wins("vs_compute_db") == 1
+    assert mixed.stat("vs_bytes_db").mean == pytest.approx(0.35)
+    assert mixed.stat("captured").mean == pytest.approx((0.5 / 1.0 + 0.5 / 2.0) / 2)
+    assert mixed.stat("gain_pct").mean == pytest.approx(2.5)
+    assert len(cells[("same_snr", "IID")].points) == 1  # the run without the oracle is left out
+
+
+def test_a_cell_pays_only_with_the_gain_and_both_controls_beaten_in_every_seed(map_runs):
+    cells = {(c.row, c.column): c for c in map_cells(load_runs([map_runs]))}
+    assert cells[("same_snr", "Dir(0.1)")].pays
+    assert not cells[("mixed_snr", "IID")].pays   # one seed behind the compute-matched control
+    assert not cells[("same_snr", "IID")].pays    # ahead of both, but 0.5 % < 1 %
+
+
+def test_rows_and_columns_come_in_reading_order(map_runs):
+    cells = map_cells(load_runs([map_runs]))
+    assert [(c.row, c.column) for c in cells] == [("same_snr", "IID"), ("same_snr", "Dir(0.1)"), ("mixed_snr", "IID")]
+    labels = [partition_label(p)[0] for p in ({"kind": "source"}, DIR01, {"kind": "dirichlet", "alpha": 0.5}, IID)]
+    assert sorted(labels, key=lambda lab: {"IID": 0, "Dir(0.5)": 1, "Dir(0.1)": 2, "disjoint sources": 3}[lab]) == [
+        "IID", "Dir(0.5)", "Dir(0.1)", "disjoint sources"]
+    keys = [partition_label(p)[1] for p in (IID, {"kind": "dirichlet", "alpha": 0.5}, DIR01, {"kind": "source"})]
+    assert keys == sorted(keys)
+    table = map_markdown(cells)
+    assert "| mixed_snr | IID | 2 |" in table and "-0.05 ± 0.21 (1/2)" in table
+
+
+def test_cli_writes_the_table_the_runs_and_the_figure(map_runs, tmp_path, capsys):
+    out = tmp_path / "fig"
+    assert main(["map", str(map_runs), "--out", str(out)]) in (0, None)
+    for name in ("map.md", "map.csv", "map.png", "map.svg"):
+        assert (out / name).is_file()
+    rows = (out / "map.csv").read_text().splitlines()
+    assert len(rows) == 1 + 5
+    assert any(str(map_runs / "same" / "d1") in row for row in rows)
+
+
+def test_no_map_point_is_one_clear_error(tmp_path, capsys):
+    write_map_run(tmp_path / "r", row="x", partition=IID, seed=0, start=1, finefed=2, compute=1, bytes_=1, oracle=None)
+    with pytest.raises(AnalysisError, match="oracle"):
+        map_cells(load_runs([tmp_path]))
+    assert main(["map", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "oracle" in err[0]
+
+
+def test_keep_copies_finished_runs_with_events_compressed(map_runs, tmp_path):
+    done = map_runs / "same" / "d0"
+    (done / "events.jsonl").write_text('{"t": 1}\n{"t": 2}\n')
+    (done / "metrics.jsonl").write_text('{"round": 1}\n')
+    (done / "checkpoints").mkdir()
+    (done / "checkpoints" / "global.pt").write_bytes(b"weights")
+    (done / "checkpoints" / "resume.pt").write_bytes(b"big")
+    busy = map_runs / "same" / "running"
+    busy.mkdir()
+    (busy / "events.jsonl.part").write_text("{}\n")
+    dest = tmp_path / "results"
+    written = keep_runs([map_runs], dest, checkpoints=("global.pt",))
+    assert len(written) == 6  # every finished run, not the one in progress
+    kept = dest / "same" / "d0"
+    assert gzip.decompress((kept / "events.jsonl.gz").read_bytes()) == b'{"t": 1}\n{"t": 2}\n'
+    assert (kept / "metrics.jsonl").read_text() == '{"round": 1}\n'
+    assert (kept / "global.pt").read_bytes() == b"weights"
+    assert not (kept / "resume.pt").exists() and not (dest / "same" / "running").exists()
+    assert json.loads((kept / "summary.json").read_text())["psnr_db"] == 21.0
+    assert keep_runs([map_runs], dest) == []  # nothing new: nothing copied again
+    summary = json.loads((done / "summary.json").read_text())
+    (done / "summary.json").write_text(json.dumps({**summary, "psnr_db": 21.5}))
+    assert keep_runs([map_runs], dest) == [kept]  # a run finished again is kept again
+
+
+def test_keep_of_a_missing_folder_is_one_clear_error(tmp_path, capsys):
+    assert main(["keep", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing" in err[0]
