@@ -2,7 +2,8 @@
 
 Each FineFed run with the headroom oracle and both matched controls is one seed of one
 *cell*: a row (the scenario's name, i.e. its channel structure: one SNR for all
-links, mixed SNRs, two clusters, a fading variant ...) and a column (the data split:
+links, mixed SNRs, two clusters, a fading variant ...; a FineFed variant such as
+``finefed_joint`` gets rows of its own, ``same_snr [finefed_joint]``) and a column (the data split:
 IID, Dirichlet alpha, disjoint sources or classes per user). Per run, all on the same
 test images and links:
 
@@ -128,16 +129,18 @@ def partition_label(partition: dict | None) -> tuple[str, tuple]:
     return str(kind), (4, 0.0)
 
 
-def _row_name(run: Run) -> str:
-    name = run.name
-    return name[4:] if name.startswith("map_") else name
+def _row_name(run: Run, method: str) -> str:
+    """The scenario's name without ``map_``; another method than FineFed's own gets its own row."""
+    name = run.name[4:] if run.name.startswith("map_") else run.name
+    return name if method == "finefed" else f"{name} [{method}]"
 
 
 def map_points(runs: Iterable[Run]) -> list[MapPoint]:
     """One point per FineFed run that has the oracle and both matched controls."""
     points = []
     for run in runs:
-        if not is_finefed(str(run.summary.get("method", ""))):
+        method = str(run.summary.get("method", ""))
+        if not is_finefed(method):
             continue
         controls = {c.get("name"): c for c in run.summary.get("controls") or []}
         phases = run.summary.get("phases") or []
@@ -148,7 +151,7 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed, compute, bytes_, oracle = (float(v) for v in values)
-        points.append(MapPoint(_row_name(run), column, order, str(run.path), run.seed, start, finefed, compute,
+        points.append(MapPoint(_row_name(run, method), column, order, str(run.path), run.seed, start, finefed, compute,
                                bytes_, oracle))
     return points
 
@@ -168,7 +171,8 @@ def map_cells(runs: Iterable[Run]) -> list[MapCell]:
 
 
 def _row_key(row: str) -> tuple:
-    return (ROW_ORDER.index(row), "") if row in ROW_ORDER else (len(ROW_ORDER), row)
+    base, _, method = row.partition(" [")
+    return (ROW_ORDER.index(base) if base in ROW_ORDER else len(ROW_ORDER), base, method)
 
 
 def _axes(cells: list[MapCell]) -> tuple[list[str], list[str]]:

@@ -64,7 +64,7 @@ ENERGY_KEYS = ("energy_j", "radio_energy_j")
 # then each FineFed family as start -> controls -> FineFed.
 _METHOD_ORDER = (
     "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
-    "finefed", "finefed_encoder_only", "finefed_decoder_only", "exchange",
+    "finefed", "finefed_joint", "finefed_encoder_only", "finefed_decoder_only", "exchange",
 )
 _CONTROL_ORDER = ("compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto", "oracle")
 

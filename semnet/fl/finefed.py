@@ -186,16 +186,7 @@ class DecoderStep(RoundStrategy):
                 held = ctx.holdings.holds(i, version)
 
                 def make(i=i, j=j, steps=steps, rnd=rnd, version=version, held=held):
-                    copy_j = copy.deepcopy(models.decoders[j])
-                    state = ctx.holdings.copy(i, version) if held else None
-                    if state is None and not held and not self.exact:
-                        state = ctx.codecs.send_state("decoders", tensors_of(models.decoders[j]), j, i)
-                        if not ctx.codecs.lossless("decoders", difference=False):
-                            ctx.holdings.keep_copy(i, f"decoder/{j}", version, state)
-                    if state is not None:
-                        load_tensors(copy_j, state)
-                    if not self.exact:
-                        self._start[(i, j)] = tensors_of(copy_j)
+                    copy_j = self.decoder_copy(i, j, version, held)
                     return [
                         TrainJob(
                             key=(i, j),
@@ -220,11 +211,32 @@ class DecoderStep(RoundStrategy):
                 plans.append(ClientPlan(task, make, receives=() if held else (version,)))
         return plans
 
-    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
-        by_receiver: dict[int, list] = {}
+    def decoder_copy(self, i: int, j: int, version: str | None, held: bool) -> nn.Module:
+        """Transmitter i's trainable copy of ``D_j``: as i holds it or as it arrived (kept
+        for the update i sends back when a codec is lossy)."""
+        ctx = self.ctx
+        copy_j = copy.deepcopy(self.models.decoders[j])
+        state = ctx.holdings.copy(i, version) if held else None
+        if state is None and not held and not self.exact:
+            state = ctx.codecs.send_state("decoders", tensors_of(self.models.decoders[j]), j, i)
+            if not ctx.codecs.lossless("decoders", difference=False):
+                ctx.holdings.keep_copy(i, f"decoder/{j}", version, state)
+        if state is not None:
+            load_tensors(copy_j, state)
+        if not self.exact:
+            self._start[(i, j)] = tensors_of(copy_j)
+        return copy_j
+
+    def trained_copies(self, replies: list[ClientReply]):
+        """(transmitter i, receiver j, i's trained copy of ``D_j``) for every reply."""
         for reply in replies:
             i, j = reply.key
-            by_receiver.setdefault(j, []).append((i, reply.jobs[0].tasks[0].decoder, self.ctx.samples(i)))
+            yield i, j, reply.jobs[0].tasks[0].decoder
+
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        by_receiver: dict[int, list] = {}
+        for i, j, trained in self.trained_copies(replies):
+            by_receiver.setdefault(j, []).append((i, trained, self.ctx.samples(i)))
         for j, copies in sorted(by_receiver.items()):
             weights = [w for _, _, w in copies]
             if self.exact:

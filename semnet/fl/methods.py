@@ -17,6 +17,7 @@ from semnet.fl.controls import Budget, run_controls
 from semnet.fl.exchange import run_exchange
 from semnet.fl.federated import train_federated
 from semnet.fl.finefed import finetune
+from semnet.fl.finefed_joint import finetune_joint
 from semnet.fl.headroom import headroom
 from semnet.fl.strategy import Method, MethodOutcome, personal_checkpoint, run_rounds
 from semnet.registry import methods
@@ -156,12 +157,10 @@ class FineFed(FederatedStart):
         start = self.train_start(ctx, model)
         global_state = start_checkpoint(model)
         spec = self.spec
-        encoder = self.encoder_step and spec.finetune.encoder_step
-        decoder = self.decoder_step and spec.finetune.decoder_step
         start_model = copy.deepcopy(model)
         start_holdings = ctx.holdings.clone()  # every user holds the final global model
         bytes0, steps0, passes0 = ctx.bytes_total, ctx.local_steps, ctx.local_passes
-        models, ft_phases = finetune(ctx, model, spec.finetune, encoder=encoder, decoder=decoder)
+        models, ft_phases = self.personalise(ctx, model)
         budget = Budget(local_steps=ctx.local_steps - steps0, local_passes=ctx.local_passes - passes0,
                         bytes=ctx.bytes_total - bytes0)
         controls = run_controls(ctx, spec.controls, spec, self.algorithm, start_model, budget, start_holdings)
@@ -178,6 +177,24 @@ class FineFed(FederatedStart):
             checkpoints={"global.pt": global_state,
                          "personal.pt": personal_checkpoint(models.encoders, models.decoders)},
         )
+
+
+    def personalise(self, ctx: RunContext, model) -> tuple:
+        """The fine-tuning after the start: K iterations of encoder and decoder steps."""
+        spec = self.spec
+        encoder = self.encoder_step and spec.finetune.encoder_step
+        decoder = self.decoder_step and spec.finetune.decoder_step
+        return finetune(ctx, model, spec.finetune, encoder=encoder, decoder=decoder)
+
+
+@methods.register("finefed_joint", "FineFed with joint steps: each transmitter trains its encoder with copies of "
+                  "its receivers' decoders, receivers average the copies (same messages as FineFed)")
+class FineFedJoint(FineFed):
+    """FineFed's constraints, with encoders and decoders co-adapting in each step
+    (:mod:`semnet.fl.finefed_joint`); the same controls and budget rules."""
+
+    def personalise(self, ctx: RunContext, model) -> tuple:
+        return finetune_joint(ctx, model, self.spec.finetune)
 
 
 @methods.register("finefed_encoder_only", "FineFed ablation: encoder fine-tuning step only")

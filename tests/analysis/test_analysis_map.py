@@ -138,3 +138,15 @@ def test_keep_of_a_missing_folder_is_one_clear_error(tmp_path, capsys):
     assert main(["keep", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nothing" in err[0]
+
+
+def test_a_finefed_variant_gets_rows_of_its_own(map_runs):
+    path = write_map_run(map_runs / "joint" / "d0", row="same_snr", partition=DIR01, seed=0, start=20.0,
+                         finefed=21.2, compute=20.5, bytes_=20.4, oracle=22.0)
+    summary = json.loads((path / "summary.json").read_text())
+    (path / "summary.json").write_text(json.dumps({**summary, "method": "finefed_joint"}))
+    cells = map_cells(load_runs([map_runs]))
+    assert [(c.row, c.column) for c in cells][:3] == [("same_snr", "IID"), ("same_snr", "Dir(0.1)"),
+                                                      ("same_snr [finefed_joint]", "Dir(0.1)")]
+    joint = cells[2]
+    assert len(joint.points) == 1 and joint.stat("vs_compute_db").mean == pytest.approx(0.7)
