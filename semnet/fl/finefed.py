@@ -80,6 +80,16 @@ def decoder_bits(ctx: RunContext, decoder: nn.Module) -> int:
     return ctx.codecs.bits("decoders", tensors_of(decoder), difference=False)
 
 
+def decoder_downloads(ctx: RunContext, models: PersonalModels, i: int, receivers: list[int],
+                      versions: dict) -> tuple[dict, tuple]:
+    """Which of its receivers' decoders transmitter i holds at ``versions`` already, and
+    the messages that bring it the others."""
+    held = {j: ctx.holdings.holds(i, versions[j]) for j in receivers}
+    downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j]))
+                      for j in receivers if not held[j])
+    return held, downloads
+
+
 def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int, version: str | None = None,
                      held: bool = False) -> nn.Module:
     """Transmitter i's copy of receiver j's decoder: as it arrived, or as i holds it
@@ -120,9 +130,7 @@ class EncoderStep(RoundStrategy):
             receivers = ctx.receivers(i)
             if not receivers:
                 continue
-            held = {j: ctx.holdings.holds(i, versions[j]) for j in receivers}
-            downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j]))
-                              for j in receivers if not held[j])
+            held, downloads = decoder_downloads(ctx, models, i, receivers, versions)
             steps = local.steps_for(ctx.samples(i))
 
             def make(i=i, receivers=receivers, steps=steps, held=held):

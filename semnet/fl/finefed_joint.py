@@ -25,7 +25,7 @@ from torch import nn
 
 from semnet.fl.aggregation import tensors_of
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
-from semnet.fl.finefed import DecoderStep, PersonalModels, decoder_bits, task_weights
+from semnet.fl.finefed import DecoderStep, PersonalModels, decoder_downloads, task_weights
 from semnet.fl.strategy import ClientReply, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
 from semnet.fl.versions import version_of
@@ -47,9 +47,7 @@ class JointStep(DecoderStep):
             receivers = ctx.receivers(i)
             if not receivers:
                 continue
-            held = {j: ctx.holdings.holds(i, versions[j]) for j in receivers}
-            downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j]))
-                              for j in receivers if not held[j])
+            held, downloads = decoder_downloads(ctx, models, i, receivers, versions)
             uploads = tuple(Message(i, j, "decoder_update",
                                     ctx.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True))
                             for j in receivers)
