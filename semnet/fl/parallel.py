@@ -260,7 +260,7 @@ class _ChainJob:
 class _Payload:
     """One worker's share of a round."""
 
-    trainer: tuple  # (channel, loss, precision)
+    trainer: tuple  # (link channels, loss, precision)
     blobs: dict[bytes, bytes]  # content hash -> pickled module
     modules: dict[int, bytes]  # slot -> content hash
     returned: list[int]  # slots whose tensors come back (trained, or with buffers)
@@ -280,8 +280,8 @@ def _worker_run(payload: _Payload, images: dict[int, torch.Tensor], blobs: dict[
     worker's cache of stream images, updated here."""
     images.update(payload.images)
     blobs = payload.blobs if blobs is None else blobs
-    channel, loss, precision = payload.trainer
-    trainer = Trainer(channel, torch.device("cpu"), loss=loss, precision=precision)
+    channels, loss, precision = payload.trainer  # every link's channel: a task's images meet their links'
+    trainer = Trainer(channels, torch.device("cpu"), loss=loss, precision=precision)
     modules = {slot: pickle.loads(blobs[key]) for slot, key in payload.modules.items()}
     streams = {slot: BatchStream.from_state(images[token], state) for slot, (token, state) in payload.streams.items()}
     generators = {}
@@ -700,7 +700,7 @@ class ParallelTrainer(Trainer):
                 pool.images_held[worker].add(token)
             stream_states[slot] = (token, stream.state())
         payload = _Payload(
-            trainer=(self.channel, self.loss, self.precision),
+            trainer=(self.channels, self.loss, self.precision),
             blobs=blobs,
             modules=keys,
             returned=returned,
