@@ -2,7 +2,7 @@
 
 For every image link i->j a copy of the start's encoder and decoder is fine-tuned
 jointly on the sender i's training images only, through link i->j's channel (its SNR,
-and the run's fading as every training job meets it), ignoring who may share what: no
+its fading model and CSI, as the evaluator meets them), ignoring who may share what: no
 message travels, the pair is trained where i's images are. It trains ``rounds`` chunks
 of ``local`` steps; after each chunk (and before the first) the pair is scored on i's
 validation images of that link and the best pair so far is kept, so the bound never
