@@ -53,6 +53,13 @@ CASES: dict[str, tuple[str, str]] = {
     "central": ("scenarios/paper/centralized.yaml",
                 "--set data.train_per_user=40 --set data.test_per_user=8 --set method.centralized.epochs=1"),
     "exchange": (QS, "--set method.name=exchange --set method.controls=[] --set method.exchange.semantic_images=2"),
+    # per-link SNR overrides, the headroom oracle and a constant-rate start (the heterogeneity map's cells)
+    "map_mixed": ("scenarios/map/mixed_snr.yaml",
+                  "--set method.federated.rounds=2 --set method.federated.converge=null "
+                  "--set method.federated.lr_schedule=constant --set method.federated.decay_rounds=0 "
+                  "--set method.finetune.iterations=1 --set method.finetune.encoder.steps=3 "
+                  "--set method.finetune.decoder_rounds=1 --set method.finetune.decoder.steps=2 "
+                  "--set method.oracle.rounds=1 --set method.oracle.local.steps=3 --set data.test_per_user=8"),
 }
 WALL_CLOCK = {"wall_time_s"}
 

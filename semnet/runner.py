@@ -30,6 +30,7 @@ from semnet.metrics.rundir import RunDirectory, check_target
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.energy import energy_summary
 from semnet.models import Channel
+from semnet.models.link_channels import LinkChannels
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
 from semnet.scenario.loader import resolved_yaml
@@ -52,6 +53,14 @@ class RunResult:
     summary: dict
 
 
+def link_channels(scenario: Scenario, network: Network) -> LinkChannels:
+    """Which JSCC channel each image link uses: ``links.fading``/``links.csi`` on every
+    link but those ``links.overrides`` give another kind (built once per kind, from the
+    network's models, so images and packets of a link fade alike)."""
+    default = Channel(make_fading(scenario.links), csi=scenario.links.csi)
+    return LinkChannels.from_kinds(default, network.link_kinds)
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -62,8 +71,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_trainer(scenario: Scenario, channel: Channel, device: torch.device) -> Trainer:
-    """The trainer ``simulation`` asks for: in-process, batched, or spread over workers."""
+def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device) -> Trainer:
+    """The trainer ``simulation`` asks for: in-process, batched, or spread over workers;
+    ``channel`` is every link's channel (:func:`link_channels`)."""
     sim = scenario.simulation
     loss, precision = scenario.method.loss, sim.precision
     if sim.trainer == "batched":
@@ -130,7 +140,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
         scenario.method, model_from_checkpoint=scenario.model.checkpoint is not None
     )
     learning = method.learns
-    channel = Channel(make_fading(scenario.links), csi=scenario.links.csi)  # the model packets' fading too
+    channel = link_channels(scenario, network)  # every image link's channel (its model packets' fading: the network's)
     # before the data loads: worker processes import torch meanwhile, not inside the first round
     trainer = make_trainer(scenario, channel, device) if learning else Trainer(channel, device)
     data = None
@@ -163,7 +173,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
 
 def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, progress, wall0, resume) -> RunResult:
     learning = method.learns
-    channel, device = trainer.channel, trainer.device
+    channel, device = trainer.channels, trainer.device  # every link's channel
     image_hw = data.image_hw if data else (32, 32)
     scenario_text = resolved_yaml(scenario)
     if resume is None:
@@ -406,6 +416,7 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, 
             "snr_db_min": round(float(np.min(link_snrs)), 4),
             "snr_db_max": round(float(np.max(link_snrs)), 4),
             "fading": scenario.links.fading,
+            **link_kinds_summary(network),
             "positions_m": {str(u): [round(float(c), 3) for c in network.graph.nodes[u]["pos_m"]] for u in network.users},
         },
         **outcome.extras,
@@ -436,3 +447,11 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, 
             "image_hw": list(data.image_hw),
         }
     return summary
+
+
+def link_kinds_summary(network: Network) -> dict:
+    """``link_channels``: the image links whose ``links.overrides`` give them their own
+    fading or CSI (nothing without any, so such summaries keep their keys)."""
+    kinds = [{"src": i, "dst": j, "fading": kind.fading, "csi": kind.csi}
+             for (i, j), kind in sorted(network.link_kinds.items()) if network.transmit.has_edge(i, j)]
+    return {"link_channels": kinds} if kinds else {}

@@ -46,7 +46,7 @@ NEEDED = ("compute_matched", "bytes_matched", "oracle")
 #: FineFed's least mean gain over its start (percent) for a cell to count as paying.
 MIN_GAIN_PCT = 1.0
 #: Rows in reading order where present (a scenario name's ``map_`` prefix dropped); others follow sorted.
-ROW_ORDER = ("same_snr", "mixed_snr", "two_clusters")
+ROW_ORDER = ("same_snr", "mixed_snr", "two_clusters", "fading_half")
 MEASURES = {
     "headroom_db": "oracle headroom over the start (dB)",
     "vs_compute_db": "FineFed - compute-matched (dB)",

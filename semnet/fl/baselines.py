@@ -20,7 +20,7 @@ from semnet.fl.aggregation import apply_average_update, average_into, difference
 from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.finefed import PersonalModels
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.fl.versions import held_state, keep_state, versions_of
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Message, Task
@@ -158,7 +158,7 @@ class LocalFinetune(RoundStrategy):
             def make(i=i, receivers=receivers, n_steps=n_steps, held=held):
                 # the global decoder as i holds it: itself, unless a lossy codec gave i a copy
                 decoder = models.decoders[i] if sync.exact else sync.received(i, held)
-                tasks = [LossTask(decoder, ctx.link_snrs(i, j), 1.0 / len(receivers)) for j in receivers]
+                tasks = [ctx.loss_task(decoder, [(i, j)], 1.0 / len(receivers)) for j in receivers]
                 return [TrainJob(key=i, encoder=models.encoders[i], tasks=tasks, data=ctx.stream(i, local.batch_size),
                                  steps=n_steps, train=("encoder",), lr=local.lr, optimizer=local.optimizer,
                                  generator=ctx.generator(self.purpose, i))]
@@ -205,13 +205,13 @@ class FedPer(RoundStrategy):
         self.shared_sync.new_round()
         plans = []
         for u in ctx.users:
-            snrs = [s for i in ctx.transmitters(u) for s in ctx.link_snrs(i, u)] or ctx.out_snrs(u)
+            links = [(i, u) for i in ctx.transmitters(u)] or ctx.out_links(u)  # the links u's decoder serves
             steps = local.steps_for(ctx.samples(u))
             held = self.shared_sync.holds(u)
 
-            def make(u=u, snrs=snrs, steps=steps, rnd=rnd, held=held):
+            def make(u=u, links=links, steps=steps, rnd=rnd, held=held):
                 encoder = self.shared_sync.received(u, held)
-                return [TrainJob(key=u, encoder=encoder, tasks=[LossTask(models.decoders[u], snrs)],
+                return [TrainJob(key=u, encoder=encoder, tasks=[ctx.loss_task(models.decoders[u], links)],
                                  data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
                                  optimizer=local.optimizer, generator=ctx.generator("fedper", rnd, u))]
 
@@ -273,10 +273,10 @@ class Ditto(RoundStrategy):
                 personal = self.personal[u]
                 return [
                     TrainJob(key=(u, "global"), encoder=snapshot.encoder,
-                             tasks=[LossTask(snapshot.decoder, ctx.out_snrs(u))],
+                             tasks=[ctx.loss_task(snapshot.decoder, ctx.out_links(u))],
                              generator=ctx.generator("ditto_global", rnd, u), **common),
                     TrainJob(key=(u, "personal"), encoder=personal.encoder,
-                             tasks=[LossTask(personal.decoder, _all_snrs(ctx, u))], prox_mu=self.lam,
+                             tasks=[ctx.loss_task(personal.decoder, _all_links(ctx, u))], prox_mu=self.lam,
                              prox_reference=reference, generator=ctx.generator("ditto_personal", rnd, u), **common),
                 ]
 
@@ -303,7 +303,6 @@ class Ditto(RoundStrategy):
                                        weights)
 
 
-def _all_snrs(ctx: RunContext, user: int) -> list[float]:
-    """SNRs of the user's outgoing and incoming image links."""
-    incoming = [s for i in ctx.transmitters(user) for s in ctx.link_snrs(i, user)]
-    return ctx.out_snrs(user) + incoming
+def _all_links(ctx: RunContext, user: int) -> list[tuple]:
+    """The user's outgoing and incoming image links (its uplink when it sends none)."""
+    return ctx.out_links(user) + [(i, user) for i in ctx.transmitters(user)]

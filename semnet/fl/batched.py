@@ -12,7 +12,8 @@ once, and one optimiser steps the stacked tensors (Adam and SGD act element by
 element, so each slice follows its own job's optimiser exactly).
 
 Each job still draws its own batches from its own stream and its SNRs, fading and
-noise from its own generator, in the order the sequential trainer draws them, so
+noise from its own generator, in the order the sequential trainer draws them (each
+image's gain from its own link's channel, :func:`~semnet.models.link_channels.draw_gains`), so
 the two trainers agree up to float rounding (the stacked convolutions sum in
 another order), not bit for bit. Jobs that do not fit — alone of their shape, a
 persistent optimiser, one module object trained under two tasks, a channel class
@@ -33,6 +34,7 @@ from semnet.fl.parallel import job_chains
 from semnet.fl.trainer import JobResult, Trainer, TrainJob, _make_optimizer
 from semnet.models import Channel
 from semnet.models.channel import from_complex, noise_variance, power_normalize, to_complex
+from semnet.models.link_channels import draw_gains, equalise
 
 __all__ = ["BatchedTrainer"]
 
@@ -98,7 +100,9 @@ class BatchedTrainer(Trainer):
         return results  # type: ignore[return-value]
 
     def _signature(self, job: TrainJob) -> tuple | None:
-        if job.optimizer_obj is not None or job.scheduler_obj is not None or type(self.channel) is not Channel:
+        if job.optimizer_obj is not None or job.scheduler_obj is not None:
+            return None
+        if any(type(channel) is not Channel for channel in self.channels.distinct()):
             return None
         if not hasattr(job.data, "batch_size"):
             return None
@@ -138,6 +142,7 @@ class BatchedTrainer(Trainer):
         optimizer = _make_optimizer(first.optimizer, groups, first.lr)
         weights = torch.tensor([[float(t.weight) for t in j.tasks] for j in jobs], device=device)  # (J, T)
         choices = [[torch.tensor(list(t.snr_db), dtype=torch.float32, device=device) for t in j.tasks] for j in jobs]
+        routes = [[self.route(t) for t in j.tasks] for j in jobs]
         prox = None
         if first.prox_mu:
             refs = [torch.stack([r.to(device) for r in rs]) for rs in zip(*[j.prox_reference for j in jobs])]
@@ -150,7 +155,10 @@ class BatchedTrainer(Trainer):
         reuse_latent = not getattr(first.encoder, "snr_aware", True)
         task_sums = torch.zeros(n_jobs, n_tasks, device=device)
         latent_shape = None
-        csi = self.channel.csi
+        # one receiver rule for the whole group where every image meets one CSI setting
+        # (every run without per-link kinds); else one per image
+        kinds = {bool(ch.csi) for job_routes in routes for chans, _ in job_routes for ch in chans}
+        csi = kinds.pop() if len(kinds) == 1 else None
         for _ in range(first.steps):
             x = torch.stack([j.data.next() for j in jobs])  # (J, B, 3, H, W)
             batch = x.shape[1]
@@ -162,10 +170,16 @@ class BatchedTrainer(Trainer):
             snr = torch.empty(n_tasks, n_jobs, batch, device=device)
             h = torch.empty(n_tasks, n_jobs, batch, dtype=torch.complex64, device=device)
             noise = torch.empty(n_tasks, n_jobs, batch, k, dtype=torch.complex64, device=device)
+            csi_of = None if csi is not None else torch.empty(n_tasks, n_jobs, batch, dtype=torch.bool, device=device)
             for j, job in enumerate(jobs):
                 for t, task in enumerate(job.tasks):
-                    snr[t, j] = self._snr(task, choices[j][t], batch, device, job.generator)
-                    h[t, j] = self.channel.fading.sample_torch(batch, job.generator, device, torch.float32)
+                    channels, which = routes[j][t]
+                    snr[t, j], choice = self._snr_choice(task, choices[j][t], batch, device, job.generator,
+                                                         which is not None)
+                    h[t, j], per_image = draw_gains(channels, None if which is None else which[choice], batch,
+                                                    job.generator, device, torch.float32)
+                    if csi_of is not None:
+                        csi_of[t, j] = per_image if per_image is not None else bool(channels[0].csi)
                     noise[t, j] = complex_normal_torch((batch, k), job.generator, device, torch.float32)
             total = x.new_zeros(())
             per_task = []
@@ -184,8 +198,7 @@ class BatchedTrainer(Trainer):
                 sigma2 = noise_variance(snr[t].reshape(-1)).unsqueeze(1)
                 gain = h[t].reshape(-1, 1)
                 y = gain * zt + noise[t].reshape(n_jobs * batch, k) * sigma2.sqrt()
-                if csi:
-                    y = y * (gain.conj() / (gain.real.square() + gain.imag.square() + sigma2))
+                y = equalise(y, gain, sigma2, csi if csi is not None else csi_of[t].reshape(-1))
                 received = from_complex(y, latent_shape).to(x.dtype).reshape(n_jobs, batch, *latent_shape)
                 with self._autocast():
                     x_hat = decoders[t](received, snr[t])

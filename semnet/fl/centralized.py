@@ -21,7 +21,7 @@ from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.evaluation import summarize
 from semnet.fl.federated import global_pairing
 from semnet.fl.strategy import Pairing, RoundStrategy, run_rounds
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.scenario.schema import CentralizedSpec
 from semnet.seeding import derive_seed
 from semnet.sim import Message, Task
@@ -58,8 +58,8 @@ class CentralTraining(RoundStrategy):
         self.chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
         self.optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
         self.scheduler = _schedule(self.optimizer, spec.lr_schedule, self.total_steps)
-        link_snrs = [s for i, j in ctx.image_links() for s in ctx.link_snrs(i, j)]  # with multiplicity, like the links
-        self.task = LossTask(model.decoder, link_snrs, snr_uniform_db=spec.snr_range_db)
+        # every link's SNRs with multiplicity, each image through the channel of the link its SNR is from
+        self.task = ctx.loss_task(model.decoder, ctx.image_links(), snr_uniform_db=spec.snr_range_db)
         self.generator = ctx.generator("central_train")
 
     @property

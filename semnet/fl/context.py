@@ -26,7 +26,7 @@ from semnet.data import BatchStream
 from semnet.errors import RunDiverged
 from semnet.fl.evaluation import LinkEvaluator, LinkModules, LinkQuality, summarize
 from semnet.fl.guard import all_finite, collapsed, first_non_finite
-from semnet.fl.trainer import JobResult, Trainer, TrainJob
+from semnet.fl.trainer import JobResult, LossTask, Trainer, TrainJob
 from semnet.fl.versions import Holdings
 from semnet.net.network import Network
 from semnet.seeding import derive_seed, numpy_rng
@@ -282,6 +282,26 @@ class RunContext:
         if not receivers:
             return [self._network.link(user, self._network.aggregator).snr_db]
         return [snr for j in receivers for snr in self.link_snrs(user, j)]
+
+    def out_links(self, user: int) -> list[tuple]:
+        """The links :meth:`out_snrs` come from: the user's image links, or (a user who
+        sends no images) its uplink to the aggregator."""
+        receivers = self._network.receivers(user)
+        return [(user, j) for j in receivers] or [(user, self._network.aggregator)]
+
+    def loss_task(self, decoder: nn.Module, links: list[tuple], weight: float = 1.0,
+                  snr_uniform_db: tuple[float, float] | None = None) -> LossTask:
+        """A loss term that decodes images sent over ``links``: each image is drawn at one
+        of their SNRs (each image link's :meth:`link_snrs`, an aggregator link's one SNR,
+        in turn) and meets the channel of the link that SNR is from."""
+        snrs: list[float] = []
+        origin: list[tuple] = []
+        for src, dst in links:
+            values = (self.link_snrs(src, dst) if self._network.transmit.has_edge(src, dst)
+                      else [self._network.link(src, dst).snr_db])
+            snrs += values
+            origin += [(src, dst)] * len(values)
+        return LossTask(decoder, snrs, weight, snr_uniform_db=snr_uniform_db, links=origin)
 
     # ------------------------------------------------------------------ rounds
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from semnet.metrics.image import psnr, ssim
 from semnet.models import Channel, transmit
+from semnet.models.link_channels import LinkChannels, as_link_channels
 from semnet.seeding import derive_seed
 
 
@@ -68,14 +69,16 @@ class LinkModules(dict):
 
 
 class LinkEvaluator:
-    """Scores every image link with the encoder of its transmitter and decoder of its receiver."""
+    """Scores every image link with the encoder of its transmitter and decoder of its
+    receiver, through the link's channel (``channel``: one for every link, or the run's
+    :class:`~semnet.models.link_channels.LinkChannels`)."""
 
     def __init__(
         self,
         links: list[tuple[int, int]],
         snr_db: dict[tuple[int, int], float],
         test_images: dict[int, torch.Tensor],
-        channel: Channel,
+        channel: Channel | LinkChannels,
         device: torch.device,
         *,
         seed: int,
@@ -87,7 +90,8 @@ class LinkEvaluator:
         self.links = links
         self.snr_db = snr_db
         self.test_images = test_images  # user -> uint8 (N,3,H,W)
-        self.channel = channel
+        self.channels = as_link_channels(channel)
+        self.channel = self.channels.default
         self.device = device
         self.seed = seed
         self.realisations = realisations
@@ -101,7 +105,7 @@ class LinkEvaluator:
             self.links,
             {link: float(snr_db) for link in self.links},
             self.test_images,
-            self.channel,
+            self.channels,
             self.device,
             seed=self.seed,
             realisations=self.realisations,
@@ -141,17 +145,18 @@ class LinkEvaluator:
         psnr_sum = ssim_sum = 0.0
         count = 0
         states = None if self.states is None else self.states[(src, dst)]
+        channel = self.channels.of(src, dst)
         for r in range(self.realisations):
             for start in range(0, images.shape[0], self.batch_size):
                 x = images[start : start + self.batch_size].to(self.device).float().div_(255)
                 if states is None:
                     snr_t = torch.full((x.shape[0],), snr, device=self.device)
-                    x_hat = transmit(encoder, decoder, x, snr_t, self.channel, gen).clamp_(0, 1)
+                    x_hat = transmit(encoder, decoder, x, snr_t, channel, gen).clamp_(0, 1)
                 else:  # the link's fixed comparison states, in order, image after image
                     idx = (r * images.shape[0] + start + np.arange(x.shape[0])) % len(states[0])
                     snr_t = torch.as_tensor(states[0][idx], dtype=torch.float32, device=self.device)
                     gain = torch.as_tensor(states[1][idx], dtype=torch.complex64, device=self.device)
-                    x_hat = transmit(encoder, decoder, x, snr_t, self.channel, gen, gain=gain).clamp_(0, 1)
+                    x_hat = transmit(encoder, decoder, x, snr_t, channel, gen, gain=gain).clamp_(0, 1)
                 psnr_sum += float(psnr(x_hat, x).sum())
                 if self.with_ssim:
                     ssim_sum += float(ssim(x_hat, x).sum())

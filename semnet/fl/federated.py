@@ -30,7 +30,7 @@ from semnet.fl.aggregation import apply_average_update, differences, load_tensor
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.schedule import RateSchedule
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.fl.versions import held_state, keep_state, versions_of
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec, LocalTrainSpec
@@ -179,7 +179,7 @@ class FederatedStrategy(RoundStrategy):
         return TrainJob(
             key=user,
             encoder=local_model.encoder,
-            tasks=[LossTask(local_model.decoder, self.ctx.out_snrs(user))],
+            tasks=[self.ctx.loss_task(local_model.decoder, self.ctx.out_links(user))],
             data=self.ctx.stream(user, local.batch_size),
             steps=self.steps(user),
             lr=self.lr(rnd),

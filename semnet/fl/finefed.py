@@ -35,7 +35,7 @@ from torch import nn
 from semnet.fl.aggregation import apply_average_update, average_into, differences, load_tensors, tensors_of
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.fl.versions import version_of
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
@@ -135,7 +135,7 @@ class EncoderStep(RoundStrategy):
 
             def make(i=i, receivers=receivers, steps=steps, held=held):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [LossTask(received_decoder(ctx, models, j, i, versions[j], held[j]), ctx.link_snrs(i, j), w)
+                tasks = [ctx.loss_task(received_decoder(ctx, models, j, i, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
                 return [
                     TrainJob(
@@ -199,7 +199,7 @@ class DecoderStep(RoundStrategy):
                         TrainJob(
                             key=(i, j),
                             encoder=models.encoders[i],
-                            tasks=[LossTask(copy_j, ctx.link_snrs(i, j))],
+                            tasks=[ctx.loss_task(copy_j, [(i, j)])],
                             data=ctx.stream(i, local.batch_size),
                             steps=steps,
                             train=("decoders",),

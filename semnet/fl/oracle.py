@@ -2,7 +2,7 @@
 
 For every image link i->j a copy of the start's encoder and decoder is fine-tuned
 jointly on the sender i's training images only, through link i->j's channel (its SNR,
-and the run's fading as every training job meets it), ignoring who may share what: no
+its fading model and CSI, as the evaluator meets them), ignoring who may share what: no
 message travels, the pair is trained where i's images are. It trains ``rounds`` chunks
 of ``local`` steps; after each chunk (and before the first) the pair is scored on i's
 validation images of that link and the best pair so far is kept, so the bound never
@@ -21,7 +21,7 @@ from torch import nn
 from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.evaluation import LinkModules
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Task
 
@@ -59,7 +59,7 @@ class LinkOracle(RoundStrategy):
 
             def make(i=i, j=j, steps=steps, rnd=rnd):
                 return [TrainJob(key=(i, j), encoder=self.encoders[(i, j)],
-                                 tasks=[LossTask(self.decoders[(i, j)], ctx.link_snrs(i, j))],
+                                 tasks=[ctx.loss_task(self.decoders[(i, j)], [(i, j)])],
                                  data=ctx.stream(i, local.batch_size),  # the sender's training images only
                                  steps=steps, train=("encoder", "decoders"), lr=local.lr, optimizer=local.optimizer,
                                  generator=ctx.generator("oracle", rnd, i, j))]

@@ -13,7 +13,8 @@ whole and in job order, on one worker with one torch thread:
   as one blob), the jobs without their modules (``TrainJob`` with ``encoder``,
   decoders, ``data`` and ``generator`` left out), the batch streams' positions
   (:meth:`~semnet.data.BatchStream.state`; a stream's images travel once per run and
-  worker, then stay cached) and the generators' states;
+  worker, then stay cached), the generators' states and the run's
+  :class:`~semnet.models.link_channels.LinkChannels` (a task's links name its channels);
 * the worker rebuilds the objects (keeping which job shares which object), runs the
   chain with the ordinary :class:`~semnet.fl.trainer.Trainer`, and sends back the
   trained modules' tensors, the streams' and generators' new states and the
@@ -260,7 +261,7 @@ class _ChainJob:
 class _Payload:
     """One worker's share of a round."""
 
-    trainer: tuple  # (channel, loss, precision)
+    trainer: tuple  # (link channels, loss, precision)
     blobs: dict[bytes, bytes]  # content hash -> pickled module
     modules: dict[int, bytes]  # slot -> content hash
     returned: list[int]  # slots whose tensors come back (trained, or with buffers)
@@ -280,8 +281,8 @@ def _worker_run(payload: _Payload, images: dict[int, torch.Tensor], blobs: dict[
     worker's cache of stream images, updated here."""
     images.update(payload.images)
     blobs = payload.blobs if blobs is None else blobs
-    channel, loss, precision = payload.trainer
-    trainer = Trainer(channel, torch.device("cpu"), loss=loss, precision=precision)
+    channels, loss, precision = payload.trainer  # every link's channel: a task's images meet their links'
+    trainer = Trainer(channels, torch.device("cpu"), loss=loss, precision=precision)
     modules = {slot: pickle.loads(blobs[key]) for slot, key in payload.modules.items()}
     streams = {slot: BatchStream.from_state(images[token], state) for slot, (token, state) in payload.streams.items()}
     generators = {}
@@ -700,7 +701,7 @@ class ParallelTrainer(Trainer):
                 pool.images_held[worker].add(token)
             stream_states[slot] = (token, stream.state())
         payload = _Payload(
-            trainer=(self.channel, self.loss, self.precision),
+            trainer=(self.channels, self.loss, self.precision),
             blobs=blobs,
             modules=keys,
             returned=returned,

@@ -35,6 +35,7 @@ from semnet.channels import complex_normal_torch
 from semnet.fl.deployment import Deployments
 from semnet.metrics.image import psnr as psnr_of
 from semnet.models import Channel
+from semnet.models.link_channels import LinkChannels, as_link_channels
 from semnet.models.channel import as_snr_db, from_complex, power_normalize, to_complex
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim.traffic import ImageSent
@@ -49,8 +50,8 @@ class ImageDecoder:
     ----------
     test_images : dict
         user -> uint8 images ``(N, 3, H, W)``: what each user sends.
-    channel : Channel
-        The run's channel layer (fading law, CSI).
+    channel : Channel or LinkChannels
+        The run's channel layer (fading law, CSI): one for every link, or each link's.
     device : torch.device
     seed : int
         Root of the images' choice and channel draws.
@@ -59,10 +60,11 @@ class ImageDecoder:
     batch_size : int
     """
 
-    def __init__(self, test_images: dict, channel: Channel, device: torch.device, *, seed: int,
+    def __init__(self, test_images: dict, channel: Channel | LinkChannels, device: torch.device, *, seed: int,
                  new_model: Callable[[], nn.Module] | None, batch_size: int = 256):
         self.test_images = test_images
-        self.channel = channel
+        self.channels = as_link_channels(channel)
+        self.channel = self.channels.default
         self.device = device
         self.seed = seed
         self._new_model = new_model
@@ -104,9 +106,14 @@ class ImageDecoder:
                 shape = latent.shape[1:]
                 z = power_normalize(to_complex(latent))
                 gain, noise = self._draws(images, chunk, z.shape[1], branch)
-                y = self.channel(z, snr, gain=gain, noise=noise)
-                for row, i in enumerate(chunk):
-                    ys[i] = y[row]
+                for channel, rows in self._by_channel(images, chunk):
+                    if len(rows) == len(chunk):  # one channel: the whole chunk at once
+                        y = channel(z, snr, gain=gain, noise=noise)
+                    else:  # every draw is given, so a subset of rows gives what the whole chunk would
+                        index = torch.tensor(rows, device=z.device)
+                        y = channel(z[index], snr[index], gain=gain[index], noise=noise[index])
+                    for r, row in enumerate(rows):
+                        ys[chunk[row]] = y[r]
         out = [math.nan] * len(images)
         for version in sorted({d for _, d in versions}):
             model.decoder.load_state_dict(states[version])
@@ -126,16 +133,25 @@ class ImageDecoder:
     def _snr(self, images: list[ImageSent], chunk: list[int]) -> torch.Tensor:
         return as_snr_db(torch.tensor([images[i].snr_db for i in chunk], dtype=torch.float32), len(chunk), self.device)
 
+    def _by_channel(self, images: list[ImageSent], chunk: list[int]) -> list[tuple[Channel, list[int]]]:
+        """The chunk's rows grouped by the channel of their image's link (one group on a
+        run without per-link kinds)."""
+        groups: dict[int, tuple[Channel, list[int]]] = {}
+        for row, i in enumerate(chunk):
+            channel = self.channels.of(images[i].src, images[i].dst)
+            groups.setdefault(id(channel), (channel, []))[1].append(row)
+        return list(groups.values())
+
     def _draws(self, images: list[ImageSent], chunk: list[int], k: int, branch: str):
-        """Each image's gain (the network's, or drawn from the fading law) and unit noise,
-        from its own generator: gain first, then noise, as the channel layer draws."""
+        """Each image's gain (the network's, or drawn from its link's fading law) and unit
+        noise, from its own generator: gain first, then noise, as the channel layer draws."""
         gains, noises = [], []
-        fading = self.channel.fading
         for i in chunk:
             image = images[i]
             gen = torch.Generator()
             gen.manual_seed(derive_seed(self.seed, "traffic", branch, image.src, image.dst, image.n))
             if image.h is None:
+                fading = self.channels.of(image.src, image.dst).fading
                 gains.append(fading.sample_torch(1, gen, torch.device("cpu"), torch.float32)[0])
             else:
                 gains.append(torch.tensor(complex(image.h), dtype=torch.complex64))

@@ -2,7 +2,8 @@
 
 Every method describes its local training as a list of ``TrainJob``s: which encoder,
 which decoders (one per task of a multi-task loss), which parameters move, whose
-data, which link SNRs, how many optimiser steps. ``Trainer.run(jobs)`` executes them.
+data, which link SNRs (and the links they come from, whose channels the images
+meet), how many optimiser steps. ``Trainer.run(jobs)`` executes them.
 This loop trains one job after another; a batched trainer that stacks same-shaped
 models of many users can replace it without touching the methods.
 """
@@ -18,17 +19,30 @@ from torch import Tensor, nn
 
 from semnet.models import Channel, transmit
 from semnet.models.channel import from_complex, power_normalize, to_complex
+from semnet.models.link_channels import LinkChannels, RoutedChannel, as_link_channels
 
 
 @dataclass
 class LossTask:
     """One term of the multi-task loss: decode through ``decoder`` at one of ``snr_db``
-    (drawn uniformly per image), weighted by ``weight``."""
+    (drawn uniformly per image), weighted by ``weight``.
+
+    ``links`` names, entry for entry of ``snr_db``, the link ``(src, dst)`` that SNR
+    belongs to: an image drawn at ``snr_db[n]`` goes through the channel of
+    ``links[n]`` (the trainer's :class:`~semnet.models.link_channels.LinkChannels`);
+    None: every image through the default channel. With ``snr_uniform_db`` each image
+    meets one of ``links``' channels, drawn uniformly, where they differ.
+    """
 
     decoder: nn.Module
     snr_db: Sequence[float]
     weight: float = 1.0
     snr_uniform_db: tuple[float, float] | None = None  # draw uniformly in this range instead
+    links: Sequence[tuple] | None = None
+
+    def __post_init__(self):
+        if self.links is not None and self.snr_uniform_db is None and len(self.links) != len(self.snr_db):
+            raise ValueError(f"LossTask: {len(self.links)} links for {len(self.snr_db)} SNRs; give one link per SNR")
 
 
 @dataclass
@@ -93,17 +107,23 @@ PRECISIONS = ("fp32", "bf16")
 class Trainer:
     """Runs ``TrainJob``s with real PyTorch steps on ``device``, one after another.
 
+    ``channel`` is one channel for every link, or the run's
+    :class:`~semnet.models.link_channels.LinkChannels` (``channels``; ``channel`` is
+    then its default): each task's images meet the channels of its ``links``.
+
     ``precision='bf16'`` runs the encoders' and decoders' layers under
     ``torch.autocast`` in bfloat16; parameters, optimiser states, power
     normalisation, channel noise and losses stay float32.
     """
 
-    def __init__(self, channel: Channel, device: torch.device, loss: str = "mse", precision: str = "fp32"):
+    def __init__(self, channel: Channel | LinkChannels, device: torch.device, loss: str = "mse",
+                 precision: str = "fp32"):
         if loss not in IMAGE_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(IMAGE_LOSSES)}")
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
-        self.channel = channel
+        self.channels = as_link_channels(channel)
+        self.channel = self.channels.default
         self.device = torch.device(device)
         self.loss = loss
         self.precision = precision
@@ -147,6 +167,7 @@ class Trainer:
             optimizer = _make_optimizer(job.optimizer, groups, job.lr)
         weights = [float(t.weight) for t in job.tasks]
         snr_choices = [torch.tensor(list(t.snr_db), dtype=torch.float32, device=self.device) for t in job.tasks]
+        routes = [self.route(t) for t in job.tasks]
         reuse_latent = not getattr(job.encoder, "snr_aware", True)
         task_sums = torch.zeros(len(job.tasks), device=self.device)
         grad_sums = [torch.zeros_like(p) for p in params] if job.track_gradients else None
@@ -161,16 +182,19 @@ class Trainer:
                 latent_shape = latent.shape[1:]
                 z = power_normalize(to_complex(latent.float()))
             for t, task in enumerate(job.tasks):
-                snr = self._snr(task, snr_choices[t], batch, x.device, job.generator)
+                channels, which = routes[t]
+                snr, choice = self._snr_choice(task, snr_choices[t], batch, x.device, job.generator, which is not None)
+                # one channel serves the task (every run without per-link kinds): used as it is
+                channel = channels[0] if which is None else RoutedChannel(channels, which[choice])
                 if z is not None:
-                    y = self.channel(z, snr, generator=job.generator)
+                    y = channel(z, snr, generator=job.generator)
                     with self._autocast():
                         x_hat = task.decoder(from_complex(y, latent_shape).to(x.dtype), snr)
                 else:
                     # autocast reaches the model layers only: the symbols are complex
                     # float32 (to_complex), so power normalisation and noise stay fp32
                     with self._autocast():
-                        x_hat = transmit(job.encoder, task.decoder, x, snr, self.channel, job.generator)
+                        x_hat = transmit(job.encoder, task.decoder, x, snr, channel, job.generator)
                 squared = (x_hat.float() - x) ** 2
                 task_loss = image_loss(squared, self.loss)
                 # reported as MSE whatever the objective
@@ -206,12 +230,31 @@ class Trainer:
             grad_mean=[g / steps for g in grad_sums] if grad_sums is not None else None,
         )
 
+    def route(self, task: LossTask) -> tuple[list[Channel], Tensor | None]:
+        """The channels ``task``'s images meet and, per entry of its ``snr_db`` (or of its
+        ``links`` with ``snr_uniform_db``), which of them; None when one serves all."""
+        channels, index = self.channels.route(task.links)
+        return channels, None if index is None else torch.tensor(index, dtype=torch.long, device=self.device)
+
     @staticmethod
     def _snr(task: LossTask, choices: Tensor, batch: int, device, generator) -> Tensor:
+        return Trainer._snr_choice(task, choices, batch, device, generator, False)[0]
+
+    @staticmethod
+    def _snr_choice(task: LossTask, choices: Tensor, batch: int, device, generator,
+                    routed: bool) -> tuple[Tensor, Tensor | None]:
+        """Each image's SNR and, when ``routed``, which entry it was drawn from (whose
+        link's channel it meets); the draws of an unrouted task are those it always made."""
         if task.snr_uniform_db is not None:
             low, high = task.snr_uniform_db
-            return low + (high - low) * torch.rand(batch, generator=generator, device=device)
-        return _draw_snr(choices, batch, generator)
+            snr = low + (high - low) * torch.rand(batch, generator=generator, device=device)
+            if not routed:
+                return snr, None
+            return snr, torch.randint(len(task.links), (batch,), generator=generator, device=device)
+        if choices.numel() == 1:
+            return choices.expand(batch), (torch.zeros(batch, dtype=torch.long, device=device) if routed else None)
+        idx = torch.randint(choices.numel(), (batch,), generator=generator, device=choices.device)
+        return choices[idx], idx
 
 
 IMAGE_LOSSES = ("mse", "log_mse")
@@ -232,13 +275,6 @@ def image_loss(squared_error: Tensor, kind: str) -> Tensor:
         per_image_mse = squared_error.reshape(squared_error.shape[0], -1).mean(dim=1)
         return (10.0 * torch.log10(per_image_mse + 1e-10)).mean()
     raise ValueError(f"unknown loss {kind!r}; allowed: {', '.join(IMAGE_LOSSES)}")
-
-
-def _draw_snr(choices: Tensor, batch: int, generator: torch.Generator | None) -> Tensor:
-    if choices.numel() == 1:
-        return choices.expand(batch)
-    idx = torch.randint(choices.numel(), (batch,), generator=generator, device=choices.device)
-    return choices[idx]
 
 
 def _make_optimizer(name: str, groups, lr: float) -> torch.optim.Optimizer:

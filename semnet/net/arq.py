@@ -96,7 +96,7 @@ def compiled_gain(link) -> tuple[float, float] | None:
     present, a Gauss–Markov scatter, a fading law of that form); else None."""
     if attempts is None or not link.random or not isinstance(link.scatter, GaussMarkovScatter):
         return None
-    return link.process.fading.affine_gain()
+    return link.fading.affine_gain()
 
 
 def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: float, rounds: int,

@@ -12,7 +12,7 @@ canyon), clipped to ``[snr_min_db, snr_max_db]`` together with the shadowing, as
 today's path-loss SNRs are. ``s`` is the unit shadowing of :mod:`semnet.net.shadowing`
 and ``sigma`` its standard deviation in dB (the configured one, or UMi's 4 dB LOS /
 7.82 dB NLOS). ``links.snr_offset_db`` is added to user-to-user links;
-``links.overrides`` fix a link's SNR exactly (no path loss, no shadowing).
+``links.overrides`` that give ``snr_db`` fix a link's SNR exactly (no path loss, no shadowing).
 
 Rows are computed on demand, in order, from the ``"shadowing"`` stream, so a row
 depends only on the seed and ``k``; a static network has one row.
@@ -68,7 +68,7 @@ class LargeScale:
         self._pl = pl
         self._links = links
         self._carrier_hz = float(carrier_hz)
-        overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides}
+        overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides if o.snr_db is not None}
         # per link: fixed SNR (nan: path loss), offset, clipped?, shadowed?
         fixed = np.full(len(self.keys), np.nan)
         offset = np.zeros(len(self.keys))

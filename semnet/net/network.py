@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
-from semnet.channels import FadingModel, make_fading
+from semnet.channels import FadingModel
 from semnet.errors import ScenarioError
 from semnet.net.pathloss import snr_db_from_distance
 from semnet.net.largescale import LargeScale
+from semnet.net.link_kinds import ChannelKind, channel_kinds
 from semnet.net.mobility import Mobility
 from semnet.net.timevarying import ChannelProcess
 from semnet.net.topology import build_graph, distance_m, transmit_graph
@@ -95,6 +96,14 @@ class Network:
     # and independent blocks
     channel: ChannelProcess | None = None
     medium: MediumSettings = MediumSettings()
+    # every link's fading model and CSI: the default (links.fading, links.csi) and the
+    # user-to-user links whose links.overrides give them another; None: AWGN with CSI
+    default_kind: ChannelKind | None = None
+    link_kinds: dict[tuple, ChannelKind] = field(default_factory=dict)
+
+    def channel_kind(self, src, dst) -> ChannelKind | None:
+        """The fading model and CSI of link ``src -> dst`` (images and model packets)."""
+        return self.link_kinds.get((src, dst), self.default_kind)
 
     def receivers(self, user: int) -> list[int]:
         """out(i): the users that ``user`` sends images to."""
@@ -150,8 +159,8 @@ def build_network(topology, links, seed: int) -> Network:
             f"topology: the '{topology.kind}' graph with {topology.num_users} users has no links ({detail}); "
             "raise num_users, radius_m or p, or list edges"
         )
-    overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides}
-    for (src, dst) in overrides:
+    overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides if o.snr_db is not None}
+    for (src, dst) in {(o.src, o.dst) for o in links.overrides}:
         if not (graph.has_edge(src, dst) or tx.has_edge(src, dst)):
             raise ScenarioError(f"links.overrides: {src} -> {dst} is not a link of the topology")
 
@@ -160,11 +169,12 @@ def build_network(topology, links, seed: int) -> Network:
         pairs.add((u, v))
         pairs.add((v, u))
     table: dict[tuple, LinkParams] = {}
-    fading = make_fading(links)  # one model shared by every link (a plugin's Monte-Carlo tables built once)
+    default, kinds = channel_kinds(links)  # one model per fading name, shared by its links
     for src, dst in sorted(pairs):
         dist = distance_m(graph, src, dst)
         snr = overrides.get((src, dst), _snr_db(links, dist))
-        table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, fading)
+        kind = kinds.get((src, dst), default)
+        table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, kind)
 
     agg = links.aggregator
     area = topology.area_m
@@ -174,11 +184,11 @@ def build_network(topology, links, seed: int) -> Network:
         dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
         snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist)
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
-            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, fading)
+            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, default)
     graph.graph["aggregator_pos_m"] = tuple(center)
     channel = None
     if time_varying(topology, links):
-        channel = _channel_process(topology, links, graph, table, center, fading, seed)
+        channel = _channel_process(topology, links, graph, table, center, default, kinds, seed)
         # a link's SNR as the methods know it: its mean large-scale SNR over the comparison grid
         table = {key: replace(p, snr_db=round(channel.mean_snr_db(key), 6)) for key, p in table.items()}
     medium = MediumSettings.of(links)
@@ -188,7 +198,8 @@ def build_network(topology, links, seed: int) -> Network:
             "links.downlink = 'broadcast': a broadcast of Shannon-rate packets on a channel over time is not "
             "modelled; allowed with links.aggregator.rate.mode shannon here: unicast (or a fixed rate)"
         )
-    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel, medium=medium)
+    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel, medium=medium,
+                   default_kind=default, link_kinds=kinds)
 
 
 def time_varying(topology, links) -> bool:
@@ -203,13 +214,15 @@ def time_varying(topology, links) -> bool:
     )
 
 
-def _channel_process(topology, links, graph, table, center, fading: FadingModel, seed: int) -> ChannelProcess:
+def _channel_process(topology, links, graph, table, center, default: ChannelKind, kinds: dict,
+                     seed: int) -> ChannelProcess:
     ch = links.channel
-    if ch.time_correlation != "independent" and fading.random and not fading.time_correlatable:
-        raise ScenarioError(
-            f"links.channel.time_correlation = {ch.time_correlation!r}: channel {fading.name!r} has no "
-            "from_gaussian(g), so it cannot be correlated in time; allowed with it: independent"
-        )
+    for fading in [default.model] + [kind.model for kind in kinds.values()]:
+        if ch.time_correlation != "independent" and fading.random and not fading.time_correlatable:
+            raise ScenarioError(
+                f"links.channel.time_correlation = {ch.time_correlation!r}: channel {fading.name!r} has no "
+                "from_gaussian(g), so it cannot be correlated in time; allowed with it: independent"
+            )
     users = sorted(graph.nodes)
     initial = np.array([graph.nodes[u]["pos_m"] for u in users], dtype=float).reshape(-1, 2)
     mob = topology.mobility
@@ -220,7 +233,8 @@ def _channel_process(topology, links, graph, table, center, fading: FadingModel,
     )
     large = LargeScale(sorted(table, key=str), mobility=mobility, aggregator=AGGREGATOR, aggregator_pos_m=center,
                        links=links, carrier_hz=ch.carrier_hz, rng=numpy_rng(seed, "shadowing"))
-    return ChannelProcess.from_spec(large, fading, ch, mobility.mean_speed_mps)
+    link_fading = {link: kind.model for link, kind in kinds.items() if kind.model is not default.model}
+    return ChannelProcess.from_spec(large, default.model, ch, mobility.mean_speed_mps, link_fading=link_fading)
 
 
 def _snr_db(links, dist_m: float) -> float:
@@ -242,7 +256,7 @@ def _snr_db(links, dist_m: float) -> float:
     return float(snr + links.snr_offset_db)
 
 
-def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, fading: FadingModel) -> LinkParams:
+def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, kind: ChannelKind) -> LinkParams:
     return LinkParams(
         src=src,
         dst=dst,
@@ -250,14 +264,14 @@ def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, fading
         distance_m=float(dist_m),
         bandwidth_hz=float(bandwidth_hz),
         latency_s=float(latency_s),
-        fading=links.fading,
+        fading=kind.fading,
         k_factor=float(links.k_factor),
         rate_mode=rate.mode,
         rate_bps=float(rate.rate_bps),
         backoff=float(rate.backoff),
         packet_bits=int(rate.packet_bits),
         max_retries=int(rate.max_retries),
-        fading_model=fading,
+        fading_model=kind.model,
     )
 
 

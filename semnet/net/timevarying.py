@@ -50,6 +50,8 @@ class ChannelProcess:
         Large-scale SNR of every link.
     fading : FadingModel
         The fading law (must implement ``from_gaussian`` unless ``independent``).
+    link_fading : dict, optional
+        The links (``(src, dst)``) whose ``links.overrides`` give them another law.
     time_correlation : str
         One of :data:`TIME_CORRELATIONS`.
     doppler_hz : float
@@ -64,11 +66,13 @@ class ChannelProcess:
     """
 
     def __init__(self, large: LargeScale, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
-                 step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float):
+                 step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float,
+                 link_fading: dict | None = None):
         if time_correlation not in TIME_CORRELATIONS:
             raise ValueError(f"unknown time_correlation {time_correlation!r}; allowed: {', '.join(TIME_CORRELATIONS)}")
         self.large = large
         self.fading = fading
+        self.link_fading = dict(link_fading or {})
         self.time_correlation = time_correlation
         self.doppler_hz = float(doppler_hz)
         self.step_s = float(step_s)
@@ -79,7 +83,8 @@ class ChannelProcess:
         self._comparison: dict = {}
 
     @classmethod
-    def from_spec(cls, large: LargeScale, fading: FadingModel, channel_spec, mean_speed_mps: float) -> "ChannelProcess":
+    def from_spec(cls, large: LargeScale, fading: FadingModel, channel_spec, mean_speed_mps: float,
+                  link_fading: dict | None = None) -> "ChannelProcess":
         """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean speed."""
         speed = channel_spec.speed_mps if channel_spec.speed_mps is not None else mean_speed_mps
         return cls(
@@ -90,7 +95,12 @@ class ChannelProcess:
             sinusoids=channel_spec.jakes_sinusoids,
             comparison_states=channel_spec.comparison_states,
             comparison_step_s=channel_spec.comparison_step_s,
+            link_fading=link_fading,
         )
+
+    def fading_of(self, key) -> FadingModel:
+        """The fading law of link ``key``."""
+        return self.link_fading.get(key, self.fading)
 
     @property
     def coherence_time_s(self) -> float:
@@ -140,7 +150,8 @@ class ChannelProcess:
             times = np.arange(self.comparison_states) * self.comparison_step_s
             snr_db = self.large.snr_db(key, times)
             scatter = self.scatter(key, numpy_rng(seed, "comparison", *key))
-            h = self.fading.from_gaussian(scatter.at(times)) if self.fading.random else np.ones(times.size, complex)
+            fading = self.fading_of(key)
+            h = fading.from_gaussian(scatter.at(times)) if fading.random else np.ones(times.size, complex)
             cached = (snr_db, h)
             self._comparison[(key, seed)] = cached
         return cached
@@ -162,13 +173,14 @@ class LinkFading:
     can be read again (an image sent at the same ``t`` as a packet sees its ``h``).
     """
 
-    __slots__ = ("process", "key", "li", "scatter", "random", "_memo_t", "_memo_g")
+    __slots__ = ("process", "key", "li", "fading", "scatter", "random", "_memo_t", "_memo_g")
 
     def __init__(self, process: ChannelProcess, key, rng: np.random.Generator, start_s: float = 0.0):
         self.process = process
         self.key = key
         self.li = process.large.index[key]
-        self.random = process.fading.random
+        self.fading = process.fading_of(key)  # the link's own law
+        self.random = self.fading.random
         self.scatter = process.scatter(key, rng, start_s) if self.random else None
         self._memo_t = math.nan
         self._memo_g = 0j
@@ -193,14 +205,14 @@ class LinkFading:
         if not self.random:
             return None, np.ones(np.size(times_s), dtype=complex)
         g = self.scatter.peek(times_s)
-        return g, self.process.fading.from_gaussian(g)
+        return g, self.fading.from_gaussian(g)
 
     def peek_grid(self, start_s: float, spacing_s: float, n: int) -> tuple[np.ndarray | None, np.ndarray]:
         """:meth:`peek` at ``start_s + j * spacing_s``, ``j < n``."""
         if not self.random:
             return None, np.ones(n, dtype=complex)
         g = self.scatter.peek_grid(start_s, spacing_s, n)
-        return g, self.process.fading.from_gaussian(g)
+        return g, self.fading.from_gaussian(g)
 
     def settle(self, times_s: np.ndarray, g: np.ndarray | None, index: int) -> None:
         """Go on from ``times_s[index]`` (later draws of a :meth:`peek` are discarded);
@@ -228,5 +240,5 @@ class LinkFading:
         if not self.random:
             return 1.0 + 0j, snr_db
         if t_s == self._memo_t:
-            return complex(self.process.fading.from_gaussian(np.array([self._memo_g]))[0]), snr_db
+            return complex(self.fading.from_gaussian(np.array([self._memo_g]))[0]), snr_db
         return complex(self.gains(np.array([t_s]))[0]), snr_db

@@ -52,6 +52,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("data.partition.kind", registry.partitioners, scenario.data.partition.kind),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
+    names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]
     names += _codec_names(method.codec)
     for key, reg, name in names:
         if name is None:
@@ -149,10 +150,16 @@ def _check_plugin_options(scenario: Any, source: str) -> None:
     from semnet.data.partition import validate_options as partition_options
     from semnet.net.topology import validate_options as topology_options
 
+    from semnet.net.link_kinds import channel_kinds
+
     try:
         make_fading(scenario.links)  # links.channel_options against the channel's constructor
     except ScenarioError as err:
         raise ComponentError(f"{source}: {err}", "links.channel_options") from None
+    try:
+        channel_kinds(scenario.links)  # an override's channel built as the network will build it
+    except ScenarioError as err:
+        raise ComponentError(f"{source}: {err}", getattr(err, "key", "links.overrides")) from None
     _check_options("topology.options", topology_options, scenario.topology.kind,
                    getattr(scenario.topology, "options", {}), source)
     _check_options("data.partition.options", partition_options, scenario.data.partition.kind,

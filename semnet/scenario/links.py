@@ -51,10 +51,27 @@ class RateSpec(_Spec):
     max_retries: int = Field(4, ge=0, le=1000, description="shannon: retransmissions per packet before a message fails")
 
 
-class SnrOverride(_Spec):
+class LinkOverride(_Spec):
+    """One directed link's own settings (``links.overrides``): its SNR, fading model or
+    CSI; what an override leaves out the link takes from ``links``. User-to-user links
+    only: the aggregator's links keep ``links.fading`` and ``links.csi``."""
+
     src: int = Field(ge=0)
     dst: int = Field(ge=0)
-    snr_db: float
+    snr_db: float | None = Field(
+        None, description="the link's average SNR before snr_offset_db (no clipping, no shadowing); null: links.snr_db "
+        "or path loss")
+    fading: str | None = Field(
+        None, description="the link's fading model, any name links.fading accepts (images and model packets); "
+        "null: links.fading")
+    csi: bool | None = Field(None, description="whether the link's receiver knows h and equalises; null: links.csi")
+
+    def changes(self) -> bool:
+        """Whether the override sets anything (an entry with src and dst only is a mistake)."""
+        return self.snr_db is not None or self.fading is not None or self.csi is not None
+
+
+SnrOverride = LinkOverride  # its name while overrides could set the SNR only
 
 
 class AggregatorLinkSpec(_Spec):
@@ -74,7 +91,7 @@ class LinksSpec(_Spec):
     snr_min_db: float = Field(-10.0, description="path-loss SNRs are clipped to [snr_min_db, snr_max_db]")
     snr_max_db: float = Field(30.0)
     path_loss: PathLossSpec = PathLossSpec()
-    overrides: tuple[SnrOverride, ...] = ()
+    overrides: tuple[LinkOverride, ...] = ()
     fading: str = Field(
         "none",
         description="fading model: none (alias awgn) | rayleigh | rician, or a plugin's registered channel",
@@ -107,6 +124,10 @@ class LinksSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> "LinksSpec":
+        for i, override in enumerate(self.overrides):
+            if not override.changes():
+                raise SpecValueError(f"overrides[{i}]", override.model_dump(exclude_none=True),
+                                     "changes nothing; give at least one of snr_db, fading, csi")
         if self.snr_min_db > self.snr_max_db:
             raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
         if self.medium != "cell":

@@ -18,6 +18,7 @@ from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
 from semnet.scenario.links import (  # noqa: F401
     AggregatorLinkSpec,
     ChannelSpec,
+    LinkOverride,
     LinksSpec,
     PathLossSpec,
     RateSpec,

@@ -120,6 +120,11 @@ VALIDATE_CASES = [
         ["method.controls[0]", "'more_steps'", "allowed:", "bytes_matched"],
     ),
     ("unknown_fading", _set(("links.fading", "nakagami")), ["links.fading", "'nakagami'", "rayleigh"]),
+    ("override_unknown_fading", _set(("links.overrides", [{"src": 0, "dst": 1, "snr_db": 5.0},
+                                                          {"src": 1, "dst": 2, "fading": "nakagami", "csi": False}])),
+     ["links.overrides[1].fading", "'nakagami'", "unknown channel", "allowed:", "none", "rayleigh", "rician"]),
+    ("override_changes_nothing", _set(("links.overrides", [{"src": 0, "dst": 1}])),
+     ["links.overrides[0]", "changes nothing", "snr_db, fading, csi"]),
     ("bad_bandwidth_ratio", _set(("model.bandwidth_ratio", "1/0")), ["model.bandwidth_ratio", "'1/0'", "'1/6'"]),
     ("bandwidth_ratio_above_one", _set(("model.bandwidth_ratio", 2)), ["model.bandwidth_ratio", "2", "(0, 1]"]),
     ("folder_without_path", _set(("data.source", "folder")), ["data.path", "None", "needs 'path'"]),
@@ -258,11 +263,25 @@ NETWORK_CASES = [
         ["topology", "'random_geometric'", "no links", "radius_m"],
     ),
     (
+        "fading_override_not_a_link",
+        _set(("topology.kind", "star"), ("links.overrides", [{"src": 1, "dst": 2, "fading": "rayleigh"}])),
+        ["links.overrides", "1 -> 2 is not a link of the topology"],
+    ),
+    (
         "override_not_a_link",
         _set(("topology.kind", "star"), ("links.overrides", [{"src": 1, "dst": 2, "snr_db": 0.0}])),
         ["links.overrides", "1 -> 2 is not a link of the topology"],
     ),
 ]
+
+
+@pytest.mark.parametrize("case", ["override_unknown_fading", "override_changes_nothing"])
+def test_run_refuses_a_bad_override_in_one_line(tmp_path, write_scenario, capsys, case):
+    content, expected = next((c, e) for i, c, e in VALIDATE_CASES if i == case)
+    path = write_scenario(content)
+    rc = main(["run", path, "--out", str(tmp_path / "x"), "--quiet"])
+    assert_one_line_error(capsys, rc, path, *expected)
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("content, expected", [pytest.param(c, e, id=i) for i, c, e in NETWORK_CASES])

@@ -173,6 +173,13 @@ VARIANTS = {
         "traffic": {"images_per_s": 25.0, "arrivals": "poisson", "queue": "images_first", "deadline_s": 0.05,
                     "window_s": 0.2},
     },
+    # one link Rayleigh without CSI, another AWGN without CSI: the channels hold no state,
+    # so nothing new is saved, and the packets' outages and live images cross the checkpoint
+    "link_channels": {
+        "links.overrides": [{"src": 0, "dst": 1, "fading": "rayleigh", "csi": False}, {"src": 1, "dst": 2, "csi": False}],
+        "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
+        "traffic": {"images_per_s": 25.0, "deadline_s": 0.05, "window_s": 0.2},
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -183,7 +190,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
-    ("traffic", 7), ("traffic", 10),
+    ("traffic", 7), ("traffic", 10), ("link_channels", 7),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

@@ -39,7 +39,9 @@ def test_the_tutorial_runs_as_written(tmp_path):
     files, commands = _blocks()
     for name, body in files.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # the console script may be another checkout's (git worktrees share one environment):
+    # the package under test is this tree's
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PYTHONPATH": str(DOC.parents[1])}
     outputs = []
     for command in commands:
         args = shlex.split(command)
