@@ -27,7 +27,7 @@ from semnet.fl.aggregation import tensors_of
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.finefed import DecoderStep, PersonalModels, decoder_downloads, task_weights
 from semnet.fl.strategy import ClientReply, run_rounds
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.trainer import TrainJob, simulated_samples
 from semnet.fl.versions import version_of
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
@@ -55,7 +55,7 @@ class JointStep(DecoderStep):
 
             def make(i=i, receivers=receivers, steps=steps, rnd=rnd, held=held):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [LossTask(self.decoder_copy(i, j, versions[j], held[j]), ctx.link_snrs(i, j), w)
+                tasks = [ctx.loss_task(self.decoder_copy(i, j, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
                 return [
                     TrainJob(

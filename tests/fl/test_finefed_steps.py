@@ -113,3 +113,35 @@ def test_finefed_joint_runs_end_to_end_with_its_controls_matched_to_its_own_budg
     controls = {c["name"]: c for c in summary["controls"]}
     assert controls["compute_matched"]["local_passes"] >= budget["local_passes"]
     assert controls["bytes_matched"]["bytes"] >= budget["bytes"]
+
+
+def test_joint_step_tasks_meet_their_links_channels(tiny, monkeypatch):
+    from semnet.fl.finefed_joint import JointStep
+    from semnet.fl.strategy import run_rounds
+    from semnet.scenario import validate
+    from tests.fl.conftest import tiny_scenario_dict
+
+    raw = tiny_scenario_dict()
+    raw["links"] = {"snr_db": 10.0, "overrides": [{"src": 0, "dst": 1, "fading": "rayleigh", "csi": False}]}
+    scenario = validate(raw)
+    ctx, _ = build_context(scenario)
+    models = PersonalModels(ctx.new_model(), ctx.users)
+    from semnet.fl.trainer import Trainer
+    from semnet.runner import link_channels
+
+    channels = link_channels(scenario, ctx._network)  # what a run's trainer routes by
+    seen = {}
+    real_run = Trainer.run
+
+    def spy(self, jobs):
+        for job in jobs:
+            for j, task in zip(ctx.receivers(job.key), job.tasks):
+                seen[(job.key, j)] = (set(task.links), {channels.of(*link).kind for link in task.links})
+        return real_run(self, jobs)
+
+    monkeypatch.setattr(Trainer, "run", spy)
+    run_rounds(ctx, JointStep(ctx, models, scenario.method.finetune, 1), 1)
+    assert set(seen) == set(ctx.image_links())
+    for (i, j), (links, kinds) in seen.items():
+        assert links == {(i, j)}  # each decoder copy's images travel over its own link
+        assert kinds == ({"rayleigh"} if (i, j) == (0, 1) else {"none"})  # none: AWGN
