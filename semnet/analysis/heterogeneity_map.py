@@ -135,6 +135,14 @@ def _row_name(run: Run, method: str) -> str:
     return name if method == "finefed" else f"{name} [{method}]"
 
 
+def _shown(path: Path) -> str:
+    """A run directory relative to the working directory where it lies below it (records stay portable)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def map_points(runs: Iterable[Run]) -> list[MapPoint]:
     """One point per FineFed run that has the oracle and both matched controls."""
     points = []
@@ -151,7 +159,7 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed, compute, bytes_, oracle = (float(v) for v in values)
-        points.append(MapPoint(_row_name(run, method), column, order, str(run.path), run.seed, start, finefed, compute,
+        points.append(MapPoint(_row_name(run, method), column, order, _shown(run.path), run.seed, start, finefed, compute,
                                bytes_, oracle))
     return points
 
