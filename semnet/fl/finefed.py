@@ -107,6 +107,25 @@ def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int, ve
     return copy_j
 
 
+def multitask_job(ctx: RunContext, spec: FineTuneSpec, i: int, encoder: nn.Module, tasks: list, steps: int,
+                  train: tuple[str, ...], generator) -> TrainJob:
+    """Transmitter i's one multi-task job over its receivers' decoders (``tasks``), at
+    the encoder step's local settings: FineFed's encoder step and the joint step."""
+    local = spec.encoder
+    return TrainJob(
+        key=i,
+        encoder=encoder,
+        tasks=tasks,
+        data=ctx.stream(i, local.batch_size),
+        steps=steps,
+        train=train,
+        lr=local.lr,
+        optimizer=local.optimizer,
+        weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
+        generator=generator,
+    )
+
+
 class EncoderStep(RoundStrategy):
     """Decoders frozen; each transmitter fine-tunes its encoder against its receivers'
     decoders (one round: decoder downloads, then local multi-task training). A
@@ -137,20 +156,8 @@ class EncoderStep(RoundStrategy):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
                 tasks = [ctx.loss_task(received_decoder(ctx, models, j, i, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
-                return [
-                    TrainJob(
-                        key=i,
-                        encoder=models.encoders[i],
-                        tasks=tasks,
-                        data=ctx.stream(i, local.batch_size),
-                        steps=steps,
-                        train=("encoder",),
-                        lr=local.lr,
-                        optimizer=local.optimizer,
-                        weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
-                        generator=ctx.generator("encoder_step", self.iteration, i),
-                    )
-                ]
+                return [multitask_job(ctx, spec, i, models.encoders[i], tasks, steps, ("encoder",),
+                                      ctx.generator("encoder_step", self.iteration, i))]
 
             task = Task(key=i, node=i, downloads=downloads,
                         samples=simulated_samples(steps, local.batch_size, len(receivers)))

@@ -25,9 +25,9 @@ from torch import nn
 
 from semnet.fl.aggregation import tensors_of
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
-from semnet.fl.finefed import DecoderStep, PersonalModels, decoder_downloads, task_weights
+from semnet.fl.finefed import DecoderStep, PersonalModels, decoder_downloads, multitask_job, task_weights
 from semnet.fl.strategy import ClientReply, run_rounds
-from semnet.fl.trainer import TrainJob, simulated_samples
+from semnet.fl.trainer import simulated_samples
 from semnet.fl.versions import version_of
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
@@ -57,20 +57,8 @@ class JointStep(DecoderStep):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
                 tasks = [ctx.loss_task(self.decoder_copy(i, j, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
-                return [
-                    TrainJob(
-                        key=i,
-                        encoder=models.encoders[i],
-                        tasks=tasks,
-                        data=ctx.stream(i, local.batch_size),
-                        steps=steps,
-                        train=("encoder", "decoders"),
-                        lr=local.lr,
-                        optimizer=local.optimizer,
-                        weighting="uncertainty" if spec.task_weights == "uncertainty" else "fixed",
-                        generator=ctx.generator("joint_step", self.iteration, rnd, i),
-                    )
-                ]
+                return [multitask_job(ctx, spec, i, models.encoders[i], tasks, steps, ("encoder", "decoders"),
+                                      ctx.generator("joint_step", self.iteration, rnd, i))]
 
             task = Task(key=i, node=i, downloads=downloads,
                         samples=simulated_samples(steps, local.batch_size, len(receivers)), uploads=uploads)
