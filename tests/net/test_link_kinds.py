@@ -82,3 +82,50 @@ def test_channel_kinds_refuses_an_unknown_name_without_the_loader():
 
 def test_the_old_name_still_builds_an_snr_override():
     assert SnrOverride is LinkOverride and SnrOverride(src=0, dst=1, snr_db=2.0).snr_db == 2.0
+
+
+def test_on_a_channel_over_time_an_overridden_link_fades_with_its_own_law():
+    """Default AWGN, one link Rayleigh, Gauss–Markov scatter: the overridden link's gain
+    has Rayleigh statistics (E|h|^2 = 1, P(|h|^2 <= x) = 1 - e^-x) and the two-ended
+    correlation J0(2 pi f_D T)^2 at lag T; every other link's gain is exactly 1, in the
+    simulator and in the comparison states every method is scored on."""
+    import numpy as np
+    from scipy.special import j0
+
+    from semnet.sim import Simulator
+
+    speed_mps, carrier_hz, step_s = 3.0, 2.4e9, 0.01
+    scenario = _scenario([{"src": 0, "dst": 1, "fading": "rayleigh", "csi": False}], fading="none",
+                         channel={"time_correlation": "gauss_markov", "speed_mps": speed_mps,
+                                  "carrier_hz": carrier_hz, "gauss_markov_step_s": step_s, "comparison_states": 64})
+    net = build_network(scenario.topology, scenario.links, scenario.seed)
+    process = net.channel
+    assert process is not None and process.fading_of((0, 1)).name == "rayleigh"
+    assert process.fading_of((1, 0)).name == "none" and process.fading_of((0, "server")).name == "none"
+
+    f_d = speed_mps * carrier_hz / 299_792_458.0
+    rho_t = j0(2 * np.pi * f_d * step_s) ** 2  # both ends of a user-to-user link move
+    assert process.link_rho((0, 1)) == pytest.approx(rho_t, rel=1e-9)
+
+    faded = process.link((0, 1), np.random.default_rng(3))
+    times = np.arange(60_000) * step_s
+    h = faded.gains(times)
+    power = np.abs(h) ** 2
+    assert power.mean() == pytest.approx(1.0, abs=0.05)
+    for x in (0.1, 0.5, 1.0, 2.0):  # exponential CDF of |h|^2
+        assert np.mean(power <= x) == pytest.approx(1 - np.exp(-x), abs=0.03)
+    lag1 = np.mean(h[1:] * np.conj(h[:-1])).real
+    assert lag1 == pytest.approx(rho_t, abs=0.02)
+    lag50 = np.mean(h[50:] * np.conj(h[:-50])).real
+    assert lag50 == pytest.approx(rho_t ** 50, abs=0.05)
+
+    steady = process.link((1, 0), np.random.default_rng(3))
+    assert np.array_equal(steady.gains(times[:100]), np.ones(100))
+
+    sim = Simulator(net, seed=0, compute_speed={u: 100.0 for u in net.users} | {net.aggregator: 100.0})
+    gains = [abs(sim.channel_state(0, 1, t)[0]) for t in np.arange(1, 200) * 0.5]
+    assert np.std(gains) > 0.2  # the simulator's 0 -> 1 images and packets fade
+    assert all(sim.channel_state(1, 0, t)[0] == 1 for t in np.arange(1, 20) * 0.5)
+    _, h_compare = process.comparison((0, 1), seed=scenario.seed)
+    _, h_steady = process.comparison((1, 0), seed=scenario.seed)
+    assert np.std(np.abs(h_compare)) > 0.2 and np.array_equal(h_steady, np.ones_like(h_steady))
