@@ -241,8 +241,8 @@ def _signature(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
     return found
 
 
-def _lookup(name: str, from_spec: bool) -> tuple[str, type]:
-    where = f"links.fading = {name!r}: " if from_spec else ""
+def _lookup(name: str, from_spec: bool, section: str = "links") -> tuple[str, type]:
+    where = f"{section}.fading = {name!r}: " if from_spec else ""
     try:
         canonical = channels.canonical(name)  # the registry also checks it is a FadingModel subclass
     except UnknownNameError as err:  # one line listing the registered names
@@ -253,7 +253,7 @@ def _lookup(name: str, from_spec: bool) -> tuple[str, type]:
     return canonical, channels.get(canonical)
 
 
-def make_fading(spec, /, **options: Any) -> FadingModel:
+def make_fading(spec, /, *, section: str = "links", **options: Any) -> FadingModel:
     """Build a fading model: the one constructor that the network builder and the run
     set-up both call (``make_fading(scenario.links)``), and that the scenario loader may
     call to check ``links.fading`` and ``links.channel_options`` early.
@@ -265,6 +265,9 @@ def make_fading(spec, /, **options: Any) -> FadingModel:
         ``channel_options`` are the constructor options, and ``k_factor`` is passed to
         a model whose constructor takes ``k_factor``, as ``rician`` does), or a
         registered name (``"none"``/``"awgn"``, ``"rayleigh"``, ``"rician"``, a plugin's).
+    section : str
+        With a spec: the key path its errors name (``links``, or
+        ``links.overrides[k]`` for one link's own channel).
     **options
         With a name: the constructor options (``make_fading("rician", k_factor=3.0)``).
         With a spec: not allowed (they come from the spec).
@@ -289,13 +292,13 @@ def make_fading(spec, /, **options: Any) -> FadingModel:
         options = dict(getattr(spec, "channel_options", None) or {})
     else:
         name = spec
-    key_prefix = "links.channel_options." if from_spec else "option "
+    key_prefix = f"{section}.channel_options." if from_spec else "option "
     k_note = ""
-    canonical, cls = _lookup(name, from_spec)
+    canonical, cls = _lookup(name, from_spec, section)
     accepted, required, var_kw = _signature(cls)
     if from_spec and "k_factor" in accepted:
         if "k_factor" in options:
-            raise ScenarioError(f"links.channel_options.k_factor: set links.k_factor instead (channel {canonical!r})")
+            raise ScenarioError(f"{section}.channel_options.k_factor: set links.k_factor instead (channel {canonical!r})")
         options["k_factor"] = float(spec.k_factor)
         k_note = "; k_factor is links.k_factor"
     listed = [k for k in accepted if not (from_spec and k == "k_factor")]
@@ -313,7 +316,7 @@ def make_fading(spec, /, **options: Any) -> FadingModel:
     except ScenarioError:
         raise
     except Exception as err:  # a plugin's constructor refusing its options: say so in one line
-        shown = "links.channel_options" if from_spec else "options"
+        shown = f"{section}.channel_options" if from_spec else "options"
         raise ScenarioError(f"{shown}: channel {canonical!r} rejected {options!r}: {type(err).__name__}: {err}") from None
     model.name = canonical
     return model

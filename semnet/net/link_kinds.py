@@ -8,15 +8,17 @@ network builder gives each link's packets its fading model
 (:class:`~semnet.net.network.LinkParams`), and the run builds the JSCC channel of each
 image link from the same kinds (:class:`~semnet.models.link_channels.LinkChannels`).
 
-Models are built once per name and shared by every link of that name (a plugin's
-Monte-Carlo tables are built once); an override naming ``links.fading``'s channel
-shares its model, ``channel_options`` included. Another name is built with no options
-but ``links.k_factor`` (for a constructor that takes one, as ``rician``'s does).
+Models are built once per name and options and shared by every link that names them
+(a plugin's Monte-Carlo tables are built once). An override naming ``links.fading``'s
+channel without options of its own shares its model, ``channel_options`` included;
+another name is built from the override's own ``channel_options`` (none if it gives
+none) and ``links.k_factor`` (for a constructor that takes one, as ``rician``'s does).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
@@ -56,13 +58,13 @@ def channel_kinds(links) -> tuple[ChannelKind, dict[tuple[int, int], ChannelKind
     """
     default_model = make_fading(links)
     default = ChannelKind(links.fading, default_model, bool(links.csi))
-    models = {channels.canonical(links.fading): default_model}
+    models = {(channels.canonical(links.fading), None): default_model}
     fading: dict[tuple[int, int], tuple[str, FadingModel]] = {}
     csi: dict[tuple[int, int], bool] = {}
     for k, override in enumerate(links.overrides):
         link = (override.src, override.dst)
         if override.fading is not None:
-            fading[link] = (override.fading, _model(override.fading, links, models, f"links.overrides[{k}].fading"))
+            fading[link] = (override.fading, _model(override, links, models, f"links.overrides[{k}]"))
         if override.csi is not None:
             csi[link] = bool(override.csi)
     kinds = {}
@@ -74,20 +76,25 @@ def channel_kinds(links) -> tuple[ChannelKind, dict[tuple[int, int], ChannelKind
     return default, kinds
 
 
-def _model(name: str, links, models: dict, key: str) -> FadingModel:
+def _model(override, links, models: dict, section: str) -> FadingModel:
+    """The fading model of ``override`` (its ``fading`` and ``channel_options``), built
+    once per name and options; ``section`` is the override's key path."""
+    name, options = override.fading, override.channel_options
+    key = f"{section}.fading"
     try:
         canonical = channels.canonical(name)
     except UnknownNameError:  # the registry's one line, under the override's key
         raise _OverrideError(f"{key} = {name!r}: unknown channel; {channels.allowed()}", key) from None
     except PluginError as err:  # registered, but not a fading model
         raise _OverrideError(f"{key} = {name!r}: {err}", key) from None
-    model = models.get(canonical)
+    cache_key = (canonical, None if options is None else repr(sorted(options.items())))
+    model = models.get(cache_key)
     if model is None:
-        takes_k = "k_factor" in signature_of(channels.get(canonical)).accepted
+        spec = SimpleNamespace(fading=canonical, channel_options=dict(options or {}), k_factor=links.k_factor)
         try:
-            model = make_fading(canonical, k_factor=float(links.k_factor)) if takes_k else make_fading(canonical)
+            model = make_fading(spec, section=section)
         except ScenarioError as err:
-            raise _OverrideError(f"{key} = {name!r}: {err} (links.channel_options are links.fading's only)",
-                                 key) from None
-        models[canonical] = model
+            hint = "" if options is not None else f" (give {section}.channel_options; links.channel_options are links.fading's)"
+            raise _OverrideError(f"{err}{hint}", key) from None
+        models[cache_key] = model
     return model

@@ -65,6 +65,9 @@ class LinkOverride(_Spec):
         None, description="the link's fading model, any name links.fading accepts (images and model packets); "
         "null: links.fading")
     csi: bool | None = Field(None, description="whether the link's receiver knows h and equalises; null: links.csi")
+    channel_options: dict[str, Any] | None = Field(
+        None, description="with fading: options of its constructor (a plugin's); null: links.channel_options where "
+        "fading names links.fading's channel, else none")
 
     def changes(self) -> bool:
         """Whether the override sets anything (an entry with src and dst only is a mistake)."""
@@ -128,6 +131,9 @@ class LinksSpec(_Spec):
             if not override.changes():
                 raise SpecValueError(f"overrides[{i}]", override.model_dump(exclude_none=True),
                                      "changes nothing; give at least one of snr_db, fading, csi")
+            if override.channel_options is not None and override.fading is None:
+                raise SpecValueError(f"overrides[{i}].channel_options", override.channel_options,
+                                     "needs the override's own fading (links.channel_options serve links.fading)")
         if self.snr_min_db > self.snr_max_db:
             raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
         if self.medium != "cell":

@@ -4,6 +4,8 @@ its images the channel; every other link keeps links.fading and links.csi."""
 
 import pytest
 
+from tests.channels.test_registry import plugin  # noqa: F401  (the Nakagami plugin fixture)
+
 from semnet.errors import ScenarioError
 from semnet.net.link_kinds import channel_kinds
 from semnet.net.network import build_network
@@ -129,3 +131,43 @@ def test_on_a_channel_over_time_an_overridden_link_fades_with_its_own_law():
     _, h_compare = process.comparison((0, 1), seed=scenario.seed)
     _, h_steady = process.comparison((1, 0), seed=scenario.seed)
     assert np.std(np.abs(h_compare)) > 0.2 and np.array_equal(h_steady, np.ones_like(h_steady))
+
+
+def test_an_override_may_give_its_plugin_channel_options_of_its_own(plugin):
+    """Nakagami-m (a plugin) with m from each override's channel_options: links naming the
+    same options share one model, other options build another, an override without
+    options naming links.fading's plugin shares links.channel_options; |h|^2 has the
+    Gamma(m, 1/m) variance 1/m the option sets."""
+    import numpy as np
+
+    from tests.channels.test_registry import PLUGIN
+
+    scenario = _scenario([
+        {"src": 0, "dst": 1, "fading": PLUGIN, "channel_options": {"m": 3}},
+        {"src": 1, "dst": 2, "fading": PLUGIN, "channel_options": {"m": 3}, "csi": False},
+        {"src": 2, "dst": 0, "fading": PLUGIN, "channel_options": {"m": 1}},
+        {"src": 1, "dst": 0, "fading": PLUGIN, "csi": False},
+    ], fading=PLUGIN, channel_options={"m": 2})
+    net = build_network(scenario.topology, scenario.links, scenario.seed)
+    model = {link: net.link(*link).fading_model for link in [(0, 1), (1, 2), (2, 0), (1, 0), (0, 2)]}
+    assert [model[link].m for link in model] == [3.0, 3.0, 1.0, 2.0, 2.0]
+    assert model[(0, 1)] is model[(1, 2)] and model[(1, 0)] is model[(0, 2)]  # (0, 2): the default
+    chans = link_channels(scenario, net)
+    assert chans.of(0, 1).fading is model[(0, 1)] and chans.of(2, 0).fading.m == 1.0
+    for m in (1.0, 3.0):
+        m_model = model[(2, 0)] if m == 1.0 else model[(0, 1)]
+        power = np.abs(m_model.sample_numpy(200_000, np.random.default_rng(0))) ** 2
+        assert power.mean() == pytest.approx(1.0, abs=0.01) and power.var() == pytest.approx(1 / m, rel=0.03)
+
+
+def test_bad_override_channel_options_name_their_key(plugin):
+    from tests.channels.test_registry import PLUGIN
+
+    with pytest.raises(ScenarioError, match=r"links.overrides\[0\].channel_options.*needs the override's own fading"):
+        _scenario([{"src": 0, "dst": 1, "csi": False, "channel_options": {"m": 3}}])
+    with pytest.raises(ScenarioError, match=r"links.overrides\[1\].channel_options.mm: not an option of channel "
+                                            rf"'{PLUGIN}'; allowed: m"):
+        _scenario([{"src": 0, "dst": 1, "csi": False},
+                   {"src": 1, "dst": 0, "fading": PLUGIN, "channel_options": {"mm": 3}}])
+    with pytest.raises(ScenarioError, match=r"links.overrides\[0\].channel_options: channel .* rejected \{'m': 0.7\}"):
+        _scenario([{"src": 0, "dst": 1, "fading": PLUGIN, "channel_options": {"m": 0.7}}])
