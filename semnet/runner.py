@@ -122,7 +122,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     :class:`~semnet.errors.RunInterrupted`; either way the run directory keeps its
     records as ``*.part`` and says why in ``status.json``.
     """
-    wall0 = time.perf_counter()
+    # a resumed run's wall time goes on from its checkpoint's: the run's total, less the
+    # work lost after the last checkpoint (it is played again and counted then)
+    wall0 = time.perf_counter() - (float(resume.get("wall_time_s", 0.0)) if resume is not None else 0.0)
     out_dir = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
     if resume is None:  # before loading anything: a busy or used directory fails fast
         check_target(out_dir, overwrite=overwrite)
@@ -178,7 +180,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
     scenario_text = resolved_yaml(scenario)
     if resume is None:
         run_dir.write_text("scenario.yaml", scenario_text)
-    log = resume_log(scenario, scenario_text, run_dir, resume)
+    log = resume_log(scenario, scenario_text, run_dir, resume, elapsed_s=lambda: time.perf_counter() - wall0)
     if log is not None and log.replaying:
         run_dir.mute(True)  # the streams already hold everything up to the checkpoint
         progress = _after_replay(progress, log)
@@ -293,23 +295,27 @@ class _RunDirectoryStore(ResumeStore):
     the point to resume from in ``checkpoints/resume.pt`` with the streams' offsets, the
     scenario's digest and semnet's version."""
 
-    def __init__(self, run_dir: RunDirectory, digest: str):
+    def __init__(self, run_dir: RunDirectory, digest: str, elapsed_s=None):
         self.run_dir, self.digest = run_dir, digest
+        self.elapsed_s = elapsed_s or (lambda: 0.0)  # the run's wall time so far
 
     def save_call(self, index: int, snapshot: dict) -> None:
         self.run_dir.save_checkpoint(call_file(index), snapshot)
 
     def save_point(self, payload: dict) -> None:
-        payload.update(offsets=self.run_dir.stream_offsets(), scenario_sha256=self.digest, semnet_version=__version__)
+        payload.update(offsets=self.run_dir.stream_offsets(), scenario_sha256=self.digest, semnet_version=__version__,
+                       wall_time_s=float(self.elapsed_s()))
         self.run_dir.save_checkpoint(RESUME_CHECKPOINT, payload)
 
 
-def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, resume: dict | None) -> ResumeLog | None:
+def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, resume: dict | None,
+               elapsed_s=None) -> ResumeLog | None:
     """The run's resume log: it writes checkpoints into the run directory unless
-    checkpoints are off, and replays up to ``resume`` when the run is a resumed one."""
+    checkpoints are off, and replays up to ``resume`` when the run is a resumed one.
+    ``elapsed_s()`` is the run's wall time so far, kept in each checkpoint."""
     out = scenario.output
     digest = scenario_digest(scenario_text) if resume is None else resume["scenario_sha256"]
-    store = _RunDirectoryStore(run_dir, digest) if out.checkpoints else None
+    store = _RunDirectoryStore(run_dir, digest, elapsed_s) if out.checkpoints else None
     if store is None and resume is None:
         return None
     return ResumeLog(store, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))

@@ -284,3 +284,28 @@ def test_a_sweep_resumes_its_unfinished_point_from_its_checkpoint(tmp_path, monk
     assert result.status == "complete"
     assert (point_dir / "note.txt").exists()  # continued in place, not started again
     assert_same_run(whole, point_dir)
+
+
+def test_a_resumed_runs_wall_time_goes_on_from_its_checkpoint(tmp_path, monkeypatch):
+    """The checkpoint keeps the run's wall time so far; the resumed run's summary and the
+    metrics it writes count from there (as if the first process had taken 1000 s)."""
+    import time
+
+    scenario = validate(_raw())
+    _interrupt_at(monkeypatch, 5)
+    with pytest.raises(RunInterrupted):
+        run_scenario(scenario, out_dir=tmp_path / "run")
+    monkeypatch.undo()
+    path = tmp_path / "run" / "checkpoints" / RESUME_CHECKPOINT
+    checkpoint = torch.load(path, weights_only=False)
+    assert checkpoint["wall_time_s"] > 0
+    checkpoint["wall_time_s"] = 1000.0
+    torch.save(checkpoint, path)
+    before = (tmp_path / "run" / "metrics.jsonl.part").read_text().count("\n")
+    t0 = time.perf_counter()
+    resume_run(tmp_path / "run")
+    took_s = time.perf_counter() - t0
+    wall = json.loads((tmp_path / "run" / "summary.json").read_text())["wall_time_s"]
+    assert 1000.0 < wall <= 1000.0 + took_s
+    resumed = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][before:]
+    assert resumed and all(1000.0 < r["wall_time_s"] <= 1000.0 + took_s for r in resumed)
