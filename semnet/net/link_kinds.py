@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
-from semnet.registry import PluginError, UnknownNameError, channels, signature_of
+from semnet.registry import PluginError, UnknownNameError, channels
 
 __all__ = ["ChannelKind", "channel_kinds"]
 

@@ -4,8 +4,6 @@ its images the channel; every other link keeps links.fading and links.csi."""
 
 import pytest
 
-from tests.channels.test_registry import plugin  # noqa: F401  (the Nakagami plugin fixture)
-
 from semnet.errors import ScenarioError
 from semnet.net.link_kinds import channel_kinds
 from semnet.net.network import build_network
@@ -13,6 +11,18 @@ from semnet.runner import link_channels
 from semnet.scenario import validate
 from semnet.scenario.schema import LinkOverride, SnrOverride
 from tests.fl.conftest import tiny_scenario_dict
+
+
+@pytest.fixture
+def nakagami():
+    """The Nakagami-m test plugin of tests/channels, registered for one test; its name."""
+    from semnet.registry import channels
+    from tests.channels.test_registry import PLUGIN, Nakagami
+
+    channels.names()  # the built-ins first
+    channels.add(PLUGIN, Nakagami, "Nakagami-m fading (test plugin)")
+    yield PLUGIN
+    channels._entries.pop(PLUGIN, None)
 
 
 def _scenario(overrides, **links):
@@ -133,15 +143,14 @@ def test_on_a_channel_over_time_an_overridden_link_fades_with_its_own_law():
     assert np.std(np.abs(h_compare)) > 0.2 and np.array_equal(h_steady, np.ones_like(h_steady))
 
 
-def test_an_override_may_give_its_plugin_channel_options_of_its_own(plugin):
+def test_an_override_may_give_its_plugin_channel_options_of_its_own(nakagami):
     """Nakagami-m (a plugin) with m from each override's channel_options: links naming the
     same options share one model, other options build another, an override without
     options naming links.fading's plugin shares links.channel_options; |h|^2 has the
     Gamma(m, 1/m) variance 1/m the option sets."""
     import numpy as np
 
-    from tests.channels.test_registry import PLUGIN
-
+    PLUGIN = nakagami
     scenario = _scenario([
         {"src": 0, "dst": 1, "fading": PLUGIN, "channel_options": {"m": 3}},
         {"src": 1, "dst": 2, "fading": PLUGIN, "channel_options": {"m": 3}, "csi": False},
@@ -160,8 +169,8 @@ def test_an_override_may_give_its_plugin_channel_options_of_its_own(plugin):
         assert power.mean() == pytest.approx(1.0, abs=0.01) and power.var() == pytest.approx(1 / m, rel=0.03)
 
 
-def test_bad_override_channel_options_name_their_key(plugin):
-    from tests.channels.test_registry import PLUGIN
+def test_bad_override_channel_options_name_their_key(nakagami):
+    PLUGIN = nakagami
 
     with pytest.raises(ScenarioError, match=r"links.overrides\[0\].channel_options.*needs the override's own fading"):
         _scenario([{"src": 0, "dst": 1, "csi": False, "channel_options": {"m": 3}}])
