@@ -66,3 +66,22 @@ def apply_average_update(base: Sequence[Tensor], updates: Sequence[Sequence[Tens
     weighted mean of the decoded updates (FedAvg on differences)."""
     mean = weighted_average(updates, weights)
     return [b + d.to(b.dtype) for b, d in zip(base, mean, strict=True)]
+
+
+def momentum_server_step(current: Sequence[Tensor], averaged: Sequence[Tensor], velocity: Sequence[Tensor],
+                         server_lr: float, momentum: float) -> tuple[list[Tensor], list[Tensor]]:
+    """FedAvgM's server step (Hsu et al., 2019): with the pseudo-gradient
+    ``d = current - averaged``, ``v' = momentum v + d`` and ``w' = current - server_lr v'``.
+    Returns ``(w', v')``."""
+    new_velocity = [momentum * v + (c - a) for c, a, v in zip(current, averaged, velocity, strict=True)]
+    return [c - server_lr * v for c, v in zip(current, new_velocity, strict=True)], new_velocity
+
+
+def feddyn_server_step(current: Sequence[Tensor], averaged: Sequence[Tensor], h: Sequence[Tensor], *,
+                       alpha: float, share: float) -> tuple[list[Tensor], list[Tensor]]:
+    """FedDyn's server step (Acar et al., 2021, Algorithm 1): ``h' = h - alpha share
+    (averaged - current)`` (``share``: participants over users, so that the sum over the
+    ``m`` participants is divided by all ``n`` users), ``w' = averaged - h' / alpha``.
+    Returns ``(w', h')``."""
+    new_h = [hk - alpha * share * (a - c) for hk, a, c in zip(h, averaged, current, strict=True)]
+    return [a - hk / alpha for a, hk in zip(averaged, new_h, strict=True)], new_h

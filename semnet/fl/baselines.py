@@ -17,6 +17,7 @@ import copy
 from torch import nn
 
 from semnet.fl.aggregation import apply_average_update, average_into, differences, load_tensors, tensors_of
+from semnet.fl.client_terms import ProximalTerm
 from semnet.fl.context import ClientPlan, RunContext
 from semnet.fl.finefed import PersonalModels
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy
@@ -276,8 +277,8 @@ class Ditto(RoundStrategy):
                              tasks=[ctx.loss_task(snapshot.decoder, ctx.out_links(u))],
                              generator=ctx.generator("ditto_global", rnd, u), **common),
                     TrainJob(key=(u, "personal"), encoder=personal.encoder,
-                             tasks=[ctx.loss_task(personal.decoder, _all_links(ctx, u))], prox_mu=self.lam,
-                             prox_reference=reference, generator=ctx.generator("ditto_personal", rnd, u), **common),
+                             tasks=[ctx.loss_task(personal.decoder, _all_links(ctx, u))],
+                             terms=(ProximalTerm(self.lam, reference),) if self.lam else (), generator=ctx.generator("ditto_personal", rnd, u), **common),
                 ]
 
             task = Task(key=u, node=u, downloads=self.global_sync.downloads(u),

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from semnet.channels import complex_normal_torch
+from semnet.fl.client_terms import stackable
 from semnet.fl.parallel import job_chains
 from semnet.fl.trainer import JobResult, Trainer, TrainJob, _make_optimizer
 from semnet.models import Channel
@@ -106,6 +107,8 @@ class BatchedTrainer(Trainer):
             return None
         if not hasattr(job.data, "batch_size"):
             return None
+        if not all(stackable(term) for term in job.terms):
+            return None  # a term without a batched form: its job trains alone
         decoders = [t.decoder for t in job.tasks]
         if "decoders" in job.train and len({id(d) for d in decoders}) < len(decoders):
             return None  # one trained decoder under two tasks: its stacked copies would drift apart
@@ -113,8 +116,8 @@ class BatchedTrainer(Trainer):
             return None
         return (
             _shape_key(job.encoder), tuple(_shape_key(d) for d in decoders), job.train, job.steps, job.lr,
-            job.optimizer, job.weighting if len(job.tasks) > 1 else "fixed", bool(job.prox_mu),
-            job.correction is not None, job.track_gradients, job.data.batch_size,
+            job.optimizer, job.weighting if len(job.tasks) > 1 else "fixed",
+            tuple((type(term), term.batch_key()) for term in job.terms), job.data.batch_size,
             tuple((t.snr_uniform_db is None, len(t.snr_db)) for t in job.tasks),
             getattr(job.encoder, "snr_aware", True),
         )
@@ -143,15 +146,10 @@ class BatchedTrainer(Trainer):
         weights = torch.tensor([[float(t.weight) for t in j.tasks] for j in jobs], device=device)  # (J, T)
         choices = [[torch.tensor(list(t.snr_db), dtype=torch.float32, device=device) for t in j.tasks] for j in jobs]
         routes = [[self.route(t) for t in j.tasks] for j in jobs]
-        prox = None
-        if first.prox_mu:
-            refs = [torch.stack([r.to(device) for r in rs]) for rs in zip(*[j.prox_reference for j in jobs])]
-            mus = torch.tensor([float(j.prox_mu) for j in jobs], device=device)
-            prox = (refs, mus)
-        corrections = None
-        if first.correction is not None:
-            corrections = [torch.stack([c.to(device) for c in cs]) for cs in zip(*[j.correction for j in jobs])]
-        grad_sums = [torch.zeros_like(p) for p in leaves] if first.track_gradients else None
+        # each term position of the group's jobs as one stacked term (same classes and keys: _signature)
+        terms = [type(column[0]).stack(column, device) for column in zip(*[j.terms for j in jobs])]
+        for term in terms:
+            term.begin(leaves)
         reuse_latent = not getattr(first.encoder, "snr_aware", True)
         task_sums = torch.zeros(n_jobs, n_tasks, device=device)
         latent_shape = None
@@ -215,20 +213,14 @@ class BatchedTrainer(Trainer):
                 total = (weights * (torch.exp(-log_vars) * losses + log_vars)).sum()
             else:
                 total = (weights * losses).sum()
-            if prox is not None:
-                refs, mus = prox
-                sq = sum(((p - r) ** 2).reshape(n_jobs, -1).sum(dim=1) for p, r in zip(leaves, refs, strict=True))
-                total = total + (0.5 * mus * sq).sum()
+            for term in terms:
+                penalty = term.penalty(leaves, n_jobs)
+                if penalty is not None:
+                    total = total + penalty
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            if grad_sums is not None:
-                for acc, p in zip(grad_sums, leaves, strict=True):
-                    if p.grad is not None:
-                        acc.add_(p.grad)
-            if corrections is not None:
-                for p, c in zip(leaves, corrections, strict=True):
-                    if p.grad is not None:
-                        p.grad.add_(c)
+            for term in terms:
+                term.after_backward(leaves)
             optimizer.step()
         encoders.write_back() if encoders.trained else None
         for d in decoders:
@@ -239,10 +231,13 @@ class BatchedTrainer(Trainer):
         out = []
         for j, job in enumerate(jobs):
             task_losses = means[j]
+            reports: dict = {}
+            for term in terms:
+                reports.update(term.report(j, first.steps))
             out.append(JobResult(
                 key=job.key, steps=job.steps, passes=job.steps * max(n_tasks, 1),
                 loss=sum(float(t.weight) * l for t, l in zip(job.tasks, task_losses)),
                 task_losses=task_losses,
-                grad_mean=[g[j] / steps for g in grad_sums] if grad_sums is not None else None,
+                reports=reports,
             ))
         return out

@@ -1,5 +1,10 @@
-"""Federated training of one global model: FedAvg, FedProx and SCAFFOLD, registered
-in :data:`semnet.registry.algorithms` (``method.federated.algorithm``).
+"""Federated training of one global model: FedAvg, FedProx, SCAFFOLD, FedDyn and
+FedAvgM, registered in :data:`semnet.registry.algorithms` (``method.federated.algorithm``).
+
+An algorithm's client logic is a tuple of :mod:`~semnet.fl.client_terms` on each
+client's job (:meth:`FederatedStrategy.client_terms`), which every trainer applies the
+same way; its own settings are ``method.federated.options``, checked against its
+``Options`` model (as a method's are) when the scenario is loaded.
 
 A strategy configures a round (which clients, what they download and upload, what
 local training they run) and aggregates the replies; the simulator moves the
@@ -22,11 +27,15 @@ counts what deploying its models costs.
 from __future__ import annotations
 
 import copy
+from typing import ClassVar
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from semnet.fl.aggregation import apply_average_update, differences, load_tensors, tensors_of, weighted_average
+from semnet.fl.aggregation import (apply_average_update, differences, feddyn_server_step, load_tensors,
+                                   momentum_server_step, tensors_of, weighted_average)
+from semnet.fl.client_terms import ClientTerm, GradientCorrection, GradientMean, LinearTerm, ProximalTerm
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.schedule import RateSchedule
 from semnet.fl.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
@@ -41,10 +50,14 @@ from semnet.sim import Message, Task
 class FederatedStrategy(RoundStrategy):
     """FedAvg (McMahan et al., 2017), weighted by local data size.
 
-    Subclasses set ``mu`` (FedProx) or add control variates (SCAFFOLD). Every link uses
-    the global encoder and decoder.
+    Subclasses give clients :meth:`client_terms` (FedProx, SCAFFOLD, FedDyn), change how
+    the server applies the average (:meth:`apply_average`: FedAvgM, FedDyn) or add state
+    that travels (SCAFFOLD's control variates). Every link uses the global encoder and
+    decoder. An algorithm with settings of its own declares ``Options``, a pydantic model
+    of ``method.federated.options``, available as ``self.options``.
     """
 
+    Options: ClassVar[type[BaseModel] | None] = None
     evaluates_between_rounds = True
     round_scoped = ("_start",)
 
@@ -52,7 +65,7 @@ class FederatedStrategy(RoundStrategy):
         super().__init__(ctx)
         self.model = model
         self.spec = spec
-        self.mu = 0.0
+        self.options = self.validate_options(spec.options)
         self.schedule = RateSchedule.of(spec)
         self.codecs = ctx.codecs
         # raw float32 both ways: clients start from the global model itself and the
@@ -60,6 +73,15 @@ class FederatedStrategy(RoundStrategy):
         self.exact = self.codecs.lossless("global_model", difference=False) and self.codecs.lossless(
             "updates", difference=True)
         self._start: dict[int, nn.Module] = {}  # what each client decoded this round (lossy codecs)
+
+    @classmethod
+    def validate_options(cls, options: dict) -> BaseModel | None:
+        """``method.federated.options`` as this algorithm's ``Options`` (pydantic raises on bad keys)."""
+        if cls.Options is None:
+            if options:
+                raise ValueError(f"takes no options; got {', '.join(sorted(options))}")
+            return None
+        return cls.Options.model_validate(options)
 
     def pairing(self) -> Pairing:
         return global_pairing(self.model)
@@ -174,8 +196,6 @@ class FederatedStrategy(RoundStrategy):
     def job(self, user: int, rnd: int, held: bool = False) -> TrainJob:
         local_model = self.received_model(user, held)
         local: LocalTrainSpec = self.spec.local
-        # the copy's parameters in trainable() order: encoder first, then decoder
-        reference = [p.detach().clone() for p in _ordered_parameters(local_model)] if self.mu else None
         return TrainJob(
             key=user,
             encoder=local_model.encoder,
@@ -184,10 +204,14 @@ class FederatedStrategy(RoundStrategy):
             steps=self.steps(user),
             lr=self.lr(rnd),
             optimizer=local.optimizer,
-            prox_mu=self.mu,
-            prox_reference=reference,
+            terms=self.client_terms(user, local_model),
             generator=self.ctx.generator("train", self.ctx.phase_name, rnd, user),
         )
+
+    def client_terms(self, user: int, local_model: nn.Module) -> tuple[ClientTerm, ...]:
+        """What ``user``'s local training adds to the plain loss and gradients, given the
+        copy of the global model it starts from (FedAvg: nothing)."""
+        return ()
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         if not replies:
@@ -198,6 +222,7 @@ class FederatedStrategy(RoundStrategy):
             states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
             weights.append(self.ctx.samples(reply.key))
         n_enc = len(tensors_of(self.model.encoder))
+        current = tensors_of(self.model.encoder) + tensors_of(self.model.decoder)
         if self.exact:
             averaged = weighted_average(states, weights)
         else:
@@ -209,10 +234,16 @@ class FederatedStrategy(RoundStrategy):
                 start = self._start[reply.key]
                 sent = differences(state, tensors_of(start.encoder) + tensors_of(start.decoder))
                 updates.append(self.codecs.send_difference("updates", sent, reply.key, server))
-            averaged = apply_average_update(tensors_of(self.model.encoder) + tensors_of(self.model.decoder),
-                                            updates, weights)
-        load_tensors(self.model.encoder, averaged[:n_enc])
-        load_tensors(self.model.decoder, averaged[n_enc:])
+            averaged = apply_average_update(current, updates, weights)
+        new = self.apply_average(current, averaged, len(replies))
+        load_tensors(self.model.encoder, new[:n_enc])
+        load_tensors(self.model.decoder, new[n_enc:])
+
+    def apply_average(self, current: list[torch.Tensor], averaged: list[torch.Tensor],
+                      participants: int) -> list[torch.Tensor]:
+        """The new global model (``tensors_of`` order) from the current one and the
+        clients' weighted average (FedAvg: the average itself)."""
+        return averaged
 
 
 @algorithms.register("fedprox", "FedProx (Li et al., 2020): FedAvg with a proximal term mu/2 ||w - w_global||^2")
@@ -220,9 +251,10 @@ class FedProxStrategy(FederatedStrategy):
     """FedProx (Li et al., 2020): each client adds ``mu/2 ||w - w_global||^2`` to its
     loss (``federated.mu``)."""
 
-    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
-        super().__init__(ctx, model, spec)
-        self.mu = spec.mu
+    def client_terms(self, user, local_model):
+        # the pull is towards the copy the client starts from, in trainable() order
+        return (ProximalTerm(self.spec.mu, [p.detach().clone() for p in _ordered_parameters(local_model)]),) \
+            if self.spec.mu else ()
 
 
 @algorithms.register("scaffold", "SCAFFOLD (Karimireddy et al., 2020): drift corrected by control variates")
@@ -260,13 +292,11 @@ class ScaffoldStrategy(FederatedStrategy):
         cv_bits = self.codecs.bits("control_variates", self.c, difference=False)
         return (Message(self.ctx.aggregator, user, "control_variate", cv_bits),)
 
-    def job(self, user: int, rnd: int, held: bool = False) -> TrainJob:
-        job = super().job(user, rnd, held)
+    def client_terms(self, user, local_model):
         c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
         c = self.codecs.send_state("control_variates", self.c, self.ctx.aggregator, user)
-        job.correction = [c - ci for c, ci in zip(c, c_i, strict=True)]
-        job.track_gradients = True
-        return job
+        # the raw gradients are recorded before the correction changes them
+        return GradientMean(), GradientCorrection([c - ci for c, ci in zip(c, c_i, strict=True)])
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         if not replies:
@@ -282,7 +312,7 @@ class ScaffoldStrategy(FederatedStrategy):
             start = _ordered_parameters(self._start[user]) if user in self._start else x
             dy = self.codecs.send_difference("updates", differences(job.trainable(), start), user, server)
             c_i = self.c_local[user]
-            new_c_i = results[0].grad_mean
+            new_c_i = results[0].reports["grad_mean"]
             dc = self.codecs.send_difference("control_variates", differences(new_c_i, c_i), user, server)
             for k in range(len(x)):
                 delta_y[k] += dy[k] / len(finished)
@@ -294,6 +324,96 @@ class ScaffoldStrategy(FederatedStrategy):
                 p.add_(dy, alpha=self.spec.server_lr)
             for c, dc in zip(self.c, delta_c, strict=True):
                 c.add_(dc, alpha=share)
+
+
+class _AlgorithmOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@algorithms.register("fedavgm", "FedAvgM (Hsu et al., 2019): FedAvg with server momentum (options: server_lr, momentum)")
+class FedAvgMStrategy(FederatedStrategy):
+    """FedAvg with server momentum (Hsu, Qi & Brown, 2019).
+
+    The server treats ``w - avg_k w_k`` as a gradient: ``v <- momentum v + (w - avg)``,
+    ``w <- w - server_lr v`` (:func:`~semnet.fl.aggregation.momentum_server_step`).
+    ``momentum = 0`` with ``server_lr = 1`` is FedAvg.
+    """
+
+    class Options(_AlgorithmOptions):
+        server_lr: float = Field(1.0, gt=0, le=100, description="server step size")
+        momentum: float = Field(0.9, ge=0, lt=1, description="server momentum (beta)")
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        self.velocity = [torch.zeros_like(t) for t in tensors_of(model.encoder) + tensors_of(model.decoder)]
+
+    def apply_average(self, current, averaged, participants):
+        new, self.velocity = momentum_server_step(current, averaged, self.velocity, self.options.server_lr,
+                                                  self.options.momentum)
+        return new
+
+
+@algorithms.register("feddyn", "FedDyn (Acar et al., 2021): dynamic regularisation of each client's loss (option: alpha)")
+class FedDynStrategy(FederatedStrategy):
+    """FedDyn (Acar et al., ICLR 2021).
+
+    Client ``i`` minimises ``L_i(w) - <g_i, w> + alpha/2 ||w - w_start||^2``
+    (:class:`~semnet.fl.client_terms.LinearTerm` and
+    :class:`~semnet.fl.client_terms.ProximalTerm`) and then updates its state
+    ``g_i <- g_i - alpha (w_i - w_start)``; ``g_i`` stays on the client. The server
+    keeps ``h <- h - alpha (m/n) (avg - w)`` and sets ``w <- avg - h / alpha``
+    (:func:`~semnet.fl.aggregation.feddyn_server_step`) over the parameters, with ``m``
+    of ``n`` users taking part; buffers are averaged as in FedAvg. ``avg`` is the
+    data-weighted average (the paper's plain mean where users hold equal data).
+    Messages are FedAvg's.
+    """
+
+    round_scoped = ("_start", "_reference")
+
+    class Options(_AlgorithmOptions):
+        alpha: float = Field(0.01, gt=0, le=100, description="regularisation weight")
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        self.h = [torch.zeros_like(p) for p in _ordered_parameters(model)]
+        self.g_local: dict[int, list[torch.Tensor]] = {}
+        self._reference: dict[int, list[torch.Tensor]] = {}
+
+    def client_terms(self, user, local_model):
+        start = [p.detach().clone() for p in _ordered_parameters(local_model)]
+        self._reference[user] = start
+        g = self.g_local.setdefault(user, [torch.zeros_like(p) for p in start])
+        return LinearTerm(g), ProximalTerm(self.options.alpha, start)
+
+    def aggregate(self, rnd, replies, failures) -> None:
+        alpha = self.options.alpha
+        for reply in replies:  # each client's own state, from its exact model
+            start = self._reference[reply.key]
+            self.g_local[reply.key] = [g - alpha * (w.detach() - w0) for g, w, w0 in
+                                       zip(self.g_local[reply.key], reply.jobs[0].trainable(), start, strict=True)]
+        super().aggregate(rnd, replies, failures)
+
+    def apply_average(self, current, averaged, participants):
+        # h and the correction act on the parameters; buffers keep the plain average
+        at = _parameter_positions(self.model)
+        new_params, self.h = feddyn_server_step([current[k] for k in at], [averaged[k] for k in at], self.h,
+                                                alpha=self.options.alpha, share=participants / len(self.ctx.users))
+        out = list(averaged)
+        for k, value in zip(at, new_params, strict=True):
+            out[k] = value
+        return out
+
+
+def _parameter_positions(model: nn.Module) -> list[int]:
+    """Where the parameters sit in ``tensors_of(encoder) + tensors_of(decoder)`` (in
+    :func:`_ordered_parameters`' order; the rest are floating-point buffers)."""
+    positions, offset = [], 0
+    for part in (model.encoder, model.decoder):
+        names = {n for n, _ in part.named_parameters()}
+        floating = [n for n, t in part.state_dict().items() if t.is_floating_point()]
+        positions += [offset + k for k, n in enumerate(floating) if n in names]
+        offset += len(floating)
+    return positions
 
 
 def _ordered_parameters(model: nn.Module) -> list[nn.Parameter]:

@@ -17,6 +17,7 @@ from typing import Hashable, Sequence
 import torch
 from torch import Tensor, nn
 
+from semnet.fl.client_terms import ClientTerm
 from semnet.models import Channel, transmit
 from semnet.models.channel import from_complex, power_normalize, to_complex
 from semnet.models.link_channels import LinkChannels, RoutedChannel, as_link_channels
@@ -50,9 +51,9 @@ class TrainJob:
     """Local training of one node.
 
     ``train`` names the modules whose parameters move ('encoder', 'decoders' or both);
-    the rest are frozen. ``prox_mu``/``prox_reference`` add ``mu/2 ||w - w_ref||^2``
-    over the moving parameters (FedProx, Ditto). ``correction`` is added to each moving
-    parameter's gradient (SCAFFOLD's ``c - c_i``), aligned with ``trainable()``.
+    the rest are frozen. ``terms`` are the algorithm's client logic (proximal pulls,
+    gradient corrections, ...: :mod:`semnet.fl.client_terms`), applied by every
+    trainer in the same way.
     """
 
     key: Hashable
@@ -64,14 +65,11 @@ class TrainJob:
     lr: float = 1e-3
     optimizer: str = "adam"
     weighting: str = "fixed"  # or 'uncertainty' (Kendall, Gal & Cipolla, CVPR 2018)
-    prox_mu: float = 0.0
-    prox_reference: list[Tensor] | None = None
-    correction: list[Tensor] | None = None
+    terms: tuple[ClientTerm, ...] = ()
     generator: torch.Generator | None = None
     # a long job cut into chunks (centralised training) keeps its optimiser and schedule
     optimizer_obj: torch.optim.Optimizer | None = None
     scheduler_obj: object | None = None
-    track_gradients: bool = False  # return the mean raw gradient (SCAFFOLD)
 
     def trainable(self) -> list[nn.Parameter]:
         """The parameters this job moves, in a fixed order (encoder first, then decoders)."""
@@ -98,7 +96,7 @@ class JobResult:
     passes: int
     loss: float  # weighted task MSE, mean over steps (no proximal or weighting terms)
     task_losses: list[float] = field(default_factory=list)
-    grad_mean: list[Tensor] | None = None
+    reports: dict = field(default_factory=dict)  # what the job's terms report (e.g. SCAFFOLD's grad_mean)
 
 
 PRECISIONS = ("fp32", "bf16")
@@ -170,7 +168,8 @@ class Trainer:
         routes = [self.route(t) for t in job.tasks]
         reuse_latent = not getattr(job.encoder, "snr_aware", True)
         task_sums = torch.zeros(len(job.tasks), device=self.device)
-        grad_sums = [torch.zeros_like(p) for p in params] if job.track_gradients else None
+        for term in job.terms:
+            term.begin(params)
         for _ in range(job.steps):
             x = job.data.next()
             batch = x.shape[0]
@@ -203,31 +202,29 @@ class Trainer:
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
                     total = total + weights[t] * task_loss
-            if job.prox_mu and job.prox_reference is not None:
-                prox = sum(torch.sum((p - r) ** 2) for p, r in zip(params, job.prox_reference, strict=True))
-                total = total + 0.5 * job.prox_mu * prox
+            for term in job.terms:
+                penalty = term.penalty(params)
+                if penalty is not None:
+                    total = total + penalty
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            if grad_sums is not None:  # raw gradients, before any correction (SCAFFOLD's c_i)
-                for acc, p in zip(grad_sums, params, strict=True):
-                    if p.grad is not None:
-                        acc.add_(p.grad)
-            if job.correction is not None:
-                for p, c in zip(params, job.correction, strict=True):
-                    if p.grad is not None:
-                        p.grad.add_(c)
+            for term in job.terms:
+                term.after_backward(params)
             optimizer.step()
             if job.scheduler_obj is not None:
                 job.scheduler_obj.step()
         steps = max(job.steps, 1)
         task_losses = (task_sums / steps).tolist()
+        reports: dict = {}
+        for term in job.terms:
+            reports.update(term.report(job.steps))
         return JobResult(
             key=job.key,
             steps=job.steps,
             passes=job.steps * max(len(job.tasks), 1),
             loss=sum(w * l for w, l in zip(weights, task_losses)),
             task_losses=task_losses,
-            grad_mean=[g / steps for g in grad_sums] if grad_sums is not None else None,
+            reports=reports,
         )
 
     def route(self, task: LossTask) -> tuple[list[Channel], Tensor | None]:

@@ -106,20 +106,29 @@ def _check_method(scenario: Any, source: str) -> None:
         raise ComponentError(
             f"{source}: method.controls = {list(spec.controls)!r}: method '{spec.name}' runs no controls; "
             f"methods that do: {', '.join(runners)}", "method.controls")
+    _check_options_model(cls, spec.options, "method.options", f"method '{spec.name}'", source)
+    algorithm = spec.federated.algorithm or getattr(cls, "default_algorithm", "fedavg")
+    _check_options_model(registry.algorithms.get(algorithm), spec.federated.options, "method.federated.options",
+                         f"algorithm '{algorithm}'", source)
+
+
+def _check_options_model(cls: Any, options: dict, where: str, what: str, source: str) -> None:
+    """``options`` (at key ``where``) against ``cls``'s ``Options`` model (a method's or a
+    federated algorithm's): one line naming the key and what is allowed."""
     options_model = getattr(cls, "Options", None)
     if options_model is not None and not (isinstance(options_model, type) and issubclass(options_model, BaseModel)):
-        raise ComponentError(f"{source}: method.name = {spec.name!r}: its Options ({options_model!r}) is not a "
-                             "pydantic model; see docs/plugins.md", "method.name")
+        raise ComponentError(f"{source}: {where}: {what}: its Options ({options_model!r}) is not a "
+                             "pydantic model; see docs/plugins.md", where)
     try:
-        cls.validate_options(spec.options)
+        cls.validate_options(options)
     except ValidationError as err:
-        key, line = _first_error("method.options", err)
+        key, line = _first_error(where, err)
         if err.errors(include_url=False)[0]["type"] == "extra_forbidden":
             allowed = ", ".join(options_model.model_fields) if options_model else "(none)"
-            line = f"{key}: not an option of method '{spec.name}'; allowed: {allowed}"
+            line = f"{key}: not an option of {what}; allowed: {allowed}"
         raise ComponentError(f"{source}: {line}", key) from None
     except ValueError as err:
-        raise ComponentError(f"{source}: method.options: method '{spec.name}' {err}", "method.options") from None
+        raise ComponentError(f"{source}: {where}: {what} {err}", where) from None
 
 
 # set by semnet from other keys: an option may not set them a second time

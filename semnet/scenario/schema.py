@@ -141,6 +141,10 @@ class FederatedSpec(_Spec):
     local: LocalTrainSpec = LocalTrainSpec(steps=20)
     mu: float = Field(0.01, ge=0, description="fedprox: proximal weight")
     server_lr: float = Field(1.0, gt=0, description="scaffold: global step size")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="the algorithm's own settings (semnet list algorithms), checked against "
+        "its Options model: fedavgm server_lr and momentum, feddyn alpha"
+    )
     lr_schedule: Literal["constant", "cosine", "plateau_then_cosine"] = Field(
         "constant", description="local learning rate over rounds: constant, cosine decay to 0 at `rounds`, or "
         "constant until the converge rule holds, then cosine decay over `decay_rounds`"

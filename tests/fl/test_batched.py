@@ -8,6 +8,7 @@ import torch
 
 from semnet.data import BatchStream
 from semnet.fl.batched import BatchedTrainer
+from semnet.fl.client_terms import GradientCorrection, GradientMean, ProximalTerm
 from semnet.fl.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.registry import create_model
@@ -18,6 +19,11 @@ from tests.fl.conftest import tiny_scenario_dict
 
 def _images(seed):
     return torch.randint(0, 256, (24, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def _like(params, seed, scale):
+    gen = torch.Generator().manual_seed(seed)
+    return [scale * torch.randn(p.shape, generator=gen) for p in params]
 
 
 def _setup(model_name, kind):
@@ -33,8 +39,9 @@ def _setup(model_name, kind):
         if kind == "fedavg":
             ref = [p.detach().clone() for p in list(m.encoder.parameters()) + list(m.decoder.parameters())]
             jobs.append(TrainJob(key=u, encoder=m.encoder, tasks=[LossTask(m.decoder, [0.0, 10.0])],
-                                 data=streams[u], steps=4, prox_mu=0.1, prox_reference=ref, generator=gens[u],
-                                 track_gradients=True))
+                                 data=streams[u], steps=4, generator=gens[u],
+                                 terms=(ProximalTerm(0.1, ref), GradientMean(),
+                                        GradientCorrection(_like(ref, 50 + u, 0.01)))))
         elif kind == "encoder_step":  # multi-task against frozen decoders, one of them shared
             tasks = [LossTask(frozen, [5.0], 0.5), LossTask(models[(u + 1) % 3].decoder, [15.0], 0.5)]
             jobs.append(TrainJob(key=u, encoder=m.encoder, tasks=tasks, data=streams[u], steps=4,
@@ -58,8 +65,9 @@ def test_batched_equals_sequential_within_float_tolerance(model_name, kind):
     for a, b in zip(r1, r2):
         assert a.key == b.key and a.steps == b.steps and a.passes == b.passes
         assert a.loss == pytest.approx(b.loss, rel=1e-4)
-        if a.grad_mean is not None:
-            for x, y in zip(a.grad_mean, b.grad_mean):
+        assert a.reports.keys() == b.reports.keys()
+        if kind == "fedavg":
+            for x, y in zip(a.reports["grad_mean"], b.reports["grad_mean"], strict=True):
                 torch.testing.assert_close(x, y, rtol=1e-3, atol=1e-5)
     for job_a, job_b in zip(j1, j2):
         for x, y in zip(job_a.trainable(), job_b.trainable()):

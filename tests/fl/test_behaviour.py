@@ -13,6 +13,7 @@ from semnet.fl.context import ClientPlan
 from semnet.fl.federated import FederatedStrategy, FedProxStrategy, ScaffoldStrategy, _ordered_parameters
 from semnet.fl.finefed import EncoderStep, PersonalModels, task_weights
 from semnet.fl.strategy import ClientReply
+from semnet.fl.client_terms import GradientCorrection, GradientMean, ProximalTerm
 from semnet.fl.trainer import JobResult, LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.runner import run_scenario
@@ -39,7 +40,7 @@ def _prox_job(model, mu, reference, images):
     return TrainJob(
         key=0, encoder=model.encoder, tasks=[LossTask(model.decoder, [10.0])],
         data=BatchStream(images, 8, seed=11), steps=5, lr=0.05, optimizer="sgd",
-        prox_mu=mu, prox_reference=reference, generator=torch.Generator().manual_seed(5),
+        terms=(ProximalTerm(mu, reference),) if mu else (), generator=torch.Generator().manual_seed(5),
     )
 
 
@@ -62,14 +63,13 @@ def test_fedprox_term_pulls_weights_toward_the_reference(tiny):
     spec = scenario.method.federated.model_copy(update={"mu": 0.37})
     model = ctx.new_model()
     prox_job = FedProxStrategy(ctx, model, spec).job(1, 1)
-    assert prox_job.prox_mu == 0.37
-    assert prox_job.prox_reference is not None
-    assert len(prox_job.prox_reference) == len(prox_job.trainable())
-    for r, p in zip(prox_job.prox_reference, _ordered_parameters(model)):
+    (term,) = prox_job.terms
+    assert isinstance(term, ProximalTerm) and term.mu == 0.37
+    assert len(term.reference) == len(prox_job.trainable())
+    for r, p in zip(term.reference, _ordered_parameters(model)):
         assert torch.equal(r, p.detach())
     avg_job = FederatedStrategy(ctx, model, spec).job(1, 1)
-    assert avg_job.prox_mu == 0
-    assert avg_job.prox_reference is None
+    assert avg_job.terms == ()
 
 
 # --------------------------------------------------------------------------- 2. SCAFFOLD
@@ -87,7 +87,8 @@ def _scaffold_reply(strategy, user, y, g):
         for p, v in zip(_ordered_parameters(local), y, strict=True):
             p.copy_(v)
     job = TrainJob(key=user, encoder=local.encoder, tasks=[LossTask(local.decoder, [10.0])], data=None, steps=1)
-    result = JobResult(key=user, steps=1, passes=1, loss=0.0, task_losses=[0.0], grad_mean=[t.clone() for t in g])
+    result = JobResult(key=user, steps=1, passes=1, loss=0.0, task_losses=[0.0],
+                       reports={"grad_mean": [t.clone() for t in g]})
     return ClientReply(ClientPlan(Task(key=user, node=user)), [job], [result])
 
 
@@ -108,7 +109,7 @@ def test_scaffold_aggregate_follows_the_control_variate_rule(tiny, repliers):
     c0 = [t.clone() for t in strategy.c]
     # the correction a job gets is c - c_i
     for u in users:
-        correction = strategy.job(u, 1).correction
+        correction = _correction(strategy.job(u, 1))
         for corr, c, ci in zip(correction, c0, c_old[u], strict=True):
             assert torch.allclose(corr, c - ci)
 
@@ -130,11 +131,17 @@ def test_scaffold_aggregate_follows_the_control_variate_rule(tiny, repliers):
             assert torch.equal(ci, e)
     # the next round's correction uses the updated variates
     for u in users:
-        correction = strategy.job(u, 2).correction
+        correction = _correction(strategy.job(u, 2))
         expected_ci = g[u] if u in repliers else c_old[u]
         for corr, c, ci in zip(correction, expected_c, expected_ci, strict=True):
             assert torch.allclose(corr, c - ci, atol=1e-6)
-    assert strategy.job(0, 2).track_gradients
+    # the raw gradients are recorded before the correction changes them
+    assert [type(t) for t in strategy.job(0, 2).terms] == [GradientMean, GradientCorrection]
+
+
+def _correction(job):
+    (correction,) = [t.correction for t in job.terms if isinstance(t, GradientCorrection)]
+    return correction
 
 
 # --------------------------------------------------------------------------- 3. task weights
