@@ -80,7 +80,7 @@ class StackedTerm:
 
 def stackable(term: ClientTerm) -> bool:
     """Whether ``term``'s class gives a batched form."""
-    return type(term).stack is not ClientTerm.stack
+    return type(term).stack.__func__ is not ClientTerm.stack.__func__
 
 
 # --------------------------------------------------------------------------- proximal pull
