@@ -1,7 +1,8 @@
 """Everything a plugin needs, in one import: the registries, the base classes of
 methods, round strategies, controls and federated algorithms, and the pieces a round
-is made of (and the fading-model base of channels). ``docs/plugins.md`` writes a method
-and a channel with them.
+is made of, the client terms an algorithm gives its clients' training, the aggregation
+helpers (and the fading-model base of channels). ``docs/plugins.md`` writes a method, an
+algorithm with options and a channel with them.
 
 A method describes rounds; it never sees links. A round is a list of
 :class:`ClientPlan`: a :class:`Task` (the node, its :class:`Message` downloads, its
@@ -11,6 +12,10 @@ stream, steps, learning rate).
 """
 
 from semnet.channels import FadingModel
+from semnet.fl.aggregation import (apply_average_update, differences, load_tensors, tensors_of,
+                                   weighted_average)
+from semnet.fl.client_terms import (ClientTerm, GradientCorrection, GradientMean, LinearTerm, ProximalTerm,
+                                    StackedTerm)
 from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
 from semnet.fl.controls import Budget, Control, rounds_for
 from semnet.fl.federated import FederatedStrategy, global_pairing, train_federated
@@ -22,6 +27,8 @@ from semnet.registry import algorithms, channels, controls, methods, models, par
 from semnet.sim import Message, Task
 
 __all__ = [
+    "ClientTerm", "GradientCorrection", "GradientMean", "LinearTerm", "ProximalTerm", "StackedTerm",
+    "apply_average_update", "differences", "load_tensors", "tensors_of", "weighted_average",
     "Budget", "ClientPlan", "ClientReply", "Control", "FadingModel", "FederatedStart", "FederatedStrategy", "LossTask", "Message",
     "Method", "MethodOutcome", "PersonalModels", "PhaseRecord", "RoundStrategy", "RunContext", "Task", "TrainJob",
     "algorithms", "channels", "controls", "cpu_state", "global_pairing", "methods", "models", "partitioners",
