@@ -248,7 +248,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
         err.run_dir = run_dir.path
         raise
     except KeyboardInterrupt:
-        where = ctx.where
+        where = ctx.position.where
         line = f"interrupted in phase '{where['phase']}', round {where['round']}" + (
             f" of branch '{where['branch']}'" if where["branch"] != "main" else "")
         run_dir.fail({"status": "interrupted", "error": line, **where})
@@ -256,7 +256,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
         stop.run_dir = run_dir.path
         raise stop from None
     except Exception as err:  # a bug: the traceback goes on up, the directory says where it happened
-        run_dir.fail({"status": "failed", "error": f"{type(err).__name__}: {err}".splitlines()[0], **ctx.where})
+        run_dir.fail({"status": "failed", "error": f"{type(err).__name__}: {err}".splitlines()[0], **ctx.position.where})
         raise
     finally:
         trainer.close()
@@ -267,7 +267,7 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
-    for name in (ctx.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints):
+    for name in (ctx.phases.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints):
         run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
@@ -404,12 +404,12 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, 
         "psnr_db": final.psnr_db,
         "ssim": final.ssim,
         "worst_link_psnr_db": final.worst_link_psnr_db,
-        "bytes_total": ctx.bytes_total,
-        "sim_time_s": ctx.now_s,
+        "bytes_total": ctx.rounds.bytes_total,
+        "sim_time_s": ctx.rounds.now_s,
         "wall_time_s": round(wall_s, 3),
-        "local_steps": ctx.local_steps,
-        "local_passes": ctx.local_passes,
-        "messages_total": ctx.messages_total,
+        "local_steps": ctx.rounds.local_steps,
+        "local_passes": ctx.rounds.local_passes,
+        "messages_total": ctx.rounds.messages_total,
         "device": str(device),
         "phases": phases,
         "links": final.links,
@@ -436,8 +436,8 @@ def build_summary(scenario, network, ctx, outcome, device, wall_s: float, data, 
         # only; each control's own messages are under delivery.branches
         summary["totals_branches"] = ["main"]
         summary["delivery"] = delivery.as_dict()
-    if ctx.learns:
-        model = ctx.new_model()
+    if ctx.data.learns:
+        model = ctx.data.new_model()
         k = symbols_per_image(scenario.model, data.image_hw)
         summary["model"] = {
             "name": scenario.model.name,

@@ -40,7 +40,7 @@ class SharedModel:
         # "decoder", for live images); None: users do not send or decode with it
         self.deploys_as = deploys_as
         self.slots = slots  # slot name -> the part of `module` it names, in `module`'s state order
-        codecs = ctx.codecs
+        codecs = ctx.rounds.codecs
         state = tensors_of(module)
         self.down_bits = codecs.bits("global_model", state, difference=False)
         self.up_bits = codecs.bits("updates", state, difference=True)
@@ -56,15 +56,15 @@ class SharedModel:
         return versions_of(list(self.slots.values()))
 
     def holds(self, user) -> bool:
-        return self.ctx.holdings.holds(user, *self._versions)
+        return self.ctx.rounds.holdings.holds(user, *self._versions)
 
     def downloads(self, user) -> tuple[Message, ...]:
         """The module's download to ``user`` this round, unless it holds that version."""
         if self.holds(user):
             return ()
-        message = Message(self.ctx.aggregator, user, self.kind, self.down_bits)
+        message = Message(self.ctx.topology.aggregator, user, self.kind, self.down_bits)
         if self.deploys_as is not None:
-            message = self.ctx.deploys(message, **{self.deploys_as: self.module})
+            message = self.ctx.deployment.deploys(message, **{self.deploys_as: self.module})
         return (message,)
 
     def receives(self, user) -> tuple[str, ...]:
@@ -73,9 +73,9 @@ class SharedModel:
     def broadcast(self) -> list[ClientPlan]:
         """The closing round: the module to every user that lacks its final version."""
         self.new_round()
-        lossy = not self.ctx.codecs.lossless("global_model", difference=False)
+        lossy = not self.ctx.rounds.codecs.lossless("global_model", difference=False)
         plans = []
-        for u in self.ctx.users:
+        for u in self.ctx.topology.users:
             if not self.holds(u):
                 keep = (lambda u=u: self._keep(u)) if lossy else None
                 plans.append(ClientPlan(Task(key=u, node=u, downloads=self.downloads(u)), keep,
@@ -93,11 +93,11 @@ class SharedModel:
         if not self.exact:
             parts = list(self.slots.values())
             if held:
-                state = held_state(self.ctx.holdings, user, self._versions, parts)
+                state = held_state(self.ctx.rounds.holdings, user, self._versions, parts)
             else:
-                state = self.ctx.codecs.send_state("global_model", tensors_of(self.module), self.ctx.aggregator, user)
-                if not self.ctx.codecs.lossless("global_model", difference=False):
-                    keep_state(self.ctx.holdings, user, list(self.slots), self._versions, parts, state)
+                state = self.ctx.rounds.codecs.send_state("global_model", tensors_of(self.module), self.ctx.topology.aggregator, user)
+                if not self.ctx.rounds.codecs.lossless("global_model", difference=False):
+                    keep_state(self.ctx.rounds.holdings, user, list(self.slots), self._versions, parts, state)
             if state is not None:
                 load_tensors(local, state)
             self._start[user] = tensors_of(local)
@@ -108,8 +108,8 @@ class SharedModel:
         if self.exact:
             average_into(self.module, [m for _, m in trained], weights)
             return
-        server = self.ctx.aggregator
-        updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(m), self._start[user]), user, server)
+        server = self.ctx.topology.aggregator
+        updates = [self.ctx.rounds.codecs.send_difference("updates", differences(tensors_of(m), self._start[user]), user, server)
                    for user, m in trained]
         load_tensors(self.module, apply_average_update(tensors_of(self.module), updates, weights))
 
@@ -129,6 +129,8 @@ class LocalFinetune(RoundStrategy):
     final broadcast, so no message travels; a user that lacks it (its broadcast was lost)
     downloads it first."""
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     aggregates = False
     reports = False
 
@@ -137,9 +139,9 @@ class LocalFinetune(RoundStrategy):
         super().__init__(ctx)
         self.local, self.steps, self.purpose = local, steps, purpose
         shared_decoder = start.decoder
-        self.models = PersonalModels.of({u: copy.deepcopy(start.encoder) for u in ctx.users},
-                                        {u: shared_decoder for u in ctx.users})
-        self.decoder_sync = SharedModel(ctx, shared_decoder, {"global.decoder": shared_decoder}, "decoder",
+        self.models = PersonalModels.of({u: copy.deepcopy(start.encoder) for u in self.ctx.topology.users},
+                                        {u: shared_decoder for u in self.ctx.topology.users})
+        self.decoder_sync = SharedModel(self.ctx, shared_decoder, {"global.decoder": shared_decoder}, "decoder",
                                         deploys_as="decoder")
 
     def pairing(self) -> Pairing:
@@ -149,20 +151,20 @@ class LocalFinetune(RoundStrategy):
         ctx, local, models, sync = self.ctx, self.local, self.models, self.decoder_sync
         sync.new_round()
         plans = []
-        for i in ctx.users:
-            receivers = ctx.receivers(i)
+        for i in ctx.topology.users:
+            receivers = ctx.topology.receivers(i)
             if not receivers:
                 continue
-            n_steps = self.steps if self.steps is not None else local.steps_for(ctx.samples(i))
+            n_steps = self.steps if self.steps is not None else local.steps_for(ctx.data.samples(i))
             held = sync.holds(i)
 
             def make(i=i, receivers=receivers, n_steps=n_steps, held=held):
                 # the global decoder as i holds it: itself, unless a lossy codec gave i a copy
                 decoder = models.decoders[i] if sync.exact else sync.received(i, held)
-                tasks = [ctx.loss_task(decoder, [(i, j)], 1.0 / len(receivers)) for j in receivers]
-                return [TrainJob(key=i, encoder=models.encoders[i], tasks=tasks, data=ctx.stream(i, local.batch_size),
+                tasks = [ctx.data.loss_task(decoder, [(i, j)], 1.0 / len(receivers)) for j in receivers]
+                return [TrainJob(key=i, encoder=models.encoders[i], tasks=tasks, data=ctx.data.stream(i, local.batch_size),
                                  steps=n_steps, train=("encoder",), lr=local.lr, optimizer=local.optimizer,
-                                 generator=ctx.generator(self.purpose, i))]
+                                 generator=ctx.random.generator(self.purpose, i))]
 
             samples = simulated_samples(n_steps, local.batch_size, len(receivers))
             plans.append(ClientPlan(Task(key=i, node=i, downloads=sync.downloads(i), samples=samples), make,
@@ -171,7 +173,7 @@ class LocalFinetune(RoundStrategy):
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         for reply in replies:  # nothing to fold: each encoder is used where it trained, once trained
-            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+            self.ctx.deployment.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
 
 
 class FedPer(RoundStrategy):
@@ -181,13 +183,15 @@ class FedPer(RoundStrategy):
     links (the channels its decoder serves); the server averages the encoders.
     Pairing: link i->j uses the shared encoder and ``D_j``."""
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec):
         super().__init__(ctx)
         self.local = local
         self.shared = copy.deepcopy(start)
-        self.models = PersonalModels(start, ctx.users)
-        self.models.encoders = {u: self.shared.encoder for u in ctx.users}
-        self.shared_sync = SharedModel(ctx, self.shared.encoder, {"global.encoder": self.shared.encoder}, "encoder",
+        self.models = PersonalModels(start, self.ctx.topology.users)
+        self.models.encoders = {u: self.shared.encoder for u in self.ctx.topology.users}
+        self.shared_sync = SharedModel(self.ctx, self.shared.encoder, {"global.encoder": self.shared.encoder}, "encoder",
                                        deploys_as="encoder")
 
     def pairing(self) -> Pairing:
@@ -198,23 +202,23 @@ class FedPer(RoundStrategy):
         return self.shared_sync.broadcast()
 
     def steps_per_round(self) -> int:
-        return sum(self.local.steps_for(self.ctx.samples(u)) for u in self.ctx.users)
+        return sum(self.local.steps_for(self.ctx.data.samples(u)) for u in self.ctx.topology.users)
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         ctx, local, models = self.ctx, self.local, self.models
-        server = ctx.aggregator
+        server = ctx.topology.aggregator
         self.shared_sync.new_round()
         plans = []
-        for u in ctx.users:
-            links = [(i, u) for i in ctx.transmitters(u)] or ctx.out_links(u)  # the links u's decoder serves
-            steps = local.steps_for(ctx.samples(u))
+        for u in ctx.topology.users:
+            links = [(i, u) for i in ctx.topology.transmitters(u)] or ctx.topology.out_links(u)  # the links u's decoder serves
+            steps = local.steps_for(ctx.data.samples(u))
             held = self.shared_sync.holds(u)
 
             def make(u=u, links=links, steps=steps, rnd=rnd, held=held):
                 encoder = self.shared_sync.received(u, held)
-                return [TrainJob(key=u, encoder=encoder, tasks=[ctx.loss_task(models.decoders[u], links)],
-                                 data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
-                                 optimizer=local.optimizer, generator=ctx.generator("fedper", rnd, u))]
+                return [TrainJob(key=u, encoder=encoder, tasks=[ctx.data.loss_task(models.decoders[u], links)],
+                                 data=ctx.data.stream(u, local.batch_size), steps=steps, lr=local.lr,
+                                 optimizer=local.optimizer, generator=ctx.random.generator("fedper", rnd, u))]
 
             task = Task(key=u, node=u, downloads=self.shared_sync.downloads(u),
                         samples=simulated_samples(steps, local.batch_size),
@@ -224,10 +228,10 @@ class FedPer(RoundStrategy):
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         for reply in replies:  # a user decodes with its personal decoder once it has trained it
-            self.ctx.deploy(reply.key, decoder=self.models.decoders[reply.key],
+            self.ctx.deployment.deploy(reply.key, decoder=self.models.decoders[reply.key],
                             at_s=reply.plan.outcome.compute_end_s)
         if replies:
-            weights = [self.ctx.samples(r.key) for r in replies]
+            weights = [self.ctx.data.samples(r.key) for r in replies]
             self.shared_sync.aggregate([(r.key, r.jobs[0].encoder) for r in replies], weights)
 
 
@@ -238,47 +242,49 @@ class Ditto(RoundStrategy):
     decoder the second). Pairing: link i->j uses personal ``E_i`` and personal ``D_j``
     (j's decoder was trained on j's own images, not on link i->j)."""
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec, lam: float):
         super().__init__(ctx)
         self.local, self.lam = local, lam
         self.global_model = copy.deepcopy(start)
-        self.personal = {u: copy.deepcopy(start) for u in ctx.users}
-        self.global_sync = SharedModel(ctx, self.global_model, {"global.encoder": self.global_model.encoder,
+        self.personal = {u: copy.deepcopy(start) for u in self.ctx.topology.users}
+        self.global_sync = SharedModel(self.ctx, self.global_model, {"global.encoder": self.global_model.encoder,
                                                                 "global.decoder": self.global_model.decoder},
                                        "global_model")
-        self.models = PersonalModels.of({u: self.personal[u].encoder for u in ctx.users},
-                                        {u: self.personal[u].decoder for u in ctx.users})
+        self.models = PersonalModels.of({u: self.personal[u].encoder for u in self.ctx.topology.users},
+                                        {u: self.personal[u].decoder for u in self.ctx.topology.users})
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
 
     def steps_per_round(self) -> int:
         # Ditto trains a global and a personal model
-        return 2 * sum(self.local.steps_for(self.ctx.samples(u)) for u in self.ctx.users)
+        return 2 * sum(self.local.steps_for(self.ctx.data.samples(u)) for u in self.ctx.topology.users)
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         ctx, local = self.ctx, self.local
-        server = ctx.aggregator
+        server = ctx.topology.aggregator
         self.global_sync.new_round()
         plans = []
-        for u in ctx.users:
-            steps = local.steps_for(ctx.samples(u))
+        for u in ctx.topology.users:
+            steps = local.steps_for(ctx.data.samples(u))
             held = self.global_sync.holds(u)
 
             def make(u=u, steps=steps, rnd=rnd, held=held):
                 snapshot = self.global_sync.received(u, held)  # the global model as u decoded or holds it
                 reference = [p.detach().clone() for m in (snapshot.encoder, snapshot.decoder)
                              for p in m.parameters()]
-                common = dict(data=ctx.stream(u, local.batch_size), steps=steps, lr=local.lr,
+                common = dict(data=ctx.data.stream(u, local.batch_size), steps=steps, lr=local.lr,
                               optimizer=local.optimizer)
                 personal = self.personal[u]
                 return [
                     TrainJob(key=(u, "global"), encoder=snapshot.encoder,
-                             tasks=[ctx.loss_task(snapshot.decoder, ctx.out_links(u))],
-                             generator=ctx.generator("ditto_global", rnd, u), **common),
+                             tasks=[ctx.data.loss_task(snapshot.decoder, ctx.topology.out_links(u))],
+                             generator=ctx.random.generator("ditto_global", rnd, u), **common),
                     TrainJob(key=(u, "personal"), encoder=personal.encoder,
-                             tasks=[ctx.loss_task(personal.decoder, _all_links(ctx, u))],
-                             terms=(ProximalTerm(self.lam, reference),) if self.lam else (), generator=ctx.generator("ditto_personal", rnd, u), **common),
+                             tasks=[ctx.data.loss_task(personal.decoder, _all_links(ctx, u))],
+                             terms=(ProximalTerm(self.lam, reference),) if self.lam else (), generator=ctx.random.generator("ditto_personal", rnd, u), **common),
                 ]
 
             task = Task(key=u, node=u, downloads=self.global_sync.downloads(u),
@@ -290,10 +296,10 @@ class Ditto(RoundStrategy):
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         for reply in replies:  # a user sends and decodes with its personal model once it has trained it
             personal = self.personal[reply.key]
-            self.ctx.deploy(reply.key, encoder=personal.encoder, decoder=personal.decoder,
+            self.ctx.deployment.deploy(reply.key, encoder=personal.encoder, decoder=personal.decoder,
                             at_s=reply.plan.outcome.compute_end_s)
         if replies:
-            weights = [self.ctx.samples(r.key) for r in replies]
+            weights = [self.ctx.data.samples(r.key) for r in replies]
             if self.global_sync.exact:
                 average_into(self.global_model.encoder, [r.jobs[0].encoder for r in replies], weights)
                 average_into(self.global_model.decoder, [r.jobs[0].tasks[0].decoder for r in replies], weights)
@@ -306,4 +312,4 @@ class Ditto(RoundStrategy):
 
 def _all_links(ctx: RunContext, user: int) -> list[tuple]:
     """The user's outgoing and incoming image links (its uplink when it sends none)."""
-    return ctx.out_links(user) + [(i, user) for i in ctx.transmitters(user)]
+    return ctx.topology.out_links(user) + [(i, user) for i in ctx.topology.transmitters(user)]

@@ -30,12 +30,14 @@ from semnet.sim import Message, Task
 class DataUpload(RoundStrategy):
     """One round in which every user uploads its training images to the aggregator."""
 
+    uses = ("topology", "data")
+
     aggregates = reports = False
 
     def configure(self, rnd: int) -> list[ClientPlan]:
-        ctx, server = self.ctx, self.ctx.aggregator
+        ctx, server = self.ctx, self.ctx.topology.aggregator
         return [ClientPlan(Task(key=u, node=u, uploads=(
-            Message(u, server, "dataset", 8 * int(ctx.user_images(u).numel())),))) for u in ctx.users]
+            Message(u, server, "dataset", 8 * int(ctx.data.user_images(u).numel())),))) for u in ctx.topology.users]
 
     def pairing(self) -> None:
         return None  # nothing is trained
@@ -46,21 +48,23 @@ class CentralTraining(RoundStrategy):
     its optimiser, schedule, batch stream and generator persist across the rounds (and
     into checkpoints)."""
 
+    uses = ("topology", "data", "random", "phases")
+
     aggregates = reports = False
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: CentralizedSpec):
         super().__init__(ctx)
         self.model, self.spec = model, spec
-        pooled = torch.cat([ctx.user_images(u) for u in ctx.users])
-        self.stream = BatchStream(pooled, spec.batch_size, seed=derive_seed(ctx.seed, "central"), device=ctx.device,
-                                  augment=ctx.settings.augment)
+        pooled = torch.cat([self.ctx.data.user_images(u) for u in self.ctx.topology.users])
+        self.stream = BatchStream(pooled, spec.batch_size, seed=derive_seed(self.ctx.random.seed, "central"), device=self.ctx.data.device,
+                                  augment=self.ctx.settings.augment)
         self.total_steps = max(1, math.ceil(spec.epochs * len(pooled) / spec.batch_size))
         self.chunk = max(1, math.ceil(spec.eval_every_epochs * len(pooled) / spec.batch_size))
         self.optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
         self.scheduler = _schedule(self.optimizer, spec.lr_schedule, self.total_steps)
         # every link's SNRs with multiplicity, each image through the channel of the link its SNR is from
-        self.task = ctx.loss_task(model.decoder, ctx.image_links(), snr_uniform_db=spec.snr_range_db)
-        self.generator = ctx.generator("central_train")
+        self.task = self.ctx.data.loss_task(model.decoder, self.ctx.topology.image_links(), snr_uniform_db=spec.snr_range_db)
+        self.generator = self.ctx.random.generator("central_train")
 
     @property
     def rounds(self) -> int:
@@ -71,7 +75,7 @@ class CentralTraining(RoundStrategy):
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         steps = min(self.chunk, self.total_steps - (rnd - 1) * self.chunk)
-        spec, server = self.spec, self.ctx.aggregator
+        spec, server = self.spec, self.ctx.topology.aggregator
         job = TrainJob(key="central", encoder=self.model.encoder, tasks=[self.task], data=self.stream, steps=steps,
                        lr=spec.lr, optimizer_obj=self.optimizer, scheduler_obj=self.scheduler,
                        generator=self.generator)
@@ -80,7 +84,7 @@ class CentralTraining(RoundStrategy):
 
     def aggregate(self, rnd: int, replies, failures) -> None:
         if rnd < self.rounds:  # before evaluating: a kill there loses nothing
-            self.ctx.checkpoint("centralized_latest.pt", self.model)
+            self.ctx.phases.checkpoint("centralized_latest.pt", self.model)
 
     def pairing(self) -> Pairing:
         return global_pairing(self.model)
@@ -94,7 +98,7 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
     enc_of, dec_of = global_pairing(model)
     sweep = []
     for snr in spec.test_snrs_db:
-        links = ctx.evaluate_at_snr(snr, enc_of, dec_of)
+        links = ctx.phases.evaluate_at_snr(snr, enc_of, dec_of)
         quality = summarize(links)
         sweep.append({"snr_db": snr, "psnr_db": quality["psnr_db"], "ssim": quality["ssim"]})
     return phases, sweep

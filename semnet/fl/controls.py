@@ -116,7 +116,7 @@ class _PassesMatched(Control):
     """Rounds until the branch's local passes reach the method's."""
 
     def spent(self, ctx, strategy, budget):
-        return ctx.local_passes >= budget.local_passes
+        return ctx.rounds.local_passes >= budget.local_passes
 
 
 @controls.register("compute_matched", "the start's federated algorithm continued for at least the method's local passes")
@@ -129,7 +129,7 @@ class ComputeMatched(_PassesMatched, _FederatedContinuation):
 class BytesMatched(_FederatedContinuation):
     def spent(self, ctx, strategy, budget):
         # what the branch sent, and what deploying its model now would send
-        return (ctx.bits_total + closing_bits(strategy)) // 8 >= budget.bytes
+        return (ctx.rounds.bits_total + closing_bits(strategy)) // 8 >= budget.bytes
 
 
 @controls.register("fedper", "FedPer from the start for at least the method's local passes")
@@ -148,7 +148,7 @@ class DittoControl(FedPerControl):
 class LocalFinetuneControl(Control):
     def strategy(self, ctx, start, budget):
         # one job per transmitter, its steps spread so that all tasks together spend the passes
-        tasks = sum(len(ctx.receivers(u)) for u in ctx.users)
+        tasks = sum(len(ctx.topology.receivers(u)) for u in ctx.topology.users)
         steps = rounds_for(budget.local_passes, tasks)
         return LocalFinetune(ctx, start, self.spec.finetune.encoder, steps=steps, purpose="local_finetune")
 
@@ -183,6 +183,6 @@ def run_controls(ctx: RunContext, names, spec, algorithm: str, start: nn.Module,
         summary = record.as_dict()
         summary["name"] = name
         summary.update(extra)
-        summary["local_passes"] = branch.local_passes
+        summary["local_passes"] = branch.rounds.local_passes
         out.append(summary)
     return out

@@ -13,6 +13,8 @@ from semnet.sim import Message, Task
 class ExchangeRounds(RoundStrategy):
     """Every image link sends one model-sized message (and its image burst) a round."""
 
+    uses = ("topology",)
+
     aggregates = False
 
     def __init__(self, ctx: RunContext, spec: ExchangeSpec, symbols_per_image: int):
@@ -21,7 +23,7 @@ class ExchangeRounds(RoundStrategy):
 
     def configure(self, rnd: int) -> list[ClientPlan]:
         spec, plans = self.spec, []
-        for i, j in self.ctx.image_links():
+        for i, j in self.ctx.topology.image_links():
             messages = [Message(i, j, "model", 8 * spec.message_bytes)]
             if spec.semantic_images:
                 messages.append(Message(i, j, "semantic", symbols=spec.semantic_images * self.symbols_per_image))

@@ -57,6 +57,8 @@ class FederatedStrategy(RoundStrategy):
     of ``method.federated.options``, available as ``self.options``.
     """
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     Options: ClassVar[type[BaseModel] | None] = None
     evaluates_between_rounds = True
     round_scoped = ("_start",)
@@ -67,7 +69,7 @@ class FederatedStrategy(RoundStrategy):
         self.spec = spec
         self.options = self.validate_options(spec.options)
         self.schedule = RateSchedule.of(spec)
-        self.codecs = ctx.codecs
+        self.codecs = self.ctx.rounds.codecs
         # raw float32 both ways: clients start from the global model itself and the
         # server averages their models, with no arithmetic that could change a bit
         self.exact = self.codecs.lossless("global_model", difference=False) and self.codecs.lossless(
@@ -106,18 +108,18 @@ class FederatedStrategy(RoundStrategy):
         if held:
             return ()
         # the client uses the global model it downloads for its images from its arrival
-        return (self.ctx.deploys(Message(self.ctx.aggregator, user, "global_model", bits),
+        return (self.ctx.deployment.deploys(Message(self.ctx.topology.aggregator, user, "global_model", bits),
                                  encoder=self.model.encoder, decoder=self.model.decoder),)
 
     def closing_plans(self) -> list[ClientPlan]:
         """The final broadcast: every user that lacks the final global model downloads it."""
         versions, bits, plans = self.versions(), self.model_bits(), []
-        holdings, server = self.ctx.holdings, self.ctx.aggregator
+        holdings, server = self.ctx.rounds.holdings, self.ctx.topology.aggregator
         lossy = not self.codecs.lossless("global_model", difference=False)
-        for user in self.ctx.users:
+        for user in self.ctx.topology.users:
             if holdings.holds(user, *versions):
                 continue
-            download = self.ctx.deploys(Message(server, user, "global_model", bits), encoder=self.model.encoder,
+            download = self.ctx.deployment.deploys(Message(server, user, "global_model", bits), encoder=self.model.encoder,
                                         decoder=self.model.decoder)  # the final model, in use from its arrival
             task = Task(key=user, node=user, downloads=(download,))
             keep = (lambda user=user: self._keep_received(user, versions)) if lossy else None
@@ -126,9 +128,9 @@ class FederatedStrategy(RoundStrategy):
 
     def _keep_received(self, user: int, versions) -> list[TrainJob]:
         """The user decodes the broadcast and keeps its copy (no training)."""
-        state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.aggregator, user)
+        state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.topology.aggregator, user)
         parts = (self.model.encoder, self.model.decoder)
-        keep_state(self.ctx.holdings, user, ("global.encoder", "global.decoder"), versions, parts, state)
+        keep_state(self.ctx.rounds.holdings, user, ("global.encoder", "global.decoder"), versions, parts, state)
         return []
 
     def bytes_per_round(self, participants: int) -> float:
@@ -137,14 +139,14 @@ class FederatedStrategy(RoundStrategy):
         return participants * (down + up) / 8
 
     def participants(self) -> int:
-        return max(1, round(self.spec.client_fraction * len(self.ctx.users)))
+        return max(1, round(self.spec.client_fraction * len(self.ctx.topology.users)))
 
     def clients(self, rnd: int) -> list[int]:
-        users = self.ctx.users
+        users = self.ctx.topology.users
         count = self.participants()
         if count >= len(users):
             return list(users)
-        rng = self.ctx.rng("sampling", self.ctx.phase_name, rnd)
+        rng = self.ctx.random.rng("sampling", self.ctx.position.phase, rnd)
         return sorted(int(u) for u in rng.choice(users, size=count, replace=False))
 
     def lr(self, rnd: int) -> float:
@@ -153,17 +155,17 @@ class FederatedStrategy(RoundStrategy):
         return self.schedule.lr(rnd)
 
     def steps(self, user: int) -> int:
-        return self.spec.local.steps_for(self.ctx.samples(user))
+        return self.spec.local.steps_for(self.ctx.data.samples(user))
 
     def configure(self, rnd: int) -> list[ClientPlan]:
-        server = self.ctx.aggregator
+        server = self.ctx.topology.aggregator
         down, up = self.message_bits()
         versions = self.versions()
         self._start.clear()
         plans = []
         for user in self.clients(rnd):
             local = self.spec.local
-            held = self.ctx.holdings.holds(user, *versions)
+            held = self.ctx.rounds.holdings.holds(user, *versions)
             task = Task(
                 key=user,
                 node=user,
@@ -182,11 +184,11 @@ class FederatedStrategy(RoundStrategy):
         if not self.exact:
             parts = (self.model.encoder, self.model.decoder)
             if held:
-                state = held_state(self.ctx.holdings, user, self.versions(), parts)
+                state = held_state(self.ctx.rounds.holdings, user, self.versions(), parts)
             else:
-                state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.aggregator, user)
+                state = self.codecs.send_state("global_model", tensors_of(self.model), self.ctx.topology.aggregator, user)
                 if not self.codecs.lossless("global_model", difference=False):
-                    keep_state(self.ctx.holdings, user, ("global.encoder", "global.decoder"), self.versions(), parts,
+                    keep_state(self.ctx.rounds.holdings, user, ("global.encoder", "global.decoder"), self.versions(), parts,
                                state)
             if state is not None:
                 load_tensors(local_model, state)
@@ -199,13 +201,13 @@ class FederatedStrategy(RoundStrategy):
         return TrainJob(
             key=user,
             encoder=local_model.encoder,
-            tasks=[self.ctx.loss_task(local_model.decoder, self.ctx.out_links(user))],
-            data=self.ctx.stream(user, local.batch_size),
+            tasks=[self.ctx.data.loss_task(local_model.decoder, self.ctx.topology.out_links(user))],
+            data=self.ctx.data.stream(user, local.batch_size),
             steps=self.steps(user),
             lr=self.lr(rnd),
             optimizer=local.optimizer,
             terms=self.client_terms(user, local_model),
-            generator=self.ctx.generator("train", self.ctx.phase_name, rnd, user),
+            generator=self.ctx.random.generator("train", self.ctx.position.phase, rnd, user),
         )
 
     def client_terms(self, user: int, local_model: nn.Module) -> tuple[ClientTerm, ...]:
@@ -220,7 +222,7 @@ class FederatedStrategy(RoundStrategy):
         for reply in replies:
             job = reply.jobs[0]
             states.append(tensors_of(job.encoder) + tensors_of(job.tasks[0].decoder))
-            weights.append(self.ctx.samples(reply.key))
+            weights.append(self.ctx.data.samples(reply.key))
         n_enc = len(tensors_of(self.model.encoder))
         current = tensors_of(self.model.encoder) + tensors_of(self.model.decoder)
         if self.exact:
@@ -228,7 +230,7 @@ class FederatedStrategy(RoundStrategy):
         else:
             # each client sends its model minus the one it started from; the server
             # moves its own (full-precision) model by the mean decoded update
-            server = self.ctx.aggregator
+            server = self.ctx.topology.aggregator
             updates = []
             for reply, state in zip(replies, states):
                 start = self._start[reply.key]
@@ -290,11 +292,11 @@ class ScaffoldStrategy(FederatedStrategy):
         if not held:
             return super().downloads(user, held, bits)
         cv_bits = self.codecs.bits("control_variates", self.c, difference=False)
-        return (Message(self.ctx.aggregator, user, "control_variate", cv_bits),)
+        return (Message(self.ctx.topology.aggregator, user, "control_variate", cv_bits),)
 
     def client_terms(self, user, local_model):
         c_i = self.c_local.setdefault(user, [torch.zeros_like(p) for p in self.c])
-        c = self.codecs.send_state("control_variates", self.c, self.ctx.aggregator, user)
+        c = self.codecs.send_state("control_variates", self.c, self.ctx.topology.aggregator, user)
         # the raw gradients are recorded before the correction changes them
         return GradientMean(), GradientCorrection([c - ci for c, ci in zip(c, c_i, strict=True)])
 
@@ -302,7 +304,7 @@ class ScaffoldStrategy(FederatedStrategy):
         if not replies:
             return
         finished = replies
-        server = self.ctx.aggregator
+        server = self.ctx.topology.aggregator
         x = [p.detach().clone() for p in _ordered_parameters(self.model)]
         delta_y = [torch.zeros_like(p) for p in x]
         delta_c = [torch.zeros_like(p) for p in x]
@@ -318,7 +320,7 @@ class ScaffoldStrategy(FederatedStrategy):
                 delta_y[k] += dy[k] / len(finished)
                 delta_c[k] += dc[k] / len(finished)
             self.c_local[user] = new_c_i
-        share = len(finished) / len(self.ctx.users)
+        share = len(finished) / len(self.ctx.topology.users)
         with torch.no_grad():
             for p, dy in zip(_ordered_parameters(self.model), delta_y, strict=True):
                 p.add_(dy, alpha=self.spec.server_lr)
@@ -397,7 +399,7 @@ class FedDynStrategy(FederatedStrategy):
         # h and the correction act on the parameters; buffers keep the plain average
         at = _parameter_positions(self.model)
         new_params, self.h = feddyn_server_step([current[k] for k in at], [averaged[k] for k in at], self.h,
-                                                alpha=self.options.alpha, share=participants / len(self.ctx.users))
+                                                alpha=self.options.alpha, share=participants / len(self.ctx.topology.users))
         out = list(averaged)
         for k, value in zip(at, new_params, strict=True):
             out[k] = value

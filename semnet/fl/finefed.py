@@ -69,7 +69,7 @@ class PersonalModels:
 def task_weights(ctx: RunContext, transmitter: int, receivers: list[int], rule: str) -> list[float]:
     """w_ij: uniform, or traffic share (the transmit graph's edge weights)."""
     if rule == "traffic":
-        raw = [ctx.traffic_weight(transmitter, j) for j in receivers]
+        raw = [ctx.topology.traffic_weight(transmitter, j) for j in receivers]
         total = sum(raw)
         return [w / total for w in raw]
     return [1.0 / len(receivers)] * len(receivers)
@@ -77,14 +77,14 @@ def task_weights(ctx: RunContext, transmitter: int, receivers: list[int], rule: 
 
 def decoder_bits(ctx: RunContext, decoder: nn.Module) -> int:
     """Size of a decoder copy sent whole (``method.codec.decoders``)."""
-    return ctx.codecs.bits("decoders", tensors_of(decoder), difference=False)
+    return ctx.rounds.codecs.bits("decoders", tensors_of(decoder), difference=False)
 
 
 def decoder_downloads(ctx: RunContext, models: PersonalModels, i: int, receivers: list[int],
                       versions: dict) -> tuple[dict, tuple]:
     """Which of its receivers' decoders transmitter i holds at ``versions`` already, and
     the messages that bring it the others."""
-    held = {j: ctx.holdings.holds(i, versions[j]) for j in receivers}
+    held = {j: ctx.rounds.holdings.holds(i, versions[j]) for j in receivers}
     downloads = tuple(Message(j, i, "decoder", decoder_bits(ctx, models.decoders[j]))
                       for j in receivers if not held[j])
     return held, downloads
@@ -96,12 +96,12 @@ def received_decoder(ctx: RunContext, models: PersonalModels, j: int, i: int, ve
     (``held``: version ``version`` was not sent again; a lossy codec left i a copy).
     ``D_j`` itself where i's copy is exact (the caller must not train it then)."""
     decoder = models.decoders[j]
-    state = ctx.holdings.copy(i, version) if held else None
+    state = ctx.rounds.holdings.copy(i, version) if held else None
     if state is None:
-        if held or ctx.codecs.lossless("decoders", difference=False):
+        if held or ctx.rounds.codecs.lossless("decoders", difference=False):
             return decoder
-        state = ctx.codecs.send_state("decoders", tensors_of(decoder), j, i)
-        ctx.holdings.keep_copy(i, f"decoder/{j}", version or version_of(decoder), state)
+        state = ctx.rounds.codecs.send_state("decoders", tensors_of(decoder), j, i)
+        ctx.rounds.holdings.keep_copy(i, f"decoder/{j}", version or version_of(decoder), state)
     copy_j = copy.deepcopy(decoder)
     load_tensors(copy_j, state)
     return copy_j
@@ -116,7 +116,7 @@ def multitask_job(ctx: RunContext, spec: FineTuneSpec, i: int, encoder: nn.Modul
         key=i,
         encoder=encoder,
         tasks=tasks,
-        data=ctx.stream(i, local.batch_size),
+        data=ctx.data.stream(i, local.batch_size),
         steps=steps,
         train=train,
         lr=local.lr,
@@ -131,6 +131,8 @@ class EncoderStep(RoundStrategy):
     decoders (one round: decoder downloads, then local multi-task training). A
     transmitter whose decoder downloads failed keeps its previous encoder."""
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     aggregates = False  # nothing is aggregated: each encoder stays where it trained
 
     def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
@@ -144,20 +146,20 @@ class EncoderStep(RoundStrategy):
         ctx, models, spec = self.ctx, self.models, self.spec
         local = spec.encoder
         plans = []
-        versions = {j: version_of(models.decoders[j]) for j in ctx.users if ctx.transmitters(j)}
-        for i in ctx.users:
-            receivers = ctx.receivers(i)
+        versions = {j: version_of(models.decoders[j]) for j in ctx.topology.users if ctx.topology.transmitters(j)}
+        for i in ctx.topology.users:
+            receivers = ctx.topology.receivers(i)
             if not receivers:
                 continue
             held, downloads = decoder_downloads(ctx, models, i, receivers, versions)
-            steps = local.steps_for(ctx.samples(i))
+            steps = local.steps_for(ctx.data.samples(i))
 
             def make(i=i, receivers=receivers, steps=steps, held=held):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [ctx.loss_task(received_decoder(ctx, models, j, i, versions[j], held[j]), [(i, j)], w)
+                tasks = [ctx.data.loss_task(received_decoder(ctx, models, j, i, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
                 return [multitask_job(ctx, spec, i, models.encoders[i], tasks, steps, ("encoder",),
-                                      ctx.generator("encoder_step", self.iteration, i))]
+                                      ctx.random.generator("encoder_step", self.iteration, i))]
 
             task = Task(key=i, node=i, downloads=downloads,
                         samples=simulated_samples(steps, local.batch_size, len(receivers)))
@@ -166,7 +168,7 @@ class EncoderStep(RoundStrategy):
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         for reply in replies:  # each transmitter sends with its new encoder once it has trained it
-            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+            self.ctx.deployment.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
 
 
 class DecoderStep(RoundStrategy):
@@ -174,12 +176,14 @@ class DecoderStep(RoundStrategy):
     ``D_j`` through their own encoders and link channels, and j averages the copies
     (FedAvg weighted by data size): one federation per decoder."""
 
+    uses = ("topology", "data", "random", "rounds", "deployment")
+
     round_scoped = ("_start",)
 
     def __init__(self, ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int):
         super().__init__(ctx)
         self.models, self.spec, self.iteration = models, spec, iteration
-        codecs = ctx.codecs
+        codecs = self.ctx.rounds.codecs
         # raw float32 both ways: receivers average the copies exactly as before codecs
         self.exact = codecs.lossless("decoders", difference=False) and codecs.lossless("updates", difference=True)
         self._start: dict[tuple[int, int], list] = {}  # (i, j) -> the copy of D_j that i decoded
@@ -192,13 +196,13 @@ class DecoderStep(RoundStrategy):
         self._start.clear()
         local = self.spec.decoder
         plans = []
-        for j in ctx.users:
-            version = version_of(models.decoders[j]) if ctx.transmitters(j) else None
-            for i in ctx.transmitters(j):
+        for j in ctx.topology.users:
+            version = version_of(models.decoders[j]) if ctx.topology.transmitters(j) else None
+            for i in ctx.topology.transmitters(j):
                 down = decoder_bits(ctx, models.decoders[j])
-                up = ctx.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True)
-                steps = local.steps_for(ctx.samples(i))
-                held = ctx.holdings.holds(i, version)
+                up = ctx.rounds.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True)
+                steps = local.steps_for(ctx.data.samples(i))
+                held = ctx.rounds.holdings.holds(i, version)
 
                 def make(i=i, j=j, steps=steps, rnd=rnd, version=version, held=held):
                     copy_j = self.decoder_copy(i, j, version, held)
@@ -206,13 +210,13 @@ class DecoderStep(RoundStrategy):
                         TrainJob(
                             key=(i, j),
                             encoder=models.encoders[i],
-                            tasks=[ctx.loss_task(copy_j, [(i, j)])],
-                            data=ctx.stream(i, local.batch_size),
+                            tasks=[ctx.data.loss_task(copy_j, [(i, j)])],
+                            data=ctx.data.stream(i, local.batch_size),
                             steps=steps,
                             train=("decoders",),
                             lr=local.lr,
                             optimizer=local.optimizer,
-                            generator=ctx.generator("decoder_step", self.iteration, rnd, i, j),
+                            generator=ctx.random.generator("decoder_step", self.iteration, rnd, i, j),
                         )
                     ]
 
@@ -231,11 +235,11 @@ class DecoderStep(RoundStrategy):
         for the update i sends back when a codec is lossy)."""
         ctx = self.ctx
         copy_j = copy.deepcopy(self.models.decoders[j])
-        state = ctx.holdings.copy(i, version) if held else None
+        state = ctx.rounds.holdings.copy(i, version) if held else None
         if state is None and not held and not self.exact:
-            state = ctx.codecs.send_state("decoders", tensors_of(self.models.decoders[j]), j, i)
-            if not ctx.codecs.lossless("decoders", difference=False):
-                ctx.holdings.keep_copy(i, f"decoder/{j}", version, state)
+            state = ctx.rounds.codecs.send_state("decoders", tensors_of(self.models.decoders[j]), j, i)
+            if not ctx.rounds.codecs.lossless("decoders", difference=False):
+                ctx.rounds.holdings.keep_copy(i, f"decoder/{j}", version, state)
         if state is not None:
             load_tensors(copy_j, state)
         if not self.exact:
@@ -251,18 +255,18 @@ class DecoderStep(RoundStrategy):
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         by_receiver: dict[int, list] = {}
         for i, j, trained in self.trained_copies(replies):
-            by_receiver.setdefault(j, []).append((i, trained, self.ctx.samples(i)))
+            by_receiver.setdefault(j, []).append((i, trained, self.ctx.data.samples(i)))
         for j, copies in sorted(by_receiver.items()):
             weights = [w for _, _, w in copies]
             if self.exact:
                 average_into(self.models.decoders[j], [c for _, c, _ in copies], weights)
             else:
-                updates = [self.ctx.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]),
+                updates = [self.ctx.rounds.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]),
                                                            i, j) for i, c, _ in copies]
                 load_tensors(self.models.decoders[j],
                              apply_average_update(tensors_of(self.models.decoders[j]), updates, weights))
             # j decodes with the averaged decoder once its aggregation ends
-            self.ctx.deploy(j, decoder=self.models.decoders[j], via="aggregation")
+            self.ctx.deployment.deploy(j, decoder=self.models.decoders[j], via="aggregation")
 
 
 def encoder_step(ctx: RunContext, models: PersonalModels, spec: FineTuneSpec, iteration: int) -> None:
@@ -279,7 +283,7 @@ def finetune(
     ctx: RunContext, start: nn.Module, spec: FineTuneSpec, *, encoder: bool = True, decoder: bool = True
 ) -> tuple[PersonalModels, list[PhaseRecord]]:
     """K FineFed iterations from the global model ``start``; one phase per step."""
-    models = PersonalModels(start, ctx.users)
+    models = PersonalModels(start, ctx.topology.users)
     phases = []
     for k in range(1, spec.iterations + 1):
         if encoder:

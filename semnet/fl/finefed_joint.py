@@ -42,23 +42,23 @@ class JointStep(DecoderStep):
         self._start.clear()
         local = spec.encoder
         plans = []
-        versions = {j: version_of(models.decoders[j]) for j in ctx.users if ctx.transmitters(j)}
-        for i in ctx.users:
-            receivers = ctx.receivers(i)
+        versions = {j: version_of(models.decoders[j]) for j in ctx.topology.users if ctx.topology.transmitters(j)}
+        for i in ctx.topology.users:
+            receivers = ctx.topology.receivers(i)
             if not receivers:
                 continue
             held, downloads = decoder_downloads(ctx, models, i, receivers, versions)
             uploads = tuple(Message(i, j, "decoder_update",
-                                    ctx.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True))
+                                    ctx.rounds.codecs.bits("updates", tensors_of(models.decoders[j]), difference=True))
                             for j in receivers)
-            steps = local.steps_for(ctx.samples(i))
+            steps = local.steps_for(ctx.data.samples(i))
 
             def make(i=i, receivers=receivers, steps=steps, rnd=rnd, held=held):
                 weights = task_weights(ctx, i, receivers, spec.task_weights)
-                tasks = [ctx.loss_task(self.decoder_copy(i, j, versions[j], held[j]), [(i, j)], w)
+                tasks = [ctx.data.loss_task(self.decoder_copy(i, j, versions[j], held[j]), [(i, j)], w)
                          for j, w in zip(receivers, weights)]
                 return [multitask_job(ctx, spec, i, models.encoders[i], tasks, steps, ("encoder", "decoders"),
-                                      ctx.generator("joint_step", self.iteration, rnd, i))]
+                                      ctx.random.generator("joint_step", self.iteration, rnd, i))]
 
             task = Task(key=i, node=i, downloads=downloads,
                         samples=simulated_samples(steps, local.batch_size, len(receivers)), uploads=uploads)
@@ -68,18 +68,18 @@ class JointStep(DecoderStep):
     def trained_copies(self, replies: list[ClientReply]):
         for reply in replies:
             i = reply.key
-            for j, task in zip(self.ctx.receivers(i), reply.jobs[0].tasks):
+            for j, task in zip(self.ctx.topology.receivers(i), reply.jobs[0].tasks):
                 yield i, j, task.decoder
 
     def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
         for reply in replies:  # each transmitter sends with its new encoder once it has trained it
-            self.ctx.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
+            self.ctx.deployment.deploy(reply.key, encoder=self.models.encoders[reply.key], at_s=reply.plan.outcome.compute_end_s)
         super().aggregate(rnd, replies, failures)
 
 
 def finetune_joint(ctx: RunContext, start: nn.Module, spec: FineTuneSpec) -> tuple[PersonalModels, list[PhaseRecord]]:
     """K joint iterations from the global model ``start``; one phase per iteration."""
-    models = PersonalModels(start, ctx.users)
+    models = PersonalModels(start, ctx.topology.users)
     phases = [run_rounds(ctx, JointStep(ctx, models, spec, k), spec.decoder_rounds, phase=f"finefed_{k}_joint")
               for k in range(1, spec.iterations + 1)]
     return models, phases

@@ -36,7 +36,7 @@ class Exchange(Method):
                   "(data upload counted)")
 class Centralized(Method):
     def run(self, ctx: RunContext) -> MethodOutcome:
-        model = ctx.new_model()
+        model = ctx.data.new_model()
         phases, sweep = train_centralized(ctx, model, self.spec.centralized)
         return MethodOutcome(phases, extras={"test_snr_sweep": sweep}, checkpoints={"centralized.pt": cpu_state(model)})
 
@@ -60,7 +60,7 @@ class FederatedStart(Method):
         return train_federated(ctx, model, self.spec.federated, self.algorithm, phase)
 
     def run(self, ctx: RunContext) -> MethodOutcome:
-        model = ctx.new_model()
+        model = ctx.data.new_model()
         start = self.train_start(ctx, model)
         return MethodOutcome([start], checkpoints={"global.pt": cpu_state(model)})
 
@@ -101,7 +101,7 @@ class Personalised(FederatedStart):
         return self.spec.personal.rounds
 
     def run(self, ctx: RunContext) -> MethodOutcome:
-        model = ctx.new_model()
+        model = ctx.data.new_model()
         start = self.train_start(ctx, model)
         global_state = start_checkpoint(model)
         strategy = self.strategy(ctx, model)
@@ -153,16 +153,16 @@ class FineFed(FederatedStart):
     runs_controls = True
 
     def run(self, ctx: RunContext) -> MethodOutcome:
-        model = ctx.new_model()
+        model = ctx.data.new_model()
         start = self.train_start(ctx, model)
         global_state = start_checkpoint(model)
         spec = self.spec
         start_model = copy.deepcopy(model)
-        start_holdings = ctx.holdings.clone()  # every user holds the final global model
-        bytes0, steps0, passes0 = ctx.bytes_total, ctx.local_steps, ctx.local_passes
+        start_holdings = ctx.rounds.holdings.clone()  # every user holds the final global model
+        bytes0, steps0, passes0 = ctx.rounds.bytes_total, ctx.rounds.local_steps, ctx.rounds.local_passes
         models, ft_phases = self.personalise(ctx, model)
-        budget = Budget(local_steps=ctx.local_steps - steps0, local_passes=ctx.local_passes - passes0,
-                        bytes=ctx.bytes_total - bytes0)
+        budget = Budget(local_steps=ctx.rounds.local_steps - steps0, local_passes=ctx.rounds.local_passes - passes0,
+                        bytes=ctx.rounds.bytes_total - bytes0)
         controls = run_controls(ctx, spec.controls, spec, self.algorithm, start_model, budget, start_holdings)
         extras = {"finetune_budget": budget.as_dict()}
         oracle = next((c for c in controls if c["name"] == "oracle"), None)

@@ -31,20 +31,22 @@ class LinkOracle(RoundStrategy):
     training images at the link's SNR. Pairing: link i->j uses its own pair (the best
     one so far on validation images)."""
 
+    uses = ("topology", "data", "random", "phases")
+
     aggregates = False
     reports = False
 
     def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec):
         super().__init__(ctx)
         self.local = local
-        links = ctx.image_links()
+        links = self.ctx.topology.image_links()
         self.encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
         self.decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
         self.best_encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
         self.best_decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
         self.best_db: dict[tuple[int, int], float] = {}  # each link's best validation PSNR so far
         self.best_round: dict[tuple[int, int], int] = {}
-        self.validates = ctx.validates
+        self.validates = self.ctx.phases.validates
 
     def pairing(self) -> Pairing:
         return self.best_encoders, self.best_decoders
@@ -54,15 +56,15 @@ class LinkOracle(RoundStrategy):
         if rnd == 1 and self.validates:  # the start itself is the first candidate
             self._keep_best(0)
         plans = []
-        for i, j in ctx.image_links():
-            steps = local.steps_for(ctx.samples(i))
+        for i, j in ctx.topology.image_links():
+            steps = local.steps_for(ctx.data.samples(i))
 
             def make(i=i, j=j, steps=steps, rnd=rnd):
                 return [TrainJob(key=(i, j), encoder=self.encoders[(i, j)],
-                                 tasks=[ctx.loss_task(self.decoders[(i, j)], [(i, j)])],
-                                 data=ctx.stream(i, local.batch_size),  # the sender's training images only
+                                 tasks=[ctx.data.loss_task(self.decoders[(i, j)], [(i, j)])],
+                                 data=ctx.data.stream(i, local.batch_size),  # the sender's training images only
                                  steps=steps, train=("encoder", "decoders"), lr=local.lr, optimizer=local.optimizer,
-                                 generator=ctx.generator("oracle", rnd, i, j))]
+                                 generator=ctx.random.generator("oracle", rnd, i, j))]
 
             plans.append(ClientPlan(Task(key=(i, j), node=i, samples=simulated_samples(steps, local.batch_size)),
                                     make))
@@ -79,7 +81,7 @@ class LinkOracle(RoundStrategy):
     def _keep_best(self, rnd: int) -> None:
         """Score every link's current pair on the validation images; keep the better (a
         link whose sender holds no validation images keeps its latest pair)."""
-        links, _ = self.ctx.evaluate(self.encoders, self.decoders, validation=True)
+        links, _ = self.ctx.phases.evaluate(self.encoders, self.decoders, validation=True)
         scored = {(q.src, q.dst): q.psnr_db for q in links}
         for link in self.encoders:
             value = scored.get(link)

@@ -36,9 +36,9 @@ def _owned_elsewhere() -> tuple[type, ...]:
     """Types a strategy refers to but the context checkpoints (imported late: the
     context imports the strategies' modules)."""
     from semnet.codecs import MessageCodecs
-    from semnet.fl.context import RunContext
+    from semnet.fl.context import RunContext, StrategyView
 
-    return RunContext, MessageCodecs, BaseModel, type
+    return RunContext, StrategyView, MessageCodecs, BaseModel, type
 
 
 def _skipped(value: Any) -> bool:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from torch import nn
 
-from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
+from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, StrategyView, cpu_state
 from semnet.fl.convergence import ConvergenceCheck
 from semnet.fl.resume import call_snapshot, restore_call
 from semnet.fl.schedule import RateSchedule
@@ -53,8 +53,13 @@ class RoundStrategy:
     """One phase's rounds. Subclasses override :meth:`configure`, usually
     :meth:`aggregate` and :meth:`pairing`.
 
-    Class attributes say how the loop treats the strategy:
+    Class attributes say what the strategy sees and how the loop treats it:
 
+    ``uses``
+        the views of the run it reaches through ``self.ctx`` (of ``topology``, ``data``,
+        ``random``, ``rounds``, ``deployment``, ``phases``: :mod:`semnet.fl.views`);
+        ``self.ctx`` also has the run's ``settings`` and ``position`` (branch, phase,
+        round);
     ``aggregates``
         an aggregator waits ``aggregation_s`` after each round (the scenario's
         ``simulation.compute.aggregation_s``);
@@ -65,6 +70,7 @@ class RoundStrategy:
         each round sends a progress record.
     """
 
+    uses: ClassVar[tuple[str, ...]] = ()
     aggregates: ClassVar[bool] = True
     evaluates_between_rounds: ClassVar[bool] = False
     reports: ClassVar[bool] = True
@@ -72,8 +78,8 @@ class RoundStrategy:
     # checkpoints leave them out (see semnet.fl.resume)
     round_scoped: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, ctx: RunContext):
-        self.ctx = ctx
+    def __init__(self, ctx: RunContext | StrategyView):
+        self.ctx = ctx.view(self.uses, type(self).__name__)
         self.failures = 0  # tasks lost (outage) or late (deadline) over the phase
         # the local learning rate per round, where the strategy has one schedule for all
         # its clients (the convergence check's rate floor reads it); None: no such rate
@@ -117,15 +123,15 @@ class RoundStrategy:
 
 def play_round(ctx: RunContext, strategy: RoundStrategy, rnd: int) -> tuple[list[ClientReply], list[TaskOutcome]]:
     """One round of ``strategy``: configure, play, aggregate, wait, report."""
-    finished, failures = ctx.play(strategy.configure(rnd))
+    finished, failures = ctx.rounds.play(strategy.configure(rnd))
     replies = [ClientReply(plan, jobs, results) for plan, jobs, results in finished]
     strategy.failures += len(failures)
     strategy.aggregate(rnd, replies, failures)
     if strategy.aggregates:
-        ctx.aggregation_delay()
+        ctx.rounds.aggregation_delay()
     if strategy.reports:
-        ctx.report(clients=len(replies), failures=len(failures))
-    ctx.settle_traffic()
+        ctx.phases.report(clients=len(replies), failures=len(failures))
+    ctx.deployment.settle()
     return replies, failures
 
 
@@ -177,10 +183,10 @@ def run_rounds(
         log.restored(plan)
     else:
         if phase is not None:
-            ctx.begin_phase(phase)
+            ctx.phases.begin(phase)
             pairing = strategy.pairing()
             if pairing is not None:  # users that have no model yet get the phase's
-                ctx.deploy_pairing(*pairing, via="phase_start", missing_only=True)
+                ctx.deployment.deploy_pairing(*pairing, via="phase_start", missing_only=True)
         loop.start(with_phase=phase is not None)
 
     def checkpoint() -> None:
@@ -231,7 +237,7 @@ class _RoundLoop:
         if self.check is not None:
             self.check.record(0, _validation_psnr(ctx, strategy))  # also the collapse check's reference
         elif with_phase and self.rounds > 0 and strategy.pairing() is not None:
-            ctx.watch_collapse(*strategy.pairing())
+            ctx.phases.watch_collapse(*strategy.pairing())
 
     def play(self, after_round: Callable[[], None]) -> None:
         ctx, strategy, check = self.ctx, self.strategy, self.check
@@ -245,7 +251,7 @@ class _RoundLoop:
             rnd = self.rnd
             play_round(ctx, strategy, rnd)
             if self.every and rnd % self.every == 0 and rnd < self.last:
-                ctx.evaluate(*strategy.pairing())
+                ctx.phases.evaluate(*strategy.pairing())
             if self.stage == "main":
                 stop = False
                 if check is not None and check.due(rnd):
@@ -264,7 +270,7 @@ class _RoundLoop:
         strategy = self.strategy
         plans = strategy.closing_plans()
         if plans:
-            strategy.failures += len(self.ctx.play(plans)[1])
+            strategy.failures += len(self.ctx.rounds.play(plans)[1])
         self.stage = "done"
 
     def _end_main(self) -> None:
@@ -285,12 +291,12 @@ class _RoundLoop:
         ctx, strategy, check, rnd = self.ctx, self.strategy, self.check, self.rnd
         pairing = strategy.pairing() or (None, None)
         if pairing[0] is not None:  # every user has the phase's final models, as its scores assume
-            ctx.deploy_pairing(*pairing, via="phase_end")
+            ctx.deployment.deploy_pairing(*pairing, via="phase_end")
         # the last convergence check already validated the final model: no second pass
-        record = ctx.end_phase(*pairing, validation_psnr_db=check.value_at(rnd) if check else None)
+        record = ctx.phases.end(*pairing, validation_psnr_db=check.value_at(rnd) if check else None)
         record.rounds = rnd  # the closing round trains nothing
         if pairing[0] is not None:
-            ctx.checkpoint_phase_end(*pairing)  # scored finite: the last good models so far
+            ctx.phases.checkpoint_end(*pairing)  # scored finite: the last good models so far
         if check is not None:  # None: no check applies (no rounds to stop early)
             record.converged = check.converged if self.rounds > 0 else None
             record.convergence = check.decision
@@ -305,7 +311,7 @@ class _RoundLoop:
 
 
 def _validation_psnr(ctx: RunContext, strategy: RoundStrategy) -> float:
-    return ctx.evaluate(*strategy.pairing(), validation=True)[1]["psnr_db"]
+    return ctx.phases.evaluate(*strategy.pairing(), validation=True)[1]["psnr_db"]
 
 
 # --------------------------------------------------------------------------- methods

@@ -47,7 +47,7 @@ def _prox_job(model, mu, reference, images):
 def test_fedprox_term_pulls_weights_toward_the_reference(tiny):
     scenario = tiny()
     ctx, _ = _build_ctx(scenario)
-    start = ctx.new_model()
+    start = ctx.data.new_model()
     reference = [p.detach().clone() for p in _ordered_parameters(start)]
     images = _images()
     distances = {}
@@ -61,7 +61,7 @@ def test_fedprox_term_pulls_weights_toward_the_reference(tiny):
 
     # the spec's mu reaches every FedProx job (with the reference = the global weights); FedAvg's is 0
     spec = scenario.method.federated.model_copy(update={"mu": 0.37})
-    model = ctx.new_model()
+    model = ctx.data.new_model()
     prox_job = FedProxStrategy(ctx, model, spec).job(1, 1)
     (term,) = prox_job.terms
     assert isinstance(term, ProximalTerm) and term.mu == 0.37
@@ -97,8 +97,8 @@ def test_scaffold_aggregate_follows_the_control_variate_rule(tiny, repliers):
     scenario = tiny(name="scaffold")
     ctx, _ = _build_ctx(scenario)
     spec = scenario.method.federated.model_copy(update={"server_lr": 0.5})
-    strategy = ScaffoldStrategy(ctx, ctx.new_model(), spec)
-    users = ctx.users
+    strategy = ScaffoldStrategy(ctx, ctx.data.new_model(), spec)
+    users = ctx.topology.users
     n = len(users)
     params = _ordered_parameters(strategy.model)
     x0 = [p.detach().clone() for p in params]
@@ -156,23 +156,23 @@ def test_traffic_task_weights_are_the_normalised_transmit_weights():
     raw["topology"].update(transmit="traffic", traffic=TRAFFIC)
     scenario = validate(raw)
     ctx, _ = _build_ctx(scenario)
-    assert ctx.receivers(0) == [1, 2] and ctx.receivers(1) == [0] and ctx.receivers(2) == [0, 1]
-    for i in ctx.users:
-        receivers = ctx.receivers(i)
+    assert ctx.topology.receivers(0) == [1, 2] and ctx.topology.receivers(1) == [0] and ctx.topology.receivers(2) == [0, 1]
+    for i in ctx.topology.users:
+        receivers = ctx.topology.receivers(i)
         row = [TRAFFIC[i][j] for j in receivers]
         assert task_weights(ctx, i, receivers, "traffic") == pytest.approx([w / sum(row) for w in row])
         assert task_weights(ctx, i, receivers, "uniform") == pytest.approx([1 / len(receivers)] * len(receivers))
     assert task_weights(ctx, 0, [1, 2], "traffic") == pytest.approx([0.75, 0.25])
     # the encoder step's loss tasks carry those weights, one per receiver, at that link's SNR
-    models = PersonalModels(ctx.new_model(), ctx.users)
+    models = PersonalModels(ctx.data.new_model(), ctx.topology.users)
     plans = EncoderStep(ctx, models, scenario.method.finetune, 1).configure(1)
     for plan in plans:
         i = plan.task.key
         (job,) = plan.make_jobs()
-        receivers = ctx.receivers(i)
+        receivers = ctx.topology.receivers(i)
         assert [t.weight for t in job.tasks] == pytest.approx(task_weights(ctx, i, receivers, "traffic"))
         assert [t.decoder for t in job.tasks] == [models.decoders[j] for j in receivers]
-        assert [list(t.snr_db) for t in job.tasks] == [[ctx.link_snr(i, j)] for j in receivers]
+        assert [list(t.snr_db) for t in job.tasks] == [[ctx.topology.link_snr(i, j)] for j in receivers]
         assert job.train == ("encoder",)
 
 
@@ -188,9 +188,9 @@ def _encoder_job(start, decoders, weights, snrs):
 def test_task_weights_shape_the_encoder_update(tiny):
     scenario = tiny()
     ctx, _ = _build_ctx(scenario)
-    start = ctx.new_model()
+    start = ctx.data.new_model()
     dec_a = copy.deepcopy(start.decoder)
-    dec_b = ctx.new_model().decoder
+    dec_b = ctx.data.new_model().decoder
     with torch.no_grad():  # a second decoder that really differs
         for p in dec_b.parameters():
             p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))

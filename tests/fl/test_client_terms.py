@@ -76,8 +76,8 @@ def test_feddyn_client_and_server_state_follow_the_rules(tiny):
     scenario = tiny()
     ctx, _ = build_context(scenario)
     alpha = 0.2
-    strategy = FedDynStrategy(ctx, ctx.new_model(), _with_options(scenario, "feddyn", alpha=alpha))
-    users = ctx.users
+    strategy = FedDynStrategy(ctx, ctx.data.new_model(), _with_options(scenario, "feddyn", alpha=alpha))
+    users = ctx.topology.users
     params = _ordered_parameters(strategy.model)
     x0 = [p.detach().clone() for p in params]
     repliers = [0, 2]
@@ -92,7 +92,7 @@ def test_feddyn_client_and_server_state_follow_the_rules(tiny):
     y = {u: [a + b for a, b in zip(x0, _like(params, 300 + u, 0.1))] for u in repliers}
     strategy.aggregate(1, [_reply(strategy, u, y[u]) for u in repliers], [])
 
-    weights = {u: ctx.samples(u) for u in repliers}
+    weights = {u: ctx.data.samples(u) for u in repliers}
     total = sum(weights.values())
     avg = [sum(weights[u] * y[u][k] for u in repliers) / total for k in range(len(x0))]
     h = [-alpha * (len(repliers) / len(users)) * (avg[k] - x0[k]) for k in range(len(x0))]
@@ -109,13 +109,13 @@ def test_feddyn_client_and_server_state_follow_the_rules(tiny):
 def test_fedavgm_moves_by_momentum_and_without_it_is_fedavg(tiny):
     scenario = tiny()
     ctx, _ = build_context(scenario)
-    start = ctx.new_model()
+    start = ctx.data.new_model()
     params = _ordered_parameters(start)
-    y = {u: [p.detach() + d for p, d in zip(params, _like(params, 70 + u, 0.1))] for u in ctx.users}
+    y = {u: [p.detach() + d for p, d in zip(params, _like(params, 70 + u, 0.1))] for u in ctx.topology.users}
 
     def aggregated(strategy, rounds=1):
         for rnd in range(rounds):
-            strategy.aggregate(rnd + 1, [_reply(strategy, u, y[u]) for u in ctx.users], [])
+            strategy.aggregate(rnd + 1, [_reply(strategy, u, y[u]) for u in ctx.topology.users], [])
         return [p.detach().clone() for p in _ordered_parameters(strategy.model)]
 
     fedavg = aggregated(FederatedStrategy(ctx, copy.deepcopy(start), scenario.method.federated))

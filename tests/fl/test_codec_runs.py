@@ -88,13 +88,13 @@ def test_lossy_codecs_run_every_method_deterministically(tmp_path):
 def test_clients_train_from_the_decoded_model_and_the_server_averages_decoded_updates():
     scenario = validate(tiny_scenario_dict(name="fedavg", codec="int8"))
     ctx, _ = _build_ctx(scenario)
-    model = ctx.new_model()
+    model = ctx.data.new_model()
     strategy = FederatedStrategy(ctx, model, scenario.method.federated)
     int8 = codecs.get("int8")()
     x = tensors_of(model)
     x_hat = int8.roundtrip(x)
-    ctx.begin_phase("p")
-    finished, failures = ctx.play(strategy.configure(1))
+    ctx.phases.begin("p")
+    finished, failures = ctx.rounds.play(strategy.configure(1))
     assert not failures and len(finished) == 3
     for user, start in strategy._start.items():  # each client started from the int8 model
         assert all(torch.equal(a, b) for a, b in zip(tensors_of(start), x_hat))
@@ -103,7 +103,7 @@ def test_clients_train_from_the_decoded_model_and_the_server_averages_decoded_up
     replies = [ClientReply(*f) for f in finished]
     ys = {r.key: tensors_of(r.jobs[0].encoder) + tensors_of(r.jobs[0].tasks[0].decoder) for r in replies}
     strategy.aggregate(1, replies, [])
-    weights = {u: ctx.samples(u) for u in ys}
+    weights = {u: ctx.data.samples(u) for u in ys}
     total = sum(weights.values())
     expected = [xi.clone() for xi in x]
     for u, y in ys.items():
@@ -119,37 +119,37 @@ def test_clients_train_from_the_decoded_model_and_the_server_averages_decoded_up
 def test_bytes_per_round_and_error_feedback_follow_the_codec():
     scenario = validate(tiny_scenario_dict(name="scaffold", codec="topk1"))
     ctx, _ = _build_ctx(scenario)
-    strategy = ScaffoldStrategy(ctx, ctx.new_model(), scenario.method.federated)
+    strategy = ScaffoldStrategy(ctx, ctx.data.new_model(), scenario.method.federated)
     down, up = strategy.message_bits()
     params = _ordered_parameters(strategy.model)
     n = sum(p.numel() for p in params)
     assert down == 2 * 32 * n  # whole models and control variates: top-k falls back to float32
     assert up == 2 * codecs.get("topk1")().bits([p.shape for p in params])
     assert strategy.bytes_per_round(3) == 3 * (down + up) / 8
-    ctx.begin_phase("p")
+    ctx.phases.begin("p")
     from semnet.fl.strategy import play_round
     play_round(ctx, strategy, 1)
-    keys = set(ctx.codecs.residuals)
-    assert keys == {(kind, u, ctx.aggregator) for kind in ("updates", "control_variates") for u in ctx.users}
-    assert all(any(r.abs().sum() > 0 for r in res) for res in ctx.codecs.residuals.values())
+    keys = set(ctx.rounds.codecs.residuals)
+    assert keys == {(kind, u, ctx.topology.aggregator) for kind in ("updates", "control_variates") for u in ctx.topology.users}
+    assert all(any(r.abs().sum() > 0 for r in res) for res in ctx.rounds.codecs.residuals.values())
     ctx._sim_factory = lambda name, now_s: ctx._sim  # a stand-in: only the codec state matters here
     branch = ctx.branch("control_x")
-    assert branch.codecs is not ctx.codecs and not branch.codecs.residuals
+    assert branch.rounds.codecs is not ctx.rounds.codecs and not branch.rounds.codecs.residuals
 
 
 def test_finefed_receivers_move_their_decoder_by_decoded_updates():
     scenario = validate(tiny_scenario_dict(codec={"decoders": "bfloat16", "updates": "int8"}))
     ctx, events = _build_ctx(scenario)
-    models = PersonalModels(ctx.new_model(), ctx.users)
+    models = PersonalModels(ctx.data.new_model(), ctx.topology.users)
     before = {j: tensors_of(d) for j, d in models.decoders.items()}
     step = DecoderStep(ctx, models, scenario.method.finetune, 1)
-    ctx.begin_phase("d")
+    ctx.phases.begin("d")
     from semnet.fl.strategy import play_round
     replies, _ = play_round(ctx, step, 1)
     bf16, int8 = codecs.get("bfloat16")(), codecs.get("int8")()
-    for j in ctx.users:
+    for j in ctx.topology.users:
         mine = [r for r in replies if r.key[1] == j]
-        w = [ctx.samples(r.key[0]) for r in mine]
+        w = [ctx.data.samples(r.key[0]) for r in mine]
         expected = [t.clone() for t in before[j]]
         for r, wi in zip(mine, w):
             start = bf16.roundtrip(before[j])

@@ -102,7 +102,7 @@ def test_a_job_on_a_faded_link_draws_its_gains_and_a_mixed_job_routes_each_image
     chans = link_channels(scenario, net)
     faded = chans.of(0, 1)
     # the tasks the methods build: a FedAvg client at its out-links, a decoder at one link
-    out_task = ctx.loss_task(nn.Identity(), ctx.out_links(0))
+    out_task = ctx.data.loss_task(nn.Identity(), ctx.topology.out_links(0))
     assert list(out_task.links) == [(0, 1), (0, 2)] and list(out_task.snr_db) == [10.0, 10.0]
     draws = []
     real = type(faded.fading).sample_torch
@@ -116,7 +116,7 @@ def test_a_job_on_a_faded_link_draws_its_gains_and_a_mixed_job_routes_each_image
     images = torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
 
     def job(links, seed=7):
-        task = ctx.loss_task(model.decoder, links)
+        task = ctx.data.loss_task(model.decoder, links)
         return TrainJob(key=0, encoder=model.encoder, tasks=[task], data=BatchStream(images, 8, seed=0), steps=1,
                         generator=torch.Generator().manual_seed(seed))
 

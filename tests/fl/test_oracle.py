@@ -24,10 +24,10 @@ def test_the_oracle_trains_each_link_on_the_senders_training_images_only(monkeyp
     raw["data"]["validation_per_user"] = 8
     scenario = validate(raw)
     ctx, events = build_context(scenario)
-    train = {u: ctx.user_images(u) for u in ctx.users}
-    rows = {u: _image_rows(train[u]) for u in ctx.users}
+    train = {u: ctx.data.user_images(u) for u in ctx.topology.users}
+    rows = {u: _image_rows(train[u]) for u in ctx.topology.users}
     seen_links, drawn, patched = [], {}, set()
-    trainer = ctx._trainer
+    trainer = ctx._parts["trainer"]
     real_run = trainer.run
 
     def spy(jobs):
@@ -36,7 +36,7 @@ def test_the_oracle_trains_each_link_on_the_senders_training_images_only(monkeyp
             seen_links.append((i, j))
             assert job.data.images is train[i] or torch.equal(job.data.images, train[i])
             assert job.train == ("encoder", "decoders") and len(job.tasks) == 1
-            assert list(job.tasks[0].snr_db) == [ctx.link_snr(i, j)]  # the link's channel
+            assert list(job.tasks[0].snr_db) == [ctx.topology.link_snr(i, j)]  # the link's channel
             stream = job.data
             if id(stream) in patched:  # one stream per sender, shared by its links
                 continue
@@ -55,11 +55,11 @@ def test_the_oracle_trains_each_link_on_the_senders_training_images_only(monkeyp
         return real_run(jobs)
 
     monkeypatch.setattr(trainer, "run", spy)
-    strategy = LinkOracle(ctx, ctx.new_model(), scenario.method.oracle.local)
+    strategy = LinkOracle(ctx, ctx.data.new_model(), scenario.method.oracle.local)
     record = run_rounds(ctx, strategy, scenario.method.oracle.rounds, phase="oracle")
-    links = ctx.image_links()
+    links = ctx.topology.image_links()
     assert sorted(seen_links) == sorted(links * 2)  # every link, every round
-    assert set(drawn) == set(ctx.users) and all(n == 2 * 2 * 3 * 8 for n in drawn.values())  # 2 links x 2 x 3 x 8
+    assert set(drawn) == set(ctx.topology.users) and all(n == 2 * 2 * 3 * 8 for n in drawn.values())  # 2 links x 2 x 3 x 8
     assert not events  # nothing travels
     assert record.bytes == 0 and len(record.links) == len(links)
     # every kept pair is the start (round 0) or a trained one, chosen per link
@@ -71,7 +71,7 @@ def test_the_kept_pair_is_the_best_on_validation(monkeypatch):
     raw["data"]["validation_per_user"] = 8
     scenario = validate(raw)
     ctx, _ = build_context(scenario)
-    strategy = LinkOracle(ctx, ctx.new_model(), scenario.method.oracle.local)
+    strategy = LinkOracle(ctx, ctx.data.new_model(), scenario.method.oracle.local)
     scores = []
     real = strategy._keep_best
 
@@ -86,7 +86,7 @@ def test_the_kept_pair_is_the_best_on_validation(monkeypatch):
     for _, before, after in scores:
         assert all(after[k] >= before.get(k, -math.inf) for k in after)  # never worse
     # the pairing scores the kept pairs: their validation PSNR is the best seen
-    kept = ctx.evaluate(*strategy.pairing(), validation=True)[0]
+    kept = ctx.phases.evaluate(*strategy.pairing(), validation=True)[0]
     assert {(q.src, q.dst): round(q.psnr_db, 6) for q in kept} == \
         {k: round(v, 6) for k, v in strategy.best_db.items()}
 

@@ -10,7 +10,8 @@ from semnet.fl.strategy import RoundStrategy, run_rounds
 
 
 class FakeRun:
-    """Records every call run_rounds makes; validation PSNR follows a given curve."""
+    """Records every call run_rounds makes; validation PSNR follows a given curve. It
+    stands in for the run and for each of its views (their method names differ)."""
 
     def __init__(self, eval_every_rounds=0, validation_curve=None):
         self.settings = SimpleNamespace(eval_every_rounds=eval_every_rounds)
@@ -18,8 +19,12 @@ class FakeRun:
         self.curve = validation_curve or (lambda rnd: 20.0)
         self.played = 0
         self.resume_log = None  # no checkpoints
+        self.phases = self.rounds = self.deployment = self
 
-    def begin_phase(self, name):
+    def view(self, uses, owner):
+        return self
+
+    def begin(self, name):
         self.calls.append(("begin", name))
 
     def play(self, plans):
@@ -33,7 +38,7 @@ class FakeRun:
     def deploy_pairing(self, enc, dec, *, via, missing_only=False):
         pass  # live traffic's seam: no images travel here
 
-    def settle_traffic(self):
+    def settle(self):
         pass
 
     def report(self, **fields):
@@ -46,10 +51,10 @@ class FakeRun:
     def watch_collapse(self, enc, dec):
         self.calls.append(("watch",))
 
-    def checkpoint_phase_end(self, enc, dec):
+    def checkpoint_end(self, enc, dec):
         self.calls.append(("saved",))
 
-    def end_phase(self, enc=None, dec=None, validation_psnr_db=None):
+    def end(self, enc=None, dec=None, validation_psnr_db=None):
         self.calls.append(("end", validation_psnr_db))
         # like the real one, validates the final models unless told their value
         validation = self.curve(self.played) if validation_psnr_db is None else validation_psnr_db

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from semnet import registry
-from semnet.fl.context import RunContext
+from semnet.fl.views import Phases
 from semnet.metrics.rundir import RunDirectory
 from semnet.runner import run_scenario
 from semnet.scenario import validate
@@ -167,7 +167,7 @@ def test_centralized_leaves_its_latest_weights_when_stopped_and_none_when_finish
     monkeypatch.setattr(RunDirectory, "save_checkpoint",
                         lambda self, name, state: (name == "centralized_latest.pt" and saved.append(
                             (name, {k: v.clone() for k, v in state.items()}))) or real_save(self, name, state))
-    real_evaluate = RunContext.evaluate
+    real_evaluate = Phases.evaluate
     calls = []
 
     def evaluate_then_die(self, *args, **kwargs):
@@ -176,7 +176,7 @@ def test_centralized_leaves_its_latest_weights_when_stopped_and_none_when_finish
             raise KeyboardInterrupt
         return real_evaluate(self, *args, **kwargs)
 
-    monkeypatch.setattr(RunContext, "evaluate", evaluate_then_die)
+    monkeypatch.setattr(Phases, "evaluate", evaluate_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_scenario(validate(raw), out_dir=tmp_path / "killed")
     monkeypatch.undo()

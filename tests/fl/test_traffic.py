@@ -50,22 +50,22 @@ def test_images_decoded_before_an_update_arrives_use_the_old_decoder_and_after_i
     raw = tiny_scenario_dict()
     raw["traffic"] = {"images_per_s": 40.0, "arrivals": "periodic"}
     ctx, sim, data, channel, metrics, records = traffic_context(raw)
-    old = ctx.new_model()
+    old = ctx.data.new_model()
     new = copy.deepcopy(old)
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in new.decoder.parameters():
             p.add_(0.3 * torch.randn(p.shape, generator=gen))
-    ctx.begin_phase("p")
-    ctx.deploy_pairing(lambda i: old.encoder, lambda j: old.decoder, via="start")
+    ctx.phases.begin("p")
+    ctx.deployment.deploy_pairing(lambda i: old.encoder, lambda j: old.decoder, via="start")
     sim.wait(0.1)
     # user 0 sends user 1 a new decoder: 2 Mbit at 10 Mbit/s, sent at 0.1 s, arrives 0.305 s
-    message = ctx.deploys(Message(0, 1, "decoder", 2_000_000), decoder=new.decoder)
+    message = ctx.deployment.deploys(Message(0, 1, "decoder", 2_000_000), decoder=new.decoder)
     assert message.tag is not None
-    ctx.play([ClientPlan(Task(key="d", node=1, downloads=(message,)))])
-    ctx.settle_traffic()
+    ctx.rounds.play([ClientPlan(Task(key="d", node=1, downloads=(message,)))])
+    ctx.deployment.settle()
     sim.wait(0.3)
-    ctx.settle_traffic()
+    ctx.deployment.settle()
     ctx._traffic.tally.finish()
     arrival = 0.1 + 2_000_000 / 10e6 + 0.005
     [deployed] = [m for m in metrics if m.get("split") == "deployment" and m["via"] == "decoder"]

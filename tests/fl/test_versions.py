@@ -61,20 +61,20 @@ def test_holdings_keep_versions_and_decoded_copies_through_a_checkpoint():
 @pytest.fixture
 def hand():
     ctx, events = build_context(validate(tiny_scenario_dict()))
-    return ctx, events, ctx.new_model()
+    return ctx, events, ctx.data.new_model()
 
 
 def test_a_client_that_holds_the_global_model_gets_no_download(hand):
     ctx, events, model = hand
     spec = validate(tiny_scenario_dict()).method.federated
     strategy = FederatedStrategy(ctx, model, spec)
-    ctx.holdings.give(0, strategy.versions())
-    ctx.begin_phase("p")
-    ctx.play(strategy.configure(1))
+    ctx.rounds.holdings.give(0, strategy.versions())
+    ctx.phases.begin("p")
+    ctx.rounds.play(strategy.configure(1))
     downloads = {e["dst"] for e in events if e["kind"] == "global_model"}
     assert downloads == {1, 2}  # user 0 holds this version
     assert {e["src"] for e in events if e["kind"] == "model_update"} == {0, 1, 2}  # all trained and replied
-    assert all(ctx.holdings.holds(u, *strategy.versions()) for u in (0, 1, 2))
+    assert all(ctx.rounds.holdings.holds(u, *strategy.versions()) for u in (0, 1, 2))
 
 
 def test_a_transmitter_missing_a_decoder_version_is_sent_it_and_no_one_else(hand):
@@ -82,14 +82,14 @@ def test_a_transmitter_missing_a_decoder_version_is_sent_it_and_no_one_else(hand
     spec = validate(tiny_scenario_dict()).method.finetune
     versions = versions_of((model.encoder, model.decoder))
     for user in (0, 2):  # user 1 lost the final broadcast
-        ctx.holdings.give(user, versions)
-    models = PersonalModels(model, ctx.users)
-    ctx.begin_phase("finefed_1_encoder")
-    ctx.play(EncoderStep(ctx, models, spec, 1).configure(1))
+        ctx.rounds.holdings.give(user, versions)
+    models = PersonalModels(model, ctx.topology.users)
+    ctx.phases.begin("finefed_1_encoder")
+    ctx.rounds.play(EncoderStep(ctx, models, spec, 1).configure(1))
     sent = [(e["src"], e["dst"]) for e in events if e["kind"] == "decoder"]
     assert sorted(sent) == [(0, 1), (2, 1)]  # D_0 and D_2 go to transmitter 1 only
     events.clear()
-    ctx.begin_phase("finefed_1_decoder")
+    ctx.phases.begin("finefed_1_decoder")
     step = DecoderStep(ctx, models, spec, 1)
     play_round(ctx, step, 1)  # nobody lacks a D_j now: the encoder step changed none
     assert not [e for e in events if e["kind"] == "decoder"]
@@ -102,15 +102,15 @@ def test_a_transmitter_missing_a_decoder_version_is_sent_it_and_no_one_else(hand
 def test_a_lossy_broadcast_leaves_each_user_its_decoded_copy_and_it_is_trained_from():
     raw = tiny_scenario_dict(codec={"global_model": "qsgd8"})
     ctx, events = build_context(validate(raw))
-    model = ctx.new_model()
+    model = ctx.data.new_model()
     spec = validate(raw).method.federated
     strategy = FederatedStrategy(ctx, model, spec)
-    ctx.begin_phase("p")
-    ctx.play(strategy.closing_plans())
+    ctx.phases.begin("p")
+    ctx.rounds.play(strategy.closing_plans())
     assert {e["dst"] for e in events if e["kind"] == "global_model"} == {0, 1, 2}
     versions = strategy.versions()
     parts = (model.encoder, model.decoder)
-    held = held_state(ctx.holdings, 1, versions, parts)
+    held = held_state(ctx.rounds.holdings, 1, versions, parts)
     exact = tensors_of(model)
     assert held is not None and len(held) == len(exact)
     assert any(not torch.equal(a, b) for a, b in zip(held, exact))  # quantised
