@@ -47,7 +47,7 @@ def build_context(scenario):
     from semnet.models import Channel
     from semnet.fl.evaluation import LinkEvaluator
     from semnet.net.network import build_network
-    from semnet.runner import compute_speeds
+    from semnet.assembly import compute_speeds
     from semnet.sim import Simulator
     from semnet.workload import load_user_data, model_factory
 

@@ -127,7 +127,7 @@ def test_joint_step_tasks_meet_their_links_channels(tiny, monkeypatch):
     ctx, _ = build_context(scenario)
     models = PersonalModels(ctx.data.new_model(), ctx.topology.users)
     from semnet.fl.trainer import Trainer
-    from semnet.runner import link_channels
+    from semnet.assembly import link_channels
 
     channels = link_channels(scenario, ctx.topology._network)  # what a run's trainer routes by
     seen = {}

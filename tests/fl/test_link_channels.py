@@ -20,7 +20,8 @@ from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
 from semnet.models.link_channels import LinkChannels, RoutedChannel
 from semnet.net.network import build_network
-from semnet.runner import link_channels, run_scenario
+from semnet.assembly import link_channels
+from semnet.runner import run_scenario
 from semnet.scenario import validate
 from semnet.sim.traffic import ImageSent
 from tests.fl.conftest import build_context, tiny_scenario_dict

@@ -17,11 +17,12 @@ from semnet.fl.trainer import Trainer
 from semnet.fl.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.models import Channel, transmit
 from semnet.net.network import build_network
-from semnet.runner import compute_speeds, run_scenario, traffic_plan
+from semnet.assembly import compute_speeds, traffic_plan
+from semnet.runner import run_scenario
 from semnet.scenario import validate
 from semnet.seeding import derive_seed
 from semnet.sim import Message, Simulator, Task
-from semnet.workload import load_user_data, model_factory
+from semnet.workload import load_user_data, model_factory, symbols_per_image
 from tests.fl.conftest import tiny_scenario_dict
 
 
@@ -30,7 +31,7 @@ def traffic_context(raw: dict):
     scenario = validate(raw)
     net = build_network(scenario.topology, scenario.links, scenario.seed)
     data = load_user_data(scenario.data, net.users, scenario.seed)
-    plan = traffic_plan(scenario, net, data.image_hw)
+    plan = traffic_plan(scenario, net, symbols_per_image(scenario.model, data.image_hw))
     sim = Simulator(net, seed=scenario.seed, compute_speed=compute_speeds(scenario, net), traffic=plan)
     channel, device = Channel("awgn"), torch.device("cpu")
     new_model = model_factory(scenario.model, data.image_hw, scenario.seed, device)

@@ -7,7 +7,7 @@ import pytest
 from semnet.errors import ScenarioError
 from semnet.net.link_kinds import channel_kinds
 from semnet.net.network import build_network
-from semnet.runner import link_channels
+from semnet.assembly import link_channels
 from semnet.scenario import validate
 from semnet.scenario.schema import LinkOverride, SnrOverride
 from tests.fl.conftest import tiny_scenario_dict

@@ -1,0 +1,198 @@
+"""Assemble a run from its scenario, once: the network and its media, every link's
+channel, the method, the trainer, the users' data and models, the evaluators, the
+traffic plan and the sizes everything else reads (image size, channel uses per image).
+
+The runner (:mod:`semnet.runner`) plays the method against a :class:`RunAssembly`
+and :mod:`semnet.summarise` writes its summary from it; nothing downstream reads the
+scenario's sections again to rebuild a part.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from semnet.channels import make_fading
+from semnet.errors import ScenarioError
+from semnet.fl.context import RunSettings
+from semnet.fl.evaluation import LinkEvaluator
+from semnet.fl.strategy import Method
+from semnet.fl.trainer import Trainer
+from semnet.models import Channel
+from semnet.models.link_channels import LinkChannels
+from semnet.net.network import Network, build_network
+from semnet.registry import methods
+from semnet.scenario.schema import Scenario
+from semnet.seeding import derive_seed, numpy_rng
+from semnet.sim.traffic import TrafficPlan
+from semnet.workload import UserData, load_user_data, model_factory, symbols_per_image
+
+DEFAULT_IMAGE_HW = (32, 32)  # a run without data (the exchange-only method) sizes its messages for these
+
+
+@dataclass
+class RunAssembly:
+    """Every part of one run, built from ``scenario`` by :func:`assemble`."""
+
+    scenario: Scenario
+    device: torch.device
+    network: Network
+    compute_speeds: dict[int, float]  # samples/s of every node, the aggregator included
+    method: Method
+    channels: LinkChannels  # every image link's JSCC channel
+    trainer: Trainer
+    data: UserData | None  # None: the method learns nothing (no models, no data)
+    new_model: Callable[[], nn.Module] | None
+    image_hw: tuple[int, int]
+    symbols_per_image: int  # k: complex channel uses of one image
+    evaluator: LinkEvaluator | None  # the test links
+    validator: LinkEvaluator | None  # the validation links (users' held-out training images)
+    traffic_plan: TrafficPlan | None  # live images (``traffic:``); None without
+    settings: RunSettings
+
+    @property
+    def learns(self) -> bool:
+        return self.method.learns
+
+    @property
+    def accounts_energy(self) -> bool:
+        """Whether the run reports energy: radio powers or a compute energy are configured."""
+        sim = self.scenario.simulation
+        return sim.energy is not None or sim.compute.joules_per_sample is not None or bool(
+            sim.compute.per_node_joules_per_sample)
+
+
+def assemble(scenario: Scenario) -> RunAssembly:
+    """Build every part of a run (loads data, builds one model: a bad checkpoint or data
+    path fails here, before anything is written). Sets torch's thread count and, on CUDA,
+    deterministic kernels: one seed fixes a run."""
+    device = resolve_device(scenario.simulation.device)
+    if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    # one torch thread unless told otherwise: more threads than free cores spin against
+    # each other, and training results depend on the thread count
+    torch.set_num_threads(scenario.simulation.threads or 1)
+    network = build_network(scenario.topology, scenario.links, scenario.seed)
+    speeds = compute_speeds(scenario, network)
+    method: Method = methods.get(scenario.method.name)(
+        scenario.method, model_from_checkpoint=scenario.model.checkpoint is not None
+    )
+    learning = method.learns
+    channels = link_channels(scenario, network)  # every image link's channel (its model packets' fading: the network's)
+    # before the data loads: worker processes import torch meanwhile, not inside the first round
+    trainer = make_trainer(scenario, channels, device) if learning else Trainer(channels, device)
+    data = new_model = None
+    if learning:
+        # held out whether or not convergence is checked, so that switch does not change the training data
+        data = load_user_data(scenario.data, network.users, scenario.seed,
+                              validation_per_user=scenario.data.validation_per_user)
+        _check_traffic_senders(scenario, network, data)
+    image_hw = data.image_hw if data else DEFAULT_IMAGE_HW
+    k = symbols_per_image(scenario.model, image_hw)
+    if learning:  # build one model now: a bad checkpoint fails before anything is written
+        new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
+        new_model()
+    evaluator, validator = evaluators(scenario, network, channels, device, data) if learning else (None, None)
+    return RunAssembly(
+        scenario=scenario, device=device, network=network, compute_speeds=speeds, method=method, channels=channels,
+        trainer=trainer, data=data, new_model=new_model, image_hw=image_hw, symbols_per_image=k,
+        evaluator=evaluator, validator=validator, traffic_plan=traffic_plan(scenario, network, k),
+        settings=dataclasses.replace(RunSettings.of(scenario), symbols_per_image=k),
+    )
+
+
+def _check_traffic_senders(scenario: Scenario, network: Network, data: UserData) -> None:
+    if scenario.traffic is None:
+        return
+    empty = [u for u in sorted({i for i, _ in network.image_links()}) if data.test[u].shape[0] == 0]
+    if empty:
+        raise ScenarioError(f"traffic: user {empty[0]} sends images but holds no held-out (test) images to send; "
+                            "give every sender test images (data.test_per_user) or remove traffic")
+
+
+def link_channels(scenario: Scenario, network: Network) -> LinkChannels:
+    """Which JSCC channel each image link uses: ``links.fading``/``links.csi`` on every
+    link but those ``links.overrides`` give another kind (built once per kind, from the
+    network's models, so images and packets of a link fade alike)."""
+    default = Channel(make_fading(scenario.links), csi=scenario.links.csi)
+    return LinkChannels.from_kinds(default, network.link_kinds)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ScenarioError("simulation.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device) -> Trainer:
+    """The trainer ``simulation`` asks for: in-process, batched, or spread over workers;
+    ``channel`` is every link's channel (:func:`link_channels`)."""
+    sim = scenario.simulation
+    loss, precision = scenario.method.loss, sim.precision
+    if sim.trainer == "batched":
+        from semnet.fl.batched import BatchedTrainer
+
+        return BatchedTrainer(channel, device, loss=loss, precision=precision)
+    from semnet.fl.parallel import ParallelTrainer, resolve_workers
+
+    workers = resolve_workers(sim.workers, device)
+    if workers <= 1 and sim.backend == "local":
+        return Trainer(channel, device, loss=loss, precision=precision)
+    trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
+                              threads=sim.threads or 1)
+    trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
+    return trainer
+
+
+def compute_speeds(scenario: Scenario, network: Network) -> dict:
+    """Simulated training speed (samples/s) of every node, the aggregator included."""
+    spec = scenario.simulation.compute
+    speeds = {}
+    for user in network.users:
+        if user in spec.per_node:
+            speeds[user] = spec.per_node[user]
+        elif spec.samples_per_s_range is not None:  # one stream per user: per_node never shifts others
+            speeds[user] = float(numpy_rng(scenario.seed, "compute_profile", user).uniform(*spec.samples_per_s_range))
+        else:
+            speeds[user] = spec.samples_per_s
+    speeds[network.aggregator] = spec.samples_per_s
+    return speeds
+
+
+def evaluators(scenario: Scenario, network: Network, channels: LinkChannels, device: torch.device,
+               data: UserData) -> tuple[LinkEvaluator, LinkEvaluator]:
+    """The test and validation evaluators of every image link (a link whose sender holds
+    no validation images is not validated)."""
+    links = network.image_links()
+    snr = {(i, j): network.link(i, j).snr_db for i, j in links}
+    out = scenario.output
+    cap = out.eval_images_per_link
+    test = {u: (x[:cap] if cap else x) for u, x in data.test.items()}
+    eval_seed = derive_seed(scenario.seed, "evaluation")
+    # on a channel over time every method is scored on the same fixed states of each link's process
+    states = None if network.channel is None else {
+        link: network.channel.comparison(link, eval_seed) for link in links
+    }
+    evaluator = LinkEvaluator(links, snr, test, channels, device, seed=eval_seed,
+                              realisations=out.eval_realisations, with_ssim=out.ssim, states=states)
+    val_links = [(i, j) for i, j in links if i in data.validation]
+    validator = LinkEvaluator(val_links, snr, data.validation, channels, device, seed=eval_seed, with_ssim=False,
+                              states=states)
+    return evaluator, validator
+
+
+def traffic_plan(scenario: Scenario, network: Network, symbols: int) -> TrafficPlan | None:
+    """What the network carries of ``traffic:`` (None without it): every image link,
+    ``symbols`` channel uses per image."""
+    spec = scenario.traffic
+    if spec is None:
+        return None
+    return TrafficPlan(images_per_s=spec.images_per_s, symbols=symbols, links=tuple(network.image_links()),
+                       arrivals=spec.arrivals, queue=spec.queue)
