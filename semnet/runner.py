@@ -23,6 +23,7 @@ from semnet.fl.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeS
 from semnet.fl.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.rundir import RunDirectory, check_target
+from semnet.summary import RunSummary
 from semnet.scenario.loader import resolved_yaml
 from semnet.scenario.schema import Scenario
 from semnet.sim import Simulator
@@ -157,6 +158,7 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
         summary["energy"] = run_energy(scenario, network, ledger, summary)
     if traffic is not None:
         summary["traffic"] = traffic.tally.summary()
+    summary = RunSummary.model_validate(summary).as_json()  # what summary.json holds is a RunSummary
     run_dir.finish(summary)
     return RunResult(run_dir.path, summary)
 

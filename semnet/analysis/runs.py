@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -41,6 +42,8 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
+
+from semnet.summary import RunSummary, SummaryError, load_summary
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,11 @@ class Run:
     scenario: dict
     summary: dict
     metrics: list[dict] = field(default_factory=list)
+
+    @functools.cached_property
+    def typed(self) -> RunSummary:
+        """``summary`` as a :class:`~semnet.summary.RunSummary`."""
+        return RunSummary.model_validate(self.summary)
 
     @property
     def method(self) -> str:
@@ -189,7 +197,10 @@ def load_run(path: str | Path) -> Run:
     summary_file = path / SUMMARY
     if not summary_file.is_file():
         raise AnalysisError(f"'{path}' is not a finished run directory (no {SUMMARY})")
-    summary = json.loads(summary_file.read_text())
+    try:
+        summary = load_summary(summary_file).as_json()
+    except SummaryError as err:
+        raise AnalysisError(str(err)) from None
     scenario: dict = {}
     if (path / SCENARIO).is_file():
         scenario = yaml.safe_load((path / SCENARIO).read_text()) or {}

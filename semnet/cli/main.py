@@ -10,7 +10,6 @@ the output quietly.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -180,6 +179,7 @@ def _validate_sweep(path: str, overrides: list[str]) -> int:
 def _report(runs: list[str]) -> int:
     from semnet.cli.report import format_summary
     from semnet.metrics.rundir import SUMMARY, describe_state, run_state
+    from semnet.summary import load_summary
 
     for run in runs:
         summary_path = Path(run) / SUMMARY
@@ -187,7 +187,7 @@ def _report(runs: list[str]) -> int:
             state = run_state(run)
             what = describe_state(state) if state else "no run (no summary.json)"
             raise SemnetError(f"'{run}' is not a finished run directory: it holds {what}")
-        print(format_summary(json.loads(summary_path.read_text()), run))
+        print(format_summary(load_summary(summary_path).as_json(), run))  # one line if it is not a summary
         print()
     return 0
 

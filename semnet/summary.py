@@ -1,0 +1,170 @@
+"""``summary.json`` as a typed object: what the runner writes and what ``semnet report``,
+the sweep table and :mod:`semnet.analysis` read.
+
+The core — final quality, totals, phases, links, controls, the network, the model and
+the data — is typed; sections that only some runs have (``delivery``, ``energy``,
+``traffic``, ``channel_over_time``, ``headroom``, a method's own extras) are kept as
+they are written (``extra`` keys). Run directories written by earlier versions load:
+every key added since is optional. :func:`load_summary` turns any unreadable file into
+one :class:`~semnet.errors.SemnetError` line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from semnet.errors import SemnetError
+
+__all__ = ["ControlSummary", "LinkScore", "PhaseSummary", "RunSummary", "SummaryError", "load_summary"]
+
+MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a summary of 10,000 links is a few MB
+
+
+class SummaryError(SemnetError):
+    """A ``summary.json`` that cannot be read as a run's summary."""
+
+
+class _Section(BaseModel):
+    # sections gain keys over versions: what a reader does not know is kept, not refused
+    model_config = ConfigDict(extra="allow")
+
+
+class LinkScore(_Section):
+    """One image link's quality (dB, SSIM) at its SNR, over ``images`` test images."""
+
+    src: int
+    dst: int
+    psnr_db: float | None = None
+    ssim: float | None = None
+    snr_db: float | None = None
+    images: int | None = None
+
+
+class PhaseSummary(_Section):
+    """One phase (a federated start, a fine-tuning step ...): its quality at its end and
+    what it cost (bytes, simulated seconds, local steps, rounds)."""
+
+    name: str
+    psnr_db: float | None = None
+    ssim: float | None = None
+    worst_link_psnr_db: float | None = None
+    bytes: int
+    bytes_cumulative: int
+    sim_time_s: float
+    sim_time_end_s: float
+    local_steps: int
+    rounds: int
+    wall_time_s: float
+    links: list[LinkScore] = []
+    converged: bool | None = None
+    convergence: dict | None = None
+    validation_psnr_db: float | None = None
+
+
+class ControlSummary(PhaseSummary):
+    """A fair-comparison control run from the method's start, on its own branch."""
+
+    local_passes: int | None = None
+
+
+class NetworkSummary(_Section):
+    users: int
+    image_links: int
+    topology: str
+    snr_db_mean: float
+    snr_db_min: float
+    snr_db_max: float
+    fading: str
+    positions_m: dict[str, list[float]] = {}
+    link_channels: list[dict] = []
+    medium: dict | None = None
+
+
+class ModelSummary(_Section):
+    name: str
+    channel_uses_per_image: int
+    bandwidth_ratio: float
+    encoder_bytes: int
+    decoder_bytes: int
+
+
+class DataSummary(_Section):
+    source: str
+    train_images: int
+    test_images: int
+    image_hw: list[int]
+
+
+class RunSummary(_Section):
+    """A finished run (see the README's table of run files for each key)."""
+
+    status: str
+    name: str
+    method: str
+    seed: int
+    psnr_db: float | None = None
+    ssim: float | None = None
+    worst_link_psnr_db: float | None = None
+    bytes_total: int
+    sim_time_s: float
+    wall_time_s: float
+    local_steps: int
+    local_passes: int | None = None
+    messages_total: int | None = None
+    device: str | None = None
+    phases: list[PhaseSummary]
+    links: list[LinkScore] = []
+    controls: list[ControlSummary] = []
+    network: NetworkSummary | None = None
+    model: ModelSummary | None = None
+    data: DataSummary | None = None
+    totals_branches: list[str] | None = None
+    delivery: dict | None = None
+    energy: dict | None = None
+    traffic: dict | None = None
+    channel_over_time: dict | None = None
+    headroom: dict | None = None
+    finetune_budget: dict | None = None
+
+    def control(self, name: str) -> ControlSummary | None:
+        return next((c for c in self.controls if c.name == name), None)
+
+    def as_json(self) -> dict:
+        """The summary as written: the keys it was given, none added."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+def load_summary(path: str | Path) -> RunSummary:
+    """Read ``path`` (a ``summary.json`` or the run directory holding it). A file that is
+    not a run's summary — truncated, binary, not an object, missing keys — raises one
+    :class:`SummaryError` line naming the file and what is wrong."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "summary.json"
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUMMARY_BYTES:
+            raise SummaryError(f"{path}: {size} bytes is not a run summary (at most {MAX_SUMMARY_BYTES})")
+        raw = json.loads(path.read_bytes(), parse_constant=_no_constant)
+    except SummaryError:
+        raise
+    except OSError as err:
+        raise SummaryError(f"cannot read {path}: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+        raise SummaryError(f"{path}: not a run summary (not strict JSON: {str(err)[:120]})") from None
+    if not isinstance(raw, dict):
+        raise SummaryError(f"{path}: not a run summary (a JSON {type(raw).__name__}, not an object)")
+    try:
+        return RunSummary.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise SummaryError(f"{path}: not a run summary ({where}: {first['msg'][:120]})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not strict JSON")  # semnet writes null, never NaN
