@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from semnet.errors import SemnetError
 
-__all__ = ["ControlSummary", "LinkScore", "PhaseSummary", "RunSummary", "SummaryError", "load_summary"]
+__all__ = ["ControlSummary", "LinkScore", "PhaseSummary", "RunSummary", "SummaryError", "load_summary",
+           "read_summary_json"]
 
 MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a summary of 10,000 links is a few MB
 
@@ -142,9 +143,21 @@ def load_summary(path: str | Path) -> RunSummary:
     """Read ``path`` (a ``summary.json`` or the run directory holding it). A file that is
     not a run's summary — truncated, binary, not an object, missing keys — raises one
     :class:`SummaryError` line naming the file and what is wrong."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "summary.json"
+    path = _summary_file(path)
+    raw = read_summary_json(path)
+    try:
+        return RunSummary.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise SummaryError(f"{path}: not a run summary ({where}: {first['msg'][:120]})") from None
+
+
+def read_summary_json(path: str | Path) -> dict:
+    """``summary.json`` as a plain object, unvalidated (readers of partial records, such
+    as the analysis of synthetic runs, check the keys they use); a file that is not
+    strict JSON, too large or not an object raises one :class:`SummaryError` line."""
+    path = _summary_file(path)
     try:
         size = path.stat().st_size
         if size > MAX_SUMMARY_BYTES:
@@ -158,12 +171,12 @@ def load_summary(path: str | Path) -> RunSummary:
         raise SummaryError(f"{path}: not a run summary (not strict JSON: {str(err)[:120]})") from None
     if not isinstance(raw, dict):
         raise SummaryError(f"{path}: not a run summary (a JSON {type(raw).__name__}, not an object)")
-    try:
-        return RunSummary.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise SummaryError(f"{path}: not a run summary ({where}: {first['msg'][:120]})") from None
+    return raw
+
+
+def _summary_file(path: str | Path) -> Path:
+    path = Path(path)
+    return path / "summary.json" if path.is_dir() else path
 
 
 def _no_constant(name: str) -> Any:

@@ -43,7 +43,7 @@ from typing import Iterable
 
 import yaml
 
-from semnet.summary import RunSummary, SummaryError, load_summary
+from semnet.summary import RunSummary, SummaryError, read_summary_json
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,12 @@ class Run:
 
     @functools.cached_property
     def typed(self) -> RunSummary:
-        """``summary`` as a :class:`~semnet.summary.RunSummary`."""
-        return RunSummary.model_validate(self.summary)
+        """``summary`` as a :class:`~semnet.summary.RunSummary` (one line if it is not a
+        complete one)."""
+        try:
+            return RunSummary.model_validate(self.summary)
+        except ValueError as err:
+            raise AnalysisError(f"{self.path}: not a complete run summary ({str(err).splitlines()[1:2]})") from None
 
     @property
     def method(self) -> str:
@@ -198,7 +202,7 @@ def load_run(path: str | Path) -> Run:
     if not summary_file.is_file():
         raise AnalysisError(f"'{path}' is not a finished run directory (no {SUMMARY})")
     try:
-        summary = load_summary(summary_file).as_json()
+        summary = read_summary_json(summary_file)
     except SummaryError as err:
         raise AnalysisError(str(err)) from None
     scenario: dict = {}
