@@ -1,8 +1,8 @@
 """The repository root's name for :mod:`semnet.analysis`, kept so that existing
 command lines and scripts go on working.
 
-``python -m analysis ...`` from the repository root runs ``python -m semnet.analysis ...``
-(the installed way). ``import analysis.runs`` and the other old module paths give the
+``python -m analysis ...`` from the repository root runs ``semnet analyse ...`` (the one
+entry point), after a one-line notice on stderr. ``import analysis.runs`` and the other old module paths give the
 very modules of :mod:`semnet.analysis` (the same objects, not copies, so
 ``except analysis.runs.AnalysisError`` still catches what the package raises).
 """

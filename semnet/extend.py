@@ -23,6 +23,7 @@ from semnet.fl.finefed import PersonalModels
 from semnet.fl.methods import FederatedStart
 from semnet.fl.strategy import ClientReply, Method, MethodOutcome, RoundStrategy, personal_checkpoint, run_rounds
 from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.versions import versions_of
 from semnet.registry import algorithms, channels, controls, methods, models, partitioners, topologies
 from semnet.sim import Message, Task
 
@@ -33,4 +34,5 @@ __all__ = [
     "Method", "MethodOutcome", "PersonalModels", "PhaseRecord", "RoundStrategy", "RunContext", "Task", "TrainJob",
     "algorithms", "channels", "controls", "cpu_state", "global_pairing", "methods", "models", "partitioners",
     "personal_checkpoint", "rounds_for", "run_rounds", "simulated_samples", "topologies", "train_federated",
+    "versions_of",
 ]

@@ -18,8 +18,8 @@ elsewhere. One module per job:
 - :mod:`semnet.analysis.topology_sweep`: quality vs a topology parameter.
 - :mod:`semnet.analysis.at_test_snr`: centralised models at each test SNR.
 
-Command line: ``python -m semnet.analysis {table,tradeoff,snr,links,linkpairs,budget,topology,testsnr,all}
-RUN_DIRS... --out DIR`` (``python -m analysis`` from the repository root is the same).
+Command line: ``semnet analyse COMMAND RUN_DIRS... --out DIR`` (``semnet analyse --help`` lists the
+commands; the older ``python -m analysis`` and ``python -m semnet.analysis`` still work, with a notice).
 
 Examples
 --------

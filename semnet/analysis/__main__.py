@@ -1,6 +1,8 @@
-"""``python -m semnet.analysis COMMAND RUN_DIRS... --out DIR``: tables and figures from run directories.
+"""``semnet analyse COMMAND RUN_DIRS... --out DIR``: tables and figures from run directories.
 
-``python -m analysis`` (from the repository root) runs the same command line.
+``semnet analyse`` is the one entry point. The older spellings ``python -m analysis`` (from
+the repository root), ``python -m semnet.analysis`` and ``python -m semnet.analysis.channel_time``
+still run the same code, after one notice line on stderr.
 
 Commands
 --------
@@ -23,6 +25,8 @@ keep       copy finished runs (summary, scenario, metrics, compressed events) fr
 all        every one of the above but keep that the runs support (others are skipped with a reason)
 timeline   RUN_DIR --out FIG.png: one run's live images (traffic:) over simulated time: delivered
            PSNR and latency, phases shaded, model deployments marked
+channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of a few links of one run
+           over simulated time, phases shaded (a channel over time; default --out RUN_DIR/analysis)
 
 RUN_DIRS are run directories or folders searched recursively for them. Figures are
 written as PNG and SVG (timeline: the file --out names, or timeline.png/.svg in a
@@ -60,7 +64,15 @@ COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budge
 
 
 #: The program name in usage lines when none is given.
-PROG = "python -m semnet.analysis"
+PROG = "semnet analyse"
+
+#: What the older entry points print first, once, on stderr.
+NOTICE = "note: `{old}` is now `{new}`"
+
+
+def notice(old: str, new: str = PROG) -> None:
+    """Print the one-line notice of an old entry point ``old`` on stderr."""
+    print(NOTICE.format(old=old, new=new), file=sys.stderr)
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -109,6 +121,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN_DIR", help="a run directory written with a traffic: section")
     p.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf) or a folder (timeline.png/.svg)")
     p.add_argument("--branch", default="main", help="the branch to draw (main, or control_<name>)")
+    p = sub.add_parser("channel-time", help="one run's realised SNR of a few links over simulated time, phases "
+                       "shaded (a channel over time)", description="realised_snr.png/.svg: the SNR each message of "
+                       "a few links met at its start against simulated time, the main branch's phases shaded")
+    p.add_argument("run", metavar="RUN_DIR", help="a run directory whose channel varies in time")
+    p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/analysis)")
+    p.add_argument("--links", type=int, default=4,
+                   help="how many links to draw (default 4: the user-to-user links with the most messages)")
     return parser
 
 
@@ -148,6 +167,10 @@ def run(args: argparse.Namespace) -> list[Path]:
     """Do one command; return the paths written (also used by the tests)."""
     if args.command == "timeline":
         return write_timeline(args.run, args.out, args.branch)
+    if args.command == "channel-time":
+        from .channel_time import plot_realised_snr
+
+        return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
     runs = load_runs(args.runs)
@@ -236,4 +259,5 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    notice("python -m semnet.analysis")
+    sys.exit(main(prog="python -m semnet.analysis"))

@@ -6,12 +6,13 @@ message at its start (``snr_db``) when the run's channel varies in time
 ``links`` image links with the most messages), main branch only; the phases of the
 main branch are shaded by their first and last message times.
 
-Run: ``python -m semnet.analysis.channel_time RUN_DIR [--out DIR] [--links 4]``.
+Run: ``semnet analyse channel-time RUN_DIR [--out DIR] [--links 4]``
+(``python -m semnet.analysis.channel_time RUN_DIR ...``, the older spelling, still works
+after a one-line notice).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -71,19 +72,16 @@ def plot_realised_snr(run_dir: str | Path, out_dir: str | Path, links: int = 4) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
-    parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/analysis)")
-    parser.add_argument("--links", type=int, default=4)
-    args = parser.parse_args(argv)
-    try:
-        paths = plot_realised_snr(args.run_dir, args.out or Path(args.run_dir) / "analysis", links=args.links)
-    except AnalysisError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return 2
-    sys.stdout.write("".join(f"{p}\n" for p in paths))
-    return 0
+    """The older command line, ``python -m semnet.analysis.channel_time RUN_DIR [--out DIR] [--links N]``:
+    the same as ``semnet analyse channel-time`` (which it runs)."""
+    from .__main__ import main as analyse
+
+    return analyse(["channel-time", *(sys.argv[1:] if argv is None else argv)],
+                   prog="python -m semnet.analysis.channel_time")
 
 
 if __name__ == "__main__":
+    from .__main__ import notice
+
+    notice("python -m semnet.analysis.channel_time", "semnet analyse channel-time")
     raise SystemExit(main())

@@ -1,6 +1,6 @@
 """What live traffic saw while the models were learnt: a run's timeline.
 
-``python -m analysis timeline RUN_DIR --out FIG.png`` draws, against simulated time,
+``semnet analyse timeline RUN_DIR --out FIG.png`` draws, against simulated time,
 the delivered images' PSNR (top) and their latency (bottom) of one branch of a run
 made with ``traffic:``, from the windowed records of ``metrics.jsonl``
 (``split: "traffic"``, one per link and window of ``traffic.window_s``):

@@ -1,4 +1,4 @@
-"""``semnet`` command line: run, validate, sweep, report, list.
+"""``semnet`` command line: run, validate, sweep, report, list, analyse.
 
 User mistakes (``SemnetError``) print one line and exit with status 2; a run that
 stops by itself (it diverged) prints one line and exits with status 1; Ctrl-C or
@@ -65,10 +65,31 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                        help="override a scenario key of every point (repeatable; after the file's 'set', before "
                        "each point's own keys)")
+
+    # ``semnet analyse ...`` is handed whole to semnet.analysis's own parser (see main); this
+    # entry only lists it in ``semnet --help``.
+    sub.add_parser("analyse", add_help=False, help="tables and figures from run directories "
+                   "(semnet analyse --help lists the commands)")
     return parser
 
 
+def _analyse_argv(argv: list[str]) -> list[str] | None:
+    """The arguments after ``analyse`` when ``argv`` is an ``analyse`` command line
+    (``semnet [-v] analyse ...``), else None."""
+    for index, arg in enumerate(argv):
+        if arg in ("-v", "--verbose"):
+            continue
+        return argv[index + 1:] if arg == "analyse" else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    analyse_argv = _analyse_argv(argv)
+    if analyse_argv is not None:
+        from semnet.cli.analyse import analyse
+
+        return analyse(analyse_argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

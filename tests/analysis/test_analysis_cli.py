@@ -20,8 +20,19 @@ def _printed(capsys) -> list[str]:
     return capsys.readouterr().out.split()
 
 
-def test_table_command(main_runs, tmp_path, capsys):
-    assert main(["table", str(main_runs), "--out", str(tmp_path)]) == 0
+def _semnet_analyse(argv: list[str]) -> int:
+    """``semnet analyse ...`` through the package's own command line."""
+    from semnet.cli.main import main as semnet_main
+
+    return semnet_main(["analyse", *argv])
+
+
+SPELLINGS = pytest.mark.parametrize("run_cli", [main, _semnet_analyse], ids=["semnet.analysis", "semnet analyse"])
+
+
+@SPELLINGS
+def test_table_command(run_cli, main_runs, tmp_path, capsys):
+    assert run_cli(["table", str(main_runs), "--out", str(tmp_path)]) == 0
     assert _printed(capsys) == [str(tmp_path / "methods.md"), str(tmp_path / "methods.csv")]
     assert "`finefed/compute_matched`" in (tmp_path / "methods.md").read_text()
 
@@ -53,8 +64,9 @@ def test_all_skips_what_does_not_apply(main_runs, tmp_path, capsys, caplog):
     assert "skipped snr" in caplog.text and "skipped topology" in caplog.text
 
 
-def test_bad_input_is_one_line(tmp_path, capsys):
-    assert main(["table", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+@SPELLINGS
+def test_bad_input_is_one_line(run_cli, tmp_path, capsys):
+    assert run_cli(["table", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("analysis: error:") and "nowhere" in err[0]
 
@@ -96,13 +108,36 @@ def test_package_import_leaves_the_simulator_out():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module, prog", [("analysis", "python -m analysis"),
-                                          ("semnet.analysis", "python -m semnet.analysis")])
-def test_both_module_command_lines(module, prog):
-    """``python -m analysis`` from the repository root and the installed ``python -m semnet.analysis``."""
+def test_semnet_analyse_command_line():
+    """``semnet analyse`` is the one entry point: its usage, every command, no notice."""
+    out = subprocess.run([sys.executable, "-m", "semnet.cli.main", "analyse", "--help"], cwd=REPO,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: semnet analyse ") and "testsnr" in out.stdout and "channel-time" in out.stdout
+    assert out.stderr == ""
+
+
+@pytest.mark.parametrize("module, prog, new", [
+    ("analysis", "python -m analysis", "semnet analyse"),
+    ("semnet.analysis", "python -m semnet.analysis", "semnet analyse"),
+])
+def test_old_module_command_lines(module, prog, new):
+    """``python -m analysis`` from the repository root and ``python -m semnet.analysis`` still work,
+    after exactly one notice line naming ``semnet analyse``."""
     out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"usage: {prog} ") and "testsnr" in out.stdout
+    assert out.stderr.splitlines() == [f"note: `{prog}` is now `{new}`"]
+
+
+def test_old_module_notice_once_on_a_real_command(main_runs, tmp_path):
+    """A real command through the old spelling: the same files, and the notice exactly once."""
+    out = subprocess.run([sys.executable, "-m", "analysis", "table", str(main_runs), "--out", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "methods.md"), str(tmp_path / "methods.csv")]
+    assert out.stderr.count("is now `semnet analyse`") == 1
+    assert out.stderr.splitlines() == ["note: `python -m analysis` is now `semnet analyse`"]
 
 
 def test_old_module_paths_are_the_moved_modules():

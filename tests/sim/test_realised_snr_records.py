@@ -40,6 +40,28 @@ def test_realised_snr_is_recorded_and_plotted(tmp_path):
     assert all(p.stat().st_size > 0 for p in paths)
 
 
+def test_channel_time_command_lines(tmp_path, capsys):
+    """``semnet analyse channel-time`` draws the figure; the older
+    ``python -m semnet.analysis.channel_time`` does the same after exactly one notice line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from semnet.cli.main import main
+
+    _write_run(tmp_path, mobile=True)
+    assert main(["analyse", "channel-time", str(tmp_path), "--out", str(tmp_path / "new"), "--links", "2"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "new" / "realised_snr.png"), str(tmp_path / "new" / "realised_snr.svg")]
+    out = subprocess.run([sys.executable, "-m", "semnet.analysis.channel_time", str(tmp_path), "--links", "2"],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "analysis" / "realised_snr.png"),
+                                  str(tmp_path / "analysis" / "realised_snr.svg")]
+    assert out.stderr.splitlines() == [
+        "note: `python -m semnet.analysis.channel_time` is now `semnet analyse channel-time`"]
+
+
 def test_a_static_run_has_nothing_to_plot(tmp_path):
     _, lines = _write_run(tmp_path, mobile=False)
     assert not any("snr_db" in rec for rec in lines)
