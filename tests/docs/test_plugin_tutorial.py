@@ -33,9 +33,11 @@ def _semnet() -> list[str]:
 
 def test_the_tutorial_has_its_files_and_commands():
     files, commands = _blocks()
-    assert {"my_plugin.py", "prox_nakagami.yaml", "median_plugin.py", "median.yaml"} <= set(files)
+    assert {"my_plugin.py", "prox_nakagami.yaml", "median_plugin.py", "median.yaml", "clip_plugin.py",
+            "clip.yaml"} <= set(files)
     assert [c.split()[1] for c in commands] == ["list", "validate", "run", "report"]
     assert [c.split()[1] for c in _blocks("median")[1]] == ["validate", "run"]
+    assert [c.split()[1] for c in _blocks("clip")[1]] == ["list", "validate", "run"]
 
 
 def _run_as_written(tmp_path, commands: list[str]) -> list[str]:
@@ -119,3 +121,43 @@ def test_the_messaging_strategy_runs_as_written(tmp_path):
     far_off = states[:4] + [{"w": torch.full((3, 4), 1e6)}]
     mean = torch.stack([s["w"] for s in far_off]).mean(dim=0)
     assert coordinate_median(far_off)["w"].abs().max() < 10 < mean.abs().min()
+
+
+def _class(source: str, name: str, namespace: dict):
+    """The class ``name`` of a module's ``source``, alone, in ``namespace``."""
+    import ast
+
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == name)
+    exec(compile(ast.Module([node], type_ignores=[]), DOC.name, "exec"), namespace)
+    return namespace[name]
+
+
+def test_the_algorithm_with_options_runs_as_written(tmp_path):
+    """The clipping algorithm: listed, its start named after it, its options checked at
+    the edge, and its term clips a gradient to the norm it is given."""
+    import torch
+
+    from semnet.extend import ClientTerm
+
+    outputs = _run_as_written(tmp_path, _blocks("clip")[1])
+    assert "fedavg_clip" in outputs[0] and "feddyn" in outputs[0]
+    summary = json.loads((tmp_path / "runs" / "clip" / "summary.json").read_text())
+    assert [p["name"] for p in summary["phases"]] == ["pretrain_fedavg_clip", "local_finetune"]
+
+    bad = (tmp_path / "clip.yaml").read_text().replace("max_norm: 0.05", "max_norm: -1")
+    (tmp_path / "bad.yaml").write_text(bad)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PYTHONPATH": str(DOC.parents[1])}
+    done = subprocess.run(_semnet() + ["validate", "bad.yaml"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2 and "method.federated.options.max_norm" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+    clip = _class(_blocks()[0]["clip_plugin.py"], "ClipGradients", {"torch": torch, "ClientTerm": ClientTerm})
+    term = clip(0.5)
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.grad = torch.tensor([3.0, 4.0, 0.0])  # norm 5
+    term.after_backward([p])
+    assert torch.allclose(p.grad.norm(), torch.tensor(0.5)) and term.report(1) == {"clipped_steps": 1}
+    p.grad = torch.tensor([0.1, 0.0, 0.0])
+    term.after_backward([p])
+    assert torch.equal(p.grad, torch.tensor([0.1, 0.0, 0.0])) and term.report(2) == {"clipped_steps": 1}
