@@ -3,7 +3,7 @@
 Random geometric graphs of 10, 100 and 1,000 users (radius chosen for a mean degree
 of about 7, so the per-user load is the same at every size) run rounds of the
 exchange-only protocol: one task per image link uploading one model-sized message,
-as ``semnet/fl/exchange.py`` does, driven straight through ``Simulator.play_round``
+as ``semnet/fl/methods/exchange.py`` does, driven straight through ``Simulator.play_round``
 (no learning, no run directory). Rounds are repeated until each size has at least
 ``--events`` message events.
 

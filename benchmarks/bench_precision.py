@@ -21,7 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from semnet.data import BatchStream
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.registry import create_model
 

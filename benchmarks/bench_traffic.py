@@ -92,7 +92,7 @@ def bench_engine(args) -> list[float]:
 
 def quickstart_wall(rate: float | None, rounds: int, out: Path) -> tuple[float, float, dict]:
     """Wall time of one quickstart run (and the seconds its traffic settled); its summary."""
-    import semnet.fl.traffic as traffic_module
+    import semnet.fl.loop.traffic as traffic_module
     from semnet.runner import run_scenario
     from semnet.scenario import load_scenario
 

@@ -16,7 +16,7 @@ import time
 import torch
 
 from semnet.data import BatchStream
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel, create_model
 
 

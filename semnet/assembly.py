@@ -18,10 +18,10 @@ from torch import nn
 
 from semnet.channels import make_fading
 from semnet.errors import ScenarioError
-from semnet.fl.context import RunSettings
-from semnet.fl.evaluation import LinkEvaluator
-from semnet.fl.strategy import Method
-from semnet.fl.trainer import Trainer
+from semnet.fl.loop.context import RunSettings
+from semnet.fl.loop.evaluation import LinkEvaluator
+from semnet.fl.loop.strategy import Method
+from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
 from semnet.models.link_channels import LinkChannels
 from semnet.net.network import Network, build_network
@@ -137,10 +137,10 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
     sim = scenario.simulation
     loss, precision = scenario.method.loss, sim.precision
     if sim.trainer == "batched":
-        from semnet.fl.batched import BatchedTrainer
+        from semnet.fl.execution.batched import BatchedTrainer
 
         return BatchedTrainer(channel, device, loss=loss, precision=precision)
-    from semnet.fl.parallel import ParallelTrainer, resolve_workers
+    from semnet.fl.execution.parallel import ParallelTrainer, resolve_workers
 
     workers = resolve_workers(sim.workers, device)
     if workers <= 1 and sim.backend == "local":

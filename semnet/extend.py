@@ -12,18 +12,18 @@ stream, steps, learning rate).
 """
 
 from semnet.channels import FadingModel
-from semnet.fl.aggregation import (apply_average_update, differences, load_tensors, tensors_of,
+from semnet.fl.algorithms.aggregation import (apply_average_update, differences, load_tensors, tensors_of,
                                    weighted_average)
-from semnet.fl.client_terms import (ClientTerm, GradientCorrection, GradientMean, LinearTerm, ProximalTerm,
+from semnet.fl.algorithms.client_terms import (ClientTerm, GradientCorrection, GradientMean, LinearTerm, ProximalTerm,
                                     StackedTerm)
-from semnet.fl.context import ClientPlan, PhaseRecord, RunContext, cpu_state
-from semnet.fl.controls import Budget, Control, rounds_for
-from semnet.fl.federated import FederatedStrategy, global_pairing, train_federated
-from semnet.fl.finefed import PersonalModels
-from semnet.fl.methods import FederatedStart
-from semnet.fl.strategy import ClientReply, Method, MethodOutcome, RoundStrategy, personal_checkpoint, run_rounds
-from semnet.fl.trainer import LossTask, TrainJob, simulated_samples
-from semnet.fl.versions import versions_of
+from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext, cpu_state
+from semnet.fl.methods.controls import Budget, Control, rounds_for
+from semnet.fl.algorithms.federated import FederatedStrategy, global_pairing, train_federated
+from semnet.fl.methods.finefed import PersonalModels
+from semnet.fl.methods.registered import FederatedStart
+from semnet.fl.loop.strategy import ClientReply, Method, MethodOutcome, RoundStrategy, personal_checkpoint, run_rounds
+from semnet.fl.execution.trainer import LossTask, TrainJob, simulated_samples
+from semnet.fl.loop.versions import versions_of
 from semnet.registry import algorithms, channels, controls, methods, models, partitioners, topologies
 from semnet.sim import Message, Task
 

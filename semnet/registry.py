@@ -280,14 +280,16 @@ def _import_with(module: str, search: Iterable[str | Path]) -> None:
 
 # --------------------------------------------------------------------------- the registries
 
-methods: Registry = Registry("method", builtins=("semnet.fl.methods",), base="semnet.fl.strategy.Method")
-"""Top-level methods (``method.name``): classes of :class:`semnet.fl.strategy.Method`."""
+methods: Registry = Registry("method", builtins=("semnet.fl.methods.registered",), base="semnet.fl.loop.strategy.Method")
+"""Top-level methods (``method.name``): classes of :class:`semnet.fl.loop.strategy.Method`."""
 
-controls: Registry = Registry("control", builtins=("semnet.fl.controls",), base="semnet.fl.controls.Control")
+controls: Registry = Registry("control", builtins=("semnet.fl.methods.controls",), base="semnet.fl.methods.controls.Control")
 """Fair-comparison controls (``method.controls``), run on branches from a method's start."""
 
-algorithms: Registry = Registry("federated algorithm", builtins=("semnet.fl.federated",),
-                                base="semnet.fl.federated.FederatedStrategy")
+algorithms: Registry = Registry("federated algorithm", builtins=(
+    "semnet.fl.algorithms.federated", "semnet.fl.algorithms.scaffold", "semnet.fl.algorithms.fedavgm",
+    "semnet.fl.algorithms.feddyn"),
+                                base="semnet.fl.algorithms.federated.FederatedStrategy")
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 
 channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"},

@@ -1,6 +1,6 @@
 """``semnet run --resume RUN_DIR``: continue an interrupted run from its checkpoint.
 
-What is checkpointed and how a run replays up to it is :mod:`semnet.fl.resume`; this
+What is checkpointed and how a run replays up to it is :mod:`semnet.fl.loop.resume`; this
 module checks that a directory can be resumed (one line for each reason it cannot)
 and runs its scenario from the checkpoint.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from semnet import __version__
 from semnet.errors import SemnetError
-from semnet.fl.resume import FORMAT, RESUME_CHECKPOINT, call_file, scenario_digest
+from semnet.fl.loop.resume import FORMAT, RESUME_CHECKPOINT, call_file, scenario_digest
 from semnet.metrics.rundir import check_target, describe_state, run_state
 
 

@@ -18,9 +18,9 @@ from typing import Callable
 from semnet import __version__
 from semnet.assembly import RunAssembly, assemble
 from semnet.errors import RunFailed, RunInterrupted
-from semnet.fl.context import RunContext
-from semnet.fl.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
-from semnet.fl.traffic import ImageDecoder, TrafficRecorder, TrafficTally
+from semnet.fl.loop.context import RunContext
+from semnet.fl.loop.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
+from semnet.fl.loop.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.rundir import RunDirectory, check_target
 from semnet.summary import RunSummary

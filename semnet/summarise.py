@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from semnet.assembly import RunAssembly
-from semnet.fl.context import RunContext
-from semnet.fl.strategy import MethodOutcome
+from semnet.fl.loop.context import RunContext
+from semnet.fl.loop.strategy import MethodOutcome
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.energy import energy_summary
 from semnet.models.base import state_bytes

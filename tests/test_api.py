@@ -42,7 +42,7 @@ def test_run_returns_the_run_directory_and_its_summary_and_the_frames_read_it(tm
 
 
 def test_resume_continues_an_interrupted_run_and_refuses_a_finished_one(tmp_path, monkeypatch):
-    import semnet.fl.strategy as strategy_module
+    import semnet.fl.loop.strategy as strategy_module
     from semnet.errors import RunInterrupted, SemnetError
 
     raw = tiny_scenario_dict(name="fedavg")

@@ -6,7 +6,7 @@ shapes) and the agreed codec, so a message carries only what varies: the values,
 plus whatever the codec needs to read them back (per-tensor scales, top-k indices).
 Its size therefore follows from the shapes alone, before anything is trained: the
 simulator settles a round's timing from message sizes first (see
-:meth:`semnet.fl.context.RunContext.play`), so a codec whose size depended on the
+:meth:`semnet.fl.loop.context.RunContext.play`), so a codec whose size depended on the
 values could not be timed.
 
 Every codec writes its fields into one big-endian bitstream (:class:`BitWriter`),

@@ -158,7 +158,7 @@ class Simulator:
         self.traffic = None if traffic is None else TrafficSource(traffic, self, seed=seed, stream=stream,
                                                                   start_s=start_s)
         # (tag, arrival_s, delivered) of every tagged message once its arrival is known
-        # (a strategy's model deployments, semnet.fl.deployment); taken by the caller
+        # (a strategy's model deployments, semnet.fl.loop.deployment); taken by the caller
         self.arrivals: list[tuple] = []
 
     @property

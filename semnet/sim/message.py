@@ -18,7 +18,7 @@ class Message:
     bits: int = 0
     symbols: int = 0
     # opaque to the network: a tagged message's arrival is reported (Simulator.arrivals),
-    # e.g. so that the model it carries is deployed then (semnet.fl.deployment)
+    # e.g. so that the model it carries is deployed then (semnet.fl.loop.deployment)
     tag: Hashable | None = None
 
 

@@ -41,7 +41,7 @@ Queue policies (``traffic.queue``):
 
 The simulator records each image as it is booked (:class:`ImageSent`); which models
 decode it, and how well, is the learning side's business
-(:mod:`semnet.fl.traffic`): the network never sees a model.
+(:mod:`semnet.fl.loop.traffic`): the network never sees a model.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def run_point(task: PointTask) -> dict:
 def resumable(path: Path, scenario) -> dict | None:
     """The checkpoint to continue ``path``'s interrupted run of ``scenario`` from, or None
     (no checkpoint, a failed run, another scenario, another semnet version)."""
-    from semnet.fl.resume import scenario_digest
+    from semnet.fl.loop.resume import scenario_digest
     from semnet.resume_run import load_resume_point
     from semnet.scenario import resolved_yaml
 

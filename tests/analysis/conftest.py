@@ -2,7 +2,7 @@
 
 Most tests read *synthetic* run directories whose summary.json, metrics.jsonl and
 scenario.yaml are written here with known numbers, in the format the runner writes
-(see ``semnet/runner.py:build_summary`` and ``semnet/fl/context.py:evaluate``); one
+(see ``semnet/runner.py:build_summary`` and ``semnet/fl/loop/context.py:evaluate``); one
 session fixture runs the real tiny scenario to prove the format matches.
 
 This folder has no ``__init__.py`` on purpose: ``tests/`` is not a package, so with

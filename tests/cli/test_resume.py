@@ -13,10 +13,10 @@ import pytest
 import torch
 import yaml
 
-import semnet.fl.strategy as strategy_module
+import semnet.fl.loop.strategy as strategy_module
 from semnet.cli.main import EXIT_USER_ERROR, main
 from semnet.errors import RunInterrupted
-from semnet.fl.resume import RESUME_CHECKPOINT
+from semnet.fl.loop.resume import RESUME_CHECKPOINT
 from semnet.resume_run import resume_run
 from semnet.runner import run_scenario
 from semnet.scenario import validate
@@ -72,7 +72,7 @@ def uninterrupted(tmp_path_factory):
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    import semnet.fl.trainer as trainer
+    import semnet.fl.execution.trainer as trainer
     from semnet.cli.main import main
 
     target, calls, real = int(sys.argv[1]), [], trainer.Trainer.run
@@ -156,7 +156,7 @@ VARIANTS = {
         "simulation.compute.joules_per_sample": 0.002, "simulation.round_deadline_s": 1.0,
     },
     # lossy codecs on every model message, so that users train from the copies they hold
-    # (semnet.fl.versions) and every control but the oracle starts from them; the oracle
+    # (semnet.fl.loop.versions) and every control but the oracle starts from them; the oracle
     # keeps each link's best pair on validation images
     "holdings_lossy_oracle": {
         "method.codec": {"global_model": "qsgd8", "decoders": "int8", "updates": "topk10"},

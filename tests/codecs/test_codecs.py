@@ -9,7 +9,7 @@ import torch
 from semnet.codecs import MessageCodecs, codec_names, is_default, label
 from semnet.codecs.base import BitReader, BitWriter, index_bits
 from semnet.codecs.qsgd import QSGD
-from semnet.fl.aggregation import state_bits, tensors_of
+from semnet.fl.algorithms.aggregation import state_bits, tensors_of
 from semnet.models import create_model
 from semnet.registry import codecs
 

@@ -42,10 +42,10 @@ def build_context(scenario):
     list returned with it), for tests that drive strategies by hand."""
     import torch
 
-    from semnet.fl.context import RunContext, RunSettings
-    from semnet.fl.trainer import Trainer
+    from semnet.fl.loop.context import RunContext, RunSettings
+    from semnet.fl.execution.trainer import Trainer
     from semnet.models import Channel
-    from semnet.fl.evaluation import LinkEvaluator
+    from semnet.fl.loop.evaluation import LinkEvaluator
     from semnet.net.network import build_network
     from semnet.assembly import compute_speeds
     from semnet.sim import Simulator

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from semnet.fl.aggregation import load_tensors, state_bits, tensors_of, weighted_average
+from semnet.fl.algorithms.aggregation import load_tensors, state_bits, tensors_of, weighted_average
 
 
 def test_weighted_average_exact_on_known_tensors():
@@ -36,7 +36,7 @@ def test_tensors_round_trip_and_bits():
 
 
 def test_plateau_needs_a_flat_window_not_one_noisy_point():
-    from semnet.fl.convergence import plateaued as _plateaued
+    from semnet.fl.loop.convergence import plateaued as _plateaued
 
     rising = {r: 10 + 0.1 * r for r in range(0, 41, 2)}
     assert not _plateaued(rising, 40, 0.1, 0.1, 2)
@@ -49,15 +49,15 @@ def test_plateau_needs_a_flat_window_not_one_noisy_point():
 def test_plateau_is_not_fooled_by_the_cifar_start_that_stopped_too_early():
     """Validation PSNR of a real CIFAR-10 FedAvg start (paper scenario, seed 0) that was
     still gaining ~0.1 dB per 5 rounds; two-evaluation windows stopped it at round 75."""
-    from semnet.fl.convergence import plateaued as _plateaued
+    from semnet.fl.loop.convergence import plateaued as _plateaued
 
     history = {50: 17.7333, 55: 18.396, 60: 18.7198, 65: 18.8847, 70: 18.6326, 75: 19.0346}
     assert not _plateaued(history, 75, 0.1, 0.1, 5)
 
 
 def test_cosine_schedule_decays_the_local_learning_rate_to_zero_at_the_round_budget():
-    from semnet.fl.federated import FederatedStrategy
-    from semnet.fl.schedule import RateSchedule
+    from semnet.fl.algorithms.federated import FederatedStrategy
+    from semnet.fl.loop.schedule import RateSchedule
     from semnet.scenario.schema import FederatedSpec
 
     spec = FederatedSpec(rounds=10, local={"steps": 1, "lr": 0.002}, lr_schedule="cosine")

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from semnet.data import BatchStream
-from semnet.fl.batched import BatchedTrainer
-from semnet.fl.client_terms import GradientCorrection, GradientMean, ProximalTerm
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.execution.batched import BatchedTrainer
+from semnet.fl.algorithms.client_terms import GradientCorrection, GradientMean, ProximalTerm
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.registry import create_model
 from semnet.runner import run_scenario

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from semnet.data import BatchStream
-from semnet.fl.context import ClientPlan
-from semnet.fl.federated import FederatedStrategy, FedProxStrategy, ScaffoldStrategy, _ordered_parameters
-from semnet.fl.finefed import EncoderStep, PersonalModels, task_weights
-from semnet.fl.strategy import ClientReply
-from semnet.fl.client_terms import GradientCorrection, GradientMean, ProximalTerm
-from semnet.fl.trainer import JobResult, LossTask, Trainer, TrainJob
+from semnet.fl.loop.context import ClientPlan
+from semnet.fl.algorithms.federated import FederatedStrategy, FedProxStrategy, _ordered_parameters
+from semnet.fl.algorithms.scaffold import ScaffoldStrategy
+from semnet.fl.methods.finefed import EncoderStep, PersonalModels, task_weights
+from semnet.fl.loop.strategy import ClientReply
+from semnet.fl.algorithms.client_terms import GradientCorrection, GradientMean, ProximalTerm
+from semnet.fl.execution.trainer import JobResult, LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.runner import run_scenario
 from semnet.scenario import validate

@@ -8,14 +8,16 @@ import torch
 
 from semnet.data import BatchStream
 from semnet.errors import ScenarioError
-from semnet.fl.aggregation import feddyn_server_step, momentum_server_step
-from semnet.fl.batched import BatchedTrainer
-from semnet.fl.client_terms import ClientTerm, LinearTerm, ProximalTerm
-from semnet.fl.context import ClientPlan
-from semnet.fl.federated import FedAvgMStrategy, FedDynStrategy, FederatedStrategy, _ordered_parameters
-from semnet.fl.parallel import ParallelTrainer
-from semnet.fl.strategy import ClientReply
-from semnet.fl.trainer import JobResult, LossTask, Trainer, TrainJob
+from semnet.fl.algorithms.aggregation import feddyn_server_step, momentum_server_step
+from semnet.fl.execution.batched import BatchedTrainer
+from semnet.fl.algorithms.client_terms import ClientTerm, LinearTerm, ProximalTerm
+from semnet.fl.loop.context import ClientPlan
+from semnet.fl.algorithms.fedavgm import FedAvgMStrategy
+from semnet.fl.algorithms.feddyn import FedDynStrategy
+from semnet.fl.algorithms.federated import FederatedStrategy, _ordered_parameters
+from semnet.fl.execution.parallel import ParallelTrainer
+from semnet.fl.loop.strategy import ClientReply
+from semnet.fl.execution.trainer import JobResult, LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
 from semnet.runner import run_scenario

@@ -5,9 +5,10 @@ import json
 
 import torch
 
-from semnet.fl.aggregation import tensors_of
-from semnet.fl.federated import FederatedStrategy, ScaffoldStrategy, _ordered_parameters
-from semnet.fl.finefed import DecoderStep, PersonalModels
+from semnet.fl.algorithms.aggregation import tensors_of
+from semnet.fl.algorithms.federated import FederatedStrategy, _ordered_parameters
+from semnet.fl.algorithms.scaffold import ScaffoldStrategy
+from semnet.fl.methods.finefed import DecoderStep, PersonalModels
 from semnet.registry import codecs
 from semnet.runner import run_scenario
 from semnet.scenario import validate
@@ -99,7 +100,7 @@ def test_clients_train_from_the_decoded_model_and_the_server_averages_decoded_up
     for user, start in strategy._start.items():  # each client started from the int8 model
         assert all(torch.equal(a, b) for a, b in zip(tensors_of(start), x_hat))
     assert not all(torch.equal(a, b) for a, b in zip(x_hat, x))
-    from semnet.fl.strategy import ClientReply
+    from semnet.fl.loop.strategy import ClientReply
     replies = [ClientReply(*f) for f in finished]
     ys = {r.key: tensors_of(r.jobs[0].encoder) + tensors_of(r.jobs[0].tasks[0].decoder) for r in replies}
     strategy.aggregate(1, replies, [])
@@ -127,7 +128,7 @@ def test_bytes_per_round_and_error_feedback_follow_the_codec():
     assert up == 2 * codecs.get("topk1")().bits([p.shape for p in params])
     assert strategy.bytes_per_round(3) == 3 * (down + up) / 8
     ctx.phases.begin("p")
-    from semnet.fl.strategy import play_round
+    from semnet.fl.loop.strategy import play_round
     play_round(ctx, strategy, 1)
     keys = set(ctx.rounds.codecs.residuals)
     assert keys == {(kind, u, ctx.topology.aggregator) for kind in ("updates", "control_variates") for u in ctx.topology.users}
@@ -144,7 +145,7 @@ def test_finefed_receivers_move_their_decoder_by_decoded_updates():
     before = {j: tensors_of(d) for j, d in models.decoders.items()}
     step = DecoderStep(ctx, models, scenario.method.finetune, 1)
     ctx.phases.begin("d")
-    from semnet.fl.strategy import play_round
+    from semnet.fl.loop.strategy import play_round
     replies, _ = play_round(ctx, step, 1)
     bf16, int8 = codecs.get("bfloat16")(), codecs.get("int8")()
     for j in ctx.topology.users:

@@ -11,7 +11,7 @@ import yaml
 
 from semnet.cli.main import EXIT_INTERRUPTED, EXIT_RUN_FAILED, main
 from semnet.errors import RunDiverged, RunInterrupted
-from semnet.fl.trainer import Trainer
+from semnet.fl.execution.trainer import Trainer
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict

@@ -4,8 +4,8 @@ exchange is a message of the real size between the right endpoints."""
 
 import torch
 
-from semnet.fl.aggregation import state_bits
-from semnet.fl.finefed import PersonalModels, decoder_step, encoder_step
+from semnet.fl.algorithms.aggregation import state_bits
+from semnet.fl.methods.finefed import PersonalModels, decoder_step, encoder_step
 from tests.fl.conftest import build_context
 
 
@@ -57,8 +57,8 @@ def test_personal_models_start_from_global_copies(tiny, tmp_path):
 
 
 def test_joint_step_moves_encoders_and_averages_the_trained_decoder_copies(tiny, tmp_path, monkeypatch):
-    from semnet.fl.finefed_joint import JointStep
-    from semnet.fl.strategy import run_rounds
+    from semnet.fl.methods.finefed_joint import JointStep
+    from semnet.fl.loop.strategy import run_rounds
 
     scenario = tiny()
     ctx, events = build_context(scenario)
@@ -116,8 +116,8 @@ def test_finefed_joint_runs_end_to_end_with_its_controls_matched_to_its_own_budg
 
 
 def test_joint_step_tasks_meet_their_links_channels(tiny, monkeypatch):
-    from semnet.fl.finefed_joint import JointStep
-    from semnet.fl.strategy import run_rounds
+    from semnet.fl.methods.finefed_joint import JointStep
+    from semnet.fl.loop.strategy import run_rounds
     from semnet.scenario import validate
     from tests.fl.conftest import tiny_scenario_dict
 
@@ -126,7 +126,7 @@ def test_joint_step_tasks_meet_their_links_channels(tiny, monkeypatch):
     scenario = validate(raw)
     ctx, _ = build_context(scenario)
     models = PersonalModels(ctx.data.new_model(), ctx.topology.users)
-    from semnet.fl.trainer import Trainer
+    from semnet.fl.execution.trainer import Trainer
     from semnet.assembly import link_channels
 
     channels = link_channels(scenario, ctx.topology._network)  # what a run's trainer routes by

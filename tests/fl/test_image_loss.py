@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semnet.fl.trainer import Trainer, image_loss
+from semnet.fl.execution.trainer import Trainer, image_loss
 from semnet.metrics import psnr
 from semnet.models import Channel
 

@@ -11,11 +11,11 @@ from torch import nn
 
 from semnet.channels import complex_normal_torch
 from semnet.data import BatchStream
-from semnet.fl.batched import BatchedTrainer
-from semnet.fl.evaluation import LinkEvaluator
-from semnet.fl.parallel import ParallelTrainer
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
-from semnet.fl.traffic import ImageDecoder
+from semnet.fl.execution.batched import BatchedTrainer
+from semnet.fl.loop.evaluation import LinkEvaluator
+from semnet.fl.execution.parallel import ParallelTrainer
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.loop.traffic import ImageDecoder
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
 from semnet.models.link_channels import LinkChannels, RoutedChannel

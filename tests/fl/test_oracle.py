@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from semnet.fl import oracle as oracle_module
-from semnet.fl.headroom import MIN_HEADROOM_DB, headroom
-from semnet.fl.oracle import LinkOracle
-from semnet.fl.strategy import run_rounds
+from semnet.fl.methods import oracle as oracle_module
+from semnet.fl.methods.headroom import MIN_HEADROOM_DB, headroom
+from semnet.fl.methods.oracle import LinkOracle
+from semnet.fl.loop.strategy import run_rounds
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import build_context, tiny_scenario_dict

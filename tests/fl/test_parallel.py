@@ -9,14 +9,14 @@ import torch
 
 from semnet.data import BatchStream
 from semnet.errors import ScenarioError
-from semnet.fl.parallel import (
+from semnet.fl.execution.parallel import (
     ParallelTrainer,
     available_cores,
     free_cores,
     job_chains,
     resolve_workers,
 )
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
 from semnet.runner import run_scenario

@@ -14,7 +14,7 @@ ray = pytest.importorskip("ray")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield
-    from semnet.fl.parallel import shutdown_pools
+    from semnet.fl.execution.parallel import shutdown_pools
 
     shutdown_pools()
     ray.shutdown()

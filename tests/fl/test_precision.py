@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semnet.data import BatchStream
-from semnet.fl.trainer import LossTask, Trainer, TrainJob
+from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.registry import create_model
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from semnet.fl.context import PhaseRecord
-from semnet.fl.strategy import RoundStrategy, run_rounds
+from semnet.fl.loop.context import PhaseRecord
+from semnet.fl.loop.strategy import RoundStrategy, run_rounds
 
 
 class FakeRun:
@@ -140,7 +140,7 @@ def test_zero_rounds_have_no_convergence_verdict(converge):
 
 # ------------------------------------------------------------ the learning-rate floor
 
-from semnet.fl.schedule import RateSchedule  # noqa: E402
+from semnet.fl.loop.schedule import RateSchedule  # noqa: E402
 
 
 def converge_rule(**kw):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from semnet import registry
-from semnet.fl.views import Phases
+from semnet.fl.loop.views import Phases
 from semnet.metrics.rundir import RunDirectory
 from semnet.runner import run_scenario
 from semnet.scenario import validate

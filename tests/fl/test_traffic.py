@@ -1,5 +1,5 @@
 """Live images decoded with the models deployed when they travel
-(:mod:`semnet.fl.traffic`, :mod:`semnet.fl.deployment`): a decoder update takes effect
+(:mod:`semnet.fl.loop.traffic`, :mod:`semnet.fl.loop.deployment`): a decoder update takes effect
 when its message arrives; runs with traffic record it; runs without are unchanged."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import json
 import pytest
 import torch
 
-from semnet.fl.context import ClientPlan, RunContext, RunSettings
-from semnet.fl.deployment import Deployments
-from semnet.fl.evaluation import LinkEvaluator
-from semnet.fl.trainer import Trainer
-from semnet.fl.traffic import ImageDecoder, TrafficRecorder, TrafficTally
+from semnet.fl.loop.context import ClientPlan, RunContext, RunSettings
+from semnet.fl.loop.deployment import Deployments
+from semnet.fl.loop.evaluation import LinkEvaluator
+from semnet.fl.execution.trainer import Trainer
+from semnet.fl.loop.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.models import Channel, transmit
 from semnet.net.network import build_network
 from semnet.assembly import compute_speeds, traffic_plan

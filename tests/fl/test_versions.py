@@ -1,6 +1,6 @@
 """One protocol for bytes: a node that holds a model's version is not sent it again, the
 federated start ends with a broadcast of its final model to every user, and a
-lossy codec leaves each node the copy it decoded (semnet.fl.versions)."""
+lossy codec leaves each node the copy it decoded (semnet.fl.loop.versions)."""
 
 import copy
 import json
@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from semnet.fl.aggregation import tensors_of
-from semnet.fl.federated import FederatedStrategy, continued
-from semnet.fl.finefed import DecoderStep, EncoderStep, PersonalModels
-from semnet.fl.strategy import play_round
-from semnet.fl.versions import Holdings, held_state, version_of, versions_of
+from semnet.fl.algorithms.aggregation import tensors_of
+from semnet.fl.algorithms.federated import FederatedStrategy, continued
+from semnet.fl.methods.finefed import DecoderStep, EncoderStep, PersonalModels
+from semnet.fl.loop.strategy import play_round
+from semnet.fl.loop.versions import Holdings, held_state, version_of, versions_of
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import build_context, tiny_scenario_dict

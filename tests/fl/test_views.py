@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from semnet.fl.context import StrategyView
-from semnet.fl.strategy import RoundStrategy
-from semnet.fl.views import FACETS
+from semnet.fl.loop.context import StrategyView
+from semnet.fl.loop.strategy import RoundStrategy
+from semnet.fl.loop.views import FACETS
 from tests.fl.conftest import build_context
 
 VIEWS = Path(__file__).resolve().parents[2] / "semnet" / "fl" / "views"
@@ -47,12 +47,12 @@ def test_naming_an_unknown_view_is_refused(tiny):
 
 
 def _registered_strategies():
-    import semnet.fl.baselines  # noqa: F401  (every built-in strategy's module)
-    import semnet.fl.centralized  # noqa: F401
-    import semnet.fl.exchange  # noqa: F401
-    import semnet.fl.federated  # noqa: F401
-    import semnet.fl.finefed_joint  # noqa: F401
-    import semnet.fl.oracle  # noqa: F401
+    import semnet.fl.methods.baselines  # noqa: F401  (every built-in strategy's module)
+    import semnet.fl.methods.centralized  # noqa: F401
+    import semnet.fl.methods.exchange  # noqa: F401
+    import semnet.fl.algorithms.federated  # noqa: F401
+    import semnet.fl.methods.finefed_joint  # noqa: F401
+    import semnet.fl.methods.oracle  # noqa: F401
 
     found, todo = [], [RoundStrategy]
     while todo:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from semnet.errors import ModelError
-from semnet.fl.evaluation import LinkEvaluator, experienced_quality
+from semnet.fl.loop.evaluation import LinkEvaluator, experienced_quality
 from semnet.models.channel import Channel
 
 

@@ -182,10 +182,10 @@ def test_a_plugin_registering_the_wrong_kind_of_object_is_one_line(wrong_kinds):
         validate({"plugins": [module], "method": {"name": f"wrong_method_{tag}"}}, source="s.yaml")
     message = str(info.value)
     assert message.startswith(f"s.yaml: method.name = 'wrong_method_{tag}': ")
-    assert "not a subclass of semnet.fl.strategy.Method" in message and "\n" not in message
+    assert "not a subclass of semnet.fl.loop.strategy.Method" in message and "\n" not in message
     with pytest.raises(ScenarioError) as info:
         validate({"plugins": [module], "method": {"controls": [f"wrong_control_{tag}"]}})
-    assert "method.controls[0]" in str(info.value) and "not a subclass of semnet.fl.controls.Control" in str(info.value)
+    assert "method.controls[0]" in str(info.value) and "not a subclass of semnet.fl.methods.controls.Control" in str(info.value)
 
 
 def test_a_plugin_constructor_or_builder_that_fails_is_one_line(wrong_kinds):

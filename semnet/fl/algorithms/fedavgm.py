@@ -1,0 +1,37 @@
+"""FedAvgM (Hsu, Qi & Brown, 2019): FedAvg with server momentum."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pydantic import Field
+
+from semnet.fl.algorithms.aggregation import momentum_server_step, tensors_of
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy
+from semnet.fl.loop.context import RunContext
+from semnet.registry import algorithms
+from semnet.scenario.schema import FederatedSpec
+
+
+@algorithms.register("fedavgm", "FedAvgM (Hsu et al., 2019): FedAvg with server momentum (options: server_lr, momentum)")
+class FedAvgMStrategy(FederatedStrategy):
+    """FedAvg with server momentum (Hsu, Qi & Brown, 2019).
+
+    The server treats ``w - avg_k w_k`` as a gradient: ``v <- momentum v + (w - avg)``,
+    ``w <- w - server_lr v`` (:func:`~semnet.fl.algorithms.aggregation.momentum_server_step`).
+    ``momentum = 0`` with ``server_lr = 1`` is FedAvg.
+    """
+
+    class Options(AlgorithmOptions):
+        server_lr: float = Field(1.0, gt=0, le=100, description="server step size")
+        momentum: float = Field(0.9, ge=0, lt=1, description="server momentum (beta)")
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        self.velocity = [torch.zeros_like(t) for t in tensors_of(model.encoder) + tensors_of(model.decoder)]
+
+    def apply_average(self, current, averaged, participants):
+        new, self.velocity = momentum_server_step(current, averaged, self.velocity, self.options.server_lr,
+                                                  self.options.momentum)
+        return new

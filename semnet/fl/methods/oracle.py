@@ -1,0 +1,96 @@
+"""The headroom oracle: per link, the best any personalisation could reach from a start.
+
+For every image link i->j a copy of the start's encoder and decoder is fine-tuned
+jointly on the sender i's training images only, through link i->j's channel (its SNR,
+its fading model and CSI, as the evaluator meets them), ignoring who may share what: no
+message travels, the pair is trained where i's images are. It trains ``rounds`` chunks
+of ``local`` steps; after each chunk (and before the first) the pair is scored on i's
+validation images of that link and the best pair so far is kept, so the bound never
+rests on an over-fitted last chunk (without validation images the last pair is kept).
+
+Its per-link test PSNR minus the start's is the link's headroom; the fraction of it a
+method captures is in :mod:`semnet.fl.methods.headroom`.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from semnet.fl.loop.context import ClientPlan, RunContext
+from semnet.fl.loop.evaluation import LinkModules
+from semnet.fl.loop.strategy import ClientReply, Pairing, RoundStrategy
+from semnet.fl.execution.trainer import TrainJob, simulated_samples
+from semnet.scenario.schema import LocalTrainSpec
+from semnet.sim import Task
+
+
+class LinkOracle(RoundStrategy):
+    """One (encoder, decoder) pair per image link, trained jointly on the sender's
+    training images at the link's SNR. Pairing: link i->j uses its own pair (the best
+    one so far on validation images)."""
+
+    uses = ("topology", "data", "random", "phases")
+
+    aggregates = False
+    reports = False
+
+    def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec):
+        super().__init__(ctx)
+        self.local = local
+        links = self.ctx.topology.image_links()
+        self.encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
+        self.decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
+        self.best_encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
+        self.best_decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
+        self.best_db: dict[tuple[int, int], float] = {}  # each link's best validation PSNR so far
+        self.best_round: dict[tuple[int, int], int] = {}
+        self.validates = self.ctx.phases.validates
+
+    def pairing(self) -> Pairing:
+        return self.best_encoders, self.best_decoders
+
+    def configure(self, rnd: int) -> list[ClientPlan]:
+        ctx, local = self.ctx, self.local
+        if rnd == 1 and self.validates:  # the start itself is the first candidate
+            self._keep_best(0)
+        plans = []
+        for i, j in ctx.topology.image_links():
+            steps = local.steps_for(ctx.data.samples(i))
+
+            def make(i=i, j=j, steps=steps, rnd=rnd):
+                return [TrainJob(key=(i, j), encoder=self.encoders[(i, j)],
+                                 tasks=[ctx.data.loss_task(self.decoders[(i, j)], [(i, j)])],
+                                 data=ctx.data.stream(i, local.batch_size),  # the sender's training images only
+                                 steps=steps, train=("encoder", "decoders"), lr=local.lr, optimizer=local.optimizer,
+                                 generator=ctx.random.generator("oracle", rnd, i, j))]
+
+            plans.append(ClientPlan(Task(key=(i, j), node=i, samples=simulated_samples(steps, local.batch_size)),
+                                    make))
+        return plans
+
+    def aggregate(self, rnd: int, replies: list[ClientReply], failures) -> None:
+        if self.validates:
+            self._keep_best(rnd)
+        else:  # nothing to choose by: the latest pair
+            for link in self.encoders:
+                self._copy(link)
+                self.best_round[link] = rnd
+
+    def _keep_best(self, rnd: int) -> None:
+        """Score every link's current pair on the validation images; keep the better (a
+        link whose sender holds no validation images keeps its latest pair)."""
+        links, _ = self.ctx.phases.evaluate(self.encoders, self.decoders, validation=True)
+        scored = {(q.src, q.dst): q.psnr_db for q in links}
+        for link in self.encoders:
+            value = scored.get(link)
+            if value is None or link not in self.best_db or value > self.best_db[link]:
+                if value is not None:
+                    self.best_db[link] = value
+                self.best_round[link] = rnd
+                self._copy(link)
+
+    def _copy(self, link: tuple[int, int]) -> None:
+        self.best_encoders[link].load_state_dict(self.encoders[link].state_dict())
+        self.best_decoders[link].load_state_dict(self.decoders[link].state_dict())
