@@ -140,7 +140,8 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
         from semnet.fl.execution.batched import BatchedTrainer
 
         return BatchedTrainer(channel, device, loss=loss, precision=precision)
-    from semnet.fl.execution.parallel import ParallelTrainer, resolve_workers
+    from semnet.fl.execution.parallel import ParallelTrainer
+    from semnet.workers import resolve_workers
 
     workers = resolve_workers(sim.workers, device)
     if workers <= 1 and sim.backend == "local":

@@ -14,32 +14,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from semnet.errors import SemnetError
 from semnet.sweep.worker import PointTask, one_line, run_point
+from semnet.workers import available_cores, import_ray, thread_budget, watch_parent
 
 log = logging.getLogger(__name__)
 
 OnDone = Callable[[PointTask, dict], None]
 BACKENDS = ("local", "ray")
-
-
-def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def thread_budget(cpus: int, workers: int) -> int:
-    """Torch threads per point when ``workers`` points share ``cpus`` cores."""
-    return max(1, cpus // max(1, workers))
 
 
 def failed(message: str, wall_s: float = 0.0) -> dict:
@@ -61,7 +47,7 @@ class LocalBackend:
     def run(self, tasks: list[PointTask], on_done: OnDone) -> None:
         context = multiprocessing.get_context("spawn")
         crashed: list[PointTask] = []
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_watch_parent,
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=watch_parent,
                                  initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(self.target, task): task for task in tasks}
             try:
@@ -90,7 +76,7 @@ class LocalBackend:
             while queue or running:
                 while queue and len(running) < self.workers:
                     task = queue.pop(0)
-                    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),))
+                    pool = ProcessPoolExecutor(1, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),))
                     running[pool.submit(self.target, task)] = (pool, task)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -181,15 +167,6 @@ class RayBackend:
             self._started = False
 
 
-def import_ray():
-    """The ``ray`` module, or a one-line error saying how to install it."""
-    try:
-        import ray
-    except ImportError:
-        raise SemnetError("the ray backend needs Ray: pip install 'semnet[ray]'") from None
-    return ray
-
-
 def check_backend(name: str, workers: int | None = None) -> None:
     """Fail early (before any directory is made) on a bad backend name or worker count,
     or on the ray backend without Ray installed."""
@@ -209,17 +186,6 @@ def open_backend(name: str, num_points: int, workers: int | None = None, address
             log.warning("--address is for the ray backend; the local backend ignores it")
         return LocalBackend(num_points, workers)
     return RayBackend(num_points, workers, address)
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """Pool initializer: exit when the driver is gone (killed), rather than linger."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="semnet-sweep-parent-watch", daemon=True).start()
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

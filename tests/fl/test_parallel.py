@@ -9,13 +9,8 @@ import torch
 
 from semnet.data import BatchStream
 from semnet.errors import ScenarioError
-from semnet.fl.execution.parallel import (
-    ParallelTrainer,
-    available_cores,
-    free_cores,
-    job_chains,
-    resolve_workers,
-)
+from semnet.fl.execution.parallel import ParallelTrainer, job_chains
+from semnet.workers import available_cores, free_cores, resolve_workers
 from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC

@@ -1,0 +1,96 @@
+"""How many cores a run or a sweep may use, and how to share them: the cores this
+process may run on, those other processes leave free, and the split into workers and
+torch threads per worker."""
+
+from __future__ import annotations
+
+import os
+import time
+
+CPU_BUDGET_ENV = "SEMNET_CPUS"  # a sweep worker's core budget: auto workers never exceed it
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _busy_now(cpus: list[int], interval_s: float) -> float | None:
+    """Cores of ``cpus`` busy over the next ``interval_s`` (from /proc/stat), or None."""
+    def sample():
+        out = {}
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu") and line[3:4].isdigit():
+                    name, *values = line.split()
+                    values = [int(v) for v in values]
+                    idle = values[3] + (values[4] if len(values) > 4 else 0)
+                    out[int(name[3:])] = (sum(values), idle)
+        return out
+
+    try:
+        first = sample()
+        time.sleep(interval_s)
+        second = sample()
+    except (OSError, ValueError):
+        return None
+    busy = 0.0
+    for cpu in cpus:
+        if cpu not in first or cpu not in second:
+            return None
+        total = second[cpu][0] - first[cpu][0]
+        idle = second[cpu][1] - first[cpu][1]
+        busy += 1.0 - idle / total if total > 0 else 0.0
+    return busy
+
+
+def free_cores(sample_s: float = 0.2) -> int:
+    """Cores not kept busy by other processes: this process's cores minus the larger of
+    the 1-minute load average and the cores busy over the next ``sample_s`` seconds
+    (rounded), at least 1.
+
+    On a busy laptop this is what keeps an untuned run fast: torch threads that
+    outnumber the free cores spin against each other (a 2-core machine with one other
+    busy process ran the quickstart 6x slower with torch's default 2 threads than
+    with 1).
+    """
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = list(range(cores))
+    now = _busy_now(cpus, sample_s) if sample_s > 0 else None
+    busy = max(load, now or 0.0)
+    return max(1, min(cores, cores - int(busy + 0.5)))
+
+
+def resolve_workers(workers: int | None, device: object = "cpu") -> int:
+    """Worker processes for ``simulation.workers``: the given number, or (None) the free
+    cores capped by a sweep's per-point budget (``$SEMNET_CPUS``); always 1 on a GPU,
+    where the one device serves every job."""
+    if _device_type(device) != "cpu":
+        return 1
+    if workers is not None:
+        return max(1, int(workers))
+    count = free_cores()
+    budget = os.environ.get(CPU_BUDGET_ENV)
+    if budget and budget.isdigit():
+        count = min(count, max(1, int(budget)))
+    return count
+
+
+def thread_budget(cpus: int, workers: int) -> int:
+    """Torch threads per worker when ``workers`` workers share ``cpus`` cores."""
+    return max(1, cpus // max(1, workers))
+
+
+def _device_type(device) -> str:
+    """'cpu', 'cuda', ... of a torch device or its name (no torch import needed)."""
+    return getattr(device, "type", None) or str(device).split(":")[0]
