@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from semnet.channels import complex_normal_torch
-from semnet.fl.algorithms.client_terms import stackable
+from semnet.fl.execution.terms import stackable
 from semnet.fl.execution.parallel import job_chains
 from semnet.fl.execution.trainer import JobResult, Trainer, TrainJob, _make_optimizer
 from semnet.models import Channel

@@ -17,7 +17,7 @@ from typing import Hashable, Sequence
 import torch
 from torch import Tensor, nn
 
-from semnet.fl.algorithms.client_terms import ClientTerm
+from semnet.fl.execution.terms import ClientTerm
 from semnet.models import Channel, transmit
 from semnet.models.channel import from_complex, power_normalize, to_complex
 from semnet.models.link_channels import LinkChannels, RoutedChannel, as_link_channels
