@@ -19,7 +19,8 @@ stacked tensors (dim 0: the job); it asks the term's class for ``stack(terms)``,
 :class:`StackedTerm` acting on the stacked parameters. Jobs whose terms differ in
 class or in ``batch_key()`` train in separate groups; a term class without ``stack``
 makes its jobs train one by one. Terms travel to worker processes by pickling, so
-they hold tensors and plain values only.
+they hold tensors and plain values only; what comes back is what ``report`` returns
+(a term's own attributes are not written back from a worker).
 
 A new client-side algorithm is a new term: no trainer changes (see
 ``docs/plugins.md``).
