@@ -51,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("runs", nargs="+")
 
     lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, channels, "
-                         "topologies, partitioners, models, codecs")
+                         "topologies, partitioners, models, codecs, path_losses, shadowings, mobilities, "
+                         "time_correlations, media, schedulers")
     lst.add_argument("what", choices=["methods", "controls", "algorithms", "channels", "topologies", "partitioners",
-                                      "models", "codecs"])
+                                      "models", "codecs", "path_losses", "shadowings", "mobilities",
+                                      "time_correlations", "media", "schedulers"])
     lst.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
                      help="import a plugin module first (repeatable), so its components are listed too")
 
