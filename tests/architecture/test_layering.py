@@ -31,8 +31,8 @@ def test_scenario_layer_imports_neither_fl_nor_models(path):
 def test_the_check_sees_a_forbidden_import(tmp_path):
     # the checker itself must be able to fail
     probe = tmp_path / "probe.py"
-    probe.write_text("from semnet.fl.methods import FineFed\nimport semnet.models.registry\n")
-    assert {"semnet.fl.methods", "semnet.models.registry"} <= _imported_modules(probe)
+    probe.write_text("from semnet.fl.methods import FineFed\nimport semnet.models.build\n")
+    assert {"semnet.fl.methods", "semnet.models.build"} <= _imported_modules(probe)
 
 
 def test_importing_semnet_loads_no_torch():

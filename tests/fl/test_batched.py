@@ -10,7 +10,7 @@ from semnet.data import BatchStream
 from semnet.fl.batched import BatchedTrainer
 from semnet.fl.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
-from semnet.models.registry import create_model
+from semnet.models import create_model
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict
