@@ -292,7 +292,7 @@ algorithms: Registry = Registry("federated algorithm", builtins=("semnet.fl.fede
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 
 channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"},
-                              base="semnet.channels.base.FadingModel")
+                              base="semnet.channels.laws.base.FadingModel")
 """Fading models (``links.fading``), shared by the network layer and the JSCC channel."""
 
 topologies: Registry = Registry("topology", builtins=("semnet.net.topology",))
@@ -319,8 +319,8 @@ mobilities: Registry = Registry("mobility model", builtins=("semnet.net.mobility
                                 base="semnet.net.mobility.Mobility")
 """User mobility (``topology.mobility.model``): classes of :class:`semnet.net.mobility.Mobility`."""
 
-time_correlations: Registry = Registry("time correlation", builtins=("semnet.net.timevarying",),
-                                       base="semnet.net.timevarying.TimeCorrelation")
+time_correlations: Registry = Registry("time correlation", builtins=("semnet.channels.processes.timevarying",),
+                                       base="semnet.channels.processes.timevarying.TimeCorrelation")
 """How a link's fading evolves over time (``links.channel.time_correlation``)."""
 
 media: Registry = Registry("medium", builtins=("semnet.sim.medium", "semnet.sim.radio", "semnet.sim.cell"),

@@ -30,7 +30,7 @@ from semnet.metrics.rundir import RunDirectory, check_target
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.energy import energy_summary
 from semnet.models import Channel
-from semnet.models.link_channels import LinkChannels
+from semnet.channels.layer.link_channels import LinkChannels
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
 from semnet.scenario.loader import resolved_yaml

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
 
-from semnet.channels import FadingModel
+from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
 from semnet.net.pathloss import PathLoss, make_path_loss
 from semnet.net.largescale import LargeScale
 from semnet.net.link_kinds import ChannelKind, channel_kinds
 from semnet.net.mobility import make_mobility
-from semnet.net.timevarying import ChannelProcess
+from semnet.channels.processes.timevarying import ChannelProcess
 from semnet.net.topology import build_graph, distance_m, transmit_graph
 from semnet.registry import mobilities, path_losses, time_correlations
 from semnet.seeding import numpy_rng
@@ -52,6 +53,11 @@ class LinkParams:
     packet_bits: int
     max_retries: int
     fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
+
+    def __post_init__(self):
+        if self.fading_model is None:  # a link made by hand: its law from its name and K factor
+            spec = SimpleNamespace(fading=self.fading, channel_options={}, k_factor=self.k_factor)
+            object.__setattr__(self, "fading_model", make_fading(spec))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from semnet.channels.doppler import SPEED_OF_LIGHT_MPS
+from semnet.channels.processes.doppler import SPEED_OF_LIGHT_MPS
 from semnet.net.pathloss import PathLoss
 from semnet.registry import path_losses
 

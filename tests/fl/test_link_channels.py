@@ -18,7 +18,7 @@ from semnet.fl.trainer import LossTask, Trainer, TrainJob
 from semnet.fl.traffic import ImageDecoder
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
-from semnet.models.link_channels import LinkChannels, RoutedChannel
+from semnet.channels.layer.link_channels import LinkChannels, RoutedChannel
 from semnet.net.network import build_network
 from semnet.runner import link_channels, run_scenario
 from semnet.scenario import validate

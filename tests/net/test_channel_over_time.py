@@ -142,7 +142,7 @@ def test_slow_fading_outage_rate_equals_the_closed_form_averaged_over_the_proces
 def test_an_image_and_a_packet_sent_at_the_same_time_see_the_same_gain():
     import torch
 
-    from semnet.models.channel import Channel
+    from semnet.channels.layer.channel import Channel
 
     top = topology_spec(kind="ring", num_users=3)
     links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon"),

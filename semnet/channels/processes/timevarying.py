@@ -9,9 +9,9 @@ of the registry) applied to a unit complex-Gaussian scatter ``g(t)`` whose evolu
 (``links.channel.time_correlation``; a plugin registers its own):
 
 - ``independent``: a fresh draw per block (today's block fading, the ``f_D -> inf`` limit);
-- ``gauss_markov``: :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`, correlation
+- ``gauss_markov``: :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`, correlation
   ``rho^(tau / T)`` with ``rho = J0(2 pi f_D T)``;
-- ``jakes``: :class:`~semnet.channels.jakes.JakesScatter`, correlation ``J0(2 pi f_D tau)``.
+- ``jakes``: :class:`~semnet.channels.processes.jakes.JakesScatter`, correlation ``J0(2 pi f_D tau)``.
 
 A simulator owns one :class:`LinkFading` per directed link (its own random stream per
 branch, as today's outage draws); a model packet's attempts and an image sent at ``t``
@@ -26,16 +26,15 @@ import math
 import numpy as np
 
 from semnet.channels import FadingModel
-from semnet.channels.doppler import (
+from semnet.channels.processes.doppler import (
     coherence_time_s,
     doppler_hz,
     gauss_markov_coherence_time_s,
     gauss_markov_rho,
     two_end_coherence_time_s,
 )
-from semnet.channels.gauss_markov import GaussMarkovScatter
-from semnet.channels.jakes import JakesScatter
-from semnet.net.largescale import LargeScale
+from semnet.channels.processes.gauss_markov import GaussMarkovScatter
+from semnet.channels.processes.jakes import JakesScatter
 from semnet.registry import time_correlations
 from semnet.seeding import numpy_rng
 
@@ -54,7 +53,7 @@ class TimeCorrelation:
 
     def scatter(self, process: "ChannelProcess", key, rng: np.random.Generator, start_s: float):
         """A new scatter process of link ``key`` (``at``, ``peek``, ``peek_grid``, ``settle``,
-        ``state``, ``load_state``: see :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`)."""
+        ``state``, ``load_state``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
         raise NotImplementedError(f"time correlation {type(self).__qualname__} does not implement scatter")
 
     def coherence_time_s(self, process: "ChannelProcess") -> float:
@@ -67,7 +66,7 @@ class TimeCorrelation:
 
 
 class GaussMarkov(TimeCorrelation):
-    """:class:`~semnet.channels.gauss_markov.GaussMarkovScatter` at the link's ``rho``."""
+    """:class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter` at the link's ``rho``."""
 
     def scatter(self, process, key, rng, start_s):
         return GaussMarkovScatter(process.link_rho(key), process.step_s, rng, start_s=start_s)
@@ -86,7 +85,7 @@ class Independent(GaussMarkov):
 
 
 class Jakes(TimeCorrelation):
-    """:class:`~semnet.channels.jakes.JakesScatter` with the link's two ends' Doppler shifts."""
+    """:class:`~semnet.channels.processes.jakes.JakesScatter` with the link's two ends' Doppler shifts."""
 
     def scatter(self, process, key, rng, start_s):
         f_a, f_b = process.ends_doppler_hz(key)
@@ -109,8 +108,9 @@ class ChannelProcess:
 
     Parameters
     ----------
-    large : LargeScale
-        Large-scale SNR of every link.
+    large : semnet.net.largescale.LargeScale
+        Large-scale SNR of every link (the network's table: ``index``, ``snr_db``,
+        ``snr_db_at``, ``touches_aggregator``).
     fading : FadingModel
         The fading law (must implement ``from_gaussian`` unless ``independent``).
     link_fading : dict, optional
@@ -128,7 +128,7 @@ class ChannelProcess:
         ``t_k = k * comparison_step_s``, ``k < comparison_states``.
     """
 
-    def __init__(self, large: LargeScale, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
+    def __init__(self, large, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
                  step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float,
                  link_fading: dict | None = None):
         self.correlation: TimeCorrelation = time_correlations.get(time_correlation)()
@@ -145,7 +145,7 @@ class ChannelProcess:
         self._comparison: dict = {}
 
     @classmethod
-    def from_spec(cls, large: LargeScale, fading: FadingModel, channel_spec, mean_speed_mps: float,
+    def from_spec(cls, large, fading: FadingModel, channel_spec, mean_speed_mps: float,
                   link_fading: dict | None = None) -> "ChannelProcess":
         """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean speed."""
         speed = channel_spec.speed_mps if channel_spec.speed_mps is not None else mean_speed_mps
