@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from semnet.channels import complex_normal_torch
+from semnet.channels.laws import complex_normal_torch
 from semnet.errors import ModelError
 from semnet.channels.layer.channel import Channel, as_snr_db, noise_variance
 

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from semnet.channels import FadingModel
+from semnet.channels.laws import FadingModel
 from semnet.channels.processes.doppler import (
     coherence_time_s,
     doppler_hz,
