@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from semnet.data import BatchStream
 from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
-from semnet.models.registry import create_model
+from semnet.models import create_model
 
 
 def matmul_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:

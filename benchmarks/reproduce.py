@@ -60,6 +60,14 @@ CASES: dict[str, tuple[str, str]] = {
                   "--set method.finetune.iterations=1 --set method.finetune.encoder.steps=3 "
                   "--set method.finetune.decoder_rounds=1 --set method.finetune.decoder.steps=2 "
                   "--set method.oracle.rounds=1 --set method.oracle.local.steps=3 --set data.test_per_user=8"),
+    # the network's physical parts: mobility, UMi path loss, shadowing, time correlation, media, schedulers
+    "umi_cell_pf": ("scenarios/channel/umi_street_canyon.yaml",
+                    SHORT + " --set method.controls=[] --set links.medium=cell --set links.scheduler=proportional_fair"
+                    " --set links.downlink=unicast"),
+    "mobile_radio": ("scenarios/channel/mobile_rayleigh.yaml",
+                     SHORT + " --set method.controls=[] --set links.medium=node_radio"),
+    "cell_tdma": ("scenarios/network/quickstart_cell_broadcast.yaml",
+                  SHORT + " --set method.controls=[] --set links.scheduler=tdma"),
 }
 WALL_CLOCK = {"wall_time_s"}
 

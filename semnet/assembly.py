@@ -23,7 +23,7 @@ from semnet.fl.loop.evaluation import LinkEvaluator
 from semnet.fl.loop.strategy import Method
 from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
-from semnet.models.link_channels import LinkChannels
+from semnet.channels.layer.link_channels import LinkChannels
 from semnet.net.network import Network, build_network
 from semnet.registry import methods
 from semnet.scenario.schema import Scenario

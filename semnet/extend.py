@@ -1,8 +1,9 @@
 """Everything a plugin needs, in one import: the registries, the base classes of
-methods, round strategies, controls and federated algorithms, and the pieces a round
-is made of, the client terms an algorithm gives its clients' training, the aggregation
-helpers (and the fading-model base of channels). ``docs/plugins.md`` writes a method, an
-algorithm with options and a channel with them.
+methods, round strategies, controls and federated algorithms, the pieces a round is
+made of, the client terms an algorithm gives its clients' training, the aggregation
+helpers, and the bases of the network's parts (fading laws, path loss, shadowing,
+mobility, time correlation, media and cell schedulers). ``docs/plugins.md`` writes a
+method, a messaging strategy, an algorithm with options and a channel with them.
 
 A method describes rounds; it never sees links. A round is a list of
 :class:`ClientPlan`: a :class:`Task` (the node, its :class:`Message` downloads, its
@@ -12,27 +13,47 @@ stream, steps, learning rate).
 """
 
 from semnet.channels import FadingModel
-from semnet.fl.algorithms.aggregation import (apply_average_update, differences, load_tensors, tensors_of,
-                                   weighted_average)
+from semnet.channels.processes.timevarying import TimeCorrelation
+from semnet.fl.algorithms.aggregation import apply_average_update, differences, load_tensors, tensors_of, weighted_average
 from semnet.fl.algorithms.client_terms import (ClientTerm, GradientCorrection, GradientMean, LinearTerm, ProximalTerm,
-                                    StackedTerm)
+                                               StackedTerm)
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, global_pairing, train_federated
+from semnet.fl.execution.trainer import LossTask, TrainJob, simulated_samples
 from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext, cpu_state
+from semnet.fl.loop.strategy import ClientReply, Method, MethodOutcome, RoundStrategy, personal_checkpoint, run_rounds
+from semnet.fl.loop.versions import versions_of
 from semnet.fl.methods.controls import Budget, Control, rounds_for
-from semnet.fl.algorithms.federated import FederatedStrategy, global_pairing, train_federated
 from semnet.fl.methods.finefed import PersonalModels
 from semnet.fl.methods.registered import FederatedStart
-from semnet.fl.loop.strategy import ClientReply, Method, MethodOutcome, RoundStrategy, personal_checkpoint, run_rounds
-from semnet.fl.execution.trainer import LossTask, TrainJob, simulated_samples
-from semnet.fl.loop.versions import versions_of
-from semnet.registry import algorithms, channels, controls, methods, models, partitioners, topologies
+from semnet.net.mobility import Mobility
+from semnet.net.pathloss import PathLoss
+from semnet.net.shadowing import Shadowing
+from semnet.registry import (
+    algorithms,
+    channels,
+    controls,
+    media,
+    methods,
+    mobilities,
+    models,
+    partitioners,
+    path_losses,
+    schedulers,
+    shadowings,
+    time_correlations,
+    topologies,
+)
 from semnet.sim import Message, Task
+from semnet.sim.band import SharedBand
+from semnet.sim.medium import Medium
 
 __all__ = [
-    "ClientTerm", "GradientCorrection", "GradientMean", "LinearTerm", "ProximalTerm", "StackedTerm",
-    "apply_average_update", "differences", "load_tensors", "tensors_of", "weighted_average",
-    "Budget", "ClientPlan", "ClientReply", "Control", "FadingModel", "FederatedStart", "FederatedStrategy", "LossTask", "Message",
-    "Method", "MethodOutcome", "PersonalModels", "PhaseRecord", "RoundStrategy", "RunContext", "Task", "TrainJob",
-    "algorithms", "channels", "controls", "cpu_state", "global_pairing", "methods", "models", "partitioners",
-    "personal_checkpoint", "rounds_for", "run_rounds", "simulated_samples", "topologies", "train_federated",
-    "versions_of",
+    "AlgorithmOptions", "Budget", "ClientPlan", "ClientReply", "ClientTerm", "Control", "FadingModel", "FederatedStart",
+    "FederatedStrategy", "GradientCorrection", "GradientMean", "LinearTerm", "LossTask", "Medium", "Message", "Method",
+    "MethodOutcome", "Mobility", "PathLoss", "PersonalModels", "PhaseRecord", "ProximalTerm", "RoundStrategy",
+    "RunContext", "Shadowing", "SharedBand", "StackedTerm", "Task", "TimeCorrelation", "TrainJob",
+    "algorithms", "apply_average_update", "channels", "controls", "cpu_state", "differences", "global_pairing",
+    "load_tensors", "media", "methods", "mobilities", "models", "partitioners", "path_losses", "personal_checkpoint",
+    "rounds_for", "run_rounds", "schedulers", "shadowings", "simulated_samples", "tensors_of", "time_correlations",
+    "topologies", "train_federated", "versions_of", "weighted_average",
 ]

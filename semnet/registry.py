@@ -1,5 +1,6 @@
 """Registries of named components: methods, controls, federated algorithms, channels,
-topologies, partitioners, models and model-message codecs.
+topologies, partitioners, models, model-message codecs, and the network's physical
+parts (path loss, shadowing, mobility, time correlation, media, cell schedulers).
 
 A component registers itself with a decorator::
 
@@ -293,7 +294,7 @@ algorithms: Registry = Registry("federated algorithm", builtins=(
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 
 channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"},
-                              base="semnet.channels.base.FadingModel")
+                              base="semnet.channels.laws.base.FadingModel")
 """Fading models (``links.fading``), shared by the network layer and the JSCC channel."""
 
 topologies: Registry = Registry("topology", builtins=("semnet.net.topology",))
@@ -308,6 +309,29 @@ models: Registry = Registry("model", builtins=("semnet.models",), base="semnet.m
 codecs: Registry = Registry("codec", builtins=("semnet.codecs",))
 """Model-message codecs (``method.codec``): classes of :class:`semnet.codecs.Codec`."""
 
+path_losses: Registry = Registry("path loss model", builtins=("semnet.net.pathloss", "semnet.net.umi"),
+                                 base="semnet.net.pathloss.PathLoss")
+"""Path-loss laws (``links.path_loss.model``): classes of :class:`semnet.net.pathloss.PathLoss`."""
+
+shadowings: Registry = Registry("shadowing model", builtins=("semnet.net.shadowing",),
+                                base="semnet.net.shadowing.Shadowing")
+"""Shadowing processes (a path-loss model's ``shadowing``): classes of :class:`semnet.net.shadowing.Shadowing`."""
+
+mobilities: Registry = Registry("mobility model", builtins=("semnet.net.mobility",),
+                                base="semnet.net.mobility.Mobility")
+"""User mobility (``topology.mobility.model``): classes of :class:`semnet.net.mobility.Mobility`."""
+
+time_correlations: Registry = Registry("time correlation", builtins=("semnet.channels.processes.timevarying",),
+                                       base="semnet.channels.processes.timevarying.TimeCorrelation")
+"""How a link's fading evolves over time (``links.channel.time_correlation``)."""
+
+media: Registry = Registry("medium", builtins=("semnet.sim.medium", "semnet.sim.radio", "semnet.sim.cell"),
+                           base="semnet.sim.medium.Medium")
+"""Who shares airtime (``links.medium``): classes of :class:`semnet.sim.medium.Medium`."""
+
+schedulers: Registry = Registry("scheduler", builtins=("semnet.sim.band",), base="semnet.sim.band.SharedBand")
+"""How a cell's band is shared (``links.scheduler``): classes of :class:`semnet.sim.band.SharedBand`."""
+
 ALL: dict[str, Registry] = {
     "methods": methods,
     "controls": controls,
@@ -317,5 +341,11 @@ ALL: dict[str, Registry] = {
     "partitioners": partitioners,
     "models": models,
     "codecs": codecs,
+    "path_losses": path_losses,
+    "shadowings": shadowings,
+    "mobilities": mobilities,
+    "time_correlations": time_correlations,
+    "media": media,
+    "schedulers": schedulers,
 }
 """Every registry by its plural name (``semnet list NAME``)."""

@@ -13,6 +13,7 @@ after a one-line notice).
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections import defaultdict
@@ -74,14 +75,14 @@ def plot_realised_snr(run_dir: str | Path, out_dir: str | Path, links: int = 4) 
 def main(argv: list[str] | None = None) -> int:
     """The older command line, ``python -m semnet.analysis.channel_time RUN_DIR [--out DIR] [--links N]``:
     the same as ``semnet analyse channel-time`` (which it runs)."""
-    from .__main__ import main as analyse
-
-    return analyse(["channel-time", *(sys.argv[1:] if argv is None else argv)],
-                   prog="python -m semnet.analysis.channel_time")
+    # looked up when run, not imported: the command line (semnet.analysis.__main__)
+    # imports this module, and this entry point only hands its arguments over
+    commands = importlib.import_module("semnet.analysis.__main__")
+    if argv is None:
+        commands.notice("python -m semnet.analysis.channel_time", "semnet analyse channel-time")
+    return commands.main(["channel-time", *(sys.argv[1:] if argv is None else argv)],
+                         prog="python -m semnet.analysis.channel_time")
 
 
 if __name__ == "__main__":
-    from .__main__ import notice
-
-    notice("python -m semnet.analysis.channel_time", "semnet analyse channel-time")
     raise SystemExit(main())

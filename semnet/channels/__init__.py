@@ -1,25 +1,34 @@
-"""Fading models, one registry for the network layer and the JSCC channel.
+"""The channel, in one package with its three roles:
 
-Each model is a :class:`FadingModel` registered in :data:`semnet.registry.channels`
-under the name a scenario's ``links.fading`` uses:
+:mod:`semnet.channels.laws`
+    Fading laws: a block's gain ``h`` (``none``/``awgn``, ``rayleigh``, ``rician``, a
+    plugin's), one :class:`FadingModel` for the network layer (numpy: packets, outage,
+    capacity) and the JSCC layer (torch: one ``h`` per image); registered in
+    :data:`semnet.registry.channels`.
+:mod:`semnet.channels.processes`
+    Processes over time: Doppler, the Gauss–Markov and Jakes scatter processes, the
+    time correlations of :data:`semnet.registry.time_correlations`, and each link's
+    channel over simulated time (:class:`~semnet.channels.processes.timevarying.ChannelProcess`).
+:mod:`semnet.channels.layer`
+    The differentiable torch layer (:class:`~semnet.channels.layer.channel.Channel`,
+    :class:`~semnet.channels.layer.link_channels.LinkChannels`): ``y = h z + n``.
 
-- ``none`` (alias ``awgn``): :class:`~semnet.channels.none.NoFading`, ``h = 1``;
-- ``rayleigh``: :class:`~semnet.channels.rayleigh.Rayleigh`, ``h ~ CN(0, 1)``;
-- ``rician``: :class:`~semnet.channels.rician.Rician`, line of sight plus scatter,
-  K factor ``links.k_factor``.
-
-Build one with :func:`make_fading` (from a ``links`` spec or a name). Plugins add
-models with ``@channels.register(name, description)`` on a :class:`FadingModel`
-subclass (see :mod:`semnet.channels.base`).
+Layers: laws import neither processes nor the torch layer; processes import laws;
+the torch layer imports laws; nothing here imports the network, the simulator or the
+models (``tests/architecture/test_layering.py``). Importing this package loads the
+laws only (no torch): it is what the scenario loader checks ``links.fading`` through.
 """
 
-from semnet.channels.base import FadingModel, complex_normal_numpy, complex_normal_torch, fading_model, make_fading
-from semnet.channels.none import NoFading
-from semnet.channels.rayleigh import Rayleigh
-from semnet.channels.rician import Rician
-
-BUILTIN_NAMES: tuple[str, ...] = tuple(cls.name for cls in (NoFading, Rayleigh, Rician))
-"""Names of the built-in models (``none``, ``rayleigh``, ``rician``); the registry may hold more."""
+from semnet.channels.laws import (
+    BUILTIN_NAMES,
+    FadingModel,
+    NoFading,
+    Rayleigh,
+    Rician,
+    complex_normal_numpy,
+    complex_normal_torch,
+    make_fading,
+)
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -29,6 +38,5 @@ __all__ = [
     "Rician",
     "complex_normal_numpy",
     "complex_normal_torch",
-    "fading_model",
     "make_fading",
 ]

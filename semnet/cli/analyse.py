@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from semnet.cli.main import EXIT_BROKEN_PIPE, _silence_stdout
+from semnet.cli.pipes import EXIT_BROKEN_PIPE, silence_stdout
 
 
 def analyse(argv: list[str]) -> int:
@@ -24,5 +24,5 @@ def analyse(argv: list[str]) -> int:
         sys.stdout.flush()
         return status
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return EXIT_BROKEN_PIPE

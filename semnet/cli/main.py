@@ -15,12 +15,12 @@ import os
 import sys
 from pathlib import Path
 
+from semnet.cli.pipes import EXIT_BROKEN_PIPE, silence_stdout
 from semnet.errors import RunFailed, RunInterrupted, SemnetError
 
 EXIT_RUN_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a C tool killed by a closed pipe returns
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("runs", nargs="+")
 
     lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, channels, "
-                         "topologies, partitioners, models, codecs")
+                         "topologies, partitioners, models, codecs, path_losses, shadowings, mobilities, "
+                         "time_correlations, media, schedulers")
     lst.add_argument("what", choices=["methods", "controls", "algorithms", "channels", "topologies", "partitioners",
-                                      "models", "codecs"])
+                                      "models", "codecs", "path_losses", "shadowings", "mobilities",
+                                      "time_correlations", "media", "schedulers"])
     lst.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
                      help="import a plugin module first (repeatable), so its components are listed too")
 
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return EXIT_BROKEN_PIPE
     except SemnetError as err:
         print(f"semnet: error: {err}", file=sys.stderr)
@@ -113,15 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         print("semnet: interrupted; unfinished files are left as *.part", file=sys.stderr)
         return EXIT_INTERRUPTED
 
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the interpreter's last flush at exit does not
-    raise a second BrokenPipeError (and print a traceback) on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout replaced (e.g. captured): nothing to protect
-        pass
 
 
 def _dispatch(args) -> int:

@@ -1,4 +1,5 @@
-"""JSCC architectures (registered by name) and differentiable channel layers.
+"""JSCC architectures (registered by name); the channel layer they send through is
+:mod:`semnet.channels.layer` (``Channel`` and friends are re-exported here).
 
 Importing this package registers every built-in model family:
 
@@ -13,12 +14,10 @@ bandwidth ratio ``k / n`` with ``n = H*W*3`` (8x8xc latent for 32x32 images:
 
 from semnet.models import adjscc, deep_jscc  # noqa: F401  (imported to register the models)
 from semnet.models.base import JSCCModel, transmit
-from semnet.models.channel import CHANNEL_KINDS, Channel, from_complex, power_normalize, sample_channel_gain, to_complex
-from semnet.models.registry import MODEL_NAMES, create_model, latent_channels_for_ratio, list_models, register_model
+from semnet.channels.layer.channel import Channel, from_complex, power_normalize, to_complex
+from semnet.models.build import create_model, latent_channels_for_ratio, list_models, register_model
 
 __all__ = [
-    "CHANNEL_KINDS",
-    "MODEL_NAMES",
     "Channel",
     "JSCCModel",
     "create_model",
@@ -27,7 +26,6 @@ __all__ = [
     "list_models",
     "power_normalize",
     "register_model",
-    "sample_channel_gain",
     "to_complex",
     "transmit",
 ]

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from semnet.models.base import JSCCModel, check_size_args, scaled_filters
-from semnet.models.registry import register_model
+from semnet.registry import models
 
 __all__ = ["ADJSCC", "ADJSCCDecoder", "ADJSCCEncoder", "AttentionFeature"]
 
@@ -139,7 +139,7 @@ class ADJSCCDecoder(nn.Module):
         return self.convs[-1](h).sigmoid()
 
 
-@register_model("adjscc", "ADJSCC (Xu et al. 2021): Deep JSCC backbone with SNR-conditioned attention-feature modules")
+@models.register("adjscc", "ADJSCC (Xu et al. 2021): Deep JSCC backbone with SNR-conditioned attention-feature modules")
 class ADJSCC(JSCCModel):
     """SNR-adaptive deep JSCC with attention-feature modules (Xu et al., 2021).
 

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from semnet.errors import ModelError
-from semnet.models.channel import Channel, as_snr_db, from_complex, power_normalize, to_complex
+from semnet.channels.layer.channel import Channel, as_snr_db, from_complex, power_normalize, to_complex
 
 __all__ = ["JSCCModel", "check_size_args", "scaled_filters", "state_bytes", "transmit"]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from semnet.models.base import JSCCModel, check_size_args, scaled_filters
-from semnet.models.registry import register_model
+from semnet.registry import models
 
 __all__ = ["DeepJSCC", "DeepJSCCDecoder", "DeepJSCCEncoder"]
 
@@ -84,7 +84,7 @@ class DeepJSCCDecoder(nn.Module):
         return self.layers(latent)
 
 
-@register_model("deep_jscc", "Deep JSCC (Bourtsoulatze et al. 2019): 5-layer conv/PReLU autoencoder, SNR-unaware")
+@models.register("deep_jscc", "Deep JSCC (Bourtsoulatze et al. 2019): 5-layer conv/PReLU autoencoder, SNR-unaware")
 class DeepJSCC(JSCCModel):
     """Deep JSCC autoencoder (Bourtsoulatze, Kurka & Gündüz, 2019).
 

@@ -1,20 +1,12 @@
-"""Network layer: topologies, the transmit relation, fading, path loss and rates.
+"""Network layer: topologies, the transmit relation, path loss, shadowing, mobility and rates.
+
+The fading laws and the channel over time live in :mod:`semnet.channels`.
 
 Conventions: SI units inside (metres, seconds, hertz, bit/s, linear power
 ratios); dB only in names ending ``_db``/``_dbm``. SNR is ``P / sigma^2`` with
 unit mean symbol power and ``E|h|^2 = 1``. Nothing here imports torch.
 """
 
-from semnet.net.fading import (
-    FADING_KINDS,
-    db_to_linear,
-    ergodic_capacity_bps_hz,
-    linear_to_db,
-    outage_probability,
-    rate_outage_probability,
-    sample_gain,
-    sample_power_gain,
-)
 from semnet.net.pathloss import snr_db_from_distance
 from semnet.net.rate import TransmissionOutcome, plan_transmission, shannon_rate_bps, symbol_airtime_s
 from semnet.net.topology import (
@@ -33,25 +25,17 @@ from semnet.net.topology import (
 )
 
 __all__ = [
-    "FADING_KINDS",
     "TOPOLOGY_KINDS",
     "TransmissionOutcome",
     "build_topology",
     "complete",
-    "db_to_linear",
     "distance_m",
     "erdos_renyi",
-    "ergodic_capacity_bps_hz",
     "from_edges",
     "grid",
-    "linear_to_db",
-    "outage_probability",
     "plan_transmission",
     "random_geometric",
-    "rate_outage_probability",
     "ring",
-    "sample_gain",
-    "sample_power_gain",
     "shannon_rate_bps",
     "small_world",
     "snr_db_from_distance",

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from semnet.channels.gauss_markov import GaussMarkovScatter
+from semnet.channels.processes.gauss_markov import GaussMarkovScatter
 from semnet.net.arq_compiled import attempts
 from semnet.net.rate import TransmissionOutcome
 
@@ -35,7 +35,7 @@ _LN2 = math.log(2.0)
 def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: float, packet_bits: int,
                    max_retries: int) -> tuple[TransmissionOutcome, float]:
     """(outcome, realised SNR in dB at ``start_s``) of one message on ``link`` (a
-    :class:`~semnet.net.timevarying.LinkFading`); see the module docstring."""
+    :class:`~semnet.channels.processes.timevarying.LinkFading`); see the module docstring."""
     snr0_db = link.snr_db(start_s)
     num_packets = math.ceil(bits / packet_bits)
     if num_packets == 0:

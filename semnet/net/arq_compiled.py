@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - the numpy path serves
     njit = None
 
-_LOG_RANGE = 8.0 * math.log(10.0)  # as semnet.channels.gauss_markov
+_LOG_RANGE = 8.0 * math.log(10.0)  # as semnet.channels.processes.gauss_markov
 
 
 def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_s, t0, spacing, threshold,

@@ -6,11 +6,12 @@ Per link ``l`` at grid point ``k``::
     snr_db[k, l] = base_db(d_k) + sigma_l(k) * s_k[l]
 
 ``base_db`` is a fixed SNR (``links.snr_db``, ``links.aggregator.snr_db``) or
-``tx_power_dbm - PL(d_k) - noise_power_dbm`` with the scenario's path-loss model
-(:mod:`semnet.net.pathloss` log-distance, :mod:`semnet.net.umi` 3GPP UMi street
-canyon), clipped to ``[snr_min_db, snr_max_db]`` together with the shadowing, as
-today's path-loss SNRs are. ``s`` is the unit shadowing of :mod:`semnet.net.shadowing`
-and ``sigma`` its standard deviation in dB (the configured one, or UMi's 4 dB LOS /
+``tx_power_dbm - PL(d_k) - noise_power_dbm`` with the scenario's path-loss model (a
+:class:`~semnet.net.pathloss.PathLoss` of :data:`semnet.registry.path_losses`:
+log-distance, 3GPP UMi street canyon, a plugin's), clipped to ``[snr_min_db, snr_max_db]``
+together with the shadowing, as today's path-loss SNRs are. ``s`` is the unit shadowing
+of the path-loss model's shadowing process (:mod:`semnet.net.shadowing`) and ``sigma``
+its standard deviation in dB (the configured one, or the model's: UMi's 4 dB LOS /
 7.82 dB NLOS). ``links.snr_offset_db`` is added to user-to-user links;
 ``links.overrides`` that give ``snr_db`` fix a link's SNR exactly (no path loss, no shadowing).
 
@@ -25,9 +26,8 @@ import math
 import numpy as np
 
 from semnet.net.mobility import Mobility
-from semnet.net.pathloss import snr_db_from_distance
-from semnet.net.shadowing import shadowing_step
-from semnet.net.umi import LOS_SHADOWING_STD_DB, NLOS_SHADOWING_STD_DB, umi_los_probability, umi_path_loss_db
+from semnet.net.pathloss import make_path_loss
+from semnet.net.shadowing import make_shadowing
 
 __all__ = ["LargeScale"]
 
@@ -46,7 +46,7 @@ class LargeScale:
     links : LinksSpec
         The scenario's ``links`` section.
     carrier_hz : float
-        Carrier frequency (UMi path loss).
+        Carrier frequency (handed to a path-loss model that takes it: UMi).
     rng : numpy.random.Generator
         The shadowing (and LOS draw) stream.
     """
@@ -64,10 +64,9 @@ class LargeScale:
         self._dst = np.array([node(d) for _, d in self.keys], dtype=int)
         to_agg = (self._src == n) | (self._dst == n)
         self._to_agg = to_agg
-        pl = links.path_loss
-        self._pl = pl
+        self._pl = make_path_loss(links.path_loss, carrier_hz)
+        self._shadowing = make_shadowing(self._pl.shadowing, links.channel)
         self._links = links
-        self._carrier_hz = float(carrier_hz)
         overrides = {(o.src, o.dst): o.snr_db + links.snr_offset_db for o in links.overrides if o.snr_db is not None}
         # per link: fixed SNR (nan: path loss), offset, clipped?, shadowed?
         fixed = np.full(len(self.keys), np.nan)
@@ -91,10 +90,9 @@ class LargeScale:
         self._fixed, self._offset, self._shadowed = fixed, offset, shadowed
         self._path = np.isnan(fixed)
         self._std_db = links.channel.shadowing_std_db
-        self._decorrelation_m = links.channel.shadowing_decorrelation_m
         self._rng = rng
         self._los_u = rng.uniform(size=len(self.keys))  # a link is LOS while u < Pr_LOS(d)
-        self._shadow = rng.standard_normal(len(self.keys))
+        self._shadow = self._shadowing.initial(len(self.keys), rng)
         self._table = np.empty((0, len(self.keys)))  # grown by doubling; rows 0.._count-1 are set
         self._linear = np.empty((0, len(self.keys)))  # 10^(table / 10), row for row
         self._count = 0
@@ -167,7 +165,7 @@ class LargeScale:
         if self._prev_pos is not None:
             step = np.hypot(*(pos - self._prev_pos).T)
             moved = step[self._src] + step[self._dst]
-            self._shadow = shadowing_step(self._shadow, moved, self._decorrelation_m, self._rng)
+            self._shadow = self._shadowing.step(self._shadow, moved, self._rng)
         self._prev_pos = pos
         delta = pos[self._src] - pos[self._dst]
         dist = np.hypot(delta[:, 0], delta[:, 1])
@@ -192,28 +190,9 @@ class LargeScale:
     def _base_db(self, dist: np.ndarray):
         """(base SNR in dB, LOS state, shadowing std in dB) of every link at distances ``dist``."""
         pl = self._pl
-        los = np.ones(dist.shape, dtype=bool)
-        std = self._std_db
-        if pl.model == "umi_street_canyon":
-            if pl.los == "auto":
-                los = self._los_u < umi_los_probability(dist)
-            else:
-                los[:] = pl.los == "los"
-            loss = np.empty(dist.shape)
-            for agg in (False, True):
-                sel = self._to_agg == agg
-                if sel.any():
-                    tx_h = pl.bs_height_m if agg else pl.ut_height_m
-                    loss[sel] = umi_path_loss_db(dist[sel], carrier_hz=self._carrier_hz, los=los[sel],
-                                                 tx_height_m=tx_h, rx_height_m=pl.ut_height_m)
-            base = pl.tx_power_dbm - loss - pl.noise_power_dbm
-            std_db = np.where(los, LOS_SHADOWING_STD_DB, NLOS_SHADOWING_STD_DB) if std is None else np.full(dist.shape, std)
-        else:
-            base = np.asarray(snr_db_from_distance(
-                dist, tx_power_dbm=pl.tx_power_dbm, exponent=pl.exponent,
-                reference_distance_m=pl.reference_distance_m, reference_loss_db=pl.reference_loss_db,
-                noise_power_dbm=pl.noise_power_dbm), dtype=float)
-            std_db = np.full(dist.shape, 0.0 if std is None else std)
+        los = pl.line_of_sight(dist, self._los_u)
+        base = np.asarray(pl.snr_db(dist, los=los, to_aggregator=self._to_agg), dtype=float)
+        std_db = pl.shadowing_std_db(los) if self._std_db is None else np.full(dist.shape, self._std_db)
         base = np.where(self._path, base, self._fixed)
         return base, los, std_db
 

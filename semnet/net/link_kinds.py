@@ -6,7 +6,7 @@
 ``links`` section into the default kind and the links that differ from it, once: the
 network builder gives each link's packets its fading model
 (:class:`~semnet.net.network.LinkParams`), and the run builds the JSCC channel of each
-image link from the same kinds (:class:`~semnet.models.link_channels.LinkChannels`).
+image link from the same kinds (:class:`~semnet.channels.layer.link_channels.LinkChannels`).
 
 Models are built once per name and options and shared by every link that names them
 (a plugin's Monte-Carlo tables are built once). An override naming ``links.fading``'s

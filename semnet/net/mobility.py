@@ -5,6 +5,10 @@ shadowing, is constant between grid points) and generated lazily, step after ste
 from one stream: they depend on the seed and ``k`` only, never on who asks when, so
 every branch of a run sees the same trajectories. The aggregator does not move.
 
+A mobility model is a :class:`Mobility` subclass registered in
+:data:`semnet.registry.mobilities` under the name ``topology.mobility.model`` gives
+(a plugin registers its own the same way); :func:`make_mobility` builds one. Built in:
+
 ``static``
     Nobody moves (today's behaviour).
 ``random_waypoint``
@@ -35,20 +39,22 @@ import math
 
 import numpy as np
 
-__all__ = ["MOBILITY_MODELS", "Mobility"]
+from semnet.registry import mobilities, signature_of
 
-MOBILITY_MODELS = ("static", "random_waypoint", "gauss_markov")
+__all__ = ["GaussMarkovMobility", "Mobility", "RandomWaypoint", "StaticMobility", "make_mobility"]
 
 
 class Mobility:
     """Positions of ``n`` users on the grid ``t_k = k * step_s``.
 
+    Subclasses implement :meth:`_step` (one grid step of every user), may draw their
+    initial state in :meth:`_start`, and override :attr:`mean_speed_mps` where it is
+    not the speed range's midpoint.
+
     Parameters
     ----------
     initial_m : array (n, 2)
         Positions at ``t = 0`` (clipped into the square).
-    model : str
-        One of :data:`MOBILITY_MODELS`.
     area_m : float
         Side of the square.
     step_s : float
@@ -63,14 +69,21 @@ class Mobility:
         Gauss–Markov: stationary standard deviation of the direction around its mean.
     rng : numpy.random.Generator
         The mobility stream.
+
+    Attributes
+    ----------
+    model : str
+        The registered name (set by :func:`make_mobility`).
+    static : bool
+        Nobody ever moves (one position per user for the whole run).
     """
 
-    def __init__(self, initial_m, *, model: str = "static", area_m: float, step_s: float = 1.0,
-                 speed_mps=(1.0, 1.0), pause_s=(0.0, 0.0), alpha: float = 0.75,
-                 direction_std_rad: float = 0.5, rng: np.random.Generator | None = None):
-        if model not in MOBILITY_MODELS:
-            raise ValueError(f"unknown mobility model {model!r}; allowed: {', '.join(MOBILITY_MODELS)}")
-        self.model = model
+    model: str = ""
+    static: bool = False
+
+    def __init__(self, initial_m, *, area_m: float, step_s: float = 1.0, speed_mps=(1.0, 1.0),
+                 pause_s=(0.0, 0.0), alpha: float = 0.75, direction_std_rad: float = 0.5,
+                 rng: np.random.Generator | None = None):
         self.area_m = float(area_m)
         self.step_s = float(step_s)
         self.v_min, self.v_max = (float(v) for v in speed_mps)
@@ -81,32 +94,19 @@ class Mobility:
         start = np.clip(np.asarray(initial_m, dtype=float).reshape(-1, 2), 0.0, self.area_m)
         self._track = [start]
         self.n = start.shape[0]
-        if model == "random_waypoint":
-            self._dest = self._uniform_points(self.n)
-            self._speed = rng.uniform(self.v_min, self.v_max, self.n)
-            self._pause_left = np.zeros(self.n)
-        elif model == "gauss_markov":
-            self._mean_dir = rng.uniform(0.0, 2.0 * math.pi, self.n)
-            self._dir = self._mean_dir.copy()
-            self._speed = np.full(self.n, self.mean_speed_mps)
+        self._start()
 
-    @property
-    def static(self) -> bool:
-        return self.model == "static"
+    def _start(self) -> None:
+        """Draw what the model needs at ``t = 0`` (after the common attributes are set)."""
 
     @property
     def mean_speed_mps(self) -> float:
-        """Time-average speed: 0 static; Gauss–Markov the range's midpoint; random
-        waypoint ``(v_max - v_min) / ln(v_max / v_min)`` while moving (pauses excluded)."""
-        if self.model == "static":
-            return 0.0
-        if self.model == "gauss_markov" or self.v_max == self.v_min:
-            return 0.5 * (self.v_min + self.v_max)
-        return (self.v_max - self.v_min) / math.log(self.v_max / self.v_min)
+        """Time-average speed (the Doppler speed when ``links.channel.speed_mps`` is null)."""
+        return 0.5 * (self.v_min + self.v_max)
 
     def positions(self, k: int) -> np.ndarray:
         """Positions (n, 2) in metres at ``t = k * step_s`` (read-only view)."""
-        if self.model == "static":
+        if self.static:
             return self._track[0]
         while len(self._track) <= k:
             self._track.append(self._step(self._track[-1]))
@@ -118,17 +118,56 @@ class Mobility:
     def index(self, t_s: float) -> int:
         return max(int(math.floor(t_s / self.step_s + 1e-9)), 0)
 
-    # ------------------------------------------------------------------ models
+    def _step(self, pos: np.ndarray) -> np.ndarray:
+        """Every user's position one grid step after ``pos``."""
+        raise NotImplementedError(f"mobility {type(self).__qualname__} does not implement _step")
 
     def _uniform_points(self, n: int) -> np.ndarray:
         return self.rng.uniform(0.0, self.area_m, size=(n, 2))
 
-    def _step(self, pos: np.ndarray) -> np.ndarray:
-        if self.model == "random_waypoint":
-            return self._waypoint_step(pos)
-        return self._gauss_markov_step(pos)
 
-    def _waypoint_step(self, pos: np.ndarray) -> np.ndarray:
+def make_mobility(spec, initial_m, *, area_m: float, rng: np.random.Generator | None) -> Mobility:
+    """The mobility model ``spec.model`` names (``spec``: a ``topology.mobility``
+    section, its other keys read by the model's constructor by name)."""
+    cls = mobilities.get(spec.model)
+    kwargs = {name: getattr(spec, name) for name in signature_of(cls).accepted if hasattr(spec, name)}
+    kwargs.pop("model", None)
+    mobility = cls(initial_m, area_m=area_m, rng=rng, **kwargs)
+    mobility.model = mobilities.canonical(spec.model)
+    return mobility
+
+
+@mobilities.register("static", "nobody moves")
+class StaticMobility(Mobility):
+    """Nobody moves (today's behaviour)."""
+
+    model = "static"
+    static = True
+
+    @property
+    def mean_speed_mps(self) -> float:
+        return 0.0
+
+
+@mobilities.register("random_waypoint", "straight legs to uniform destinations, uniform speeds and pauses")
+class RandomWaypoint(Mobility):
+    """Random waypoint (module docstring); needs ``v_min > 0``."""
+
+    model = "random_waypoint"
+
+    def _start(self) -> None:
+        self._dest = self._uniform_points(self.n)
+        self._speed = self.rng.uniform(self.v_min, self.v_max, self.n)
+        self._pause_left = np.zeros(self.n)
+
+    @property
+    def mean_speed_mps(self) -> float:
+        """``(v_max - v_min) / ln(v_max / v_min)`` while moving (pauses excluded)."""
+        if self.v_max == self.v_min:
+            return 0.5 * (self.v_min + self.v_max)
+        return (self.v_max - self.v_min) / math.log(self.v_max / self.v_min)
+
+    def _step(self, pos: np.ndarray) -> np.ndarray:
         pos = pos.copy()
         left = np.full(self.n, self.step_s)
         while True:
@@ -156,7 +195,19 @@ class Mobility:
                 self._speed[idx] = self.rng.uniform(self.v_min, self.v_max, idx.size)
                 self._pause_left[idx] = self.rng.uniform(self.pause[0], self.pause[1], idx.size)
 
-    def _gauss_markov_step(self, pos: np.ndarray) -> np.ndarray:
+
+@mobilities.register("gauss_markov", "Gauss-Markov speed and direction, reflected off the walls")
+class GaussMarkovMobility(Mobility):
+    """Gauss–Markov (module docstring): the mean speed is the range's midpoint."""
+
+    model = "gauss_markov"
+
+    def _start(self) -> None:
+        self._mean_dir = self.rng.uniform(0.0, 2.0 * math.pi, self.n)
+        self._dir = self._mean_dir.copy()
+        self._speed = np.full(self.n, self.mean_speed_mps)
+
+    def _step(self, pos: np.ndarray) -> np.ndarray:
         a = self.alpha
         noise = math.sqrt(max(1.0 - a * a, 0.0))
         mean = self.mean_speed_mps

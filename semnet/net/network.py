@@ -9,19 +9,22 @@ aggregator node.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
 
-from semnet.channels import FadingModel
+from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
-from semnet.net.pathloss import snr_db_from_distance
+from semnet.net.pathloss import PathLoss, make_path_loss
 from semnet.net.largescale import LargeScale
 from semnet.net.link_kinds import ChannelKind, channel_kinds
-from semnet.net.mobility import Mobility
-from semnet.net.timevarying import ChannelProcess
+from semnet.net.mobility import make_mobility
+from semnet.channels.processes.timevarying import ChannelProcess
 from semnet.net.topology import build_graph, distance_m, transmit_graph
+from semnet.registry import mobilities, path_losses, time_correlations
 from semnet.seeding import numpy_rng
 
 AGGREGATOR = "server"
@@ -50,6 +53,11 @@ class LinkParams:
     packet_bits: int
     max_retries: int
     fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
+
+    def __post_init__(self):
+        if self.fading_model is None:  # a link made by hand: its law from its name and K factor
+            spec = SimpleNamespace(fading=self.fading, channel_options={}, k_factor=self.k_factor)
+            object.__setattr__(self, "fading_model", make_fading(spec))
 
 
 @dataclass(frozen=True)
@@ -170,9 +178,10 @@ def build_network(topology, links, seed: int) -> Network:
         pairs.add((v, u))
     table: dict[tuple, LinkParams] = {}
     default, kinds = channel_kinds(links)  # one model per fading name, shared by its links
+    law = make_path_loss(links.path_loss, links.channel.carrier_hz)
     for src, dst in sorted(pairs):
         dist = distance_m(graph, src, dst)
-        snr = overrides.get((src, dst), _snr_db(links, dist))
+        snr = overrides.get((src, dst), _snr_db(links, dist, law))
         kind = kinds.get((src, dst), default)
         table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, kind)
 
@@ -182,7 +191,7 @@ def build_network(topology, links, seed: int) -> Network:
     for user in graph.nodes:
         x, y = graph.nodes[user]["pos_m"]
         dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
-        snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist)
+        snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist, law)
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
             table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, default)
     graph.graph["aggregator_pos_m"] = tuple(center)
@@ -204,13 +213,13 @@ def build_network(topology, links, seed: int) -> Network:
 
 def time_varying(topology, links) -> bool:
     """Whether the scenario asks for the channel over time: moving users, a time-correlated
-    fading process, shadowing, or the UMi path loss. Otherwise the network is today's."""
+    fading process, shadowing, or a path loss that needs one (UMi). Otherwise the network is today's."""
     ch = links.channel
     return (
-        topology.mobility.model != "static"
-        or ch.time_correlation != "independent"
+        not mobilities.get(topology.mobility.model).static
+        or not time_correlations.get(ch.time_correlation).memoryless
         or (ch.shadowing_std_db is not None and ch.shadowing_std_db > 0)
-        or links.path_loss.model != "log_distance"
+        or not path_losses.get(links.path_loss.model).static_network
     )
 
 
@@ -218,40 +227,27 @@ def _channel_process(topology, links, graph, table, center, default: ChannelKind
                      seed: int) -> ChannelProcess:
     ch = links.channel
     for fading in [default.model] + [kind.model for kind in kinds.values()]:
-        if ch.time_correlation != "independent" and fading.random and not fading.time_correlatable:
+        if not time_correlations.get(ch.time_correlation).memoryless and fading.random and not fading.time_correlatable:
             raise ScenarioError(
                 f"links.channel.time_correlation = {ch.time_correlation!r}: channel {fading.name!r} has no "
                 "from_gaussian(g), so it cannot be correlated in time; allowed with it: independent"
             )
     users = sorted(graph.nodes)
     initial = np.array([graph.nodes[u]["pos_m"] for u in users], dtype=float).reshape(-1, 2)
-    mob = topology.mobility
-    mobility = Mobility(
-        initial, model=mob.model, area_m=topology.area_m, step_s=mob.step_s, speed_mps=mob.speed_mps,
-        pause_s=mob.pause_s, alpha=mob.alpha, direction_std_rad=mob.direction_std_rad,
-        rng=numpy_rng(seed, "mobility"),
-    )
+    mobility = make_mobility(topology.mobility, initial, area_m=topology.area_m, rng=numpy_rng(seed, "mobility"))
     large = LargeScale(sorted(table, key=str), mobility=mobility, aggregator=AGGREGATOR, aggregator_pos_m=center,
                        links=links, carrier_hz=ch.carrier_hz, rng=numpy_rng(seed, "shadowing"))
     link_fading = {link: kind.model for link, kind in kinds.items() if kind.model is not default.model}
     return ChannelProcess.from_spec(large, default.model, ch, mobility.mean_speed_mps, link_fading=link_fading)
 
 
-def _snr_db(links, dist_m: float) -> float:
+def _snr_db(links, dist_m: float, law: PathLoss) -> float:
     if links.snr_db is not None:
         snr = links.snr_db
+    elif not law.static_network:
+        return math.nan  # a channel over time: the link's SNR is its mean large-scale SNR, set later
     else:
-        pl = links.path_loss
-        snr = float(
-            snr_db_from_distance(
-                dist_m,
-                tx_power_dbm=pl.tx_power_dbm,
-                exponent=pl.exponent,
-                reference_distance_m=pl.reference_distance_m,
-                reference_loss_db=pl.reference_loss_db,
-                noise_power_dbm=pl.noise_power_dbm,
-            )
-        )
+        snr = float(law.snr_db(dist_m, los=True, to_aggregator=False))
         snr = min(max(snr, links.snr_min_db), links.snr_max_db)
     return float(snr + links.snr_offset_db)
 

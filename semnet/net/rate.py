@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semnet.channels import FadingModel, fading_model
+from semnet.channels import FadingModel, make_fading
 from semnet.registry import channels
 
 __all__ = ["TransmissionOutcome", "plan_transmission", "shannon_rate_bps", "symbol_airtime_s"]
@@ -87,7 +87,6 @@ def plan_transmission(
     bandwidth_hz: float | None = None,
     snr_db: float | None = None,
     fading: str | FadingModel = "none",
-    k_factor: float = 0.0,
     backoff: float = 0.5,
     packet_bits: int = 12000,
     max_retries: int = 4,
@@ -109,13 +108,10 @@ def plan_transmission(
         Bandwidth in Hz for ``mode="shannon"``, ``> 0``.
     snr_db : float, optional
         Average link SNR in dB for ``mode="shannon"`` (finite).
-    fading : str or FadingModel, optional
-        A fading model registered in :data:`semnet.registry.channels` (``"none"``,
-        ``"rayleigh"``, ``"rician"``, a plugin's), or a built model
-        (:func:`semnet.channels.make_fading`).
-    k_factor : float, optional
-        Rician K factor (linear, ``>= 0``); used when ``fading`` is a name whose
-        model takes one.
+    fading : FadingModel or str, optional
+        A built model (:func:`semnet.channels.make_fading`, e.g.
+        ``make_fading("rician", k_factor=3.0)``), or the name of one registered in
+        :data:`semnet.registry.channels`, built with its default options.
     backoff : float, optional
         Target rate as a fraction of the average-SNR capacity, ``> 0``. Up to 1 an
         unfaded link never fails; above 1 even an unfaded link always fails.
@@ -151,11 +147,11 @@ def plan_transmission(
     if mode != "shannon":
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(_MODES)}")
     return _plan_shannon(
-        bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, packet_bits, max_retries
+        bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries
     )
 
 
-def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, packet_bits, max_retries):
+def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries):
     if not bits >= 0:
         raise ValueError(f"bits must be >= 0, got {bits!r}")
     if bandwidth_hz is None or not bandwidth_hz > 0:
@@ -164,9 +160,7 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, k_factor, backoff, pa
         raise ValueError(f"mode 'shannon' needs a finite snr_db, got {snr_db!r}")
     if not isinstance(fading, FadingModel) and fading not in channels:
         raise ValueError(f"unknown fading {fading!r}; valid kinds: {', '.join(channels.names())}")
-    if not (k_factor >= 0 and math.isfinite(k_factor)):
-        raise ValueError(f"k_factor must be finite and >= 0, got {k_factor!r}")
-    model = fading_model(fading, k_factor)
+    model = fading if isinstance(fading, FadingModel) else make_fading(fading)
     if not (backoff > 0 and math.isfinite(backoff)):
         raise ValueError(f"backoff must be finite and > 0, got {backoff!r}")
     if isinstance(packet_bits, bool) or not isinstance(packet_bits, (int, np.integer)) or packet_bits <= 0:

@@ -42,7 +42,8 @@ and a scenario names it with ``topology: {kind: clusters, num_users: 12, options
 The builder contract, ``builder(spec, rng) -> networkx.Graph``:
 
 - ``spec`` is the validated ``topology:`` section. A plugin kind gets a
-  :class:`semnet.scenario.topology.CustomTopologySpec`: the common keys
+  :class:`semnet.scenario.topology.CustomTopologySpec` (or, from :func:`build_topology`,
+  a :class:`GraphSpec`): the common keys
   (``num_users``, ``area_m``, ``seed``, ``transmit``...) and ``options``, which is the
   mapping from the scenario or, when the builder has an ``Options`` attribute (a
   pydantic model), that model's instance (also checked when the scenario is loaded:
@@ -61,6 +62,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,6 +76,7 @@ from semnet.registry import UnknownNameError, topologies
 
 __all__ = [
     "TOPOLOGY_KINDS",
+    "GraphSpec",
     "build_graph",
     "build_topology",
     "complete",
@@ -502,6 +505,23 @@ def validate_options(kind: str, options: Mapping[str, Any]) -> Any:
     return dict(options)
 
 
+@dataclass(frozen=True)
+class GraphSpec:
+    """What a plugin builder gets from :func:`build_topology` (outside a scenario): the
+    common keys of ``topology:`` and the builder's ``options``. The network layer's own
+    type, so that it never imports the scenario's spec classes."""
+
+    kind: str
+    num_users: int
+    area_m: float = 100.0
+    seed: int | None = None
+    transmit: str = "both"
+    transmit_edges: tuple | None = None
+    traffic: tuple | None = None
+    aggregator_position_m: tuple[float, float] | None = None
+    options: Any = field(default_factory=dict)
+
+
 def build_graph(spec: Any, *, seed: int | np.random.Generator) -> nx.Graph:
     """Build the graph of a ``topology:`` spec through its registered builder.
 
@@ -531,7 +551,9 @@ def build_graph(spec: Any, *, seed: int | np.random.Generator) -> nx.Graph:
         options = getattr(spec, "options", None)
         if options is not None and getattr(builder, "Options", None) is not None:
             try:
-                spec = spec.model_copy(update={"options": validate_options(spec.kind, options)})
+                validated = validate_options(spec.kind, options)
+                spec = (replace(spec, options=validated) if isinstance(spec, GraphSpec)
+                        else spec.model_copy(update={"options": validated}))
             except ValidationError as err:
                 first = err.errors(include_url=False)[0]
                 key = ".".join(["topology.options", *map(str, first["loc"])])
@@ -605,14 +627,10 @@ def build_topology(kind: str, n: int, *, seed: int | np.random.Generator, **para
     """
     builder = _builder(kind)
     if not isinstance(builder, _BuiltinBuilder):
-        from semnet.scenario.topology import BaseTopologySpec, CustomTopologySpec
-
-        common = {key: params.pop(key) for key in list(params) if key in BaseTopologySpec.model_fields}
-        try:
-            spec = CustomTopologySpec(**{**common, "kind": kind, "num_users": n, "options": params})
-        except ValidationError as err:
-            first = err.errors(include_url=False)[0]
-            raise ScenarioError(f"topology {kind!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        common = {f.name: params.pop(f.name) for f in fields(GraphSpec) if f.name in params and f.name != "options"}
+        spec = GraphSpec(**{**common, "kind": kind, "num_users": check_int("num_users", n, minimum=1),
+                            "options": params})
+        spec = replace(spec, area_m=check_real("area_m", spec.area_m, low=0.0, low_open=True))
         return build_graph(spec, seed=seed)
     allowed = list(builder.params)
     unknown = sorted(set(params) - set(allowed))

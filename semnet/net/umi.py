@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from semnet.channels.doppler import SPEED_OF_LIGHT_MPS
+from semnet.channels.processes.doppler import SPEED_OF_LIGHT_MPS
+from semnet.net.pathloss import PathLoss
+from semnet.registry import path_losses
 
-__all__ = ["LOS_SHADOWING_STD_DB", "NLOS_SHADOWING_STD_DB", "umi_los_probability", "umi_path_loss_db"]
+__all__ = ["LOS_SHADOWING_STD_DB", "NLOS_SHADOWING_STD_DB", "UmiStreetCanyon", "umi_los_probability",
+           "umi_path_loss_db"]
 
 LOS_SHADOWING_STD_DB = 4.0
 NLOS_SHADOWING_STD_DB = 7.82
@@ -62,3 +65,39 @@ def umi_path_loss_db(distance_2d_m, *, carrier_hz: float, los, tx_height_m: floa
     pl_los = np.where(d2 <= d_bp, pl1, pl2)
     pl_nlos = np.maximum(pl_los, 35.3 * np.log10(d3) + 22.4 + 21.3 * log_fc - 0.3 * (h_ut - 1.5))
     return np.where(np.asarray(los, dtype=bool), pl_los, pl_nlos)[()]
+
+
+@path_losses.register("umi_street_canyon", "3GPP TR 38.901 V16.1.0 UMi street canyon (Table 7.4.1-1), LOS drawn or fixed")
+class UmiStreetCanyon(PathLoss):
+    """UMi street canyon (module docstring): a link to the aggregator has the base station's
+    height at one end, a user-to-user link the user height at both; ``los`` is ``auto``
+    (drawn from ``Pr_LOS(d)``), ``los`` or ``nlos``; shadowing 4 dB LOS, 7.82 dB NLOS."""
+
+    def __init__(self, carrier_hz: float, tx_power_dbm: float = 20.0, noise_power_dbm: float = -90.0,
+                 los: str = "auto", bs_height_m: float = 10.0, ut_height_m: float = 1.5):
+        self.carrier_hz = float(carrier_hz)
+        self.tx_power_dbm = tx_power_dbm
+        self.noise_power_dbm = noise_power_dbm
+        self.los = los
+        self.bs_height_m = bs_height_m
+        self.ut_height_m = ut_height_m
+
+    def line_of_sight(self, distance_m, u):
+        if self.los == "auto":
+            return u < umi_los_probability(distance_m)
+        los = np.ones(np.shape(distance_m), dtype=bool)
+        los[:] = self.los == "los"
+        return los
+
+    def snr_db(self, distance_m, *, los, to_aggregator):
+        loss = np.empty(np.shape(distance_m))
+        for agg in (False, True):
+            sel = to_aggregator == agg
+            if sel.any():
+                tx_h = self.bs_height_m if agg else self.ut_height_m
+                loss[sel] = umi_path_loss_db(distance_m[sel], carrier_hz=self.carrier_hz, los=los[sel],
+                                             tx_height_m=tx_h, rx_height_m=self.ut_height_m)
+        return self.tx_power_dbm - loss - self.noise_power_dbm
+
+    def shadowing_std_db(self, los):
+        return np.where(los, LOS_SHADOWING_STD_DB, NLOS_SHADOWING_STD_DB)

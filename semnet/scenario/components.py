@@ -50,6 +50,11 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("links.fading", registry.channels, scenario.links.fading),
         ("topology.kind", registry.topologies, scenario.topology.kind),
         ("data.partition.kind", registry.partitioners, scenario.data.partition.kind),
+        ("topology.mobility.model", registry.mobilities, scenario.topology.mobility.model),
+        ("links.path_loss.model", registry.path_losses, scenario.links.path_loss.model),
+        ("links.channel.time_correlation", registry.time_correlations, scenario.links.channel.time_correlation),
+        ("links.medium", registry.media, scenario.links.medium),
+        ("links.scheduler", registry.schedulers, scenario.links.scheduler),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]

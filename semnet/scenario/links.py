@@ -12,8 +12,9 @@ from semnet.scenario.base import SpecValueError, _Spec
 class PathLossSpec(_Spec):
     """Path loss: SNR from transmit power, distance and noise power."""
 
-    model: Literal["log_distance", "umi_street_canyon"] = Field(
-        "log_distance", description="log_distance (Rappaport) | umi_street_canyon (3GPP TR 38.901 V16.1.0 Table 7.4.1-1)"
+    model: str = Field(
+        "log_distance", description="log_distance (Rappaport) | umi_street_canyon (3GPP TR 38.901 V16.1.0 Table 7.4.1-1), "
+        "or a plugin's path loss model (semnet list path_losses)"
     )
     tx_power_dbm: float = 20.0
     exponent: float = Field(3.0, gt=0, le=8, description="log_distance: path-loss exponent")
@@ -28,8 +29,9 @@ class PathLossSpec(_Spec):
 class ChannelSpec(_Spec):
     """The channel over time: Doppler, time correlation, shadowing, comparison states."""
 
-    time_correlation: Literal["independent", "gauss_markov", "jakes"] = Field(
-        "independent", description="small-scale fading across blocks: independent (today) | gauss_markov | jakes"
+    time_correlation: str = Field(
+        "independent", description="small-scale fading across blocks: independent (today) | gauss_markov | jakes, "
+        "or a plugin's (semnet list time_correlations)"
     )
     carrier_hz: float = Field(2.4e9, gt=0, le=300e9, description="carrier frequency (Doppler, UMi path loss)")
     speed_mps: float | None = Field(None, ge=0, le=500, description="Doppler speed; None: the mobility's mean speed")
@@ -110,12 +112,14 @@ class LinksSpec(_Spec):
     latency_s: float = Field(0.005, ge=0)
     rate: RateSpec = RateSpec()
     aggregator: AggregatorLinkSpec = AggregatorLinkSpec()
-    medium: Literal["dedicated", "node_radio", "cell"] = Field(
+    medium: str = Field(
         "dedicated", description="who shares airtime: dedicated (every directed link its own pipe) | node_radio "
-        "(one half-duplex radio per node) | cell (the aggregator's band shared by a scheduler; users' radios for D2D)"
+        "(one half-duplex radio per node) | cell (the aggregator's band shared by a scheduler; users' radios for D2D), "
+        "or a plugin's (semnet list media)"
     )
-    scheduler: Literal["tdma", "ofdma", "proportional_fair"] | None = Field(
-        None, description="cell: how the band is shared; null: ofdma"
+    scheduler: str | None = Field(
+        None, description="cell: how the band is shared: tdma | ofdma | proportional_fair, or a plugin's "
+        "(semnet list schedulers); null: ofdma"
     )
     downlink: Literal["broadcast", "unicast"] | None = Field(
         None, description="cell: the aggregator's identical downloads as one broadcast or as unicasts; null: broadcast"

@@ -63,7 +63,8 @@ def _check_pairs(key: str, pairs: tuple[tuple[int, int], ...] | None, n: int) ->
 class MobilitySpec(_Spec):
     """How users move inside ``[0, area_m]^2``; the aggregator stays put."""
 
-    model: Literal["static", "random_waypoint", "gauss_markov"] = "static"
+    model: str = Field("static", description="static | random_waypoint | gauss_markov, or a plugin's "
+                       "(semnet list mobilities)")
     speed_mps: tuple[float, float] = Field((0.5, 1.5), description="speed range [min, max]")
     pause_s: tuple[float, float] = Field((0.0, 0.0), description="random_waypoint: pause range [min, max]")
     alpha: float = Field(0.75, ge=0, le=1, description="gauss_markov: memory")

@@ -23,6 +23,11 @@ served one after another (FIFO); between users the scheduler decides:
     where the rates follow a channel over time (its owner's ``rate_bps``). It costs
     one decision, ``O(n)``, per slot.
 
+Each scheduler is a :class:`SharedBand` subclass registered in
+:data:`semnet.registry.schedulers` under its name (``links.scheduler``);
+:func:`make_band` builds one. A plugin's scheduler subclasses :class:`SharedBand` the
+same way (it overrides :meth:`SharedBand._shares` and the hooks it needs).
+
 A share of the band carries that share of the full-band rate (the SNR per hertz is
 kept). The band is a fluid server: between decisions (an arrival, an end, a slot
 boundary) every share is constant, so jobs progress by arithmetic; SimPy is woken
@@ -40,9 +45,9 @@ from collections import deque
 
 import simpy
 
-__all__ = ["SCHEDULERS", "BandJob", "SharedBand"]
+from semnet.registry import schedulers
 
-SCHEDULERS = ("tdma", "ofdma", "proportional_fair")
+__all__ = ["BandJob", "EqualShare", "ProportionalFair", "RoundRobin", "SharedBand", "make_band"]
 
 # a job whose time to finish is within this fraction of the shortest one ends with it
 _TIE = 1e-12
@@ -89,27 +94,32 @@ class _Wake:
 
 
 class SharedBand:
-    """One band (an uplink or a downlink) shared under ``scheduler`` (module docstring).
+    """One band (an uplink or a downlink) shared by a scheduler (module docstring): the
+    fluid server common to every scheduler; a subclass decides who is served.
 
     Parameters
     ----------
     env : simpy.Environment
-    scheduler : str
-        One of :data:`SCHEDULERS`.
     owner
         Has ``plan(job, t_s)`` (sets ``job.work_s``, and for proportional fair
         ``job.nominal_bps``), ``done(job, end_s)`` and, for proportional fair,
         ``rate_bps(job, t_s)`` (the job's current full-band rate).
     slot_s, window_s : float
         Proportional fair: slot length and throughput averaging window.
+
+    Attributes
+    ----------
+    follows_channel : bool
+        The scheduler serves each job at its current rate (``owner.rate_bps``), so the
+        owner plans it at its nominal rate without packet losses (proportional fair).
     """
 
-    def __init__(self, env: simpy.Environment, scheduler: str, owner, *, slot_s: float = 1e-3,
-                 window_s: float = 0.1):
-        if scheduler not in SCHEDULERS:
-            raise ValueError(f"unknown scheduler {scheduler!r}; allowed: {', '.join(SCHEDULERS)}")
+    name = ""
+    follows_channel = False
+
+    def __init__(self, env: simpy.Environment, owner, *, slot_s: float = 1e-3, window_s: float = 0.1):
         self.env = env
-        self.scheduler = scheduler
+        self.scheduler = self.name
         self.owner = owner
         self.slot_s = float(slot_s)
         self.window_s = float(window_s)
@@ -130,6 +140,11 @@ class SharedBand:
         # the environment and the owner are re-attached after a restore (attach)
         return {**self.__dict__, "env": None, "owner": None}
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if type(self) is SharedBand:  # pickled when one class served every scheduler
+            self.__class__ = schedulers.get(state["scheduler"])
+
     def attach(self, env: simpy.Environment, owner) -> None:
         """Join ``env`` (a restored band): wake at the next decision again."""
         self.env = env
@@ -147,9 +162,11 @@ class SharedBand:
         if queue is None:
             queue = self.queues[job.user] = deque()
         queue.append(job)
-        if self.scheduler == "ofdma" and len(queue) == 1:
-            self._start_shared(job)
+        self._arrived(job, queue)
         self._arm()
+
+    def _arrived(self, job: BandJob, queue: deque) -> None:
+        """``job`` joined its user's ``queue`` (a hook)."""
 
     def wake(self, generation: int, when_s: float) -> None:
         if generation != self.generation:
@@ -171,9 +188,6 @@ class SharedBand:
 
     def advance(self, t_s: float) -> None:
         """Serve the jobs from ``self.t_s`` to ``t_s``, ending those due by then."""
-        if self.scheduler == "ofdma":
-            self._advance_shared(t_s)
-            return
         while self.queues:
             shares = self._shares()
             step = self._step(shares)
@@ -186,12 +200,115 @@ class SharedBand:
             ended = [job for job, rate in shares if job.remaining_s <= _TIE * max(job.work_s, rate * step)]
             for job in ended:
                 self._end(job)
-            if self.scheduler == "proportional_fair" and (self.current is None or self.t_s >= self.slot_end_s):
-                self.current = None  # the next slot is decided afresh
+            self._stepped()
         if t_s != math.inf and t_s > self.t_s:
             self.t_s = t_s
 
-    def _advance_shared(self, t_s: float) -> None:
+    def _stepped(self) -> None:
+        """After each decision of :meth:`advance` (a hook)."""
+
+    def _progress(self, shares: list, dt: float) -> None:
+        if dt <= 0:
+            return
+        for job, rate in shares:
+            job.remaining_s -= rate * dt
+            job.on_air_s += dt
+        self._served(dt)
+
+    def _served(self, dt: float) -> None:
+        """The band served :attr:`current` for ``dt`` seconds (a hook)."""
+
+    def _end(self, job: BandJob) -> None:
+        job.remaining_s = 0.0
+        queue = self.queues[job.user]
+        queue.popleft()
+        self._next(job, queue)
+        if self.current is job:
+            self.current = None
+        self.owner.done(job, self.t_s)
+
+    def _next(self, job: BandJob, queue: deque) -> None:
+        """``job`` ended; ``queue`` holds its user's later jobs."""
+        if not queue:
+            del self.queues[job.user]
+            self.avg_bps.pop(job.user, None)  # proportional fair: back later, it starts afresh
+
+    def _start(self, job: BandJob) -> None:
+        if not job.started:
+            job.start_s = self.t_s
+            self.owner.plan(job, self.t_s)
+            job.remaining_s = job.work_s
+            if not job.work_s > 0:  # an empty message ends at once
+                job.work_s = job.remaining_s = 0.0
+
+    def _shares(self) -> list:
+        """(job, work seconds served per second) of the jobs in service now."""
+        if self.current is None:
+            self._pick()
+        return [(self.current, self.current_speed)]
+
+    def _pick(self) -> None:
+        """Set :attr:`current` (and :attr:`current_speed`): the job that holds the band next."""
+        raise NotImplementedError(f"scheduler {type(self).__qualname__} does not implement _pick")
+
+    def _arm(self) -> None:
+        """Wake SimPy at the next decision (an end, or a slot boundary)."""
+        self.generation += 1
+        if not self.queues:
+            return
+        when = self._next_decision_s()
+        self.env.timeout(max(0.0, when - float(self.env.now))).callbacks.append(_Wake(self, self.generation, when))
+
+    def _next_decision_s(self) -> float:
+        return self.t_s + self._step(self._shares())
+
+    def _step(self, shares: list) -> float:
+        """Seconds to the next decision under ``shares``: a job's end or a slot boundary."""
+        return min((job.remaining_s / rate if rate > 0 else math.inf) for job, rate in shares)
+
+
+def make_band(env: simpy.Environment, scheduler: str, owner, **options) -> SharedBand:
+    """A band shared by the scheduler registered as ``scheduler``."""
+    return schedulers.get(scheduler)(env, owner, **options)
+
+
+class RoundRobin(SharedBand):
+    """``tdma`` (module docstring): one user's job holds the whole band until it ends."""
+
+    name = "tdma"
+
+    def _pick(self) -> None:
+        self.current = next(iter(self.queues.values()))[0]
+        self._start(self.current)
+
+    def _next(self, job: BandJob, queue: deque) -> None:
+        if queue:  # round robin: a user with more to send goes to the back of the line
+            del self.queues[job.user]
+            self.queues[job.user] = queue
+        else:
+            super()._next(job, queue)
+
+
+class EqualShare(SharedBand):
+    """``ofdma`` (module docstring): every user with something to send gets an equal share."""
+
+    name = "ofdma"
+
+    def _arrived(self, job: BandJob, queue: deque) -> None:
+        if len(queue) == 1:
+            self._start_shared(job)
+
+    def _next(self, job: BandJob, queue: deque) -> None:
+        if queue:
+            self._start_shared(queue[0])  # the user's next message takes its share at once
+        else:
+            super()._next(job, queue)
+
+    def _next_decision_s(self) -> float:
+        finish_v = self.finish_v[0][0]
+        return self.t_s + max(0.0, finish_v - self.v) * len(self.finish_v)
+
+    def advance(self, t_s: float) -> None:
         """Equal share in virtual time: ``v`` grows at ``1 / n`` per second while ``n``
         users send, and a job of ``w`` that started at ``v0`` ends when ``v = v0 + w``
         (processor sharing), so an arrival or an end costs ``O(log n)``, not ``O(n)``."""
@@ -219,56 +336,27 @@ class SharedBand:
         heapq.heappush(self.finish_v, (self.v + job.work_s, self.sequence, job))
         self.sequence += 1
 
-    def _progress(self, shares: list, dt: float) -> None:
-        if dt <= 0:
-            return
-        for job, rate in shares:
-            job.remaining_s -= rate * dt
-            job.on_air_s += dt
-        if self.scheduler == "proportional_fair":
-            a = min(1.0, dt / self.window_s)
-            served = self.current.user
-            for user in self.queues:
-                rate_bps = self.current_speed * self.current.nominal_bps if user == served else 0.0
-                self.avg_bps[user] = (1.0 - a) * self.avg_bps.get(user, 0.0) + a * rate_bps
 
-    def _end(self, job: BandJob) -> None:
-        job.remaining_s = 0.0
-        queue = self.queues[job.user]
-        queue.popleft()
-        if self.scheduler == "tdma" and queue:
-            # round robin: a user with more to send goes to the back of the line
-            del self.queues[job.user]
-            self.queues[job.user] = queue
-        elif not queue:
-            del self.queues[job.user]
-            self.avg_bps.pop(job.user, None)  # proportional fair: back later, it starts afresh
-        elif self.scheduler == "ofdma":
-            self._start_shared(queue[0])  # the user's next message takes its share at once
-        if self.current is job:
-            self.current = None
-        self.owner.done(job, self.t_s)
+class ProportionalFair(SharedBand):
+    """``proportional_fair`` (module docstring): slotted; each slot goes to the head job
+    with the largest current rate over averaged throughput."""
 
-    def _start(self, job: BandJob) -> None:
-        if not job.started:
-            job.start_s = self.t_s
-            self.owner.plan(job, self.t_s)
-            job.remaining_s = job.work_s
-            if not job.work_s > 0:  # an empty message ends at once
-                job.work_s = job.remaining_s = 0.0
+    name = "proportional_fair"
+    follows_channel = True
 
-    def _shares(self) -> list:
-        """(job, work seconds served per second) of the jobs in service now."""
-        if self.current is None:
-            if self.scheduler == "tdma":
-                self.current = next(iter(self.queues.values()))[0]
-                self._start(self.current)
-            else:
-                self._pick_fair()
-        return [(self.current, self.current_speed)]
+    def _stepped(self) -> None:
+        if self.current is None or self.t_s >= self.slot_end_s:
+            self.current = None  # the next slot is decided afresh
 
-    def _pick_fair(self) -> None:
-        """Proportional fair: the head job with the largest current rate over average."""
+    def _served(self, dt: float) -> None:
+        a = min(1.0, dt / self.window_s)
+        served = self.current.user
+        for user in self.queues:
+            rate_bps = self.current_speed * self.current.nominal_bps if user == served else 0.0
+            self.avg_bps[user] = (1.0 - a) * self.avg_bps.get(user, 0.0) + a * rate_bps
+
+    def _pick(self) -> None:
+        """The head job with the largest current rate over average."""
         best, best_metric, best_rate = None, -1.0, 0.0
         for user, queue in self.queues.items():
             job = queue[0]
@@ -282,21 +370,11 @@ class SharedBand:
         self.current_speed = best_rate / best.nominal_bps if best.nominal_bps > 0 else 1.0
         self.slot_end_s = self.t_s + self.slot_s
 
-    def _arm(self) -> None:
-        """Wake SimPy at the next decision (an end, or a slot boundary)."""
-        self.generation += 1
-        if not self.queues:
-            return
-        if self.scheduler == "ofdma":
-            finish_v = self.finish_v[0][0]
-            when = self.t_s + max(0.0, finish_v - self.v) * len(self.finish_v)
-        else:
-            when = self.t_s + self._step(self._shares())
-        self.env.timeout(max(0.0, when - float(self.env.now))).callbacks.append(_Wake(self, self.generation, when))
-
     def _step(self, shares: list) -> float:
-        """Seconds to the next decision under ``shares``: a job's end or a slot boundary."""
-        step = min((job.remaining_s / rate if rate > 0 else math.inf) for job, rate in shares)
-        if self.scheduler == "proportional_fair":
-            step = min(step, self.slot_end_s - self.t_s)
-        return step
+        return min(super()._step(shares), self.slot_end_s - self.t_s)
+
+
+schedulers.add("tdma", RoundRobin, "round robin: one user's message holds the whole band until it ends")
+schedulers.add("ofdma", EqualShare, "equal shares of the band among the users with something to send")
+schedulers.add("proportional_fair", ProportionalFair,
+               "slotted: each slot to the user with the largest current rate over its averaged throughput")

@@ -1,7 +1,8 @@
 """The aggregator as a base station (``links.medium: cell``).
 
 - **Uplink.** Users' messages to the aggregator share its uplink band under
-  ``links.scheduler`` (:mod:`semnet.sim.band`: ``tdma``, ``ofdma``, ``proportional_fair``).
+  ``links.scheduler`` (:mod:`semnet.sim.band`: ``tdma``, ``ofdma``, ``proportional_fair``,
+  or any scheduler of :data:`semnet.registry.schedulers`).
 - **Downlink.** With ``links.downlink: broadcast``, the aggregator's downloads of one
   payload (same kind and size) submitted at the same instant travel as one broadcast
   at the weakest receiver's rate (:mod:`semnet.net.broadcast`); every receiver gets it
@@ -29,7 +30,8 @@ import math
 from semnet.net.broadcast import plan_broadcast
 from semnet.net.network import MediumSettings
 from semnet.net.rate import TransmissionOutcome
-from semnet.sim.band import BandJob, SharedBand
+from semnet.registry import media
+from semnet.sim.band import BandJob, make_band
 from semnet.sim.medium import Medium, Transmission, nominal_rate_bps
 from semnet.sim.radio import NodeRadios
 
@@ -48,6 +50,7 @@ class _CloseGroups:
         self.cell.close_groups()
 
 
+@media.register("cell", "the aggregator's bands shared by a scheduler; users' radios for device to device")
 class CellMedium(Medium):
     """The aggregator's bands and the users' radios (module docstring)."""
 
@@ -58,10 +61,10 @@ class CellMedium(Medium):
         self.sim = sim
         self.aggregator = sim.network.aggregator
         self.broadcast = settings.downlink == "broadcast"
-        self.fair = settings.scheduler == "proportional_fair"
         bands = dict(slot_s=settings.slot_s, window_s=settings.pf_window_s)
-        self.uplink = SharedBand(sim.env, settings.scheduler, self, **bands)
-        self.downlink = SharedBand(sim.env, settings.scheduler, self, **bands)
+        self.uplink = make_band(sim.env, settings.scheduler, self, **bands)
+        self.downlink = make_band(sim.env, settings.scheduler, self, **bands)
+        self.fair = self.uplink.follows_channel  # jobs planned at their nominal rate, served at their current one
         self.radios = NodeRadios()
         self.groups: dict[tuple, list[Transmission]] = {}  # (kind, bits, symbols) -> downloads of this instant
         self.closing = False

@@ -7,8 +7,8 @@ SimPy resource or process is needed per message, and a link that nobody is using
 costs nothing: links that carry no traffic never schedule an event
 of its own (this is the hot path of large networks).
 
-On a network whose channel varies in time (:mod:`semnet.net.timevarying`) the link
-also owns its :class:`~semnet.net.timevarying.LinkFading`: every message reads the
+On a network whose channel varies in time (:mod:`semnet.channels.processes.timevarying`) the link
+also owns its :class:`~semnet.channels.processes.timevarying.LinkFading`: every message reads the
 channel at its start time (and a model message's packets at each attempt), and the
 realised SNR and gain at the start are kept for the event record.
 """
@@ -23,7 +23,7 @@ import numpy as np
 from semnet.net.arq import plan_over_time
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
-from semnet.net.timevarying import LinkFading
+from semnet.channels.processes.timevarying import LinkFading
 
 
 @dataclass
@@ -88,8 +88,7 @@ class LinkQueue:
                 rate_bps=p.rate_bps,
                 bandwidth_hz=p.bandwidth_hz,
                 snr_db=p.snr_db,
-                fading=p.fading_model or p.fading,
-                k_factor=p.k_factor,
+                fading=p.fading_model,
                 backoff=p.backoff,
                 packet_bits=p.packet_bits,
                 max_retries=p.max_retries,

@@ -1,6 +1,8 @@
 """Who shares airtime: the medium books every transmission of a simulator.
 
-The engine hands each message to its simulator's medium (``links.medium``):
+The engine hands each message to its simulator's medium (``links.medium``), a
+:class:`Medium` registered in :data:`semnet.registry.media` (built by
+:func:`make_medium`; this module is the base the media import, never the reverse):
 
 ``dedicated`` (:class:`DedicatedMedium`)
     Every directed link is its own FIFO pipe (:meth:`LinkQueue.reserve`): a node
@@ -32,6 +34,7 @@ import math
 
 from semnet.net.network import LinkParams, MediumSettings
 from semnet.net.rate import TransmissionOutcome
+from semnet.registry import media
 from semnet.sim.link import LinkQueue
 from semnet.sim.message import Message
 
@@ -70,10 +73,15 @@ class Transmission:
 
 class Medium:
     """The seam: how messages share the air. Subclasses override :meth:`book`
-    (immediate media) or :meth:`submit` (deferring media, ``defers = True``)."""
+    (immediate media) or :meth:`submit` (deferring media, ``defers = True``). A medium
+    is built as ``cls(sim, settings)``: the simulator it serves and its
+    :class:`~semnet.net.network.MediumSettings`."""
 
     name = "medium"
     defers = False
+
+    def __init__(self, sim=None, settings: MediumSettings | None = None):
+        pass
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book one message submitted at ``now_s`` on ``queue``'s link; return
@@ -117,6 +125,7 @@ class Medium:
         pickled state leaves out the simulator and its SimPy environment."""
 
 
+@media.register("dedicated", "every directed link its own FIFO pipe (the ideal reference)")
 class DedicatedMedium(Medium):
     """Every directed link is its own FIFO pipe: today's booking, unchanged."""
 
@@ -136,14 +145,4 @@ def nominal_rate_bps(params: LinkParams) -> float:
 
 def make_medium(settings: MediumSettings, sim) -> Medium:
     """The medium ``settings`` asks for, for simulator ``sim``."""
-    if settings.kind == "dedicated":
-        return DedicatedMedium()
-    if settings.kind == "node_radio":
-        from semnet.sim.radio import NodeRadioMedium
-
-        return NodeRadioMedium()
-    if settings.kind == "cell":
-        from semnet.sim.cell import CellMedium
-
-        return CellMedium(sim, settings)
-    raise ValueError(f"unknown medium {settings.kind!r}; allowed: dedicated, node_radio, cell")
+    return media.get(settings.kind)(sim, settings)

@@ -15,6 +15,7 @@ from the start of the airtime to its end at both ends), and several receptions a
 from __future__ import annotations
 
 from semnet.net.rate import TransmissionOutcome
+from semnet.registry import media
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Medium
 
@@ -54,12 +55,13 @@ class NodeRadios:
         return start, end + queue.params.latency_s, outcome
 
 
+@media.register("node_radio", "one half-duplex radio per node, the aggregator's too")
 class NodeRadioMedium(Medium):
     """Every node, the aggregator too, has one half-duplex radio (module docstring)."""
 
     name = "node_radio"
 
-    def __init__(self):
+    def __init__(self, sim=None, settings=None):
         self.radios = NodeRadios()
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:

@@ -16,16 +16,44 @@ capacities.
 from __future__ import annotations
 
 import json
+import math
 import platform
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import scipy
 import torch
 
-from semnet.models.channel import Channel, sample_channel_gain
-from semnet.net import fading
+from semnet.channels import FadingModel, make_fading
+from semnet.channels.layer.channel import Channel
 from semnet.net.rate import plan_transmission
+
+def law(kind, k_factor=0.0):
+    """The fading law ``kind`` (a name, with ``k_factor`` where it takes one, or a built model)."""
+    if isinstance(kind, FadingModel):
+        return kind
+    return make_fading(SimpleNamespace(fading=kind, channel_options={}, k_factor=k_factor))
+
+
+def _linear(snr_db):
+    return np.power(10.0, np.asarray(snr_db, dtype=float) / 10.0)
+
+
+def outage_of(model, snr_db, threshold):
+    """``P(|h|^2 snr < threshold)`` from the law's CDF."""
+    return np.asarray(model.power_gain_cdf(np.asarray(threshold, dtype=float) / _linear(snr_db)), dtype=float)[()]
+
+
+def rate_outage_of(model, snr_db, rate_bps_hz):
+    """``P(log2(1 + |h|^2 snr) < R)``."""
+    return outage_of(model, snr_db, np.expm1(np.asarray(rate_bps_hz, dtype=float) * math.log(2.0)))
+
+
+def capacity_of(model, snr_db):
+    """``E[log2(1 + |h|^2 snr)]``."""
+    return np.asarray(model.ergodic_capacity_bps_hz(np.asarray(_linear(snr_db), dtype=float)), dtype=float)[()]
+
 
 PATH = Path(__file__).with_name("reference.json")
 
@@ -62,19 +90,19 @@ def _symbols(batch: int, k: int, dtype) -> torch.Tensor:
 def record_net(kind: str, k: float) -> dict:
     """Network layer: draws (and the generator's next draws), outage and capacity."""
     rng = np.random.default_rng(7)
-    h = fading.sample_gain(kind, (2, 3), rng, k_factor=k)
-    g = fading.sample_power_gain(kind, 5, rng, k_factor=k)
+    h = law(kind, k).sample_numpy((2, 3), rng)
+    g = law(kind, k).power_gain(5, rng)
     after = rng.random(2)
-    outage = [[fading.outage_probability(kind, s, t, k_factor=k).item() for t in THRESHOLDS] for s in SNRS_DB]
-    outage_vec = np.asarray(fading.outage_probability(kind, SNRS_DB, 1.0, k_factor=k)).tolist()
-    rate_outage = [fading.rate_outage_probability(kind, s, 1.5, k_factor=k).item() for s in SNRS_DB]
-    capacity = [float(fading.ergodic_capacity_bps_hz(kind, s, k_factor=k)) for s in SNRS_DB]
-    capacity_vec = np.asarray(fading.ergodic_capacity_bps_hz(kind, SNRS_DB, k_factor=k)).tolist()
+    outage = [[outage_of(law(kind, k), s, t).item() for t in THRESHOLDS] for s in SNRS_DB]
+    outage_vec = np.asarray(outage_of(law(kind, k), SNRS_DB, 1.0)).tolist()
+    rate_outage = [rate_outage_of(law(kind, k), s, 1.5).item() for s in SNRS_DB]
+    capacity = [float(capacity_of(law(kind, k), s)) for s in SNRS_DB]
+    capacity_vec = np.asarray(capacity_of(law(kind, k), SNRS_DB)).tolist()
     plans = []
     for snr_db, backoff, retries in PLANS:
         rng = np.random.default_rng(3)
         outcome = plan_transmission(100_000, mode="shannon", rng=rng, bandwidth_hz=1e6, snr_db=snr_db,
-                                    fading=kind, k_factor=k, backoff=backoff, packet_bits=12_000,
+                                    fading=law(kind, k), backoff=backoff, packet_bits=12_000,
                                     max_retries=retries)
         plans.append([outcome.airtime_s, outcome.attempts, outcome.delivered, rng.random(2).tolist()])
     return {
@@ -89,16 +117,16 @@ def record_torch(kind: str, k: float) -> dict:
     entry: dict = {"kind": kind, "k_factor": k, "gain": {}, "channel": {}}
     for dtype in (torch.float32, torch.float64):
         gen = torch.Generator().manual_seed(11)
-        gain = sample_channel_gain(kind, 6, gen, "cpu", k_factor=k, dtype=dtype)
+        gain = law(kind, k).sample_torch(6, gen, torch.device("cpu"), dtype)
         entry["gain"][str(dtype)] = [_t(gain), torch.rand(2, generator=gen).tolist()]
         z = _symbols(4, 5, dtype)
         snr = torch.tensor([-2.0, 3.0, 10.0, 25.0], dtype=dtype)
         for csi in (True, False):
             gen = torch.Generator().manual_seed(13)
-            y = Channel(kind, csi=csi, k_factor=k)(z, snr, generator=gen)
+            y = Channel(law(kind, k), csi=csi)(z, snr, generator=gen)
             entry["channel"][f"{dtype}/{csi}"] = [_t(y), torch.rand(2, generator=gen).tolist()]
     torch.manual_seed(17)  # generator=None: PyTorch's default generator
-    entry["default_generator"] = _t(Channel(kind, csi=True, k_factor=k)(_symbols(3, 4, torch.float32), 5.0))
+    entry["default_generator"] = _t(Channel(law(kind, k), csi=True)(_symbols(3, 4, torch.float32), 5.0))
     entry["default_after"] = torch.rand(2).tolist()
     return entry
 

@@ -8,9 +8,9 @@ import pytest
 from scipy import special
 
 from semnet.channels import make_fading
-from semnet.channels.doppler import coherence_time_s, doppler_hz, gauss_markov_rho
-from semnet.channels.gauss_markov import GaussMarkovScatter
-from semnet.channels.jakes import JakesScatter
+from semnet.channels.processes.doppler import coherence_time_s, doppler_hz, gauss_markov_rho
+from semnet.channels.processes.gauss_markov import GaussMarkovScatter
+from semnet.channels.processes.jakes import JakesScatter
 
 
 def _gm_paths(rho, step_s, times, count, seed=0):
@@ -93,7 +93,7 @@ def test_a_link_whose_two_ends_move_decorrelates_as_the_product_of_two_bessels()
     """Mobile-to-mobile (Akki & Haber 1986): with both ends at f_D the Jakes scatter's
     autocorrelation is J0(2 pi f_D tau)^2, a Gauss–Markov link's rho is J0(2 pi f_D T)^2;
     the coherence time solves J0^2 = 0.5 (x = 1.1264, against 1.5211 for one end)."""
-    from semnet.channels.doppler import two_end_coherence_time_s
+    from semnet.channels.processes.doppler import two_end_coherence_time_s
 
     f_d = 20.0
     lags = np.array([0.0, 0.005, 0.01, 0.02, 0.03, 0.05])

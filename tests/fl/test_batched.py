@@ -11,7 +11,7 @@ from semnet.fl.execution.batched import BatchedTrainer
 from semnet.fl.algorithms.client_terms import GradientCorrection, GradientMean, ProximalTerm
 from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
-from semnet.models.registry import create_model
+from semnet.models import create_model
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict

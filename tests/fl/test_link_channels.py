@@ -18,7 +18,7 @@ from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.fl.loop.traffic import ImageDecoder
 from semnet.models import Channel
 from semnet.models.deep_jscc import DeepJSCC
-from semnet.models.link_channels import LinkChannels, RoutedChannel
+from semnet.channels.layer.link_channels import LinkChannels, RoutedChannel
 from semnet.net.network import build_network
 from semnet.assembly import link_channels
 from semnet.runner import run_scenario

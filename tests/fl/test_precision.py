@@ -7,7 +7,7 @@ import torch
 from semnet.data import BatchStream
 from semnet.fl.execution.trainer import LossTask, Trainer, TrainJob
 from semnet.models import Channel
-from semnet.models.registry import create_model
+from semnet.models import create_model
 
 
 @pytest.mark.parametrize("model_name", ["deep_jscc", "adjscc"])

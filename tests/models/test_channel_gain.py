@@ -8,7 +8,7 @@ from torch import nn
 
 from semnet.errors import ModelError
 from semnet.fl.loop.evaluation import LinkEvaluator, experienced_quality
-from semnet.models.channel import Channel
+from semnet.channels.layer.channel import Channel
 
 
 class _Pass(nn.Module):

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from semnet.errors import ModelError
-from semnet.models import CHANNEL_KINDS, Channel, from_complex, power_normalize, sample_channel_gain, to_complex
+from semnet.errors import ModelError, ScenarioError
+from semnet.channels import BUILTIN_NAMES as CHANNEL_KINDS
+from semnet.channels import FadingModel, make_fading
+from semnet.models import Channel, from_complex, power_normalize, to_complex
+
+def law(kind, k_factor=0.0):
+    """The fading law ``kind`` (a name, with ``k_factor`` where it takes one, or a built model)."""
+    if isinstance(kind, FadingModel):
+        return kind
+    return make_fading(SimpleNamespace(fading=kind, channel_options={}, k_factor=k_factor))
+
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -47,12 +57,12 @@ def test_output_snr_matches_setting(kind):
     """Replay the generator to get h, subtract h*z, and measure the noise power (10^5 symbols)."""
     snr_db = 7.0
     z = _symbols(1000, 100)
-    channel = Channel(kind, csi=False, k_factor=3.0)
+    channel = Channel(law(kind, 3.0), csi=False)
     g = _gen(123)
     state = g.get_state()
     y = channel(z, torch.full((1000,), snr_db), generator=g)
     g.set_state(state)
-    h = sample_channel_gain(kind, 1000, g, "cpu", k_factor=3.0)[:, None]
+    h = law(kind, 3.0).sample_torch(1000, g, torch.device("cpu"), torch.float32)[:, None]
     noise_power = (y - h * z).abs().square().mean()
     measured_db = 10 * math.log10(1.0 / noise_power.item())
     assert abs(measured_db - snr_db) < 0.1
@@ -63,7 +73,7 @@ def test_received_power_is_one_plus_noise(kind):
     """E|y|^2 = E|h|^2 + sigma^2 = 1 + sigma^2 for every kind (unit-power fading)."""
     batch, k, snr_db = 20000, 8, 3.0
     z = _symbols(batch, k, seed=5)
-    y = Channel(kind, csi=False, k_factor=2.0)(z, torch.full((batch,), snr_db), generator=_gen(9))
+    y = Channel(law(kind, 2.0), csi=False)(z, torch.full((batch,), snr_db), generator=_gen(9))
     expected = 1.0 + 10 ** (-snr_db / 10)
     assert abs(10 * math.log10(y.abs().square().mean().item() / expected)) < 0.1
 
@@ -82,8 +92,8 @@ def test_mixed_snr_batch_uses_per_image_noise():
 def test_csi_equalisation_beats_raw_output(kind):
     z = _symbols(500, 64)
     snr = torch.full((500,), 10.0)
-    with_csi = Channel(kind, csi=True, k_factor=1.0)(z, snr, generator=_gen(2))
-    without = Channel(kind, csi=False, k_factor=1.0)(z, snr, generator=_gen(2))
+    with_csi = Channel(law(kind, 1.0), csi=True)(z, snr, generator=_gen(2))
+    without = Channel(law(kind, 1.0), csi=False)(z, snr, generator=_gen(2))
     mse_csi = (with_csi - z).abs().square().mean()
     mse_raw = (without - z).abs().square().mean()
     assert mse_raw > 2 * mse_csi
@@ -117,7 +127,7 @@ def test_gradients_flow_to_symbols(kind, csi):
 
 
 def test_rician_gain_has_los_mean():
-    h = sample_channel_gain("rician", 50000, _gen(0), "cpu", k_factor=4.0)
+    h = law("rician", 4.0).sample_torch(50000, _gen(0), torch.device("cpu"), torch.float32)
     assert abs(h.mean().real.item() - math.sqrt(4 / 5)) < 0.01
     assert abs(h.abs().square().mean().item() - 1.0) < 0.02
 
@@ -125,8 +135,8 @@ def test_rician_gain_has_los_mean():
 def test_bad_channel_arguments_raise_model_error():
     with pytest.raises(ModelError, match="'fading'.*none, rayleigh, rician"):
         Channel("fading")
-    with pytest.raises(ModelError, match="k_factor"):
-        Channel("rician", k_factor=-1.0)
+    with pytest.raises(ScenarioError, match="k_factor"):  # the law refuses it, before any channel
+        make_fading("rician", k_factor=-1.0)
     with pytest.raises(ModelError, match="snr_db has 3 values"):
         Channel()(_symbols(2, 4), torch.zeros(3))
 
@@ -138,14 +148,15 @@ def test_none_and_awgn_are_one_channel():
     assert a.kind == b.kind == "none" and a.fading == b.fading and repr(a) == repr(b)
     z, snr = _symbols(8, 32), torch.linspace(0.0, 20.0, 8)
     torch.testing.assert_close(a(z, snr, generator=_gen(5)), b(z, snr, generator=_gen(5)), rtol=0, atol=0)
-    assert torch.equal(sample_channel_gain("none", 3, None, "cpu"), sample_channel_gain("awgn", 3, None, "cpu"))
+    cpu = torch.device("cpu")
+    assert torch.equal(law("none").sample_torch(3, None, cpu, torch.float32), law("awgn").sample_torch(3, None, cpu, torch.float32))
 
 
 def test_channel_accepts_a_built_model():
     from semnet.channels import make_fading
 
     built = Channel(make_fading("rician", k_factor=2.0), csi=False)
-    named = Channel("rician", csi=False, k_factor=2.0)
+    named = Channel(law("rician", 2.0), csi=False)
     assert built.kind == "rician" and built.k_factor == 2.0 and repr(built) == repr(named)
     z, snr = _symbols(4, 16), torch.full((4,), 6.0)
     assert torch.equal(built(z, snr, generator=_gen(1)), named(z, snr, generator=_gen(1)))

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from semnet.metrics.image import psnr, ssim
-from semnet.models import CHANNEL_KINDS, Channel, create_model, list_models
+from semnet.channels import BUILTIN_NAMES as CHANNEL_KINDS
+from semnet.models import Channel, create_model, list_models
 
 pytestmark = [
     pytest.mark.gpu,

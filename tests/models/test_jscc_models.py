@@ -7,6 +7,7 @@ import io
 import pytest
 import torch
 
+from semnet.channels import make_fading
 from semnet.errors import ModelError
 from semnet.models import Channel, create_model, list_models, transmit
 
@@ -58,7 +59,7 @@ def test_state_dict_round_trip(name):
     fresh.load_state_dict(torch.load(buffer, weights_only=True))
     x = torch.rand(2, 3, 32, 32, generator=_gen(1))
     snr = torch.tensor([3.0, 12.0])
-    channel = Channel("rician", k_factor=2.0)
+    channel = Channel(make_fading("rician", k_factor=2.0))
     torch.testing.assert_close(model(x, snr, channel, _gen(4))["x_hat"], fresh(x, snr, channel, _gen(4))["x_hat"], rtol=0, atol=0)
 
 

@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from semnet.errors import ModelError
-from semnet.models import MODEL_NAMES, create_model, latent_channels_for_ratio, list_models
+from semnet import registry
+from semnet.models import create_model, latent_channels_for_ratio, list_models
 
 
 def test_builtin_models_are_registered_with_descriptions():
     models = list_models()
     assert {"deep_jscc", "adjscc"} <= set(models)
-    assert set(MODEL_NAMES) == set(models)
+    assert list(models) == registry.models.names()  # one registry: the list is the registry's
     assert all(isinstance(d, str) and d and "\n" not in d for d in models.values())
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semnet.net.arq import _scan
-from semnet.net.mobility import Mobility
+from semnet.registry import mobilities
 from semnet.net.network import build_network
 from semnet.net.shadowing import shadowing_step
 from semnet.net.umi import umi_los_probability, umi_path_loss_db
@@ -77,7 +77,7 @@ def test_mobility_stays_inside_moves_at_the_configured_speed_and_is_seeded(model
 
     def track(seed):
         start = np.random.default_rng(9).uniform(0, area, (50, 2))
-        mob = Mobility(start, model=model, area_m=area, step_s=step, speed_mps=v, rng=np.random.default_rng(seed))
+        mob = mobilities.get(model)(start, area_m=area, step_s=step, speed_mps=v, rng=np.random.default_rng(seed))
         return mob, np.array([mob.positions(k) for k in range(400)])
 
     mob, pos = track(3)
@@ -94,8 +94,8 @@ def test_mobility_stays_inside_moves_at_the_configured_speed_and_is_seeded(model
 
 def test_positions_do_not_depend_on_query_order():
     start = np.full((3, 2), 50.0)
-    a = Mobility(start, model="gauss_markov", area_m=100.0, speed_mps=(1, 2), rng=np.random.default_rng(0))
-    b = Mobility(start, model="gauss_markov", area_m=100.0, speed_mps=(1, 2), rng=np.random.default_rng(0))
+    a = mobilities.get("gauss_markov")(start, area_m=100.0, speed_mps=(1, 2), rng=np.random.default_rng(0))
+    b = mobilities.get("gauss_markov")(start, area_m=100.0, speed_mps=(1, 2), rng=np.random.default_rng(0))
     late = a.positions(30).copy()
     for k in range(31):
         b.positions(k)
@@ -142,7 +142,7 @@ def test_slow_fading_outage_rate_equals_the_closed_form_averaged_over_the_proces
 def test_an_image_and_a_packet_sent_at_the_same_time_see_the_same_gain():
     import torch
 
-    from semnet.models.channel import Channel
+    from semnet.channels.layer.channel import Channel
 
     top = topology_spec(kind="ring", num_users=3)
     links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon"),

@@ -21,13 +21,13 @@ def _with(**keys) -> dict:
 
 
 @pytest.mark.parametrize("keys, expected", [
-    ({"links__medium": "radio"}, "links.medium = 'radio': Input should be 'dedicated', 'node_radio' or 'cell'"),
+    ({"links__medium": "radio"}, "links.medium = 'radio': unknown medium; allowed: dedicated, node_radio, cell"),
     ({"links__scheduler": "tdma"}, "links.scheduler = 'tdma': applies to medium cell only (medium is dedicated); "
                                    "allowed: null"),
     ({"links__medium": "node_radio", "links__downlink": "unicast"},
      "links.downlink = 'unicast': applies to medium cell only (medium is node_radio)"),
     ({"links__medium": "cell", "links__scheduler": "fifo"},
-     "links.scheduler = 'fifo': Input should be 'tdma', 'ofdma' or 'proportional_fair'"),
+     "links.scheduler = 'fifo': unknown scheduler; allowed: tdma, ofdma, proportional_fair"),
     ({"links__medium": "cell", "links__slot_s": 0.01}, "links.slot_s = 0.01: applies to scheduler proportional_fair only"),
     ({"links__medium": "cell", "links__scheduler": "proportional_fair", "links__slot_s": 0.01,
       "links__pf_window_s": 0.001}, "links.pf_window_s = 0.001: must be >= slot_s = 0.01"),

@@ -112,10 +112,7 @@ def test_model_options_are_passed_to_a_plugin_model(tmp_path, monkeypatch):
         model = model_factory(scenario.model, (32, 32), 0, torch.device("cpu"))()
         assert model.tag == 7
     finally:
-        from semnet.models import MODEL_NAMES
-
         registry.models.remove("tagged_test_model")
-        MODEL_NAMES.remove("tagged_test_model")
 
 
 def test_entry_point_plugins_register_without_a_plugins_line(tmp_path):

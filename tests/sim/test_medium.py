@@ -10,7 +10,7 @@ import pytest
 
 from semnet.net.network import AGGREGATOR, MediumSettings
 from semnet.sim import Message, Simulator, Task
-from semnet.sim.band import BandJob, SharedBand
+from semnet.sim.band import BandJob, make_band
 from tests.sim.test_engine import make_link, make_network
 
 MB = 8 * 1_000_000  # bits
@@ -177,7 +177,7 @@ def test_proportional_fair_serves_each_user_at_its_peak():
 
     env = simpy.Environment()
     owner = _AlternatingOwner()
-    band = SharedBand(env, "proportional_fair", owner, slot_s=1.0, window_s=10.0)
+    band = make_band(env, "proportional_fair", owner, slot_s=1.0, window_s=10.0)
     band.add(BandJob("a", None))
     band.add(BandJob("b", None))
     env.run()

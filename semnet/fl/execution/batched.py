@@ -13,7 +13,7 @@ element, so each slice follows its own job's optimiser exactly).
 
 Each job still draws its own batches from its own stream and its SNRs, fading and
 noise from its own generator, in the order the sequential trainer draws them (each
-image's gain from its own link's channel, :func:`~semnet.models.link_channels.draw_gains`), so
+image's gain from its own link's channel, :func:`~semnet.channels.layer.link_channels.draw_gains`), so
 the two trainers agree up to float rounding (the stacked convolutions sum in
 another order), not bit for bit. Jobs that do not fit — alone of their shape, a
 persistent optimiser, one module object trained under two tasks, a channel class
@@ -34,8 +34,8 @@ from semnet.fl.execution.terms import stackable
 from semnet.fl.execution.parallel import job_chains
 from semnet.fl.execution.trainer import JobResult, Trainer, TrainJob, _make_optimizer
 from semnet.models import Channel
-from semnet.models.channel import from_complex, noise_variance, power_normalize, to_complex
-from semnet.models.link_channels import draw_gains, equalise
+from semnet.channels.layer.channel import from_complex, noise_variance, power_normalize, to_complex
+from semnet.channels.layer.link_channels import draw_gains, equalise
 
 __all__ = ["BatchedTrainer"]
 

@@ -14,7 +14,7 @@ whole and in job order, on one worker with one torch thread:
   decoders, ``data`` and ``generator`` left out), the batch streams' positions
   (:meth:`~semnet.data.BatchStream.state`; a stream's images travel once per run and
   worker, then stay cached), the generators' states and the run's
-  :class:`~semnet.models.link_channels.LinkChannels` (a task's links name its channels);
+  :class:`~semnet.channels.layer.link_channels.LinkChannels` (a task's links name its channels);
 * the worker rebuilds the objects (keeping which job shares which object), runs the
   chain with the ordinary :class:`~semnet.fl.execution.trainer.Trainer`, and sends back the
   trained modules' tensors, the streams' and generators' new states and the

@@ -19,8 +19,8 @@ from torch import Tensor, nn
 
 from semnet.fl.execution.terms import ClientTerm
 from semnet.models import Channel, transmit
-from semnet.models.channel import from_complex, power_normalize, to_complex
-from semnet.models.link_channels import LinkChannels, RoutedChannel, as_link_channels
+from semnet.channels.layer.channel import from_complex, power_normalize, to_complex
+from semnet.channels.layer.link_channels import LinkChannels, RoutedChannel, as_link_channels
 
 
 @dataclass
@@ -30,7 +30,7 @@ class LossTask:
 
     ``links`` names, entry for entry of ``snr_db``, the link ``(src, dst)`` that SNR
     belongs to: an image drawn at ``snr_db[n]`` goes through the channel of
-    ``links[n]`` (the trainer's :class:`~semnet.models.link_channels.LinkChannels`);
+    ``links[n]`` (the trainer's :class:`~semnet.channels.layer.link_channels.LinkChannels`);
     None: every image through the default channel. With ``snr_uniform_db`` each image
     meets one of ``links``' channels, drawn uniformly, where they differ.
     """
@@ -106,7 +106,7 @@ class Trainer:
     """Runs ``TrainJob``s with real PyTorch steps on ``device``, one after another.
 
     ``channel`` is one channel for every link, or the run's
-    :class:`~semnet.models.link_channels.LinkChannels` (``channels``; ``channel`` is
+    :class:`~semnet.channels.layer.link_channels.LinkChannels` (``channels``; ``channel`` is
     then its default): each task's images meet the channels of its ``links``.
 
     ``precision='bf16'`` runs the encoders' and decoders' layers under

@@ -8,7 +8,7 @@ Two views of a link's quality (see ``docs/network-over-time.md``):
   seeded by (seed, i, j), so every method, branch and phase is scored on the same
   channel draws. On a channel that varies in time the evaluator is given ``states``:
   a fixed set of (SNR, gain) pairs drawn once from the link's process (on a fixed time
-  grid, :meth:`semnet.net.timevarying.ChannelProcess.comparison`); image ``n`` of
+  grid, :meth:`semnet.channels.processes.timevarying.ChannelProcess.comparison`); image ``n`` of
   realisation ``r`` meets state ``(r * N + n) mod S``, whenever the method is scored;
 - the **experienced** quality (:func:`experienced_quality`): images sent at times
   ``t`` meet the channel at ``t`` (the gains the simulator recorded for them).
@@ -25,7 +25,7 @@ from torch import nn
 
 from semnet.metrics.image import psnr, ssim
 from semnet.models import Channel, transmit
-from semnet.models.link_channels import LinkChannels, as_link_channels
+from semnet.channels.layer.link_channels import LinkChannels, as_link_channels
 from semnet.seeding import derive_seed
 
 
@@ -71,7 +71,7 @@ class LinkModules(dict):
 class LinkEvaluator:
     """Scores every image link with the encoder of its transmitter and decoder of its
     receiver, through the link's channel (``channel``: one for every link, or the run's
-    :class:`~semnet.models.link_channels.LinkChannels`)."""
+    :class:`~semnet.channels.layer.link_channels.LinkChannels`)."""
 
     def __init__(
         self,

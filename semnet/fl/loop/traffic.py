@@ -35,8 +35,8 @@ from semnet.channels import complex_normal_torch
 from semnet.fl.loop.deployment import Deployments
 from semnet.metrics.image import psnr as psnr_of
 from semnet.models import Channel
-from semnet.models.link_channels import LinkChannels, as_link_channels
-from semnet.models.channel import as_snr_db, from_complex, power_normalize, to_complex
+from semnet.channels.layer.link_channels import LinkChannels, as_link_channels
+from semnet.channels.layer.channel import as_snr_db, from_complex, power_normalize, to_complex
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim.traffic import ImageSent
 

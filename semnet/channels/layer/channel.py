@@ -36,25 +36,18 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from semnet.channels import BUILTIN_NAMES, FadingModel, complex_normal_torch, fading_model
+from semnet.channels.laws import FadingModel, complex_normal_torch, make_fading
 from semnet.errors import ModelError
 from semnet.registry import channels
 
 __all__ = [
-    "CHANNEL_KINDS",
     "Channel",
     "as_snr_db",
     "from_complex",
     "noise_variance",
     "power_normalize",
-    "sample_channel_gain",
     "to_complex",
 ]
-
-CHANNEL_KINDS: tuple[str, ...] = BUILTIN_NAMES
-"""Built-in fading models (``none``, ``rayleigh``, ``rician``; ``awgn`` is accepted for
-``none``); kept for compatibility: plugins may register more in
-:data:`semnet.registry.channels`."""
 
 _POWER_EPS = 1e-12
 
@@ -175,66 +168,20 @@ def _check_kind(kind: str | FadingModel) -> str | FadingModel:
     return kind
 
 
-def _check_k_factor(k_factor: float) -> float:
-    k = float(k_factor)
-    if not math.isfinite(k) or k < 0:
-        raise ModelError(f"rician k_factor must be a finite number >= 0 (linear, not dB), got {k_factor!r}")
-    return k
-
-
-def sample_channel_gain(
-    kind: str | FadingModel,
-    batch: int,
-    generator: torch.Generator | None,
-    device: torch.device | str,
-    k_factor: float = 0.0,
-    dtype: torch.dtype = torch.float32,
-) -> Tensor:
-    """Draw one block-fading gain ``h`` per image.
-
-    Parameters
-    ----------
-    kind : str or FadingModel
-        A fading model of :data:`semnet.registry.channels`: ``none``/``awgn``:
-        ``h = 1`` (draws nothing); ``rayleigh``: ``h ~ CN(0, 1)``; ``rician``:
-        ``sqrt(K/(K+1)) + sqrt(1/(K+1)) * CN(0, 1)``; a plugin's; or a built model.
-    batch : int
-        Number of images ``B``.
-    generator : torch.Generator or None
-        Source of randomness (``None``: PyTorch's default generator).
-    device : torch.device or str
-        Device of the returned tensor.
-    k_factor : float, default 0.0
-        Rician K-factor (linear power ratio LOS / scattered); ignored by models
-        without one. ``K = 0`` is Rayleigh.
-    dtype : torch.dtype, default float32
-        Real dtype; the result is the matching complex dtype.
-
-    Returns
-    -------
-    Tensor, complex, shape ``(B,)``
-        Gains with ``E|h|^2 = 1``.
-    """
-    model = fading_model(_check_kind(kind), _check_k_factor(k_factor))
-    return model.sample_torch(batch, generator, torch.device(device), dtype)
-
-
 class Channel(nn.Module):
     """Block-fading complex channel ``y = h * z + n`` with optional LMMSE equalisation.
 
     Parameters
     ----------
     kind : str or FadingModel, default "none"
-        Fading model: a name registered in :data:`semnet.registry.channels`
-        (``"none"``, alias ``"awgn"``; ``"rayleigh"``; ``"rician"``; a plugin's) or
-        a built model, e.g. ``make_fading(scenario.links)`` (see
-        :func:`semnet.channels.make_fading`).
+        Fading model: a built model, e.g. ``make_fading(scenario.links)`` or
+        ``make_fading("rician", k_factor=3.0)`` (see :func:`semnet.channels.make_fading`),
+        or a name registered in :data:`semnet.registry.channels` (``"none"``, alias
+        ``"awgn"``; ``"rayleigh"``; ``"rician"``; a plugin's), built with its
+        constructor's default options.
     csi : bool, default True
         Receiver knows ``h``: output ``conj(h) y / (|h|^2 + sigma^2)``.
         Otherwise output ``y`` as received.
-    k_factor : float, default 0.0
-        Rician K-factor (linear); used when ``kind`` is a name whose model takes
-        one (``"rician"``); a built model carries its own.
 
     Attributes
     ----------
@@ -259,15 +206,11 @@ class Channel(nn.Module):
     torch.Size([4, 128])
     """
 
-    def __init__(self, kind: str | FadingModel = "none", *, csi: bool = True, k_factor: float = 0.0) -> None:
+    def __init__(self, kind: str | FadingModel = "none", *, csi: bool = True) -> None:
         super().__init__()
         kind = _check_kind(kind)
-        if isinstance(kind, FadingModel):
-            self.fading = kind
-            self.k_factor = float(getattr(kind, "k_factor", 0.0))
-        else:
-            self.k_factor = _check_k_factor(k_factor)
-            self.fading = fading_model(kind, self.k_factor)
+        self.fading = kind if isinstance(kind, FadingModel) else make_fading(kind)
+        self.k_factor = float(getattr(self.fading, "k_factor", 0.0))
         self.kind = self.fading.name
         self.csi = bool(csi)
 
@@ -292,7 +235,7 @@ class Channel(nn.Module):
             than ``z`` (drawn there, then moved).
         gain : Tensor, complex, shape ``(B,)``, optional
             The gain ``h`` of each image, given by the network layer (the link's
-            channel at the image's send time, see :mod:`semnet.net.timevarying`):
+            channel at the image's send time, see :mod:`semnet.channels.processes.timevarying`):
             applied as given, nothing is drawn for it (only the noise is).
         noise : Tensor, complex, shape ``(B, k)``, optional
             ``CN(0, 1)`` draws to scale as the noise instead of drawing them (live

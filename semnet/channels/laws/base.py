@@ -10,7 +10,7 @@ The same object serves both layers:
   (:meth:`FadingModel.sample_numpy`) and asks for the outage probability
   (:meth:`FadingModel.power_gain_cdf`) and the ergodic capacity
   (:meth:`FadingModel.ergodic_capacity_bps_hz`);
-- the JSCC channel (:class:`semnet.models.channel.Channel`, torch) samples one ``h``
+- the JSCC channel (:class:`semnet.channels.layer.channel.Channel`, torch) samples one ``h``
   per image (:meth:`FadingModel.sample_torch`).
 
 A user's model subclasses :class:`FadingModel`, implements the two samplers and
@@ -47,7 +47,7 @@ from semnet.registry import PluginError, UnknownNameError, channels, signature_o
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["FadingModel", "complex_normal_numpy", "complex_normal_torch", "fading_model", "make_fading"]
+__all__ = ["FadingModel", "complex_normal_numpy", "complex_normal_torch", "make_fading"]
 
 _LN2 = math.log(2.0)
 
@@ -144,8 +144,8 @@ class FadingModel:
     def from_gaussian(self, g: np.ndarray) -> np.ndarray:
         """Gains ``h`` built from unit complex-Gaussian scatter samples ``g ~ CN(0, 1)``.
 
-        A time-correlated channel (:mod:`semnet.channels.gauss_markov`,
-        :mod:`semnet.channels.jakes`) makes ``g(t)`` correlated in time with the
+        A time-correlated channel (:mod:`semnet.channels.processes.gauss_markov`,
+        :mod:`semnet.channels.processes.jakes`) makes ``g(t)`` correlated in time with the
         Doppler spectrum and maps it through this law, so the same model gives the
         marginal law at every ``t`` and the time correlation of its scatter. Models
         without a scatter representation (a plugin's) do not override it and can only
@@ -319,33 +319,4 @@ def make_fading(spec, /, *, section: str = "links", **options: Any) -> FadingMod
         shown = f"{section}.channel_options" if from_spec else "options"
         raise ScenarioError(f"{shown}: channel {canonical!r} rejected {options!r}: {type(err).__name__}: {err}") from None
     model.name = canonical
-    return model
-
-
-_LEGACY: dict[tuple[type, float | None], FadingModel] = {}
-
-
-def fading_model(kind: "str | FadingModel", k_factor: float = 0.0) -> FadingModel:
-    """The model for the ``(kind, k_factor)`` arguments of the older function APIs
-    (:func:`semnet.net.fading.sample_gain`, :func:`semnet.models.channel.sample_channel_gain`, ...).
-
-    ``kind`` is a registered name (aliases such as ``"awgn"`` allowed) or a
-    :class:`FadingModel`, returned as is. ``k_factor`` goes to constructors that take
-    one and is ignored by the others. Instances are cached per (class, ``k_factor``):
-    the per-packet samplers do not rebuild them.
-
-    Raises
-    ------
-    semnet.registry.UnknownNameError
-        Unknown ``kind``; the message lists the registered names.
-    """
-    if isinstance(kind, FadingModel):
-        return kind
-    cls = channels.get(kind)
-    takes_k = "k_factor" in _signature(cls)[0] if isinstance(cls, type) else False
-    key = (cls, float(k_factor) if takes_k else None)
-    model = _LEGACY.get(key)
-    if model is None:
-        model = make_fading(kind, k_factor=float(k_factor)) if takes_k else make_fading(kind)
-        _LEGACY[key] = model
     return model

@@ -4,12 +4,14 @@ A :class:`ChannelProcess` belongs to the network. It holds the large-scale SNR t
 (:class:`~semnet.net.largescale.LargeScale`: positions, path loss, shadowing, shared by
 every branch of a run since it depends on the seed and the time only) and the recipe of
 each link's small-scale fading: the fading law (a :class:`~semnet.channels.FadingModel`
-of the registry) applied to a unit complex-Gaussian scatter ``g(t)`` that is
+of the registry) applied to a unit complex-Gaussian scatter ``g(t)`` whose evolution is a
+:class:`TimeCorrelation` of :data:`semnet.registry.time_correlations`
+(``links.channel.time_correlation``; a plugin registers its own):
 
 - ``independent``: a fresh draw per block (today's block fading, the ``f_D -> inf`` limit);
-- ``gauss_markov``: :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`, correlation
+- ``gauss_markov``: :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`, correlation
   ``rho^(tau / T)`` with ``rho = J0(2 pi f_D T)``;
-- ``jakes``: :class:`~semnet.channels.jakes.JakesScatter`, correlation ``J0(2 pi f_D tau)``.
+- ``jakes``: :class:`~semnet.channels.processes.jakes.JakesScatter`, correlation ``J0(2 pi f_D tau)``.
 
 A simulator owns one :class:`LinkFading` per directed link (its own random stream per
 branch, as today's outage draws); a model packet's attempts and an image sent at ``t``
@@ -23,22 +25,82 @@ import math
 
 import numpy as np
 
-from semnet.channels import FadingModel
-from semnet.channels.doppler import (
+from semnet.channels.laws import FadingModel
+from semnet.channels.processes.doppler import (
     coherence_time_s,
     doppler_hz,
     gauss_markov_coherence_time_s,
     gauss_markov_rho,
     two_end_coherence_time_s,
 )
-from semnet.channels.gauss_markov import GaussMarkovScatter
-from semnet.channels.jakes import JakesScatter
-from semnet.net.largescale import LargeScale
+from semnet.channels.processes.gauss_markov import GaussMarkovScatter
+from semnet.channels.processes.jakes import JakesScatter
+from semnet.registry import time_correlations
 from semnet.seeding import numpy_rng
 
-__all__ = ["TIME_CORRELATIONS", "ChannelProcess", "LinkFading"]
+__all__ = ["ChannelProcess", "GaussMarkov", "Independent", "Jakes", "LinkFading", "TimeCorrelation"]
 
-TIME_CORRELATIONS = ("independent", "gauss_markov", "jakes")
+
+class TimeCorrelation:
+    """How a link's scatter ``g(t)`` evolves: the process of one link, and its coherence time.
+
+    ``memoryless``: blocks are independent (no Doppler needed; any fading law serves).
+    Methods get the :class:`ChannelProcess` (its Doppler shift, ``step_s``, ``sinusoids``
+    and each link's two ends' Doppler shifts).
+    """
+
+    memoryless: bool = False
+
+    def scatter(self, process: "ChannelProcess", key, rng: np.random.Generator, start_s: float):
+        """A new scatter process of link ``key`` (``at``, ``peek``, ``peek_grid``, ``settle``,
+        ``state``, ``load_state``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
+        raise NotImplementedError(f"time correlation {type(self).__qualname__} does not implement scatter")
+
+    def coherence_time_s(self, process: "ChannelProcess") -> float:
+        """Lag at which a link with one moving end decorrelates to 0.5."""
+        raise NotImplementedError
+
+    def link_coherence_time_s(self, process: "ChannelProcess", key) -> float:
+        """Lag at which link ``key``'s scatter correlation falls to 0.5."""
+        raise NotImplementedError
+
+
+class GaussMarkov(TimeCorrelation):
+    """:class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter` at the link's ``rho``."""
+
+    def scatter(self, process, key, rng, start_s):
+        return GaussMarkovScatter(process.link_rho(key), process.step_s, rng, start_s=start_s)
+
+    def coherence_time_s(self, process):
+        return gauss_markov_coherence_time_s(process.rho, process.step_s)
+
+    def link_coherence_time_s(self, process, key):
+        return gauss_markov_coherence_time_s(process.link_rho(key), process.step_s)
+
+
+class Independent(GaussMarkov):
+    """Block fading: the Gauss–Markov process at ``rho = 0``."""
+
+    memoryless = True
+
+
+class Jakes(TimeCorrelation):
+    """:class:`~semnet.channels.processes.jakes.JakesScatter` with the link's two ends' Doppler shifts."""
+
+    def scatter(self, process, key, rng, start_s):
+        f_a, f_b = process.ends_doppler_hz(key)
+        return JakesScatter(f_a, process.sinusoids, rng, other_end_doppler_hz=f_b)
+
+    def coherence_time_s(self, process):
+        return coherence_time_s(process.doppler_hz)
+
+    def link_coherence_time_s(self, process, key):
+        return two_end_coherence_time_s(*process.ends_doppler_hz(key))
+
+
+time_correlations.add("independent", Independent, "a fresh draw per block (block fading; f_D -> inf)")
+time_correlations.add("gauss_markov", GaussMarkov, "first-order Gauss-Markov: correlation rho^(tau/T), rho = J0(2 pi f_D T)")
+time_correlations.add("jakes", Jakes, "sum of sinusoids (Jakes): correlation J0(2 pi f_D tau)")
 
 
 class ChannelProcess:
@@ -46,14 +108,15 @@ class ChannelProcess:
 
     Parameters
     ----------
-    large : LargeScale
-        Large-scale SNR of every link.
+    large : semnet.net.largescale.LargeScale
+        Large-scale SNR of every link (the network's table: ``index``, ``snr_db``,
+        ``snr_db_at``, ``touches_aggregator``).
     fading : FadingModel
         The fading law (must implement ``from_gaussian`` unless ``independent``).
     link_fading : dict, optional
         The links (``(src, dst)``) whose ``links.overrides`` give them another law.
     time_correlation : str
-        One of :data:`TIME_CORRELATIONS`.
+        A name of :data:`semnet.registry.time_correlations`.
     doppler_hz : float
         Maximum Doppler shift ``f_D``.
     step_s : float
@@ -65,11 +128,10 @@ class ChannelProcess:
         ``t_k = k * comparison_step_s``, ``k < comparison_states``.
     """
 
-    def __init__(self, large: LargeScale, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
+    def __init__(self, large, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
                  step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float,
                  link_fading: dict | None = None):
-        if time_correlation not in TIME_CORRELATIONS:
-            raise ValueError(f"unknown time_correlation {time_correlation!r}; allowed: {', '.join(TIME_CORRELATIONS)}")
+        self.correlation: TimeCorrelation = time_correlations.get(time_correlation)()
         self.large = large
         self.fading = fading
         self.link_fading = dict(link_fading or {})
@@ -77,13 +139,13 @@ class ChannelProcess:
         self.doppler_hz = float(doppler_hz)
         self.step_s = float(step_s)
         self.sinusoids = int(sinusoids)
-        self.rho = 0.0 if time_correlation == "independent" else gauss_markov_rho(self.doppler_hz, self.step_s)
+        self.rho = 0.0 if self.correlation.memoryless else gauss_markov_rho(self.doppler_hz, self.step_s)
         self.comparison_states = int(comparison_states)
         self.comparison_step_s = float(comparison_step_s)
         self._comparison: dict = {}
 
     @classmethod
-    def from_spec(cls, large: LargeScale, fading: FadingModel, channel_spec, mean_speed_mps: float,
+    def from_spec(cls, large, fading: FadingModel, channel_spec, mean_speed_mps: float,
                   link_fading: dict | None = None) -> "ChannelProcess":
         """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean speed."""
         speed = channel_spec.speed_mps if channel_spec.speed_mps is not None else mean_speed_mps
@@ -107,9 +169,7 @@ class ChannelProcess:
         """Lag at which the scatter correlation of a link with one moving end (a user's
         link to the aggregator) falls to 0.5 (0: independent blocks); user-to-user links
         have their own, :meth:`link_coherence_time_s`."""
-        if self.time_correlation == "jakes":
-            return coherence_time_s(self.doppler_hz)
-        return gauss_markov_coherence_time_s(self.rho, self.step_s)
+        return self.correlation.coherence_time_s(self)
 
     def ends_doppler_hz(self, key) -> tuple[float, float]:
         """Doppler shifts of link ``key``'s two ends: users move, the aggregator stands,
@@ -120,23 +180,18 @@ class ChannelProcess:
 
     def link_rho(self, key) -> float:
         """Gauss–Markov correlation of link ``key`` at lag ``T``: ``J0(2 pi f_a T) J0(2 pi f_b T)``."""
-        if self.time_correlation == "independent":
+        if self.correlation.memoryless:
             return 0.0
         f_a, f_b = self.ends_doppler_hz(key)
         return self.rho * gauss_markov_rho(f_b, self.step_s) if f_b > 0 else self.rho
 
     def link_coherence_time_s(self, key) -> float:
         """Lag at which link ``key``'s scatter correlation falls to 0.5."""
-        if self.time_correlation == "jakes":
-            return two_end_coherence_time_s(*self.ends_doppler_hz(key))
-        return gauss_markov_coherence_time_s(self.link_rho(key), self.step_s)
+        return self.correlation.link_coherence_time_s(self, key)
 
     def scatter(self, key, rng: np.random.Generator, start_s: float = 0.0):
         """A new scatter process ``g(t)`` for link ``key``, drawn from ``rng``."""
-        if self.time_correlation == "jakes":
-            f_a, f_b = self.ends_doppler_hz(key)
-            return JakesScatter(f_a, self.sinusoids, rng, other_end_doppler_hz=f_b)
-        return GaussMarkovScatter(self.link_rho(key), self.step_s, rng, start_s=start_s)
+        return self.correlation.scatter(self, key, rng, start_s)
 
     def link(self, key, rng: np.random.Generator, start_s: float = 0.0) -> "LinkFading":
         return LinkFading(self, key, rng, start_s)

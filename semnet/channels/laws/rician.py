@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from semnet.channels.base import FadingModel, complex_normal_numpy, complex_normal_torch
-from semnet.channels.rayleigh import rayleigh_capacity_bps_hz
+from semnet.channels.laws.base import FadingModel, complex_normal_numpy, complex_normal_torch
+from semnet.channels.laws.rayleigh import rayleigh_capacity_bps_hz
 from semnet.registry import channels
 
 __all__ = ["Rician"]
@@ -42,7 +42,7 @@ def _rician_capacity(snr: float, k_factor: float) -> float:
 class Rician(FadingModel):
     """Rician fading with K factor ``k_factor`` (linear, ``>= 0``).
 
-    Draws exactly what :class:`~semnet.channels.rayleigh.Rayleigh` draws (the scatter)
+    Draws exactly what :class:`~semnet.channels.laws.rayleigh.Rayleigh` draws (the scatter)
     and adds the line of sight, so with the same generator state a ``K = 0`` sample
     equals the Rayleigh one.
 

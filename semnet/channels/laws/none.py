@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from semnet.channels.base import FadingModel
+from semnet.channels.laws.base import FadingModel
 from semnet.registry import channels
 
 __all__ = ["NoFading"]

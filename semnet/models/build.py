@@ -1,7 +1,9 @@
-"""JSCC model families by name, in :data:`semnet.registry.models`.
+"""Building a JSCC model by name, and the bandwidth ratio's latent channels.
 
-Model files register their class with :func:`register_model` (a user's plugin does
-the same); scenarios and the CLI build models with :func:`create_model`. Importing
+Model families are entries of :data:`semnet.registry.models` (the one model registry):
+a model file, or a user's plugin, registers its :class:`JSCCModel` subclass with
+``@models.register(name, description)`` (``register_model`` is the same decorator);
+scenarios and the CLI build models with :func:`create_model`. Importing
 :mod:`semnet.models` imports every model file, so all built-in names are registered.
 
 Bandwidth ratio convention: ``k / n`` with ``k`` complex channel uses per image
@@ -11,47 +13,19 @@ and ``n = H * W * 3``; see :func:`latent_channels_for_ratio`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from fractions import Fraction
-from typing import TypeVar
 
 import torch
 
 from semnet.errors import ModelError
 from semnet.models.base import IMAGE_CHANNELS, JSCCModel
-from semnet.registry import signature_of
 from semnet.registry import models as _registry
+from semnet.registry import signature_of
 
-__all__ = [
-    "MODEL_NAMES", "create_model", "latent_channels_for_ratio", "list_models", "register_model",
-]
+__all__ = ["create_model", "latent_channels_for_ratio", "list_models", "register_model"]
 
-MODEL_NAMES: list[str] = []
-"""Registered model names in registration order (kept up to date by :func:`register_model`)."""
-
-M = TypeVar("M", bound=type[JSCCModel])
-
-
-def register_model(name: str, description: str) -> Callable[[M], M]:
-    """Class decorator registering a :class:`JSCCModel` subclass under ``name``.
-
-    Parameters
-    ----------
-    name : str
-        Registry key used in scenarios (``model: {name: ...}``).
-    description : str
-        One line shown by :func:`list_models`.
-    """
-
-    def decorator(cls: M) -> M:
-        if not (isinstance(cls, type) and issubclass(cls, JSCCModel)):
-            raise TypeError(f"register_model({name!r}) needs a JSCCModel subclass, got {cls!r}")
-        _registry.add(name, cls, description)
-        if name not in MODEL_NAMES:
-            MODEL_NAMES.append(name)
-        return cls
-
-    return decorator
+register_model = _registry.register
+"""``@register_model(name, description)``: :meth:`semnet.registry.models.register <semnet.registry.Registry.register>`."""
 
 
 def list_models() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Which JSCC channel each image link uses, and a batch whose images use several.
 
-A run has one :class:`~semnet.models.channel.Channel` (fading model, CSI) per channel
+A run has one :class:`~semnet.channels.layer.channel.Channel` (fading model, CSI) per channel
 kind: the default (``links.fading``, ``links.csi``) and one per other kind that
 ``links.overrides`` give single links. :class:`LinkChannels` answers "which channel
 does link ``(i, j)`` use" for every consumer that sends symbols: the trainers (each
@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from semnet.channels import complex_normal_torch
+from semnet.channels.laws import complex_normal_torch
 from semnet.errors import ModelError
-from semnet.models.channel import Channel, as_snr_db, noise_variance
+from semnet.channels.layer.channel import Channel, as_snr_db, noise_variance
 
 __all__ = ["LinkChannels", "RoutedChannel", "as_link_channels", "draw_gains", "equalise"]
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from semnet.channels.base import FadingModel, complex_normal_numpy, complex_normal_torch
+from semnet.channels.laws.base import FadingModel, complex_normal_numpy, complex_normal_torch
 from semnet.registry import channels
 
 __all__ = ["Rayleigh", "exp_e1", "rayleigh_capacity_bps_hz"]

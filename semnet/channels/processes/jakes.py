@@ -6,7 +6,7 @@ with arrival angles ``alpha_m`` and phases ``phi_m`` uniform on ``[0, 2 pi)``, d
 once per link. Over the ensemble (links, seeds) ``E|g|^2 = 1`` exactly and
 ``E[g(t) g*(t + tau)] = E_alpha[exp(-j 2 pi f_D cos(alpha) tau)] = J0(2 pi f_D tau)``,
 Clarke's correlation; ``g`` tends to ``CN(0, 1)`` as ``M`` grows (``M = 16`` by default).
-Unlike :mod:`semnet.channels.gauss_markov` the process has no state: any time can be
+Unlike :mod:`semnet.channels.processes.gauss_markov` the process has no state: any time can be
 evaluated in any order.
 
 References
@@ -73,6 +73,6 @@ class JakesScatter:
         """Nothing to restore (see :meth:`state`)."""
 
     def settle(self, t_s: float, g: complex) -> None:
-        """No state: a no-op (the interface of :class:`~semnet.channels.gauss_markov.GaussMarkovScatter`)."""
+        """No state: a no-op (the interface of :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
 
     at = peek

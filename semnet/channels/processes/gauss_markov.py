@@ -7,7 +7,7 @@ between two evaluation times ``dt`` apart,
 
 so it can be evaluated at any increasing times (packets and images are sent at
 irregular times) and stays exactly Markov. ``rho = J0(2 pi f_D T)`` matches Clarke's
-correlation at lag ``T`` (:func:`semnet.channels.doppler.gauss_markov_rho`); ``rho = 0``
+correlation at lag ``T`` (:func:`semnet.channels.processes.doppler.gauss_markov_rho`); ``rho = 0``
 gives independent blocks (the ``f_D -> inf`` limit), ``rho = 1`` a constant gain.
 
 References
