@@ -54,19 +54,37 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
 
 
 def _load(checkpoint_file: Path, what: str = "checkpoint") -> dict:
-    import torch
+    """A resume checkpoint or call file, read without running code (tensors and plain
+    data only: :mod:`semnet.safe_load`); one line for anything else."""
+    from semnet.safe_load import load_torch_file
 
     try:
-        # our own file in the run directory: it holds random generators' states, not only tensors
-        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
-        raise SemnetError(f"--resume: checkpoint {checkpoint_file} is unreadable ({type(err).__name__}); "
-                          "start the run afresh with --overwrite") from None
+        checkpoint = load_torch_file(checkpoint_file)
+    except SemnetError as err:
+        raise SemnetError(f"--resume: {err}; start the run afresh with --overwrite") from None
     keys = {"completed", "offsets"} if what == "checkpoint" else {"strategy", "ctx", "shared"}
     if not isinstance(checkpoint, dict) or not keys <= set(checkpoint):
         raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume {what}; start the run afresh "
                           "with --overwrite")
+    _check_simulator(checkpoint_file, checkpoint.get("partial") if what == "checkpoint" else checkpoint)
     return checkpoint
+
+
+def _check_simulator(checkpoint_file: Path, snapshot) -> None:
+    """The one object graph a checkpoint carries as bytes, its simulator's medium, holds
+    only the classes a medium is made of (checked here, before the run starts)."""
+    from semnet.safe_load import CHECKPOINT_RULE, unreadable_reason
+    from semnet.sim.engine import check_medium_state
+
+    if snapshot is None:
+        return
+    try:
+        medium = snapshot["ctx"]["sim"]["medium"]
+        check_medium_state(medium)
+    except Exception as err:  # noqa: BLE001 - a missing key, a torn or unsafe pickle: the same line
+        why = unreadable_reason(err) if not isinstance(err, (KeyError, TypeError)) else "no simulator state"
+        raise SemnetError(f"--resume: cannot read {checkpoint_file}: its simulator state: {why} "
+                          f"({CHECKPOINT_RULE}); start the run afresh with --overwrite") from None
 
 
 def resume_run(run_dir: str | Path, progress=None):
