@@ -12,7 +12,7 @@ from pathlib import Path
 from semnet import __version__
 from semnet.errors import SemnetError
 from semnet.fl.resume import FORMAT, RESUME_CHECKPOINT, call_file, scenario_digest
-from semnet.metrics.rundir import check_target, describe_state, run_state
+from semnet.metrics.rundir import check_target, run_state
 
 
 def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
@@ -26,8 +26,10 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
     if state["status"] == "complete":
         raise SemnetError(f"--resume {path}: the run has finished (summary.json is there); nothing to resume")
     if state["status"] == "failed":
-        raise SemnetError(f"--resume {path}: the run {describe_state(state)[2:]}; resuming would repeat it: change "
-                          "the scenario and start afresh with --overwrite")
+        error = str(state.get("error") or "")
+        error = error if len(error) <= 200 else error[:197] + "..."
+        raise SemnetError(f"--resume {path}: the run failed{f' ({error})' if error else ''}; resuming would repeat it: "
+                          "change the scenario and start afresh with --overwrite")
     check_target(path, overwrite=True)  # a run still writing there: one line
     scenario_file = path / "scenario.yaml"
     checkpoint_file = path / "checkpoints" / RESUME_CHECKPOINT
@@ -39,11 +41,20 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
         raise SemnetError(f"--resume {path}: the checkpoint was written by semnet {checkpoint.get('semnet_version')} "
                           f"(format {checkpoint.get('format')}), this is semnet {__version__} (format {FORMAT}); "
                           "resume it with that version, or start afresh with --overwrite")
-    if checkpoint.get("scenario_sha256") != scenario_digest(scenario_file.read_text()):
+    try:
+        scenario_text = scenario_file.read_text()
+    except (OSError, UnicodeDecodeError):
+        scenario_text = None
+    if scenario_text is None or checkpoint.get("scenario_sha256") != scenario_digest(scenario_text):
         raise SemnetError(f"--resume {path}: scenario.yaml is not the scenario the checkpoint was written for; "
                           "restore it, or start afresh with --overwrite")
+    completed = checkpoint["completed"]
+    if not isinstance(completed, int) or isinstance(completed, bool) or completed < 0 \
+            or not isinstance(checkpoint["offsets"], dict):
+        raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume checkpoint; start the run afresh "
+                          "with --overwrite")
     calls = []
-    for index in range(int(checkpoint["completed"])):  # each completed call's own file
+    for index in range(completed):  # each completed call's own file
         call = path / "checkpoints" / call_file(index)
         if not call.is_file():
             raise SemnetError(f"--resume {path}: the checkpoint's call file {call} is missing; start the run "

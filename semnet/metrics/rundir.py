@@ -135,7 +135,8 @@ def describe_state(state: dict) -> str:
     if kind == "unfinished":
         return "an unfinished run (no summary.json: killed, or still running)"
     error = state.get("error")
-    return f"a {kind} run ({error})" if error else f"a {kind} run"
+    article = "an" if str(kind)[:1] in "aeiou" else "a"
+    return f"{article} {kind} run ({error})" if error else f"{article} {kind} run"
 
 
 def check_target(path: str | Path, *, overwrite: bool = False) -> None:

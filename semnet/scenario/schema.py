@@ -8,6 +8,7 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
 
@@ -375,10 +376,17 @@ class OutputSpec(_Spec):
     progress: bool = True
 
 
+# a run's name becomes one folder under output.dir: nothing that climbs out of it
+# (``..``, ``/``), hides it, or breaks a line
+NAME_CHARS = "A-Z a-z 0-9 . _ = + -"
+MAX_NAME_CHARS = 100
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=+-]*")
+
+
 class Scenario(_Spec):
     """A whole scenario: the root of a YAML file."""
 
-    name: str = Field("scenario", min_length=1)
+    name: str = Field("scenario", description="the run's folder name under output.dir (default run directories)")
     description: str = ""
     seed: int = Field(0, ge=0, le=2**63 - 1)
     plugins: tuple[str, ...] = Field(
@@ -394,6 +402,14 @@ class Scenario(_Spec):
     traffic: TrafficSpec | None = Field(
         None, description="live images on every image link while the run learns; null: none (no images travel)"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not (len(value) <= MAX_NAME_CHARS and _SAFE_NAME.fullmatch(value)):
+            raise ValueError(f"must be one folder name: 1 to {MAX_NAME_CHARS} of the characters {NAME_CHARS}, "
+                             "starting with a letter, digit or _ (no '/', '..', spaces or control characters)")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
