@@ -19,7 +19,7 @@ import torch
 
 from semnet.channels import make_fading
 from semnet import __version__
-from semnet.errors import RunFailed, RunInterrupted
+from semnet.errors import RunFailed, RunInterrupted, StorageError
 from semnet.fl.context import RunContext, RunSettings
 from semnet.fl.evaluation import LinkEvaluator
 from semnet.fl.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
@@ -168,6 +168,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
                            images=scenario.traffic is not None and scenario.traffic.image_records)
     try:
         return _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, progress, wall0, resume)
+    except StorageError as err:  # the run stops as interrupted: 'semnet run --resume' continues it
+        run_dir.fail({"status": "interrupted", "error": str(err), **getattr(err, "where", {})})
+        err.run_dir = run_dir.path
+        raise
     except BaseException:
         run_dir.abort()  # a no-op after fail(): streams closed, lock released
         raise
@@ -247,6 +251,9 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
         run_dir.fail({"status": "failed", "error": str(err), **err.where})
         err.run_dir = run_dir.path
         raise
+    except StorageError as err:  # a full disk, a read-only folder: resumable once it can be written
+        err.where = dict(ctx.where)
+        raise
     except KeyboardInterrupt:
         where = ctx.where
         line = f"interrupted in phase '{where['phase']}', round {where['round']}" + (
@@ -267,8 +274,6 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
-    for name in (ctx.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints):
-        run_dir.discard_checkpoint(name)
     summary = build_summary(scenario, network, ctx, outcome, device, time.perf_counter() - wall0, data, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
@@ -276,7 +281,9 @@ def _run(scenario, run_dir, network, speeds, method, data, new_model, trainer, p
         summary["energy"] = run_energy(scenario, network, ledger, summary)
     if traffic is not None:
         summary["traffic"] = traffic.tally.summary()
-    run_dir.finish(summary)
+    # the resume checkpoints go once summary.json is there: a summary that cannot be written
+    # leaves a run that resumes
+    run_dir.finish(summary, discard=(ctx.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints))
     return RunResult(run_dir.path, summary)
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from semnet.errors import RunFailed, RunInterrupted, SemnetError
+from semnet.errors import RunFailed, RunInterrupted, SemnetError, StorageError
 
 EXIT_RUN_FAILED = 1
 EXIT_USER_ERROR = 2
@@ -218,6 +218,11 @@ def _run(args) -> int:
         with sigterm_as_interrupt():
             result = run_scenario(scenario, out_dir=args.out, progress=progress, overwrite=args.overwrite,
                                   resume=checkpoint)
+    except StorageError as err:  # a full disk, a read-only folder
+        again = "" if err.run_dir is None else (
+            f"; the run stopped as interrupted (records kept in {err.run_dir}): continue it with "
+            f"'semnet run --resume {err.run_dir}' once it can be written")
+        raise StorageError(f"{args.scenario}: {err}{again}") from None
     except SemnetError as err:
         raise type(err)(f"{args.scenario}: {err}") from None
     except (RunFailed, RunInterrupted) as err:
