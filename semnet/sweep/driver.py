@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-import yaml
 
 from semnet.errors import ScenarioError, SemnetError
 from semnet.metrics.rundir import write_json
-from semnet.scenario import validate
+from semnet.scenario import read_yaml, validate
 from semnet.sweep.backends import check_backend, open_backend
 from semnet.sweep.points import Point, expand
 from semnet.sweep.spec import SweepSpec, load_sweep
@@ -175,12 +174,9 @@ def _finished_summary(point: Point, path: Path) -> dict | None:
     if stored_path.is_file():
         where = f"sweep point {point.index + 1} ({point.name})"
         try:
-            stored = validate(yaml.safe_load(stored_path.read_text()), str(stored_path),
-                              search=point.search).model_dump(mode="json")
+            stored = validate(read_yaml(stored_path), str(stored_path), search=point.search).model_dump(mode="json")
         except ScenarioError as err:
             stored, invalid = None, f"its scenario.yaml no longer validates: {err}"
-        except yaml.YAMLError:
-            stored, invalid = None, "its scenario.yaml is not YAML"
         wanted = point.scenario.model_dump(mode="json")
         if stored != wanted:
             diff = _first_difference(stored, wanted) if stored is not None else invalid
