@@ -10,7 +10,6 @@ the output quietly.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -178,6 +177,7 @@ def _validate_sweep(path: str, overrides: list[str]) -> int:
 
 
 def _report(runs: list[str]) -> int:
+    from semnet.analysis.runs import AnalysisError, read_summary
     from semnet.cli.report import format_summary
     from semnet.metrics.rundir import SUMMARY, describe_state, run_state
 
@@ -187,7 +187,17 @@ def _report(runs: list[str]) -> int:
             state = run_state(run)
             what = describe_state(state) if state else "no run (no summary.json)"
             raise SemnetError(f"'{run}' is not a finished run directory: it holds {what}")
-        print(format_summary(json.loads(summary_path.read_text()), run))
+        try:
+            summary = read_summary(summary_path)
+        except AnalysisError as err:
+            raise SemnetError(str(err)) from None
+        try:
+            text = format_summary(summary, run)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            what = f"no key {err}" if isinstance(err, KeyError) else f"a value of the wrong kind ({type(err).__name__})"
+            raise SemnetError(f"'{summary_path}' is not a summary semnet wrote: {what}; run the scenario again "
+                              "or remove that directory") from None
+        print(text)
         print()
     return 0
 

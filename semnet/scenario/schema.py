@@ -8,6 +8,7 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
@@ -360,6 +361,8 @@ class SimulationSpec(_Spec):
         if self.trainer == "batched" and self.backend == "ray":
             raise SpecValueError("backend", self.backend,
                                  "the batched trainer runs in one process; allowed: local with trainer: batched")
+        if self.backend == "ray" and importlib.util.find_spec("ray") is None:
+            raise SpecValueError("backend", self.backend, "needs Ray: pip install 'semnet[ray]' (or backend: local)")
         return self
 
 
