@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except SemnetError as err:
-        print(f"semnet: error: {err}", file=sys.stderr)
+        for line in getattr(err, "lines", None) or [str(err)]:  # a sweep's invalid points: one line each
+            print(f"semnet: error: {line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except RunFailed as err:
         print(f"semnet: error: {err}", file=sys.stderr)

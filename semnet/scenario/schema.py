@@ -423,7 +423,8 @@ class Scenario(_Spec):
                 if node >= n:
                     raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
-            raise ValueError("method.federated.converge needs data.validation_per_user > 0 (held-out images)")
+            raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
+                                 "allowed: > 0 with converge (or remove method.federated.converge)")
         for key in ("per_node", "per_node_joules_per_sample"):
             for node in getattr(self.simulation.compute, key):
                 if not 0 <= node < n:
