@@ -36,6 +36,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise YamlLimitError(f"--set {_short(text)}: a value of {len(raw):,} characters; at most "
                              f"{MAX_FILE_BYTES:,}")
     try:
+        if raw.strip():
+            _check_limits(raw)
         value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
@@ -165,6 +167,51 @@ def _check_expanded_size(root: yaml.Node) -> None:
     size(root)
 
 
+_FAST_PARSER = getattr(yaml, "CSafeLoader", None)  # libyaml's parser, where PyYAML was built with it
+
+
+def _check_limits(text: str) -> None:
+    """Measure ``text``'s YAML events against the limits (libyaml's parser where there is
+    one: a megabyte in well under a second) before the loader builds anything; a syntax
+    error is left to the loader, which reports it with its position."""
+    aliases = total = 0  # values in the document so far, every alias expanded
+    sizes: dict[str, int] = {}  # anchor -> values it stands for, expanded
+    stack: list[list] = [[None, 0]]  # open lists and mappings: [anchor, values in it]
+    try:
+        for event in yaml.parse(text, Loader=_FAST_PARSER or yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise YamlLimitError(f"{_at(event)}more than {MAX_ALIASES:,} aliases (*name); write the values out")
+                if any(frame[0] == event.anchor for frame in stack):
+                    raise YamlLimitError(f"{_at(event)}an alias refers to the section it is in (a loop)")
+                size = sizes.get(event.anchor, 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                size = 0
+                stack.append([event.anchor, 1])
+                total += 1
+                if len(stack) - 1 > MAX_DEPTH:
+                    raise YamlLimitError(f"{_at(event)}lists and mappings nested more than {MAX_DEPTH} deep")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                anchor, size = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                stack[-1][1] += size
+                continue
+            else:
+                continue
+            stack[-1][1] += size
+            total += size
+            if total > MAX_VALUES:
+                raise YamlLimitError(f"{_at(event)}more than {MAX_VALUES:,} values once its aliases are expanded")
+    except yaml.YAMLError:
+        return
+
+
 def load_yaml_text(text: str, source: str) -> Any:
     """Parse ``text`` (from ``source``) with the scenario loader: safe, no duplicate keys,
     within the limits above; one-line :class:`ScenarioError` otherwise."""
@@ -172,6 +219,7 @@ def load_yaml_text(text: str, source: str) -> Any:
         raise YamlLimitError(f"{source}: {len(text):,} characters; a scenario or sweep file may have at most "
                              f"{MAX_FILE_BYTES:,} bytes")
     try:
+        _check_limits(text)
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except YamlLimitError as err:
         raise YamlLimitError(f"{source}: {err}") from None
