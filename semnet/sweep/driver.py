@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 
-from semnet.errors import ScenarioError, SemnetError
+from semnet.errors import ScenarioError, SemnetError, cannot_write
 from semnet.metrics.rundir import write_json
 from semnet.scenario import read_yaml, validate
 from semnet.sweep.backends import check_backend, open_backend
@@ -109,7 +109,10 @@ def run_sweep(
     results = [
         PointResult(p.index, p.name, p.overrides, sweep_dir / p.name, label=p.label) for p in points
     ]
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a read-only folder, a file in the way: one line
+        raise cannot_write(sweep_dir, err) from None
     with _sweep_lock(sweep_dir):
         finished = {p.index: _finished_summary(p, sweep_dir / p.name) for p in points}
         todo = [p for p in points if finished[p.index] is None]
@@ -238,7 +241,11 @@ def _sweep_lock(sweep_dir: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock
         yield
         return
-    with open(sweep_dir / LOCK_FILE, "a+") as handle:
+    try:
+        handle = open(sweep_dir / LOCK_FILE, "a+")
+    except OSError as err:
+        raise cannot_write(sweep_dir, err) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -200,3 +200,14 @@ def test_a_file_over_ulimit_f_stops_the_run_and_it_resumes(tmp_path, uninterrupt
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(uninterrupted, out)
+
+
+def test_a_sweep_directory_that_cannot_be_made_is_one_line(tmp_path, capsys):
+    from tests.cli.conftest import exchange_scenario
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({"base": exchange_scenario(), "seeds": [0], "out": str(blocker / "sweep")}))
+    err = _one_line(capsys, main(["sweep", str(sweep)]))
+    assert f"cannot write {blocker / 'sweep'}: Not a directory" in err
