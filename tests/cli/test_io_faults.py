@@ -211,3 +211,18 @@ def test_a_sweep_directory_that_cannot_be_made_is_one_line(tmp_path, capsys):
     sweep.write_text(yaml.safe_dump({"base": exchange_scenario(), "seeds": [0], "out": str(blocker / "sweep")}))
     err = _one_line(capsys, main(["sweep", str(sweep)]))
     assert f"cannot write {blocker / 'sweep'}: Not a directory" in err
+
+
+def test_a_fault_before_the_first_checkpoint_is_one_line_and_the_run_starts_afresh(tmp_path, capsys, monkeypatch,
+                                                                                     inject, uninterrupted):
+    out = tmp_path / "run"
+    inject(Fault("scenario.yaml.tmp", errno.ENOSPC, 1))
+    err = _one_line(capsys, main(["run", _scenario(tmp_path), "--out", str(out), "--quiet"]))
+    assert f"cannot write {out / 'scenario.yaml'}: No space left on device" in err
+    _no_temporary_files(out)
+    assert json.loads((out / "status.json").read_text())["status"] == "interrupted"
+    monkeypatch.delattr(rundir, "open")
+    # nothing to resume from: one line that says so, then the run starts afresh
+    assert "no resume checkpoint" in _one_line(capsys, main(["run", "--resume", str(out), "--quiet"]))
+    assert main(["run", _scenario(tmp_path), "--out", str(out), "--overwrite", "--quiet"]) == 0
+    assert_same_run(uninterrupted, out)
