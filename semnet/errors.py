@@ -44,3 +44,22 @@ class RunDiverged(RunFailed):
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) stopped a run; the run directory says where. A
     ``KeyboardInterrupt``, so callers that stop on one still do."""
+
+
+class StorageError(SemnetError):
+    """A file semnet writes cannot be written (a read-only folder, a full disk, a file
+    over the size limit): one line ``cannot write PATH: <the system's words>``. A run
+    that meets one stops as ``interrupted`` (``status.json``) with no temporary file
+    left behind, and ``semnet run --resume`` continues it once the folder can be
+    written. ``run_dir`` is the run directory that keeps its records (None: the run
+    had not started writing)."""
+
+    run_dir = None
+
+
+def cannot_write(path, err: OSError) -> StorageError:
+    """The one line for ``err`` raised while writing ``path``."""
+    import os
+
+    words = err.strerror or (os.strerror(err.errno) if err.errno else "") or type(err).__name__
+    return StorageError(f"cannot write {path}: {words}")

@@ -94,7 +94,8 @@ class Registry(Generic[T]):
     def add(self, name: str, obj: T, description: str = "") -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{self.kind} names are non-empty strings, got {name!r}")
-        module = getattr(obj, "__module__", "") or ""
+        # a class or function names its module; another object (an instance) is the caller's
+        module = (getattr(obj, "__module__", "") if hasattr(obj, "__qualname__") else "") or _caller_module()
         existing = self._entries.get(name)
         if existing is not None and existing.obj is not obj:
             same = getattr(existing.obj, "__qualname__", None) == getattr(obj, "__qualname__", None)
@@ -137,8 +138,10 @@ class Registry(Generic[T]):
             module, _, cls_name = self._base.rpartition(".")
             base = getattr(importlib.import_module(module), cls_name)
             if not (isinstance(entry.obj, type) and issubclass(entry.obj, base)):
-                raise PluginError(f"the {self.kind} registered as {key!r} by {entry.module or '?'} is {entry.obj!r}, "
-                                  f"not a subclass of {self._base}")
+                what = repr(entry.obj)
+                what = what if len(what) <= 60 else what[:57] + "..."
+                raise PluginError(f"the {self.kind} registered as {key!r} by {entry.module or 'an unknown module'} is "
+                                  f"{what}, not a subclass of {self._base}")
             self._checked.add(key)
         return entry.obj
 
@@ -349,3 +352,14 @@ ALL: dict[str, Registry] = {
     "schedulers": schedulers,
 }
 """Every registry by its plural name (``semnet list NAME``)."""
+
+
+def _caller_module() -> str:
+    """The module that called into this one (who registers an object that names no
+    module of its own, e.g. an instance)."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""

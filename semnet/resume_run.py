@@ -12,7 +12,7 @@ from pathlib import Path
 from semnet import __version__
 from semnet.errors import SemnetError
 from semnet.fl.loop.resume import FORMAT, RESUME_CHECKPOINT, call_file, scenario_digest
-from semnet.metrics.rundir import check_target, describe_state, run_state
+from semnet.metrics.rundir import check_target, run_state
 
 
 def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
@@ -26,8 +26,10 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
     if state["status"] == "complete":
         raise SemnetError(f"--resume {path}: the run has finished (summary.json is there); nothing to resume")
     if state["status"] == "failed":
-        raise SemnetError(f"--resume {path}: the run {describe_state(state)[2:]}; resuming would repeat it: change "
-                          "the scenario and start afresh with --overwrite")
+        error = str(state.get("error") or "")
+        error = error if len(error) <= 200 else error[:197] + "..."
+        raise SemnetError(f"--resume {path}: the run failed{f' ({error})' if error else ''}; resuming would repeat it: "
+                          "change the scenario and start afresh with --overwrite")
     check_target(path, overwrite=True)  # a run still writing there: one line
     scenario_file = path / "scenario.yaml"
     checkpoint_file = path / "checkpoints" / RESUME_CHECKPOINT
@@ -39,11 +41,20 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
         raise SemnetError(f"--resume {path}: the checkpoint was written by semnet {checkpoint.get('semnet_version')} "
                           f"(format {checkpoint.get('format')}), this is semnet {__version__} (format {FORMAT}); "
                           "resume it with that version, or start afresh with --overwrite")
-    if checkpoint.get("scenario_sha256") != scenario_digest(scenario_file.read_text()):
+    try:
+        scenario_text = scenario_file.read_text()
+    except (OSError, UnicodeDecodeError):
+        scenario_text = None
+    if scenario_text is None or checkpoint.get("scenario_sha256") != scenario_digest(scenario_text):
         raise SemnetError(f"--resume {path}: scenario.yaml is not the scenario the checkpoint was written for; "
                           "restore it, or start afresh with --overwrite")
+    completed = checkpoint["completed"]
+    if not isinstance(completed, int) or isinstance(completed, bool) or completed < 0 \
+            or not isinstance(checkpoint["offsets"], dict):
+        raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume checkpoint; start the run afresh "
+                          "with --overwrite")
     calls = []
-    for index in range(int(checkpoint["completed"])):  # each completed call's own file
+    for index in range(completed):  # each completed call's own file
         call = path / "checkpoints" / call_file(index)
         if not call.is_file():
             raise SemnetError(f"--resume {path}: the checkpoint's call file {call} is missing; start the run "
@@ -54,19 +65,37 @@ def load_resume_point(run_dir: str | Path) -> tuple[Path, dict]:
 
 
 def _load(checkpoint_file: Path, what: str = "checkpoint") -> dict:
-    import torch
+    """A resume checkpoint or call file, read without running code (tensors and plain
+    data only: :mod:`semnet.safe_load`); one line for anything else."""
+    from semnet.safe_load import load_torch_file
 
     try:
-        # our own file in the run directory: it holds random generators' states, not only tensors
-        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one line
-        raise SemnetError(f"--resume: checkpoint {checkpoint_file} is unreadable ({type(err).__name__}); "
-                          "start the run afresh with --overwrite") from None
+        checkpoint = load_torch_file(checkpoint_file)
+    except SemnetError as err:
+        raise SemnetError(f"--resume: {err}; start the run afresh with --overwrite") from None
     keys = {"completed", "offsets"} if what == "checkpoint" else {"strategy", "ctx", "shared"}
     if not isinstance(checkpoint, dict) or not keys <= set(checkpoint):
         raise SemnetError(f"--resume: {checkpoint_file} is not a semnet resume {what}; start the run afresh "
                           "with --overwrite")
+    _check_simulator(checkpoint_file, checkpoint.get("partial") if what == "checkpoint" else checkpoint)
     return checkpoint
+
+
+def _check_simulator(checkpoint_file: Path, snapshot) -> None:
+    """The one object graph a checkpoint carries as bytes, its simulator's medium, holds
+    only the classes a medium is made of (checked here, before the run starts)."""
+    from semnet.safe_load import CHECKPOINT_RULE, unreadable_reason
+    from semnet.sim.engine import check_medium_state
+
+    if snapshot is None:
+        return
+    try:
+        medium = snapshot["ctx"]["sim"]["medium"]
+        check_medium_state(medium)
+    except Exception as err:  # noqa: BLE001 - a missing key, a torn or unsafe pickle: the same line
+        why = unreadable_reason(err) if not isinstance(err, (KeyError, TypeError)) else "no simulator state"
+        raise SemnetError(f"--resume: cannot read {checkpoint_file}: its simulator state: {why} "
+                          f"({CHECKPOINT_RULE}); start the run afresh with --overwrite") from None
 
 
 def resume_run(run_dir: str | Path, progress=None):

@@ -17,7 +17,7 @@ from typing import Callable
 
 from semnet import __version__
 from semnet.assembly import RunAssembly, assemble
-from semnet.errors import RunFailed, RunInterrupted
+from semnet.errors import RunFailed, RunInterrupted, StorageError
 from semnet.fl.loop.context import RunContext
 from semnet.fl.loop.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.loop.traffic import ImageDecoder, TrafficRecorder, TrafficTally
@@ -69,6 +69,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
                            images=scenario.traffic is not None and scenario.traffic.image_records)
     try:
         return _run(assembly, run_dir, progress, wall0, resume)
+    except StorageError as err:  # the run stops as interrupted: 'semnet run --resume' continues it
+        run_dir.fail({"status": "interrupted", "error": str(err), **getattr(err, "where", {})})
+        err.run_dir = run_dir.path
+        raise
     except BaseException:
         run_dir.abort()  # a no-op after fail(): streams closed, lock released
         raise
@@ -129,6 +133,9 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
         run_dir.fail({"status": "failed", "error": str(err), **err.where})
         err.run_dir = run_dir.path
         raise
+    except StorageError as err:  # a full disk, a read-only folder: resumable once it can be written
+        err.where = dict(ctx.position.where)
+        raise
     except KeyboardInterrupt:
         where = ctx.position.where
         line = f"interrupted in phase '{where['phase']}', round {where['round']}" + (
@@ -149,8 +156,6 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
     if scenario.output.checkpoints:
         for name, state in outcome.checkpoints.items():
             run_dir.save_checkpoint(name, state)
-    for name in (ctx.phases.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS}) - set(outcome.checkpoints):
-        run_dir.discard_checkpoint(name)
     summary = build_summary(assembly, ctx, outcome, time.perf_counter() - wall0, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
@@ -159,7 +164,10 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
     if traffic is not None:
         summary["traffic"] = traffic.tally.summary()
     summary = RunSummary.model_validate(summary).as_json()  # what summary.json holds is a RunSummary
-    run_dir.finish(summary)
+    # the resume checkpoints go once summary.json is there: a summary that cannot be written
+    # leaves a run that resumes
+    run_dir.finish(summary, discard=(ctx.phases.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS})
+                   - set(outcome.checkpoints))
     return RunResult(run_dir.path, summary)
 
 

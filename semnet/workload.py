@@ -4,7 +4,6 @@ training, validation and test images, and a factory of identically initialised m
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,6 +12,7 @@ import torch
 
 from semnet.data import load_cifar10_pickle, load_embedded, load_image_folder, partition_pair
 from semnet.errors import DataError, ModelError
+from semnet.safe_load import CHECKPOINT_RULE, UnreadableFile, load_torch_file
 from semnet.models import JSCCModel, create_model, latent_channels_for_ratio
 from semnet.scenario.schema import DataSpec, ModelSpec
 from semnet.seeding import derive_seed
@@ -135,11 +135,10 @@ def load_checkpoint(path: str) -> dict:
     if not file.is_file():
         raise ModelError(f"model.checkpoint '{path}' does not exist")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged file
-        raise ModelError(f"model.checkpoint '{path}' is not a readable PyTorch checkpoint ({type(err).__name__})") from None
+        state = load_torch_file(file)  # tensors and plain data only: no code runs from a checkpoint
+    except UnreadableFile as err:
+        raise ModelError(f"model.checkpoint '{path}' is not a readable PyTorch checkpoint: {err.reason} "
+                         f"({CHECKPOINT_RULE})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

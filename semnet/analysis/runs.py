@@ -43,7 +43,7 @@ from typing import Iterable
 
 import yaml
 
-from semnet.summary import RunSummary, SummaryError, read_summary_json
+from semnet.summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -201,20 +201,66 @@ def load_run(path: str | Path) -> Run:
     summary_file = path / SUMMARY
     if not summary_file.is_file():
         raise AnalysisError(f"'{path}' is not a finished run directory (no {SUMMARY})")
-    try:
-        summary = read_summary_json(summary_file)
-    except SummaryError as err:
-        raise AnalysisError(str(err)) from None
+    summary = read_summary(summary_file)
     scenario: dict = {}
     if (path / SCENARIO).is_file():
-        scenario = yaml.safe_load((path / SCENARIO).read_text()) or {}
+        try:
+            scenario = yaml.safe_load((path / SCENARIO).read_text()) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as err:
+            raise AnalysisError(f"'{path / SCENARIO}' is not a readable scenario ({type(err).__name__})") from None
+        if not isinstance(scenario, dict):
+            raise AnalysisError(f"'{path / SCENARIO}' is not a scenario (a mapping of sections)")
     metrics: list[dict] = []
-    for line in _metrics_text(path).splitlines():
-        if line.strip():
-            metrics.append(json.loads(line))
+    try:
+        for line in _metrics_text(path).splitlines():
+            if line.strip():
+                metrics.append(json.loads(line))
+    except (OSError, UnicodeDecodeError, ValueError, EOFError) as err:  # EOFError: a torn .gz
+        raise AnalysisError(f"'{path}': its metrics are not readable JSON lines ({_why(err)})") from None
+    if any(not isinstance(record, dict) for record in metrics):
+        raise AnalysisError(f"'{path}': its metrics hold a line that is not a record (a JSON object)")
     if summary.get("status", "complete") != "complete":
         log.warning("run %s has status %r", path, summary.get("status"))
     return Run(path=path, scenario=scenario, summary=summary, metrics=metrics)
+
+
+def read_summary(file: str | Path) -> dict:
+    """A run's ``summary.json``: a JSON object; one-line :class:`AnalysisError` for a file
+    that is torn, binary, or not one."""
+    file = Path(file)
+    try:
+        text = file.read_bytes().decode("utf-8")
+        summary = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise AnalysisError(f"'{file}' is not a readable run summary ({_why(err)}); run the scenario again "
+                            "or remove that directory") from None
+    if not isinstance(summary, dict):
+        raise AnalysisError(f"'{file}' is not a run summary (a JSON object), it holds a {type(summary).__name__}; "
+                            "run the scenario again or remove that directory")
+    for key, kind in _SUMMARY_SHAPES.items():
+        value = summary.get(key)
+        fits = value is None or (isinstance(value, dict) if kind is dict else
+                                 isinstance(value, list) and all(isinstance(item, dict) for item in value))
+        if not fits:
+            what = "an object" if kind is dict else "a list of objects"
+            raise AnalysisError(f"'{file}' is not a summary semnet wrote: '{key}' should be {what}, it holds a "
+                                f"{type(value).__name__}; run the scenario again or remove that directory")
+    return summary
+
+
+# the sections of a summary that readers walk into, and what each must be
+_SUMMARY_SHAPES = {"network": dict, "delivery": dict, "energy": dict, "traffic": dict, "channel_over_time": dict,
+                   "phases": list, "controls": list, "links": list, "test_snr_sweep": list}
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text: byte 0x{err.object[err.start]:02x} at offset {err.start}"
+    if isinstance(err, json.JSONDecodeError):
+        return f"not JSON: {err.msg} (line {err.lineno} column {err.colno})"
+    if isinstance(err, OSError):
+        return err.strerror or type(err).__name__
+    return type(err).__name__
 
 
 def _metrics_text(path: Path) -> str:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from semnet.cli.pipes import EXIT_BROKEN_PIPE, silence_stdout
-from semnet.errors import RunFailed, RunInterrupted, SemnetError
+from semnet.errors import RunFailed, RunInterrupted, SemnetError, StorageError
 
 EXIT_RUN_FAILED = 1
 EXIT_USER_ERROR = 2
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         silence_stdout()
         return EXIT_BROKEN_PIPE
     except SemnetError as err:
-        print(f"semnet: error: {err}", file=sys.stderr)
+        for line in getattr(err, "lines", None) or [str(err)]:  # a sweep's invalid points: one line each
+            print(f"semnet: error: {line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except RunFailed as err:
         print(f"semnet: error: {err}", file=sys.stderr)
@@ -201,7 +202,14 @@ def _report(runs: list[str]) -> int:
             state = run_state(run)
             what = describe_state(state) if state else "no run (no summary.json)"
             raise SemnetError(f"'{run}' is not a finished run directory: it holds {what}")
-        print(format_summary(load_summary(summary_path).as_json(), run))  # one line if it is not a summary
+        summary = load_summary(summary_path).as_json()  # one line if it is not a run's summary
+        try:
+            text = format_summary(summary, run)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            what = f"no key {err}" if isinstance(err, KeyError) else f"a value of the wrong kind ({type(err).__name__})"
+            raise SemnetError(f"'{summary_path}' is not a summary semnet wrote: {what}; run the scenario again "
+                              "or remove that directory") from None
+        print(text)
         print()
     return 0
 
@@ -232,6 +240,11 @@ def _run(args) -> int:
         with sigterm_as_interrupt():
             result = run_scenario(scenario, out_dir=args.out, progress=progress, overwrite=args.overwrite,
                                   resume=checkpoint)
+    except StorageError as err:  # a full disk, a read-only folder
+        again = "" if err.run_dir is None else (
+            f"; the run stopped as interrupted (records kept in {err.run_dir}): continue it with "
+            f"'semnet run --resume {err.run_dir}' once it can be written")
+        raise StorageError(f"{args.scenario}: {err}{again}") from None
     except SemnetError as err:
         raise type(err)(f"{args.scenario}: {err}") from None
     except (RunFailed, RunInterrupted) as err:

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 
 from semnet.data.imageset import ImageSet
+from semnet.errors import SemnetError
+from semnet.safe_load import load_torch_file
 
 __all__ = ["cache_key", "cache_path", "load_cached", "save_cached"]
 
@@ -40,12 +42,15 @@ def load_cached(path: Path, key: str) -> ImageSet | None:
     if not path.is_file():
         return None
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        blob = load_torch_file(path)  # tensors and plain data only: no code runs from a cache
         if blob.get("key") != key:
             return None
         return ImageSet(blob["images"], blob["labels"], tuple(blob["class_names"]))
-    except Exception as exc:  # a corrupt cache is rebuilt, never fatal
-        log.warning("ignoring unreadable data cache %s (%s)", path, exc)
+    except SemnetError as exc:  # a corrupt or unsafe cache is rebuilt, never fatal
+        log.warning("ignoring data cache: %s", exc)
+        return None
+    except Exception as exc:  # noqa: BLE001 - a cache of another layout: rebuilt too
+        log.warning("ignoring unreadable data cache %s (%s)", path, type(exc).__name__)
         return None
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from semnet.errors import SemnetError
+from semnet.errors import SemnetError, StorageError, cannot_write
 
 SUMMARY = "summary.json"
 STATUS = "status.json"
@@ -57,12 +57,27 @@ def _strict_json(obj: Any, indent: int | None = None) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """``data`` to ``path`` through ``PATH.tmp`` and ``os.replace``: ``path`` is the old
+    file or the new one, never a part. A write that fails (a full disk, a read-only
+    folder, a file over the size limit) removes the temporary file and raises
+    :class:`StorageError` (one line)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise cannot_write(path, err) from None
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -77,37 +92,75 @@ class JsonlWriter:
     def __init__(self, path: Path, *, flush_each: bool = False, resume_at: int | None = None):
         self.path = Path(path)
         self._part = self.path.with_name(self.path.name + ".part")
-        if resume_at is None:
-            self._handle = open(self._part, "w", buffering=1 << 16)
-        else:  # a resumed run: cut the stream back to its checkpoint, then append
-            self._handle = open(self._part, "r+", buffering=1 << 16)
-            self._handle.truncate(resume_at)
-            self._handle.seek(resume_at)
+        try:
+            if resume_at is None:
+                self._handle = open(self._part, "w", buffering=1 << 16)
+            else:  # a resumed run: cut the stream back to its checkpoint, then append
+                self._handle = open(self._part, "r+", buffering=1 << 16)
+                self._handle.truncate(resume_at)
+                self._handle.seek(resume_at)
+        except OSError as err:
+            raise cannot_write(self._part, err) from None
         self._flush_each = flush_each  # rare, precious records (metrics) show up at once
         self.count = 0
         self.muted = False  # a resumed run replaying up to its checkpoint writes nothing
 
     def offset(self) -> int:
         """Bytes written so far, flushed and synced (what a checkpoint records)."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        return self._handle.tell()
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            return self._handle.tell()
+        except OSError as err:
+            raise cannot_write(self._part, err) from None
 
     def write(self, record: dict) -> None:
         if self.muted:
             return
-        self._handle.write(dumps(record))
-        self._handle.write("\n")
+        try:
+            self._handle.write(dumps(record) + "\n")
+            if self._flush_each:
+                self._handle.flush()
+        except OSError as err:  # a full disk, a file over the size limit: what is lost is after the checkpoint
+            raise cannot_write(self._part, err) from None
         self.count += 1
-        if self._flush_each:
-            self._handle.flush()
 
     def close(self, complete: bool = True) -> None:
+        """Close the stream; ``complete``: rename it to its final name."""
+        if not self._handle.closed:
+            try:
+                self._handle.close()
+            except OSError as err:
+                raise cannot_write(self._part, err) from None
+        if complete:
+            self.publish()
+
+    def close_quietly(self) -> None:
+        """Close the stream, keeping it as ``NAME.part``, whatever the disk says (a run
+        that stops: what did not reach the disk lies after its last checkpoint)."""
         if self._handle.closed:
             return
-        self._handle.close()
-        if complete:
+        try:
+            self._handle.close()
+        except OSError:
+            try:
+                self._handle.close()  # the buffer could not be written: close the file anyway
+            except OSError:
+                pass
+
+    def publish(self) -> None:
+        """``NAME.part`` -> ``NAME`` (a closed, complete stream)."""
+        try:
             os.replace(self._part, self.path)
+        except OSError as err:
+            raise cannot_write(self.path, err) from None
+
+    def unpublish(self) -> None:
+        """``NAME`` -> ``NAME.part`` again (the run could not be marked complete)."""
+        try:
+            os.replace(self.path, self._part)
+        except OSError:
+            pass
 
 
 def run_state(path: str | Path) -> dict | None:
@@ -135,7 +188,8 @@ def describe_state(state: dict) -> str:
     if kind == "unfinished":
         return "an unfinished run (no summary.json: killed, or still running)"
     error = state.get("error")
-    return f"a {kind} run ({error})" if error else f"a {kind} run"
+    article = "an" if str(kind)[:1] in "aeiou" else "a"
+    return f"{article} {kind} run ({error})" if error else f"{article} {kind} run"
 
 
 def check_target(path: str | Path, *, overwrite: bool = False) -> None:
@@ -145,7 +199,12 @@ def check_target(path: str | Path, *, overwrite: bool = False) -> None:
     if path.exists() and not path.is_dir():
         raise SemnetError(f"run directory '{path}' exists and is not a directory; choose another --out")
     if (path / LOCK).is_file():
-        with open(path / LOCK, "a+") as handle:
+        try:
+            handle = open(path / LOCK)  # read only: a read-only folder is reported when it is written
+        except OSError as err:
+            raise SemnetError(f"run directory '{path}': cannot read its {LOCK}: "
+                              f"{err.strerror or type(err).__name__}") from None
+        with handle:
             _lock(handle, path)
     if not overwrite:
         _refuse_existing(path)
@@ -188,26 +247,38 @@ class RunDirectory:
     def __init__(self, path: str | Path, *, overwrite: bool = False, resume_offsets: dict | None = None,
                  images: bool = False):
         self.path = Path(path)
+        self._stopped = False
         if self.path.exists() and not self.path.is_dir():
             raise SemnetError(f"run directory '{self.path}' exists and is not a directory; choose another --out")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_handle = open(self.path / LOCK, "a+")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = open(self.path / LOCK, "a+")
+        except OSError as err:  # a read-only folder, a full disk: nothing was written
+            raise cannot_write(self.path, err) from None
+        streams: list[JsonlWriter] = []
         try:
             _lock(self._lock_handle, self.path)
-            if resume_offsets is not None:
-                (self.path / STATUS).unlink(missing_ok=True)  # live again
-            elif overwrite:
-                _remove_run_files(self.path)
-            else:
-                _refuse_existing(self.path)
-            self._lock_handle.truncate(0)
-            self._lock_handle.write(str(os.getpid()))
-            self._lock_handle.flush()
+            try:
+                if resume_offsets is not None:
+                    (self.path / STATUS).unlink(missing_ok=True)  # live again
+                elif overwrite:
+                    _remove_run_files(self.path)
+                else:
+                    _refuse_existing(self.path)
+                self._lock_handle.truncate(0)
+                self._lock_handle.write(str(os.getpid()))
+                self._lock_handle.flush()
+            except OSError as err:
+                raise cannot_write(self.path, err) from None
             offsets = resume_offsets or {}
             self.events = JsonlWriter(self.path / "events.jsonl", resume_at=offsets.get("events"))
+            streams.append(self.events)
             self.metrics = JsonlWriter(self.path / "metrics.jsonl", flush_each=True, resume_at=offsets.get("metrics"))
+            streams.append(self.metrics)
             self.images = JsonlWriter(self.path / "images.jsonl", resume_at=offsets.get("images")) if images else None
         except BaseException:
+            for stream in streams:
+                stream.close_quietly()
             self._lock_handle.close()
             raise
 
@@ -219,7 +290,10 @@ class RunDirectory:
 
     def save_checkpoint(self, name: str, state: dict) -> Path:
         target = self.path / "checkpoints" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise cannot_write(target.parent, err) from None
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(target, buffer.getvalue())
@@ -245,30 +319,60 @@ class RunDirectory:
         """Remove ``checkpoints/name`` (a file or a folder) if it is there: interim files
         a finished run no longer needs."""
         target = self.path / "checkpoints" / name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink(missing_ok=True)
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        except OSError as err:
+            raise cannot_write(target, err) from None
 
-    def finish(self, summary: dict) -> None:
-        """Close the streams, then write ``summary.json`` last (the completion mark)."""
+    def finish(self, summary: dict, discard: tuple[str, ...] | set[str] = ()) -> None:
+        """Close the streams, then write ``summary.json`` last (the completion mark). If
+        that cannot be written the streams are ``*.part`` again and the checkpoints stay:
+        the run is not complete, and resumes. Then the checkpoints named in ``discard``
+        (interim files a finished run no longer needs) are removed."""
         for stream in self._streams:
-            stream.close(complete=True)
-        self.write_json(SUMMARY, summary)
+            stream.close(complete=False)
+        published: list[JsonlWriter] = []
+        try:
+            for stream in self._streams:
+                stream.publish()
+                published.append(stream)
+            self.write_json(SUMMARY, summary)
+        except StorageError:
+            for stream in published:
+                stream.unpublish()
+            raise
+        self._stopped = True
+        for name in sorted(discard):
+            try:
+                self.discard_checkpoint(name)
+            except StorageError:  # the run is complete; a leftover interim file is harmless
+                pass
         self._unlock()
 
     def fail(self, status: dict) -> None:
         """Stop early and say why: the streams stay ``*.part`` (nothing lost, visibly
-        incomplete), checkpoints stay, ``status.json`` holds ``status``."""
+        incomplete), checkpoints stay, ``status.json`` holds ``status``. Once only (a
+        second call does nothing); a ``status.json`` that cannot be written (the disk is
+        full) is left out: the run then reads as unfinished, which resumes too."""
+        if self._stopped:
+            return
+        self._stopped = True
         for stream in self._streams:
-            stream.close(complete=False)
-        self.write_json(STATUS, status)
+            stream.close_quietly()
+        try:
+            self.write_json(STATUS, status)
+        except StorageError:
+            pass
         self._unlock()
 
     def abort(self) -> None:
         """Leave ``*.part`` files behind: visibly incomplete, nothing lost."""
+        self._stopped = True
         for stream in self._streams:
-            stream.close(complete=False)
+            stream.close_quietly()
         self._unlock()
 
     def _unlock(self) -> None:

@@ -24,17 +24,28 @@ from semnet.scenario.topology import drop_legacy_keys, is_resolved_legacy
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """Split ``"a.b.c=VALUE"`` into (["a", "b", "c"], value); VALUE is read as YAML."""
+    """Split ``"a.b.c=VALUE"`` into (["a", "b", "c"], value); VALUE is read as YAML
+    (within the limits of a scenario file; text that is not YAML stays a string)."""
     if "=" not in text:
-        raise ScenarioError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. links.snr_db=10")
+        raise ScenarioError(f"--set {_short(text)}: expected KEY.PATH=VALUE, e.g. links.snr_db=10")
     key, raw = text.split("=", 1)
     parts = [p.strip() for p in key.strip().split(".")]
     if not key.strip() or any(not p for p in parts):
-        raise ScenarioError(f"--set {text!r}: empty key path; expected KEY.PATH=VALUE, e.g. links.snr_db=10")
+        raise ScenarioError(f"--set {_short(text)}: empty key path; expected KEY.PATH=VALUE, e.g. links.snr_db=10")
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlLimitError(f"--set {_short(text)}: a value of {len(raw):,} characters; at most "
+                             f"{MAX_FILE_BYTES:,}")
     try:
+        if raw.strip():
+            _check_limits(raw)
         value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
+    except YamlLimitError as err:
+        raise YamlLimitError(f"--set {_short(text)}: {err}") from None
+    except (ValueError, RecursionError) as err:  # an integer of more than 4300 digits, ...
+        raise ScenarioError(f"--set {_short(text)}: the value cannot be read: "
+                            f"{_clip(str(err).splitlines()[0] if str(err) else type(err).__name__)}") from None
     return parts, value
 
 
@@ -57,7 +68,7 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
                 here = ".".join(path[:depth])
                 if not part.isdigit() or int(part) >= len(node):
                     raise ScenarioError(
-                        f"--set {text!r}: '{here}' is a list of {len(node)} items; "
+                        f"--set {_short(text)}: '{here}' is a list of {len(node)} items; "
                         f"index it with 0..{len(node) - 1}, e.g. {here}.0"
                     )
                 part = int(part)
@@ -69,15 +80,162 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
                 child = node[part] = {}
             if not isinstance(child, (dict, list)):
                 where = ".".join(path[: depth + 1])
-                raise ScenarioError(f"--set {text!r}: '{where}' is a value, not a section")
+                raise ScenarioError(f"--set {_short(text)}: '{where}' is a value, not a section")
             node = child
     if isinstance(data.get("topology"), dict):  # --set topology.kind=ring drops the old kind's keys
         data["topology"] = inherit_topology(raw.get("topology"), data["topology"], set_in_topology)
     return data
 
 
+# what a scenario, sweep or --set value may hold: scenarios are a few kilobytes and a
+# few hundred values, so these limits only ever stop files that would take minutes and
+# gigabytes to read (an alias bomb, a generated file), before they are read
+MAX_FILE_BYTES = 1 << 20  # 1 MiB
+MAX_ALIASES = 1_000  # uses of '*anchor'
+MAX_VALUES = 100_000  # values (scalars, lists, mappings) with every alias expanded
+MAX_DEPTH = 100  # nested lists and mappings
+MAX_EXTENDS = 20  # files in one chain of 'extends:'
+
+
+class YamlLimitError(ScenarioError):
+    """A YAML document over one of the limits above (raised while it is composed, so
+    nothing is built from it)."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (plain PyYAML keeps the last one silently)."""
+    """SafeLoader that refuses duplicate keys (plain PyYAML keeps the last one silently)
+    and documents over the limits above."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise YamlLimitError(f"{_at(self.peek_event())}more than {MAX_ALIASES:,} aliases (*name); "
+                                     "write the values out")
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlLimitError(f"{_at(self.peek_event())}lists and mappings nested more than {MAX_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node)
+        return self.construct_document(node)
+
+
+def _at(event) -> str:
+    mark = getattr(event, "start_mark", None)
+    return f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Refuse a document whose values, every alias expanded, exceed :data:`MAX_VALUES`
+    (counted once per distinct node, so an alias bomb costs nothing to measure), or
+    where an alias refers to the section it is in."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise YamlLimitError(f"{_at(node)}an alias refers to the section it is in (a loop)")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        if total > MAX_VALUES:
+            raise YamlLimitError(f"{_at(node)}more than {MAX_VALUES:,} values once its aliases are expanded")
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+_FAST_PARSER = getattr(yaml, "CSafeLoader", None)  # libyaml's parser, where PyYAML was built with it
+
+
+def _check_limits(text: str) -> None:
+    """Measure ``text``'s YAML events against the limits (libyaml's parser where there is
+    one: a megabyte in well under a second) before the loader builds anything; a syntax
+    error is left to the loader, which reports it with its position."""
+    aliases = total = 0  # values in the document so far, every alias expanded
+    sizes: dict[str, int] = {}  # anchor -> values it stands for, expanded
+    stack: list[list] = [[None, 0]]  # open lists and mappings: [anchor, values in it]
+    try:
+        for event in yaml.parse(text, Loader=_FAST_PARSER or yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise YamlLimitError(f"{_at(event)}more than {MAX_ALIASES:,} aliases (*name); write the values out")
+                if any(frame[0] == event.anchor for frame in stack):
+                    raise YamlLimitError(f"{_at(event)}an alias refers to the section it is in (a loop)")
+                size = sizes.get(event.anchor, 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                size = 0
+                stack.append([event.anchor, 1])
+                total += 1
+                if len(stack) - 1 > MAX_DEPTH:
+                    raise YamlLimitError(f"{_at(event)}lists and mappings nested more than {MAX_DEPTH} deep")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                anchor, size = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                stack[-1][1] += size
+                continue
+            else:
+                continue
+            stack[-1][1] += size
+            total += size
+            if total > MAX_VALUES:
+                raise YamlLimitError(f"{_at(event)}more than {MAX_VALUES:,} values once its aliases are expanded")
+    except yaml.YAMLError:
+        return
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse ``text`` (from ``source``) with the scenario loader: safe, no duplicate keys,
+    within the limits above; one-line :class:`ScenarioError` otherwise."""
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlLimitError(f"{source}: {len(text):,} characters; a scenario or sweep file may have at most "
+                             f"{MAX_FILE_BYTES:,} bytes")
+    try:
+        _check_limits(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except YamlLimitError as err:
+        raise YamlLimitError(f"{source}: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ScenarioError(f"{source}:{where} YAML syntax error: {_clip(problem)}") from None
+    except (ValueError, RecursionError) as err:  # an integer of more than 4300 digits, ...
+        raise ScenarioError(f"{source}: a value cannot be read: {_clip(str(err).splitlines()[0] if str(err) else '')}"
+                            f" ({type(err).__name__})") from None
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -111,6 +269,8 @@ def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
 
     A top-level ``extends: other.yaml`` (relative to this file) starts from that
     scenario and deep-merges this file's keys over it, so variants stay short.
+    A file over :data:`MAX_FILE_BYTES`, or over the other limits of its YAML, is refused
+    before it is read.
     """
     path = Path(path)
     if path.is_dir():
@@ -118,20 +278,20 @@ def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the file ({err.strerror or type(err).__name__})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlLimitError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most a scenario or sweep file "
+                             "may have") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ScenarioError(
             f"{path}: not a UTF-8 text file (byte 0x{err.object[err.start]:02x} at offset {err.start})"
         ) from None
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read the file ({err.strerror or type(err).__name__})") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}:" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError(f"{path}:{where} YAML syntax error: {problem}") from None
+    data = load_yaml_text(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -140,11 +300,18 @@ def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends = {parent!r}: expected the path of another scenario file")
+        raise ScenarioError(f"{path}: extends = {_short(parent)}: expected the path of another scenario file")
     base_path = (path.parent / parent).resolve()
     if base_path in _chain or base_path == path.resolve():
-        raise ScenarioError(f"{path}: extends = {parent!r} makes a cycle")
-    parent = read_yaml(base_path, _chain + (path.resolve(),))
+        raise ScenarioError(f"{path}: extends = {_short(parent)} makes a cycle")
+    if len(_chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"{path}: extends = {_short(parent)}: more than {MAX_EXTENDS} files extend each other")
+    if not base_path.is_file():
+        raise ScenarioError(f"{path}: extends = {_short(parent)}: no such scenario file ({base_path})")
+    try:
+        parent = read_yaml(base_path, _chain + (path.resolve(),))
+    except ScenarioError as err:
+        raise ScenarioError(f"{path}: extends = {_short(parent)}: {err}") from None
     merged = deep_merge(parent, data)
     if isinstance(merged.get("topology"), dict):  # a variant of another kind drops that kind's keys
         merged["topology"] = inherit_topology(parent.get("topology"), merged["topology"], data.get("topology") or ())
@@ -278,13 +445,54 @@ def _override_origin(path: list[str | int], overrides: tuple[str, ...]) -> str:
     for text in reversed(overrides):
         keys = [k.strip() for k in text.split("=", 1)[0].strip().split(".")]
         if parts[: len(keys)] == keys or keys[: len(parts)] == parts:
-            return f" (from --set {text if text.isprintable() else repr(text)})"
+            return f" (from --set {_clip(text, 80) if text.isprintable() else _short(text)})"
     return ""
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, built only that far: a value of a
+    million items (or an alias bomb) costs no more than a small one."""
+    text = _bounded_repr(value, limit + 1)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded_repr(value: Any, budget: int, depth: int = 0) -> str:
+    """``repr(value)``, or its first ``budget`` characters or more (never all of a huge value)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 200:  # repr of an int of thousands of digits is slow, or refused
+            return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        return repr(value[: budget + 2]) if len(value) > budget + 2 else repr(value)
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        if depth > 20:
+            return "..."
+        if isinstance(value, dict):
+            opening, closing = "{", "}"
+            items = ((k, v) for k, v in value.items())
+        else:
+            opening, closing = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}.get(type(value), "[]")
+            items = ((None, v) for v in value)
+        parts, used = [], 1
+        for key, item in items:
+            if used > budget:
+                parts.append("...")
+                break
+            text = _bounded_repr(item, budget - used, depth + 1)
+            if key is not None or isinstance(value, dict):
+                text = f"{_bounded_repr(key, budget - used, depth + 1)}: {text}"
+            parts.append(text)
+            used += len(text) + 2
+        inner = ", ".join(parts)
+        if isinstance(value, tuple) and len(parts) == 1 and parts[0] != "...":
+            inner += ","
+        if isinstance(value, (set, frozenset)) and not parts:
+            return f"{type(value).__name__}()"
+        return opening + inner + closing
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= budget else text[:budget]
 
 
 def _is_union_tag(part: Any) -> bool:

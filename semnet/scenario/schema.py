@@ -8,6 +8,8 @@ units and defaults is ``docs/scenario-reference.md``; keep the two in step.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
 
@@ -363,6 +365,8 @@ class SimulationSpec(_Spec):
         if self.trainer == "batched" and self.backend == "ray":
             raise SpecValueError("backend", self.backend,
                                  "the batched trainer runs in one process; allowed: local with trainer: batched")
+        if self.backend == "ray" and importlib.util.find_spec("ray") is None:
+            raise SpecValueError("backend", self.backend, "needs Ray: pip install 'semnet[ray]' (or backend: local)")
         return self
 
 
@@ -379,10 +383,17 @@ class OutputSpec(_Spec):
     progress: bool = True
 
 
+# a run's name becomes one folder under output.dir: nothing that climbs out of it
+# (``..``, ``/``), hides it, or breaks a line
+NAME_CHARS = "A-Z a-z 0-9 . _ = + -"
+MAX_NAME_CHARS = 100
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=+-]*")
+
+
 class Scenario(_Spec):
     """A whole scenario: the root of a YAML file."""
 
-    name: str = Field("scenario", min_length=1)
+    name: str = Field("scenario", description="the run's folder name under output.dir (default run directories)")
     description: str = ""
     seed: int = Field(0, ge=0, le=2**63 - 1)
     plugins: tuple[str, ...] = Field(
@@ -399,6 +410,14 @@ class Scenario(_Spec):
         None, description="live images on every image link while the run learns; null: none (no images travel)"
     )
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not (len(value) <= MAX_NAME_CHARS and _SAFE_NAME.fullmatch(value)):
+            raise ValueError(f"must be one folder name: 1 to {MAX_NAME_CHARS} of the characters {NAME_CHARS}, "
+                             "starting with a letter, digit or _ (no '/', '..', spaces or control characters)")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
         n = self.topology.num_users
@@ -408,7 +427,8 @@ class Scenario(_Spec):
                 if node >= n:
                     raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
-            raise ValueError("method.federated.converge needs data.validation_per_user > 0 (held-out images)")
+            raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
+                                 "allowed: > 0 with converge (or remove method.federated.converge)")
         for key in ("per_node", "per_node_joules_per_sample"):
             for node in getattr(self.simulation.compute, key):
                 if not 0 <= node < n:

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-import yaml
 
-from semnet.errors import ScenarioError, SemnetError
+from semnet.errors import ScenarioError, SemnetError, cannot_write
 from semnet.metrics.rundir import write_json
-from semnet.scenario import validate
+from semnet.scenario import read_yaml, validate
 from semnet.sweep.backends import check_backend, open_backend
 from semnet.sweep.points import Point, expand
 from semnet.sweep.spec import SweepSpec, load_sweep
@@ -110,7 +109,10 @@ def run_sweep(
     results = [
         PointResult(p.index, p.name, p.overrides, sweep_dir / p.name, label=p.label) for p in points
     ]
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a read-only folder, a file in the way: one line
+        raise cannot_write(sweep_dir, err) from None
     with _sweep_lock(sweep_dir):
         finished = {p.index: _finished_summary(p, sweep_dir / p.name) for p in points}
         todo = [p for p in points if finished[p.index] is None]
@@ -175,12 +177,9 @@ def _finished_summary(point: Point, path: Path) -> dict | None:
     if stored_path.is_file():
         where = f"sweep point {point.index + 1} ({point.name})"
         try:
-            stored = validate(yaml.safe_load(stored_path.read_text()), str(stored_path),
-                              search=point.search).model_dump(mode="json")
+            stored = validate(read_yaml(stored_path), str(stored_path), search=point.search).model_dump(mode="json")
         except ScenarioError as err:
             stored, invalid = None, f"its scenario.yaml no longer validates: {err}"
-        except yaml.YAMLError:
-            stored, invalid = None, "its scenario.yaml is not YAML"
         wanted = point.scenario.model_dump(mode="json")
         if stored != wanted:
             diff = _first_difference(stored, wanted) if stored is not None else invalid
@@ -242,7 +241,11 @@ def _sweep_lock(sweep_dir: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock
         yield
         return
-    with open(sweep_dir / LOCK_FILE, "a+") as handle:
+    try:
+        handle = open(sweep_dir / LOCK_FILE, "a+")
+    except OSError as err:
+        raise cannot_write(sweep_dir, err) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -69,13 +69,24 @@ def point_overrides(spec: SweepSpec) -> list[dict[str, Any]]:
 def expand(spec: SweepSpec) -> list[Point]:
     """All points of ``spec``, each with its scenario validated.
 
-    Raises ``ScenarioError`` naming the point and the key for the first invalid point,
-    or two points that would be the same run.
+    Raises :class:`InvalidPoints` (a ``ScenarioError``) naming the sweep file, and for
+    every invalid point the point and the key, or two points that would be the same run.
     """
     points, errors = check_points(spec)
     if errors:
-        raise ScenarioError(errors[0])
+        where = spec.source or "sweep"
+        raise InvalidPoints([line if line.startswith(where) else f"{where}: {line}" for line in errors])
     return points
+
+
+class InvalidPoints(ScenarioError):
+    """Every invalid point of a sweep: ``lines``, one per point (the CLI prints each);
+    as a string, the first and how many more."""
+
+    def __init__(self, lines: list[str]):
+        more = f" (and {len(lines) - 1} more invalid point{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
+        super().__init__(lines[0] + more)
+        self.lines = list(lines)
 
 
 def check_points(spec: SweepSpec) -> tuple[list[Point], list[str]]:

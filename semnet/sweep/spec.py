@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from semnet.errors import ScenarioError
 from semnet.scenario import read_yaml
+from semnet.scenario.loader import _is_union_tag, _short
 
 DEFAULT_OUT_ROOT = Path("runs") / "sweeps"
 
@@ -166,9 +167,16 @@ def _file_keys() -> list[str]:
 
 
 def _describe(err: ValidationError) -> str:
-    first = err.errors(include_url=False)[0]
-    loc = [str(p) for p in first["loc"]]
+    errors = err.errors(include_url=False)
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    # pydantic names the union member it tried ('base.str', 'base.dict[str,any]'): the key is 'base'
+    loc = [str(p) for p in first["loc"] if not _is_union_tag(p)]
     key = ".".join(loc) or "(top level)"
+    if len(first["loc"]) == 2 and _is_union_tag(first["loc"][1]) and first["type"].endswith("_type"):
+        # a value of no member's type (base: [1, 2]): say what the key takes
+        field = SweepSpec.model_fields.get(str(first["loc"][0]))
+        if field is not None and field.description:
+            return f"{key} = {_short(first.get('input'))}: expected a {field.description}"
     if first["type"] == "extra_forbidden":
         return f"unknown key '{key}'; allowed: {', '.join(_file_keys())}"
     if first["type"] == "missing":
@@ -178,6 +186,4 @@ def _describe(err: ValidationError) -> str:
         message = message[len("Value error, "):]
     if not loc:
         return message
-    value = repr(first.get("input"))
-    value = value if len(value) <= 60 else value[:57] + "..."
-    return f"{key} = {value}: {message}"
+    return f"{key} = {_short(first.get('input'))}: {message}"

@@ -101,7 +101,7 @@ def test_a_run_killed_by_sigkill_resumes_to_the_same_outputs(tmp_path, uninterru
                            "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (out / "summary.json").exists() and (out / "events.jsonl.part").exists()
-    checkpoint = torch.load(out / "checkpoints" / RESUME_CHECKPOINT, weights_only=False)
+    checkpoint = torch.load(out / "checkpoints" / RESUME_CHECKPOINT, weights_only=True)
     at = checkpoint["partial"]["ctx"]["phase_name"] if checkpoint["partial"] else None
     assert at == where  # the kill came after the phase's first checkpoint: resumed mid-phase
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
@@ -242,7 +242,7 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, 
     assert "not the scenario" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
     (stopped / "scenario.yaml").write_text(text)
 
-    checkpoint = torch.load(checkpoint_file, weights_only=False)
+    checkpoint = torch.load(checkpoint_file, weights_only=True)
     checkpoint["semnet_version"] = "0.0.1"
     torch.save(checkpoint, checkpoint_file)
     assert "written by semnet 0.0.1" in _one_line_error(capsys, ["run", "--resume", str(stopped)])
@@ -252,7 +252,7 @@ def test_resume_refuses_what_it_cannot_continue_with_one_line(tmp_path, capsys, 
     assert (stopped / "events.jsonl.part").read_bytes() == events  # nothing lost by refusing
 
     checkpoint_file.write_bytes(good)
-    assert isinstance(torch.load(checkpoint_file, weights_only=False)["completed"], int)  # calls have their own files
+    assert isinstance(torch.load(checkpoint_file, weights_only=True)["completed"], int)  # calls have their own files
     call = stopped / "checkpoints" / "resume" / "call00000.pt"
     kept = call.read_bytes()
     call.unlink()
@@ -297,7 +297,7 @@ def test_a_resumed_runs_wall_time_goes_on_from_its_checkpoint(tmp_path, monkeypa
         run_scenario(scenario, out_dir=tmp_path / "run")
     monkeypatch.undo()
     path = tmp_path / "run" / "checkpoints" / RESUME_CHECKPOINT
-    checkpoint = torch.load(path, weights_only=False)
+    checkpoint = torch.load(path, weights_only=True)
     assert checkpoint["wall_time_s"] > 0
     checkpoint["wall_time_s"] = 1000.0
     torch.save(checkpoint, path)

@@ -89,8 +89,12 @@ def test_invalid_key_is_one_scenario_error_naming_it_before_anything_runs(sweep_
         run_sweep(path)
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("sweep point 1/4 (links.snr_offset_db=0__links.snr=1): unknown key 'links.snr'")
-    assert "allowed: " in message and "snr_offset_db" in message
+    # the sweep file, then the point and the key; every invalid point has its own line
+    assert message.startswith(f"{path}: sweep point 1/4 (links.snr_offset_db=0__links.snr=1): unknown key 'links.snr'")
+    assert "allowed: " in message and "snr_offset_db" in message and message.endswith("(and 3 more invalid points)")
+    assert [line.split(": ")[1] for line in err.value.lines] == [
+        "sweep point 1/4 (links.snr_offset_db=0__links.snr=1)", "sweep point 2/4 (links.snr_offset_db=0__links.snr=2)",
+        "sweep point 3/4 (links.snr_offset_db=3__links.snr=1)", "sweep point 4/4 (links.snr_offset_db=3__links.snr=2)"]
     assert not (tmp_path / "out").exists()
 
 
