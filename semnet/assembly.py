@@ -25,7 +25,7 @@ from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
 from semnet.channels.layer.link_channels import LinkChannels
 from semnet.net.network import Network, build_network
-from semnet.registry import methods
+from semnet.registry import methods, trainers
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim.traffic import TrafficPlan
@@ -132,20 +132,20 @@ def resolve_device(name: str) -> torch.device:
 
 
 def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device) -> Trainer:
-    """The trainer ``simulation`` asks for: in-process, batched, or spread over workers;
-    ``channel`` is every link's channel (:func:`link_channels`)."""
+    """The trainer ``simulation.trainer`` names (a registered one), built with every
+    link's channel (:func:`link_channels`); the sequential one is spread over
+    ``simulation.workers`` processes (or Ray actors) where there are several."""
     sim = scenario.simulation
     loss, precision = scenario.method.loss, sim.precision
-    if sim.trainer == "batched":
-        from semnet.fl.execution.batched import BatchedTrainer
-
-        return BatchedTrainer(channel, device, loss=loss, precision=precision)
+    cls = trainers.get(sim.trainer)
+    if sim.trainer != "sequential":
+        return cls(channel, device, loss=loss, precision=precision)
     from semnet.fl.execution.parallel import ParallelTrainer
     from semnet.workers import resolve_workers
 
     workers = resolve_workers(sim.workers, device)
     if workers <= 1 and sim.backend == "local":
-        return Trainer(channel, device, loss=loss, precision=precision)
+        return cls(channel, device, loss=loss, precision=precision)
     trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
                               threads=sim.threads or 1)
     trainer.start()  # workers start up while the run loads its data, builds its models and scores its start

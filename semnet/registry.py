@@ -335,6 +335,11 @@ media: Registry = Registry("medium", builtins=("semnet.sim.medium", "semnet.sim.
 schedulers: Registry = Registry("scheduler", builtins=("semnet.sim.band",), base="semnet.sim.band.SharedBand")
 """How a cell's band is shared (``links.scheduler``): classes of :class:`semnet.sim.band.SharedBand`."""
 
+trainers: Registry = Registry("trainer", builtins=("semnet.fl.execution.trainer", "semnet.fl.execution.batched"),
+                              base="semnet.fl.execution.trainer.Trainer")
+"""Where a round's jobs train (``simulation.trainer``): classes of :class:`semnet.fl.execution.trainer.Trainer`;
+``sequential`` is the one ``simulation.workers`` spreads over worker processes or Ray actors."""
+
 ALL: dict[str, Registry] = {
     "methods": methods,
     "controls": controls,
@@ -350,6 +355,7 @@ ALL: dict[str, Registry] = {
     "time_correlations": time_correlations,
     "media": media,
     "schedulers": schedulers,
+    "trainers": trainers,
 }
 """Every registry by its plural name (``semnet list NAME``)."""
 

@@ -55,6 +55,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("links.channel.time_correlation", registry.time_correlations, scenario.links.channel.time_correlation),
         ("links.medium", registry.media, scenario.links.medium),
         ("links.scheduler", registry.schedulers, scenario.links.scheduler),
+        ("simulation.trainer", registry.trainers, scenario.simulation.trainer),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]

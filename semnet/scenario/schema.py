@@ -348,8 +348,9 @@ class SimulationSpec(_Spec):
         description="processes (or Ray actors) that train a round's jobs side by side (None: the free cores)",
     )
     backend: Literal["local", "ray"] = Field("local", description="where workers run: local processes or Ray actors")
-    trainer: Literal["sequential", "batched"] = Field(
-        "sequential", description="batched: same-shaped jobs trained together as stacked models (torch.func)"
+    trainer: str = Field(
+        "sequential", description="a registered trainer (semnet list trainers): sequential (spread over workers "
+        "where there are several), batched (same-shaped jobs trained together as stacked models, torch.func)"
     )
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: model layers under autocast")
     collapse_drop_db: float | None = Field(
@@ -359,12 +360,13 @@ class SimulationSpec(_Spec):
 
     @model_validator(mode="after")
     def _check_parallel(self) -> "SimulationSpec":
-        if self.trainer == "batched" and self.workers is not None and self.workers > 1:
-            raise SpecValueError("workers", self.workers,
-                                 "the batched trainer runs in one process; allowed: 1 or null with trainer: batched")
-        if self.trainer == "batched" and self.backend == "ray":
-            raise SpecValueError("backend", self.backend,
-                                 "the batched trainer runs in one process; allowed: local with trainer: batched")
+        # only the sequential trainer is spread over worker processes or Ray actors
+        if self.trainer != "sequential" and self.workers is not None and self.workers > 1:
+            raise SpecValueError("workers", self.workers, f"the {self.trainer} trainer runs in one process; "
+                                 f"allowed: 1 or null with trainer: {self.trainer}")
+        if self.trainer != "sequential" and self.backend == "ray":
+            raise SpecValueError("backend", self.backend, f"the {self.trainer} trainer runs in one process; "
+                                 f"allowed: local with trainer: {self.trainer}")
         if self.backend == "ray" and importlib.util.find_spec("ray") is None:
             raise SpecValueError("backend", self.backend, "needs Ray: pip install 'semnet[ray]' (or backend: local)")
         return self

@@ -89,6 +89,7 @@ BUILT_IN = {
     "channels": ["none", "rayleigh", "rician"],
     "topologies": ["complete", "ring", "star", "grid", "erdos_renyi", "random_geometric", "small_world", "edges"],
     "partitioners": ["iid", "dirichlet", "classes", "source"],
+    "trainers": ["sequential", "batched"],
 }
 
 

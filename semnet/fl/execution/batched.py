@@ -31,6 +31,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from semnet.channels import complex_normal_torch
 from semnet.fl.execution.terms import stackable
+from semnet.registry import trainers
 from semnet.fl.execution.parallel import job_chains
 from semnet.fl.execution.trainer import JobResult, Trainer, TrainJob, _make_optimizer
 from semnet.models import Channel
@@ -76,6 +77,7 @@ class _Stack:
                 module.train()
 
 
+@trainers.register("batched", "a round's same-shaped jobs as one stacked model (torch.func.vmap), in one process")
 class BatchedTrainer(Trainer):
     """Trains same-shaped jobs of a round together (see the module docstring)."""
 

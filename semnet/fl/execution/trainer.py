@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from semnet.fl.execution.terms import ClientTerm
+from semnet.registry import trainers
 from semnet.models import Channel, transmit
 from semnet.channels.layer.channel import from_complex, power_normalize, to_complex
 from semnet.channels.layer.link_channels import LinkChannels, RoutedChannel, as_link_channels
@@ -102,6 +103,7 @@ class JobResult:
 PRECISIONS = ("fp32", "bf16")
 
 
+@trainers.register("sequential", "one job after another in this process, or spread over simulation.workers")
 class Trainer:
     """Runs ``TrainJob``s with real PyTorch steps on ``device``, one after another.
 
