@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> list[Path]:
     if args.command == "timeline":
         return write_timeline(args.run, args.out, args.branch)
     if args.command == "channel-time":
-        from .channel_time import plot_realised_snr
+        from .channel_over_time import plot_realised_snr
 
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "keep":

@@ -128,7 +128,7 @@ def _dispatch(args) -> int:
     if args.command == "report":
         return _report(args.runs)
     if args.command == "sweep":
-        from semnet.sweep import run_sweep_cli
+        from semnet.cli.sweep import run_sweep_cli
 
         return run_sweep_cli(args)
     raise AssertionError(args.command)

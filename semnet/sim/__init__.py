@@ -1,4 +1,4 @@
-"""SimPy engine: links as FIFO resources, media that share airtime (dedicated links, node
+"""SimPy engine: links as FIFO servers booked by arithmetic, media that share airtime (dedicated links, node
 radios, a cell's scheduled bands), compute as per-node resources, rounds of tasks."""
 
 from semnet.sim.engine import Simulator

@@ -11,7 +11,6 @@ it again. ``sweep.json`` records every point's overrides, status, error and numb
 """
 
 from semnet.sweep.backends import BACKENDS
-from semnet.sweep.cli import run_sweep_cli
 from semnet.sweep.driver import PointResult, run_sweep
 from semnet.sweep.points import Point, expand, point_name
 from semnet.sweep.spec import SweepSpec, load_sweep, parse_sweep
@@ -26,5 +25,4 @@ __all__ = [
     "parse_sweep",
     "point_name",
     "run_sweep",
-    "run_sweep_cli",
 ]

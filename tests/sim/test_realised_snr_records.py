@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from semnet.analysis.channel_time import plot_realised_snr, realised_snr
+from semnet.analysis.channel_over_time import plot_realised_snr, realised_snr
 from semnet.analysis.runs import AnalysisError
 from semnet.net.network import build_network
 from semnet.scenario.schema import ChannelSpec, LinksSpec, MobilitySpec, RateSpec
