@@ -155,14 +155,20 @@ class Registry(Generic[T]):
         return self._aliases.get(name, name)
 
     def names(self) -> list[str]:
-        """Registered names, built-ins first, in registration order."""
+        """Registered names: built-ins first, in the order of their modules in
+        ``builtins`` and of registration within a module (whatever imported them first),
+        then plugins in registration order."""
         self._ensure_loaded()
-        return list(self._entries)
+        def rank(module: str) -> int:  # a built-in package's modules rank with it
+            return next((k for k, b in enumerate(self._builtins) if module == b or module.startswith(b + ".")),
+                        len(self._builtins))
+
+        ranked = sorted(enumerate(self._entries.values()), key=lambda item: (rank(item[1].module), item[0]))
+        return [entry.name for _, entry in ranked]
 
     def describe(self) -> dict[str, str]:
-        """Name -> one-line description, for ``semnet list``."""
-        self._ensure_loaded()
-        return {name: entry.description for name, entry in self._entries.items()}
+        """Name -> one-line description, for ``semnet list`` (in :meth:`names` order)."""
+        return {name: self._entries[name].description for name in self.names()}
 
     def entry(self, name: str) -> Entry[T]:
         self.get(name)
@@ -292,7 +298,7 @@ controls: Registry = Registry("control", builtins=("semnet.fl.methods.controls",
 
 algorithms: Registry = Registry("federated algorithm", builtins=(
     "semnet.fl.algorithms.federated", "semnet.fl.algorithms.scaffold", "semnet.fl.algorithms.fedavgm",
-    "semnet.fl.algorithms.feddyn"),
+    "semnet.fl.algorithms.feddyn", "semnet.fl.algorithms.adaptive"),
                                 base="semnet.fl.algorithms.federated.FederatedStrategy")
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 

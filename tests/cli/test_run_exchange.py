@@ -84,7 +84,7 @@ BUILT_IN = {
     "methods": ["exchange", "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
                 "finefed", "finefed_joint", "finefed_encoder_only", "finefed_decoder_only"],
     "controls": ["compute_matched", "bytes_matched", "fedper", "ditto", "local_finetune", "oracle"],
-    "algorithms": ["fedavg", "fedprox", "scaffold", "fedavgm", "feddyn"],
+    "algorithms": ["fedavg", "fedprox", "scaffold", "fedavgm", "feddyn", "fedadagrad", "fedadam", "fedyogi"],
     "models": ["adjscc", "deep_jscc"],
     "channels": ["none", "rayleigh", "rician"],
     "topologies": ["complete", "ring", "star", "grid", "erdos_renyi", "random_geometric", "small_world", "edges"],

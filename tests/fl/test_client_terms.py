@@ -131,7 +131,8 @@ def test_fedavgm_moves_by_momentum_and_without_it_is_fedavg(tiny):
         assert torch.allclose(got, a - 0.5 * (w0.detach() - a), atol=1e-6)
 
 
-@pytest.mark.parametrize("algorithm,options", [("feddyn", {"alpha": 0.05}), ("fedavgm", {"momentum": 0.5})])
+@pytest.mark.parametrize("algorithm,options", [("feddyn", {"alpha": 0.05}), ("fedavgm", {"momentum": 0.5}),
+                                               ("fedadam", {"server_lr": 0.05})])
 def test_new_algorithms_run_end_to_end(tmp_path, algorithm, options):
     raw = tiny_scenario_dict(controls=[])
     raw["method"]["federated"].update(algorithm=algorithm, options=options, rounds=3)
@@ -198,3 +199,83 @@ def test_a_plugin_term_reaches_every_trainer(trainer):
         assert result.reports == {"frozen_steps": 3}
         assert all(torch.equal(a, b) for a, b in zip(model.decoder.parameters(), old.decoder.parameters()))
         assert not all(torch.equal(a, b) for a, b in zip(model.encoder.parameters(), old.encoder.parameters()))
+
+
+# --------------------------------------------------------------------------- adaptive server optimisers
+
+
+def _adaptive_by_hand(rule, w, history, lr=0.1, b1=0.9, b2=0.99, tau=1e-3):
+    """Reddi et al. (2021), Algorithm 2, on one scalar, written out with floats."""
+    m, v = 0.0, tau ** 2
+    for avg in history:
+        d = avg - w
+        m = b1 * m + (1 - b1) * d
+        if rule == "adagrad":
+            v = v + d * d
+        elif rule == "adam":
+            v = b2 * v + (1 - b2) * d * d
+        else:  # yogi: v moves towards d^2 by at most (1 - b2) d^2, additively
+            v = v - (1 - b2) * d * d * (1.0 if v > d * d else -1.0 if v < d * d else 0.0)
+        w = w + lr * m / (v ** 0.5 + tau)
+    return w, m, v
+
+
+@pytest.mark.parametrize("rule", ["adagrad", "adam", "yogi"])
+def test_adaptive_server_steps_match_the_paper(rule):
+    from semnet.fl.algorithms.aggregation import adaptive_server_step
+
+    history = [1.5, 1.2, 0.9]  # the clients' average each round
+    w, m, v = [torch.tensor([1.0], dtype=torch.float64)], [torch.zeros(1, dtype=torch.float64)], \
+        [torch.full((1,), 1e-6, dtype=torch.float64)]
+    for avg in history:
+        w, m, v = adaptive_server_step(w, [torch.tensor([avg], dtype=torch.float64)], m, v, rule=rule, server_lr=0.1,
+                                       beta1=0.9, beta2=0.99, tau=1e-3)
+    expected = _adaptive_by_hand(rule, 1.0, history)
+    assert (w[0].item(), m[0].item(), v[0].item()) == pytest.approx(expected, rel=1e-12)
+
+
+def test_yogi_and_adam_differ_once_v_exceeds_the_squared_update():
+    from semnet.fl.algorithms.aggregation import adaptive_server_step
+
+    args = dict(server_lr=0.1, beta1=0.9, beta2=0.5, tau=1e-3)
+    one = [torch.tensor([0.0])]
+    big, small = [torch.tensor([2.0])], [torch.tensor([0.1])]
+    out = {}
+    for rule in ("adam", "yogi"):
+        w, m, v = adaptive_server_step(one, big, [torch.zeros(1)], [torch.full((1,), 1e-6)], rule=rule, **args)
+        out[rule] = adaptive_server_step(w, [w[0] + small[0]], m, v, rule=rule, **args)[2][0].item()
+    # adam: v = 0.5 v + 0.5 d^2; yogi: v - 0.5 d^2 (v > d^2 = 0.01)
+    assert out["adam"] == pytest.approx(0.5 * (0.5 * 1e-6 + 0.5 * 4.0) + 0.5 * 0.01, rel=1e-5)
+    assert out["yogi"] == pytest.approx((1e-6 + 0.5 * 4.0) - 0.5 * 0.01, rel=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", ["fedadam", "fedyogi", "fedadagrad"])
+def test_adaptive_servers_step_on_parameters_and_keep_fedavg_messages(tiny, algorithm):
+    from semnet.fl.algorithms.aggregation import adaptive_server_step
+
+    scenario = tiny()
+    ctx, _ = build_context(scenario)
+    start = ctx.data.new_model()
+    params = _ordered_parameters(start)
+    y = {u: [p.detach() + d for p, d in zip(params, _like(params, 90 + u, 0.1))] for u in ctx.topology.users}
+    from semnet.registry import algorithms
+
+    strategy = algorithms.get(algorithm)(ctx, copy.deepcopy(start), _with_options(scenario, algorithm, server_lr=0.5))
+    fedavg = FederatedStrategy(ctx, copy.deepcopy(start), scenario.method.federated)
+    assert strategy.message_bits() == fedavg.message_bits()
+    strategy.aggregate(1, [_reply(strategy, u, y[u]) for u in ctx.topology.users], [])
+    fedavg.aggregate(1, [_reply(fedavg, u, y[u]) for u in ctx.topology.users], [])
+    rule = algorithm.removeprefix("fed")
+    expected, _, _ = adaptive_server_step(
+        [p.detach() for p in params], [p.detach() for p in _ordered_parameters(fedavg.model)],
+        [torch.zeros_like(p) for p in params], [torch.full_like(p, 1e-6) for p in params], rule=rule,
+        server_lr=0.5, beta1=0.9, beta2=0.99 if rule != "adagrad" else 0.0, tau=1e-3)
+    for p, e in zip(_ordered_parameters(strategy.model), expected, strict=True):
+        assert torch.allclose(p.detach(), e, atol=1e-6)
+
+
+def test_adagrad_takes_no_beta2():
+    raw = tiny_scenario_dict()
+    raw["method"]["federated"].update(algorithm="fedadagrad", options={"beta2": 0.9})
+    with pytest.raises(ScenarioError, match="not an option of algorithm 'fedadagrad'; allowed: server_lr, beta1, tau"):
+        validate(raw)

@@ -85,3 +85,33 @@ def feddyn_server_step(current: Sequence[Tensor], averaged: Sequence[Tensor], h:
     Returns ``(w', h')``."""
     new_h = [hk - alpha * share * (a - c) for hk, a, c in zip(h, averaged, current, strict=True)]
     return [a - hk / alpha for a, hk in zip(averaged, new_h, strict=True)], new_h
+
+
+ADAPTIVE_RULES = ("adagrad", "adam", "yogi")
+
+
+def adaptive_server_step(current: Sequence[Tensor], averaged: Sequence[Tensor], m: Sequence[Tensor],
+                         v: Sequence[Tensor], *, rule: str, server_lr: float, beta1: float, beta2: float,
+                         tau: float) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+    """One server step of FedAdagrad, FedAdam or FedYogi (Reddi et al., ICLR 2021,
+    Algorithm 2), with the pseudo-gradient ``d = averaged - current``:
+    ``m' = beta1 m + (1 - beta1) d``; ``v' = v + d^2`` (adagrad),
+    ``beta2 v + (1 - beta2) d^2`` (adam) or ``v - (1 - beta2) d^2 sign(v - d^2)`` (yogi);
+    ``w' = current + server_lr m' / (sqrt(v') + tau)``. Returns ``(w', m', v')``."""
+    if rule not in ADAPTIVE_RULES:
+        raise ValueError(f"unknown adaptive rule {rule!r}; allowed: {', '.join(ADAPTIVE_RULES)}")
+    new_w, new_m, new_v = [], [], []
+    for c, a, mk, vk in zip(current, averaged, m, v, strict=True):
+        d = a - c
+        m1 = beta1 * mk + (1 - beta1) * d
+        d2 = d * d
+        if rule == "adagrad":
+            v1 = vk + d2
+        elif rule == "adam":
+            v1 = beta2 * vk + (1 - beta2) * d2
+        else:
+            v1 = vk - (1 - beta2) * d2 * torch.sign(vk - d2)
+        new_m.append(m1)
+        new_v.append(v1)
+        new_w.append(c + server_lr * m1 / (torch.sqrt(v1) + tau))
+    return new_w, new_m, new_v

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from semnet.fl.algorithms.aggregation import feddyn_server_step
 from semnet.fl.algorithms.client_terms import LinearTerm, ProximalTerm
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, parameter_positions
 from semnet.fl.loop.context import RunContext
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec
@@ -57,22 +57,10 @@ class FedDynStrategy(FederatedStrategy):
 
     def apply_average(self, current, averaged, participants):
         # h and the correction act on the parameters; buffers keep the plain average
-        at = _parameter_positions(self.model)
+        at = parameter_positions(self.model)
         new_params, self.h = feddyn_server_step([current[k] for k in at], [averaged[k] for k in at], self.h,
                                                 alpha=self.options.alpha, share=participants / len(self.ctx.topology.users))
         out = list(averaged)
         for k, value in zip(at, new_params, strict=True):
             out[k] = value
         return out
-
-
-def _parameter_positions(model: nn.Module) -> list[int]:
-    """Where the parameters sit in ``tensors_of(encoder) + tensors_of(decoder)`` (in
-    :func:`_ordered_parameters`' order; the rest are floating-point buffers)."""
-    positions, offset = [], 0
-    for part in (model.encoder, model.decoder):
-        names = {n for n, _ in part.named_parameters()}
-        floating = [n for n, t in part.state_dict().items() if t.is_floating_point()]
-        positions += [offset + k for k, n in enumerate(floating) if n in names]
-        offset += len(floating)
-    return positions

@@ -267,6 +267,18 @@ class AlgorithmOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def parameter_positions(model: nn.Module) -> list[int]:
+    """Where the parameters sit in ``tensors_of(encoder) + tensors_of(decoder)`` (in
+    :func:`_ordered_parameters`' order; the rest are floating-point buffers)."""
+    positions, offset = [], 0
+    for part in (model.encoder, model.decoder):
+        names = {n for n, _ in part.named_parameters()}
+        floating = [n for n, t in part.state_dict().items() if t.is_floating_point()]
+        positions += [offset + k for k, n in enumerate(floating) if n in names]
+        offset += len(floating)
+    return positions
+
+
 def _ordered_parameters(model: nn.Module) -> list[nn.Parameter]:
     """Encoder parameters, then decoder parameters: the order of ``TrainJob.trainable``."""
     return list(model.encoder.parameters()) + list(model.decoder.parameters())

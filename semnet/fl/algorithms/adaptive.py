@@ -1,0 +1,72 @@
+"""Adaptive server optimisers (Reddi et al., "Adaptive Federated Optimization", ICLR
+2021): FedAdagrad, FedAdam and FedYogi. Clients train as in FedAvg; the server treats
+the mean update as a pseudo-gradient and steps with Adagrad, Adam or Yogi
+(:func:`~semnet.fl.algorithms.aggregation.adaptive_server_step`) over the model's
+parameters (floating-point buffers keep the plain average). Messages are FedAvg's.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from semnet.fl.algorithms.aggregation import adaptive_server_step
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, parameter_positions
+from semnet.fl.loop.context import RunContext
+from semnet.registry import algorithms
+from semnet.scenario.schema import FederatedSpec
+
+
+class AdagradOptions(AlgorithmOptions):
+    server_lr: float = Field(0.01, gt=0, le=100, description="server step size (eta; tune it, as the paper does)")
+    beta1: float = Field(0.9, ge=0, lt=1, description="first-moment decay")
+    tau: float = Field(1e-3, gt=0, le=1, description="adaptivity: added to sqrt(v); v starts at tau^2")
+
+
+class AdaptiveOptions(AdagradOptions):
+    beta2: float = Field(0.99, ge=0, lt=1, description="second-moment decay")
+
+
+class AdaptiveServer(FederatedStrategy):
+    """FedAvg's clients, an adaptive server step (``rule``: adagrad, adam or yogi)."""
+
+    rule: ClassVar[str] = ""
+    Options = AdaptiveOptions
+
+    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
+        super().__init__(ctx, model, spec)
+        params = _ordered_parameters(model)
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.full_like(p, self.options.tau ** 2) for p in params]
+
+    def apply_average(self, current, averaged, participants):
+        at, opt = parameter_positions(self.model), self.options
+        new_params, self.m, self.v = adaptive_server_step(
+            [current[k] for k in at], [averaged[k] for k in at], self.m, self.v, rule=self.rule,
+            server_lr=opt.server_lr, beta1=opt.beta1, beta2=getattr(opt, "beta2", 0.0), tau=opt.tau)
+        out = list(averaged)
+        for k, value in zip(at, new_params, strict=True):
+            out[k] = value
+        return out
+
+
+@algorithms.register("fedadagrad", "FedAdagrad (Reddi et al., 2021): an Adagrad server step (options: server_lr, "
+                     "beta1, tau)")
+class FedAdagrad(AdaptiveServer):
+    rule = "adagrad"
+    Options = AdagradOptions
+
+
+@algorithms.register("fedadam", "FedAdam (Reddi et al., 2021): an Adam server step (options: server_lr, beta1, "
+                     "beta2, tau)")
+class FedAdam(AdaptiveServer):
+    rule = "adam"
+
+
+@algorithms.register("fedyogi", "FedYogi (Reddi et al., 2021): a Yogi server step (options: server_lr, beta1, "
+                     "beta2, tau)")
+class FedYogi(AdaptiveServer):
+    rule = "yogi"
