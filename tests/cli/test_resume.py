@@ -180,6 +180,10 @@ VARIANTS = {
         "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
         "traffic": {"images_per_s": 25.0, "deadline_s": 0.05, "window_s": 0.2},
     },
+    # server state that lives in the algorithm: FedDyn's h and each client's g_i (the
+    # compute-matched control continues with FedDyn), FedYogi's moments
+    "feddyn": {"method.federated.algorithm": "feddyn", "method.federated.options": {"alpha": 0.05}},
+    "fedyogi": {"method.federated.algorithm": "fedyogi", "method.federated.options": {"server_lr": 0.05}},
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -190,7 +194,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
-    ("traffic", 7), ("traffic", 10), ("link_channels", 7),
+    ("traffic", 7), ("traffic", 10), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))
