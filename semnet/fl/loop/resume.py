@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # bump when the checkpoint's layout changes (older checkpoints are then refused);
-# 2: holdings of model versions, closing rounds; 3: one file per completed call
-FORMAT = 3
+# 2: holdings of model versions, closing rounds; 3: one file per completed call; 4: strategies
+# hold client terms and views, the medium's and channels' classes moved (issue 24)
+FORMAT = 4
 RESUME_CHECKPOINT = "resume.pt"  # under the run directory's checkpoints/
 RESUME_CALLS = "resume"  # checkpoints/resume/call00000.pt ...: the completed calls
 
