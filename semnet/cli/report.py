@@ -57,6 +57,10 @@ def format_summary(summary: dict, path: str = "") -> str:
     if delivery:
         lines.append("")
         lines.extend(format_delivery(delivery))
+    traffic = summary.get("traffic")
+    if traffic and traffic.get("branches"):
+        lines.append("")
+        lines.extend(format_traffic(traffic, [ph["name"] for ph in summary.get("phases", [])]))
     links = summary.get("links", [])
     if links:
         lines.append("")
@@ -90,3 +94,27 @@ def format_delivery(delivery: dict) -> list[str]:
 
 def _failures(counts: dict) -> int:
     return counts["messages_outage"] + counts["messages_late"] + counts["tasks_outage"] + counts["tasks_deadline_missed"]
+
+
+def format_traffic(traffic: dict, phase_order: list[str] = ()) -> list[str]:
+    """Live images (``traffic:``) per branch and, on the main branch, per phase (in
+    ``phase_order``, the run's): how many travelled, the share lost, the delivered
+    images' PSNR (mean, 5th percentile) and their latency (median, 99th percentile)."""
+    lines = [f"{'live images':<34}{'images':>8}{'lost %':>8}{'PSNR dB':>9}{'p5 dB':>8}{'p50 ms':>9}{'p99 ms':>9}"]
+
+    def row(name: str, r: dict) -> str:
+        lost = 100.0 * r["lost"] / r["images"] if r["images"] else None
+        ms = (lambda v: None if v is None else 1e3 * v)
+        return (f"{name:<34}{r['images']:>8}{_fmt(lost, '.1f'):>8}{_fmt(r['psnr_db_mean']):>9}"
+                f"{_fmt(r['psnr_db_p5']):>8}{_fmt(ms(r['latency_s_p50']), '.1f'):>9}{_fmt(ms(r['latency_s_p99']), '.1f'):>9}")
+
+    for branch, totals in traffic["branches"].items():
+        lines.append(row(branch, totals))
+        if branch == "main":
+            phases = totals.get("phases", {})
+            rank = {name: k for k, name in enumerate(phase_order)}
+            for phase in sorted(phases, key=lambda name: (rank.get(name, len(rank)), name)):
+                lines.append(row(f"  {phase}", phases[phase]))
+    lines.append(f"({traffic['images_per_s']:g} images/s per link, {traffic['arrivals']}, queue {traffic['queue']}; "
+                 "lost: past the deadline or in an outage; PSNR of the delivered images)")
+    return lines

@@ -124,7 +124,7 @@ def _run(tmp_path, name: str, raw: dict):
     return out, summary, metrics
 
 
-def test_a_run_with_traffic_records_images_windows_and_deployments(tmp_path):
+def test_a_run_with_traffic_records_images_windows_and_deployments(tmp_path, capsys):
     raw = tiny_scenario_dict()
     raw["simulation"]["workers"] = 1
     raw["traffic"] = {"images_per_s": 30.0, "deadline_s": 0.006, "window_s": 0.25, "queue": "images_first"}
@@ -146,6 +146,21 @@ def test_a_run_with_traffic_records_images_windows_and_deployments(tmp_path):
     # quality and cost of the method are those of the same run without traffic but for
     # time: images share the links, so model messages may wait
     assert summary["bytes_total"] == _run(tmp_path, "plain", tiny_scenario_dict())[1]["bytes_total"]
+
+    # semnet report shows them: images, share lost, delivered PSNR and latency, per phase
+    from semnet.cli.main import main as cli
+
+    assert cli(["report", str(out)]) == 0
+    text = capsys.readouterr().out.splitlines()
+    start = next(k for k, line in enumerate(text) if line.startswith("live images"))
+    fields = text[start + 1].split()
+    assert fields[0] == "main" and int(fields[1]) == len(images)
+    assert float(fields[2]) == pytest.approx(100 * len(lost) / len(images), abs=0.05)
+    delivered = [im["psnr_db"] for im in images if not im["lost"]]
+    assert float(fields[3]) == pytest.approx(sum(delivered) / len(delivered), abs=0.005)
+    assert float(fields[6]) == pytest.approx(1e3 * main["latency_s_p99"], abs=0.05)
+    assert [line.split()[0] for line in text[start + 2:start + 2 + len(summary["phases"])]] == \
+        [ph["name"] for ph in summary["phases"]]
 
 
 def test_images_on_the_exchange_protocol_have_latency_but_no_quality(tmp_path):
