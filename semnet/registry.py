@@ -191,6 +191,18 @@ class Signature:
     var_keyword: bool  # it also takes **kwargs
 
 
+def validated_options(component: type, options: dict):
+    """``options`` (a scenario's ``options`` mapping) as ``component``'s ``Options``
+    pydantic model (pydantic raises on bad keys or values); None for a component without
+    one, which takes no options (ValueError if some are given)."""
+    model = getattr(component, "Options", None)
+    if model is None:
+        if options:
+            raise ValueError(f"takes no options; got {', '.join(sorted(options))}")
+        return None
+    return model.model_validate(options)
+
+
 def signature_of(cls: type) -> Signature:
     """The keyword arguments ``cls(...)`` takes (a class without its own ``__init__``
     takes none, whatever ``object.__init__`` says)."""

@@ -169,6 +169,8 @@ def read_summary_json(path: str | Path) -> dict:
         raise SummaryError(f"cannot read {path}: {err.strerror or err}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
         raise SummaryError(f"{path}: not a run summary (not strict JSON: {str(err)[:120]})") from None
+    except RecursionError:
+        raise SummaryError(f"{path}: not a run summary (nested too deep)") from None
     if not isinstance(raw, dict):
         raise SummaryError(f"{path}: not a run summary (a JSON {type(raw).__name__}, not an object)")
     return raw

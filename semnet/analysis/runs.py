@@ -43,7 +43,7 @@ from typing import Iterable
 
 import yaml
 
-from semnet.summary import RunSummary
+from semnet.summary import RunSummary, SummaryError, read_summary_json
 
 log = logging.getLogger(__name__)
 
@@ -229,14 +229,9 @@ def read_summary(file: str | Path) -> dict:
     that is torn, binary, or not one."""
     file = Path(file)
     try:
-        text = file.read_bytes().decode("utf-8")
-        summary = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise AnalysisError(f"'{file}' is not a readable run summary ({_why(err)}); run the scenario again "
-                            "or remove that directory") from None
-    if not isinstance(summary, dict):
-        raise AnalysisError(f"'{file}' is not a run summary (a JSON object), it holds a {type(summary).__name__}; "
-                            "run the scenario again or remove that directory")
+        summary = read_summary_json(file)  # bounded, strict JSON, an object
+    except SummaryError as err:
+        raise AnalysisError(f"{err}; run the scenario again or remove that directory") from None
     for key, kind in _SUMMARY_SHAPES.items():
         value = summary.get(key)
         fits = value is None or (isinstance(value, dict) if kind is dict else

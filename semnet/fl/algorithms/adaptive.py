@@ -14,7 +14,7 @@ from pydantic import Field
 from torch import nn
 
 from semnet.fl.algorithms.aggregation import adaptive_server_step
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, parameter_positions
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
 from semnet.fl.loop.context import RunContext
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec
@@ -43,14 +43,15 @@ class AdaptiveServer(FederatedStrategy):
         self.v = [torch.full_like(p, self.options.tau ** 2) for p in params]
 
     def apply_average(self, current, averaged, participants):
-        at, opt = parameter_positions(self.model), self.options
-        new_params, self.m, self.v = adaptive_server_step(
-            [current[k] for k in at], [averaged[k] for k in at], self.m, self.v, rule=self.rule,
-            server_lr=opt.server_lr, beta1=opt.beta1, beta2=getattr(opt, "beta2", 0.0), tau=opt.tau)
-        out = list(averaged)
-        for k, value in zip(at, new_params, strict=True):
-            out[k] = value
-        return out
+        opt = self.options
+
+        def step(current_params, averaged_params):
+            new, self.m, self.v = adaptive_server_step(
+                current_params, averaged_params, self.m, self.v, rule=self.rule, server_lr=opt.server_lr,
+                beta1=opt.beta1, beta2=getattr(opt, "beta2", 0.0), tau=opt.tau)
+            return new
+
+        return step_parameters(self.model, current, averaged, step)
 
 
 @algorithms.register("fedadagrad", "FedAdagrad (Reddi et al., 2021): an Adagrad server step (options: server_lr, "

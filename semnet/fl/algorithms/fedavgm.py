@@ -7,8 +7,8 @@ from torch import nn
 
 from pydantic import Field
 
-from semnet.fl.algorithms.aggregation import momentum_server_step, tensors_of
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy
+from semnet.fl.algorithms.aggregation import momentum_server_step
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
 from semnet.fl.loop.context import RunContext
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec
@@ -20,7 +20,8 @@ class FedAvgMStrategy(FederatedStrategy):
 
     The server treats ``w - avg_k w_k`` as a gradient: ``v <- momentum v + (w - avg)``,
     ``w <- w - server_lr v`` (:func:`~semnet.fl.algorithms.aggregation.momentum_server_step`).
-    ``momentum = 0`` with ``server_lr = 1`` is FedAvg.
+    ``momentum = 0`` with ``server_lr = 1`` is FedAvg. It steps the parameters;
+    floating-point buffers keep the plain average, as in FedDyn and the adaptive servers.
     """
 
     class Options(AlgorithmOptions):
@@ -29,9 +30,12 @@ class FedAvgMStrategy(FederatedStrategy):
 
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
         super().__init__(ctx, model, spec)
-        self.velocity = [torch.zeros_like(t) for t in tensors_of(model.encoder) + tensors_of(model.decoder)]
+        self.velocity = [torch.zeros_like(p) for p in _ordered_parameters(model)]
 
     def apply_average(self, current, averaged, participants):
-        new, self.velocity = momentum_server_step(current, averaged, self.velocity, self.options.server_lr,
-                                                  self.options.momentum)
-        return new
+        def step(current_params, averaged_params):
+            new, self.velocity = momentum_server_step(current_params, averaged_params, self.velocity,
+                                                      self.options.server_lr, self.options.momentum)
+            return new
+
+        return step_parameters(self.model, current, averaged, step)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from semnet.fl.algorithms.aggregation import feddyn_server_step
 from semnet.fl.algorithms.client_terms import LinearTerm, ProximalTerm
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, parameter_positions
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
 from semnet.fl.loop.context import RunContext
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec
@@ -56,11 +56,11 @@ class FedDynStrategy(FederatedStrategy):
         super().aggregate(rnd, replies, failures)
 
     def apply_average(self, current, averaged, participants):
-        # h and the correction act on the parameters; buffers keep the plain average
-        at = parameter_positions(self.model)
-        new_params, self.h = feddyn_server_step([current[k] for k in at], [averaged[k] for k in at], self.h,
-                                                alpha=self.options.alpha, share=participants / len(self.ctx.topology.users))
-        out = list(averaged)
-        for k, value in zip(at, new_params, strict=True):
-            out[k] = value
-        return out
+        share = participants / len(self.ctx.topology.users)
+
+        def step(current_params, averaged_params):
+            new, self.h = feddyn_server_step(current_params, averaged_params, self.h, alpha=self.options.alpha,
+                                             share=share)
+            return new
+
+        return step_parameters(self.model, current, averaged, step)

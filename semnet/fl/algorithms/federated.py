@@ -34,6 +34,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from semnet.registry import validated_options
 from semnet.fl.algorithms.aggregation import apply_average_update, differences, load_tensors, tensors_of, weighted_average
 from semnet.fl.algorithms.client_terms import ClientTerm, ProximalTerm
 from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext
@@ -79,11 +80,7 @@ class FederatedStrategy(RoundStrategy):
     @classmethod
     def validate_options(cls, options: dict) -> BaseModel | None:
         """``method.federated.options`` as this algorithm's ``Options`` (pydantic raises on bad keys)."""
-        if cls.Options is None:
-            if options:
-                raise ValueError(f"takes no options; got {', '.join(sorted(options))}")
-            return None
-        return cls.Options.model_validate(options)
+        return validated_options(cls, options)
 
     def pairing(self) -> Pairing:
         return global_pairing(self.model)
@@ -267,7 +264,19 @@ class AlgorithmOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def parameter_positions(model: nn.Module) -> list[int]:
+def step_parameters(model: nn.Module, current: list[torch.Tensor], averaged: list[torch.Tensor],
+                    step) -> list[torch.Tensor]:
+    """``averaged`` (``tensors_of`` order) with its parameters replaced by
+    ``step(current parameters, averaged parameters)``: a server optimiser acts on the
+    parameters, floating-point buffers keep the plain average."""
+    at = _parameter_positions(model)
+    out = list(averaged)
+    for k, value in zip(at, step([current[k] for k in at], [averaged[k] for k in at]), strict=True):
+        out[k] = value
+    return out
+
+
+def _parameter_positions(model: nn.Module) -> list[int]:
     """Where the parameters sit in ``tensors_of(encoder) + tensors_of(decoder)`` (in
     :func:`_ordered_parameters`' order; the rest are floating-point buffers)."""
     positions, offset = [], 0

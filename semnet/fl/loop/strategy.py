@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from torch import nn
 
+from semnet.registry import validated_options
 from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext, StrategyView, cpu_state
 from semnet.fl.loop.convergence import ConvergenceCheck
 from semnet.fl.loop.resume import call_snapshot, restore_call
@@ -351,11 +352,7 @@ class Method:
     @classmethod
     def validate_options(cls, options: dict) -> BaseModel | None:
         """``method.options`` as this method's ``Options`` (pydantic raises on bad keys)."""
-        if cls.Options is None:
-            if options:
-                raise ValueError(f"takes no options; got {', '.join(sorted(options))}")
-            return None
-        return cls.Options.model_validate(options)
+        return validated_options(cls, options)
 
     def run(self, ctx: RunContext) -> MethodOutcome:
         raise NotImplementedError
