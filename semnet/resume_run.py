@@ -85,7 +85,7 @@ def _check_simulator(checkpoint_file: Path, snapshot) -> None:
     """The one object graph a checkpoint carries as bytes, its simulator's medium, holds
     only the classes a medium is made of (checked here, before the run starts)."""
     from semnet.safe_load import CHECKPOINT_RULE, unreadable_reason
-    from semnet.sim.engine import check_medium_state
+    from semnet.sim.medium_state import check_medium_state
 
     if snapshot is None:
         return

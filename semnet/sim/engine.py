@@ -24,19 +24,17 @@ then; a task's stage goes on once all its messages are resolved.
 
 from __future__ import annotations
 
-import io
 import math
-import pickle
 from typing import Callable, Iterable
 
 import simpy
 
 from semnet.net.network import Network
-from semnet.safe_load import RestrictedUnpickler, UnsafeData
 from semnet.seeding import numpy_rng
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium
+from semnet.sim.medium_state import pickle_medium, unpickle_medium
 from semnet.sim.message import Message, Task, TaskOutcome
 from semnet.sim.traffic import TrafficPlan, TrafficSource
 
@@ -213,7 +211,7 @@ class Simulator:
             "bits_total": self.bits_total,
             "messages_total": self.messages_total,
             "compute_samples_total": self.compute_samples_total,
-            "medium": _pickle_medium(self.medium),
+            "medium": pickle_medium(self.medium),
             **({} if self.traffic is None else {"traffic": self.traffic.state(), "arrivals": list(self.arrivals)}),
         }
 
@@ -230,7 +228,7 @@ class Simulator:
         self.bits_total = state["bits_total"]
         self.messages_total = state["messages_total"]
         self.compute_samples_total = state["compute_samples_total"]
-        self.medium = _unpickle_medium(state["medium"], self._queues)
+        self.medium = unpickle_medium(state["medium"], self._queues)
         self.medium.attach(self)
         if self.traffic is not None:
             self.traffic.load_state(state["traffic"])
@@ -527,77 +525,6 @@ class _Fire:
 
     def __call__(self, _timeout) -> None:
         self.event.succeed(self.value)
-
-
-class _MediumPickler(pickle.Pickler):
-    """Pickles a medium with its links' queues by reference: a transmission still on the
-    air must use the simulator's own queue (its random stream and fading) once restored."""
-
-    def persistent_id(self, obj):
-        if isinstance(obj, LinkQueue):
-            return ("link", obj.params.src, obj.params.dst)
-        return None
-
-
-# what a medium's state between rounds may hold (any other name in it is refused, never
-# imported): the media, their bands and radios, transmissions still on the air and the
-# stages of tasks that wait for them
-MEDIUM_CLASSES = frozenset({
-    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("collections", "deque"), ("collections", "OrderedDict"),
-    ("semnet.net.rate", "TransmissionOutcome"),
-    ("semnet.sim.band", "BandJob"), ("semnet.sim.band", "SharedBand"), ("semnet.sim.band", "_Wake"),
-    ("semnet.sim.cell", "CellMedium"), ("semnet.sim.cell", "_CloseGroups"),
-    ("semnet.sim.engine", "_Round"), ("semnet.sim.engine", "_Stage"),
-    ("semnet.sim.medium", "DedicatedMedium"), ("semnet.sim.medium", "Transmission"),
-    ("semnet.sim.message", "Message"), ("semnet.sim.message", "Task"), ("semnet.sim.message", "TaskOutcome"),
-    ("semnet.sim.radio", "NodeRadioMedium"), ("semnet.sim.radio", "NodeRadios"),
-})
-
-
-def medium_classes() -> frozenset[tuple[str, str]]:
-    """:data:`MEDIUM_CLASSES` and every registered medium and cell scheduler (built-in or
-    a plugin's: code the run already imported to build its medium), by module and name."""
-    from semnet.registry import media, schedulers
-
-    registered = {media.get(name) for name in media.names()} | {schedulers.get(name) for name in schedulers.names()}
-    return MEDIUM_CLASSES | {(cls.__module__, cls.__qualname__) for cls in registered}
-
-
-def _link_of(queues: dict | None):
-    """A persistent id's link queue (``queues`` None: a placeholder, for a check only)."""
-
-    def find(pid):
-        if not (isinstance(pid, tuple) and len(pid) == 3 and pid[0] == "link"):
-            raise UnsafeData(f"the data refers to {pid!r}, which is no link")
-        if queues is None:
-            return None
-        queue = queues.get((pid[1], pid[2]))
-        if queue is None:
-            raise UnsafeData(f"the data refers to link {pid[1]} -> {pid[2]}, which the network does not have")
-        return queue
-
-    return find
-
-
-def _pickle_medium(medium) -> bytes:
-    buffer = io.BytesIO()
-    _MediumPickler(buffer).dump(medium)
-    return buffer.getvalue()
-
-
-def _unpickle_medium(data: bytes, queues: dict | None):
-    """The medium in ``data`` (from :func:`_pickle_medium`), its links' queues taken from
-    ``queues``; builds only :func:`medium_classes` (:class:`UnsafeData` otherwise)."""
-    if not isinstance(data, bytes):
-        raise UnsafeData(f"a medium's state must be bytes, got {type(data).__name__}")
-    return RestrictedUnpickler(data, medium_classes(), _link_of(queues)).load()
-
-
-def check_medium_state(data: bytes) -> None:
-    """Raise :class:`UnsafeData` (or another unpickling error) unless ``data`` is a
-    medium's state that :func:`_unpickle_medium` would read; builds nothing else."""
-    _unpickle_medium(data, None)
 
 
 def _random(params) -> bool:

@@ -11,7 +11,8 @@ import yaml
 from semnet.cli.main import EXIT_USER_ERROR, main
 from semnet.errors import ScenarioError
 from semnet.scenario import load_scenario, validate
-from semnet.scenario.loader import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, _short
+from semnet.scenario.loader import _short
+from semnet.scenario.yaml_text import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES
 
 from .conftest import exchange_scenario, with_key
 
