@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,30 +19,7 @@ from semnet.net.rate import plan_transmission
 from semnet.registry import UnknownNameError, channels
 from semnet.scenario.links import LinksSpec
 
-def law(kind, k_factor=0.0):
-    """The fading law ``kind`` (a name, with ``k_factor`` where it takes one, or a built model)."""
-    if isinstance(kind, FadingModel):
-        return kind
-    return make_fading(SimpleNamespace(fading=kind, channel_options={}, k_factor=k_factor))
-
-
-def _linear(snr_db):
-    return np.power(10.0, np.asarray(snr_db, dtype=float) / 10.0)
-
-
-def outage_of(model, snr_db, threshold):
-    """``P(|h|^2 snr < threshold)`` from the law's CDF."""
-    return np.asarray(model.power_gain_cdf(np.asarray(threshold, dtype=float) / _linear(snr_db)), dtype=float)[()]
-
-
-def rate_outage_of(model, snr_db, rate_bps_hz):
-    """``P(log2(1 + |h|^2 snr) < R)``."""
-    return outage_of(model, snr_db, np.expm1(np.asarray(rate_bps_hz, dtype=float) * math.log(2.0)))
-
-
-def capacity_of(model, snr_db):
-    """``E[log2(1 + |h|^2 snr)]``."""
-    return np.asarray(model.ergodic_capacity_bps_hz(np.asarray(_linear(snr_db), dtype=float)), dtype=float)[()]
+from .record_reference import capacity_of, law, outage_of, rate_outage_of  # noqa: E402  (one copy)
 
 
 PLUGIN = "test_nakagami"
