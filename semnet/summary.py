@@ -1,10 +1,10 @@
 """``summary.json`` as a typed object: what the runner writes and what ``semnet report``,
 the sweep table and :mod:`semnet.analysis` read.
 
-The core — final quality, totals, phases, links, controls, the network, the model and
-the data — is typed; sections that only some runs have (``delivery``, ``energy``,
-``traffic``, ``channel_over_time``, ``headroom``, a method's own extras) are kept as
-they are written (``extra`` keys). Run directories written by earlier versions load:
+The core — final quality, totals, phases, links, controls, the network, the model, the
+data, live images (``traffic``) and ``energy`` — is typed; the other sections that only
+some runs have (``delivery``, ``channel_over_time``, ``headroom``, a method's own
+extras) are kept as they are written (``extra`` keys). Run directories written by earlier versions load:
 every key added since is optional. :func:`load_summary` turns any unreadable file into
 one :class:`~semnet.errors.SemnetError` line.
 """
@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from semnet.errors import SemnetError
 
-__all__ = ["ControlSummary", "LinkScore", "PhaseSummary", "RunSummary", "SummaryError", "load_summary",
+__all__ = ["BranchImageStats", "ControlSummary", "EnergySummary", "ImageStats", "LinkScore", "PhaseSummary",
+           "RunSummary", "TrafficSummary", "SummaryError", "load_summary",
            "read_summary_json"]
 
 MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a summary of 10,000 links is a few MB
@@ -100,6 +101,71 @@ class DataSummary(_Section):
     image_hw: list[int]
 
 
+class ImageStats(_Section):
+    """Live images (``traffic:``) of one branch, phase or link: how many travelled, how many
+    were lost (past the deadline or in an outage), the delivered images' PSNR (dB, mean and
+    5th percentile) and every image's latency (s: mean, median, 99th percentile)."""
+
+    images: int
+    delivered: int | None = None
+    lost: int
+    psnr_db_mean: float | None = None
+    psnr_db_p5: float | None = None
+    latency_s_mean: float | None = None
+    latency_s_p50: float | None = None
+    latency_s_p99: float | None = None
+
+
+class LinkImageStats(ImageStats):
+    src: int
+    dst: int
+
+
+class PhaseImageStats(ImageStats):
+    links: list[LinkImageStats] = []
+
+
+class BranchImageStats(ImageStats):
+    phases: dict[str, PhaseImageStats] = {}
+
+
+class TrafficSummary(_Section):
+    """The ``traffic`` section: the traffic settings and the images of every branch."""
+
+    images_per_s: float | None = None
+    arrivals: str | None = None
+    queue: str | None = None
+    branches: dict[str, BranchImageStats] = {}
+
+
+class EnergyParts(_Section):
+    """Energy (J) of a node, a phase or a branch: compute, transmit, receive, idle, total."""
+
+    compute_j: float
+    tx_j: float
+    rx_j: float
+    idle_j: float
+    total_j: float
+
+
+class PhaseEnergy(EnergyParts):
+    nodes: dict[str, EnergyParts] = {}  # main branch only
+
+
+class BranchEnergy(EnergyParts):
+    phases: dict[str, PhaseEnergy] = {}
+
+
+class EnergySummary(EnergyParts):
+    """The ``energy`` section: the main branch's total (``users_j``: without the aggregator),
+    per node, per phase, and every branch's."""
+
+    users_j: float
+    nodes: dict[str, EnergyParts] = {}
+    phases: dict[str, PhaseEnergy] = {}
+    branches: dict[str, BranchEnergy] = {}
+
+
 class RunSummary(_Section):
     """A finished run (see the README's table of run files for each key)."""
 
@@ -125,8 +191,8 @@ class RunSummary(_Section):
     data: DataSummary | None = None
     totals_branches: list[str] | None = None
     delivery: dict | None = None
-    energy: dict | None = None
-    traffic: dict | None = None
+    energy: EnergySummary | None = None
+    traffic: TrafficSummary | None = None
     channel_over_time: dict | None = None
     headroom: dict | None = None
     finetune_budget: dict | None = None

@@ -23,10 +23,18 @@ map        map.md/.csv/.png: the heterogeneity map, per channel structure and da
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
            --out at the same relative paths, to commit them as records (--checkpoint global.pt: that too)
 all        every one of the above but keep that the runs support (others are skipped with a reason)
-timeline   RUN_DIR --out FIG.png: one run's live images (traffic:) over simulated time: delivered
+plot       --y OUTCOME --x KEY: any outcome (quality, bytes, times, energies, live images' loss, delivered
+           PSNR, latency) against any scenario key a sweep varied, one line per method (and --group-by group)
+timeline   RUN_DIR... --out FIG.png: one run's live images (traffic:) over simulated time: delivered
            PSNR and latency, phases shaded, model deployments marked
 channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of a few links of one run
            over simulated time, phases shaded (a channel over time; default --out RUN_DIR/analysis)
+
+Like with like: table, tradeoff, energy, snr and plot average runs over seeds only. Runs of one
+method that differ in any other scenario setting are refused with one line naming what differed;
+--group-by KEY (the scenario's name, or any dotted key such as links.medium; repeatable) separates
+them into rows and lines of their own, and --pool averages them anyway and says what it pooled.
+map --group-by writes one map per group, in a folder each.
 
 RUN_DIRS are run directories or folders searched recursively for them. Figures are
 written as PNG and SVG (timeline: the file --out names, or timeline.png/.svg in a
@@ -41,16 +49,20 @@ import math
 import sys
 from pathlib import Path
 
+from semnet.outcomes import OUTCOMES
+
 from .at_test_snr import write_at_test_snr
 from .budget import budget_points, write_budget
+from .grouping import check_pooling, with_groups
 from .heterogeneity_map import map_cells, write_map
 from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
+from .plot import write_plot
 from .realised_snr import realised_points, write_realised_snr
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
-from .snr import X_CHOICES, snr_series, write_snr
-from .style import colours
+from .snr import X_CHOICES, snr_buckets, snr_series, write_snr
+from .style import colours, file_stem
 from .table import methods_table, paired_differences, write_table
 from .topology_sweep import PARAMS, swept_param, write_topology_sweep
 from .timeline import write_timeline
@@ -60,7 +72,9 @@ log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
 COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "energy",
-            "map", "keep", "all")
+            "map", "plot", "keep", "all")
+#: Commands that take --group-by and --pool.
+GROUPED = ("table", "tradeoff", "snr", "energy", "map", "plot", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -94,6 +108,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "energy": "final quality vs total energy (runs that account energy), Pareto front marked",
         "map": "heterogeneity map: oracle headroom and FineFed minus the matched controls per channel structure "
                "and data split",
+        "plot": "any outcome (--y) against any scenario key (--x), one line per method and group",
         "keep": "copy finished runs into --out (a results folder) at the same relative paths, events compressed",
         "all": "every output the runs support",
     }
@@ -107,7 +122,20 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name == "keep":
             p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
                            help="also keep this file of each run's checkpoints/ folder (repeatable), e.g. global.pt")
-        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep"):
+        if name in GROUPED:
+            p.add_argument("--group-by", action="append", default=[], metavar="KEY",
+                           help="separate runs by this scenario key (dotted, e.g. links.medium) or by name; "
+                                "repeatable")
+            p.add_argument("--pool", action="store_true",
+                           help="average runs that differ in more than the seed anyway (the output says what differed)")
+        if name == "plot":
+            p.add_argument("--y", required=True, choices=tuple(OUTCOMES), metavar="OUTCOME",
+                           help="the outcome on the y axis: " + ", ".join(OUTCOMES))
+            p.add_argument("--x", required=True, metavar="KEY",
+                           help="a dotted scenario key on the x axis, e.g. links.snr_offset_db or links.medium")
+            p.add_argument("--final-only", action="store_true",
+                           help="only each method's result (no FineFed start or controls)")
+        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep", "plot"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -118,9 +146,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p = sub.add_parser("timeline", help="one run's live images over simulated time: PSNR and latency, phases "
                        "shaded, deployments marked", description="delivered-image PSNR and image latency of a run "
                        "made with traffic: against simulated time")
-    p.add_argument("run", metavar="RUN_DIR", help="a run directory written with a traffic: section")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                   help="run directories written with a traffic: section (several: overlaid)")
     p.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf) or a folder (timeline.png/.svg)")
-    p.add_argument("--branch", default="main", help="the branch to draw (main, or control_<name>)")
+    p.add_argument("--branch", action="append", default=[], dest="branches",
+                   help="a branch to draw (main, or control_<name>; default main); repeat to overlay several")
     p = sub.add_parser("channel-time", help="one run's realised SNR of a few links over simulated time, phases "
                        "shaded (a channel over time)", description="realised_snr.png/.svg: the SNR each message of "
                        "a few links met at its start against simulated time, the main branch's phases shaded")
@@ -166,78 +196,132 @@ def _energy_applies(runs: list[Run]) -> str | None:
 def run(args: argparse.Namespace) -> list[Path]:
     """Do one command; return the paths written (also used by the tests)."""
     if args.command == "timeline":
-        return write_timeline(args.run, args.out, args.branch)
+        return write_timeline(args.runs, args.out, args.branches or ["main"])
     if args.command == "channel-time":
         from .channel_over_time import plot_realised_snr
 
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
-    runs = load_runs(args.runs)
+    runs = with_groups(load_runs(args.runs), getattr(args, "group_by", ()))
     out = Path(args.out)
+    cmd = args.command
+    pool = getattr(args, "pool", False)
+    if cmd == "map" and args.group_by:
+        return _map_per_group(runs, out)
+    if cmd == "plot":
+        return write_plot(runs, out, args.y, args.x, pool=pool, final_only=args.final_only)
+    if cmd == "all":
+        return _write_all(args, runs, out, pool)
     colour_of = colours(group_by_label(as_variants(runs)))
     metric = getattr(args, "metric", "psnr_db")
-    written: list[Path] = []
-    cmd = args.command
-    if cmd in ("table", "all"):
-        written += write_table(methods_table(runs), out, paired=paired_differences(runs))
-    if cmd in ("tradeoff", "all"):
-        written += write_tradeoff(runs, out, metric, colour_of, final=getattr(args, "final", False))
-    if cmd in ("links", "all"):
-        written += write_links(runs, out, colour_of)
-    if cmd == "linkpairs":
-        written += write_link_pairs(link_differences(runs), out)
-    if cmd == "realised":
-        written += write_realised_snr(runs, out, colour_of)
-    if cmd == "budget":
-        written += write_budget(budget_points(runs), out)
-    if cmd == "map":
-        written += write_map(map_cells(runs), out)
-    if cmd == "snr":
-        written += write_snr(runs, out, args.snr_x, metric, colour_of)
-    if cmd == "topology":
-        written += write_topology_sweep(runs, out, args.param, metric, colour_of)
-    if cmd == "testsnr":
-        written += write_at_test_snr(runs, out)
+    if cmd == "table":
+        notes = _like_with_like(runs, pool, "table")
+        return write_table(methods_table(runs), out, paired=paired_differences(runs), pooled=notes)
+    if cmd == "tradeoff":
+        _like_with_like(runs, pool, "tradeoff")
+        return write_tradeoff(runs, out, metric, colour_of, final=getattr(args, "final", False))
     if cmd == "energy":
         why = _energy_applies(runs)
         if why is not None:
             raise AnalysisError(why)
-        written += write_energy_tradeoff(runs, out, metric, colour_of)
-    if cmd == "all":
-        pairs = link_differences(runs)
-        if pairs:
-            written += write_link_pairs(pairs, out)
-        else:
-            log.warning("skipped linkpairs: no FineFed run keeps per-link results for its start or controls")
-        if realised_points(runs):
-            written += write_realised_snr(runs, out, colour_of)
-        else:
-            log.warning("skipped realised: no run has a channel over time")
-        why = _budget_applies(runs)
-        if why is None:
-            written += write_budget(budget_points(runs), out)
-        else:
-            log.warning("skipped budget: %s", why)
-        why = _snr_applies(runs, args.snr_x)
-        if why is None:
-            written += write_snr(runs, out, args.snr_x, metric, colour_of)
-        else:
-            log.warning("skipped snr: %s", why)
-        why = None if args.param != "auto" else _topology_applies(runs)
-        if why is None:
-            written += write_topology_sweep(runs, out, args.param, metric, colour_of)
-        else:
-            log.warning("skipped topology: %s", why)
+        _like_with_like(runs, pool, "energy")
+        return write_energy_tradeoff(runs, out, metric, colour_of)
+    if cmd == "snr":
+        _snr_like_with_like(runs, args.snr_x, pool)
+        return write_snr(runs, out, args.snr_x, metric, colour_of)
+    writers = {
+        "links": lambda: write_links(runs, out, colour_of),
+        "linkpairs": lambda: write_link_pairs(link_differences(runs), out),
+        "realised": lambda: write_realised_snr(runs, out, colour_of),
+        "budget": lambda: write_budget(budget_points(runs), out),
+        "map": lambda: write_map(map_cells(runs), out),
+        "topology": lambda: write_topology_sweep(runs, out, args.param, metric, colour_of),
+        "testsnr": lambda: write_at_test_snr(runs, out),
+    }
+    return writers[cmd]()
+
+
+def _like_with_like(runs: list[Run], pool: bool, what: str) -> list[str]:
+    """Refuse rows that would average different settings (see :mod:`.grouping`); with
+    ``pool``, log and return what each pooled row mixes."""
+    buckets: dict[str, list[Run]] = {}
+    for v in as_variants(runs):
+        buckets.setdefault(v.label, []).append(v.run)
+    notes = check_pooling(buckets, pool=pool, what=what)
+    for note in notes:
+        log.warning("%s: %s", what, note)
+    return notes
+
+
+def _snr_like_with_like(runs: list[Run], x: str, pool: bool) -> None:
+    """One point of an SNR line holds runs of one links and topology setting: refuse
+    points whose runs differ elsewhere too (``--pool``: log what they mix)."""
+    for note in check_pooling(snr_buckets(runs, x), pool=pool, allowed=("links", "topology"), what="snr"):
+        log.warning("snr: %s", note)
+
+
+def _map_per_group(runs: list[Run], out: Path) -> list[Path]:
+    """``map --group-by``: one map per group, each in a folder named after the group."""
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(r.group, []).append(r)
+    written: list[Path] = []
+    for group, members in sorted(groups.items()):
+        written += write_map(map_cells(members), out / file_stem(group))
+    return written
+
+
+def _write_all(args: argparse.Namespace, runs: list[Run], out: Path, pool: bool) -> list[Path]:
+    """Every output the runs support; each one left out is named with its reason."""
+    colour_of = colours(group_by_label(as_variants(runs)))
+    metric = args.metric
+    written: list[Path] = []
+    try:
+        notes = _like_with_like(runs, pool, "all")
+    except AnalysisError as err:  # several settings and no --group-by: no pooled rows or curves
+        log.warning("skipped table, tradeoff, links and energy: %s", err)
+    else:
+        written += write_table(methods_table(runs), out, paired=paired_differences(runs), pooled=notes)
+        written += write_tradeoff(runs, out, metric, colour_of, final=getattr(args, "final", False))
+        written += write_links(runs, out, colour_of)
         why = _energy_applies(runs)
         if why is None:
             written += write_energy_tradeoff(runs, out, metric, colour_of)
         else:
             log.warning("skipped energy: %s", why)
+    pairs = link_differences(runs)
+    if pairs:
+        written += write_link_pairs(pairs, out)
+    else:
+        log.warning("skipped linkpairs: no FineFed run keeps per-link results for its start or controls")
+    if realised_points(runs):
+        written += write_realised_snr(runs, out, colour_of)
+    else:
+        log.warning("skipped realised: no run has a channel over time")
+    why = _budget_applies(runs)
+    if why is None:
+        written += write_budget(budget_points(runs), out)
+    else:
+        log.warning("skipped budget: %s", why)
+    why = _snr_applies(runs, args.snr_x)
+    if why is None:
         try:
-            written += write_map(map_cells(runs), out)
+            _snr_like_with_like(runs, args.snr_x, pool)
+            written += write_snr(runs, out, args.snr_x, metric, colour_of)
         except AnalysisError as err:
-            log.warning("skipped map: %s", err)
+            log.warning("skipped snr: %s", err)
+    else:
+        log.warning("skipped snr: %s", why)
+    why = None if args.param != "auto" else _topology_applies(runs)
+    if why is None:
+        written += write_topology_sweep(runs, out, args.param, metric, colour_of)
+    else:
+        log.warning("skipped topology: %s", why)
+    try:
+        written += write_map(map_cells(runs), out)
+    except AnalysisError as err:
+        log.warning("skipped map: %s", err)
     return written
 
 

@@ -37,6 +37,9 @@ from typing import Iterable, Sequence, Union
 
 import pandas as pd
 
+from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes, phase_outcomes
+from semnet.summary import PhaseSummary
+
 from .runs import CONTROL_BRANCH_PREFIX, MAIN_BRANCH, Run, find_run_dirs, load_run, scenario_value, variants_of
 
 #: Columns that identify a run; every frame starts with them.
@@ -45,12 +48,12 @@ RUN_COLUMNS = ("run_dir", "name", "method", "seed")
 #: ``runs_frame`` columns before the summary's other fields.
 RUNS_COLUMNS = RUN_COLUMNS + (
     "status", "psnr_db", "worst_link_psnr_db", "ssim", "bytes_total", "sim_time_s", "wall_time_s",
-    "local_steps", "n_phases", "n_controls", "n_links",
+    "local_steps", "n_phases", "n_controls", "n_links", *IMAGES, *ENERGIES,
 )
 #: ``phases_frame`` columns before a phase record's other fields.
 PHASES_COLUMNS = RUN_COLUMNS + (
     "order", "phase", "kind", "branch", "psnr_db", "worst_link_psnr_db", "ssim", "bytes", "bytes_cumulative",
-    "sim_time_s", "sim_time_end_s", "local_steps", "rounds", "wall_time_s",
+    "sim_time_s", "sim_time_end_s", "local_steps", "rounds", "wall_time_s", *IMAGES, *ENERGIES,
 )
 #: ``links_frame`` columns before a link record's other fields.
 LINKS_COLUMNS = RUN_COLUMNS + ("label", "kind", "phase", "src", "dst", "images", "snr_db", "psnr_db", "ssim")
@@ -91,7 +94,13 @@ def runs_frame(paths: Paths, *, scenario_keys: Sequence[str] = ()) -> pd.DataFra
         wall seconds as the summary has it (set-up and controls included, unlike
         the methods table's, which adds the phases only: see
         :func:`phases_frame`). ``n_phases``, ``n_controls`` and ``n_links`` count
-        the summary's phases, FineFed controls and image links. Rows are sorted
+        the summary's phases, FineFed controls and image links. The live images'
+        outcomes (``images``, ``image_loss_share``, ``delivered_psnr_db``,
+        ``delivered_psnr_p5_db``, ``latency_p50_s``, ``latency_p99_s``) and the
+        energies (``energy_j``, ``radio_energy_j``, ``users_energy_j``,
+        ``aggregator_energy_j``) are the main branch's, as
+        :mod:`semnet.outcomes` defines them; NaN in runs without ``traffic:`` or
+        energy accounting. Rows are sorted
         by run directory; with no finished run, the frame is empty but has the
         columns.
 
@@ -102,14 +111,15 @@ def runs_frame(paths: Paths, *, scenario_keys: Sequence[str] = ()) -> pd.DataFra
     """
     rows = []
     for run in _runs(paths):
-        s = run.summary
+        typed, s = run.typed, run.summary
         row = {
             **_ids(run),
-            "status": s.get("status", "complete"),
-            **{k: _num(s.get(k)) for k in _RUN_NUMBERS},
-            "n_phases": len(s.get("phases") or []),
-            "n_controls": len(s.get("controls") or []),
-            "n_links": len(s.get("links") or []),
+            "status": typed.status,
+            **{k: _num(getattr(typed, k)) for k in _RUN_NUMBERS},
+            "n_phases": len(typed.phases),
+            "n_controls": len(typed.controls),
+            "n_links": len(typed.links),
+            **branch_outcomes(typed, MAIN_BRANCH),
         }
         _add_scalars(row, s)
         for section, value in s.items():
@@ -151,23 +161,27 @@ def phases_frame(paths: Paths, *, controls: bool = True) -> pd.DataFrame:
         ``sim_time_end_s`` count from the start of the run: for a control, the
         federated start's plus the control's own (the methods table's
         convention, since a control branch keeps its own counters), NaN where the
-        run has no federated start to add it to.
+        run has no federated start to add it to. The live images' outcomes and
+        the energies (as in :func:`runs_frame`) are the row's own: the images that
+        travelled during the phase, or on the control's branch.
     """
     rows = []
     for run in _runs(paths):
-        phases = run.summary.get("phases") or []
-        for order, record in enumerate(phases):
+        typed = run.typed
+        for order, record in enumerate(typed.phases):
             rows.append(_phase_row(run, order, record, kind="phase", branch=MAIN_BRANCH,
-                                   cumulative=(record.get("bytes_cumulative"), record.get("sim_time_end_s"))))
+                                   cumulative=(record.bytes_cumulative, record.sim_time_end_s),
+                                   outcomes=phase_outcomes(typed, record.name)))
         if not controls:
             continue
         # The control variants carry the costs from the start of the run; use them, not a second sum.
         from_start = {v.phase: v.values for v in variants_of(run) if v.kind == "control"}
-        for k, record in enumerate(run.summary.get("controls") or []):
-            values = from_start.get(record["name"])
+        for k, record in enumerate(typed.controls):
+            values = from_start.get(record.name)
             cumulative = (None, None) if values is None else (values["bytes"], values["sim_time_s"])
-            rows.append(_phase_row(run, len(phases) + k, record, kind="control",
-                                   branch=f"{CONTROL_BRANCH_PREFIX}{record['name']}", cumulative=cumulative))
+            branch = f"{CONTROL_BRANCH_PREFIX}{record.name}"
+            rows.append(_phase_row(run, len(typed.phases) + k, record, kind="control", branch=branch,
+                                   cumulative=cumulative, outcomes=branch_outcomes(typed, branch)))
     return _frame(rows, PHASES_COLUMNS)
 
 
@@ -254,12 +268,14 @@ def _add_scalars(row: dict, record: dict, prefix: str = "") -> None:
             row[column] = value
 
 
-def _phase_row(run: Run, order: int, record: dict, *, kind: str, branch: str, cumulative: tuple) -> dict:
-    row = {**_ids(run), "order": order, "phase": record.get("name"), "kind": kind, "branch": branch,
-           **{k: _num(record.get(k)) for k in _PHASE_NUMBERS},
-           "bytes_cumulative": _num(cumulative[0]), "sim_time_end_s": _num(cumulative[1])}
+def _phase_row(run: Run, order: int, record: PhaseSummary, *, kind: str, branch: str, cumulative: tuple,
+               outcomes: dict) -> dict:
+    row = {**_ids(run), "order": order, "phase": record.name, "kind": kind, "branch": branch,
+           **{k: _num(getattr(record, k)) for k in _PHASE_NUMBERS},
+           "bytes_cumulative": _num(cumulative[0]), "sim_time_end_s": _num(cumulative[1]),
+           **{k: outcomes[k] for k in IMAGES + ENERGIES}}
     # ``name`` is the run's; the record's own name is in ``phase``.
-    _add_scalars(row, {k: v for k, v in record.items() if k != "name"})
+    _add_scalars(row, {k: v for k, v in record.model_dump(mode="json", exclude_unset=True).items() if k != "name"})
     return row
 
 

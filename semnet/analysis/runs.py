@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Iterable
 
 
+from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes, phase_outcomes
 from semnet.summary import RunSummary
 
 from .run_files import METRICS, AnalysisError, read_metrics, read_scenario, read_summary  # noqa: F401  (METRICS: part of this module's API)
@@ -57,9 +58,12 @@ CONTROL_BRANCH_PREFIX = "control_"
 QUALITY_KEYS = ("psnr_db", "worst_link_psnr_db", "ssim")
 #: Cost measures every variant carries, counted from the start of the run.
 COST_KEYS = ("bytes", "sim_time_s", "wall_time_s", "local_steps")
-#: Energy measures (J, from the summary's ``energy`` section; absent from the values
-#: of runs without one), counted from the start of the run like the costs.
-ENERGY_KEYS = ("energy_j", "radio_energy_j")
+#: Energy measures (J, from the summary's ``energy`` section; NaN in runs without one),
+#: counted from the start of the run like the costs.
+ENERGY_KEYS = ENERGIES
+#: What the users' live images met (``traffic:``; NaN in runs without one): the images of
+#: the variant's own branch or phase (see :mod:`semnet.outcomes`).
+IMAGE_KEYS = IMAGES
 
 # Reading order of the rows: references first, then the personalised baselines,
 # then each FineFed family as start -> controls -> FineFed.
@@ -84,12 +88,21 @@ class Run:
         ``summary.json`` as written by the runner.
     metrics : list of dict
         ``metrics.jsonl`` rows (every branch and split), in file order.
+    group : str
+        The group it was put in by ``--group-by`` (``links.medium=cell``; see
+        :mod:`semnet.analysis.grouping`), empty otherwise; its variants' labels end
+        with it, so groups never share a row or a line.
     """
 
     path: Path
     scenario: dict
     summary: dict
     metrics: list[dict] = field(default_factory=list)
+    group: str = ""
+
+    def label(self, base: str) -> str:
+        """``base`` (``finefed/start``) with the run's group, if any: ``finefed/start [links.medium=cell]``."""
+        return f"{base} [{self.group}]" if self.group else base
 
     @functools.cached_property
     def typed(self) -> RunSummary:
@@ -98,7 +111,8 @@ class Run:
         try:
             return RunSummary.model_validate(self.summary)
         except ValueError as err:
-            raise AnalysisError(f"{self.path}: not a complete run summary ({str(err).splitlines()[1:2]})") from None
+            where = str(err).splitlines()[1:2]
+            raise AnalysisError(f"{self.path / SUMMARY}: not a complete run summary ({where})") from None
 
     @property
     def method(self) -> str:
@@ -145,8 +159,10 @@ class Variant:
     values : dict
         ``psnr_db``, ``worst_link_psnr_db``, ``ssim`` (dB, dB, 0..1) and the costs
         ``bytes``, ``sim_time_s``, ``wall_time_s``, ``local_steps`` and the energies
-        ``energy_j``, ``radio_energy_j`` (only in runs that account energy), all counted
-        from the start of the run; NaN where the run has no value (e.g. ``exchange``).
+        (:data:`ENERGY_KEYS`, J), all counted from the start of the run, and the live
+        images' outcomes (:data:`IMAGE_KEYS`) of the variant's own branch or phase; NaN
+        where the run has no value (e.g. ``exchange``, a run without energy or traffic).
+        Every key is named in :data:`semnet.outcomes.OUTCOMES`.
     links : list of dict
         Per-link quality (``src``, ``dst``, ``snr_db``, ``psnr_db``, ``ssim``); empty
         for a federated start from a run written before phases kept their links.
@@ -225,8 +241,8 @@ def _num(value) -> float:
     return math.nan if value is None else float(value)
 
 
-def _quality(record: dict) -> dict:
-    return {k: _num(record.get(k)) for k in QUALITY_KEYS}
+def _quality(record) -> dict:
+    return {k: _num(getattr(record, k)) for k in QUALITY_KEYS}
 
 
 def codec_label(codec) -> str | None:
@@ -263,68 +279,63 @@ def as_variants(items: Iterable[Run] | Iterable[Variant]) -> list[Variant]:
     return [v for v in items if isinstance(v, Variant)] + variants_of(r for r in items if isinstance(r, Run))
 
 
-def _energy(section: dict | None) -> dict:
-    """``energy_j`` (everything) and ``radio_energy_j`` (all but compute) of one part of
-    a summary's ``energy`` section; nothing without one."""
-    if not section:
-        return {}
-    total = _num(section.get("total_j"))
-    return {"energy_j": total, "radio_energy_j": total - _num(section.get("compute_j"))}
+def _links(records) -> list[dict]:
+    return [link.model_dump(mode="json", exclude_unset=True) for link in records]
 
 
 def _run_variants(run: Run) -> list[Variant]:
-    s = run.summary
-    energy = s.get("energy") or {}
-    phases = s.get("phases") or []
+    s = run.typed
+    phases = s.phases
     method = run.method
-    wall_phases = sum(_num(p.get("wall_time_s")) for p in phases) if phases else _num(s.get("wall_time_s"))
+    wall_phases = sum(p.wall_time_s for p in phases) if phases else s.wall_time_s
     final = Variant(
-        label=method,
+        label=run.label(method),
         method=method,
         kind="final",
         run=run,
         values={
             **_quality(s),
-            "bytes": _num(s.get("bytes_total")),
-            "sim_time_s": _num(s.get("sim_time_s")),
+            "bytes": float(s.bytes_total),
+            "sim_time_s": s.sim_time_s,
             "wall_time_s": wall_phases,
-            "local_steps": _num(s.get("local_steps")),
-            **_energy(energy),
+            "local_steps": float(s.local_steps),
+            **branch_outcomes(s, MAIN_BRANCH),
         },
-        links=list(s.get("links") or []),
+        links=_links(s.links),
         branch=MAIN_BRANCH,
-        phase=phases[-1]["name"] if phases else "",
+        phase=phases[-1].name if phases else "",
     )
     if not (is_finefed(method) and phases):
         return [final]
     first = phases[0]
     start_cost = {
-        "bytes": _num(first.get("bytes_cumulative")),
-        "sim_time_s": _num(first.get("sim_time_end_s")),
-        "wall_time_s": _num(first.get("wall_time_s")),
-        "local_steps": _num(first.get("local_steps")),
-        **_energy((energy.get("phases") or {}).get(first["name"]) if energy else None),
+        "bytes": float(first.bytes_cumulative),
+        "sim_time_s": first.sim_time_end_s,
+        "wall_time_s": first.wall_time_s,
+        "local_steps": float(first.local_steps),
+        **phase_outcomes(s, first.name),
     }
     start = Variant(
-        label=f"{method}/{START}", method=method, kind=START, run=run,
-        values={**_quality(first), **start_cost}, links=list(first.get("links") or []), branch=MAIN_BRANCH,
-        phase=first["name"],
+        label=run.label(f"{method}/{START}"), method=method, kind=START, run=run,
+        values={**_quality(first), **start_cost}, links=_links(first.links), branch=MAIN_BRANCH,
+        phase=first.name,
     )
     controls = []
-    for c in s.get("controls") or []:
+    for c in s.controls:
+        branch = f"{CONTROL_BRANCH_PREFIX}{c.name}"
         own = {  # the control branch's own cost, whatever clock or counter it started from
-            "bytes": _num(c.get("bytes")),
-            "sim_time_s": _num(c.get("sim_time_s")),
-            "wall_time_s": _num(c.get("wall_time_s")),
-            "local_steps": _num(c.get("local_steps")),
-            **_energy((energy.get("branches") or {}).get(f"{CONTROL_BRANCH_PREFIX}{c['name']}") if energy else None),
+            "bytes": float(c.bytes),
+            "sim_time_s": c.sim_time_s,
+            "wall_time_s": c.wall_time_s,
+            "local_steps": float(c.local_steps),
         }
+        outcomes = branch_outcomes(s, branch)  # its own images; energy counted from the start below
+        from_start = {k: start_cost[k] + own[k] for k in COST_KEYS}
+        from_start.update({k: start_cost[k] + outcomes[k] for k in ENERGY_KEYS})
         controls.append(Variant(
-            label=f"{method}/{c['name']}", method=method, kind="control", run=run,
-            values={**_quality(c), **{k: start_cost[k] + own[k] for k in COST_KEYS + ENERGY_KEYS
-                                          if k in own and k in start_cost}},
-            links=list(c.get("links") or []),
-            branch=f"{CONTROL_BRANCH_PREFIX}{c['name']}", phase=c["name"],
+            label=run.label(f"{method}/{c.name}"), method=method, kind="control", run=run,
+            values={**_quality(c), **outcomes, **from_start},
+            links=_links(c.links), branch=branch, phase=c.name,
         ))
     return [start, *controls, final]
 
@@ -333,7 +344,9 @@ def _run_variants(run: Run) -> list[Variant]:
 
 
 def label_order(label: str) -> tuple:
-    """Sort key giving the table's reading order (see the module docstring)."""
+    """Sort key giving the table's reading order (see the module docstring); labels of one
+    group (``--group-by``) sit together."""
+    label, _, group = label.partition(" [")
     method, _, part = label.partition("/")
     base = method.partition("+")[0]  # runs of one method with different codecs sit together
     m = _METHOD_ORDER.index(base) if base in _METHOD_ORDER else len(_METHOD_ORDER)
@@ -343,7 +356,7 @@ def label_order(label: str) -> tuple:
         p = 2 + len(_CONTROL_ORDER)
     else:
         p = 1 + (_CONTROL_ORDER.index(part) if part in _CONTROL_ORDER else len(_CONTROL_ORDER))
-    return (m, method, p, part)
+    return (group, m, method, p, part)
 
 
 def group_by_label(variants: Iterable[Variant]) -> dict[str, list[Variant]]:

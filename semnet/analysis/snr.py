@@ -48,6 +48,15 @@ def _sweep_key(run: Run, x: str) -> str:
     return json.dumps([run.scenario.get("links"), run.scenario.get("topology")], sort_keys=True)
 
 
+def snr_buckets(runs: Iterable[Run] | Iterable[Variant], x: str = "snr_db_mean") -> dict[str, list[Run]]:
+    """The runs of every point of every line (``label at point``), as :func:`snr_series` pools them."""
+    buckets: dict[str, list[Run]] = {}
+    for label, group in group_by_label(as_variants(runs)).items():
+        for v in group:
+            buckets.setdefault(f"{label} at {x} = {snr_x(v.run, x):g}", []).append(v.run)
+    return buckets
+
+
 def snr_series(
     runs: Iterable[Run] | Iterable[Variant], x: str = "snr_db_mean", metric: str = "psnr_db"
 ) -> dict[str, list[SeriesPoint]]:

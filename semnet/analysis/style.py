@@ -16,10 +16,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from semnet.outcomes import OUTCOMES
+
 FIGSIZE_IN = (6.4, 4.0)
 DPI = 150
 FONT_SIZE = 10
 FORMATS = ("png", "svg")
+
 
 MB = 1e6  # bytes per megabyte (decimal, as network traffic is counted)
 
@@ -65,7 +68,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 
 
 def axis_label(key: str) -> str:
-    return AXIS_LABELS.get(key, key)
+    """An axis title with units: the house label, else the outcome's own description."""
+    return AXIS_LABELS.get(key) or OUTCOMES.get(key, key)
 
 
 def styled(func):
@@ -93,6 +97,7 @@ def colours(labels: Iterable[str]) -> dict[str, str]:
 
 def line_style(label: str) -> str:
     """Solid for methods, dotted for a federated start, dashed for controls."""
+    label = label.partition(" [")[0]  # without its --group-by group
     _, _, part = label.partition("/")
     if not part:
         return "-"

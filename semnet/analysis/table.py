@@ -2,8 +2,10 @@
 
 Rows are the variants of :mod:`semnet.analysis.runs` (``fedavg``, ``finefed/start``,
 ``finefed/compute_matched``, ``finefed``, ...). Columns: mean link PSNR, worst-link
-PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, energy and
-radio energy (J; only when some run accounts energy), the PSNR gain over the run's
+PSNR, SSIM, bytes (MB), simulated time (s), wall time (s), local steps, energies (J:
+all, radio, users', aggregator's; only when some run accounts energy), the live
+images' share lost, delivered PSNR (mean, p5) and latency (p50, p99; only when some
+run carried live images, ``traffic:``), the PSNR gain over the run's
 own federated start (%, FineFed rows and controls), and the number of seeds. Each
 cell is the mean ± sample standard deviation (ddof=1) over seeds; a cell with one
 seed shows the value alone.
@@ -52,7 +54,19 @@ GAIN = Column("psnr_gain_pct", "PSNR gain vs start (%)", "psnr_gain_pct", 1.0, 2
 ENERGY = (
     Column("energy_j", "energy (J)", "energy_j", 1.0, 3),
     Column("radio_energy_j", "radio energy (J)", "radio_energy_j", 1.0, 3),
+    Column("users_energy_j", "users' energy (J)", "users_energy_j", 1.0, 3),
+    Column("aggregator_energy_j", "aggregator energy (J)", "aggregator_energy_j", 1.0, 3),
 )
+#: Shown when some run of the table carried live images (``traffic:``).
+IMAGES = (
+    Column("image_loss_share", "images lost (%)", "image_loss_pct", 100.0, 1),
+    Column("delivered_psnr_db", "delivered PSNR (dB)", "delivered_psnr_db", 1.0, 2),
+    Column("delivered_psnr_p5_db", "delivered PSNR p5 (dB)", "delivered_psnr_p5_db", 1.0, 2),
+    Column("latency_p50_s", "latency p50 (ms)", "latency_p50_ms", 1e3, 1),
+    Column("latency_p99_s", "latency p99 (ms)", "latency_p99_ms", 1e3, 1),
+)
+#: Optional column groups: (the column whose presence shows the group, the columns).
+OPTIONAL = ((ENERGY[0].key, ENERGY), (IMAGES[0].key, IMAGES))
 
 
 @dataclass(frozen=True)
@@ -89,8 +103,10 @@ def methods_table(runs: Iterable[Run] | Iterable[Variant]) -> list[TableRow]:
         cells = {
             c.key: mean_std(v.values[c.key] * c.scale for v in group) for c in COLUMNS
         }
-        if any(math.isfinite(v.values.get("energy_j", math.nan)) for v in group):
-            cells.update({c.key: mean_std(v.values.get(c.key, math.nan) * c.scale for v in group) for c in ENERGY})
+        for marker, group_columns in OPTIONAL:
+            if any(math.isfinite(v.values.get(marker, math.nan)) for v in group):
+                cells.update({c.key: mean_std(v.values.get(c.key, math.nan) * c.scale for v in group)
+                              for c in group_columns})
         if group[0].kind != "start" and any(v.run.path in starts for v in group):
             cells[GAIN.key] = mean_std(psnr_gain_pct(v, starts.get(v.run.path)) for v in group)
         rows.append(TableRow(label=label, seeds=tuple(v.seed for v in group), cells=cells))
@@ -153,10 +169,14 @@ def _has_gain(rows: list[TableRow]) -> bool:
     return any(GAIN.key in r.cells for r in rows)
 
 
+def _optional(rows: list[TableRow]) -> list[Column]:
+    """Energy and live-image columns where some row has them."""
+    return [c for marker, group in OPTIONAL if any(marker in r.cells for r in rows) for c in group]
+
+
 def _columns(rows: list[TableRow]) -> list[Column]:
-    """The table's columns: energy where some row has it, the gain where some row has it."""
-    energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
-    return list(COLUMNS) + energy + ([GAIN] if _has_gain(rows) else [])
+    """The table's columns: the optional groups and the gain where some row has them."""
+    return list(COLUMNS) + _optional(rows) + ([GAIN] if _has_gain(rows) else [])
 
 
 NOTES = (
@@ -189,8 +209,7 @@ def to_markdown(rows: list[TableRow], notes: bool = True) -> str:
 
 def to_csv(rows: list[TableRow]) -> str:
     """CSV with ``<column>_mean`` and ``<column>_std`` (empty when undefined) per column."""
-    energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
-    columns = list(COLUMNS) + energy + [GAIN]
+    columns = list(COLUMNS) + _optional(rows) + [GAIN]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["method", "n_seeds", "seeds"] + [f"{c.csv_name}_{s}" for c in columns for s in ("mean", "std")])
@@ -205,14 +224,18 @@ def to_csv(rows: list[TableRow]) -> str:
 
 
 def write_table(
-    rows: list[TableRow], out_dir: str | Path, stem: str = "methods", paired: list[PairedRow] | None = None
+    rows: list[TableRow], out_dir: str | Path, stem: str = "methods", paired: list[PairedRow] | None = None,
+    pooled: list[str] | None = None,
 ) -> list[Path]:
-    """Write ``stem.md`` (with the paired differences under the table, if any) and
-    ``stem.csv`` under ``out_dir``; return the paths."""
+    """Write ``stem.md`` (with what each pooled row mixes and the paired differences
+    under the table, if any) and ``stem.csv`` under ``out_dir``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, cs = out_dir / f"{stem}.md", out_dir / f"{stem}.csv"
     text = to_markdown(rows)
+    if pooled:
+        text += "\nPooled on request (--pool), so these rows are not one setting over seeds:\n\n"
+        text += "".join(f"- {note}\n" for note in pooled)
     if paired:
         text += "\nFineFed minus each other row of the same run, paired by seed:\n\n" + paired_markdown(paired)
     md.write_text(text)

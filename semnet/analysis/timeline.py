@@ -14,6 +14,10 @@ made with ``traffic:``, from the windowed records of ``metrics.jsonl``
   "deployment"``) as a tick at its time under the PSNR curve, coloured by how it
   arrived (a download, a local training's end, an aggregation, a phase boundary).
 
+Several run directories (or ``--branch`` given more than once) are overlaid instead:
+one line per run and branch, the mean delivered PSNR above and the worst link's
+99th-percentile latency below.
+
 It is the picture of what fine-tuning costs the users while it runs (latency spikes
 while model messages hold the air) and what it buys them after (the PSNR step when the
 new models are deployed).
@@ -27,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .runs import AnalysisError, Run, load_run
-from .style import DPI, RC, styled
+from .style import DPI, RC, colours, styled
 
 MAIN_BRANCH = "main"
 _VIA_COLOURS = {"phase_start": "0.45", "phase_end": "0.1", "aggregation": "#d62728", "local_training": "#2ca02c"}
@@ -156,17 +160,69 @@ def plot_timeline(line: Timeline, title: str = ""):
     return fig
 
 
-def write_timeline(run_dir: str | Path, out: str | Path, branch: str = MAIN_BRANCH) -> list[Path]:
-    """Draw the timeline of ``run_dir``'s ``branch`` into ``out``: a file (its suffix,
+@styled
+def plot_timelines(lines: dict[str, Timeline], title: str = ""):
+    """Several runs or branches overlaid: each one's mean delivered PSNR (top) and its
+    worst link's 99th-percentile latency (bottom), one colour each; the phases of the
+    first are shaded. Returns the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 5.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    first = next(iter(lines.values()))
+    for ax in (top, bottom):
+        for k, (name, start, end) in enumerate(first.phases):
+            ax.axvspan(start, end, color="0.88" if k % 2 == 0 else "0.95", zorder=0, linewidth=0)
+    colour_of = colours(lines)
+    for label, line in lines.items():
+        colour = colour_of[label]
+        top.plot(line.t_s, line.psnr_mean_db, color=colour, linewidth=1.4, drawstyle="steps-mid", label=label)
+        bottom.plot(line.t_s, 1e3 * line.latency_p99_s, color=colour, linewidth=1.1, drawstyle="steps-mid",
+                    label=label)
+    deadlines = {line.deadline_s for line in lines.values() if line.deadline_s is not None}
+    for deadline in sorted(deadlines):
+        bottom.axhline(1e3 * deadline, color="#d62728", linewidth=0.9, linestyle=":",
+                       label="deadline" if len(deadlines) == 1 else f"deadline {1e3 * deadline:g} ms")
+    top.set_ylabel("mean PSNR of delivered images (dB)")
+    top.grid(True, alpha=0.3)
+    top.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    bottom.set_yscale("log")
+    bottom.set_ylabel("p99 image latency,\nworst link (ms)")
+    bottom.set_xlabel("simulated time (s)")
+    bottom.grid(True, alpha=0.3, which="both")
+    bottom.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def write_timeline(run_dirs: str | Path | list, out: str | Path, branches: str | list[str] = MAIN_BRANCH) -> list[Path]:
+    """Draw the timeline of each run directory's branches into ``out``: a file (its suffix,
     e.g. ``.png`` or ``.svg``, gives the format) or, without a suffix, a folder that
-    gets ``timeline.png`` and ``timeline.svg``."""
+    gets ``timeline.png`` and ``timeline.svg``. One run and one branch: the detailed
+    two-panel figure (:func:`plot_timeline`); more: the lines overlaid
+    (:func:`plot_timelines`), labelled by run name, seed and branch."""
     import matplotlib
 
-    run = load_run(run_dir)
-    traffic = run.summary.get("traffic") or {}
-    title = (f"{run.name}: {traffic.get('images_per_s', '?')} images/s per link, "
-             f"{traffic.get('arrivals', '?')}, {traffic.get('queue', '?')}, branch {branch}")
-    fig = plot_timeline(timeline_of(run, branch), title)
+    run_dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
+    branches = [branches] if isinstance(branches, str) else list(branches) or [MAIN_BRANCH]
+    runs = [load_run(d) for d in run_dirs]
+    if len(runs) == 1 and len(branches) == 1:
+        run, branch = runs[0], branches[0]
+        traffic = run.typed.traffic
+        title = (f"{run.name}: {traffic.images_per_s if traffic else '?'} images/s per link, "
+                 f"{traffic.arrivals if traffic else '?'}, {traffic.queue if traffic else '?'}, branch {branch}")
+        fig = plot_timeline(timeline_of(run, branch), title)
+    else:
+        names = [f"{r.name}, seed {r.seed}" for r in runs]
+        if len(set(names)) < len(names):  # same scenario and seed twice: tell them apart by folder
+            names = [f"{n} ({r.path.name})" for n, r in zip(names, runs)]
+        lines = {f"{n}, {b}" if len(branches) > 1 else n: timeline_of(r, b)
+                 for n, r in zip(names, runs) for b in branches}
+        fig = plot_timelines(lines, "live images over simulated time")
     out = Path(out)
     paths = [out] if out.suffix else [out / "timeline.png", out / "timeline.svg"]
     with matplotlib.rc_context(RC):

@@ -202,7 +202,7 @@ def _report(runs: list[str]) -> int:
             state = run_state(run)
             what = describe_state(state) if state else "no run (no summary.json)"
             raise SemnetError(f"'{run}' is not a finished run directory: it holds {what}")
-        summary = load_summary(summary_path).as_json()  # one line if it is not a run's summary
+        summary = load_summary(summary_path)  # one line if it is not a run's summary
         try:
             text = format_summary(summary, run)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:

@@ -7,6 +7,7 @@ CLI to print as one line.
 
 from __future__ import annotations
 
+import math
 import sys
 
 from tqdm.auto import tqdm
@@ -49,16 +50,31 @@ class SweepBar:
             self.bar.close()
 
 
+#: Columns shown when some point has them: (outcome, header, scale, format).
+_OPTIONAL = (
+    ("energy_j", "energy_j", 1.0, ".3f"),
+    ("users_energy_j", "users_j", 1.0, ".3f"),
+    ("image_loss_share", "lost_%", 100.0, ".1f"),
+    ("delivered_psnr_db", "delivered_db", 1.0, ".2f"),
+    ("latency_p99_s", "p99_ms", 1e3, ".1f"),
+)
+
+
 def format_table(results: list[PointResult]) -> str:
-    """One row per point: its overrides, status and headline numbers; then the errors."""
-    rows = [("point", "status", "psnr_db", "bytes_total", "sim_time_s")]
-    for r in results:
+    """One row per point: its overrides, status and headline numbers (with energy and the
+    live images' loss, delivered PSNR and 99th-percentile latency when some point has
+    them); then the errors."""
+    outcomes = [r.outcomes() for r in results]
+    shown = [c for c in _OPTIONAL if any(math.isfinite(o[c[0]]) for o in outcomes)]
+    rows = [("point", "status", "psnr_db", "bytes_total", "sim_time_s", *(c[1] for c in shown))]
+    for r, o in zip(results, outcomes):
         rows.append((
             r.label or r.name,
             r.status,
             _fmt(r.metric("psnr_db"), ".2f"),
             _fmt(r.metric("bytes_total"), "d"),
             _fmt(r.metric("sim_time_s"), ".3f"),
+            *(_fmt(o[key] * scale if math.isfinite(o[key]) else None, spec) for key, _, scale, spec in shown),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [

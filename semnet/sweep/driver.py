@@ -13,6 +13,7 @@ import contextlib
 import datetime as _dt
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any, Iterator, Protocol
 from semnet.errors import ScenarioError, SemnetError, cannot_write
 from semnet.metrics.rundir import write_json
 from semnet.scenario import read_yaml, validate
+from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes
+from semnet.summary import RunSummary
 from semnet.sweep.backends import check_backend, open_backend
 from semnet.sweep.points import Point, expand
 from semnet.sweep.spec import SweepSpec, load_sweep
@@ -61,6 +64,16 @@ class PointResult:
     def metric(self, key: str) -> Any:
         return None if self.summary is None else self.summary.get(key)
 
+    def outcomes(self) -> dict[str, float]:
+        """The point's energies and live-image outcomes (:mod:`semnet.outcomes`; NaN when
+        its run had no energy accounting or no ``traffic:``, or did not finish)."""
+        if self.summary is None:
+            return dict.fromkeys(ENERGIES + IMAGES, math.nan)
+        try:
+            return branch_outcomes(RunSummary.model_validate(self.summary))
+        except ValueError:  # a summary from an older, partial record: nothing to add
+            return dict.fromkeys(ENERGIES + IMAGES, math.nan)
+
     def as_record(self) -> dict:
         return {
             "index": self.index,
@@ -71,6 +84,8 @@ class PointResult:
             "error": self.error,
             "wall_s": round(self.wall_s, 3),
             **{key: self.metric(key) for key in KEY_METRICS},
+            # energy and live images only where the run had them: older records keep their shape
+            **{key: value for key, value in self.outcomes().items() if math.isfinite(value)},
         }
 
 

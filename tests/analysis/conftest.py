@@ -26,6 +26,25 @@ if str(REPO) not in sys.path:  # the root's analysis/ shim and tests.fl are not 
 
 MB = 1e6
 
+_PHASE_DEFAULTS = {"bytes": 0, "bytes_cumulative": 0, "sim_time_s": 0.0, "sim_time_end_s": 0.0, "local_steps": 0,
+                   "rounds": 0, "wall_time_s": 0.0}
+_NETWORK_DEFAULTS = {"users": 0, "image_links": 0, "topology": "complete", "snr_db_mean": 0.0, "snr_db_min": 0.0,
+                     "snr_db_max": 0.0, "fading": "none"}
+
+
+def complete_summary(summary: dict) -> dict:
+    """``summary`` with the keys every run's summary.json has (zeros where a test does not
+    care), so that tests may write only the numbers they check."""
+    out = {"status": "complete", "name": "synthetic", "method": "fedavg", "seed": 0, "bytes_total": 0,
+           "sim_time_s": 0.0, "wall_time_s": 0.0, "local_steps": 0, "phases": [], **summary}
+    out["phases"] = [{**_PHASE_DEFAULTS, **p} for p in out["phases"]]
+    out["controls"] = [{**_PHASE_DEFAULTS, **c} for c in out.get("controls", [])]
+    if "network" in out:
+        out["network"] = {**_NETWORK_DEFAULTS, **out["network"]}
+    if "energy" in out:
+        out["energy"] = {"users_j": out["energy"]["total_j"], **out["energy"]}
+    return out
+
 
 def _links(num_users: int, snr_db: float, psnr_db: float) -> list[dict]:
     """Complete graph; link 0->1 is 10 dB weaker and 1 dB worse than the rest."""

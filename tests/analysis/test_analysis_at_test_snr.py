@@ -25,7 +25,8 @@ def _centralized_run(path, *, model, seed, psnr_at, snr_db=None, snr_range=None,
     if width:
         scenario["model"]["width"] = width
     sweep = [{"snr_db": t, "psnr_db": p, "ssim": 0.9} for t, p in sorted(psnr_at.items())]
-    summary = {"status": "complete", "method": "centralized", "seed": seed, "psnr_db": sweep[0]["psnr_db"],
+    summary = {"status": "complete", "name": "bench", "method": "centralized", "seed": seed,
+               "psnr_db": sweep[0]["psnr_db"], "bytes_total": 0, "sim_time_s": 0.0, "local_steps": 0,
                "wall_time_s": 100.0 + seed, "test_snr_sweep": sweep, "phases": [], "links": [], "controls": []}
     (path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
     (path / "summary.json").write_text(json.dumps(summary))

@@ -8,6 +8,8 @@ import json
 import pytest
 import yaml
 
+from conftest import complete_summary
+
 from semnet.analysis.__main__ import main
 from semnet.analysis.budget import budget_points, comparisons, curves
 from semnet.analysis.runs import load_runs
@@ -35,7 +37,7 @@ def _write(path, k: int, seed: int, start_db: float) -> None:
     }
     scenario = {"seed": seed, "method": {"name": "finefed", "finetune": {
         "iterations": k, "encoder": {"steps": 20}, "decoder_rounds": 2, "decoder": {"steps": 10}}}}
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "summary.json").write_text(json.dumps(complete_summary(summary)))
     (path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
 
 

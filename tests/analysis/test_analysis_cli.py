@@ -81,7 +81,7 @@ def test_no_print_in_the_library():
 
 
 # the records' own format (torch-free) is what the analysis reads them through
-RECORD_FORMAT = ("semnet.summary", "semnet.errors")
+RECORD_FORMAT = ("semnet.summary", "semnet.outcomes", "semnet.errors")
 
 
 def _imports_simulator(name: str) -> bool:
@@ -100,10 +100,10 @@ def test_library_does_not_import_the_simulator():
 
 def test_package_import_leaves_the_simulator_out():
     """semnet.analysis adds no simulator module, torch or SimPy to what ``import semnet`` loads
-    (only the records' format, semnet.summary)."""
+    (only the records' format, semnet.summary and semnet.outcomes)."""
     code = ("import sys, semnet; before = set(sys.modules); import semnet.analysis; "
             "print(sorted(m for m in set(sys.modules) - before if m.startswith(('semnet.', 'torch', 'simpy')) "
-            "and not m.startswith(('semnet.analysis', 'semnet.summary', 'semnet.errors'))))")
+            "and not m.startswith(('semnet.analysis', 'semnet.summary', 'semnet.outcomes', 'semnet.errors'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import complete_summary
+
 from analysis.__main__ import main
 from semnet.analysis.heterogeneity_map import map_cells, map_markdown, partition_label
 from semnet.analysis.keep import keep_runs
@@ -24,7 +26,7 @@ def write_map_run(path: Path, *, row: str, partition: dict, seed: int, start: fl
         controls.append({"name": "oracle", "psnr_db": oracle})
     summary = {"name": f"map_{row}", "method": "finefed", "seed": seed, "psnr_db": finefed, "status": "complete",
                "phases": [{"name": "pretrain_fedavg", "psnr_db": start}], "controls": controls}
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "summary.json").write_text(json.dumps(complete_summary(summary)))
     scenario = {"name": f"map_{row}", "seed": seed, "data": {"partition": partition},
                 "method": {"name": "finefed"}}
     (path / "scenario.yaml").write_text(yaml.safe_dump(scenario))

@@ -121,6 +121,7 @@ def _with_energy(path, total_j: float, start_j: float, control_j: float, compute
         "phases": {"pretrain_fedavg": part(start_j), "finefed_1_decoder": part(total_j - start_j)},
         "branches": {"main": {**part(total_j), "phases": {}},
                      "control_compute_matched": {**part(control_j), "phases": {}}},
+        "users_j": total_j,
     }
     (path / "summary.json").write_text(json.dumps(summary))
 

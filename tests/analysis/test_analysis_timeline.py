@@ -87,6 +87,6 @@ def _with_energy(path, total_j: float):
     summary = json.loads((path / "summary.json").read_text())
     part = {"total_j": total_j, "compute_j": 0.25 * total_j, "tx_j": 0.0, "rx_j": 0.0, "idle_j": 0.0}
     summary["energy"] = {**part, "phases": {p["name"]: part for p in summary["phases"]},
-                         "branches": {"main": {**part, "phases": {}}}}
+                         "branches": {"main": {**part, "phases": {}}}, "users_j": total_j}
     (path / "summary.json").write_text(json.dumps(summary))
     return path

@@ -4,6 +4,8 @@ import json
 
 import yaml
 
+from conftest import complete_summary
+
 from semnet.analysis.runs import load_runs
 from semnet.analysis.topology_sweep import topology_series
 
@@ -19,7 +21,7 @@ def _run(tmp_path, kind, users, psnr):
                "worst_link_psnr_db": psnr, "bytes": 1, "bytes_cumulative": 1, "sim_time_s": 1.0,
                "sim_time_end_s": 1.0, "local_steps": 1, "rounds": 1, "wall_time_s": 1.0}],
                "links": [], "controls": [], "network": {"users": users}}
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "summary.json").write_text(json.dumps(complete_summary(summary)))
     (path / "metrics.jsonl").write_text("")
 
 

@@ -58,7 +58,10 @@ def test_traffic_counts_match_the_events(tmp_path):
 
 def test_an_old_summary_still_reports():
     """Summaries written before the traffic section print as before."""
-    summary = {"name": "x", "method": "fedavg", "seed": 0, "network": {}, "psnr_db": 10.0, "ssim": 0.5,
+    network = {"users": 2, "image_links": 2, "topology": "complete", "snr_db_mean": 10.0, "snr_db_min": 10.0,
+               "snr_db_max": 10.0, "fading": "none"}
+    summary = {"status": "complete", "name": "x", "method": "fedavg", "seed": 0, "network": network,
+               "psnr_db": 10.0, "ssim": 0.5,
                "worst_link_psnr_db": 9.0, "bytes_total": 1000, "sim_time_s": 1.0, "local_steps": 2,
                "wall_time_s": 0.1, "phases": []}
     text = format_summary(summary)
