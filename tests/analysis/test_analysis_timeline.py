@@ -90,3 +90,26 @@ def _with_energy(path, total_j: float):
                          "branches": {"main": {**part, "phases": {}}}, "users_j": total_j}
     (path / "summary.json").write_text(json.dumps(summary))
     return path
+
+
+def test_several_runs_are_overlaid_one_line_each(traffic_run, tmp_path, capsys):
+    import shutil
+
+    from semnet.analysis.timeline import plot_timelines
+
+    other = tmp_path / "other"
+    shutil.copytree(traffic_run, other)
+    summary = json.loads((other / "summary.json").read_text())
+    (other / "summary.json").write_text(json.dumps({**summary, "name": "cell", "seed": 7}))
+    lines = {"a": timeline_of(load_run(traffic_run)), "b": timeline_of(load_run(other))}
+    top, bottom = plot_timelines(lines).axes
+    drawn = {line.get_label(): line for line in top.get_lines()}
+    assert set(drawn) == {"a", "b"}
+    assert list(drawn["a"].get_ydata()[:1]) == pytest.approx([12.4])  # each line is its run's pooled windows
+    p99 = {line.get_label(): list(line.get_ydata()) for line in bottom.get_lines() if line.get_label() in lines}
+    assert p99["b"] == pytest.approx([90.0, 300.0])  # ms
+    out = tmp_path / "both.png"
+    assert main(["timeline", str(traffic_run), str(other), "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    assert main(["timeline", str(traffic_run), "--branch", "main", "--branch", "control_x", "--out", str(out)]) == 2
+    assert "control_x" in capsys.readouterr().err
