@@ -135,6 +135,9 @@ class TrafficSummary(_Section):
     images_per_s: float | None = None
     arrivals: str | None = None
     queue: str | None = None
+    deadline_s: float | None = None
+    window_s: float | None = None
+    channel_uses_per_image: int | None = None
     branches: dict[str, BranchImageStats] = {}
 
 
@@ -196,6 +199,7 @@ class RunSummary(_Section):
     channel_over_time: dict | None = None
     headroom: dict | None = None
     finetune_budget: dict | None = None
+    test_snr_sweep: list[dict] | None = None
 
     def control(self, name: str) -> ControlSummary | None:
         return next((c for c in self.controls if c.name == name), None)

@@ -89,7 +89,7 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
     """One row per trained model (seeds pooled), in label order."""
     groups: dict[TrainedModel, list[Run]] = defaultdict(list)
     for run in runs:
-        if run.summary.get("test_snr_sweep"):
+        if run.typed.test_snr_sweep:
             groups[trained_model(run)].append(run)
     if not groups:
         raise AnalysisError("no run has a test-SNR sweep (method 'centralized' with test_snrs_db)")
@@ -100,13 +100,13 @@ def rows_at_test_snrs(runs: Iterable[Run]) -> list[SnrPointsRow]:
         by_snr_psnr: dict[float, list[float]] = defaultdict(list)
         by_snr_ssim: dict[float, list[float]] = defaultdict(list)
         for run in group:
-            for point in run.summary["test_snr_sweep"]:
+            for point in run.typed.test_snr_sweep:
                 by_snr_psnr[float(point["snr_db"])].append(point.get("psnr_db"))
                 by_snr_ssim[float(point["snr_db"])].append(point.get("ssim"))
         rows.append(
             SnrPointsRow(
                 trained=trained,
-                wall_time_s=mean_std(r.summary.get("wall_time_s") for r in group),
+                wall_time_s=mean_std(r.typed.wall_time_s for r in group),
                 psnr_db={t: mean_std(v) for t, v in sorted(by_snr_psnr.items())},
                 ssim={t: mean_std(v) for t, v in sorted(by_snr_ssim.items())},
                 seeds=len(group),

@@ -75,9 +75,9 @@ def budget_points(runs: Iterable[Run]) -> list[BudgetPoint]:
     runs that report no fine-tuning budget, are skipped)."""
     points: list[BudgetPoint] = []
     for run in runs:
-        s = run.summary
-        budget = s.get("finetune_budget")
-        phases = s.get("phases") or []
+        s = run.typed
+        budget = s.finetune_budget
+        phases = s.phases
         if not (is_finefed(run.method) and budget and phases):
             continue
         label, key, where = run.method, budget_label(run.scenario), str(run.path)
@@ -85,13 +85,13 @@ def budget_points(runs: Iterable[Run]) -> list[BudgetPoint]:
         def point(name: str, spent_bytes, passes, psnr) -> BudgetPoint:
             return BudgetPoint(name, key, where, run.seed, _num(spent_bytes), _num(passes), _num(psnr))
 
-        points.append(point(f"{label}/start", 0, 0, phases[0].get("psnr_db")))
+        points.append(point(f"{label}/start", 0, 0, phases[0].psnr_db))
         # runs written before passes were counted have no local_passes: they stay off that axis
-        points.append(point(label, budget.get("bytes"), budget.get("local_passes"), s.get("psnr_db")))
-        for c in s.get("controls") or []:
-            if c["name"] in NOT_MATCHED:
+        points.append(point(label, budget.get("bytes"), budget.get("local_passes"), s.psnr_db))
+        for c in s.controls:
+            if c.name in NOT_MATCHED:
                 continue
-            points.append(point(f"{label}/{c['name']}", c.get("bytes"), c.get("local_passes"), c.get("psnr_db")))
+            points.append(point(f"{label}/{c.name}", c.bytes, c.local_passes, c.psnr_db))
     if not points:
         raise AnalysisError("no FineFed run with a fine-tuning budget (summary.json 'finetune_budget') to plot")
     return points

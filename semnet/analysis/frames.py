@@ -216,12 +216,12 @@ def links_frame(paths: Paths, *, controls: bool = False, phases: bool = False) -
     rows = []
     for run in _runs(paths):
         if phases:
-            for record in (run.summary.get("phases") or [])[:-1]:  # the last phase's are the final rows
-                for link in record.get("links") or []:
-                    row = {**_ids(run), "label": f"{run.method}/{record.get('name')}", "kind": "phase",
-                           "phase": record.get("name"), "src": link.get("src"), "dst": link.get("dst"),
-                           **{k: _num(link.get(k)) for k in _LINK_NUMBERS}}
-                    _add_scalars(row, link)
+            for record in run.typed.phases[:-1]:  # the last phase's are the final rows
+                for link in record.links:
+                    row = {**_ids(run), "label": f"{run.method}/{record.name}", "kind": "phase",
+                           "phase": record.name, "src": link.src, "dst": link.dst,
+                           **{k: _num(getattr(link, k)) for k in _LINK_NUMBERS}}
+                    _add_scalars(row, link.model_dump(mode="json", exclude_unset=True))
                     rows.append(row)
         for variant in variants_of(run):
             if variant.kind == "final" or (controls and variant.kind == "control"):

@@ -147,14 +147,14 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
     """One point per FineFed run that has the oracle and both matched controls."""
     points = []
     for run in runs:
-        method = str(run.summary.get("method", ""))
+        s = run.typed
+        method = s.method
         if not is_finefed(method):
             continue
-        controls = {c.get("name"): c for c in run.summary.get("controls") or []}
-        phases = run.summary.get("phases") or []
-        if any(name not in controls for name in NEEDED) or not phases:
+        controls = {c.name: c for c in s.controls}
+        if any(name not in controls for name in NEEDED) or not s.phases:
             continue
-        values = [phases[0].get("psnr_db"), run.summary.get("psnr_db")] + [controls[n].get("psnr_db") for n in NEEDED]
+        values = [s.phases[0].psnr_db, s.psnr_db] + [controls[n].psnr_db for n in NEEDED]
         if any(v is None or not math.isfinite(float(v)) for v in values):
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))

@@ -69,7 +69,8 @@ def link_graph(variant: Variant | Run) -> nx.DiGraph:
     if isinstance(variant, Run):
         variant = next(v for v in variants_of(variant) if v.kind == "final")
     graph = nx.DiGraph()
-    positions = (variant.run.summary.get("network") or {}).get("positions_m") or {}
+    network = variant.run.typed.network
+    positions = {} if network is None else network.positions_m
     for node, xy in positions.items():
         graph.add_node(_node(node), pos=(float(xy[0]), float(xy[1])))
     for q in variant.links:

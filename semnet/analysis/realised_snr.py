@@ -25,7 +25,7 @@ def realised_points(runs: Iterable[Run]) -> dict[str, list[tuple[float, float, f
     out: dict[str, list[tuple[float, float, float]]] = {}
     for label, group in group_by_label(v for v in as_variants(runs) if v.links).items():
         for variant in group:  # the method, its start and each control: scored on the same links
-            channel = variant.run.summary.get("channel_over_time")
+            channel = variant.run.typed.channel_over_time
             if not channel:
                 continue
             realised = {(q["src"], q["dst"]): q for q in channel.get("links", [])}

@@ -122,7 +122,7 @@ class Run:
         ``finefed+updates=topk1``), so that runs on different starts or codecs never
         pool into one row."""
         spec = self.scenario.get("method") or {}
-        name = str(self.summary.get("method") or spec.get("name", "unknown"))
+        name = self.typed.method or str(spec.get("name", "unknown"))
         algorithm = (spec.get("federated") or {}).get("algorithm")
         base = name if algorithm in (None, "fedavg", name) else f"{name}@{algorithm}"
         codec = codec_label(spec.get("codec"))
@@ -130,12 +130,11 @@ class Run:
 
     @property
     def seed(self) -> int | None:
-        seed = self.summary.get("seed", self.scenario.get("seed"))
-        return None if seed is None else int(seed)
+        return self.typed.seed
 
     @property
     def name(self) -> str:
-        return str(self.summary.get("name") or self.scenario.get("name", self.path.name))
+        return self.typed.name or str(self.scenario.get("name", self.path.name))
 
     def test_points(self, branch: str = MAIN_BRANCH) -> list[dict]:
         """Test-split evaluation points of one branch, in the order they were taken."""
@@ -214,9 +213,10 @@ def load_run(path: str | Path) -> Run:
     summary = read_summary(summary_file)
     scenario = read_scenario(path / SCENARIO)
     metrics = read_metrics(path)
-    if summary.get("status", "complete") != "complete":
-        log.warning("run %s has status %r", path, summary.get("status"))
-    return Run(path=path, scenario=scenario, summary=summary, metrics=metrics)
+    run = Run(path=path, scenario=scenario, summary=summary, metrics=metrics)
+    if run.typed.status != "complete":  # also: one line now if it is not a complete summary
+        log.warning("run %s has status %r", path, run.typed.status)
+    return run
 
 
 def load_runs(paths: Iterable[str | Path]) -> list[Run]:

@@ -32,7 +32,7 @@ def snr_x(run: Run, x: str = "snr_db_mean") -> float:
     if x not in X_CHOICES:
         raise AnalysisError(f"snr x = '{x}' is not known; use one of {', '.join(X_CHOICES)}")
     if x == "snr_db_mean":
-        value = run.summary.get("network", {}).get("snr_db_mean")
+        value = None if run.typed.network is None else run.typed.network.snr_db_mean
     else:
         value = scenario_value(run, f"links.{x}")
     if value is None:

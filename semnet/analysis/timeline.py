@@ -81,14 +81,11 @@ def timeline_of(run: Run, branch: str = MAIN_BRANCH) -> Timeline:
             sum(w["lost"] for w in group) / images if images else np.nan,
         ))
     columns = [np.array(c, dtype=float) for c in zip(*rows)]
-    summary = run.summary
-    if branch == MAIN_BRANCH:
-        phases = [(p["name"], p["sim_time_end_s"] - p["sim_time_s"], p["sim_time_end_s"]) for p in summary["phases"]]
-    else:
-        phases = [(c["name"], c["sim_time_end_s"] - c["sim_time_s"], c["sim_time_end_s"])
-                  for c in summary.get("controls", []) if f"control_{c['name']}" == branch and "sim_time_end_s" in c]
+    summary = run.typed
+    records = summary.phases if branch == MAIN_BRANCH else [c for c in summary.controls if f"control_{c.name}" == branch]
+    phases = [(p.name, p.sim_time_end_s - p.sim_time_s, p.sim_time_end_s) for p in records]
     deployments = [m for m in run.metrics if m.get("split") == "deployment" and m.get("branch") == branch]
-    deadline = (summary.get("traffic") or {}).get("deadline_s")
+    deadline = summary.traffic.deadline_s if summary.traffic is not None else None
     return Timeline(*columns, phases=phases, deployments=deployments, deadline_s=deadline)
 
 

@@ -50,7 +50,8 @@ def topology_series(
         for v in group:
             value = scenario_value(v.run, f"topology.{param}")
             if param == "num_users" and value is None:
-                value = (v.run.summary.get("network") or {}).get("users")
+                network = v.run.typed.network
+                value = None if network is None else network.users
             if value is None:
                 raise AnalysisError(f"run '{v.run.path}' has no topology.{param} in its scenario")
             by_value.setdefault(float(value), []).append(v)

@@ -64,23 +64,24 @@ def variant_points(variant: Variant, x: str = "bytes", metric: str = "psnr_db") 
     run = variant.run
     key = X_KEYS[x][0]
     main = run.test_points("main")
-    phases = run.summary.get("phases") or []
+    phases = run.typed.phases
     if not main:  # older or partial runs: one point per phase end
-        main = [{key: p.get(_SUMMARY_X[x][0]), metric: p.get(metric), "phase": p.get("name")} for p in phases]
+        main = [{key: getattr(p, _SUMMARY_X[x][0]), metric: getattr(p, metric, None), "phase": p.name} for p in phases]
     if variant.kind == "final":
         return [(_f(p.get(key)), _f(p.get(metric))) for p in main]
-    start_phase = phases[0]["name"] if phases else None
+    start_phase = phases[0].name if phases else None
     start = [p for p in main if p.get("phase") == start_phase]
     start_pts = [(_f(p.get(key)), _f(p.get(metric))) for p in start]
     if variant.kind == "start":
         return start_pts
-    control = next(c for c in run.summary.get("controls", []) if c["name"] == variant.phase)
+    control = run.typed.control(variant.phase)
     own_key, own_total = _SUMMARY_X[x]
     # The branch's own cost = counter at the point minus the counter when it began
     # (a control branch's clock starts when FineFed ended, its byte counter at zero).
-    origin = _f(control.get(own_key)) - _f(control.get(own_total))
-    anchor_x = start_pts[-1][0] if start_pts else _f(phases[0].get(_SUMMARY_X[x][0]))
-    branch = run.test_points(variant.branch) or [{key: control.get(own_key), metric: control.get(metric)}]
+    origin = _f(getattr(control, own_key)) - _f(getattr(control, own_total))
+    anchor_x = start_pts[-1][0] if start_pts else _f(getattr(phases[0], _SUMMARY_X[x][0]))
+    branch = run.test_points(variant.branch) or [{key: getattr(control, own_key),
+                                                   metric: getattr(control, metric, None)}]
     pts = [(anchor_x + _f(p.get(key)) - origin, _f(p.get(metric))) for p in branch]
     return start_pts[-1:] + pts
 
@@ -117,11 +118,11 @@ def _start_count(variant: Variant) -> int:
     """How many of ``variant_points`` belong to the federated start (leading points)."""
     if variant.kind != "final":
         return 1  # a control's curve begins at the start's last point
-    phases = variant.run.summary.get("phases") or []
+    phases = variant.run.typed.phases
     main = variant.run.test_points("main")
     if not phases or not main:
         return 0
-    return sum(p.get("phase") == phases[0]["name"] for p in main)
+    return sum(p.get("phase") == phases[0].name for p in main)
 
 
 def _align(starts: list[list], rests: list[list], label: str) -> list[list]:
