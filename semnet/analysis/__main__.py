@@ -18,8 +18,9 @@ budget     budget_curves and budget.md/.csv: PSNR vs extra bytes and extra passe
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
-map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle headroom,
-           FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom captured
+map        map.md/.csv/.png, map_grid.md: the heterogeneity map, per channel structure and data split: oracle
+           headroom, FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom
+           captured, the verdict by one rule (semnet.analysis.verdict); --verify README.md: check its grid
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
            --out at the same relative paths, to commit them as records (--checkpoint global.pt: that too)
 all        every one of the above but keep that the runs support (others are skipped with a reason)
@@ -54,7 +55,7 @@ from semnet.outcomes import OUTCOMES
 from .at_test_snr import write_at_test_snr
 from .budget import budget_points, write_budget
 from .grouping import check_pooling, with_groups
-from .heterogeneity_map import map_cells, write_map
+from .heterogeneity_map import map_cells, verify_grid, write_map
 from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
@@ -128,6 +129,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                                 "repeatable")
             p.add_argument("--pool", action="store_true",
                            help="average runs that differ in more than the seed anyway (the output says what differed)")
+        if name == "map":
+            p.add_argument("--verify", metavar="FILE", default=None,
+                           help="also check that FILE (e.g. README.md) shows the map grid these runs give, between "
+                                "<!-- map-grid:start --> and <!-- map-grid:end -->; exit 2 naming the row if not")
         if name == "plot":
             p.add_argument("--y", required=True, choices=tuple(OUTCOMES), metavar="OUTCOME",
                            help="the outcome on the y axis: " + ", ".join(OUTCOMES))
@@ -235,7 +240,7 @@ def run(args: argparse.Namespace) -> list[Path]:
         "linkpairs": lambda: write_link_pairs(link_differences(runs), out),
         "realised": lambda: write_realised_snr(runs, out, colour_of),
         "budget": lambda: write_budget(budget_points(runs), out),
-        "map": lambda: write_map(map_cells(runs), out),
+        "map": lambda: _write_and_verify_map(runs, out, args.verify),
         "topology": lambda: write_topology_sweep(runs, out, args.param, metric, colour_of),
         "testsnr": lambda: write_at_test_snr(runs, out),
     }
@@ -259,6 +264,14 @@ def _snr_like_with_like(runs: list[Run], x: str, pool: bool) -> None:
     points whose runs differ elsewhere too (``--pool``: log what they mix)."""
     for note in check_pooling(snr_buckets(runs, x), pool=pool, allowed=("links", "topology"), what="snr"):
         log.warning("snr: %s", note)
+
+
+def _write_and_verify_map(runs: list[Run], out: Path, document: str | None) -> list[Path]:
+    cells = map_cells(runs)
+    written = write_map(cells, out)
+    if document is not None:
+        verify_grid(cells, document)
+    return written
 
 
 def _map_per_group(runs: list[Run], out: Path) -> list[Path]:

@@ -14,8 +14,12 @@ test images and links:
   bytes-matched control (paired: same run, same start, same links);
 * ``captured``: FineFed's gain over the start as a fraction of the headroom.
 
-A cell is the mean ± sample std of these over its seeds. It *pays* when FineFed gains
-at least 1 % over its start on average and beats both matched controls in every seed.
+A cell is the mean ± sample std of these over its seeds, with paired 95 % intervals
+of the differences and FineFed minus compute-matched in SSIM beside PSNR. Whether it
+*pays* is decided by the one rule of :mod:`semnet.analysis.verdict` (per seed, then
+over seeds with a Holm-corrected test; at least five seeds for a verdict).
+``--verify README.md`` recomputes the grid the README shows between the markers
+``<!-- map-grid:start -->`` and ``<!-- map-grid:end -->`` and fails where it differs.
 
 Examples
 --------
@@ -38,13 +42,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .runs import AnalysisError, Run, is_finefed
-from .stats import MeanStd, mean_std
+from .stats import MeanStd, mean_std, paired_interval
 from .style import DPI, save, styled
+from .verdict import RULE, Verdict, seed_passes, verdicts
 
 #: Controls a map point must have.
 NEEDED = ("compute_matched", "bytes_matched", "oracle")
-#: FineFed's least mean gain over its start (percent) for a cell to count as paying.
-MIN_GAIN_PCT = 1.0
+#: The README's copy of the grid sits between these lines (``--verify`` compares it).
+GRID_START, GRID_END = "<!-- map-grid:start -->", "<!-- map-grid:end -->"
 #: Rows in reading order where present (a scenario name's ``map_`` prefix dropped); others follow sorted.
 ROW_ORDER = ("same_snr", "mixed_snr", "two_clusters", "fading_half")
 MEASURES = {
@@ -69,6 +74,12 @@ class MapPoint:
     compute_psnr_db: float
     bytes_psnr_db: float
     oracle_psnr_db: float
+    finefed_ssim: float = math.nan
+    compute_ssim: float = math.nan
+
+    @property
+    def vs_compute_ssim(self) -> float:
+        return self.finefed_ssim - self.compute_ssim
 
     @property
     def headroom_db(self) -> float:
@@ -105,11 +116,9 @@ class MapCell:
     def wins(self, measure: str) -> int:
         return sum(getattr(p, measure) > 0 for p in self.points)
 
-    @property
-    def pays(self) -> bool:
-        n = len(self.points)
-        return (self.stat("gain_pct").mean >= MIN_GAIN_PCT and self.wins("vs_compute_db") == n
-                and self.wins("vs_bytes_db") == n)
+    def interval(self, measure: str) -> tuple[float, float]:
+        """Paired 95 % interval of a difference's mean over the seeds."""
+        return paired_interval(getattr(p, measure) for p in self.points)
 
 
 def partition_label(partition: dict | None) -> tuple[str, tuple]:
@@ -159,8 +168,9 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed, compute, bytes_, oracle = (float(v) for v in values)
+        ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
         points.append(MapPoint(_row_name(run, method), column, order, _shown(run.path), run.seed, start, finefed, compute,
-                               bytes_, oracle))
+                               bytes_, oracle, *ssim))
     return points
 
 
@@ -178,6 +188,10 @@ def map_cells(runs: Iterable[Run]) -> list[MapCell]:
     return sorted(cells, key=lambda c: (_row_key(c.row), c.column_order))
 
 
+def _num(value) -> float:
+    return math.nan if value is None else float(value)
+
+
 def _row_key(row: str) -> tuple:
     base, _, method = row.partition(" [")
     return (ROW_ORDER.index(base) if base in ROW_ORDER else len(ROW_ORDER), base, method)
@@ -190,30 +204,77 @@ def _axes(cells: list[MapCell]) -> tuple[list[str], list[str]]:
     return rows, columns
 
 
+def _diff(cell: MapCell, measure: str, digits: int = 2) -> str:
+    low, high = cell.interval(measure)
+    ci = "" if math.isnan(low) else f" [{low:+.{digits}f}, {high:+.{digits}f}]"
+    return f"{cell.stat(measure).format(digits)}{ci} ({cell.wins(measure)}/{len(cell.points)})"
+
+
+def _p(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.3f}"
+
+
 def map_markdown(cells: list[MapCell]) -> str:
-    """The table: one line per cell."""
+    """The table: one line per cell, its verdict by the rule of :mod:`.verdict`."""
+    judged = verdicts(cells)
     lines = [
         "| channel structure | data split | seeds | start PSNR (dB) | FineFed gain (%) | oracle headroom (dB) "
-        "| FineFed - compute-matched (dB) | FineFed - bytes-matched (dB) | headroom captured | pays |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| FineFed - compute-matched (dB) | FineFed - bytes-matched (dB) | FineFed - compute-matched (SSIM) "
+        "| headroom captured | seeds passing | p (Holm) | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
-        n = len(c.points)
+        v = judged[(c.row, c.column)]
         lines.append(
-            f"| {c.row} | {c.column} | {n} | {c.stat('start_psnr_db').format()} | {c.stat('gain_pct').format()} "
-            f"| {c.stat('headroom_db').format()} | {c.stat('vs_compute_db').format()} ({c.wins('vs_compute_db')}/{n}) "
-            f"| {c.stat('vs_bytes_db').format()} ({c.wins('vs_bytes_db')}/{n}) | {c.stat('captured').format()} "
-            f"| {'yes' if c.pays else 'no'} |"
+            f"| {c.row} | {c.column} | {v.n} | {c.stat('start_psnr_db').format()} | {c.stat('gain_pct').format()} "
+            f"| {c.stat('headroom_db').format()} | {_diff(c, 'vs_compute_db')} | {_diff(c, 'vs_bytes_db')} "
+            f"| {_diff(c, 'vs_compute_ssim', 4)} | {c.stat('captured').format()} | {v.passing}/{v.n} "
+            f"| {_p(v.p_holm)} | {v.label} |"
         )
     lines.append("")
-    lines.append(f"mean ± sample std over seeds; (k/n): seeds where FineFed is ahead. *pays*: FineFed gains at "
-                 f"least {MIN_GAIN_PCT:g} % over its start and beats both matched controls in every seed.")
+    lines.append("mean ± sample std over seeds [paired 95 % interval] (seeds where FineFed is ahead). " + RULE)
     return "\n".join(lines) + "\n"
+
+
+def map_grid(cells: list[MapCell]) -> str:
+    """The README's grid: FineFed minus compute-matched FedAvg (dB) per channel structure
+    (FineFed's own rows) and data split, with the seeds that pass and the verdict."""
+    judged = verdicts(cells)
+    own = [c for c in cells if " [" not in c.row]
+    rows, columns = _axes(own)
+    by_key = {(c.row, c.column): c for c in own}
+    lines = ["| channel structure | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for row in rows:
+        parts = []
+        for column in columns:
+            cell = by_key.get((row, column))
+            if cell is None:
+                parts.append("")
+                continue
+            v: Verdict = judged[(row, column)]
+            verdict = f"**{v.label}**" if v.label == "pays" else v.label
+            parts.append(f"{cell.stat('vs_compute_db').format()} ({v.passing}/{v.n} pass) {verdict}")
+        lines.append(f"| `{row}` | " + " | ".join(parts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def verify_grid(cells: list[MapCell], document: str | Path) -> None:
+    """Raise one :class:`AnalysisError` line unless ``document`` shows :func:`map_grid`
+    between :data:`GRID_START` and :data:`GRID_END`."""
+    text = Path(document).read_text()
+    if GRID_START not in text or GRID_END not in text:
+        raise AnalysisError(f"{document}: no map grid between '{GRID_START}' and '{GRID_END}'")
+    shown = text.split(GRID_START, 1)[1].split(GRID_END, 1)[0].strip()
+    want = map_grid(cells).strip()
+    if shown != want:
+        bad = next((a for a, b in zip(shown.splitlines(), want.splitlines()) if a != b), "(a row more or less)")
+        raise AnalysisError(f"{document}: the map grid disagrees with the records at: {bad}; regenerate it with "
+                            "semnet analyse map RUNS --out DIR (map_grid.md)")
 
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
                "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
-               "captured")
+               "captured", "vs_compute_ssim", "passes")
 
 
 def map_csv(cells: list[MapCell]) -> str:
@@ -223,7 +284,8 @@ def map_csv(cells: list[MapCell]) -> str:
     writer.writerow(_CSV_FIELDS)
     for c in cells:
         for p in c.points:
-            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:]])
+            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-1]]
+                            + [int(seed_passes(p))])
     return buf.getvalue()
 
 
@@ -270,9 +332,11 @@ def map_figure(cells: list[MapCell]) -> Figure:
 
 
 def write_map(cells: list[MapCell], out_dir: str | Path) -> list[Path]:
-    """``map.md``, ``map.csv`` (every run) and ``map.png``/``.svg`` under ``out_dir``."""
+    """``map.md``, ``map.csv`` (every run), ``map_grid.md`` (the README's grid) and
+    ``map.png``/``.svg`` under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "map.md").write_text(map_markdown(cells))
     (out / "map.csv").write_text(map_csv(cells))
-    return [out / "map.md", out / "map.csv"] + save(map_figure(cells), out, "map")
+    (out / "map_grid.md").write_text(map_grid(cells))
+    return [out / "map.md", out / "map.csv", out / "map_grid.md"] + save(map_figure(cells), out, "map")

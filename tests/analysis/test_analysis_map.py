@@ -4,6 +4,7 @@ directories whose numbers are chosen by hand."""
 from __future__ import annotations
 
 import gzip
+import math
 import json
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import yaml
 from conftest import complete_summary
 
 from analysis.__main__ import main
-from semnet.analysis.heterogeneity_map import map_cells, map_markdown, partition_label
+from semnet.analysis.heterogeneity_map import (GRID_START, GRID_END, MapCell, MapPoint, map_cells, map_markdown,
+                                               partition_label)
+from semnet.analysis.verdict import seed_passes, verdicts
 from semnet.analysis.keep import keep_runs
 from semnet.analysis.runs import AnalysisError, load_runs
 
@@ -73,11 +76,60 @@ def test_cells_hold_paired_differences_by_hand(map_runs):
     assert len(cells[("same_snr", "IID")].points) == 1  # the run without the oracle is left out
 
 
-def test_a_cell_pays_only_with_the_gain_and_both_controls_beaten_in_every_seed(map_runs):
+def test_the_per_seed_rule_needs_the_gain_and_both_controls_beaten(map_runs):
     cells = {(c.row, c.column): c for c in map_cells(load_runs([map_runs]))}
-    assert cells[("same_snr", "Dir(0.1)")].pays
-    assert not cells[("mixed_snr", "IID")].pays   # one seed behind the compute-matched control
-    assert not cells[("same_snr", "IID")].pays    # ahead of both, but 0.5 % < 1 %
+    assert all(seed_passes(p) for p in cells[("same_snr", "Dir(0.1)")].points)
+    assert [seed_passes(p) for p in cells[("mixed_snr", "IID")].points] == [True, False]  # seed 1 behind compute
+    assert not seed_passes(cells[("same_snr", "IID")].points[0])  # ahead of both, but 0.5 % < 1 %
+    # two seeds a cell: no verdict yet, whatever the seeds say
+    assert {v.label for v in verdicts(cells.values()).values()} == {"open"}
+
+
+def _cell(row, compute_leads, bytes_leads, gain_pct=5.0):
+    """A map cell whose seeds lead the controls by the given dB, start 20 dB."""
+    finefed = 20.0 * (1 + gain_pct / 100)
+    points = tuple(MapPoint(row, "IID", (0, 0.0), f"r{k}", k, 20.0, finefed, finefed - c, finefed - b, 25.0)
+                   for k, (c, b) in enumerate(zip(compute_leads, bytes_leads)))
+    return MapCell(row, "IID", (0, 0.0), points)
+
+
+def test_a_cell_pays_with_five_passing_seeds_and_a_holm_significant_lead():
+    from scipy import stats
+
+    strong = _cell("a", [0.5, 0.6, 0.7, 0.5, 0.6], [0.4, 0.5, 0.6, 0.4, 0.5])
+    weak = _cell("b", [0.05, 0.6, 0.01, 0.9, 0.02], [0.4, 0.5, 0.6, 0.4, 0.5])   # passes, but noisy
+    lost = _cell("c", [0.5, 0.6, -0.1, 0.5, 0.6], [0.4, 0.5, 0.6, 0.4, 0.5])    # one seed behind
+    few = _cell("d", [0.5, 0.6, 0.7], [0.4, 0.5, 0.6])
+    got = verdicts([strong, weak, lost, few])
+    # the p-values by hand: the larger one-sided t test of the two controls, Holm over the three judged cells
+    p = {name: max(stats.ttest_1samp(c, 0, alternative="greater").pvalue,
+                   stats.ttest_1samp(b, 0, alternative="greater").pvalue)
+         for name, c, b in (("a", [0.5, 0.6, 0.7, 0.5, 0.6], [0.4, 0.5, 0.6, 0.4, 0.5]),
+                            ("b", [0.05, 0.6, 0.01, 0.9, 0.02], [0.4, 0.5, 0.6, 0.4, 0.5]),
+                            ("c", [0.5, 0.6, -0.1, 0.5, 0.6], [0.4, 0.5, 0.6, 0.4, 0.5]))}
+    order = sorted(p, key=p.get)
+    assert got[("a", "IID")].p_holm == pytest.approx(3 * p[order[0]]) and order[0] == "a"
+    assert got[("a", "IID")].label == "pays"
+    assert got[("b", "IID")].passing == 5 and got[("b", "IID")].p > 0.05 and got[("b", "IID")].label == "no"
+    assert got[("c", "IID")].passing == 4 and got[("c", "IID")].label == "no"
+    assert got[("d", "IID")].label == "open" and math.isnan(got[("d", "IID")].p_holm)
+    # the gain condition alone fails a cell whose leads are large
+    assert verdicts([_cell("e", [0.5] * 5, [0.5] * 5, gain_pct=0.9)])[("e", "IID")].label == "no"
+
+
+def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, tmp_path, capsys):
+    out = tmp_path / "fig"
+    assert main(["map", str(map_runs), "--out", str(out)]) == 0
+    grid = (out / "map_grid.md").read_text()
+    good = tmp_path / "README.md"
+    good.write_text(f"text\n{GRID_START}\n{grid}{GRID_END}\nmore\n")
+    assert main(["map", str(map_runs), "--out", str(out), "--verify", str(good)]) == 0
+    bad = tmp_path / "BAD.md"
+    bad.write_text(good.read_text().replace("(2/2 pass) open", "(2/2 pass) **pays**"))
+    capsys.readouterr()
+    assert main(["map", str(map_runs), "--out", str(out), "--verify", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "same_snr" in err and "disagrees" in err
 
 
 def test_rows_and_columns_come_in_reading_order(map_runs):
@@ -89,7 +141,7 @@ def test_rows_and_columns_come_in_reading_order(map_runs):
     keys = [partition_label(p)[1] for p in (IID, {"kind": "dirichlet", "alpha": 0.5}, DIR01, {"kind": "source"})]
     assert keys == sorted(keys)
     table = map_markdown(cells)
-    assert "| mixed_snr | IID | 2 |" in table and "-0.05 ± 0.21 (1/2)" in table
+    assert "| mixed_snr | IID | 2 |" in table and "-0.05 ± 0.21 [-1.96, +1.86] (1/2)" in table
 
 
 def test_cli_writes_the_table_the_runs_and_the_figure(map_runs, tmp_path, capsys):
@@ -152,3 +204,12 @@ def test_a_finefed_variant_gets_rows_of_its_own(map_runs):
                                                       ("same_snr [finefed_joint]", "Dir(0.1)")]
     joint = cells[2]
     assert len(joint.points) == 1 and joint.stat("vs_compute_db").mean == pytest.approx(0.7)
+
+
+def test_the_readme_grid_is_what_the_committed_records_give(tmp_path):
+    """The headline grid of the README is recomputed from results/map and must agree."""
+    root = Path(__file__).resolve().parents[2]
+    assert main(["map", str(root / "results" / "map"), "--out", str(tmp_path), "--verify",
+                 str(root / "README.md")]) == 0
+    # and the committed table is the one these records give
+    assert (tmp_path / "map.md").read_text() == (root / "docs" / "results" / "map" / "map.md").read_text()
