@@ -18,7 +18,7 @@ budget     budget_curves and budget.md/.csv: PSNR vs extra bytes and extra passe
 topology   psnr_vs_<param>: PSNR vs a topology parameter from a topology sweep
 testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs per-SNR models
 energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
-map        map.md/.csv/.png, map_grid.md: the heterogeneity map, per channel structure and data split: oracle
+map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle
            headroom, FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom
            captured, the verdict by one rule (semnet.analysis.verdict); --verify README.md: check its grid
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
@@ -270,7 +270,7 @@ def _write_and_verify_map(runs: list[Run], out: Path, document: str | None) -> l
     cells = map_cells(runs)
     written = write_map(cells, out)
     if document is not None:
-        verify_grid(cells, document)
+        verify_grid(cells, document, out)
     return written
 
 

@@ -258,9 +258,10 @@ def map_grid(cells: list[MapCell]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def verify_grid(cells: list[MapCell], document: str | Path) -> None:
+def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path) -> None:
     """Raise one :class:`AnalysisError` line unless ``document`` shows :func:`map_grid`
-    between :data:`GRID_START` and :data:`GRID_END`."""
+    between :data:`GRID_START` and :data:`GRID_END`; on a mismatch the grid the records
+    give is written to ``out_dir/map_grid.md``, to paste (the README is its one home)."""
     text = Path(document).read_text()
     if GRID_START not in text or GRID_END not in text:
         raise AnalysisError(f"{document}: no map grid between '{GRID_START}' and '{GRID_END}'")
@@ -268,8 +269,11 @@ def verify_grid(cells: list[MapCell], document: str | Path) -> None:
     want = map_grid(cells).strip()
     if shown != want:
         bad = next((a for a, b in zip(shown.splitlines(), want.splitlines()) if a != b), "(a row more or less)")
-        raise AnalysisError(f"{document}: the map grid disagrees with the records at: {bad}; regenerate it with "
-                            "semnet analyse map RUNS --out DIR (map_grid.md)")
+        grid = Path(out_dir) / "map_grid.md"
+        grid.parent.mkdir(parents=True, exist_ok=True)
+        grid.write_text(want + "\n")
+        raise AnalysisError(f"{document}: the map grid disagrees with the records at: {bad}; the records' grid is "
+                            f"in {grid}")
 
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
@@ -332,11 +336,9 @@ def map_figure(cells: list[MapCell]) -> Figure:
 
 
 def write_map(cells: list[MapCell], out_dir: str | Path) -> list[Path]:
-    """``map.md``, ``map.csv`` (every run), ``map_grid.md`` (the README's grid) and
-    ``map.png``/``.svg`` under ``out_dir``."""
+    """``map.md``, ``map.csv`` (every run) and ``map.png``/``.svg`` under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "map.md").write_text(map_markdown(cells))
     (out / "map.csv").write_text(map_csv(cells))
-    (out / "map_grid.md").write_text(map_grid(cells))
-    return [out / "map.md", out / "map.csv", out / "map_grid.md"] + save(map_figure(cells), out, "map")
+    return [out / "map.md", out / "map.csv"] + save(map_figure(cells), out, "map")

@@ -14,8 +14,8 @@ import yaml
 from conftest import complete_summary
 
 from analysis.__main__ import main
-from semnet.analysis.heterogeneity_map import (GRID_START, GRID_END, MapCell, MapPoint, map_cells, map_markdown,
-                                               partition_label)
+from semnet.analysis.heterogeneity_map import (GRID_START, GRID_END, MapCell, MapPoint, map_cells, map_grid,
+                                               map_markdown, partition_label)
 from semnet.analysis.verdict import seed_passes, verdicts
 from semnet.analysis.keep import keep_runs
 from semnet.analysis.runs import AnalysisError, load_runs
@@ -120,7 +120,7 @@ def test_a_cell_pays_with_five_passing_seeds_and_a_holm_significant_lead():
 def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, tmp_path, capsys):
     out = tmp_path / "fig"
     assert main(["map", str(map_runs), "--out", str(out)]) == 0
-    grid = (out / "map_grid.md").read_text()
+    grid = map_grid(map_cells(load_runs([map_runs])))
     good = tmp_path / "README.md"
     good.write_text(f"text\n{GRID_START}\n{grid}{GRID_END}\nmore\n")
     assert main(["map", str(map_runs), "--out", str(out), "--verify", str(good)]) == 0
@@ -130,6 +130,7 @@ def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, 
     assert main(["map", str(map_runs), "--out", str(out), "--verify", str(bad)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "same_snr" in err and "disagrees" in err
+    assert (out / "map_grid.md").read_text() == grid  # the records' grid, to paste
 
 
 def test_rows_and_columns_come_in_reading_order(map_runs):
