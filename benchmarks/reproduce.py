@@ -68,6 +68,10 @@ CASES: dict[str, tuple[str, str]] = {
                      SHORT + " --set method.controls=[] --set links.medium=node_radio"),
     "cell_tdma": ("scenarios/network/quickstart_cell_broadcast.yaml",
                   SHORT + " --set method.controls=[] --set links.scheduler=tdma"),
+    # live images and energy: the summary's typed traffic and energy sections
+    "traffic_energy": ("scenarios/network/quickstart_traffic_low.yaml",
+                       SHORT + " --set method.controls=[compute_matched] --set simulation.compute.joules_per_sample=0.001"
+                       " --set simulation.energy.tx_power_w=0.2"),
 }
 WALL_CLOCK = {"wall_time_s"}
 
