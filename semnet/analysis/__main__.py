@@ -140,8 +140,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                            help="a dotted scenario key on the x axis, e.g. links.snr_offset_db or links.medium")
             p.add_argument("--final-only", action="store_true",
                            help="only each method's result (no FineFed start or controls)")
-        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep", "plot"):
-            p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
+        if name in ("snr", "topology"):  # points from the summaries: any outcome
+            p.add_argument("--metric", choices=tuple(OUTCOMES), default="psnr_db", metavar="OUTCOME",
+                           help="the outcome on the y axis (default psnr_db): " + ", ".join(OUTCOMES))
+        elif name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep", "plot"):
+            p.add_argument("--metric", choices=METRICS, default="psnr_db",
+                           help="quality measure of the test points over time (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
                            help="SNR axis: the runs' mean link SNR, or the swept links.snr_offset_db / links.snr_db")

@@ -6,7 +6,9 @@ Runs are grouped into sweep points by their resolved scenario's ``links`` and
 slightly different mean SNRs still fall on one point. x is either the mean link SNR
 the run reports (``summary.network.snr_db_mean``, the default) or a swept scenario
 key (``snr_offset_db`` or ``snr_db``, under ``links``); x is averaged over the point's
-seeds, y (the method's final mean link PSNR by default) is shown as mean ± sample std.
+seeds, y (the method's final mean link PSNR by default, or any outcome of
+:data:`semnet.outcomes.OUTCOMES` with ``--metric``: image loss, latency, energy ...) is
+shown as mean ± sample std.
 """
 
 from __future__ import annotations
@@ -98,12 +100,13 @@ def plot_snr(
                     i, len(series), colour_of.get(label), max(p.n for p in pts))
     ax.set_xlabel(axis_label(x))
     ax.set_ylabel(axis_label(metric))
-    finish(fig, ax, title or "Quality vs channel SNR (mean ± std over seeds)")
+    what = "Quality" if metric == "psnr_db" else metric
+    finish(fig, ax, title or f"{what} vs channel SNR (mean ± std over seeds)")
     return fig, series
 
 
 def write_snr(runs, out_dir: str | Path, x: str = "snr_db_mean", metric: str = "psnr_db",
               colour_of: dict[str, str] | None = None) -> list[Path]:
-    """``psnr_vs_snr`` as PNG and SVG under ``out_dir``."""
+    """``psnr_vs_snr`` (``<metric>_vs_snr`` for another outcome) as PNG and SVG under ``out_dir``."""
     fig, _ = plot_snr(runs, x, metric, colour_of)
-    return save(fig, out_dir, "psnr_vs_snr")
+    return save(fig, out_dir, "psnr_vs_snr" if metric == "psnr_db" else f"{metric}_vs_snr")

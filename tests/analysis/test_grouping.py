@@ -112,6 +112,9 @@ def test_group_by_name_uses_the_scenario_name(media_runs):
 
 
 def test_snr_points_refuse_runs_that_differ_outside_links_and_topology(snr_runs, tmp_path, capsys):
+    import shutil
+
+    snr_runs = shutil.copytree(snr_runs, tmp_path / "runs")  # the session's runs stay as they are
     out = tmp_path / "s"
     assert main(["snr", str(snr_runs), "--out", str(out), "--x", "snr_db"]) == 0  # the sweep itself is fine
     path = next(p for p in sorted(snr_runs.rglob("scenario.yaml"))).parent
@@ -160,3 +163,19 @@ def test_map_group_by_writes_one_map_per_group(tmp_path, capsys):
     out = tmp_path / "maps"
     assert main(["map", str(tmp_path / "runs"), "--out", str(out), "--group-by", "links.medium"]) == 0
     assert (out / "links.medium_cell" / "map.md").is_file() and (out / "links.medium_dedicated" / "map.md").is_file()
+
+
+def test_snr_plots_any_outcome(tmp_path, make_run):
+    """`snr --metric` takes every outcome: the share of live images lost against SNR."""
+    root = tmp_path / "sweep"
+    for snr in (0.0, 10.0):
+        for seed in (1, 2):
+            path = make_run(root / f"s{snr:g}-{seed}", seed=seed, snr_db=snr)
+            _with_traffic(path, images=100, lost=int(40 - 3 * snr) + seed, psnr_db=20.0 + snr)
+    out = tmp_path / "out"
+    assert main(["snr", str(root), "--out", str(out), "--x", "snr_db", "--metric", "image_loss_share"]) == 0
+    assert (out / "image_loss_share_vs_snr.png").is_file()
+    from semnet.analysis.snr import snr_series
+
+    points = snr_series(load_runs([root]), "snr_db", "image_loss_share")["fedavg"]
+    assert [(p.x, round(p.y, 4)) for p in points] == [(0.0, 0.415), (10.0, 0.115)]
