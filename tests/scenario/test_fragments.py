@@ -62,7 +62,7 @@ def test_the_matched_set_differs_pairwise_only_in_medium_and_mobility():
     one = merged["cell_mobile"]
     assert one["links.rate.mode"] == one["links.aggregator.rate.mode"] == "shannon"
     assert one["links.aggregator.snr_db"] is None  # the aggregator's SNR from path loss too
-    assert (one["links.fading"], one["links.channel.time_correlation"]) == ("rayleigh", "gauss_markov")
+    assert (one["links.fading"], one["links.channel.time_correlation"]) == ("rayleigh", "jakes")
     assert one["traffic.images_per_s"] == 5.0 and one["simulation.energy.tx_power_w"] == 0.8
     assert one["topology.mobility.model"] == "random_waypoint" and merged["cell_static"]["topology.mobility.model"] == "static"
     assert one["links.medium"] == "cell" and merged["node_radio_static"]["links.medium"] == "node_radio"
