@@ -81,3 +81,9 @@ def test_under_mobility_fixed_snrs_stay_fixed_and_path_loss_snrs_move():
     free = network("topology.mobility.model=random_waypoint", "links.aggregator.snr_db=null",
                    "links.channel.comparison_states=32", "links.channel.comparison_step_s=5.0")
     assert len(set(free.snr_samples_db(0, AGGREGATOR))) > 1
+
+
+def test_bandwidth_moves_model_airtime_only_at_shannon_rates():
+    for mode, ratio in (("fixed", 1.0), ("shannon", 0.5)):
+        narrow, wide = (network(f"links.rate.mode={mode}", f"links.bandwidth_hz={b}") for b in (1.0e6, 2.0e6))
+        assert airtime_s(wide.link(*PATH_LOSS_LINK)) == pytest.approx(ratio * airtime_s(narrow.link(*PATH_LOSS_LINK)))
