@@ -77,18 +77,33 @@ def _load(spec: DataSpec):
     root = Path(spec.path).expanduser()
     if not root.exists():
         raise DataError(f"data.path '{spec.path}' does not exist (resolved to {root.resolve()})")
-    if spec.source == "cifar10" and (root / "cifar-10-batches-py").is_dir():
-        for key in ("image_size", "max_per_class", "cache_dir"):  # the batches are read whole, as they are
-            value = getattr(spec, key)
-            if value is not None and not (key == "image_size" and value == 32):
-                raise DataError(f"data.{key} = {value!r}: not used with the CIFAR-10 python batches in "
-                                f"'{spec.path}' (32x32, read whole); leave it out, or point data.path at a folder "
-                                "of images")
+    if _holds_cifar_batches(spec):
+        check_data_keys(spec)
         return load_cifar10_pickle(root, split="train"), load_cifar10_pickle(root, split="test")
     kwargs = dict(image_size=spec.image_size, max_per_class=spec.max_per_class, cache_dir=spec.cache_dir)
     train = load_image_folder(root, split="train", **kwargs)
     test = load_image_folder(root, split="test", **kwargs)
     return train, test
+
+
+def _holds_cifar_batches(spec: DataSpec) -> bool:
+    return spec.source == "cifar10" and spec.path is not None and (Path(spec.path).expanduser()
+                                                                   / "cifar-10-batches-py").is_dir()
+
+
+def check_data_keys(spec: DataSpec) -> None:
+    """Refuse the keys the CIFAR-10 python batches do not use (they are read whole, 32x32),
+    when ``data.path`` holds them; ``semnet validate`` calls it too, so that the mistake
+    shows before a run (a path that is not there is left to the run: a scenario may be
+    checked where its data is not)."""
+    if not _holds_cifar_batches(spec):
+        return
+    for key in ("image_size", "max_per_class", "cache_dir"):
+        value = getattr(spec, key)
+        if value is not None and not (key == "image_size" and value == 32):
+            raise DataError(f"data.{key} = {value!r}: not used with the CIFAR-10 python batches in "
+                            f"'{spec.path}' (32x32, read whole); leave it out, or point data.path at a folder "
+                            "of images")
 
 
 def latent_channels(spec: ModelSpec, image_hw: tuple[int, int] = (32, 32)) -> int:

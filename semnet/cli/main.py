@@ -156,12 +156,16 @@ def _validate(paths: list[str], overrides: list[str]) -> int:
 
 
 def _check_network(scenario, source: str) -> None:
-    """Build the scenario's network (no data, no model): a graph without links or an
-    SNR override on a pair that is no link shows here rather than when running."""
+    """Build the scenario's network (no data, no model) and check its data keys against
+    what ``data.path`` holds: a graph without links, an SNR override on a pair that is no
+    link, a combination the media do not model (a Shannon-rate broadcast on a channel over
+    time) or a key the CIFAR-10 batches do not use shows here rather than when running."""
     from semnet.net.network import build_network
+    from semnet.workload import check_data_keys
 
     try:
         build_network(scenario.topology, scenario.links, scenario.seed)
+        check_data_keys(scenario.data)
     except SemnetError as err:
         raise type(err)(f"{source}: {err}") from None
 

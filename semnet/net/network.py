@@ -205,7 +205,8 @@ def build_network(topology, links, seed: int) -> Network:
             and agg.rate.mode == "shannon"):
         raise ScenarioError(
             "links.downlink = 'broadcast': a broadcast of Shannon-rate packets on a channel over time is not "
-            "modelled; allowed with links.aggregator.rate.mode shannon here: unicast (or a fixed rate)"
+            f"modelled (links.aggregator.rate.mode = 'shannon'; the channel changes over time: "
+            f"{time_varying_cause(topology, links)}); allowed here: links.downlink unicast, or a fixed aggregator rate"
         )
     return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel, medium=medium,
                    default_kind=default, link_kinds=kinds)
@@ -214,13 +215,21 @@ def build_network(topology, links, seed: int) -> Network:
 def time_varying(topology, links) -> bool:
     """Whether the scenario asks for the channel over time: moving users, a time-correlated
     fading process, shadowing, or a path loss that needs one (UMi). Otherwise the network is today's."""
+    return time_varying_cause(topology, links) is not None
+
+
+def time_varying_cause(topology, links) -> str | None:
+    """The first setting that turns the channel over time on, as ``key = value``; None: none does."""
     ch = links.channel
-    return (
-        not mobilities.get(topology.mobility.model).static
-        or not time_correlations.get(ch.time_correlation).memoryless
-        or (ch.shadowing_std_db is not None and ch.shadowing_std_db > 0)
-        or not path_losses.get(links.path_loss.model).static_network
-    )
+    if not mobilities.get(topology.mobility.model).static:
+        return f"topology.mobility.model = {topology.mobility.model!r}"
+    if not time_correlations.get(ch.time_correlation).memoryless:
+        return f"links.channel.time_correlation = {ch.time_correlation!r}"
+    if ch.shadowing_std_db is not None and ch.shadowing_std_db > 0:
+        return f"links.channel.shadowing_std_db = {ch.shadowing_std_db!r}"
+    if not path_losses.get(links.path_loss.model).static_network:
+        return f"links.path_loss.model = {links.path_loss.model!r}"
+    return None
 
 
 def _channel_process(topology, links, graph, table, center, default: ChannelKind, kinds: dict,

@@ -17,7 +17,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from semnet.errors import ScenarioError
-from semnet.scenario.yaml_text import MAX_EXTENDS, MAX_FILE_BYTES, YamlLimitError, clip, load_yaml_text, parse_yaml
+from semnet.scenario.extends import read_yaml
+from semnet.scenario.yaml_text import MAX_FILE_BYTES, YamlLimitError, clip, parse_yaml
+from semnet.scenario.yaml_text import short_repr as _short
 from semnet.scenario.topology import inherit as inherit_topology
 from semnet.scenario.components import ComponentError, check_components
 from semnet.scenario.schema import Scenario, SpecValueError
@@ -84,71 +86,6 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
     if isinstance(data.get("topology"), dict):  # --set topology.kind=ring drops the old kind's keys
         data["topology"] = inherit_topology(raw.get("topology"), data["topology"], set_in_topology)
     return data
-
-
-def read_yaml(path: str | Path, _chain: tuple = ()) -> dict:
-    """Load a scenario mapping with the safe loader; one-line errors for missing or bad files.
-
-    A top-level ``extends: other.yaml`` (relative to this file) starts from that
-    scenario and deep-merges this file's keys over it, so variants stay short.
-    A file over :data:`MAX_FILE_BYTES`, or over the other limits of its YAML, is refused
-    before it is read.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory, not a scenario file")
-    if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file does not exist")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read the file ({err.strerror or type(err).__name__})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise YamlLimitError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the most a scenario or sweep file "
-                             "may have") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ScenarioError(
-            f"{path}: not a UTF-8 text file (byte 0x{err.object[err.start]:02x} at offset {err.start})"
-        ) from None
-    data = load_yaml_text(text, str(path))
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends = {_short(parent)}: expected the path of another scenario file")
-    base_path = (path.parent / parent).resolve()
-    if base_path in _chain or base_path == path.resolve():
-        raise ScenarioError(f"{path}: extends = {_short(parent)} makes a cycle")
-    if len(_chain) >= MAX_EXTENDS:
-        raise ScenarioError(f"{path}: extends = {_short(parent)}: more than {MAX_EXTENDS} files extend each other")
-    if not base_path.is_file():
-        raise ScenarioError(f"{path}: extends = {_short(parent)}: no such scenario file ({base_path})")
-    try:
-        parent = read_yaml(base_path, _chain + (path.resolve(),))
-    except ScenarioError as err:
-        raise ScenarioError(f"{path}: extends = {_short(parent)}: {err}") from None
-    merged = deep_merge(parent, data)
-    if isinstance(merged.get("topology"), dict):  # a variant of another kind drops that kind's keys
-        merged["topology"] = inherit_topology(parent.get("topology"), merged["topology"], data.get("topology") or ())
-    return merged
-
-
-def deep_merge(base: dict, update: dict) -> dict:
-    """``update`` over ``base``: mappings merge key by key, everything else replaces."""
-    out = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def validate(raw: dict, source: str = "<scenario>", *, search: tuple[str, ...] = ()) -> Scenario:
@@ -269,52 +206,6 @@ def _override_origin(path: list[str | int], overrides: tuple[str, ...]) -> str:
         if parts[: len(keys)] == keys or keys[: len(parts)] == parts:
             return f" (from --set {clip(text, 80) if text.isprintable() else _short(text)})"
     return ""
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, built only that far: a value of a
-    million items (or an alias bomb) costs no more than a small one."""
-    text = _bounded_repr(value, limit + 1)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _bounded_repr(value: Any, budget: int, depth: int = 0) -> str:
-    """``repr(value)``, or its first ``budget`` characters or more (never all of a huge value)."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return repr(value)
-    if isinstance(value, int):
-        if value.bit_length() > 200:  # repr of an int of thousands of digits is slow, or refused
-            return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
-        return repr(value)
-    if isinstance(value, (str, bytes)):
-        return repr(value[: budget + 2]) if len(value) > budget + 2 else repr(value)
-    if isinstance(value, (list, tuple, set, frozenset, dict)):
-        if depth > 20:
-            return "..."
-        if isinstance(value, dict):
-            opening, closing = "{", "}"
-            items = ((k, v) for k, v in value.items())
-        else:
-            opening, closing = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}.get(type(value), "[]")
-            items = ((None, v) for v in value)
-        parts, used = [], 1
-        for key, item in items:
-            if used > budget:
-                parts.append("...")
-                break
-            text = _bounded_repr(item, budget - used, depth + 1)
-            if key is not None or isinstance(value, dict):
-                text = f"{_bounded_repr(key, budget - used, depth + 1)}: {text}"
-            parts.append(text)
-            used += len(text) + 2
-        inner = ", ".join(parts)
-        if isinstance(value, tuple) and len(parts) == 1 and parts[0] != "...":
-            inner += ","
-        if isinstance(value, (set, frozenset)) and not parts:
-            return f"{type(value).__name__}()"
-        return opening + inner + closing
-    text = repr(value)
-    return text if len(text) <= budget else text[:budget]
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -20,7 +20,7 @@ MAX_FILE_BYTES = 1 << 20  # 1 MiB
 MAX_ALIASES = 1_000  # uses of '*anchor'
 MAX_VALUES = 100_000  # values (scalars, lists, mappings) with every alias expanded
 MAX_DEPTH = 100  # nested lists and mappings
-MAX_EXTENDS = 20  # files in one chain of 'extends:'
+MAX_EXTENDS = 20  # files one scenario reads through 'extends:', its lists and chains together
 
 
 class YamlLimitError(ScenarioError):
@@ -164,6 +164,52 @@ def load_yaml_text(text: str, source: str) -> Any:
     except (ValueError, RecursionError) as err:  # an integer of more than 4300 digits, ...
         raise ScenarioError(f"{source}: a value cannot be read: {clip(str(err).splitlines()[0] if str(err) else '')}"
                             f" ({type(err).__name__})") from None
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, built only that far: a value of a
+    million items (or an alias bomb) costs no more than a small one."""
+    text = _bounded_repr(value, limit + 1)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded_repr(value: Any, budget: int, depth: int = 0) -> str:
+    """``repr(value)``, or its first ``budget`` characters or more (never all of a huge value)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 200:  # repr of an int of thousands of digits is slow, or refused
+            return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        return repr(value[: budget + 2]) if len(value) > budget + 2 else repr(value)
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        if depth > 20:
+            return "..."
+        if isinstance(value, dict):
+            opening, closing = "{", "}"
+            items = ((k, v) for k, v in value.items())
+        else:
+            opening, closing = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}.get(type(value), "[]")
+            items = ((None, v) for v in value)
+        parts, used = [], 1
+        for key, item in items:
+            if used > budget:
+                parts.append("...")
+                break
+            text = _bounded_repr(item, budget - used, depth + 1)
+            if key is not None or isinstance(value, dict):
+                text = f"{_bounded_repr(key, budget - used, depth + 1)}: {text}"
+            parts.append(text)
+            used += len(text) + 2
+        inner = ", ".join(parts)
+        if isinstance(value, tuple) and len(parts) == 1 and parts[0] != "...":
+            inner += ","
+        if isinstance(value, (set, frozenset)) and not parts:
+            return f"{type(value).__name__}()"
+        return opening + inner + closing
+    text = repr(value)
+    return text if len(text) <= budget else text[:budget]
 
 
 def clip(text: str, limit: int = 160) -> str:
