@@ -1,0 +1,125 @@
+"""The robust-aggregation table: what faulty transmitters cost their receivers' decoders
+under each aggregation rule, paired by seed.
+
+    python -m semnet.analysis.robust runs/sweeps/robust_one_faulty [--out DIR]
+
+Reads every run directory under the sweep (``summary.json`` and ``scenario.yaml``),
+groups the runs by FineFed's decoder rule and whether faults were on, and reports the
+mean test PSNR of the image links into the faulty users' receivers (their decoders
+are the ones a lie reaches; the faulty users' own decoders are left out). Differences
+are paired by seed, with a Student-t 95 % interval over the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from semnet.analysis.run_files import AnalysisError, read_scenario, read_summary
+
+# two-sided 95 % Student-t quantiles by degrees of freedom (n - 1 seeds)
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+@dataclass(frozen=True)
+class RobustRun:
+    rule: str
+    faulty: bool
+    seed: int
+    victims_psnr_db: float  # mean over links into the faulty users' receivers
+    psnr_db: float  # mean over every link
+
+
+def victims(links: list[dict], faulty_users: set[int]) -> list[dict]:
+    """Links whose receiver hears a faulty transmitter (and is not faulty itself)."""
+    receivers = {link["dst"] for link in links if link["src"] in faulty_users} - faulty_users
+    return [link for link in links if link["dst"] in receivers]
+
+
+def read_run(run: Path, victim_users: set[int]) -> RobustRun:
+    scenario = read_scenario(run / "scenario.yaml")
+    summary = read_summary(run / "summary.json")
+    faults = scenario.get("faults")
+    chosen = victims(summary["links"], victim_users)
+    return RobustRun(rule=scenario["method"]["finetune"]["decoder_aggregation"]["rule"], faulty=faults is not None,
+                     seed=int(scenario["seed"]), victims_psnr_db=float(np.mean([l["psnr_db"] for l in chosen])),
+                     psnr_db=float(summary["psnr_db"]))
+
+
+def interval(diffs: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its Student-t 95 % interval (NaN with one value)."""
+    n = len(diffs)
+    mean = float(np.mean(diffs))
+    if n < 2:
+        return mean, math.nan
+    return mean, _T95.get(n - 1, 1.96) * float(np.std(diffs, ddof=1)) / math.sqrt(n)
+
+
+def _faulty_users(runs: list[Path]) -> set[int]:
+    for run in runs:
+        faults = read_scenario(run / "scenario.yaml").get("faults")
+        if faults:
+            return set(faults["users"])
+    raise AnalysisError("no run with a faults: section")
+
+
+def table(sweep: Path) -> str:
+    dirs = sorted(p.parent for p in sweep.glob("*/summary.json"))
+    if not dirs:
+        raise AnalysisError(f"no finished runs under '{sweep}'")
+    faulty_users = _faulty_users(dirs)
+    runs = [read_run(d, faulty_users) for d in dirs]
+    by = {}
+    for r in runs:
+        by.setdefault((r.rule, r.faulty), {})[r.seed] = r
+    clean = by.get(("mean", False), {})
+    attacked = by.get(("mean", True), {})
+    order = sorted(by, key=lambda k: (k[1], k[0] != "mean", k[0]))
+    lines = [f"Receivers' links: every link into a receiver of user(s) {sorted(faulty_users)}, "
+             "the faulty users' own decoders left out. Differences paired by seed, ± the 95 % t-interval.", "",
+             "| decoder rule | faults | seeds | receivers' PSNR (dB) | minus clean FedAvg (dB) | "
+             "minus faulty FedAvg: saved (dB) | per seed, saved (dB) |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for key in order:
+        group = by[key]
+        seeds = sorted(group)
+        values = [group[s].victims_psnr_db for s in seeds]
+        mean, _ = interval(values)
+        cells = [f"`{key[0]}`", "on" if key[1] else "off", str(len(seeds)), f"{mean:.2f}"]
+        for ref in (clean, attacked):
+            paired = [group[s].victims_psnr_db - ref[s].victims_psnr_db for s in seeds if s in ref]
+            if paired and ref is not group:
+                m, half = interval(paired)
+                cells.append(f"{m:+.2f} ± {half:.2f}" if math.isfinite(half) else f"{m:+.2f}")
+            else:
+                cells.append("–")
+        saved = [group[s].victims_psnr_db - attacked[s].victims_psnr_db for s in seeds if s in attacked]
+        cells.append(", ".join(f"{d:+.2f}" for d in saved) if saved and group is not attacked else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m semnet.analysis.robust", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", help="sweep directory (one run directory per point)")
+    parser.add_argument("--out", default=None, help="also write robust.md into this folder")
+    args = parser.parse_args(argv)
+    try:
+        text = table(Path(args.sweep))
+    except AnalysisError as err:
+        print(f"semnet: error: {err}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "robust.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
