@@ -150,3 +150,28 @@ def test_bad_faults_are_one_line(raw, needle):
 def test_faults_are_off_by_default():
     assert _scenario().faults is None
     assert FaultsSpec(users=[1], kind="sign_flip").steps == ("global", "decoders")
+
+
+@pytest.mark.parametrize("federated,finetune,needle", [
+    ({"aggregation": {"rule": "krum", "options": {"faulty": 1}}}, {},
+     "method.federated.aggregation.options: 4 clients per round: rule 'krum' faulty 1 needs more than 2 x 1 + 2 = 4 "
+     "updates, and there are 4; allowed: faulty <= 0"),
+    ({"aggregation": {"rule": "trimmed_mean", "options": {"trim_fraction": 0.2}}}, {},
+     "trim_fraction 0.2 of 4 updates trims none"),
+    ({"aggregation": {"rule": "median", "options": {"faulty": 1}}}, {}, "rule 'median' takes no options"),
+    ({"algorithm": "scaffold", "aggregation": {"rule": "median"}}, {}, "algorithm 'scaffold' averages its updates itself"),
+    ({}, {"decoder_server": {"algorithm": "feddyn"}}, "decoder_server.algorithm = 'feddyn': its clients train "
+     "differently, not just its server; allowed: fedavg, fedavgm, fedadagrad, fedadam, fedyogi"),
+    ({}, {"decoder_server": {"algorithm": "fedyogi", "options": {"momentum": 0.9}}},
+     "decoder_server.options.momentum: not an option of algorithm 'fedyogi'"),
+    ({}, {"decoder_aggregation": {"rule": "krum", "options": {"faulty": -1}}},
+     "decoder_aggregation.options.faulty = -1"),
+])
+def test_bad_rules_and_servers_are_one_line(federated, finetune, needle):
+    raw = tiny_scenario_dict()
+    raw["topology"]["num_users"] = 4
+    raw["method"]["federated"].update(federated)
+    raw["method"]["finetune"].update(finetune)
+    with pytest.raises(ScenarioError) as err:
+        validate(raw)
+    assert needle in str(err.value) and "\n" not in str(err.value)
