@@ -20,9 +20,11 @@ testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs p
 energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
 map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle headroom,
            FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom captured
+robust     robust.md: receivers' PSNR per decoder aggregation rule with and without faults, paired by seed
+           against honest and faulty FedAvg (a faults: sweep, docs/results/robust)
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
            --out at the same relative paths, to commit them as records (--checkpoint global.pt: that too)
-all        every one of the above but keep that the runs support (others are skipped with a reason)
+all        every one of the above but keep and robust that the runs support (others are skipped with a reason)
 timeline   RUN_DIR --out FIG.png: one run's live images (traffic:) over simulated time: delivered
            PSNR and latency, phases shaded, model deployments marked
 channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of a few links of one run
@@ -47,6 +49,7 @@ from .heterogeneity_map import map_cells, write_map
 from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
+from .robust import write_robust
 from .realised_snr import realised_points, write_realised_snr
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from .snr import X_CHOICES, snr_series, write_snr
@@ -60,7 +63,7 @@ log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
 COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "energy",
-            "map", "keep", "all")
+            "map", "robust", "keep", "all")
 
 
 #: The program name in usage lines when none is given.
@@ -94,6 +97,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "energy": "final quality vs total energy (runs that account energy), Pareto front marked",
         "map": "heterogeneity map: oracle headroom and FineFed minus the matched controls per channel structure "
                "and data split",
+        "robust": "receivers' PSNR per decoder aggregation rule under faults, paired by seed (Student-t intervals)",
         "keep": "copy finished runs into --out (a results folder) at the same relative paths, events compressed",
         "all": "every output the runs support",
     }
@@ -107,7 +111,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name == "keep":
             p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
                            help="also keep this file of each run's checkpoints/ folder (repeatable), e.g. global.pt")
-        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep"):
+        if name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "robust", "keep"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db", help="quality measure (default psnr_db)")
         if name in ("snr", "all"):
             p.add_argument("--x", dest="snr_x", choices=X_CHOICES, default="snr_db_mean",
@@ -173,6 +177,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
+    if args.command == "robust":
+        return write_robust(args.runs, args.out)
     runs = load_runs(args.runs)
     out = Path(args.out)
     colour_of = colours(group_by_label(as_variants(runs)))

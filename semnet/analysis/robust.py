@@ -1,9 +1,9 @@
 """The robust-aggregation table: what faulty transmitters cost their receivers' decoders
 under each aggregation rule, paired by seed.
 
-    python -m semnet.analysis.robust runs/sweeps/robust_one_faulty [--out DIR]
+    semnet analyse robust runs/sweeps/robust_one_faulty --out DIR
 
-Reads every run directory under the sweep (``summary.json`` and ``scenario.yaml``),
+Reads every run directory under the folders given (``summary.json`` and ``scenario.yaml``),
 groups the runs by FineFed's decoder rule and whether faults were on, and reports the
 mean test PSNR of the image links into the faulty users' receivers (their decoders
 are the ones a lie reaches; the faulty users' own decoders are left out). Differences
@@ -12,9 +12,7 @@ are paired by seed, with a Student-t 95 % interval over the seeds.
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,10 +66,11 @@ def _faulty_users(runs: list[Path]) -> set[int]:
     raise AnalysisError("no run with a faults: section")
 
 
-def table(sweep: Path) -> str:
-    dirs = sorted(p.parent for p in sweep.glob("*/summary.json"))
+def table(folders) -> str:
+    """The table (Markdown) of the finished runs under ``folders``."""
+    dirs = sorted({p.parent for folder in folders for p in Path(folder).rglob("summary.json")})
     if not dirs:
-        raise AnalysisError(f"no finished runs under '{sweep}'")
+        raise AnalysisError(f"no finished runs under {', '.join(map(str, folders))}")
     faulty_users = _faulty_users(dirs)
     runs = [read_run(d, faulty_users) for d in dirs]
     by = {}
@@ -104,22 +103,10 @@ def table(sweep: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m semnet.analysis.robust", description=__doc__.splitlines()[0])
-    parser.add_argument("sweep", help="sweep directory (one run directory per point)")
-    parser.add_argument("--out", default=None, help="also write robust.md into this folder")
-    args = parser.parse_args(argv)
-    try:
-        text = table(Path(args.sweep))
-    except AnalysisError as err:
-        print(f"semnet: error: {err}", file=sys.stderr)
-        return 2
-    print(text, end="")
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "robust.md").write_text(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def write_robust(folders, out: str | Path) -> list[Path]:
+    """Write ``robust.md`` into ``out``; return the path written."""
+    path = Path(out) / "robust.md"
+    text = table(folders)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return [path]
