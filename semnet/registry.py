@@ -314,6 +314,11 @@ algorithms: Registry = Registry("federated algorithm", builtins=(
                                 base="semnet.fl.algorithms.federated.FederatedStrategy")
 """Round strategies that train a global model (``method.federated.algorithm``)."""
 
+aggregators: Registry = Registry("aggregation rule", builtins=("semnet.fl.algorithms.rules",),
+                                base="semnet.fl.algorithms.rules.AggregationRule")
+"""How a server combines client updates into one (``method.federated.aggregation.rule``,
+``method.finetune.decoder_aggregation.rule``): mean, median, trimmed_mean, krum."""
+
 channels: Registry = Registry("channel", builtins=("semnet.channels",), aliases={"awgn": "none"},
                               base="semnet.channels.laws.base.FadingModel")
 """Fading models (``links.fading``), shared by the network layer and the JSCC channel."""
@@ -362,6 +367,7 @@ ALL: dict[str, Registry] = {
     "methods": methods,
     "controls": controls,
     "algorithms": algorithms,
+    "aggregators": aggregators,
     "channels": channels,
     "topologies": topologies,
     "partitioners": partitioners,

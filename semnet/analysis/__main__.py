@@ -21,9 +21,11 @@ energy     tradeoff_energy: each method's final quality vs its total energy, Par
 map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle
            headroom, FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom
            captured, the verdict by one rule (semnet.analysis.verdict); --verify README.md: check its grid
+robust     robust.md: receivers' PSNR per decoder aggregation rule with and without faults, paired by seed
+           against honest and faulty FedAvg (a faults: sweep, docs/results/robust)
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
            --out at the same relative paths, to commit them as records (--checkpoint global.pt: that too)
-all        every one of the above but keep that the runs support (others are skipped with a reason)
+all        every one of the above but keep and robust that the runs support (others are skipped with a reason)
 plot       --y OUTCOME --x KEY: any outcome (quality, bytes, times, energies, live images' loss, delivered
            PSNR, latency) against any scenario key a sweep varied, one line per method (and --group-by group)
 timeline   RUN_DIR... --out FIG.png: one run's live images (traffic:) over simulated time: delivered
@@ -60,6 +62,7 @@ from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
 from .plot import write_plot
+from .robust import write_robust
 from .realised_snr import realised_points, write_realised_snr
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from .snr import X_CHOICES, snr_buckets, snr_series, write_snr
@@ -73,7 +76,7 @@ log = logging.getLogger("semnet.analysis")
 
 METRICS = ("psnr_db", "worst_link_psnr_db", "ssim")
 COMMANDS = ("table", "tradeoff", "snr", "links", "linkpairs", "realised", "budget", "topology", "testsnr", "energy",
-            "map", "plot", "keep", "all")
+            "map", "plot", "robust", "keep", "all")
 #: Commands that take --group-by and --pool.
 GROUPED = ("table", "tradeoff", "snr", "energy", "map", "plot", "all")
 
@@ -110,6 +113,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "map": "heterogeneity map: oracle headroom and FineFed minus the matched controls per channel structure "
                "and data split",
         "plot": "any outcome (--y) against any scenario key (--x), one line per method and group",
+        "robust": "receivers' PSNR per decoder aggregation rule under faults, paired by seed (Student-t intervals)",
         "keep": "copy finished runs into --out (a results folder) at the same relative paths, events compressed",
         "all": "every output the runs support",
     }
@@ -143,7 +147,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         if name in ("snr", "topology"):  # points from the summaries: any outcome
             p.add_argument("--metric", choices=tuple(OUTCOMES), default="psnr_db", metavar="OUTCOME",
                            help="the outcome on the y axis (default psnr_db): " + ", ".join(OUTCOMES))
-        elif name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "keep", "plot"):
+        elif name not in ("table", "links", "linkpairs", "realised", "budget", "testsnr", "map", "robust", "keep", "plot"):
             p.add_argument("--metric", choices=METRICS, default="psnr_db",
                            help="quality measure of the test points over time (default psnr_db)")
         if name in ("snr", "all"):
@@ -212,6 +216,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
+    if args.command == "robust":
+        return write_robust(args.runs, args.out)
     runs = with_groups(load_runs(args.runs), getattr(args, "group_by", ()))
     out = Path(args.out)
     cmd = args.command

@@ -49,10 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print the summary of finished run directories")
     rep.add_argument("runs", nargs="+")
 
-    lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, channels, "
-                         "topologies, partitioners, models, codecs, path_losses, shadowings, mobilities, "
+    lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, aggregators, "
+                         "channels, topologies, partitioners, models, codecs, path_losses, shadowings, mobilities, "
                          "time_correlations, media, schedulers, trainers")
-    lst.add_argument("what", choices=["methods", "controls", "algorithms", "channels", "topologies", "partitioners",
+    lst.add_argument("what", choices=["methods", "controls", "algorithms", "aggregators", "channels", "topologies", "partitioners",
                                       "models", "codecs", "path_losses", "shadowings", "mobilities",
                                       "time_correlations", "media", "schedulers", "trainers"])
     lst.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",

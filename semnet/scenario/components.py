@@ -56,6 +56,9 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("links.medium", registry.media, scenario.links.medium),
         ("links.scheduler", registry.schedulers, scenario.links.scheduler),
         ("simulation.trainer", registry.trainers, scenario.simulation.trainer),
+        ("method.federated.aggregation.rule", registry.aggregators, method.federated.aggregation.rule),
+        ("method.finetune.decoder_aggregation.rule", registry.aggregators, method.finetune.decoder_aggregation.rule),
+        ("method.finetune.decoder_server.algorithm", registry.algorithms, method.finetune.decoder_server.algorithm),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]
@@ -116,6 +119,39 @@ def _check_method(scenario: Any, source: str) -> None:
     algorithm = spec.federated.algorithm or getattr(cls, "default_algorithm", "fedavg")
     _check_options_model(registry.algorithms.get(algorithm), spec.federated.options, "method.federated.options",
                          f"algorithm '{algorithm}'", source)
+    _check_aggregation(scenario, algorithm, source)
+
+
+def _check_aggregation(scenario: Any, algorithm: str, source: str) -> None:
+    """Aggregation rules and their options, FineFed's decoder server, and faults that an
+    algorithm would not see."""
+    spec = scenario.method
+    for where, section in (("method.federated.aggregation", spec.federated.aggregation),
+                           ("method.finetune.decoder_aggregation", spec.finetune.decoder_aggregation)):
+        _check_options_model(registry.aggregators.get(section.rule), section.options, f"{where}.options",
+                             f"rule '{section.rule}'", source)
+    cls = registry.algorithms.get(algorithm)
+    rule = spec.federated.aggregation.rule
+    global_faults = scenario.faults is not None and "global" in scenario.faults.steps
+    if not getattr(cls, "takes_rules", True) and (rule != "mean" or global_faults):
+        key = "method.federated.aggregation.rule" if rule != "mean" else "faults.steps"
+        takers = [n for n in registry.algorithms.names() if getattr(registry.algorithms.get(n), "takes_rules", True)]
+        raise ComponentError(f"{source}: {key}: algorithm '{algorithm}' averages its updates itself, so no rule "
+                             f"or fault reaches them; algorithms that take them: {', '.join(takers)}", key)
+    participants = max(1, round(spec.federated.client_fraction * scenario.topology.num_users))
+    why = registry.aggregators.get(rule)(spec.federated.aggregation.options).check_clients(participants)
+    if why:
+        key = "method.federated.aggregation.options"
+        raise ComponentError(f"{source}: {key}: {participants} clients per round: rule '{rule}' {why}", key)
+    server = spec.finetune.decoder_server
+    server_cls = registry.algorithms.get(server.algorithm)
+    if not getattr(server_cls, "server_only", False):
+        key = "method.finetune.decoder_server.algorithm"
+        allowed = [n for n in registry.algorithms.names() if getattr(registry.algorithms.get(n), "server_only", False)]
+        raise ComponentError(f"{source}: {key} = {server.algorithm!r}: its clients train differently, not just its "
+                             f"server; allowed: {', '.join(allowed)}", key)
+    _check_options_model(server_cls, server.options, "method.finetune.decoder_server.options",
+                         f"algorithm '{server.algorithm}'", source)
 
 
 def _check_options_model(cls: Any, options: dict, where: str, what: str, source: str) -> None:

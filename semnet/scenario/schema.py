@@ -26,6 +26,7 @@ from semnet.scenario.links import (  # noqa: F401
     RateSpec,
     SnrOverride,
 )
+from semnet.scenario.robust import AggregationSpec, DecoderServerSpec, FaultsSpec
 from semnet.scenario.topology import MobilitySpec, RingTopologySpec, TopologySpec  # noqa: F401
 from semnet.scenario.traffic import TrafficSpec
 
@@ -147,6 +148,8 @@ class FederatedSpec(_Spec):
         default_factory=dict, description="the algorithm's own settings (semnet list algorithms), checked against "
         "its Options model: fedavgm server_lr and momentum, feddyn alpha"
     )
+    aggregation: AggregationSpec = Field(
+        AggregationSpec(), description="how the server combines the clients' updates (semnet list aggregators)")
     lr_schedule: Literal["constant", "cosine", "plateau_then_cosine"] = Field(
         "constant", description="local learning rate over rounds: constant, cosine decay to 0 at `rounds`, or "
         "constant until the converge rule holds, then cosine decay over `decay_rounds`"
@@ -177,6 +180,10 @@ class FineTuneSpec(_Spec):
     decoder_rounds: int = Field(2, ge=1, le=MAX_ROUNDS, description="federated rounds per decoder step")
     decoder: LocalTrainSpec = LocalTrainSpec(steps=10, lr=5e-4)
     task_weights: Literal["uniform", "traffic", "uncertainty"] = "uniform"
+    decoder_aggregation: AggregationSpec = Field(
+        AggregationSpec(), description="how each receiver combines its transmitters' decoder updates")
+    decoder_server: DecoderServerSpec = Field(
+        DecoderServerSpec(), description="the server optimiser each receiver steps its decoder with")
 
 
 class CentralizedSpec(_Spec):
@@ -411,6 +418,7 @@ class Scenario(_Spec):
     traffic: TrafficSpec | None = Field(
         None, description="live images on every image link while the run learns; null: none (no images travel)"
     )
+    faults: FaultsSpec | None = Field(None, description="users that send corrupted updates; null: none")
 
     @field_validator("name")
     @classmethod
@@ -431,6 +439,9 @@ class Scenario(_Spec):
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
             raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
                                  "allowed: > 0 with converge (or remove method.federated.converge)")
+        for user in self.faults.users if self.faults else ():
+            if not 0 <= user < n:
+                raise SpecValueError("faults.users", user, f"not a node; allowed 0..{n - 1}")
         for key in ("per_node", "per_node_joules_per_sample"):
             for node in getattr(self.simulation.compute, key):
                 if not 0 <= node < n:

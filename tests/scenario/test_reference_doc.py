@@ -66,7 +66,8 @@ def _doc_tables() -> dict[str, set[str]]:
 
 
 # sections documented by another section's table (same model)
-SAME_AS = {"links.aggregator.rate": "links.rate"}
+SAME_AS = {"links.aggregator.rate": "links.rate",
+           "method.finetune.decoder_aggregation": "method.federated.aggregation"}
 
 
 SECTIONS = [(path, model) for path, model in _sections() if model is not LocalTrainSpec]

@@ -11,13 +11,11 @@ from typing import ClassVar
 
 import torch
 from pydantic import Field
-from torch import nn
 
 from semnet.fl.algorithms.aggregation import adaptive_server_step
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
-from semnet.fl.loop.context import RunContext
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy
+from semnet.fl.algorithms.servers import parameters_of, step_parameters
 from semnet.registry import algorithms
-from semnet.scenario.schema import FederatedSpec
 
 
 class AdagradOptions(AlgorithmOptions):
@@ -30,44 +28,62 @@ class AdaptiveOptions(AdagradOptions):
     beta2: float = Field(0.99, ge=0, lt=1, description="second-moment decay")
 
 
-class AdaptiveServer(FederatedStrategy):
-    """FedAvg's clients, an adaptive server step (``rule``: adagrad, adam or yogi)."""
+class AdaptiveStep:
+    """An adaptive server step on ``parts`` (``rule``: adagrad, adam or yogi); the
+    moments ``m`` and ``v`` persist between rounds."""
 
     rule: ClassVar[str] = ""
-    Options = AdaptiveOptions
 
-    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
-        super().__init__(ctx, model, spec)
-        params = _ordered_parameters(model)
+    def __init__(self, parts, options):
+        self.parts, self.options = tuple(parts), options
+        params = parameters_of(self.parts)
         self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.full_like(p, self.options.tau ** 2) for p in params]
+        self.v = [torch.full_like(p, options.tau ** 2) for p in params]
 
-    def apply_average(self, current, averaged, participants):
+    def step(self, current, averaged, participants):
         opt = self.options
 
-        def step(current_params, averaged_params):
+        def move(current_params, averaged_params):
             new, self.m, self.v = adaptive_server_step(
                 current_params, averaged_params, self.m, self.v, rule=self.rule, server_lr=opt.server_lr,
                 beta1=opt.beta1, beta2=getattr(opt, "beta2", 0.0), tau=opt.tau)
             return new
 
-        return step_parameters(self.model, current, averaged, step)
+        return step_parameters(self.parts, current, averaged, move)
+
+
+class AdagradStep(AdaptiveStep):
+    rule = "adagrad"
+
+
+class AdamStep(AdaptiveStep):
+    rule = "adam"
+
+
+class YogiStep(AdaptiveStep):
+    rule = "yogi"
+
+
+class AdaptiveServer(FederatedStrategy):
+    """FedAvg's clients, an adaptive server step (its ``Server``)."""
+
+    Options = AdaptiveOptions
 
 
 @algorithms.register("fedadagrad", "FedAdagrad (Reddi et al., 2021): an Adagrad server step (options: server_lr, "
                      "beta1, tau)")
 class FedAdagrad(AdaptiveServer):
-    rule = "adagrad"
+    Server = AdagradStep
     Options = AdagradOptions
 
 
 @algorithms.register("fedadam", "FedAdam (Reddi et al., 2021): an Adam server step (options: server_lr, beta1, "
                      "beta2, tau)")
 class FedAdam(AdaptiveServer):
-    rule = "adam"
+    Server = AdamStep
 
 
 @algorithms.register("fedyogi", "FedYogi (Reddi et al., 2021): a Yogi server step (options: server_lr, beta1, "
                      "beta2, tau)")
 class FedYogi(AdaptiveServer):
-    rule = "yogi"
+    Server = YogiStep

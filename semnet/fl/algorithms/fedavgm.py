@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
-
 from pydantic import Field
 
 from semnet.fl.algorithms.aggregation import momentum_server_step
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
-from semnet.fl.loop.context import RunContext
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy
+from semnet.fl.algorithms.servers import parameters_of, step_parameters
 from semnet.registry import algorithms
-from semnet.scenario.schema import FederatedSpec
+
+
+class MomentumServer:
+    """FedAvgM's server step on ``parts``: ``velocity`` persists between rounds."""
+
+    def __init__(self, parts, options):
+        self.parts, self.options = tuple(parts), options
+        self.velocity = [torch.zeros_like(p) for p in parameters_of(self.parts)]
+
+    def step(self, current, averaged, participants):
+        def move(current_params, averaged_params):
+            new, self.velocity = momentum_server_step(current_params, averaged_params, self.velocity,
+                                                      self.options.server_lr, self.options.momentum)
+            return new
+
+        return step_parameters(self.parts, current, averaged, move)
 
 
 @algorithms.register("fedavgm", "FedAvgM (Hsu et al., 2019): FedAvg with server momentum (options: server_lr, momentum)")
@@ -28,14 +41,4 @@ class FedAvgMStrategy(FederatedStrategy):
         server_lr: float = Field(1.0, gt=0, le=100, description="server step size")
         momentum: float = Field(0.9, ge=0, lt=1, description="server momentum (beta)")
 
-    def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
-        super().__init__(ctx, model, spec)
-        self.velocity = [torch.zeros_like(p) for p in _ordered_parameters(model)]
-
-    def apply_average(self, current, averaged, participants):
-        def step(current_params, averaged_params):
-            new, self.velocity = momentum_server_step(current_params, averaged_params, self.velocity,
-                                                      self.options.server_lr, self.options.momentum)
-            return new
-
-        return step_parameters(self.model, current, averaged, step)
+    Server = MomentumServer

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from semnet.fl.algorithms.aggregation import feddyn_server_step
 from semnet.fl.algorithms.client_terms import LinearTerm, ProximalTerm
-from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy, _ordered_parameters, step_parameters
+from semnet.fl.algorithms.federated import AlgorithmOptions, FederatedStrategy
+from semnet.fl.algorithms.servers import _ordered_parameters, model_parts, step_parameters
 from semnet.fl.loop.context import RunContext
 from semnet.registry import algorithms
 from semnet.scenario.schema import FederatedSpec
@@ -31,6 +32,7 @@ class FedDynStrategy(FederatedStrategy):
     """
 
     round_scoped = ("_start", "_reference")
+    server_only = False  # its clients carry state and terms of their own
 
     class Options(AlgorithmOptions):
         alpha: float = Field(0.01, gt=0, le=100, description="regularisation weight")
@@ -63,4 +65,4 @@ class FedDynStrategy(FederatedStrategy):
                                              share=share)
             return new
 
-        return step_parameters(self.model, current, averaged, step)
+        return step_parameters(model_parts(self.model), current, averaged, step)

@@ -37,6 +37,9 @@ from torch import nn
 from semnet.registry import validated_options
 from semnet.fl.algorithms.aggregation import apply_average_update, differences, load_tensors, tensors_of, weighted_average
 from semnet.fl.algorithms.client_terms import ClientTerm, ProximalTerm
+from semnet.fl.algorithms.rules import make_rule
+from semnet.fl.algorithms.servers import (PlainServer, _ordered_parameters, differences_from, model_parts,  # noqa: F401
+                                          moved_by, step_parameters)
 from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.loop.schedule import RateSchedule
 from semnet.fl.loop.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
@@ -61,6 +64,13 @@ class FederatedStrategy(RoundStrategy):
     uses = ("topology", "data", "random", "rounds", "deployment")
 
     Options: ClassVar[type[BaseModel] | None] = None
+    # the server step, built on the model's parts with the options (semnet.fl.algorithms.servers)
+    Server: ClassVar[type] = PlainServer
+    # clients train plainly and nothing but the model travels: the algorithm's server step
+    # also serves FineFed's decoders (method.finetune.decoder_server)
+    server_only: ClassVar[bool] = True
+    # the server combines updates through method.federated.aggregation (SCAFFOLD: its own mean)
+    takes_rules: ClassVar[bool] = True
     evaluates_between_rounds = True
     round_scoped = ("_start",)
 
@@ -76,6 +86,8 @@ class FederatedStrategy(RoundStrategy):
         self.exact = self.codecs.lossless("global_model", difference=False) and self.codecs.lossless(
             "updates", difference=True)
         self._start: dict[int, nn.Module] = {}  # what each client decoded this round (lossy codecs)
+        self.rule = make_rule(spec.aggregation.rule, spec.aggregation.options)
+        self.server = self.Server(model_parts(model), self.options)
 
     @classmethod
     def validate_options(cls, options: dict) -> BaseModel | None:
@@ -222,33 +234,48 @@ class FederatedStrategy(RoundStrategy):
             weights.append(self.ctx.data.samples(reply.key))
         n_enc = len(tensors_of(self.model.encoder))
         current = tensors_of(self.model.encoder) + tensors_of(self.model.decoder)
-        if self.exact:
-            averaged = weighted_average(states, weights)
+        faults = self.ctx.rounds.faults
+        if self.rule.plain and not faults.any_in("global"):
+            if self.exact:
+                averaged = weighted_average(states, weights)
+            else:
+                # each client sends its model minus the one it started from; the server
+                # moves its own (full-precision) model by the mean decoded update
+                averaged = apply_average_update(current, self.decoded_updates(replies, states), weights)
         else:
-            # each client sends its model minus the one it started from; the server
-            # moves its own (full-precision) model by the mean decoded update
+            # a robust rule (or a faulty client): the rule combines the updates as the
+            # server received them, and the server's model moves by the result
+            updates = differences_from(current, states) if self.exact else self.decoded_updates(replies, states)
             server = self.ctx.topology.aggregator
-            updates = []
-            for reply, state in zip(replies, states):
-                start = self._start[reply.key]
-                sent = differences(state, tensors_of(start.encoder) + tensors_of(start.decoder))
-                updates.append(self.codecs.send_difference("updates", sent, reply.key, server))
-            averaged = apply_average_update(current, updates, weights)
+            updates = [faults.apply(u, reply.key, "global", server) for reply, u in zip(replies, updates)]
+            averaged = moved_by(current, self.rule.combine(updates, weights))
         new = self.apply_average(current, averaged, len(replies))
         load_tensors(self.model.encoder, new[:n_enc])
         load_tensors(self.model.decoder, new[n_enc:])
 
+    def decoded_updates(self, replies: list[ClientReply], states: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
+        """Each client's model minus the one it started from, as the server decodes it."""
+        server = self.ctx.topology.aggregator
+        updates = []
+        for reply, state in zip(replies, states):
+            start = self._start[reply.key]
+            sent = differences(state, tensors_of(start.encoder) + tensors_of(start.decoder))
+            updates.append(self.codecs.send_difference("updates", sent, reply.key, server))
+        return updates
+
     def apply_average(self, current: list[torch.Tensor], averaged: list[torch.Tensor],
                       participants: int) -> list[torch.Tensor]:
         """The new global model (``tensors_of`` order) from the current one and the
-        clients' weighted average (FedAvg: the average itself)."""
-        return averaged
+        clients' combined model (the server step: FedAvg's gives the combined model itself)."""
+        return self.server.step(current, averaged, participants)
 
 
 @algorithms.register("fedprox", "FedProx (Li et al., 2020): FedAvg with a proximal term mu/2 ||w - w_global||^2")
 class FedProxStrategy(FederatedStrategy):
     """FedProx (Li et al., 2020): each client adds ``mu/2 ||w - w_global||^2`` to its
     loss (``federated.mu``)."""
+
+    server_only = False  # its clients add a proximal term
 
     def client_terms(self, user, local_model):
         # the pull is towards the copy the client starts from, in trainable() order
@@ -262,35 +289,6 @@ class AlgorithmOptions(BaseModel):
     """Base of an algorithm's ``Options``: unknown keys are refused, values frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def step_parameters(model: nn.Module, current: list[torch.Tensor], averaged: list[torch.Tensor],
-                    step) -> list[torch.Tensor]:
-    """``averaged`` (``tensors_of`` order) with its parameters replaced by
-    ``step(current parameters, averaged parameters)``: a server optimiser acts on the
-    parameters, floating-point buffers keep the plain average."""
-    at = _parameter_positions(model)
-    out = list(averaged)
-    for k, value in zip(at, step([current[k] for k in at], [averaged[k] for k in at]), strict=True):
-        out[k] = value
-    return out
-
-
-def _parameter_positions(model: nn.Module) -> list[int]:
-    """Where the parameters sit in ``tensors_of(encoder) + tensors_of(decoder)`` (in
-    :func:`_ordered_parameters`' order; the rest are floating-point buffers)."""
-    positions, offset = [], 0
-    for part in (model.encoder, model.decoder):
-        names = {n for n, _ in part.named_parameters()}
-        floating = [n for n, t in part.state_dict().items() if t.is_floating_point()]
-        positions += [offset + k for k, n in enumerate(floating) if n in names]
-        offset += len(floating)
-    return positions
-
-
-def _ordered_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """Encoder parameters, then decoder parameters: the order of ``TrainJob.trainable``."""
-    return list(model.encoder.parameters()) + list(model.decoder.parameters())
 
 
 def global_pairing(model: nn.Module) -> Pairing:

@@ -28,6 +28,9 @@ class ScaffoldStrategy(FederatedStrategy):
     copies); ``method.codec.control_variates`` encodes the control variate's part.
     """
 
+    server_only = False  # control variates travel with the model
+    takes_rules = False  # it averages the updates and control variates itself
+
     def __init__(self, ctx: RunContext, model: nn.Module, spec: FederatedSpec):
         super().__init__(ctx, model, spec)
         self.c = [torch.zeros_like(p) for p in _ordered_parameters(model)]

@@ -46,6 +46,7 @@ class RunSettings:
     # a phase whose validation PSNR falls this far below its start has collapsed (None: no check)
     collapse_drop_db: float | None = None
     codec: Any = "float32"  # method.codec: model-message codec(s), semnet.codecs
+    faults: Any = None  # the scenario's faults: section (users that send corrupted updates)
 
     @classmethod
     def of(cls, scenario) -> "RunSettings":
@@ -58,6 +59,7 @@ class RunSettings:
             save_checkpoints=scenario.output.checkpoints,
             collapse_drop_db=scenario.simulation.collapse_drop_db,
             codec=scenario.method.codec,
+            faults=scenario.faults,
         )
 
 
@@ -105,7 +107,7 @@ class RunContext:
         self.random = RandomStreams(settings.seed, branch, self.data.device)
         self.rounds = Rounds(sim, parts["trainer"], position, seed=settings.seed, codec=settings.codec,
                              round_deadline_s=settings.round_deadline_s, aggregation_s=settings.aggregation_s,
-                             delivery=parts["delivery"])
+                             delivery=parts["delivery"], faults=settings.faults)
         self.deployment = Deployment(traffic, position, self.topology, sim)
         self.phases = Phases(sim, position, self.rounds, self.topology, evaluator=parts["evaluator"],
                              validator=parts["validator"], record_metric=parts["record_metric"],

@@ -32,11 +32,12 @@ import copy
 
 from torch import nn
 
-from semnet.fl.algorithms.aggregation import apply_average_update, average_into, differences, load_tensors, tensors_of
+from semnet.fl.algorithms.aggregation import differences, load_tensors, tensors_of
 from semnet.fl.loop.context import ClientPlan, PhaseRecord, RunContext
 from semnet.fl.loop.strategy import ClientReply, Pairing, RoundStrategy, run_rounds
 from semnet.fl.execution.trainer import TrainJob, simulated_samples
 from semnet.fl.loop.versions import version_of
+from semnet.fl.methods.decoder_servers import DecoderAggregation
 from semnet.scenario.schema import FineTuneSpec
 from semnet.sim import Message, Task
 
@@ -47,12 +48,13 @@ class PersonalModels:
     def __init__(self, start: nn.Module, users: list[int]):
         self.encoders = {u: copy.deepcopy(start.encoder) for u in users}
         self.decoders = {u: copy.deepcopy(start.decoder) for u in users}
+        self.decoder_servers: dict = {}  # receiver -> its decoder's server step (kept over iterations)
 
     @classmethod
     def of(cls, encoders: dict, decoders: dict) -> "PersonalModels":
         """Wrap existing per-user modules (no copies)."""
         models = cls.__new__(cls)
-        models.encoders, models.decoders = encoders, decoders
+        models.encoders, models.decoders, models.decoder_servers = encoders, decoders, {}
         return models
 
     def encoder_of(self, user: int) -> nn.Module:
@@ -173,8 +175,9 @@ class EncoderStep(RoundStrategy):
 
 class DecoderStep(RoundStrategy):
     """Encoders frozen; for each receiver j, its transmitters fine-tune copies of
-    ``D_j`` through their own encoders and link channels, and j averages the copies
-    (FedAvg weighted by data size): one federation per decoder."""
+    ``D_j`` through their own encoders and link channels, and j combines the copies
+    (by default FedAvg weighted by data size; a rule and a server step of the scenario's
+    choosing, :mod:`semnet.fl.methods.decoder_servers`): one federation per decoder."""
 
     uses = ("topology", "data", "random", "rounds", "deployment")
 
@@ -187,6 +190,8 @@ class DecoderStep(RoundStrategy):
         # raw float32 both ways: receivers average the copies exactly as before codecs
         self.exact = codecs.lossless("decoders", difference=False) and codecs.lossless("updates", difference=True)
         self._start: dict[tuple[int, int], list] = {}  # (i, j) -> the copy of D_j that i decoded
+        self.combiner = DecoderAggregation(spec, models.decoder_servers)
+        self.combiner.check(ctx.topology)
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
@@ -256,16 +261,17 @@ class DecoderStep(RoundStrategy):
         by_receiver: dict[int, list] = {}
         for i, j, trained in self.trained_copies(replies):
             by_receiver.setdefault(j, []).append((i, trained, self.ctx.data.samples(i)))
+        codecs = self.ctx.rounds.codecs
         for j, copies in sorted(by_receiver.items()):
             weights = [w for _, _, w in copies]
-            if self.exact:
-                average_into(self.models.decoders[j], [c for _, c, _ in copies], weights)
-            else:
-                updates = [self.ctx.rounds.codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]),
-                                                           i, j) for i, c, _ in copies]
-                load_tensors(self.models.decoders[j],
-                             apply_average_update(tensors_of(self.models.decoders[j]), updates, weights))
-            # j decodes with the averaged decoder once its aggregation ends
+
+            def decoded_updates(j=j, copies=copies):
+                return [codecs.send_difference("updates", differences(tensors_of(c), self._start[(i, j)]), i, j)
+                        for i, c, _ in copies]
+
+            self.combiner.aggregate(j, self.models.decoders[j], [(i, c) for i, c, _ in copies], weights,
+                                    exact=self.exact, decoded_updates=decoded_updates, faults=self.ctx.rounds.faults)
+            # j decodes with the aggregated decoder once its aggregation ends
             self.ctx.deployment.deploy(j, decoder=self.models.decoders[j], via="aggregation")
 
 

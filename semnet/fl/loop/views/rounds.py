@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from semnet.codecs import MessageCodecs
+from semnet.fl.loop.faults import Faults
 from semnet.fl.loop.guard import first_non_finite
 from semnet.fl.execution.trainer import JobResult, Trainer, TrainJob
 from semnet.fl.loop.versions import Holdings
@@ -38,7 +39,7 @@ class ClientPlan:
 
 class Rounds:
     def __init__(self, sim: Simulator, trainer: Trainer, position: Position, *, seed: int, codec,
-                 round_deadline_s: float | None, aggregation_s: float, delivery=None):
+                 round_deadline_s: float | None, aggregation_s: float, delivery=None, faults=None):
         self._sim = sim
         self._trainer = trainer  # only play() trains: all compute is simulated and counted
         self._position = position
@@ -46,6 +47,8 @@ class Rounds:
         self._deadline_s, self._aggregation_s = round_deadline_s, aggregation_s
         self._delivery = delivery  # a DeliveryTally (shared with branches) counting task failures
         self._codecs: MessageCodecs | None = None
+        # the scenario's faults: section (None: every user honest); noise seeded like the codecs'
+        self.faults = Faults(faults, self._codec_generator)
         self.holdings = Holdings()  # the model versions each node of this branch holds
         self.local_steps = 0
         self.local_passes = 0  # steps x tasks: the compute budgets are matched in
