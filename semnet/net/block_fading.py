@@ -26,6 +26,7 @@ fill) and the message's bits are a whole number; otherwise the reference runs.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -43,6 +44,7 @@ _WINDOW = 2048  # floats each side of the closed form searched for x_star
 _EXACT_BITS = 2.0**53  # whole numbers of bits below this add up exactly in any order
 
 
+@functools.lru_cache(maxsize=1 << 16)  # once per link kind, not once per link and simulator (~0.1 ms)
 def outage_threshold(bandwidth_hz: float, snr: float, target_bps: float) -> float | None:
     """The smallest ``x >= 0`` for which numpy's ``bandwidth_hz * log1p(x) / ln 2 <
     target_bps`` is False (an attempt at power gain times SNR ``x`` gets through), or
