@@ -65,12 +65,15 @@ def outage_threshold(bandwidth_hz: float, snr: float, target_bps: float) -> floa
 class BlockFadingLink:
     """The compiled packet loop of one static link (:meth:`of` says whether it applies)."""
 
-    __slots__ = ("c0", "c1", "snr", "x_star", "bandwidth_hz", "target_bps", "packet_bits", "rounds")
+    __slots__ = ("c0", "c1", "snr", "x_star", "bandwidth_hz", "target_bps", "packet_bits", "rounds", "raw_per_packet")
 
     def __init__(self, c0, c1, snr, x_star, bandwidth_hz, target_bps, packet_bits, rounds):
         self.c0, self.c1, self.snr, self.x_star = c0, c1, snr, x_star
         self.bandwidth_hz, self.target_bps = bandwidth_hz, target_bps
         self.packet_bits, self.rounds = packet_bits, rounds
+        # raw draws taken per packet: two normals an attempt, a few retries; raised where
+        # outages are frequent (it only sets how much is drawn and handed back, not what is used)
+        self.raw_per_packet = 3.0
 
     @classmethod
     def of(cls, params, rng) -> "BlockFadingLink | None":
@@ -103,8 +106,7 @@ class BlockFadingLink:
         full = num_packets - 1
         last_bits = float(int(bits) - full * self.packet_bits)
         generator = rng.bit_generator
-        # two normals an attempt, about one raw draw a normal; room for a round of retries
-        raw = generator.random_raw(2 * num_packets + num_packets // 2 + 16)
+        raw = generator.random_raw(int(num_packets * self.raw_per_packet) + 16)
         while True:
             used, airtime_s, attempts, delivered = block_fading_compiled.block_message(
                 raw, self.c0, self.c1, self.snr, self.x_star, full, float(self.packet_bits), last_bits,
@@ -112,6 +114,7 @@ class BlockFadingLink:
             if used >= 0:
                 break
             raw = np.concatenate((raw, generator.random_raw(raw.size)))  # the estimate fell short: more
+            self.raw_per_packet = min(self.raw_per_packet * 1.25, 2.0 * self.rounds + 1.0)
         if used < raw.size:
             generator.advance(used - raw.size)  # hand back what was not used
         return TransmissionOutcome(airtime_s, attempts, delivered)
