@@ -12,8 +12,11 @@ Each size runs in these modes:
 ``fixed``           fixed-rate links, no event sink
 ``fixed+sink``      the same, each record written as JSON to a temporary
                     ``events.jsonl`` (the run directory's writer)
-``shannon+rayleigh`` Shannon-rate links under Rayleigh fading (packets,
-                    outage draws, retransmissions), no sink
+``shannon+rayleigh`` Shannon-rate links under Rayleigh block fading on static
+                    links (packets, outage draws, retransmissions), no sink; the
+                    packet loop compiled with numba (``semnet.net.block_fading``)
+``shannon+rayleigh/numpy`` the same through the numpy reference loop
+                    (``semnet.net.rate.plan_transmission``): same events, slower
 ``mobile+gm``       the channel over time: users on random waypoints at
                     1-3 m/s, Rayleigh fading correlated in time (Gauss–Markov,
                     rho = J0(2 pi f_D T), f_D from the mean speed at 2.4 GHz),
@@ -24,6 +27,9 @@ Columns: message events, wall and CPU seconds of the simulation loop (best of
 ``--repeat`` passes), events per wall second, CPU microseconds per event and its
 ratio to the smallest size (1.0 = cost linear in events), the tracemalloc peak of
 the loop (one more, traced pass) and the process's maximum resident set size so far.
+
+A last table puts the Shannon-rate modes side by side, events per wall second at
+each size: static links (compiled and numpy) against moving ones.
 
 Run: ``python benchmarks/bench_network.py`` (``--help`` for options).
 """
@@ -40,6 +46,7 @@ import tracemalloc
 from pathlib import Path
 
 from semnet.metrics.rundir import JsonlWriter
+from semnet.net import block_fading_compiled
 from semnet.net.network import Network, build_network
 from semnet.scenario.schema import ChannelSpec, LinksSpec, RateSpec
 from semnet.scenario.topology import MobilitySpec, topology_spec
@@ -47,7 +54,9 @@ from semnet.sim import Message, Simulator, Task
 
 AREA_M = 1000.0
 MESSAGE_BYTES = 100_000
-MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "mobile+gm")
+MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm")
+SHANNON = {"shannon+rayleigh": "static, compiled", "shannon+rayleigh/numpy": "static, numpy reference",
+           "mobile+gm": "moving (Gauss-Markov), compiled"}
 
 
 def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> float:
@@ -111,6 +120,13 @@ def run_loop(network: Network, rounds: int, sink, seed: int) -> tuple[int, float
 
 def measure(network: Network, mode: str, rounds: int, seed: int, traced: bool, repeat: int) -> dict:
     """Best of ``repeat`` timed passes (the machine may be shared), then one traced pass."""
+    if mode.endswith("/numpy"):  # the reference loop: as without numba
+        compiled = block_fading_compiled.block_message
+        block_fading_compiled.block_message = None
+        try:
+            return measure(network, mode.removesuffix("/numpy"), rounds, seed, traced, repeat)
+        finally:
+            block_fading_compiled.block_message = compiled
     wall = cpu = math.inf
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
@@ -149,11 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=50_000.0, help="events/s to report against")
     args = parser.parse_args(argv)
 
-    header = (f"{'mode':<17} {'users':>5} {'degree':>6} {'links':>5} {'rounds':>6} {'events':>7} {'wall s':>7} "
+    header = (f"{'mode':<22} {'users':>5} {'degree':>6} {'links':>5} {'rounds':>6} {'events':>7} {'wall s':>7} "
               f"{'cpu s':>7} {'events/s':>9} {'cpu us/ev':>9} {'cost x':>6} {'peak MiB':>8} {'maxrss MiB':>10}")
     print(header)
     print("-" * len(header))
     fixed_rates = []
+    shannon_rates: dict[str, dict[int, tuple[float, float]]] = {}
     for mode in args.modes:
         base_us = None
         for n in args.users:
@@ -167,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             base_us = base_us or us
             if mode == "fixed":
                 fixed_rates.append(rate)
-            print(f"{mode:<17} {n:>5} {degree:>6.2f} {links:>5} {rounds:>6} {row['events']:>7} {row['wall_s']:>7.3f} "
+            shannon_rates.setdefault(mode, {})[n] = (rate, 1e6 / us)
+            print(f"{mode:<22} {n:>5} {degree:>6.2f} {links:>5} {rounds:>6} {row['events']:>7} {row['wall_s']:>7.3f} "
                   f"{row['cpu_s']:>7.3f} {rate:>9,.0f} {us:>9.2f} {us / base_us:>6.2f} {row['peak_mib']:>8.2f} "
                   f"{row['maxrss_mib']:>10.1f}", flush=True)
     if fixed_rates:
@@ -175,8 +193,27 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "meets" if slowest >= args.target else "misses"
         print(f"\nslowest fixed-rate size: {slowest:,.0f} events/s (wall clock); "
               f"{verdict} the {args.target:,.0f} events/s target")
+    side_by_side(shannon_rates, args.users, args.target)
     return 0
 
+
+def side_by_side(rates: dict[str, dict[int, tuple[float, float]]], users: list[int], target: float) -> None:
+    """The Shannon-rate modes' events per wall second (and per CPU second, the steadier
+    figure on a shared machine), one row each, sizes across."""
+    rows = [mode for mode in SHANNON if mode in rates]
+    if not rows:
+        return
+    print("\nShannon-rate packets: events per wall second (per CPU second)")
+    print(f"{'':<34}" + "".join(f"{f'{n} users':>22}" for n in users))
+    for mode in rows:
+        print(f"{SHANNON[mode]:<34}" + "".join(f"{f'{rates[mode][n][0]:,.0f} ({rates[mode][n][1]:,.0f})':>22}"
+                                               for n in users))
+    if "shannon+rayleigh" in rates:
+        wall, cpu = (min(r[i] for r in rates["shannon+rayleigh"].values()) for i in (0, 1))
+        verdict = "meets" if wall >= target else "misses"
+        numba = "" if block_fading_compiled.block_message is not None else " (numba absent: the numpy loop ran)"
+        print(f"slowest static size: {wall:,.0f} events/s wall ({cpu:,.0f} per CPU second); {verdict} the "
+              f"{target:,.0f} events/s target{numba}")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet.net.arq import plan_over_time
+from semnet.net.block_fading import BlockFadingLink
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.channels.processes.timevarying import LinkFading
@@ -39,6 +40,7 @@ class LinkQueue:
     last_snr_db: float = math.nan  # realised SNR at the last message's start (time-varying channel)
     last_h: complex = 1.0 + 0j
     used: bool = False  # has carried a message (a checkpoint keeps only used queues' state)
+    block: BlockFadingLink | None | bool = False  # the compiled packet loop; False: not looked up yet
 
     def state(self) -> dict:
         """The queue's mutable state: when it frees, its random stream, its fading."""
@@ -81,6 +83,10 @@ class LinkQueue:
         elif p.rate_mode == "fixed":
             outcome = TransmissionOutcome(bits / p.rate_bps, 1, True)
         else:
+            if self.block is False:  # once per link: Shannon rate over static block fading, compiled
+                self.block = BlockFadingLink.of(p, self.rng)
+            outcome = None if self.block is None else self.block.send(bits, self.rng)
+        if outcome is None:  # the reference (numpy) loop
             outcome = plan_transmission(
                 bits,
                 mode=p.rate_mode,
