@@ -37,7 +37,7 @@ from typing import Iterable, Sequence, Union
 
 import pandas as pd
 
-from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes, phase_outcomes
+from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes, image_outcomes, phase_outcomes
 from semnet.summary import PhaseSummary
 
 from .runs import CONTROL_BRANCH_PREFIX, MAIN_BRANCH, Run, find_run_dirs, load_run, scenario_value, variants_of
@@ -211,7 +211,12 @@ def links_frame(paths: Paths, *, controls: bool = False, phases: bool = False) -
         evaluated; ``src`` and ``dst`` the sending and receiving users;
         ``images`` the test images sent; ``snr_db`` the link's mean SNR (dB);
         ``psnr_db`` and ``ssim`` the received images' quality (dB, 0..1). With
-        ``phases``, ``label`` of a phase row is ``<method>/<phase>``.
+        ``phases``, ``label`` of a phase row is ``<method>/<phase>``. Runs with
+        live images (``traffic:``) add what that link's images met during the
+        row's phase, on the row's branch (:mod:`semnet.outcomes`):
+        ``live_images``, ``image_loss_share``, ``delivered_psnr_db``,
+        ``delivered_psnr_p5_db``, ``latency_p50_s``, ``latency_p99_s``; NaN
+        without.
     """
     rows = []
     for run in _runs(paths):
@@ -220,7 +225,8 @@ def links_frame(paths: Paths, *, controls: bool = False, phases: bool = False) -
                 for link in record.links:
                     row = {**_ids(run), "label": f"{run.method}/{record.name}", "kind": "phase",
                            "phase": record.name, "src": link.src, "dst": link.dst,
-                           **{k: _num(getattr(link, k)) for k in _LINK_NUMBERS}}
+                           **{k: _num(getattr(link, k)) for k in _LINK_NUMBERS},
+                           **_link_images(run, MAIN_BRANCH, record.name, link.src, link.dst)}
                     _add_scalars(row, link.model_dump(mode="json", exclude_unset=True))
                     rows.append(row)
         for variant in variants_of(run):
@@ -228,13 +234,28 @@ def links_frame(paths: Paths, *, controls: bool = False, phases: bool = False) -
                 for link in variant.links:
                     row = {**_ids(run), "label": variant.label, "kind": variant.kind, "phase": variant.phase,
                            "src": link.get("src"), "dst": link.get("dst"),
-                           **{k: _num(link.get(k)) for k in _LINK_NUMBERS}}
+                           **{k: _num(link.get(k)) for k in _LINK_NUMBERS},
+                           **_link_images(run, variant.branch, variant.phase, link.get("src"), link.get("dst"))}
                     _add_scalars(row, link)
                     rows.append(row)
     return _frame(rows, LINKS_COLUMNS)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _link_images(run: Run, branch: str, phase: str, src, dst) -> dict:
+    """One link's live-image outcomes in one phase of one branch (``images`` renamed
+    ``live_images``: this frame's ``images`` counts test images)."""
+    traffic = run.typed.traffic
+    stats = None
+    if traffic is not None and branch in traffic.branches:
+        record = traffic.branches[branch].phases.get(phase)
+        if record is not None:
+            stats = next((q for q in record.links if (q.src, q.dst) == (src, dst)), None)
+    out = image_outcomes(stats)
+    out["live_images"] = out.pop("images")
+    return out
 
 
 def _runs(paths: Paths) -> list[Run]:

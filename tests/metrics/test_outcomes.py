@@ -111,3 +111,15 @@ def test_the_sweep_table_and_the_frames_carry_the_outcomes(run_dir):
     summary = load_summary(run_dir)
     assert list(phases.images) == [phase_outcomes(summary, p.name)["images"] for p in summary.phases]
     assert not math.isnan(phases.users_energy_j.iloc[0])
+
+
+def test_the_links_frame_carries_each_links_live_images_per_phase(run_dir):
+    from semnet.analysis.frames import links_frame
+
+    frame = links_frame(run_dir, phases=True)
+    images = _images(run_dir)
+    for _, row in frame.iterrows():
+        mine = [r for r in images if (r["src"], r["dst"], r["phase"]) == (row.src, row.dst, row.phase)]
+        assert row.live_images == len(mine)
+        assert row.image_loss_share == pytest.approx(sum(r["lost"] for r in mine) / len(mine))
+    assert frame.live_images.sum() == len(images)  # every phase's every link, once
