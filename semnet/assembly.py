@@ -19,6 +19,7 @@ from torch import nn
 from semnet.channels import make_fading
 from semnet.errors import ScenarioError
 from semnet.fl.loop.context import RunSettings
+from semnet.digital.evaluator import DigitalEvaluator, DigitalOptions
 from semnet.fl.loop.evaluation import LinkEvaluator
 from semnet.fl.loop.strategy import Method
 from semnet.fl.execution.trainer import Trainer
@@ -51,6 +52,7 @@ class RunAssembly:
     symbols_per_image: int  # k: complex channel uses of one image
     evaluator: LinkEvaluator | None  # the test links
     validator: LinkEvaluator | None  # the validation links (users' held-out training images)
+    digital: DigitalEvaluator | None  # the digital separation baselines (``evaluation.digital``); None without
     traffic_plan: TrafficPlan | None  # live images (``traffic:``); None without
     settings: RunSettings
 
@@ -98,10 +100,11 @@ def assemble(scenario: Scenario) -> RunAssembly:
         new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         new_model()
     evaluator, validator = evaluators(scenario, network, channels, device, data) if learning else (None, None)
+    digital = digital_evaluator(scenario, evaluator, k)
     return RunAssembly(
         scenario=scenario, device=device, network=network, compute_speeds=speeds, method=method, channels=channels,
         trainer=trainer, data=data, new_model=new_model, image_hw=image_hw, symbols_per_image=k,
-        evaluator=evaluator, validator=validator, traffic_plan=traffic_plan(scenario, network, k),
+        evaluator=evaluator, validator=validator, digital=digital, traffic_plan=traffic_plan(scenario, network, k),
         settings=dataclasses.replace(RunSettings.of(scenario), symbols_per_image=k),
     )
 
@@ -187,6 +190,17 @@ def evaluators(scenario: Scenario, network: Network, channels: LinkChannels, dev
     validator = LinkEvaluator(val_links, snr, data.validation, channels, device, seed=eval_seed, with_ssim=False,
                               states=states)
     return evaluator, validator
+
+
+def digital_evaluator(scenario: Scenario, evaluator: LinkEvaluator | None, symbols: int) -> DigitalEvaluator | None:
+    """The digital baselines of ``evaluation.digital``, on the test evaluator's links,
+    images and comparison states (None without the section or without test links)."""
+    spec = scenario.evaluation.digital
+    if spec is None or evaluator is None:
+        return None
+    options = DigitalOptions(codecs=tuple(spec.codecs), rates=tuple(spec.rates), fallback=spec.fallback,
+                             mcs_margin_db=spec.mcs_margin_db)
+    return DigitalEvaluator.beside(evaluator, symbols, options)
 
 
 def traffic_plan(scenario: Scenario, network: Network, symbols: int) -> TrafficPlan | None:

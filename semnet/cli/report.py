@@ -7,6 +7,10 @@ def _fmt(value, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _share(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def format_summary(summary: dict, path: str = "") -> str:
     lines = []
     head = f"{summary['name']} ({summary['method']}, seed {summary['seed']})"
@@ -54,6 +58,13 @@ def format_summary(summary: dict, path: str = "") -> str:
             f"{'control ' + c['name']:<26}{_fmt(c['psnr_db']):>9}{_fmt(c['worst_link_psnr_db']):>10}"
             f"{_fmt(c['ssim'], '.4f'):>8}{c['bytes'] / 1e6:>10.3f}{c['sim_time_s']:>10.2f}{c['local_steps']:>8}"
         )
+    digital = (summary.get("digital") or {}).get("baselines") or []
+    for b in digital:
+        lines.append(
+            f"{'digital ' + b['name']:<26}{_fmt(b['psnr_db']):>9}{_fmt(b['worst_link_psnr_db']):>10}"
+            f"{_fmt(b['ssim'], '.4f'):>8}{'':>10}{'':>10}{'':>8}  lost {_share(b['lost_share'])}, "
+            f"unfit {_share(b['unfit_share'])}"
+        )
     if delivery:
         lines.append("")
         lines.extend(format_delivery(delivery))
@@ -64,9 +75,15 @@ def format_summary(summary: dict, path: str = "") -> str:
     links = summary.get("links", [])
     if links:
         lines.append("")
-        lines.append(f"{'link':<10}{'SNR dB':>8}{'PSNR dB':>9}{'SSIM':>8}")
+        # one PSNR column per digital baseline, beside the method's own
+        per_link = [{(r["src"], r["dst"]): r["psnr_db"] for r in b["links"]} for b in digital]
+        names = "".join(f"{b['name']:>{max(len(b['name']) + 2, 9)}}" for b in digital)
+        lines.append(f"{'link':<10}{'SNR dB':>8}{'PSNR dB':>9}{'SSIM':>8}{names}")
         for q in links:
-            lines.append(f"{str(q['src']) + '->' + str(q['dst']):<10}{q['snr_db']:>8.2f}{q['psnr_db']:>9.2f}{q['ssim']:>8.4f}")
+            extra = "".join(f"{_fmt(scores.get((q['src'], q['dst']))):>{max(len(b['name']) + 2, 9)}}"
+                            for b, scores in zip(digital, per_link))
+            lines.append(f"{str(q['src']) + '->' + str(q['dst']):<10}{q['snr_db']:>8.2f}{q['psnr_db']:>9.2f}"
+                         f"{_fmt(q['ssim'], '.4f'):>8}{extra}")
     sweep = summary.get("test_snr_sweep")
     if sweep:
         lines.append("")
