@@ -47,14 +47,20 @@ class LinkOutcome:
 
 def score_link(ladders: list[QualityLadder], originals: torch.Tensor, realised_snr_db: np.ndarray,
                told_snr_db: float, k: int, rate: str, fallback: str, mean_image: torch.Tensor, *,
-               margin_db: float = 0.0, with_ssim: bool = True) -> LinkOutcome:
+               margin_db: float = 0.0, with_ssim: bool = True,
+               budgets: tuple[np.ndarray, np.ndarray] | None = None) -> LinkOutcome:
     """``ladders[n]`` and ``originals[n]`` (``uint8`` ``(N, 3, H, W)``) are image ``n``;
     ``realised_snr_db[m]`` the SNR send ``m`` meets (``len`` a multiple of ``N``);
-    ``mean_image`` float ``(3, H, W)`` in [0, 1]."""
+    ``mean_image`` float ``(3, H, W)`` in [0, 1]. ``budgets``: (bits, lost) per send
+    computed elsewhere (e.g. :func:`~semnet.digital.link_budget.fixed_mcs_budgets`)
+    instead of ``rate``'s."""
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown fallback {fallback!r}; allowed: {', '.join(FALLBACKS)}")
     n_images = len(ladders)
-    bits, lost = rate_budgets(rate, k, realised_snr_db, told_snr_db, margin_db)
+    if budgets is None:
+        bits, lost = rate_budgets(rate, k, realised_snr_db, told_snr_db, margin_db)
+    else:
+        bits, lost = np.asarray(budgets[0], dtype=np.int64), np.array(budgets[1], dtype=bool)
     sends = bits.size
     shown = torch.empty((sends, *originals.shape[1:]), dtype=torch.float32)
     sent_bytes = np.zeros(sends, dtype=np.int64)

@@ -73,9 +73,7 @@ class DigitalEvaluator:
     def ladders(self, src: int, codec: str) -> list[QualityLadder]:
         key = (src, codec)
         if key not in self._ladders:
-            coder = image_codecs.get(codec)()
-            images = self.test_images[src].permute(0, 2, 3, 1).numpy()
-            self._ladders[key] = [QualityLadder(coder, image) for image in images]
+            self._ladders[key] = _ladders_of(codec, self.test_images[src])
         return self._ladders[key]
 
     def evaluate(self) -> dict:
@@ -102,6 +100,12 @@ class DigitalEvaluator:
             "mcs_margin_db": opts.mcs_margin_db,
             "baselines": baselines,
         }
+
+
+def _ladders_of(codec: str, images: torch.Tensor) -> list[QualityLadder]:
+    """Every image of ``images`` (``uint8`` ``(N, 3, H, W)``) on ``codec``'s ladder."""
+    coder = image_codecs.get(codec)()
+    return [QualityLadder(coder, image) for image in images.permute(0, 2, 3, 1).numpy()]
 
 
 def _link_row(link, snr_db: float, images: int, out: LinkOutcome) -> dict:

@@ -10,6 +10,9 @@ Two rates (``evaluation.digital.rates``):
   previous image on the link; for the first image, the link's SNR that methods are
   told) less ``margin_db``: ``floor(k * eta_cqi)`` bits, lost when the SNR the image
   meets is below the entry's threshold. Below the lowest entry nothing is sent.
+
+:func:`fixed_mcs_budgets` is the non-adaptive link of the classic "cliff" figure: one
+entry chosen for a design SNR, whatever SNR each image meets.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 
 from semnet.digital.cqi_table import select_cqi
 
-__all__ = ["RATES", "capacity_bits", "mcs_budgets", "rate_budgets"]
+__all__ = ["RATES", "capacity_bits", "fixed_mcs_budgets", "mcs_budgets", "rate_budgets"]
 
 RATES = ("capacity", "mcs")
 
@@ -49,6 +52,17 @@ def mcs_budgets(k: int, realised_snr_db: np.ndarray, told_snr_db: float,
         bits[m] = math.floor(k * entry.efficiency_bits + 1e-9)
         lost[m] = bool(realised[m] < entry.threshold_snr_db)
     return bits, lost
+
+
+def fixed_mcs_budgets(k: int, realised_snr_db: np.ndarray, design_snr_db: float,
+                      margin_db: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(bits, lost) per image for one entry chosen for ``design_snr_db`` and never changed."""
+    realised = np.asarray(realised_snr_db, dtype=float)
+    entry = select_cqi(design_snr_db, margin_db)
+    if entry is None:
+        return np.zeros(realised.size, dtype=np.int64), np.zeros(realised.size, dtype=bool)
+    bits = np.full(realised.size, math.floor(k * entry.efficiency_bits + 1e-9), dtype=np.int64)
+    return bits, realised < entry.threshold_snr_db
 
 
 def rate_budgets(rate: str, k: int, realised_snr_db: np.ndarray, told_snr_db: float,
