@@ -20,7 +20,7 @@ from semnet.channels import make_fading
 from semnet.errors import ScenarioError
 from semnet.fl.loop.context import RunSettings
 from semnet.digital.evaluator import DigitalEvaluator, DigitalOptions
-from semnet.fl.loop.evaluation import LinkEvaluator
+from semnet.fl.loop.evaluation import LinkEvaluator, TaskScorer
 from semnet.fl.loop.strategy import Method
 from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
@@ -185,11 +185,33 @@ def evaluators(scenario: Scenario, network: Network, channels: LinkChannels, dev
         link: network.channel.comparison(link, eval_seed) for link in links
     }
     evaluator = LinkEvaluator(links, snr, test, channels, device, seed=eval_seed,
-                              realisations=out.eval_realisations, with_ssim=out.ssim, states=states)
+                              realisations=out.eval_realisations, with_ssim=out.ssim, states=states,
+                              task=task_scorer(scenario, data, device, cap))
     val_links = [(i, j) for i, j in links if i in data.validation]
     validator = LinkEvaluator(val_links, snr, data.validation, channels, device, seed=eval_seed, with_ssim=False,
                               states=states)
     return evaluator, validator
+
+
+def task_scorer(scenario: Scenario, data: UserData, device: torch.device, cap: int | None) -> TaskScorer | None:
+    """``evaluation.task: classify``: the frozen classifier and every sender's test labels
+    (a classifier of another data set or image size fails here, in one line)."""
+    spec = scenario.evaluation
+    if spec.task != "classify":
+        return None
+    from semnet.task.classifier import load_classifier
+
+    classifier, meta = load_classifier(spec.classifier)
+    source = scenario.data.source
+    if meta.get("data") != source or tuple(meta.get("image_hw", ())) != tuple(data.image_hw) or (
+            data.class_names and list(meta["classes"]) != list(data.class_names)):
+        raise ScenarioError(f"evaluation.classifier '{spec.classifier}' was trained on {meta.get('data')} "
+                            f"{meta.get('image_hw')} images, classes {meta['classes']}; this run's data is {source} "
+                            f"{list(data.image_hw)}, classes {list(data.class_names)}; allowed: a classifier of this data")
+    for parameter in classifier.parameters():
+        parameter.requires_grad_(False)
+    labels = {u: (y[:cap] if cap else y) for u, y in data.test_labels.items()}
+    return TaskScorer(classifier.to(device), labels)
 
 
 def digital_evaluator(scenario: Scenario, evaluator: LinkEvaluator | None, symbols: int) -> DigitalEvaluator | None:

@@ -43,6 +43,7 @@ class LinkScore(_Section):
     ssim: float | None = None
     snr_db: float | None = None
     images: int | None = None
+    accuracy: float | None = None  # the task classifier's, on decoded images (evaluation.task: classify)
 
 
 class PhaseSummary(_Section):
@@ -64,6 +65,7 @@ class PhaseSummary(_Section):
     converged: bool | None = None
     convergence: dict | None = None
     validation_psnr_db: float | None = None
+    accuracy: float | None = None
 
 
 class ControlSummary(PhaseSummary):
@@ -122,6 +124,7 @@ class DigitalBaseline(_Section):
     ssim: float | None = None
     worst_link_psnr_db: float | None = None
     psnr_db_std_over_links: float | None = None
+    accuracy: float | None = None
     lost_share: float | None = None
     unfit_share: float | None = None
     links: list[DigitalLinkScore] = []
@@ -150,6 +153,7 @@ class RunSummary(_Section):
     psnr_db: float | None = None
     ssim: float | None = None
     worst_link_psnr_db: float | None = None
+    accuracy: float | None = None
     bytes_total: int
     sim_time_s: float
     wall_time_s: float

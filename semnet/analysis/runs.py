@@ -226,7 +226,10 @@ def _num(value) -> float:
 
 
 def _quality(record: dict) -> dict:
-    return {k: _num(record.get(k)) for k in QUALITY_KEYS}
+    out = {k: _num(record.get(k)) for k in QUALITY_KEYS}
+    if record.get("accuracy") is not None:  # evaluation.task: the task classifier's accuracy
+        out["accuracy"] = _num(record["accuracy"])
+    return out
 
 
 def codec_label(codec) -> str | None:

@@ -46,6 +46,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("wall_time_s", "wall time (s)", "wall_time_s", 1.0, 1),
     Column("local_steps", "local steps", "local_steps", 1.0, 0),
 )
+#: Shown when some run of the table scores a task (``evaluation.task: classify``).
+ACCURACY = Column("accuracy", "task accuracy", "accuracy", 1.0, 4)
 GAIN = Column("psnr_gain_pct", "PSNR gain vs start (%)", "psnr_gain_pct", 1.0, 2)
 #: Shown when some run of the table accounts energy (``simulation.energy`` or
 #: ``simulation.compute.joules_per_sample``).
@@ -89,6 +91,8 @@ def methods_table(runs: Iterable[Run] | Iterable[Variant]) -> list[TableRow]:
         cells = {
             c.key: mean_std(v.values[c.key] * c.scale for v in group) for c in COLUMNS
         }
+        if any(math.isfinite(v.values.get(ACCURACY.key, math.nan)) for v in group):
+            cells[ACCURACY.key] = mean_std(v.values.get(ACCURACY.key, math.nan) for v in group)
         if any(math.isfinite(v.values.get("energy_j", math.nan)) for v in group):
             cells.update({c.key: mean_std(v.values.get(c.key, math.nan) * c.scale for v in group) for c in ENERGY})
         if group[0].kind != "start" and any(v.run.path in starts for v in group):
@@ -156,7 +160,12 @@ def _has_gain(rows: list[TableRow]) -> bool:
 def _columns(rows: list[TableRow]) -> list[Column]:
     """The table's columns: energy where some row has it, the gain where some row has it."""
     energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
-    return list(COLUMNS) + energy + ([GAIN] if _has_gain(rows) else [])
+    return list(COLUMNS) + _accuracy(rows) + energy + ([GAIN] if _has_gain(rows) else [])
+
+
+def _accuracy(rows: list[TableRow]) -> list[Column]:
+    """The task-accuracy column where some row has it (tables without a task keep their columns)."""
+    return [ACCURACY] if any(ACCURACY.key in r.cells for r in rows) else []
 
 
 NOTES = (
@@ -190,7 +199,7 @@ def to_markdown(rows: list[TableRow], notes: bool = True) -> str:
 def to_csv(rows: list[TableRow]) -> str:
     """CSV with ``<column>_mean`` and ``<column>_std`` (empty when undefined) per column."""
     energy = list(ENERGY) if any(ENERGY[0].key in r.cells for r in rows) else []
-    columns = list(COLUMNS) + energy + [GAIN]
+    columns = list(COLUMNS) + _accuracy(rows) + energy + [GAIN]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["method", "n_seeds", "seeds"] + [f"{c.csv_name}_{s}" for c in columns for s in ("mean", "std")])

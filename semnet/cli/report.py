@@ -25,6 +25,7 @@ def format_summary(summary: dict, path: str = "") -> str:
     lines.append(
         f"quality: mean link PSNR {_fmt(summary.get('psnr_db'))} dB, worst link {_fmt(summary.get('worst_link_psnr_db'))} dB, "
         f"SSIM {_fmt(summary.get('ssim'), '.4f')}"
+        + (f", task accuracy {_fmt(summary['accuracy'], '.3f')}" if summary.get("accuracy") is not None else "")
     )
     delivery = summary.get("delivery")
     scope = ""
@@ -47,22 +48,29 @@ def format_summary(summary: dict, path: str = "") -> str:
             f"idle {energy['idle_j']:.3f} J"
         )
     lines.append("")
-    lines.append(f"{'phase':<26}{'PSNR dB':>9}{'worst dB':>10}{'SSIM':>8}{'MB':>10}{'sim s':>10}{'steps':>8}")
+    # the task classifier's accuracy on decoded images, where the run has one (evaluation.task)
+    task = "accuracy" in summary
+
+    def acc(row: dict) -> str:
+        return f"{_fmt(row.get('accuracy'), '.3f'):>9}" if task else ""
+
+    lines.append(f"{'phase':<26}{'PSNR dB':>9}{'worst dB':>10}{'SSIM':>8}{'MB':>10}{'sim s':>10}{'steps':>8}"
+                 + (f"{'accuracy':>9}" if task else ""))
     for p in summary.get("phases", []):
         lines.append(
             f"{p['name']:<26}{_fmt(p['psnr_db']):>9}{_fmt(p['worst_link_psnr_db']):>10}{_fmt(p['ssim'], '.4f'):>8}"
-            f"{p['bytes'] / 1e6:>10.3f}{p['sim_time_s']:>10.2f}{p['local_steps']:>8}"
+            f"{p['bytes'] / 1e6:>10.3f}{p['sim_time_s']:>10.2f}{p['local_steps']:>8}{acc(p)}"
         )
     for c in summary.get("controls", []):
         lines.append(
             f"{'control ' + c['name']:<26}{_fmt(c['psnr_db']):>9}{_fmt(c['worst_link_psnr_db']):>10}"
-            f"{_fmt(c['ssim'], '.4f'):>8}{c['bytes'] / 1e6:>10.3f}{c['sim_time_s']:>10.2f}{c['local_steps']:>8}"
+            f"{_fmt(c['ssim'], '.4f'):>8}{c['bytes'] / 1e6:>10.3f}{c['sim_time_s']:>10.2f}{c['local_steps']:>8}{acc(c)}"
         )
     digital = (summary.get("digital") or {}).get("baselines") or []
     for b in digital:
         lines.append(
             f"{'digital ' + b['name']:<26}{_fmt(b['psnr_db']):>9}{_fmt(b['worst_link_psnr_db']):>10}"
-            f"{_fmt(b['ssim'], '.4f'):>8}{'':>10}{'':>10}{'':>8}  lost {_share(b['lost_share'])}, "
+            f"{_fmt(b['ssim'], '.4f'):>8}{'':>10}{'':>10}{'':>8}{acc(b)}  lost {_share(b['lost_share'])}, "
             f"unfit {_share(b['unfit_share'])}"
         )
     if delivery:

@@ -35,7 +35,8 @@ FALLBACKS = ("previous", "mean")
 
 @dataclass(frozen=True)
 class LinkOutcome:
-    """Per send: PSNR (dB), SSIM (NaN without), budget bits, bytes sent (0: nothing), lost, unfit."""
+    """Per send: PSNR (dB), SSIM (NaN without), budget bits, bytes sent (0: nothing), lost, unfit,
+    and whether the task classifier got the shown image right (None without a task)."""
 
     psnr_db: np.ndarray
     ssim: np.ndarray
@@ -43,17 +44,20 @@ class LinkOutcome:
     sent_bytes: np.ndarray
     lost: np.ndarray
     unfit: np.ndarray
+    correct: np.ndarray | None = None
 
 
 def score_link(ladders: list[QualityLadder], originals: torch.Tensor, realised_snr_db: np.ndarray,
                told_snr_db: float, k: int, rate: str, fallback: str, mean_image: torch.Tensor, *,
                margin_db: float = 0.0, with_ssim: bool = True,
-               budgets: tuple[np.ndarray, np.ndarray] | None = None) -> LinkOutcome:
+               budgets: tuple[np.ndarray, np.ndarray] | None = None, classifier=None,
+               labels: torch.Tensor | None = None) -> LinkOutcome:
     """``ladders[n]`` and ``originals[n]`` (``uint8`` ``(N, 3, H, W)``) are image ``n``;
     ``realised_snr_db[m]`` the SNR send ``m`` meets (``len`` a multiple of ``N``);
     ``mean_image`` float ``(3, H, W)`` in [0, 1]. ``budgets``: (bits, lost) per send
     computed elsewhere (e.g. :func:`~semnet.digital.link_budget.fixed_mcs_budgets`)
-    instead of ``rate``'s."""
+    instead of ``rate``'s. ``classifier`` (logits of images) and ``labels[n]`` (image
+    ``n``'s class): also whether each shown image is classified right."""
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown fallback {fallback!r}; allowed: {', '.join(FALLBACKS)}")
     n_images = len(ladders)
@@ -82,4 +86,9 @@ def score_link(ladders: list[QualityLadder], originals: torch.Tensor, realised_s
     reference = originals[np.arange(sends) % n_images].float().div(255)
     values = psnr(shown, reference).numpy().astype(float)
     ssims = ssim(shown, reference).numpy().astype(float) if with_ssim else np.full(sends, np.nan)
-    return LinkOutcome(values, ssims, bits, sent_bytes, lost, unfit)
+    correct = None
+    if classifier is not None:
+        with torch.no_grad():
+            predicted = torch.cat([classifier(shown[s:s + 256]).argmax(1) for s in range(0, sends, 256)])
+        correct = (predicted == labels[np.arange(sends) % n_images]).numpy()
+    return LinkOutcome(values, ssims, bits, sent_bytes, lost, unfit, correct)

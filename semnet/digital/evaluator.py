@@ -39,7 +39,7 @@ class DigitalEvaluator:
     the JSCC images take."""
 
     def __init__(self, links, snr_db, test_images, channels, *, seed: int, symbols: int, options: DigitalOptions,
-                 realisations: int = 1, batch_size: int = 256, states=None, with_ssim: bool = True):
+                 realisations: int = 1, batch_size: int = 256, states=None, with_ssim: bool = True, task=None):
         self.links = list(links)
         self.snr_db = snr_db
         self.test_images = test_images  # user -> uint8 (N, 3, H, W)
@@ -47,6 +47,7 @@ class DigitalEvaluator:
         self.seed, self.symbols, self.options = seed, int(symbols), options
         self.realisations, self.batch_size = realisations, batch_size
         self.states, self.with_ssim = states, with_ssim
+        self.task = task  # a TaskScorer (evaluation.task: classify) or None
         self._ladders: dict[tuple[int, str], list[QualityLadder]] = {}
 
     @classmethod
@@ -54,7 +55,8 @@ class DigitalEvaluator:
         """The baselines on the links, images and states of a JSCC ``LinkEvaluator``."""
         return cls(evaluator.links, evaluator.snr_db, evaluator.test_images, evaluator.channels,
                    seed=evaluator.seed, symbols=symbols, options=options, realisations=evaluator.realisations,
-                   batch_size=evaluator.batch_size, states=evaluator.states, with_ssim=evaluator.with_ssim)
+                   batch_size=evaluator.batch_size, states=evaluator.states, with_ssim=evaluator.with_ssim,
+                   task=getattr(evaluator, "task", None))
 
     def mean_image(self) -> torch.Tensor:
         """The dataset mean the fallback shows: per pixel, over every sender's test images."""
@@ -88,9 +90,12 @@ class DigitalEvaluator:
                 for link in self.links:
                     if self.test_images[link[0]].shape[0] == 0:
                         continue
+                    task = self.task
                     outcome = score_link(self.ladders(link[0], codec), self.test_images[link[0]], realised[link],
                                          self.snr_db[link], self.symbols, rate, opts.fallback, mean,
-                                         margin_db=opts.mcs_margin_db, with_ssim=self.with_ssim)
+                                         margin_db=opts.mcs_margin_db, with_ssim=self.with_ssim,
+                                         classifier=None if task is None else task.classifier,
+                                         labels=None if task is None else task.labels[link[0]])
                     rows.append(_link_row(link, self.snr_db[link], self.test_images[link[0]].shape[0], outcome))
                 baselines.append(_baseline(codec, rate, rows))
         return {
@@ -122,6 +127,7 @@ def _link_row(link, snr_db: float, images: int, out: LinkOutcome) -> dict:
         "unfit": int(out.unfit.sum()),
         "budget_bits_mean": round(float(out.budget_bits.mean()), 2),
         "sent_bytes_mean": round(float(sent.mean()), 2) if sent.size else None,
+        **({} if out.correct is None else {"accuracy": round(float(out.correct.mean()), 5)}),
     }
 
 
@@ -137,6 +143,8 @@ def _baseline(codec: str, rate: str, rows: list[dict]) -> dict:
         "ssim": round(float(np.mean(ssims)), 5) if ssims and len(ssims) == len(rows) else None,
         "worst_link_psnr_db": round(float(psnrs.min()), 4) if rows else None,
         "psnr_db_std_over_links": round(float(psnrs.std()), 4) if rows else None,
+        **({"accuracy": round(float(np.mean([r["accuracy"] for r in rows])), 5)}
+           if rows and all("accuracy" in r for r in rows) else {}),
         "lost_share": round(sum(r["lost"] for r in rows) / sends, 6) if sends else None,
         "unfit_share": round(sum(r["unfit"] for r in rows) / sends, 6) if sends else None,
         "links": rows,

@@ -82,6 +82,9 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
 def _check_digital(scenario: Any, source: str) -> None:
     """``evaluation.digital`` needs test images (a method that learns) and codecs this Pillow has."""
     digital = scenario.evaluation.digital
+    if scenario.evaluation.task != "none" and not getattr(registry.methods.get(scenario.method.name), "learns", True):
+        raise ComponentError(f"{source}: evaluation.task: method {scenario.method.name!r} decodes no images; "
+                             "allowed: a method that learns (or evaluation.task: none)", "evaluation.task")
     if digital is None:
         return
     if not getattr(registry.methods.get(scenario.method.name), "learns", True):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from semnet.scenario.base import _Spec
+from semnet.scenario.base import SpecValueError, _Spec
 
 DIGITAL_RATES = ("capacity", "mcs")
 DIGITAL_FALLBACKS = ("previous", "mean")
@@ -38,3 +38,15 @@ class DigitalSpec(_Spec):
 
 class EvaluationSpec(_Spec):
     digital: DigitalSpec | None = Field(None, description="digital separation baselines; null: none")
+    task: Literal["none", "classify"] = Field(
+        "none", description="classify: also score a frozen classifier's accuracy on the decoded images")
+    classifier: str | None = Field(None, description="the classifier checkpoint (with task: classify)")
+
+    @model_validator(mode="after")
+    def _classifier_with_task(self) -> "EvaluationSpec":
+        if self.task == "classify" and not self.classifier:
+            raise SpecValueError("classifier", self.classifier, "task: classify needs a classifier checkpoint, e.g. "
+                                 "models/classifier_embedded.pt (python -m semnet.task.train_classifier)")
+        if self.task == "none" and self.classifier:
+            raise SpecValueError("classifier", self.classifier, "used only with task: classify; allowed: null")
+        return self
