@@ -1,7 +1,7 @@
 """Score the digital baselines beside a finished run, on its links, test images and
 comparison states, without training anything:
 
-    python -m semnet.digital.beside RUN_DIR --out DIR [--codecs jpeg webp jpeg2000] [--rates capacity mcs]
+    python -m semnet.digital_beside RUN_DIR --out DIR [--codecs jpeg webp jpeg2000] [--rates capacity mcs]
 
 The baselines depend only on the scenario (network, data, seed), not on the method's
 models, so a run made before ``evaluation.digital`` existed gets the same numbers it
@@ -59,7 +59,7 @@ def links_table(run_dir: str | Path, digital: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m semnet.digital.beside", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m semnet.digital_beside", description=__doc__.splitlines()[0])
     parser.add_argument("run", metavar="RUN_DIR")
     parser.add_argument("--out", required=True)
     parser.add_argument("--codecs", nargs="+", default=["jpeg", "webp", "jpeg2000"])
