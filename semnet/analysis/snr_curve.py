@@ -103,6 +103,10 @@ def _figure(rows: list[dict], codec: str, meta: dict):
     return fig
 
 
+def _percent(share: float) -> str:
+    return "<1%" if share < 0.005 else f"{100 * share:.0f}%"
+
+
 def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     snrs = sorted({r["test_snr_db"] for r in rows})
     by_key: dict[tuple, dict] = defaultdict(dict)
@@ -120,7 +124,7 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 if r is None:
                     cells.append("")
                     continue
-                parts = [f"{100 * r[k]:.0f}% {k.split('_')[0]}" for k in ("lost_share", "unfit_share") if r[k] > 0]
+                parts = [f"{_percent(r[k])} {k.split('_')[0]}" for k in ("lost_share", "unfit_share") if r[k] > 0]
                 mark = f" ({', '.join(parts)})" if parts else ""
                 cells.append(f"{r['psnr_db']:.2f}{mark}")
             body.append([FADING_TITLES.get(fading, fading), ratio, scheme, *cells])

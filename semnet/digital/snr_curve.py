@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     from semnet.data.folder import load_image_folder
 
     torch.set_num_threads(1)
+    # the code that measures: the commit checked out now, not when the records are written
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     test = load_image_folder(args.data, split="test", max_per_class=args.per_class)
     order = numpy_rng(args.seed, "snr_curve_order").permutation(test.images.shape[0])
     images = test.images[torch.as_tensor(order)].contiguous()
@@ -152,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {"command": "python -m semnet.digital.snr_curve --data DATA " + " ".join(
                 f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                 for k, v in vars(args).items() if k not in ("data",)),

@@ -75,3 +75,21 @@ def test_a_run_scores_every_baseline_on_every_link(tmp_path):
     text = format_summary(result.summary)
     header = next(line for line in text.splitlines() if line.startswith("link "))
     assert "digital webp_capacity" in text and header.split()[-4:] == [b.name for b in digital.baselines]
+
+
+def test_baselines_scored_beside_a_finished_run_equal_those_of_a_run_with_them(tmp_path):
+    # the baselines depend on the links, images and comparison states, not on the method:
+    # scored afterwards beside a run made without them, they are the same numbers
+    from semnet.digital_beside import digital_beside
+
+    raw = tiny_scenario_dict()
+    raw["links"]["fading"] = "rayleigh"
+    raw["model"]["latent_channels"] = 16
+    raw["output"]["eval_realisations"] = 2
+    with_digital = run_scenario(validate({**raw, "evaluation": {"digital": {"codecs": ["webp"]}}}),
+                                out_dir=tmp_path / "with")
+    run_scenario(validate(raw), out_dir=tmp_path / "without")
+    later = digital_beside(tmp_path / "without", ("webp",), ("capacity", "mcs"))
+    assert later == with_digital.summary["digital"]
+    mcs = later["baselines"][1]
+    assert mcs["lost_share"] > 0  # block fading with stale CSI loses images
