@@ -73,3 +73,25 @@ def test_a_folder_without_records_is_one_line(tmp_path, capsys):
     assert main(["snr-curve", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "cannot read snr-curve records" in err
+
+
+def test_the_methods_table_gains_task_accuracy_only_where_runs_have_it(tmp_path):
+    from conftest import write_run
+
+    from semnet.analysis.runs import load_runs
+    from semnet.analysis.table import methods_table, to_csv, to_markdown
+
+    plain = [write_run(tmp_path / f"plain{s}", method="fedavg", seed=s) for s in (1, 2)]
+    assert "task accuracy" not in to_markdown(methods_table(load_runs(plain)))
+    assert "accuracy" not in to_csv(methods_table(load_runs(plain)))
+    tasked = []
+    for seed, acc in ((1, 0.8), (2, 0.6)):
+        path = write_run(tmp_path / f"task{seed}", method="fedavg", seed=seed)
+        summary = json.loads((path / "summary.json").read_text())
+        summary["accuracy"] = acc
+        (path / "summary.json").write_text(json.dumps(summary))
+        tasked.append(path)
+    rows = methods_table(load_runs(tasked))
+    cell = rows[0].cells["accuracy"]
+    assert cell.mean == pytest.approx(0.7) and cell.std == pytest.approx(0.1414, abs=1e-3)
+    assert "task accuracy" in to_markdown(rows) and "accuracy_mean" in to_csv(rows)
