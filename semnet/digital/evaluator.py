@@ -75,7 +75,7 @@ class DigitalEvaluator:
     def ladders(self, src: int, codec: str) -> list[QualityLadder]:
         key = (src, codec)
         if key not in self._ladders:
-            self._ladders[key] = _ladders_of(codec, self.test_images[src])
+            self._ladders[key] = ladders_of(codec, self.test_images[src])
         return self._ladders[key]
 
     def evaluate(self) -> dict:
@@ -107,7 +107,7 @@ class DigitalEvaluator:
         }
 
 
-def _ladders_of(codec: str, images: torch.Tensor) -> list[QualityLadder]:
+def ladders_of(codec: str, images: torch.Tensor) -> list[QualityLadder]:
     """Every image of ``images`` (``uint8`` ``(N, 3, H, W)``) on ``codec``'s ladder."""
     coder = image_codecs.get(codec)()
     return [QualityLadder(coder, image) for image in images.permute(0, 2, 3, 1).numpy()]

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from semnet.digital.baseline import score_link
-from semnet.digital.evaluator import _ladders_of
+from semnet.digital.evaluator import ladders_of
 from semnet.digital.link_budget import fixed_mcs_budgets, rate_budgets
 from semnet.digital.states import realised_snr_db
 from semnet.metrics.image import psnr, ssim
@@ -100,7 +100,7 @@ def measure(images: torch.Tensor, models: tuple[JsccModel, ...], snrs_db: list[f
     """The records: one row per (fading, ratio, test SNR, scheme)."""
     n, _, h, w = images.shape
     mean = images.float().div(255).mean(dim=0)
-    ladders = {codec: _ladders_of(codec, images) for codec in codecs}
+    ladders = {codec: ladders_of(codec, images) for codec in codecs}
     loaded = {entry: _load_model(entry, root) for entry in models}
     rows = []
     for fading in fadings:
