@@ -19,7 +19,8 @@ from torch import nn
 from semnet.channels import make_fading
 from semnet.errors import ScenarioError
 from semnet.fl.loop.context import RunSettings
-from semnet.fl.loop.evaluation import LinkEvaluator
+from semnet.digital.evaluator import DigitalEvaluator, DigitalOptions
+from semnet.fl.loop.evaluation import LinkEvaluator, TaskScorer
 from semnet.fl.loop.strategy import Method
 from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
@@ -51,6 +52,7 @@ class RunAssembly:
     symbols_per_image: int  # k: complex channel uses of one image
     evaluator: LinkEvaluator | None  # the test links
     validator: LinkEvaluator | None  # the validation links (users' held-out training images)
+    digital: DigitalEvaluator | None  # the digital separation baselines (``evaluation.digital``); None without
     traffic_plan: TrafficPlan | None  # live images (``traffic:``); None without
     settings: RunSettings
 
@@ -98,10 +100,11 @@ def assemble(scenario: Scenario) -> RunAssembly:
         new_model = model_factory(scenario.model, image_hw, scenario.seed, device)
         new_model()
     evaluator, validator = evaluators(scenario, network, channels, device, data) if learning else (None, None)
+    digital = digital_evaluator(scenario, evaluator, k)
     return RunAssembly(
         scenario=scenario, device=device, network=network, compute_speeds=speeds, method=method, channels=channels,
         trainer=trainer, data=data, new_model=new_model, image_hw=image_hw, symbols_per_image=k,
-        evaluator=evaluator, validator=validator, traffic_plan=traffic_plan(scenario, network, k),
+        evaluator=evaluator, validator=validator, digital=digital, traffic_plan=traffic_plan(scenario, network, k),
         settings=dataclasses.replace(RunSettings.of(scenario), symbols_per_image=k),
     )
 
@@ -182,11 +185,44 @@ def evaluators(scenario: Scenario, network: Network, channels: LinkChannels, dev
         link: network.channel.comparison(link, eval_seed) for link in links
     }
     evaluator = LinkEvaluator(links, snr, test, channels, device, seed=eval_seed,
-                              realisations=out.eval_realisations, with_ssim=out.ssim, states=states)
+                              realisations=out.eval_realisations, with_ssim=out.ssim, states=states,
+                              task=task_scorer(scenario, data, device, cap))
     val_links = [(i, j) for i, j in links if i in data.validation]
     validator = LinkEvaluator(val_links, snr, data.validation, channels, device, seed=eval_seed, with_ssim=False,
                               states=states)
     return evaluator, validator
+
+
+def task_scorer(scenario: Scenario, data: UserData, device: torch.device, cap: int | None) -> TaskScorer | None:
+    """``evaluation.task: classify``: the frozen classifier and every sender's test labels
+    (a classifier of another data set or image size fails here, in one line)."""
+    spec = scenario.evaluation
+    if spec.task != "classify":
+        return None
+    from semnet.task.classifier import load_classifier
+
+    classifier, meta = load_classifier(spec.classifier)
+    source = scenario.data.source
+    if meta.get("data") != source or tuple(meta.get("image_hw", ())) != tuple(data.image_hw) or (
+            data.class_names and list(meta["classes"]) != list(data.class_names)):
+        raise ScenarioError(f"evaluation.classifier '{spec.classifier}' was trained on {meta.get('data')} "
+                            f"{meta.get('image_hw')} images, classes {meta['classes']}; this run's data is {source} "
+                            f"{list(data.image_hw)}, classes {list(data.class_names)}; allowed: a classifier of this data")
+    for parameter in classifier.parameters():
+        parameter.requires_grad_(False)
+    labels = {u: (y[:cap] if cap else y) for u, y in data.test_labels.items()}
+    return TaskScorer(classifier.to(device), labels)
+
+
+def digital_evaluator(scenario: Scenario, evaluator: LinkEvaluator | None, symbols: int) -> DigitalEvaluator | None:
+    """The digital baselines of ``evaluation.digital``, on the test evaluator's links,
+    images and comparison states (None without the section or without test links)."""
+    spec = scenario.evaluation.digital
+    if spec is None or evaluator is None:
+        return None
+    options = DigitalOptions(codecs=tuple(spec.codecs), rates=tuple(spec.rates), fallback=spec.fallback,
+                             mcs_margin_db=spec.mcs_margin_db)
+    return DigitalEvaluator.beside(evaluator, symbols, options)
 
 
 def traffic_plan(scenario: Scenario, network: Network, symbols: int) -> TrafficPlan | None:

@@ -1,6 +1,7 @@
 """Registries of named components: methods, controls, federated algorithms, channels,
-topologies, partitioners, models, model-message codecs, and the network's physical
-parts (path loss, shadowing, mobility, time correlation, media, cell schedulers).
+topologies, partitioners, models, model-message codecs, the network's physical
+parts (path loss, shadowing, mobility, time correlation, media, cell schedulers), and
+the image codecs of the digital baseline.
 
 A component registers itself with a decorator::
 
@@ -363,6 +364,11 @@ trainers: Registry = Registry("trainer", builtins=("semnet.fl.execution.trainer"
 """Where a round's jobs train (``simulation.trainer``): classes of :class:`semnet.fl.execution.trainer.Trainer`;
 ``sequential`` is the one ``simulation.workers`` spreads over worker processes or Ray actors."""
 
+image_codecs: Registry = Registry("image codec", builtins=("semnet.digital.image_codecs",),
+                                  base="semnet.digital.image_codecs.ImageCodec")
+"""Real image codecs of the digital baseline (``evaluation.digital.codecs``): classes of
+:class:`semnet.digital.image_codecs.ImageCodec`."""
+
 ALL: dict[str, Registry] = {
     "methods": methods,
     "controls": controls,
@@ -380,6 +386,7 @@ ALL: dict[str, Registry] = {
     "media": media,
     "schedulers": schedulers,
     "trainers": trainers,
+    "image_codecs": image_codecs,
 }
 """Every registry by its plural name (``semnet list NAME``)."""
 

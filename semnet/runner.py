@@ -163,6 +163,8 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
         summary["energy"] = run_energy(scenario, network, ledger, summary)
     if traffic is not None:
         summary["traffic"] = traffic.tally.summary()
+    if assembly.digital is not None:  # method-independent: scored once, on the same comparison states
+        summary["digital"] = assembly.digital.evaluate()
     summary = RunSummary.model_validate(summary).as_json()  # what summary.json holds is a RunSummary
     # the resume checkpoints go once summary.json is there: a summary that cannot be written
     # leaves a run that resumes

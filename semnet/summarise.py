@@ -114,6 +114,8 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         },
         **outcome.extras,
     }
+    if getattr(final, "accuracy", None) is not None:  # evaluation.task: classify (absent otherwise, as before)
+        summary["accuracy"] = final.accuracy
     medium = network.medium
     if medium.kind != "dedicated":  # dedicated runs keep the summary they always had
         summary["network"]["medium"] = {"kind": medium.kind} if medium.kind != "cell" else {

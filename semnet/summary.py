@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from semnet.errors import SemnetError
 
-__all__ = ["BranchImageStats", "ControlSummary", "EnergySummary", "ImageStats", "LinkScore", "PhaseSummary",
-           "RunSummary", "TrafficSummary", "SummaryError", "load_summary",
+__all__ = ["BranchImageStats", "ControlSummary", "DigitalBaseline", "DigitalLinkScore", "DigitalSummary",
+           "EnergySummary", "ImageStats", "LinkScore", "PhaseSummary", "RunSummary", "TrafficSummary", "SummaryError",
+           "load_summary",
            "read_summary_json"]
 
 MAX_SUMMARY_BYTES = 256 * 1024 * 1024  # a summary of 10,000 links is a few MB
@@ -44,6 +45,7 @@ class LinkScore(_Section):
     ssim: float | None = None
     snr_db: float | None = None
     images: int | None = None
+    accuracy: float | None = None  # the task classifier's, on decoded images (evaluation.task: classify)
 
 
 class PhaseSummary(_Section):
@@ -65,6 +67,7 @@ class PhaseSummary(_Section):
     converged: bool | None = None
     convergence: dict | None = None
     validation_psnr_db: float | None = None
+    accuracy: float | None = None
 
 
 class ControlSummary(PhaseSummary):
@@ -167,6 +170,45 @@ class EnergySummary(EnergyParts):
     nodes: dict[str, EnergyParts] = {}
     phases: dict[str, PhaseEnergy] = {}
     branches: dict[str, BranchEnergy] = {}
+class DigitalLinkScore(LinkScore):
+    """One link under one digital baseline: sends (images x realisations), how many
+    were lost (sent at a rate the state could not carry) or unfit (no encoding fitted
+    the budget), the mean budget and the mean size of what was sent."""
+
+    sends: int | None = None
+    lost: int | None = None
+    unfit: int | None = None
+    budget_bits_mean: float | None = None
+    sent_bytes_mean: float | None = None
+
+
+class DigitalBaseline(_Section):
+    """One (codec, rate) digital baseline over every image link (fallbacks counted)."""
+
+    name: str
+    codec: str
+    rate: str
+    psnr_db: float | None = None
+    ssim: float | None = None
+    worst_link_psnr_db: float | None = None
+    psnr_db_std_over_links: float | None = None
+    accuracy: float | None = None
+    lost_share: float | None = None
+    unfit_share: float | None = None
+    links: list[DigitalLinkScore] = []
+
+
+class DigitalSummary(_Section):
+    """``evaluation.digital``: the baselines, the channel uses they had, the fallback."""
+
+    channel_uses_per_image: int
+    fallback: str
+    mcs_table: str | None = None
+    mcs_margin_db: float | None = None
+    baselines: list[DigitalBaseline] = []
+
+    def baseline(self, name: str) -> DigitalBaseline | None:
+        return next((b for b in self.baselines if b.name == name), None)
 
 
 class RunSummary(_Section):
@@ -179,6 +221,7 @@ class RunSummary(_Section):
     psnr_db: float | None = None
     ssim: float | None = None
     worst_link_psnr_db: float | None = None
+    accuracy: float | None = None
     bytes_total: int
     sim_time_s: float
     wall_time_s: float
@@ -200,6 +243,7 @@ class RunSummary(_Section):
     headroom: dict | None = None
     finetune_budget: dict | None = None
     test_snr_sweep: list[dict] | None = None
+    digital: DigitalSummary | None = None
 
     def control(self, name: str) -> ControlSummary | None:
         return next((c for c in self.controls if c.name == name), None)

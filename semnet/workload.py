@@ -3,6 +3,7 @@ training, validation and test images, and a factory of identically initialised m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ class UserData:
     validation: dict[int, torch.Tensor]
     test: dict[int, torch.Tensor]
     image_hw: tuple[int, int]
+    test_labels: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)  # int64 (N,) per user
+    class_names: tuple[str, ...] = ()
 
 
 def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_per_user: int = 0) -> UserData:
@@ -46,7 +49,7 @@ def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_pe
         classes_per_user=spec.partition.classes_per_user,
         options=spec.partition.options,
     )
-    out_train, out_val, out_test = {}, {}, {}
+    out_train, out_val, out_test, out_labels = {}, {}, {}, {}
     for user, tr_idx, te_idx in zip(users, train_parts, test_parts):
         tr_idx = list(tr_idx)
         if validation_per_user:
@@ -65,10 +68,11 @@ def load_user_data(spec: DataSpec, users: list[int], seed: int, *, validation_pe
             )
         out_train[user] = train.images[tr_idx].contiguous()
         out_test[user] = test.images[te_idx].contiguous()
+        out_labels[user] = test.labels[te_idx].contiguous()
     hw = tuple(train.images.shape[-2:])
     if hw[0] % DOWNSAMPLE or hw[1] % DOWNSAMPLE:
         raise DataError(f"data: image size {hw[0]}x{hw[1]} must be divisible by {DOWNSAMPLE}; set data.image_size")
-    return UserData(out_train, out_val, out_test, hw)
+    return UserData(out_train, out_val, out_test, hw, out_labels, tuple(test.class_names))
 
 
 def _load(spec: DataSpec):

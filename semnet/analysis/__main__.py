@@ -32,6 +32,9 @@ timeline   RUN_DIR... --out FIG.png: one run's live images (traffic:) over simul
            PSNR and latency, phases shaded, model deployments marked
 channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of a few links of one run
            over simulated time, phases shaded (a channel over time; default --out RUN_DIR/analysis)
+snr-curve  RECORDS_DIR --out DIR [--codec webp]: snr_curve.png/.svg/.md/.csv: PSNR vs test SNR of deep JSCC
+           and the digital baselines, per fading and bandwidth ratio, from the records that
+           `python -m semnet.digital.snr_curve` writes
 
 Like with like: table, tradeoff, energy, snr and plot average runs over seeds only. Runs of one
 method that differ in any other scenario setting are refused with one line naming what differed;
@@ -66,6 +69,7 @@ from .robust import write_robust
 from .realised_snr import realised_points, write_realised_snr
 from .runs import AnalysisError, Run, as_variants, group_by_label, load_runs
 from .snr import X_CHOICES, snr_buckets, snr_series, write_snr
+from .snr_curve import write_snr_curve
 from .style import colours, file_stem
 from .table import methods_table, paired_differences, write_table
 from .topology_sweep import PARAMS, swept_param, write_topology_sweep
@@ -171,6 +175,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/analysis)")
     p.add_argument("--links", type=int, default=4,
                    help="how many links to draw (default 4: the user-to-user links with the most messages)")
+    p = sub.add_parser("snr-curve", help="PSNR vs test SNR of deep JSCC and the digital baselines (AWGN, Rayleigh, "
+                       "two bandwidth ratios) from snr-curve records", description="snr_curve.png/.svg/.md/.csv "
+                       "from the records.csv that `python -m semnet.digital.snr_curve` writes")
+    p.add_argument("records", metavar="RECORDS_DIR", help="a folder holding records.csv (and meta.json)")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
+    p.add_argument("--codec", default="webp", help="the codec whose digital curves are drawn (the table has all)")
     return parser
 
 
@@ -214,6 +224,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         from .channel_over_time import plot_realised_snr
 
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
+    if args.command == "snr-curve":
+        return write_snr_curve(args.records, args.out, args.codec)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
     if args.command == "robust":

@@ -242,7 +242,11 @@ def _num(value) -> float:
 
 
 def _quality(record) -> dict:
-    return {k: _num(getattr(record, k)) for k in QUALITY_KEYS}
+    out = {k: _num(getattr(record, k)) for k in QUALITY_KEYS}
+    accuracy = getattr(record, "accuracy", None)
+    if accuracy is not None:  # evaluation.task: the task classifier's accuracy
+        out["accuracy"] = _num(accuracy)
+    return out
 
 
 def codec_label(codec) -> str | None:

@@ -48,6 +48,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("wall_time_s", "wall time (s)", "wall_time_s", 1.0, 1),
     Column("local_steps", "local steps", "local_steps", 1.0, 0),
 )
+#: Shown when some run of the table scores a task (``evaluation.task: classify``).
+ACCURACY = Column("accuracy", "task accuracy", "accuracy", 1.0, 4)
 GAIN = Column("psnr_gain_pct", "PSNR gain vs start (%)", "psnr_gain_pct", 1.0, 2)
 #: Shown when some run of the table accounts energy (``simulation.energy`` or
 #: ``simulation.compute.joules_per_sample``).
@@ -66,7 +68,7 @@ IMAGES = (
     Column("latency_p99_s", "latency p99 (ms)", "latency_p99_ms", 1e3, 1),
 )
 #: Optional column groups: (the column whose presence shows the group, the columns).
-OPTIONAL = ((ENERGY[0].key, ENERGY), (IMAGES[0].key, IMAGES))
+OPTIONAL = ((ACCURACY.key, (ACCURACY,)), (ENERGY[0].key, ENERGY), (IMAGES[0].key, IMAGES))
 
 
 @dataclass(frozen=True)

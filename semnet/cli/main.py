@@ -51,10 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list registered components: methods, controls, algorithms, aggregators, "
                          "channels, topologies, partitioners, models, codecs, path_losses, shadowings, mobilities, "
-                         "time_correlations, media, schedulers, trainers")
+                         "time_correlations, media, schedulers, trainers, image_codecs")
     lst.add_argument("what", choices=["methods", "controls", "algorithms", "aggregators", "channels", "topologies", "partitioners",
                                       "models", "codecs", "path_losses", "shadowings", "mobilities",
-                                      "time_correlations", "media", "schedulers", "trainers"])
+                                      "time_correlations", "media", "schedulers", "trainers", "image_codecs"])
     lst.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
                      help="import a plugin module first (repeatable), so its components are listed too")
 

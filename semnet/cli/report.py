@@ -26,7 +26,8 @@ def format_summary(summary: RunSummary | dict, path: str = "") -> str:
         lines.append(f"network: {net.users} users, {net.image_links} image links, topology {net.topology}, "
                      f"fading {net.fading}, link SNR {net.snr_db_min}..{net.snr_db_max} dB")
     lines.append(f"quality: mean link PSNR {_fmt(s.psnr_db)} dB, worst link {_fmt(s.worst_link_psnr_db)} dB, "
-                 f"SSIM {_fmt(s.ssim, '.4f')}")
+                 f"SSIM {_fmt(s.ssim, '.4f')}"
+                 + (f", task accuracy {_fmt(s.accuracy, '.3f')}" if s.accuracy is not None else ""))
     delivery = s.delivery
     scope = ""
     if delivery:  # say which branches the totals cover (controls have their own rows below)
@@ -50,14 +51,30 @@ def format_summary(summary: RunSummary | dict, path: str = "") -> str:
         lines.extend(format_traffic(s.traffic, [p.name for p in s.phases]))
     if s.links:
         lines.append("")
-        lines.append(f"{'link':<10}{'SNR dB':>8}{'PSNR dB':>9}{'SSIM':>8}")
-        for q in s.links:
-            lines.append(f"{f'{q.src}->{q.dst}':<10}{_fmt(q.snr_db):>8}{_fmt(q.psnr_db):>9}{_fmt(q.ssim, '.4f'):>8}")
+        lines.extend(format_links(s))
     sweep = getattr(s, "test_snr_sweep", None)
     if sweep:
         lines.append("")
         lines.append("test SNR sweep: " + ", ".join(f"{p['snr_db']:g} dB -> {p['psnr_db']:.2f} dB" for p in sweep))
     return "\n".join(lines)
+
+
+def format_links(s: RunSummary) -> list[str]:
+    """Per image link: its SNR and quality, and one PSNR column per digital baseline
+    (``evaluation.digital``) beside the method's own."""
+    digital = s.digital.baselines if s.digital is not None else []
+    widths = [max(len(b.name) + 2, 9) for b in digital]
+    per_link = [{(q.src, q.dst): q.psnr_db for q in b.links} for b in digital]
+    lines = [f"{'link':<10}{'SNR dB':>8}{'PSNR dB':>9}{'SSIM':>8}" + "".join(f"{b.name:>{w}}" for b, w in
+                                                                         zip(digital, widths))]
+    for q in s.links:
+        extra = "".join(f"{_fmt(scores.get((q.src, q.dst))):>{w}}" for scores, w in zip(per_link, widths))
+        lines.append(f"{f'{q.src}->{q.dst}':<10}{_fmt(q.snr_db):>8}{_fmt(q.psnr_db):>9}{_fmt(q.ssim, '.4f'):>8}{extra}")
+    return lines
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def format_energy(energy: EnergySummary) -> str:
@@ -72,12 +89,14 @@ def format_phases(s: RunSummary) -> list[str]:
     """Quality and cost at the end of each phase and control; energy (J) when the run
     accounts it (a phase's own, a control's own branch)."""
     energy = s.energy
+    task = s.accuracy is not None  # the task classifier's accuracy on decoded images (evaluation.task)
     head = f"{'phase':<26}{'PSNR dB':>9}{'worst dB':>10}{'SSIM':>8}{'MB':>10}{'sim s':>10}{'steps':>8}"
-    lines = [head + (f"{'energy J':>10}" if energy is not None else "")]
+    lines = [head + (f"{'accuracy':>9}" if task else "") + (f"{'energy J':>10}" if energy is not None else "")]
 
     def row(name: str, p: PhaseSummary, joules: float | None) -> str:
         text = (f"{name:<26}{_fmt(p.psnr_db):>9}{_fmt(p.worst_link_psnr_db):>10}{_fmt(p.ssim, '.4f'):>8}"
                 f"{p.bytes / 1e6:>10.3f}{p.sim_time_s:>10.2f}{p.local_steps:>8}")
+        text += f"{_fmt(p.accuracy, '.3f'):>9}" if task else ""
         return text + (f"{_fmt(joules, '.3f'):>10}" if energy is not None else "")
 
     for p in s.phases:
@@ -85,6 +104,11 @@ def format_phases(s: RunSummary) -> list[str]:
         lines.append(row(p.name, p, part.total_j if part is not None else None))
     for c in s.controls:
         lines.append(row(f"control {c.name}", c, branch_outcomes(s, f"control_{c.name}")["energy_j"]))
+    for b in s.digital.baselines if s.digital is not None else []:
+        lines.append(f"{'digital ' + b.name:<26}{_fmt(b.psnr_db):>9}{_fmt(b.worst_link_psnr_db):>10}"
+                     f"{_fmt(b.ssim, '.4f'):>8}{'':>10}{'':>10}{'':>8}"
+                     + (f"{_fmt(b.accuracy, '.3f'):>9}" if task else "")
+                     + f"  lost {_share(b.lost_share)}, unfit {_share(b.unfit_share)}")
     return lines
 
 

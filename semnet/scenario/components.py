@@ -63,6 +63,9 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]
     names += _codec_names(method.codec)
+    digital = scenario.evaluation.digital
+    if digital is not None:
+        names += [(f"evaluation.digital.codecs[{i}]", registry.image_codecs, n) for i, n in enumerate(digital.codecs)]
     for key, reg, name in names:
         if name is None:
             continue
@@ -73,9 +76,30 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         except PluginError as err:  # registered, but not the kind of object this registry holds
             raise ComponentError(f"{source}: {key} = {name!r}: {err}", key) from None
     _check_codec_kinds(method.codec, source)
+    _check_digital(scenario, source)
     _check_method(scenario, source)
     _check_model_options(scenario, source)
     _check_plugin_options(scenario, source)
+
+
+def _check_digital(scenario: Any, source: str) -> None:
+    """``evaluation.digital`` needs test images (a method that learns) and codecs this Pillow has."""
+    digital = scenario.evaluation.digital
+    if scenario.evaluation.task != "none" and not getattr(registry.methods.get(scenario.method.name), "learns", True):
+        raise ComponentError(f"{source}: evaluation.task: method {scenario.method.name!r} decodes no images; "
+                             "allowed: a method that learns (or evaluation.task: none)", "evaluation.task")
+    if digital is None:
+        return
+    if not getattr(registry.methods.get(scenario.method.name), "learns", True):
+        raise ComponentError(f"{source}: evaluation.digital: method {scenario.method.name!r} loads no images to "
+                             "send; allowed: a method that learns (or evaluation.digital: null)", "evaluation.digital")
+    for i, name in enumerate(digital.codecs):
+        if not registry.image_codecs.get(name).available():
+            raise ComponentError(f"{source}: evaluation.digital.codecs[{i}] = {name!r}: this Pillow cannot write it "
+                                 "(JPEG 2000 needs Pillow built with OpenJPEG); allowed: "
+                                 + ", ".join(n for n in registry.image_codecs.names()
+                                             if registry.image_codecs.get(n).available()),
+                                 f"evaluation.digital.codecs[{i}]")
 
 
 def _codec_names(codec: Any) -> list[tuple[str, registry.Registry, str]]:

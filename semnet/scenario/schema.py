@@ -17,6 +17,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from semnet.scenario.base import SpecValueError, _Spec, _is_number  # noqa: F401  (re-exported)
 from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
+from semnet.scenario.evaluation import DigitalSpec, EvaluationSpec  # noqa: F401
 from semnet.scenario.links import (  # noqa: F401
     AggregatorLinkSpec,
     ChannelSpec,
@@ -415,6 +416,7 @@ class Scenario(_Spec):
     method: MethodSpec = MethodSpec()
     simulation: SimulationSpec = SimulationSpec()
     output: OutputSpec = OutputSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
     traffic: TrafficSpec | None = Field(
         None, description="live images on every image link while the run learns; null: none (no images travel)"
     )

@@ -90,6 +90,7 @@ BUILT_IN = {
     "topologies": ["complete", "ring", "star", "grid", "erdos_renyi", "random_geometric", "small_world", "edges"],
     "partitioners": ["iid", "dirichlet", "classes", "source"],
     "trainers": ["sequential", "batched"],
+    "image_codecs": ["jpeg", "webp", "jpeg2000"],
 }
 
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from semnet.errors import ScenarioError
-from semnet.fl.algorithms.aggregation import tensors_of
 from semnet.fl.algorithms.federated import FederatedStrategy, _ordered_parameters
 from semnet.fl.execution.trainer import JobResult, LossTask, TrainJob
 from semnet.fl.loop.context import ClientPlan

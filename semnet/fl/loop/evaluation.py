@@ -37,9 +37,10 @@ class LinkQuality:
     psnr_db: float
     ssim: float
     images: int
+    accuracy: float | None = None  # the task classifier's on the decoded images (evaluation.task: classify)
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "src": self.src,
             "dst": self.dst,
             "snr_db": self.snr_db,
@@ -47,6 +48,22 @@ class LinkQuality:
             "ssim": round(self.ssim, 5),
             "images": self.images,
         }
+        if self.accuracy is not None:  # runs without a task keep the keys they always had
+            out["accuracy"] = round(self.accuracy, 5)
+        return out
+
+
+@dataclass(frozen=True)
+class TaskScorer:
+    """``evaluation.task: classify``: a frozen classifier and each sender's test labels."""
+
+    classifier: nn.Module
+    labels: dict[int, torch.Tensor]  # user -> int64 (N,), aligned with its test images
+
+    @torch.no_grad()
+    def correct(self, x_hat: torch.Tensor, user: int, start: int) -> int:
+        labels = self.labels[user][start:start + x_hat.shape[0]].to(x_hat.device)
+        return int((self.classifier(x_hat).argmax(1) == labels).sum())
 
 
 def summarize(links: list[LinkQuality]) -> dict:
@@ -54,12 +71,15 @@ def summarize(links: list[LinkQuality]) -> dict:
     if not links:
         return {"psnr_db": float("nan"), "ssim": float("nan"), "worst_link_psnr_db": float("nan")}
     values = np.array([q.psnr_db for q in links])
-    return {
+    out = {
         "psnr_db": round(float(values.mean()), 4),
         "ssim": round(float(np.mean([q.ssim for q in links])), 5),
         "worst_link_psnr_db": round(float(values.min()), 4),
         "psnr_db_std_over_links": round(float(values.std()), 4),
     }
+    if all(q.accuracy is not None for q in links):
+        out["accuracy"] = round(float(np.mean([q.accuracy for q in links])), 5)
+    return out
 
 
 class LinkModules(dict):
@@ -86,6 +106,7 @@ class LinkEvaluator:
         batch_size: int = 256,
         with_ssim: bool = True,
         states: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None,
+        task: TaskScorer | None = None,
     ):
         self.links = links
         self.snr_db = snr_db
@@ -98,6 +119,7 @@ class LinkEvaluator:
         self.batch_size = batch_size
         self.with_ssim = with_ssim
         self.states = states  # link -> (SNR in dB, complex gain) per comparison state; None: drawn by the channel
+        self.task = task
 
     def at_snr(self, snr_db: float) -> "LinkEvaluator":
         """The same links and images, every link at ``snr_db`` (for SNR sweeps)."""
@@ -114,6 +136,7 @@ class LinkEvaluator:
             states=None if self.states is None else {
                 link: (np.full(len(snr), float(snr_db)), h) for link, (snr, h) in self.states.items()
             },
+            task=self.task,
         )
 
     @torch.no_grad()
@@ -143,7 +166,7 @@ class LinkEvaluator:
         gen.manual_seed(derive_seed(self.seed, "eval", src, dst))
         snr = self.snr_db[(src, dst)]
         psnr_sum = ssim_sum = 0.0
-        count = 0
+        count = correct = 0
         states = None if self.states is None else self.states[(src, dst)]
         channel = self.channels.of(src, dst)
         for r in range(self.realisations):
@@ -160,9 +183,12 @@ class LinkEvaluator:
                 psnr_sum += float(psnr(x_hat, x).sum())
                 if self.with_ssim:
                     ssim_sum += float(ssim(x_hat, x).sum())
+                if self.task is not None:
+                    correct += self.task.correct(x_hat, src, start)
                 count += x.shape[0]
         ssim_mean = ssim_sum / count if self.with_ssim else float("nan")
-        return LinkQuality(src, dst, snr, psnr_sum / count, ssim_mean, images.shape[0])
+        accuracy = correct / count if self.task is not None else None
+        return LinkQuality(src, dst, snr, psnr_sum / count, ssim_mean, images.shape[0], accuracy)
 
 
 @torch.no_grad()

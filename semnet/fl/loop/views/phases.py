@@ -134,6 +134,7 @@ class Phases:
             wall_time_s=time.perf_counter() - wall0,
             links=[q.as_dict() for q in links],
             validation_psnr_db=validation_psnr_db,
+            accuracy=quality.get("accuracy"),
         )
 
     def checkpoint(self, name: str, model: nn.Module) -> None:

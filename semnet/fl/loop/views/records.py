@@ -35,6 +35,9 @@ class PhaseRecord:
     convergence: dict | None = None
     # mean link PSNR on the users' validation images (None without them)
     validation_psnr_db: float | None = None
+    # mean link accuracy of the task classifier on decoded images (evaluation.task: classify)
+    accuracy: float | None = None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        # a run without a task keeps the keys it always had
+        return {k: v for k, v in self.__dict__.items() if not (k == "accuracy" and v is None)}
