@@ -211,7 +211,9 @@ def _diff(cell: MapCell, measure: str, digits: int = 2) -> str:
 
 
 def _p(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.3f}"
+    if math.isnan(value):
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def map_markdown(cells: list[MapCell]) -> str:
