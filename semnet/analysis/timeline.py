@@ -101,15 +101,7 @@ def _via_name(via: str) -> str:
 @styled
 def plot_timeline(line: Timeline, title: str = ""):
     """The two-panel figure (module docstring); returns it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11.0, 5.8), dpi=DPI)
-    FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    for ax in (top, bottom):
-        for k, (name, start, end) in enumerate(line.phases):
-            ax.axvspan(start, end, color="0.88" if k % 2 == 0 else "0.95", zorder=0, linewidth=0)
+    fig, top, bottom = _panels(line.phases)
     span = max((end for _, _, end in line.phases), default=1.0) - min((start for _, start, _ in line.phases),
                                                                       default=0.0)
     for name, start, end in line.phases:
@@ -146,8 +138,27 @@ def plot_timeline(line: Timeline, title: str = ""):
         bottom.scatter(line.t_s[lossy], 1e3 * line.latency_p99_s[lossy], s=12 + 60 * line.lost_share[lossy],
                        facecolors="none", edgecolors="#d62728", linewidths=0.8, label="window with lost images "
                        "(size: share lost)", zorder=4)
-    bottom.set_yscale("log")  # queueing behind a model message multiplies the latency
     bottom.set_ylabel("image latency (ms)")
+    return _finish(fig, bottom, title)
+
+
+def _panels(phases: list[tuple[str, float, float]]):
+    """A figure of two panels sharing simulated time (PSNR above, latency below), the
+    phases shaded in both."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 5.8), dpi=DPI)
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    for ax in (top, bottom):
+        for k, (_, start, end) in enumerate(phases):
+            ax.axvspan(start, end, color="0.88" if k % 2 == 0 else "0.95", zorder=0, linewidth=0)
+    return fig, top, bottom
+
+
+def _finish(fig, bottom, title: str):
+    bottom.set_yscale("log")  # queueing behind a model message multiplies the latency
     bottom.set_xlabel("simulated time (s)")
     bottom.grid(True, alpha=0.3, which="both")
     bottom.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -162,16 +173,7 @@ def plot_timelines(lines: dict[str, Timeline], title: str = ""):
     """Several runs or branches overlaid: each one's mean delivered PSNR (top) and its
     worst link's 99th-percentile latency (bottom), one colour each; the phases of the
     first are shaded. Returns the figure."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11.0, 5.8), dpi=DPI)
-    FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    first = next(iter(lines.values()))
-    for ax in (top, bottom):
-        for k, (name, start, end) in enumerate(first.phases):
-            ax.axvspan(start, end, color="0.88" if k % 2 == 0 else "0.95", zorder=0, linewidth=0)
+    fig, top, bottom = _panels(next(iter(lines.values())).phases)
     colour_of = colours(lines)
     for label, line in lines.items():
         colour = colour_of[label]
@@ -185,15 +187,8 @@ def plot_timelines(lines: dict[str, Timeline], title: str = ""):
     top.set_ylabel("mean PSNR of delivered images (dB)")
     top.grid(True, alpha=0.3)
     top.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    bottom.set_yscale("log")
     bottom.set_ylabel("p99 image latency,\nworst link (ms)")
-    bottom.set_xlabel("simulated time (s)")
-    bottom.grid(True, alpha=0.3, which="both")
-    bottom.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, bottom, title)
 
 
 def write_timeline(run_dirs: str | Path | list, out: str | Path, branches: str | list[str] = MAIN_BRANCH) -> list[Path]:
