@@ -184,6 +184,13 @@ VARIANTS = {
     # compute-matched control continues with FedDyn), FedYogi's moments
     "feddyn": {"method.federated.algorithm": "feddyn", "method.federated.options": {"alpha": 0.05}},
     "fedyogi": {"method.federated.algorithm": "fedyogi", "method.federated.options": {"server_lr": 0.05}},
+    # each receiver's own decoder server (Adam moments kept over FineFed's iterations) after
+    # a median over its transmitters
+    "decoder_fedadam_median": {
+        "method.finetune.iterations": 2,
+        "method.finetune.decoder_aggregation": {"rule": "median"},
+        "method.finetune.decoder_server": {"algorithm": "fedadam", "options": {"server_lr": 0.05}},
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -195,6 +202,7 @@ VARIANTS = {
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
     ("traffic", 7), ("traffic", 10), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
+    ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

@@ -43,6 +43,16 @@ class DecoderAggregation:
                 key = "method.finetune.decoder_aggregation.options"
                 raise ScenarioError(f"{key}: receiver {j} has {n} transmitters: {self.rule_name()} {why}")
 
+    def prepare(self, topology, decoders: dict) -> None:
+        """Build every receiver's server step now, not at its first aggregation, so that
+        a resumed run holds the objects its checkpoint restores into (FedAvg's step keeps
+        no state and is left out, so default runs checkpoint what they always did)."""
+        if self.server_class is PlainServer:
+            return
+        for j in topology.users:
+            if topology.transmitters(j):
+                self.server_of(j, decoders[j])
+
     def rule_name(self) -> str:
         return type(self.rule).__name__
 

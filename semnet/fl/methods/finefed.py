@@ -192,6 +192,7 @@ class DecoderStep(RoundStrategy):
         self._start: dict[tuple[int, int], list] = {}  # (i, j) -> the copy of D_j that i decoded
         self.combiner = DecoderAggregation(spec, models.decoder_servers)
         self.combiner.check(ctx.topology)
+        self.combiner.prepare(ctx.topology, models.decoders)
 
     def pairing(self) -> Pairing:
         return self.models.pairing()
