@@ -107,7 +107,9 @@ def test_finefed_decoders_take_the_rule_the_faults_and_a_server_optimiser():
     median2 = [torch.stack([d2[i][k] for i in d2]).median(dim=0).values for k in range(len(w0))]
     for p, w, m, m2 in zip(models.decoders[0].parameters(), w1, median, median2, strict=True):
         assert torch.allclose(p.detach(), w - (0.5 * -m - m2), atol=1e-5)
-    assert set(models.decoder_servers) == {0}  # one server state per receiver, kept on the models
+    # one server state per receiver, kept on the models, built with the step (so that a resumed
+    # run holds the objects its checkpoint restores into)
+    assert set(models.decoder_servers) == {0, 1, 2, 3}
 
 
 def test_the_default_decoder_step_is_the_weighted_average_of_the_copies():
