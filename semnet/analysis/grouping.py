@@ -139,11 +139,11 @@ def with_groups(runs: list[Run], keys: Iterable[str]) -> list[Run]:
     keys = list(keys)
     if not keys:
         return runs
+    known = {k for r in runs for k in flat_settings(r)}
     for key in keys:
         if key in NAME_KEYS:
             continue
-        if not any(key in flat_settings(r) or any(k.startswith(key + ".") for k in flat_settings(r))
-                   for r in runs):
+        if not any(k == key or k.startswith(key + ".") for k in known):
             raise AnalysisError(f"--group-by {key}: no run's scenario has this key (a dotted key of "
                                 "scenario.yaml, e.g. links.medium, or name)")
     return [dataclasses.replace(r, group=group_label(r, keys)) for r in runs]

@@ -51,12 +51,17 @@ def _sweep_key(run: Run, x: str) -> str:
 
 
 def snr_buckets(runs: Iterable[Run] | Iterable[Variant], x: str = "snr_db_mean") -> dict[str, list[Run]]:
-    """The runs of every point of every line (``label at point``), as :func:`snr_series` pools them."""
+    """The runs of every point of every line, keyed ``label at point``, pooled exactly as
+    :func:`snr_series` pools them (by the runs' links and topology settings)."""
     buckets: dict[str, list[Run]] = {}
     for label, group in group_by_label(as_variants(runs)).items():
         for v in group:
-            buckets.setdefault(f"{label} at {x} = {snr_x(v.run, x):g}", []).append(v.run)
-    return buckets
+            buckets.setdefault((label, _sweep_key(v.run, x)), []).append(v.run)
+    named: dict[str, list[Run]] = {}
+    for (label, _), rs in buckets.items():  # two points at one x keep apart (snr_series warns of them)
+        name = f"{label} at {x} = {snr_x(rs[0], x):g}"
+        named[name if name not in named else f"{name} (point {len(named) + 1})"] = rs
+    return named
 
 
 def snr_series(
