@@ -264,7 +264,10 @@ def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path)
     """Raise one :class:`AnalysisError` line unless ``document`` shows :func:`map_grid`
     between :data:`GRID_START` and :data:`GRID_END`; on a mismatch the grid the records
     give is written to ``out_dir/map_grid.md``, to paste (the README is its one home)."""
-    text = Path(document).read_text()
+    try:
+        text = Path(document).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnalysisError(f"--verify {document}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
     if GRID_START not in text or GRID_END not in text:
         raise AnalysisError(f"{document}: no map grid between '{GRID_START}' and '{GRID_END}'")
     shown = text.split(GRID_START, 1)[1].split(GRID_END, 1)[0].strip()
