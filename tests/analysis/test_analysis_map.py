@@ -214,3 +214,9 @@ def test_the_readme_grid_is_what_the_committed_records_give(tmp_path):
                  str(root / "README.md")]) == 0
     # and the committed table is the one these records give
     assert (tmp_path / "map.md").read_text() == (root / "docs" / "results" / "map" / "map.md").read_text()
+
+
+def test_verify_of_a_missing_file_is_one_line(map_runs, tmp_path, capsys):
+    assert main(["map", str(map_runs), "--out", str(tmp_path / "o"), "--verify", str(tmp_path / "nope.md")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.md" in err and "Traceback" not in err
