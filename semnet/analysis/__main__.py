@@ -35,6 +35,9 @@ channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of
 snr-curve  RECORDS_DIR --out DIR [--codec webp]: snr_curve.png/.svg/.md/.csv: PSNR vs test SNR of deep JSCC
            and the digital baselines, per fading and bandwidth ratio, from the records that
            `python -m semnet.digital.snr_curve` writes
+time-to-quality  RUN_DIRS... --reference RUN_DIR --out DIR [--target-db X] [--phase NAME]:
+           time_to_quality.md/.csv: wall time, bytes and simulated time each run needed to first reach
+           the reference's final validation PSNR (or X), and the ratios to the reference's whole phase
 
 Like with like: table, tradeoff, energy, snr and plot average runs over seeds only. Runs of one
 method that differ in any other scenario setting are refused with one line naming what differed;
@@ -73,6 +76,7 @@ from .snr_curve import write_snr_curve
 from .style import colours, file_stem
 from .table import methods_table, paired_differences, write_table
 from .topology_sweep import PARAMS, swept_param, write_topology_sweep
+from .time_to_quality import time_to_quality, write_time_to_quality
 from .timeline import write_timeline
 from .tradeoff import write_energy_tradeoff, write_tradeoff
 
@@ -181,6 +185,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("records", metavar="RECORDS_DIR", help="a folder holding records.csv (and meta.json)")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
     p.add_argument("--codec", default="webp", help="the codec whose digital curves are drawn (the table has all)")
+    p = sub.add_parser("time-to-quality", help="wall time, bytes and simulated time to first reach a validation "
+                       "PSNR, against a reference run", description="time_to_quality.md/.csv: each run's first "
+                       "validation point at or above the target, and its ratios to the reference's whole phase")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="run directories or folders holding them")
+    p.add_argument("--reference", required=True, metavar="RUN_DIR",
+                   help="the run (or a folder of runs, one per seed) whose last validation PSNR is the target and "
+                        "whose phase costs are the unit; each run is paired with the reference of its seed")
+    p.add_argument("--target-db", type=float, default=None, help="a validation PSNR target instead (dB)")
+    p.add_argument("--phase", default=None, help="the phase whose validation points count (default: the first)")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
     return parser
 
 
@@ -226,6 +240,9 @@ def run(args: argparse.Namespace) -> list[Path]:
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "snr-curve":
         return write_snr_curve(args.records, args.out, args.codec)
+    if args.command == "time-to-quality":
+        reaches = time_to_quality(load_runs(args.runs), load_runs([args.reference]), args.target_db, args.phase)
+        return write_time_to_quality(reaches, args.out)
     if args.command == "keep":
         return keep_runs(args.runs, args.out, checkpoints=tuple(args.checkpoint))
     if args.command == "robust":

@@ -68,7 +68,7 @@ IMAGE_KEYS = IMAGES
 # Reading order of the rows: references first, then the personalised baselines,
 # then each FineFed family as start -> controls -> FineFed.
 _METHOD_ORDER = (
-    "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
+    "centralized", "fedavg", "fedprox", "scaffold", "federated", "local_finetune", "fedper", "ditto",
     "finefed", "finefed_joint", "finefed_encoder_only", "finefed_decoder_only", "exchange",
 )
 _CONTROL_ORDER = ("compute_matched", "bytes_matched", "local_finetune", "fedper", "ditto", "oracle")

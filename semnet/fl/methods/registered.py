@@ -89,6 +89,12 @@ class Scaffold(FederatedStart):
     default_algorithm = fixed_algorithm = "scaffold"
 
 
+@methods.register("federated", "global model of any registered federated algorithm (method.federated.algorithm, "
+                  "default fedavg: FedAvgM, FedAdam, FedYogi, ...); every link uses the global encoder and decoder")
+class AnyAlgorithmStart(FederatedStart):
+    """A start whose algorithm is the scenario's: server optimisers have no method of their own."""
+
+
 class Personalised(FederatedStart):
     """A federated start, then one personalisation phase run by ``strategy``."""
 
