@@ -72,10 +72,28 @@ class ImageDecoder:
         self.batch_size = batch_size
         self._order: dict = {}
 
+    sender = None  # digital images: the simulator's packet sender (TrafficPlan.digital); JSCC: none
+
     @property
     def decodes(self) -> bool:
         """Whether the run has models (the exchange-only protocol has none)."""
         return self._new_model is not None
+
+    def score(self, images: list[ImageSent], versions: list[tuple], late: list[bool], states: dict,
+              branch: str) -> list[tuple[bool, float | None, dict]]:
+        """Per image: (lost, PSNR in dB of the decoded image or None, fields its record
+        adds). An image in time whose sender and receiver both have models is decoded."""
+        todo = [i for i, pair in enumerate(versions) if self.decodes and not late[i] and None not in pair]
+        values = self.psnr([images[i] for i in todo], [versions[i] for i in todo], states, branch)
+        psnr = dict(zip(todo, values))
+        return [(late[i], psnr.get(i), {}) for i in range(len(images))]
+
+    def state(self, branch: str):
+        """What the decoder keeps of ``branch`` between settles (None: nothing)."""
+        return None
+
+    def load_state(self, branch: str, state) -> None:
+        pass
 
     def image_index(self, src, dst, n: int) -> int:
         """Which of ``src``'s held-out images the ``n``-th image on ``src -> dst`` is: each
@@ -170,26 +188,30 @@ def _chunks(items: list, size: int):
 class _Stats:
     """Images of one (branch, phase, link) or one window of it."""
 
-    __slots__ = ("images", "lost", "psnr_db", "latency_s")
+    __slots__ = ("images", "lost", "psnr_db", "latency_s", "shown_psnr_db")
 
     def __init__(self):
         self.images = 0
         self.lost = 0
         self.psnr_db: list[float] = []  # delivered images that were decoded
         self.latency_s: list[float] = []  # every image, lost or not
+        self.shown_psnr_db: list[float] = []  # digital: what the receiver showed of every image, fallbacks too
 
-    def add(self, latency_s: float, lost: bool, psnr_db: float | None) -> None:
+    def add(self, latency_s: float, lost: bool, psnr_db: float | None, shown_psnr_db: float | None = None) -> None:
         self.images += 1
         self.lost += lost
         self.latency_s.append(latency_s)
         if psnr_db is not None:
             self.psnr_db.append(psnr_db)
+        if shown_psnr_db is not None:
+            self.shown_psnr_db.append(shown_psnr_db)
 
     def merge(self, other: "_Stats") -> None:
         self.images += other.images
         self.lost += other.lost
         self.psnr_db += other.psnr_db
         self.latency_s += other.latency_s
+        self.shown_psnr_db += other.shown_psnr_db
 
     def as_dict(self) -> dict:
         psnr, latency = np.asarray(self.psnr_db), np.asarray(self.latency_s)
@@ -202,15 +224,18 @@ class _Stats:
             "latency_s_mean": _round(latency.mean(), 7) if latency.size else None,
             "latency_s_p50": _round(np.percentile(latency, 50), 7) if latency.size else None,
             "latency_s_p99": _round(np.percentile(latency, 99), 7) if latency.size else None,
+            **({"shown_psnr_db_mean": _round(np.mean(self.shown_psnr_db), 4)} if self.shown_psnr_db else {}),
         }
 
     def state(self) -> tuple:
-        return self.images, self.lost, list(self.psnr_db), list(self.latency_s)
+        state = self.images, self.lost, list(self.psnr_db), list(self.latency_s)
+        return state + (list(self.shown_psnr_db),) if self.shown_psnr_db else state
 
     @classmethod
     def of(cls, state: tuple) -> "_Stats":
         stats = cls()
         stats.images, stats.lost, stats.psnr_db, stats.latency_s = state[0], state[1], list(state[2]), list(state[3])
+        stats.shown_psnr_db = list(state[4]) if len(state) > 4 else []
         return stats
 
 
@@ -237,20 +262,24 @@ class TrafficTally:
         self.recorders: list["TrafficRecorder"] = []  # live, not state: each branch's, as it is made
 
     def add(self, image: ImageSent, *, branch: str, index: int | None, lost: bool, psnr_db: float | None,
-            versions: tuple) -> None:
+            versions: tuple, extra: dict | None = None) -> None:
+        """One scored image; ``extra``: what its record adds (a digital image's packet,
+        ``shown_psnr_db`` the PSNR of what its receiver showed)."""
+        extra = extra or {}
         phase = image.label.get("phase", "")
         latency = image.t_end_s - image.t_gen_s
+        shown = extra.get("shown_psnr_db")
         key = (branch, phase, image.src, image.dst)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Stats()
-        row.add(latency, lost, psnr_db)
+        row.add(latency, lost, psnr_db, shown)
         window = int(math.floor(image.t_gen_s / self.window_s))
         wkey = key + (window,)
         stats = self.windows.get(wkey)
         if stats is None:
             stats = self.windows[wkey] = _Stats()
-        stats.add(latency, lost, psnr_db)
+        stats.add(latency, lost, psnr_db, shown)
         if self._write_image is not None:
             record = {
                 "branch": branch, "phase": phase, "round": image.label.get("round", 0), "src": image.src,
@@ -262,7 +291,7 @@ class TrafficTally:
             }
             if image.h is not None:
                 record["h"] = [round(image.h.real, 6), round(image.h.imag, 6)]
-            self._write_image(record)
+            self._write_image({**record, **extra})
 
     def deployed(self, branch: str, records: list[dict]) -> None:
         for record in records:
@@ -299,9 +328,11 @@ class TrafficTally:
         for branch, entry in branches.items():
             phases = {name: {**p["total"].as_dict(), "links": p["links"]} for name, p in entry["phases"].items()}
             out[branch] = {**entry["total"].as_dict(), "phases": phases}
+        digital = getattr(spec, "digital", None)
         return {
             "images_per_s": spec.images_per_s, "arrivals": spec.arrivals, "queue": spec.queue,
             "deadline_s": spec.deadline_s, "window_s": spec.window_s, "channel_uses_per_image": self.symbols,
+            **({} if digital is None else {"digital": digital.model_dump()}),
             "branches": out,
         }
 
@@ -366,28 +397,24 @@ class TrafficRecorder:
 
     def _score(self, images: list[ImageSent]) -> None:
         deployments, decoder, deadline = self.deployments, self.decoder, self.deadline_s
-        versions, lost, todo = [], [], []
-        for i, image in enumerate(images):
-            pair = (deployments.at(image.src, "encoder", image.t_start_s),
-                    deployments.at(image.dst, "decoder", image.t_end_s))
-            late = deadline is not None and image.t_end_s - image.t_gen_s > deadline
-            versions.append(pair)
-            lost.append(late)
-            if decoder.decodes and not late and None not in pair:
-                todo.append(i)
-        values = decoder.psnr([images[i] for i in todo], [versions[i] for i in todo], deployments.states,
-                              self.branch)
-        psnr = dict(zip(todo, values))
-        for i, image in enumerate(images):
+        versions = [(deployments.at(image.src, "encoder", image.t_start_s),
+                     deployments.at(image.dst, "decoder", image.t_end_s)) for image in images]
+        late = [deadline is not None and image.t_end_s - image.t_gen_s > deadline for image in images]
+        scores = decoder.score(images, versions, late, deployments.states, self.branch)
+        for image, pair, (lost, psnr, extra) in zip(images, versions, scores, strict=True):
             index = decoder.image_index(image.src, image.dst, image.n) if decoder.decodes else None
-            self.tally.add(image, branch=self.branch, index=index, lost=lost[i], psnr_db=psnr.get(i),
-                           versions=versions[i])
+            self.tally.add(image, branch=self.branch, index=index, lost=lost, psnr_db=psnr, versions=pair,
+                           extra=extra)
 
     def state(self) -> dict:
-        return {"deployments": self.deployments.state(), "pending": [image.as_tuple() for image in self.pending],
-                "at_aggregation": list(self.at_aggregation)}
+        state = {"deployments": self.deployments.state(), "pending": [image.as_tuple() for image in self.pending],
+                 "at_aggregation": list(self.at_aggregation)}
+        shown = self.decoder.state(self.branch)
+        return state if shown is None else {**state, "decoder": shown}
 
     def load_state(self, state: dict) -> None:
         self.deployments.load_state(state["deployments"])
         self.pending = [ImageSent.of(values) for values in state["pending"]]
         self.at_aggregation = list(state["at_aggregation"])
+        if "decoder" in state:
+            self.decoder.load_state(self.branch, state["decoder"])
