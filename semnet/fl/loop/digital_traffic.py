@@ -58,7 +58,7 @@ class DigitalImageDecoder(ImageDecoder):
         for i in sorted(range(len(images)), key=lambda i: images[i].t_end_s):
             image = images[i]
             key = (branch, image.src, image.dst)
-            arrived[i] = image.packet.delivered and not late[i]
+            arrived[i] = image.packet.delivered and image.packet.plan.rung is not None and not late[i]
             index = self.image_index(image.src, image.dst, image.n)
             shown[i] = self._last[key] = digital.shown(image.src, index, image.packet.plan.rung, arrived[i],
                                                        self._last.get(key, MEAN))
