@@ -8,10 +8,10 @@ events.jsonl, metrics.jsonl, checkpoints -> :mod:`semnet.summarise` -> summary.j
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import time
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,8 +20,8 @@ from semnet import __version__
 from semnet.assembly import RunAssembly, assemble
 from semnet.errors import RunFailed, RunInterrupted, StorageError
 from semnet.fl.loop.context import RunContext
-from semnet.fl.loop.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.loop.digital_traffic import DigitalImageDecoder
+from semnet.fl.loop.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.loop.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.metrics.delivery import DeliveryTally
 from semnet.metrics.rundir import RunDirectory, check_target

@@ -35,7 +35,7 @@ from semnet.digital.ladder import QualityLadder
 from semnet.digital.link_budget import capacity_bits
 from semnet.registry import image_codecs
 
-__all__ = ["DigitalImages", "MEAN"]
+__all__ = ["MEAN", "DigitalImages"]
 
 MEAN = "mean"  # what a receiver shows before anything arrived, or for every loss with fallback: mean
 

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from semnet.digital.cqi_table import CQI_TABLE
-from semnet.digital.live import MEAN, DigitalImages
 from semnet.fl.loop.digital_traffic import DigitalImageDecoder
 from semnet.models import Channel
 from semnet.net.network import AGGREGATOR
@@ -226,7 +225,6 @@ def test_jscc_images_carry_no_packet():
                     traffic=TrafficPlan(images_per_s=5.0, symbols=256, links=((0, 1),), arrivals="periodic"))
     images = booked(sim, 2.0)
     assert images and all(im.packet is None and len(im.as_tuple()) == 9 for im in images)
-    assert MEAN == "mean"
 
 
 @pytest.mark.parametrize("queue", ["fifo", "images_first"])
