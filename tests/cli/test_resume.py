@@ -173,10 +173,12 @@ VARIANTS = {
         "traffic": {"images_per_s": 25.0, "arrivals": "poisson", "queue": "images_first", "deadline_s": 0.05,
                     "window_s": 0.2},
     },
-    # live images as WebP packets at CQI rates on node radios, placed in idle time: each
-    # link's last learnt SNR, packets not yet shown and what each receiver showed last
-    # all cross the checkpoint
+    # live images as WebP packets at CQI rates on node radios over a channel in time,
+    # placed in idle time: each link's last learnt SNR, packets not yet shown and what
+    # each receiver showed last all cross the checkpoint
     "traffic_digital": {
+        "topology.mobility": {"model": "random_waypoint", "speed_mps": [0.5, 2.0], "step_s": 1.0},
+        "links.channel": {"time_correlation": "gauss_markov", "carrier_hz": 2.4e9, "gauss_markov_step_s": 0.001},
         "links.medium": "node_radio", "links.fading": "rayleigh", "links.snr_db": 25.0,
         "links.rate": {"mode": "shannon", "packet_bits": 400, "max_retries": 2},
         "traffic": {"images_per_s": 25.0, "queue": "images_first", "deadline_s": 0.05, "window_s": 0.2,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import yaml
 
@@ -65,7 +66,9 @@ def test_a_run_records_every_digital_image_and_its_outcomes(tmp_path):
         assert im["codec"] == "webp" and im["encoder"] is None and im["decoder"] is None
         assert im["budget_bits"] == math.floor(k * math.log2(1 + 10 ** (im["snr_db"] / 10)) + 1e-9)
         assert im["bits"] <= im["budget_bits"]
-        late = im["latency_s"] > 0.05
+        # an unfit image is never sent: no latency, and none in the statistics
+        assert (im["latency_s"] is None) == im["unfit"]
+        late = not im["unfit"] and im["latency_s"] > 0.05
         assert im["lost"] == (im["unfit"] or late)
         assert (im["psnr_db"] is None) == im["lost"] and (im["fallback"] == "mean") == im["lost"]
         if not im["lost"]:
@@ -77,6 +80,8 @@ def test_a_run_records_every_digital_image_and_its_outcomes(tmp_path):
     outcomes = branch_outcomes(summary)
     assert outcomes["image_loss_share"] == pytest.approx(main_branch.lost / len(images))
     assert outcomes["delivered_psnr_db"] == pytest.approx(sum(delivered) / len(delivered), abs=1e-3)
+    sent = sorted(im["latency_s"] for im in images if not im["unfit"])
+    assert main_branch.latency_s_p50 == pytest.approx(float(np.percentile(sent, 50)), abs=1e-6)
     shown = [im["shown_psnr_db"] for im in images]
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["traffic"]["branches"]["main"][
         "shown_psnr_db_mean"] == pytest.approx(sum(shown) / len(shown), abs=1e-3)

@@ -23,13 +23,15 @@ class _Stats:
         self.images = 0
         self.lost = 0
         self.psnr_db: list[float] = []  # delivered images that were decoded
-        self.latency_s: list[float] = []  # every image, lost or not
+        self.latency_s: list[float] = []  # every image that travelled, lost or not
         self.shown_psnr_db: list[float] = []  # digital: what the receiver showed of every image, fallbacks too
 
-    def add(self, latency_s: float, lost: bool, psnr_db: float | None, shown_psnr_db: float | None = None) -> None:
+    def add(self, latency_s: float | None, lost: bool, psnr_db: float | None,
+            shown_psnr_db: float | None = None) -> None:
         self.images += 1
         self.lost += lost
-        self.latency_s.append(latency_s)
+        if latency_s is not None:  # None: never sent (a digital image that fits no encoding)
+            self.latency_s.append(latency_s)
         if psnr_db is not None:
             self.psnr_db.append(psnr_db)
         if shown_psnr_db is not None:
@@ -96,7 +98,7 @@ class TrafficTally:
         ``shown_psnr_db`` the PSNR of what its receiver showed)."""
         extra = extra or {}
         phase = image.label.get("phase", "")
-        latency = image.t_end_s - image.t_gen_s
+        latency = None if extra.get("unfit") else image.t_end_s - image.t_gen_s  # unfit: never sent
         shown = extra.get("shown_psnr_db")
         key = (branch, phase, image.src, image.dst)
         row = self.rows.get(key)
