@@ -40,7 +40,7 @@ Queue policies (``traffic.queue``):
     channel read at the start it was first booked for.
 
 Digital images (``traffic.digital``, :attr:`TrafficPlan.digital`) are packets: the
-plan's sender (:class:`semnet.digital.live.DigitalSender`) says how many bits image
+plan's sender (:class:`semnet.digital.live.DigitalImages`) says how many bits image
 ``n`` of a link takes, given the link's large-scale SNR at its generation and the
 realised SNR of the link's previous image (the transmitter's feedback), and the medium
 books those bits on the link's message path, as a model message of that size: the
@@ -48,7 +48,8 @@ link's rate, its outages and retransmissions. An image is lost when the message 
 fails to deliver it or, at a rate with a decoding threshold (``mcs``), when the SNR it
 meets at its start is below that threshold (on a channel over time the realised SNR of
 its first attempt, else the link's SNR). An image of 0 bits (no encoding fits) is not
-sent: it takes no airtime and arrives at once, as a loss (:class:`PacketSent`).
+sent: it takes no airtime and is due at once, as a loss (:class:`PacketSent`); the
+records leave it out of the latencies.
 
 The simulator records each image as it is booked (:class:`ImageSent`); which models
 decode it, and how well, is the learning side's business
@@ -237,9 +238,10 @@ class TrafficSource:
     def _fit(self, queue, t_gen: float, bits: int = 0) -> tuple[float, float, object]:
         """``images_first``: book an image in the first idle time of its link or radios
         (the medium's bookings, which order the model messages, are left alone). A
-        packet's airtime (its retransmissions) is drawn at the first idle time long
-        enough for one attempt; if all of it does not fit there it goes to the first
-        that fits, keeping the channel read at the first (as a shifted model message)."""
+        packet's airtime (retransmissions included) is drawn at the first idle time
+        long enough for its bits at the link's nominal rate; if all of it does not fit
+        there it goes to the first time that fits, keeping the channel read at the
+        first (as a shifted model message does)."""
         src, dst = queue.params.src, queue.params.dst
         held = self._held(src, dst)
         earliest = max(t_gen, self._last_start.get((src, dst), -math.inf))

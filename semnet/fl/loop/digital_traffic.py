@@ -14,8 +14,9 @@ nothing fitted), ``budget_bits`` and ``bits`` (sent; 0: nothing), ``attempts`` (
 transmissions, retransmissions included), ``snr_realised_db`` (the SNR the image met at
 its start), ``unfit``, ``fallback`` (what was shown instead: ``previous`` or ``mean``;
 None: the decoded image) and ``shown_psnr_db`` (PSNR of what was shown); ``psnr_db`` is
-the decoded image's, None when it was lost, as for JSCC images, and ``encoder`` and
-``decoder`` are None (no model codes it).
+the decoded image's, None when it was lost, as for JSCC images, ``encoder`` and
+``decoder`` are None (no model codes it), and an unfit image's ``latency_s`` is None
+(it never travelled; :class:`~semnet.fl.loop.traffic_tally.TrafficTally`).
 """
 
 from __future__ import annotations
