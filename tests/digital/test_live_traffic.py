@@ -28,26 +28,19 @@ from semnet.models import Channel
 from semnet.net.network import AGGREGATOR
 from semnet.sim import Simulator
 from semnet.sim.traffic import ImageSent, PacketSent, TrafficPlan
+from tests.digital.test_codec_search import _images
 from tests.sim.test_engine import make_link, make_network
 
 B = 1e6  # Hz
 LAT = 0.005  # s
 
 
-def smooth_images(n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` 32x32 colour gradients with a little noise: small files at every quality."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:32, 0:32] / 31.0
-    out = []
-    for _ in range(n):
-        a, b, c = rng.uniform(0, 1, 3)
-        planes = [a * x + (1 - a) * y, b * y, c * (1 - x)]
-        image = np.stack(planes) * 200 + 20 + rng.normal(0, 2, (3, 32, 32))
-        out.append(np.clip(image, 0, 255).astype(np.uint8))
-    return torch.from_numpy(np.stack(out))
+def textured_images(n: int, seed: int) -> torch.Tensor:
+    """``n`` 32x32 textured colour gradients, ``uint8`` ``(n, 3, 32, 32)``."""
+    return torch.from_numpy(_images(n, seed)).permute(0, 3, 1, 2).contiguous()
 
 
-TEST = {0: smooth_images(12, 0), 1: smooth_images(12, 1)}
+TEST = {0: textured_images(12, 0), 1: textured_images(12, 1)}
 
 
 def images_of(rate="capacity", fallback="previous", codec="webp", k=256, margin_db=0.0) -> DigitalImageDecoder:
