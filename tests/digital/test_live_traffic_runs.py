@@ -49,7 +49,7 @@ def test_images_travel_as_jscc_symbols_by_default():
     assert validate(raw).traffic.digital is None
 
 
-def test_a_run_records_every_digital_image_and_its_outcomes(tmp_path):
+def test_a_run_records_every_digital_image_and_its_outcomes(tmp_path, capsys):
     # Shannon links at backoff 1, no fading: the packets are never lost on the air, so an
     # image is lost only when nothing fits or it arrives after the deadline
     raw = _with_traffic({"codec": "webp", "rate": "capacity", "fallback": "mean"})
@@ -85,3 +85,7 @@ def test_a_run_records_every_digital_image_and_its_outcomes(tmp_path):
     shown = [im["shown_psnr_db"] for im in images]
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["traffic"]["branches"]["main"][
         "shown_psnr_db_mean"] == pytest.approx(sum(shown) / len(shown), abs=1e-3)
+    # semnet report says how the images travelled and what counts as lost
+    assert main(["report", str(tmp_path / "r")]) == 0
+    text = capsys.readouterr().out
+    assert "images as webp packets at rate capacity; lost: no file fits" in text
