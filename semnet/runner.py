@@ -8,6 +8,7 @@ events.jsonl, metrics.jsonl, checkpoints -> :mod:`semnet.summarise` -> summary.j
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import time
@@ -19,6 +20,7 @@ from semnet import __version__
 from semnet.assembly import RunAssembly, assemble
 from semnet.errors import RunFailed, RunInterrupted, StorageError
 from semnet.fl.loop.context import RunContext
+from semnet.fl.loop.digital_traffic import DigitalImageDecoder
 from semnet.fl.loop.resume import RESUME_CALLS, RESUME_CHECKPOINT, ResumeLog, ResumeStore, call_file, scenario_digest
 from semnet.fl.loop.traffic import ImageDecoder, TrafficRecorder, TrafficTally
 from semnet.metrics.delivery import DeliveryTally
@@ -91,6 +93,10 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
         progress = _after_replay(progress, log)
     delivery = DeliveryTally()
     ledger = UsageLedger() if assembly.accounts_energy else None
+    decoder = None
+    if plan is not None:  # the images' receiver, and for digital images their sender
+        decoder = _image_decoder(assembly)
+        plan = dataclasses.replace(plan, digital=decoder.sender)
     sim = Simulator(network, seed=scenario.seed, compute_speed=speeds, sink=delivery.sink(run_dir.events.write),
                     ledger=ledger, traffic=plan)
     sims = [sim]  # every branch's simulator: their realised SNRs go into the summary
@@ -104,8 +110,6 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
 
     traffic = None
     if plan is not None:
-        decoder = ImageDecoder(data.test if assembly.learns else {}, assembly.channels, assembly.device,
-                               seed=scenario.seed, new_model=assembly.new_model)
         tally = TrafficTally(scenario.traffic, plan.symbols, run_dir.metrics.write,
                              run_dir.images.write if run_dir.images is not None else None)
         traffic = TrafficRecorder(sim, decoder, tally, "main")
@@ -171,6 +175,19 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
     run_dir.finish(summary, discard=(ctx.phases.interim_checkpoints | {RESUME_CHECKPOINT, RESUME_CALLS})
                    - set(outcome.checkpoints))
     return RunResult(run_dir.path, summary)
+
+
+def _image_decoder(assembly: RunAssembly) -> ImageDecoder:
+    """Who shows and scores the live images: the JSCC models, or (``traffic.digital``) a codec."""
+    scenario = assembly.scenario
+    test = assembly.data.test if assembly.learns else {}
+    spec = scenario.traffic.digital
+    if spec is None:
+        return ImageDecoder(test, assembly.channels, assembly.device, seed=scenario.seed,
+                            new_model=assembly.new_model)
+    return DigitalImageDecoder(test, assembly.channels, assembly.device, seed=scenario.seed, codec=spec.codec,
+                               rate=spec.rate, fallback=spec.fallback, symbols=assembly.traffic_plan.symbols,
+                               margin_db=spec.mcs_margin_db)
 
 
 def _after_replay(progress: Progress, log: ResumeLog) -> Progress:

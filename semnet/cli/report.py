@@ -153,8 +153,14 @@ def format_traffic(traffic: TrafficSummary | dict, phase_order: list[str] = ()) 
         if branch == "main":
             lines.extend(_phase_rows(totals, phase_order, row))
     images_per_s = "-" if traffic.images_per_s is None else f"{traffic.images_per_s:g}"
-    lines.append(f"({images_per_s} images/s per link, {traffic.arrivals}, queue {traffic.queue}; "
-                 "lost: past the deadline or in an outage; PSNR of the delivered images)")
+    digital = getattr(traffic, "digital", None)  # traffic.digital: images as codec packets
+    if digital:
+        lines.append(f"({images_per_s} images/s per link, {traffic.arrivals}, queue {traffic.queue}; images as "
+                     f"{digital['codec']} packets at rate {digital['rate']}; lost: no file fits, lost on the air or "
+                     "past the deadline; PSNR of the delivered images)")
+    else:
+        lines.append(f"({images_per_s} images/s per link, {traffic.arrivals}, queue {traffic.queue}; "
+                     "lost: past the deadline or in an outage; PSNR of the delivered images)")
     return lines
 
 

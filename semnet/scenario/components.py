@@ -66,6 +66,9 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
     digital = scenario.evaluation.digital
     if digital is not None:
         names += [(f"evaluation.digital.codecs[{i}]", registry.image_codecs, n) for i, n in enumerate(digital.codecs)]
+    traffic_digital = scenario.traffic.digital if scenario.traffic is not None else None
+    if traffic_digital is not None:
+        names.append(("traffic.digital.codec", registry.image_codecs, traffic_digital.codec))
     for key, reg, name in names:
         if name is None:
             continue
@@ -77,6 +80,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
             raise ComponentError(f"{source}: {key} = {name!r}: {err}", key) from None
     _check_codec_kinds(method.codec, source)
     _check_digital(scenario, source)
+    _check_traffic_digital(scenario, source)
     _check_method(scenario, source)
     _check_model_options(scenario, source)
     _check_plugin_options(scenario, source)
@@ -94,12 +98,26 @@ def _check_digital(scenario: Any, source: str) -> None:
         raise ComponentError(f"{source}: evaluation.digital: method {scenario.method.name!r} loads no images to "
                              "send; allowed: a method that learns (or evaluation.digital: null)", "evaluation.digital")
     for i, name in enumerate(digital.codecs):
-        if not registry.image_codecs.get(name).available():
-            raise ComponentError(f"{source}: evaluation.digital.codecs[{i}] = {name!r}: this Pillow cannot write it "
-                                 "(JPEG 2000 needs Pillow built with OpenJPEG); allowed: "
-                                 + ", ".join(n for n in registry.image_codecs.names()
-                                             if registry.image_codecs.get(n).available()),
-                                 f"evaluation.digital.codecs[{i}]")
+        _check_codec_available(name, f"evaluation.digital.codecs[{i}]", source)
+
+
+def _check_traffic_digital(scenario: Any, source: str) -> None:
+    """``traffic.digital`` sends test images (a method that learns) with a codec this Pillow has."""
+    digital = scenario.traffic.digital if scenario.traffic is not None else None
+    if digital is None:
+        return
+    if not getattr(registry.methods.get(scenario.method.name), "learns", True):
+        raise ComponentError(f"{source}: traffic.digital: method {scenario.method.name!r} loads no images to send; "
+                             "allowed: a method that learns (or traffic.digital: null)", "traffic.digital")
+    _check_codec_available(digital.codec, "traffic.digital.codec", source)
+
+
+def _check_codec_available(name: str, key: str, source: str) -> None:
+    if not registry.image_codecs.get(name).available():
+        raise ComponentError(f"{source}: {key} = {name!r}: this Pillow cannot write it (JPEG 2000 needs Pillow "
+                             "built with OpenJPEG); allowed: " + ", ".join(
+                                 n for n in registry.image_codecs.names() if registry.image_codecs.get(n).available()),
+                             key)
 
 
 def _codec_names(codec: Any) -> list[tuple[str, registry.Registry, str]]:

@@ -115,9 +115,9 @@ class CellMedium(Medium):
         tx.queue.busy_until_s = end
         self.sim.resolve(tx, start, end, outcome, outcome.airtime_s, outcome.airtime_s)
 
-    def book_image(self, queue, t_s: float, symbols: int):
+    def book_image(self, queue, t_s: float, symbols: int, bits: int = 0):
         # images travel between users: on their radios, booked at once
-        return self.radios.book(queue, t_s, 0, symbols)
+        return self.radios.book(queue, t_s, bits, symbols)
 
     def earliest_start(self, queue, now_s: float) -> float:
         return self.radios.start_s(queue.params.src, queue.params.dst, now_s)

@@ -99,10 +99,12 @@ class Medium:
     # live images (:mod:`semnet.sim.traffic`) travel between users only and are booked
     # at once, on every medium (a cell's users talk to each other on their radios)
 
-    def book_image(self, queue: LinkQueue, t_s: float, symbols: int) -> tuple[float, float, TransmissionOutcome]:
-        """Book an image of ``symbols`` channel uses arriving at ``t_s`` on ``queue``'s
-        link; return (start_s, arrival_s, outcome)."""
-        return self.book(queue, t_s, 0, symbols)
+    def book_image(self, queue: LinkQueue, t_s: float, symbols: int,
+                   bits: int = 0) -> tuple[float, float, TransmissionOutcome]:
+        """Book an image arriving at ``t_s`` on ``queue``'s link: ``symbols`` channel uses
+        (JSCC), or a packet of ``bits`` on the link's message path (``traffic.digital``);
+        return (start_s, arrival_s, outcome)."""
+        return self.book(queue, t_s, bits, symbols)
 
     def earliest_start(self, queue: LinkQueue, now_s: float) -> float:
         """When a message submitted at ``now_s`` on ``queue``'s link could start, were

@@ -39,6 +39,18 @@ Queue policies (``traffic.queue``):
     time a booking can still take. On a channel over time a shifted message keeps the
     channel read at the start it was first booked for.
 
+Digital images (``traffic.digital``, :attr:`TrafficPlan.digital`) are packets: the
+plan's sender (:class:`semnet.digital.live.DigitalImages`) says how many bits image
+``n`` of a link takes, given the link's large-scale SNR at its generation and the
+realised SNR of the link's previous image (the transmitter's feedback), and the medium
+books those bits on the link's message path, as a model message of that size: the
+link's rate, its outages and retransmissions. An image is lost when the message path
+fails to deliver it or, at a rate with a decoding threshold (``mcs``), when the SNR it
+meets at its start is below that threshold (on a channel over time the realised SNR of
+its first attempt, else the link's SNR). An image of 0 bits (no encoding fits) is not
+sent: it takes no airtime and is due at once, as a loss (:class:`PacketSent`); the
+records leave it out of the latencies.
+
 The simulator records each image as it is booked (:class:`ImageSent`); which models
 decode it, and how well, is the learning side's business
 (:mod:`semnet.fl.loop.traffic`): the network never sees a model.
@@ -49,69 +61,26 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from dataclasses import dataclass
 
+from semnet.net.rate import TransmissionOutcome
 from semnet.seeding import numpy_rng
+from semnet.sim.image_records import ImageSent, PacketPlan, PacketSent, TrafficPlan
+from semnet.sim.medium import nominal_rate_bps
 
-__all__ = ["ImageSent", "TrafficPlan", "TrafficSource"]
-
-
-@dataclass(frozen=True)
-class TrafficPlan:
-    """What the network carries: ``images_per_s`` on each of ``links``, ``symbols``
-    complex channel uses per image, arrivals ``periodic`` or ``poisson``, queue
-    policy ``fifo`` or ``images_first``."""
-
-    images_per_s: float
-    symbols: int
-    links: tuple[tuple, ...]
-    arrivals: str = "poisson"
-    queue: str = "fifo"
-
-    def __post_init__(self):
-        if not self.images_per_s > 0:
-            raise ValueError(f"images_per_s must be > 0, got {self.images_per_s!r}")
-        if self.symbols < 1:
-            raise ValueError(f"an image needs at least one channel use, got symbols={self.symbols!r}")
-        if self.arrivals not in ("periodic", "poisson"):
-            raise ValueError(f"unknown arrivals {self.arrivals!r}; allowed: periodic, poisson")
-        if self.queue not in ("fifo", "images_first"):
-            raise ValueError(f"unknown queue policy {self.queue!r}; allowed: fifo, images_first")
-
-
-class ImageSent:
-    """One image as booked: link ``src -> dst``, its number ``n`` on the link, when it
-    was generated, started and received (``t_end_s``, latency included), the link's
-    large-scale SNR at its start and the gain ``h`` it met (None: the link has no
-    channel over time, so the decoder side draws ``h`` from the fading law), and the
-    round's label when it was generated."""
-
-    __slots__ = ("src", "dst", "n", "t_gen_s", "t_start_s", "t_end_s", "snr_db", "h", "label")
-
-    def __init__(self, src, dst, n, t_gen_s, t_start_s, t_end_s, snr_db, h, label):
-        self.src, self.dst, self.n = src, dst, n
-        self.t_gen_s, self.t_start_s, self.t_end_s = t_gen_s, t_start_s, t_end_s
-        self.snr_db, self.h, self.label = snr_db, h, label
-
-    def as_tuple(self) -> tuple:
-        return (self.src, self.dst, self.n, self.t_gen_s, self.t_start_s, self.t_end_s, self.snr_db, self.h,
-                dict(self.label))
-
-    @classmethod
-    def of(cls, values: tuple) -> "ImageSent":
-        return cls(*values)
+__all__ = ["ImageSent", "PacketPlan", "PacketSent", "TrafficPlan", "TrafficSource"]
 
 
 class _Stream:
     """One link's arrivals: the next image's time and number, and its random stream."""
 
-    __slots__ = ("src", "dst", "rng", "next_s", "n", "phase_s")
+    __slots__ = ("src", "dst", "rng", "next_s", "n", "phase_s", "learnt_snr_db")
 
     def __init__(self, src, dst, rng, next_s: float, phase_s: float):
         self.src, self.dst, self.rng = src, dst, rng
         self.next_s = next_s
         self.phase_s = phase_s  # periodic: time of image 0 (later ones are phase + n / rate, no drift)
         self.n = 0
+        self.learnt_snr_db: float | None = None  # digital: the SNR the link's last image met (None: none sent)
 
 
 class _Busy:
@@ -266,13 +235,24 @@ class TrafficSource:
                     start = busy.first_fit(start, air_s)
         return start
 
-    def _fit(self, queue, t_gen: float) -> tuple[float, float, object]:
+    def _fit(self, queue, t_gen: float, bits: int = 0) -> tuple[float, float, object]:
         """``images_first``: book an image in the first idle time of its link or radios
-        (the medium's bookings, which order the model messages, are left alone)."""
+        (the medium's bookings, which order the model messages, are left alone). A
+        packet's airtime (retransmissions included) is drawn at the first idle time
+        long enough for its bits at the link's nominal rate; if all of it does not fit
+        there it goes to the first time that fits, keeping the channel read at the
+        first (as a shifted model message does)."""
         src, dst = queue.params.src, queue.params.dst
-        air = self.plan.symbols / queue.params.bandwidth_hz
-        start = self._first_fit(self._held(src, dst), max(t_gen, self._last_start.get((src, dst), -math.inf)), air)
-        outcome = queue.plan(start, 0, self.plan.symbols)
+        held = self._held(src, dst)
+        earliest = max(t_gen, self._last_start.get((src, dst), -math.inf))
+        if bits:
+            symbols, air = 0, bits / nominal_rate_bps(queue.params)
+        else:
+            symbols, air = self.plan.symbols, self.plan.symbols / queue.params.bandwidth_hz
+        start = self._first_fit(held, earliest, air)
+        outcome = queue.plan(start, bits, symbols)
+        if outcome.airtime_s > air:
+            start = self._first_fit(held, start, outcome.airtime_s)
         end = start + outcome.airtime_s
         self.occupied(src, dst, start, end)
         return start, end + queue.params.latency_s, outcome
@@ -281,15 +261,19 @@ class TrafficSource:
         sim = self.sim
         t_gen = stream.next_s
         queue = sim.queue(stream.src, stream.dst)
-        if self.fills_gaps:
+        packet = None
+        if self.plan.digital is not None:
+            start, arrival, outcome, packet = self._book_packet(stream, queue, t_gen)
+        elif self.fills_gaps:
             start, arrival, outcome = self._fit(queue, t_gen)
         else:
             start, arrival, outcome = sim.medium.book_image(queue, t_gen, self.plan.symbols)
         if queue.fading is not None:
-            h, snr_db = queue.last_h, queue.fading.snr_db(start)
+            h, snr_db = (None if packet else queue.last_h), queue.fading.snr_db(start)
         else:
             h, snr_db = None, queue.params.snr_db
-        self.sent.append(ImageSent(stream.src, stream.dst, stream.n, t_gen, start, arrival, snr_db, h, sim.label))
+        self.sent.append(ImageSent(stream.src, stream.dst, stream.n, t_gen, start, arrival, snr_db, h, sim.label,
+                                   packet))
         self.images_total += 1
         if sim.ledger is not None:
             sim.ledger.radio(sim.label, stream.src, stream.dst, outcome.airtime_s, outcome.airtime_s)
@@ -298,6 +282,22 @@ class TrafficSource:
             stream.next_s = t_gen + stream.rng.exponential(self._gap_s)
         else:
             stream.next_s = stream.phase_s + stream.n * self._gap_s
+
+    def _book_packet(self, stream: _Stream, queue, t_gen: float) -> tuple:
+        """A digital image: its bits from the plan's sender, booked on the message path."""
+        params = queue.params
+        known_db = params.snr_db if queue.fading is None else queue.fading.snr_db(t_gen)
+        plan = PacketPlan(*self.plan.digital.packet(stream.src, stream.dst, stream.n, known_db, stream.learnt_snr_db))
+        if plan.bits <= 0:  # nothing fits: nothing is sent, the receiver shows its fallback at once
+            return t_gen, t_gen, TransmissionOutcome(0.0, 0, False), PacketSent(plan, False, 0, math.nan)
+        if self.fills_gaps:
+            start, arrival, outcome = self._fit(queue, t_gen, plan.bits)
+        else:
+            start, arrival, outcome = self.sim.medium.book_image(queue, t_gen, 0, plan.bits)
+        realised = queue.last_snr_db if queue.fading is not None else params.snr_db
+        decoded = outcome.delivered and (plan.threshold_db is None or realised >= plan.threshold_db)
+        stream.learnt_snr_db = realised
+        return start, arrival, outcome, PacketSent(plan, decoded, outcome.attempts, realised)
 
     def take(self) -> list[ImageSent]:
         """The images booked since the last call (the decoder side takes them)."""
@@ -309,6 +309,7 @@ class TrafficSource:
     def state(self) -> dict:
         return {
             "streams": [(s.rng.bit_generator.state, s.next_s, s.n, s.phase_s) for s in self.streams],
+            **({} if self.plan.digital is None else {"learnt_snr_db": [s.learnt_snr_db for s in self.streams]}),
             "sent": [image.as_tuple() for image in self.sent],
             "images_total": self.images_total,
             "busy": {key: (list(b.starts), list(b.ends)) for key, b in self._busy.items()},
@@ -328,3 +329,6 @@ class TrafficSource:
         self._busy = {key: _Busy(starts, ends) for key, (starts, ends) in state["busy"].items()}
         self._last_start = dict(state["last_start"])
         self._caught_s, self._prune_at_s = state["caught_s"], state["prune_at_s"]
+        for stream, learnt in zip(self.streams, state.get("learnt_snr_db", ()), strict=False):
+            stream.learnt_snr_db = learnt
+

@@ -173,6 +173,17 @@ VARIANTS = {
         "traffic": {"images_per_s": 25.0, "arrivals": "poisson", "queue": "images_first", "deadline_s": 0.05,
                     "window_s": 0.2},
     },
+    # live images as WebP packets at CQI rates on node radios over a channel in time,
+    # placed in idle time: each link's last learnt SNR, packets not yet shown and what
+    # each receiver showed last all cross the checkpoint
+    "traffic_digital": {
+        "topology.mobility": {"model": "random_waypoint", "speed_mps": [0.5, 2.0], "step_s": 1.0},
+        "links.channel": {"time_correlation": "gauss_markov", "carrier_hz": 2.4e9, "gauss_markov_step_s": 0.001},
+        "links.medium": "node_radio", "links.fading": "rayleigh", "links.snr_db": 25.0,
+        "links.rate": {"mode": "shannon", "packet_bits": 400, "max_retries": 2},
+        "traffic": {"images_per_s": 25.0, "queue": "images_first", "deadline_s": 0.05, "window_s": 0.2,
+                    "digital": {"codec": "webp", "rate": "mcs", "fallback": "previous"}},
+    },
     # one link Rayleigh without CSI, another AWGN without CSI: the channels hold no state,
     # so nothing new is saved, and the packets' outages and live images cross the checkpoint
     "link_channels": {
@@ -201,7 +212,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
-    ("traffic", 7), ("traffic", 10), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
+    ("traffic", 7), ("traffic", 10), ("traffic_digital", 7), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
     ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):

@@ -13,7 +13,7 @@ the model versions they need and decoded in batches. Each image's channel noise 
 its gain, where the network has no channel over time) comes from its own seed
 ``(seed, branch, link, image number)``, so a batch's make-up changes no draw.
 
-Records (:class:`TrafficTally`, shared by every branch of a run):
+Records (:class:`~semnet.fl.loop.traffic_tally.TrafficTally`, shared by every branch of a run):
 
 * ``images.jsonl`` (``traffic.image_records``): one line per image;
 * ``metrics.jsonl``: per branch, phase, link and window of ``traffic.window_s`` (by
@@ -27,12 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
 from semnet.channels import complex_normal_torch
 from semnet.fl.loop.deployment import Deployments
+from semnet.fl.loop.traffic_tally import TrafficTally
 from semnet.metrics.image import psnr as psnr_of
 from semnet.models import Channel
 from semnet.channels.layer.link_channels import LinkChannels, as_link_channels
@@ -72,10 +72,27 @@ class ImageDecoder:
         self.batch_size = batch_size
         self._order: dict = {}
 
+    sender = None  # digital images: the simulator's packet sender (TrafficPlan.digital); JSCC: none
+
     @property
     def decodes(self) -> bool:
         """Whether the run has models (the exchange-only protocol has none)."""
         return self._new_model is not None
+
+    def score(self, images: list[ImageSent], versions: list[tuple], late: list[bool], states: dict,
+              branch: str) -> list[tuple[bool, float | None, dict]]:
+        """Per image: (lost, PSNR in dB of the decoded image or None, fields its record
+        adds). An image in time whose sender and receiver both have models is decoded."""
+        todo = [i for i, pair in enumerate(versions) if self.decodes and not late[i] and None not in pair]
+        values = self.psnr([images[i] for i in todo], [versions[i] for i in todo], states, branch)
+        psnr = dict(zip(todo, values))
+        return [(late[i], psnr.get(i), {}) for i in range(len(images))]
+
+    def state(self, branch: str):
+        """What the decoder keeps of ``branch`` between settles (None: nothing)."""
+
+    def load_state(self, branch: str, state) -> None:
+        pass
 
     def image_index(self, src, dst, n: int) -> int:
         """Which of ``src``'s held-out images the ``n``-th image on ``src -> dst`` is: each
@@ -164,156 +181,6 @@ def _chunks(items: list, size: int):
         yield items[start:start + size]
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-class _Stats:
-    """Images of one (branch, phase, link) or one window of it."""
-
-    __slots__ = ("images", "lost", "psnr_db", "latency_s")
-
-    def __init__(self):
-        self.images = 0
-        self.lost = 0
-        self.psnr_db: list[float] = []  # delivered images that were decoded
-        self.latency_s: list[float] = []  # every image, lost or not
-
-    def add(self, latency_s: float, lost: bool, psnr_db: float | None) -> None:
-        self.images += 1
-        self.lost += lost
-        self.latency_s.append(latency_s)
-        if psnr_db is not None:
-            self.psnr_db.append(psnr_db)
-
-    def merge(self, other: "_Stats") -> None:
-        self.images += other.images
-        self.lost += other.lost
-        self.psnr_db += other.psnr_db
-        self.latency_s += other.latency_s
-
-    def as_dict(self) -> dict:
-        psnr, latency = np.asarray(self.psnr_db), np.asarray(self.latency_s)
-        return {
-            "images": self.images,
-            "delivered": self.images - self.lost,
-            "lost": self.lost,
-            "psnr_db_mean": _round(psnr.mean(), 4) if psnr.size else None,
-            "psnr_db_p5": _round(np.percentile(psnr, 5), 4) if psnr.size else None,
-            "latency_s_mean": _round(latency.mean(), 7) if latency.size else None,
-            "latency_s_p50": _round(np.percentile(latency, 50), 7) if latency.size else None,
-            "latency_s_p99": _round(np.percentile(latency, 99), 7) if latency.size else None,
-        }
-
-    def state(self) -> tuple:
-        return self.images, self.lost, list(self.psnr_db), list(self.latency_s)
-
-    @classmethod
-    def of(cls, state: tuple) -> "_Stats":
-        stats = cls()
-        stats.images, stats.lost, stats.psnr_db, stats.latency_s = state[0], state[1], list(state[2]), list(state[3])
-        return stats
-
-
-def _round(value, digits: int) -> float:
-    return round(float(value), digits)
-
-
-class TrafficTally:
-    """Every branch's image statistics, windows and records (module docstring).
-
-    ``write_metric`` appends a ``metrics.jsonl`` record; ``write_image`` an
-    ``images.jsonl`` one (None: no per-image records).
-    """
-
-    def __init__(self, spec, symbols: int, write_metric: Callable[[dict], None],
-                 write_image: Callable[[dict], None] | None):
-        self.spec = spec
-        self.symbols = symbols
-        self.window_s = float(spec.window_s)
-        self._write_metric = write_metric
-        self._write_image = write_image
-        self.rows: dict[tuple, _Stats] = {}  # (branch, phase, src, dst)
-        self.windows: dict[tuple, _Stats] = {}  # (branch, phase, src, dst, window)
-        self.recorders: list["TrafficRecorder"] = []  # live, not state: each branch's, as it is made
-
-    def add(self, image: ImageSent, *, branch: str, index: int | None, lost: bool, psnr_db: float | None,
-            versions: tuple) -> None:
-        phase = image.label.get("phase", "")
-        latency = image.t_end_s - image.t_gen_s
-        key = (branch, phase, image.src, image.dst)
-        row = self.rows.get(key)
-        if row is None:
-            row = self.rows[key] = _Stats()
-        row.add(latency, lost, psnr_db)
-        window = int(math.floor(image.t_gen_s / self.window_s))
-        wkey = key + (window,)
-        stats = self.windows.get(wkey)
-        if stats is None:
-            stats = self.windows[wkey] = _Stats()
-        stats.add(latency, lost, psnr_db)
-        if self._write_image is not None:
-            record = {
-                "branch": branch, "phase": phase, "round": image.label.get("round", 0), "src": image.src,
-                "dst": image.dst, "n": image.n, "image": index, "t_gen_s": image.t_gen_s,
-                "t_start_s": image.t_start_s, "t_end_s": image.t_end_s, "latency_s": latency,
-                "snr_db": round(float(image.snr_db), 4), "lost": lost,
-                "psnr_db": None if psnr_db is None else round(psnr_db, 4),
-                "encoder": versions[0], "decoder": versions[1],
-            }
-            if image.h is not None:
-                record["h"] = [round(image.h.real, 6), round(image.h.imag, 6)]
-            self._write_image(record)
-
-    def deployed(self, branch: str, records: list[dict]) -> None:
-        for record in records:
-            self._write_metric({"split": "deployment", "branch": branch, **record})
-
-    def close_windows(self, branch: str, horizon_s: float) -> None:
-        """Write the windows of ``branch`` that end by ``horizon_s`` (no image generated in
-        them is still to come) and forget them."""
-        done = [key for key in self.windows if key[0] == branch and (key[4] + 1) * self.window_s <= horizon_s]
-        done.sort(key=lambda key: (key[4], key[2], key[3]))  # stable: phases in the order they came
-        for key in done:
-            stats = self.windows.pop(key)
-            _, phase, src, dst, window = key
-            self._write_metric({"split": "traffic", "branch": branch, "phase": phase, "src": src, "dst": dst,
-                                "window": window, "t_start_s": round(window * self.window_s, 9),
-                                "t_end_s": round((window + 1) * self.window_s, 9), **stats.as_dict()})
-
-    def finish(self) -> None:
-        """The run is over: every branch's images are settled and every window written."""
-        for recorder in self.recorders:
-            recorder.settle(final=True)
-
-    def summary(self) -> dict:
-        """The summary's ``traffic`` section."""
-        spec = self.spec
-        branches: dict = {}
-        for (branch, phase, src, dst), stats in self.rows.items():
-            entry = branches.setdefault(branch, {"total": _Stats(), "phases": {}})
-            entry["total"].merge(stats)
-            phase_entry = entry["phases"].setdefault(phase, {"total": _Stats(), "links": []})
-            phase_entry["total"].merge(stats)
-            phase_entry["links"].append({"src": src, "dst": dst, **stats.as_dict()})
-        out = {}
-        for branch, entry in branches.items():
-            phases = {name: {**p["total"].as_dict(), "links": p["links"]} for name, p in entry["phases"].items()}
-            out[branch] = {**entry["total"].as_dict(), "phases": phases}
-        return {
-            "images_per_s": spec.images_per_s, "arrivals": spec.arrivals, "queue": spec.queue,
-            "deadline_s": spec.deadline_s, "window_s": spec.window_s, "channel_uses_per_image": self.symbols,
-            "branches": out,
-        }
-
-    def state(self) -> dict:
-        return {"rows": {k: v.state() for k, v in self.rows.items()},
-                "windows": {k: v.state() for k, v in self.windows.items()}}
-
-    def load_state(self, state: dict) -> None:
-        self.rows = {k: _Stats.of(v) for k, v in state["rows"].items()}
-        self.windows = {k: _Stats.of(v) for k, v in state["windows"].items()}
-
-
 # --------------------------------------------------------------------------- one branch
 
 
@@ -366,28 +233,24 @@ class TrafficRecorder:
 
     def _score(self, images: list[ImageSent]) -> None:
         deployments, decoder, deadline = self.deployments, self.decoder, self.deadline_s
-        versions, lost, todo = [], [], []
-        for i, image in enumerate(images):
-            pair = (deployments.at(image.src, "encoder", image.t_start_s),
-                    deployments.at(image.dst, "decoder", image.t_end_s))
-            late = deadline is not None and image.t_end_s - image.t_gen_s > deadline
-            versions.append(pair)
-            lost.append(late)
-            if decoder.decodes and not late and None not in pair:
-                todo.append(i)
-        values = decoder.psnr([images[i] for i in todo], [versions[i] for i in todo], deployments.states,
-                              self.branch)
-        psnr = dict(zip(todo, values))
-        for i, image in enumerate(images):
+        versions = [(deployments.at(image.src, "encoder", image.t_start_s),
+                     deployments.at(image.dst, "decoder", image.t_end_s)) for image in images]
+        late = [deadline is not None and image.t_end_s - image.t_gen_s > deadline for image in images]
+        scores = decoder.score(images, versions, late, deployments.states, self.branch)
+        for image, pair, (lost, psnr, extra) in zip(images, versions, scores, strict=True):
             index = decoder.image_index(image.src, image.dst, image.n) if decoder.decodes else None
-            self.tally.add(image, branch=self.branch, index=index, lost=lost[i], psnr_db=psnr.get(i),
-                           versions=versions[i])
+            self.tally.add(image, branch=self.branch, index=index, lost=lost, psnr_db=psnr, versions=pair,
+                           extra=extra)
 
     def state(self) -> dict:
-        return {"deployments": self.deployments.state(), "pending": [image.as_tuple() for image in self.pending],
-                "at_aggregation": list(self.at_aggregation)}
+        state = {"deployments": self.deployments.state(), "pending": [image.as_tuple() for image in self.pending],
+                 "at_aggregation": list(self.at_aggregation)}
+        shown = self.decoder.state(self.branch)
+        return state if shown is None else {**state, "decoder": shown}
 
     def load_state(self, state: dict) -> None:
         self.deployments.load_state(state["deployments"])
         self.pending = [ImageSent.of(values) for values in state["pending"]]
         self.at_aggregation = list(state["at_aggregation"])
+        if "decoder" in state:
+            self.decoder.load_state(self.branch, state["decoder"])
