@@ -63,6 +63,7 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
         while remaining > 0:
             # enough attempts for the expected outages, at most what the packets may need
             n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
+            n = link.steady_count(state[0], spacing, n)  # one coefficient per stretch
             g, h = link.peek_grid(state[0], spacing, n)
             power = h.real * h.real + h.imag * h.imag
             if static:
@@ -105,19 +106,19 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
     :func:`plan_over_time` does with numpy: the same draws in the same chunks, the same
     arithmetic (this is the simulator's hottest loop: locals, no helpers)."""
     scatter, large = link.scatter, link.process.large
-    rho, step_s, rng = scatter.rho, scatter.step_s, scatter.rng
+    rng, coefficients, steady_count = scatter.rng, scatter.grid_coefficients, scatter.steady_count
     grid_s, li = large.step_s, link.li
     c0, c1 = gain
     column = _NO_COLUMN
     for count, spacing in groups:
-        a = rho ** (spacing / step_s)
         remaining, fails = count, 0
         while remaining > 0:
             n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
             t0 = state[0]
             if t0 < scatter.t_s - 1e-12:
                 raise ValueError(f"times must be non-decreasing from {scatter.t_s!r} s, got {t0!r}")
-            a0 = rho ** (max(t0 - scatter.t_s, 0.0) / step_s)
+            n = steady_count(t0, spacing, n)  # one coefficient per stretch (a trajectory's Doppler)
+            a0, a = coefficients(t0, spacing)
             w = rng.standard_normal(2 * n)
             if not static:
                 last_row = max(int(math.floor((t0 + spacing * (n - 1)) / grid_s + 1e-9)), 0)

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-__all__ = ["GaussMarkovScatter"]
+__all__ = ["GaussMarkovScatter", "TrackedGaussMarkovScatter"]
 
 
 class GaussMarkovScatter:
@@ -66,6 +66,22 @@ class GaussMarkovScatter:
         """``a = rho^(dt / T)`` element-wise (``0^0 = 1``: the same time, the same gain)."""
         return np.power(self.rho, np.asarray(dt_s, dtype=float) / self.step_s)
 
+    def _coefficients(self, times: np.ndarray) -> np.ndarray:
+        """The coefficient from the state's time to ``times[0]``, then between neighbours."""
+        steps = np.diff(times, prepend=self.t_s)
+        steps[0] = max(steps[0], 0.0)
+        return self._coefficient(steps)
+
+    def grid_coefficients(self, start_s: float, spacing_s: float) -> tuple[float, float]:
+        """``(a0, a)``: the coefficient from the state to ``start_s``, and between two
+        times ``spacing_s`` apart among the first :meth:`steady_count` of a grid."""
+        return self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s), self.rho ** (spacing_s / self.step_s)
+
+    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
+        """How many of ``start_s + j * spacing_s``, ``j < n``, share the coefficient ``a``
+        of :meth:`grid_coefficients`: all of them (``rho`` never changes)."""
+        return n
+
     def peek(self, times_s) -> np.ndarray:
         """``g`` at non-decreasing ``times_s`` (all ``>=`` the state's time); the state stays."""
         times = np.asarray(times_s, dtype=float).ravel()
@@ -74,9 +90,7 @@ class GaussMarkovScatter:
             return np.empty(0, dtype=complex)
         if times[0] < self.t_s - 1e-12 or (n > 1 and np.any(np.diff(times) < 0)):
             raise ValueError(f"times must be non-decreasing from {self.t_s!r} s, got {times[:4]!r}...")
-        steps = np.diff(times, prepend=self.t_s)
-        steps[0] = max(steps[0], 0.0)
-        a = self._coefficient(steps)
+        a = self._coefficients(times)
         x = self._cn(n) * np.sqrt(1.0 - a * a)
         x[0] += a[0] * self.g
         if n == 1:
@@ -95,8 +109,9 @@ class GaussMarkovScatter:
         back-to-back attempts), in a handful of array operations."""
         if start_s < self.t_s - 1e-12 or spacing_s < 0:
             raise ValueError(f"times must be non-decreasing from {self.t_s!r} s, got {start_s!r} + j * {spacing_s!r}")
-        a0 = self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s)
-        a = self.rho ** (spacing_s / self.step_s)
+        if self.steady_count(start_s, spacing_s, n) < n:  # the coefficient changes on the way
+            return self.peek(start_s + spacing_s * np.arange(n))
+        a0, a = self.grid_coefficients(start_s, spacing_s)
         w = self._cn(n)
         x = w * math.sqrt(1.0 - a * a)
         x[0] = a0 * self.g + math.sqrt(1.0 - a0 * a0) * w[0]
@@ -121,6 +136,34 @@ class GaussMarkovScatter:
         if values.size:
             self.settle(float(np.asarray(times_s, dtype=float).ravel()[-1]), values[-1])
         return values
+
+
+class TrackedGaussMarkovScatter(GaussMarkovScatter):
+    """The Gauss–Markov scatter of a link whose Doppler follows its ends' trajectories: the
+    coefficient between two times is the product of each grid step's ``rho_k^(overlap / T)``
+    (:class:`~semnet.channels.processes.doppler_track.LinkDopplerTrack`), so on a stretch of
+    constant speeds the process is the one-speed process of those speeds.
+
+    ``rho`` is the link's correlation in the grid step of the state's time when it was made
+    (reports); the coefficients read the track.
+    """
+
+    def __init__(self, track, rng: np.random.Generator, start_s: float = 0.0):
+        self.track = track
+        super().__init__(track.rho(track.track.index(start_s)), track.lag_s, rng, start_s=start_s)
+
+    def _coefficients(self, times: np.ndarray) -> np.ndarray:
+        coefficient = self.track.coefficient
+        before = np.concatenate(([self.t_s], times[:-1]))
+        return np.array([coefficient(s, t) for s, t in zip(before.tolist(), times.tolist())])
+
+    def grid_coefficients(self, start_s: float, spacing_s: float) -> tuple[float, float]:
+        track = self.track
+        return (track.coefficient(self.t_s, start_s),
+                track.rho(track.track.index(start_s)) ** (spacing_s / self.step_s))
+
+    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
+        return self.track.steady_count(start_s, spacing_s, n)
 
 
 # a^-m stays below 1e8 within a chunk, so the cumulative sum loses at most ~1e-8 (relative)

@@ -1,0 +1,174 @@
+"""Doppler shifts that follow the users' trajectories (``links.channel.doppler_speed: trajectory``).
+
+Each user's speed is piecewise constant on the mobility grid ``t_k = k * step_s``
+(:meth:`semnet.net.mobility.Mobility.speeds_mps`: the path it walked in the step over
+``step_s``), so is its maximum Doppler shift ``f_k = v_k f_c / c``. A link fades as
+Akki & Haber's mobile-to-mobile model [1]_ with each end at its *current* shift: the
+scatter's correlation over a stretch where both ends keep their speeds is
+``J0(2 pi f_a tau) J0(2 pi f_b tau)``, and ``J0(2 pi f_a tau)`` alone when one end
+stands (the aggregator, a pausing user). Neither the relative speed nor the sum
+``f_a + f_b`` would do: two users walking side by side at the same velocity have
+relative speed 0, yet the scatterers around both stand still, so their channel changes
+as fast as each of them moves; the sum is only the largest shift a path can have, and
+``J0(2 pi (f_a + f_b) tau)`` decorrelates faster than the double-ring product.
+
+The two processes read a link's track differently:
+
+- Gauss–Markov: the correlation between ``s`` and ``t`` is the product over the grid
+  steps between them of ``rho_k^(overlap / T)``, ``rho_k = J0(2 pi f_a,k T) J0(2 pi f_b,k T)``
+  (each factor 0 beyond J0's first zero, as with one speed), so on a leg of constant
+  speeds it is the one-speed process of that leg;
+- Jakes: each path's phase advances by ``2 pi cos(alpha) Phi_a(t) + 2 pi cos(beta) Phi_b(t)``
+  with ``Phi(t) = integral of f(t) dt`` (the end's travelled distance in wavelengths), which
+  is ``2 pi f_D cos(alpha) t`` at a constant speed.
+
+The track depends on the trajectories only (the seed and ``k``), so every branch of a
+run reads the same Doppler.
+
+References
+----------
+.. [1] A. S. Akki and F. Haber, "A statistical model of mobile-to-mobile land
+   communication channel," *IEEE Trans. Veh. Technol.*, 35(1), 1986.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from semnet.channels.processes.doppler import SPEED_OF_LIGHT_MPS, _J0_FIRST_ZERO
+
+__all__ = ["DopplerTrack", "LinkDopplerTrack"]
+
+
+class DopplerTrack:
+    """Every user's Doppler shift on the mobility grid, computed step by step as asked.
+
+    Parameters
+    ----------
+    mobility
+        The users' trajectories (``speeds_mps(k)``, ``step_s``, ``n``).
+    carrier_hz : float
+        Carrier frequency.
+    lag_s : float
+        Gauss–Markov lag ``T`` of ``rho = J0(2 pi f_D T)``.
+    """
+
+    def __init__(self, mobility, *, carrier_hz: float, lag_s: float):
+        self.mobility = mobility
+        self.step_s = float(mobility.step_s)
+        self.lag_s = float(lag_s)
+        self._hz_per_mps = float(carrier_hz) / SPEED_OF_LIGHT_MPS
+        users = mobility.n + 1  # column n: the aggregator, which stands
+        self._doppler = np.zeros((0, users))  # rows k: f (Hz) of every node in step k
+        self._cycles = np.zeros((1, users))  # rows k: Phi(t_k), cycles travelled before t_k
+        self._rho = np.ones((0, users))  # rows k: J0(2 pi f T), 0 beyond its first zero
+        self._count = 0
+
+    def index(self, t_s: float) -> int:
+        return max(int(math.floor(t_s / self.step_s + 1e-9)), 0)
+
+    def _grow(self, k: int) -> None:
+        """Compute rows up to step ``k`` (tables grown by doubling)."""
+        while self._count <= k:
+            if self._count == self._doppler.shape[0]:
+                rows = max(16, 2 * self._count)
+                for name, fill in (("_doppler", 0.0), ("_rho", 1.0), ("_cycles", 0.0)):
+                    old = getattr(self, name)
+                    grown = np.full((rows + (name == "_cycles"), old.shape[1]), fill)
+                    grown[: old.shape[0]] = old
+                    setattr(self, name, grown)
+            i = self._count
+            f_hz = np.append(self.mobility.speeds_mps(i) * self._hz_per_mps, 0.0)
+            self._doppler[i] = f_hz
+            x = 2.0 * math.pi * f_hz * self.lag_s
+            from scipy import special
+
+            self._rho[i] = np.where(x >= _J0_FIRST_ZERO, 0.0, np.maximum(special.j0(x), 0.0))
+            self._cycles[i + 1] = self._cycles[i] + f_hz * self.step_s
+            self._count += 1
+
+    def doppler_hz(self, k: int) -> np.ndarray:
+        """Every node's Doppler shift in step ``k`` (the last column: the aggregator, 0)."""
+        self._grow(k)
+        return self._doppler[k]
+
+    def mean_doppler_hz(self, node: int, until_s: float) -> float:
+        """Time-average Doppler shift of ``node`` over ``[0, until_s)`` (reports)."""
+        if until_s <= 0:
+            return float(self.doppler_hz(0)[node])
+        return float(self.cycles(node, np.array([until_s]))[0] / until_s)
+
+    def rho_rows(self, k: int) -> np.ndarray:
+        """``J0(2 pi f T)`` of every node, rows ``0..k`` (a read-only view)."""
+        self._grow(k)
+        return self._rho[: k + 1]
+
+    def cycles(self, node: int, times_s: np.ndarray) -> np.ndarray:
+        """``Phi(t)``: cycles of ``node``'s Doppler shift accumulated from 0 to ``times_s``."""
+        times = np.asarray(times_s, dtype=float)
+        if not times.size:
+            return np.zeros(times.shape)
+        ks = np.maximum(np.floor(times / self.step_s + 1e-9).astype(int), 0)
+        self._grow(int(ks.max()))
+        into = np.maximum(times - ks * self.step_s, 0.0)
+        return self._cycles[ks, node] + self._doppler[ks, node] * into
+
+    def link(self, end_a: int, end_b: int) -> "LinkDopplerTrack":
+        """The track of a link between nodes ``end_a`` and ``end_b`` (``n``: the aggregator)."""
+        return LinkDopplerTrack(self, end_a, end_b)
+
+
+class LinkDopplerTrack:
+    """One link's Doppler over time: its Gauss–Markov coefficients and Jakes phases."""
+
+    __slots__ = ("track", "ends", "step_s", "lag_s", "_full")
+
+    def __init__(self, track: DopplerTrack, end_a: int, end_b: int):
+        self.track = track
+        self.ends = (int(end_a), int(end_b))
+        self.step_s = track.step_s
+        self.lag_s = track.lag_s
+        self._full: list[float] = []  # rho_k^(step_s / T): the coefficient over all of step k
+
+    def rho(self, k: int) -> float:
+        """The link's one-lag correlation ``rho_k`` in step ``k``."""
+        rows = self.track.rho_rows(k)
+        a, b = self.ends
+        return float(rows[k, a] * rows[k, b])
+
+    def coefficient(self, from_s: float, to_s: float) -> float:
+        """Correlation of the Gauss–Markov scatter between ``from_s <= to_s``:
+        ``prod_k rho_k^(overlap_k / T)``."""
+        if not to_s > from_s:
+            return 1.0
+        k1, k2 = self.track.index(from_s), self.track.index(to_s)
+        lag = self.lag_s
+        if k1 == k2:
+            return self.rho(k1) ** ((to_s - from_s) / lag)
+        head = self.rho(k1) ** (max((k1 + 1) * self.step_s - from_s, 0.0) / lag)
+        tail = self.rho(k2) ** (max(to_s - k2 * self.step_s, 0.0) / lag)
+        while len(self._full) < k2:
+            self._full.append(self.rho(len(self._full)) ** (self.step_s / lag))
+        middle = math.prod(self._full[k1 + 1:k2]) if k2 > k1 + 1 else 1.0
+        return head * middle * tail
+
+    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
+        """How many of the times ``start_s + j * spacing_s``, ``j < n``, lie in the grid
+        step of ``start_s`` (at least 1): over them the coefficient is one constant."""
+        if n <= 1 or spacing_s <= 0:
+            return n
+        index = self.track.index
+        k = index(start_s)
+        count = min(n, max(1, int(math.ceil(((k + 1) * self.step_s - start_s) / spacing_s))))
+        while count < n and index(start_s + spacing_s * count) == k:
+            count += 1
+        while count > 1 and index(start_s + spacing_s * (count - 1)) != k:
+            count -= 1
+        return count
+
+    def cycles(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(``Phi_a(t)``, ``Phi_b(t)``): each end's accumulated Doppler cycles at ``times_s``."""
+        a, b = self.ends
+        return self.track.cycles(a, times_s), self.track.cycles(b, times_s)
