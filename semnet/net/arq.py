@@ -63,7 +63,7 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
         while remaining > 0:
             # enough attempts for the expected outages, at most what the packets may need
             n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
-            n = link.steady_count(state[0], spacing, n)  # one coefficient per stretch
+            n = link.grid_count(state[0], spacing, n)  # at most one change of Doppler in a stretch
             g, h = link.peek_grid(state[0], spacing, n)
             power = h.real * h.real + h.imag * h.imag
             if static:
@@ -106,7 +106,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
     :func:`plan_over_time` does with numpy: the same draws in the same chunks, the same
     arithmetic (this is the simulator's hottest loop: locals, no helpers)."""
     scatter, large = link.scatter, link.process.large
-    rng, coefficients, steady_count = scatter.rng, scatter.grid_coefficients, scatter.steady_count
+    rng, stretch = scatter.rng, scatter.grid_stretch
     grid_s, li = large.step_s, link.li
     c0, c1 = gain
     column = _NO_COLUMN
@@ -117,8 +117,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
             t0 = state[0]
             if t0 < scatter.t_s - 1e-12:
                 raise ValueError(f"times must be non-decreasing from {scatter.t_s!r} s, got {t0!r}")
-            n = steady_count(t0, spacing, n)  # one coefficient per stretch (a trajectory's Doppler)
-            a0, a = coefficients(t0, spacing)
+            n, count, a0, a, a_cross, a2 = stretch(t0, spacing, n)  # a trajectory's Doppler: two pieces at most
             w = rng.standard_normal(2 * n)
             if not static:
                 last_row = max(int(math.floor((t0 + spacing * (n - 1)) / grid_s + 1e-9)), 0)
@@ -127,7 +126,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
             g = np.empty(n, dtype=complex)
             used, remaining, fails, lost, first = attempts(
                 w, scatter.g.real, scatter.g.imag, a0, a, c0, c1, True, snr0, column, grid_s, t0, spacing,
-                threshold, remaining, fails, rounds, g)
+                threshold, remaining, fails, rounds, g, count, a_cross, a2)
             if state[3] is None:
                 link.remember(t0, g[0])
                 state[3] = 10.0 * math.log10(max(first, 1e-300))

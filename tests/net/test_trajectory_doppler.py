@@ -199,7 +199,7 @@ def test_the_compiled_packet_loop_gives_the_numpy_loops_bits_with_trajectory_dop
     slow, slow_sim = _play(_network("trajectory", fading=fading))
     monkeypatch.undo()
     assert [json.dumps(r, sort_keys=True) for r in fast] == [json.dumps(r, sort_keys=True) for r in slow]
-    assert any(r["outcome"] == "outage" for r in fast) and sum(r["attempts"] for r in fast) > 5000
+    assert any(r["outcome"] == "outage" for r in fast) and sum(r["attempts"] for r in fast) > 3000
     assert repr(fast_sim.state()["queues"]) == repr(slow_sim.state()["queues"])
     assert fast_sim.network.channel.track._count > 20  # the messages crossed dozens of 10 ms mobility steps
 
@@ -236,3 +236,35 @@ def test_doppler_speed_defaults_to_mean_and_bad_values_are_one_line(tmp_path, ca
         assert main(["validate", str(path)]) == EXIT_USER_ERROR
         [line] = capsys.readouterr().err.splitlines()
         assert expected in line and ("mean" in line and "trajectory" in line)
+
+
+def test_a_packet_stretch_splits_where_the_doppler_changes():
+    """LinkDopplerTrack.stretch (the packet loop's coefficients) against a brute force over
+    every attempt, on Gauss–Markov users whose speed changes every 10 ms step: the pieces
+    hold the times of one grid step each, and the coefficients are the track's
+    coefficient() between those times (edges of steps included)."""
+    track = _network("trajectory").channel.link_track((0, 1))
+    step = track.step_s
+    assert len({track.rho(k) for k in range(50)}) > 40  # rho changes from step to step
+    rng = np.random.default_rng(5)
+    starts = np.concatenate([rng.uniform(0.0, 40 * step, 400), np.arange(1, 40) * step - 1e-12,
+                             np.arange(1, 40) * step])
+    for start in starts:
+        spacing = step * float(rng.choice([0.0, 0.03, 0.4, 1.0, 2.5]))
+        n = int(rng.integers(1, 60))
+        from_s = max(0.0, start - step * float(rng.choice([0.0, 0.2, 0.9, 3.0])))
+        used, count, a0, a, a_cross, a2 = track.stretch(from_s, start, spacing, n)
+        times = start + spacing * np.arange(n)
+        steps = [track.index(t) for t in times]
+        assert 1 <= count <= used <= n
+        assert set(steps[:count]) == {steps[0]} and (count == n or steps[count] != steps[0])
+        assert a0 == pytest.approx(track.coefficient(from_s, start), rel=1e-12)
+        if count > 1:
+            assert a == pytest.approx(track.coefficient(times[0], times[1]), rel=1e-12)
+        if used > count:
+            assert set(steps[count:used]) == {steps[count]} and (used == n or steps[used] != steps[count])
+            assert a_cross == pytest.approx(track.coefficient(times[count - 1], times[count]), rel=1e-12)
+            if used > count + 1:
+                assert a2 == pytest.approx(track.coefficient(times[count], times[count + 1]), rel=1e-12)
+        else:
+            assert used == n

@@ -66,9 +66,6 @@ class DopplerTrack:
         self._rho = np.ones((0, users))  # rows k: J0(2 pi f T), 0 beyond its first zero
         self._count = 0
 
-    def index(self, t_s: float) -> int:
-        return max(int(math.floor(t_s / self.step_s + 1e-9)), 0)
-
     def _grow(self, k: int) -> None:
         """Compute rows up to step ``k`` (tables grown by doubling)."""
         while self._count <= k:
@@ -100,11 +97,6 @@ class DopplerTrack:
             return float(self.doppler_hz(0)[node])
         return float(self.cycles(node, np.array([until_s]))[0] / until_s)
 
-    def rho_rows(self, k: int) -> np.ndarray:
-        """``J0(2 pi f T)`` of every node, rows ``0..k`` (a read-only view)."""
-        self._grow(k)
-        return self._rho[: k + 1]
-
     def cycles(self, node: int, times_s: np.ndarray) -> np.ndarray:
         """``Phi(t)``: cycles of ``node``'s Doppler shift accumulated from 0 to ``times_s``."""
         times = np.asarray(times_s, dtype=float)
@@ -121,52 +113,110 @@ class DopplerTrack:
 
 
 class LinkDopplerTrack:
-    """One link's Doppler over time: its Gauss–Markov coefficients and Jakes phases."""
+    """One link's Doppler over time: its Gauss–Markov coefficients and Jakes phases.
 
-    __slots__ = ("track", "ends", "step_s", "lag_s", "_full")
+    Grid indices are ``max(floor(t / step_s + 1e-9), 0)``, as the mobility's. The link's
+    ``rho_k`` are kept in a list, step by step (packets read them many times each).
+    """
+
+    __slots__ = ("track", "ends", "step_s", "lag_s", "_rhos", "_full")
 
     def __init__(self, track: DopplerTrack, end_a: int, end_b: int):
         self.track = track
         self.ends = (int(end_a), int(end_b))
         self.step_s = track.step_s
         self.lag_s = track.lag_s
+        self._rhos: list[float] = []  # rho_k
         self._full: list[float] = []  # rho_k^(step_s / T): the coefficient over all of step k
 
+    def index(self, t_s: float) -> int:
+        k = int(t_s / self.step_s + 1e-9)  # int() is floor here: negatives clamp to 0 either way
+        return k if k > 0 else 0
+
     def rho(self, k: int) -> float:
-        """The link's one-lag correlation ``rho_k`` in step ``k``."""
-        rows = self.track.rho_rows(k)
-        a, b = self.ends
-        return float(rows[k, a] * rows[k, b])
+        """The link's one-lag correlation ``rho_k = J0(2 pi f_a,k T) J0(2 pi f_b,k T)`` in step ``k``."""
+        rhos = self._rhos
+        if k >= len(rhos):
+            track, (a, b) = self.track, self.ends
+            if k >= track._count:
+                track._grow(k)
+            power = self.step_s / self.lag_s
+            for i in range(len(rhos), k + 1):
+                value = float(track._rho[i, a] * track._rho[i, b])
+                rhos.append(value)
+                self._full.append(value ** power)
+        return rhos[k]
 
     def coefficient(self, from_s: float, to_s: float) -> float:
         """Correlation of the Gauss–Markov scatter between ``from_s <= to_s``:
         ``prod_k rho_k^(overlap_k / T)``."""
         if not to_s > from_s:
             return 1.0
-        k1, k2 = self.track.index(from_s), self.track.index(to_s)
-        lag = self.lag_s
+        step, lag = self.step_s, self.lag_s
+        k1, k2 = max(int(from_s / step + 1e-9), 0), max(int(to_s / step + 1e-9), 0)
         if k1 == k2:
             return self.rho(k1) ** ((to_s - from_s) / lag)
-        head = self.rho(k1) ** (max((k1 + 1) * self.step_s - from_s, 0.0) / lag)
-        tail = self.rho(k2) ** (max(to_s - k2 * self.step_s, 0.0) / lag)
-        while len(self._full) < k2:
-            self._full.append(self.rho(len(self._full)) ** (self.step_s / lag))
-        middle = math.prod(self._full[k1 + 1:k2]) if k2 > k1 + 1 else 1.0
-        return head * middle * tail
+        head = self.rho(k1) ** (max((k1 + 1) * step - from_s, 0.0) / lag)
+        tail = self.rho(k2) ** (max(to_s - k2 * step, 0.0) / lag)
+        if k2 == k1 + 1:
+            return head * tail
+        return head * math.prod(self._full[k1 + 1:k2]) * tail
 
-    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
-        """How many of the times ``start_s + j * spacing_s``, ``j < n``, lie in the grid
-        step of ``start_s`` (at least 1): over them the coefficient is one constant."""
+    def stretch(self, from_s: float, start_s: float, spacing_s: float, n: int):
+        """``(used, count, a0, a, a_cross, a2)`` for the times ``t_j = start_s + j * spacing_s``,
+        ``j < n``, read after the state at ``from_s``: ``a0`` leads from ``from_s`` to
+        ``start_s``; the first ``count`` times lie in the grid step of ``start_s`` (the
+        coefficient between neighbours: ``a``); the next ones up to ``used <= n`` in the
+        following step that holds one (``a2``), ``a_cross`` leading from ``t_(count-1)`` to
+        ``t_count``. ``count == used``: one piece (``a_cross``, ``a2`` unused).
+
+        Every packet stretch of the simulator comes here: indices and ``rho`` are inlined.
+        """
+        step, lag = self.step_s, self.lag_s
+        k = int(start_s / step + 1e-9)  # times are >= 0: int() is the floor
+        rhos = self._rhos
+        rho = rhos[k] if k < len(rhos) else self.rho(k)
+        if not start_s > from_s:
+            a0 = 1.0
+        else:  # as coefficient() gives it, its usual cases inlined
+            k1 = int(from_s / step + 1e-9)
+            if k1 == k:
+                a0 = rho ** ((start_s - from_s) / lag)
+            elif k1 == k - 1:
+                bound_s = k * step
+                # an index holds times up to 1e-9 steps before its start: no negative powers of 0
+                a0 = rhos[k1] ** ((bound_s - from_s) / lag) * rho ** (max(start_s - bound_s, 0.0) / lag)
+            else:
+                a0 = self.coefficient(from_s, start_s)
+        a = rho ** (spacing_s / lag)
         if n <= 1 or spacing_s <= 0:
-            return n
-        index = self.track.index
-        k = index(start_s)
-        count = min(n, max(1, int(math.ceil(((k + 1) * self.step_s - start_s) / spacing_s))))
-        while count < n and index(start_s + spacing_s * count) == k:
-            count += 1
-        while count > 1 and index(start_s + spacing_s * (count - 1)) != k:
+            return n, n, a0, a, 0.0, 0.0
+        last_k = int((start_s + spacing_s * (n - 1)) / step + 1e-9)
+        if last_k == k:
+            return n, n, a0, a, 0.0, 0.0
+        # the Doppler changes inside: the run in step k, then the run in the next step held
+        count = min(n - 1, int(((k + 1) * step - start_s) / spacing_s) + 1)
+        while count > 1 and int((start_s + spacing_s * (count - 1)) / step + 1e-9) != k:
             count -= 1
-        return count
+        while count < n and int((start_s + spacing_s * count) / step + 1e-9) == k:
+            count += 1
+        cross_s = start_s + spacing_s * count
+        k2 = int(cross_s / step + 1e-9)
+        rho2 = rhos[k2] if k2 < len(rhos) else self.rho(k2)
+        used = n
+        if last_k != k2:  # a third step: this stretch stops before it
+            used = min(n - 1, count + int(((k2 + 1) * step - cross_s) / spacing_s) + 1)
+            while used > count + 1 and int((start_s + spacing_s * (used - 1)) / step + 1e-9) != k2:
+                used -= 1
+            while used < n and int((start_s + spacing_s * used) / step + 1e-9) == k2:
+                used += 1
+        before_s = cross_s - spacing_s
+        if k2 == k + 1:  # the usual crossing: the rest of step k, then the start of k2
+            bound_s = k2 * step
+            a_cross = rho ** ((bound_s - before_s) / lag) * rho2 ** (max(cross_s - bound_s, 0.0) / lag)
+        else:
+            a_cross = self.coefficient(before_s, cross_s)
+        return used, count, a0, a, a_cross, rho2 ** (spacing_s / lag)
 
     def cycles(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(``Phi_a(t)``, ``Phi_b(t)``): each end's accumulated Doppler cycles at ``times_s``."""

@@ -72,15 +72,13 @@ class GaussMarkovScatter:
         steps[0] = max(steps[0], 0.0)
         return self._coefficient(steps)
 
-    def grid_coefficients(self, start_s: float, spacing_s: float) -> tuple[float, float]:
-        """``(a0, a)``: the coefficient from the state to ``start_s``, and between two
-        times ``spacing_s`` apart among the first :meth:`steady_count` of a grid."""
-        return self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s), self.rho ** (spacing_s / self.step_s)
-
-    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
-        """How many of ``start_s + j * spacing_s``, ``j < n``, share the coefficient ``a``
-        of :meth:`grid_coefficients`: all of them (``rho`` never changes)."""
-        return n
+    def grid_stretch(self, start_s: float, spacing_s: float, n: int):
+        """``(used, count, a0, a, a_cross, a2)`` for the times ``t_j = start_s + j * spacing_s``,
+        ``j < n``: :meth:`peek_grid` reads the first ``used`` in one go, ``a0`` leading from
+        the state to ``t_0``, ``a`` between the first ``count``, ``a_cross`` from
+        ``t_(count-1)`` to ``t_count`` and ``a2`` between the rest (here one piece: ``rho``
+        never changes; a trajectory's Doppler changes on the mobility grid)."""
+        return n, n, self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s), self.rho ** (spacing_s / self.step_s), 0.0, 0.0
 
     def peek(self, times_s) -> np.ndarray:
         """``g`` at non-decreasing ``times_s`` (all ``>=`` the state's time); the state stays."""
@@ -109,13 +107,19 @@ class GaussMarkovScatter:
         back-to-back attempts), in a handful of array operations."""
         if start_s < self.t_s - 1e-12 or spacing_s < 0:
             raise ValueError(f"times must be non-decreasing from {self.t_s!r} s, got {start_s!r} + j * {spacing_s!r}")
-        if self.steady_count(start_s, spacing_s, n) < n:  # the coefficient changes on the way
+        used, count, a0, a, a_cross, a2 = self.grid_stretch(start_s, spacing_s, n)
+        if used < n:  # more than two pieces: one time at a time
             return self.peek(start_s + spacing_s * np.arange(n))
-        a0, a = self.grid_coefficients(start_s, spacing_s)
         w = self._cn(n)
         x = w * math.sqrt(1.0 - a * a)
         x[0] = a0 * self.g + math.sqrt(1.0 - a0 * a0) * w[0]
-        return _ar1(x, a) if n > 1 else x
+        if count == n:
+            return _ar1(x, a) if n > 1 else x
+        # two pieces (semnet.net.arq_compiled repeats this arithmetic)
+        first = _ar1(x[:count], a) if count > 1 else x[:count]
+        rest = w[count:] * math.sqrt(1.0 - a2 * a2)
+        rest[0] = a_cross * first[-1] + math.sqrt(1.0 - a_cross * a_cross) * w[count]
+        return np.concatenate((first, _ar1(rest, a2) if rest.size > 1 else rest))
 
     def settle(self, t_s: float, g: complex) -> None:
         """Move the state to ``(t_s, g)``, a value :meth:`peek` returned."""
@@ -150,20 +154,15 @@ class TrackedGaussMarkovScatter(GaussMarkovScatter):
 
     def __init__(self, track, rng: np.random.Generator, start_s: float = 0.0):
         self.track = track
-        super().__init__(track.rho(track.track.index(start_s)), track.lag_s, rng, start_s=start_s)
+        super().__init__(track.rho(track.index(start_s)), track.lag_s, rng, start_s=start_s)
 
     def _coefficients(self, times: np.ndarray) -> np.ndarray:
         coefficient = self.track.coefficient
         before = np.concatenate(([self.t_s], times[:-1]))
         return np.array([coefficient(s, t) for s, t in zip(before.tolist(), times.tolist())])
 
-    def grid_coefficients(self, start_s: float, spacing_s: float) -> tuple[float, float]:
-        track = self.track
-        return (track.coefficient(self.t_s, start_s),
-                track.rho(track.track.index(start_s)) ** (spacing_s / self.step_s))
-
-    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
-        return self.track.steady_count(start_s, spacing_s, n)
+    def grid_stretch(self, start_s: float, spacing_s: float, n: int):
+        return self.track.stretch(self.t_s, start_s, spacing_s, n)
 
 
 # a^-m stays below 1e8 within a chunk, so the cumulative sum loses at most ~1e-8 (relative)

@@ -65,10 +65,6 @@ class JakesScatter:
     def peek_grid(self, start_s: float, spacing_s: float, n: int) -> np.ndarray:
         return self.peek(start_s + spacing_s * np.arange(n))
 
-    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
-        """Any times can be read in one call (the interface of the Gauss–Markov scatter)."""
-        return n
-
     def state(self) -> dict:
         """Nothing moves after construction: the sinusoids' phases are fixed."""
         return {}

@@ -55,7 +55,7 @@ class TimeCorrelation:
 
     def scatter(self, process: "ChannelProcess", key, rng: np.random.Generator, start_s: float):
         """A new scatter process of link ``key`` (``at``, ``peek``, ``peek_grid``, ``settle``,
-        ``state``, ``load_state``, optionally ``steady_count``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
+        ``state``, ``load_state``, optionally ``grid_stretch``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
         raise NotImplementedError(f"time correlation {type(self).__qualname__} does not implement scatter")
 
     def coherence_time_s(self, process: "ChannelProcess") -> float:
@@ -309,12 +309,12 @@ class LinkFading:
         g = self.scatter.peek(times_s)
         return g, self.fading.from_gaussian(g)
 
-    def steady_count(self, start_s: float, spacing_s: float, n: int) -> int:
-        """How many of ``start_s + j * spacing_s``, ``j < n``, the scatter reads with one
-        coefficient (a trajectory's Doppler changes on the mobility grid; a scatter
-        without ``steady_count``: all)."""
-        steady = getattr(self.scatter, "steady_count", None) if self.random else None
-        return n if steady is None else steady(start_s, spacing_s, n)
+    def grid_count(self, start_s: float, spacing_s: float, n: int) -> int:
+        """How many of ``start_s + j * spacing_s``, ``j < n``, :meth:`peek_grid` reads in one
+        go (a trajectory's Doppler may change at most once among them; a scatter without
+        ``grid_stretch``, Jakes: all)."""
+        stretch = getattr(self.scatter, "grid_stretch", None) if self.random else None
+        return n if stretch is None else stretch(start_s, spacing_s, n)[0]
 
     def peek_grid(self, start_s: float, spacing_s: float, n: int) -> tuple[np.ndarray | None, np.ndarray]:
         """:meth:`peek` at ``start_s + j * spacing_s``, ``j < n``."""
