@@ -117,7 +117,8 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
             t0 = state[0]
             if t0 < scatter.t_s - 1e-12:
                 raise ValueError(f"times must be non-decreasing from {scatter.t_s!r} s, got {t0!r}")
-            n, count, a0, a, a_cross, a2 = stretch(t0, spacing, n)  # a trajectory's Doppler: two pieces at most
+            # the coefficients (a trajectory's Doppler: a changes once at most, after `piece` attempts)
+            n, piece, a0, a, a_cross, a2 = stretch(t0, spacing, n)
             w = rng.standard_normal(2 * n)
             if not static:
                 last_row = max(int(math.floor((t0 + spacing * (n - 1)) / grid_s + 1e-9)), 0)
@@ -126,7 +127,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
             g = np.empty(n, dtype=complex)
             used, remaining, fails, lost, first = attempts(
                 w, scatter.g.real, scatter.g.imag, a0, a, c0, c1, True, snr0, column, grid_s, t0, spacing,
-                threshold, remaining, fails, rounds, g, count, a_cross, a2)
+                threshold, remaining, fails, rounds, g, piece, a_cross, a2)
             if state[3] is None:
                 link.remember(t0, g[0])
                 state[3] = 10.0 * math.log10(max(first, 1e-300))

@@ -190,7 +190,7 @@ def _play(net, rounds: int = 10):
 def test_the_compiled_packet_loop_gives_the_numpy_loops_bits_with_trajectory_doppler(monkeypatch, fading):
     """Messages span many 10 ms mobility steps, so their attempts cross changes of speed:
     compiled and numpy loops still write the same events and leave the same state."""
-    import semnet.net.arq as arq
+    from semnet.net import arq
 
     if arq.attempts is None:
         pytest.skip("numba is not installed: only the numpy loop runs")
@@ -210,7 +210,7 @@ def test_trajectory_doppler_changes_the_runs_and_reports_each_links_time_average
     process = traj.channel
     f_a, f_b = process.ends_doppler_hz((0, 1))
     track = process.track
-    steps = int(round(process.horizon_s / track.step_s))
+    steps = round(process.horizon_s / track.step_s)
     expected = np.mean([track.doppler_hz(k)[0] for k in range(steps)])
     assert f_a == pytest.approx(expected, rel=1e-9) and f_b > 0
     assert process.ends_doppler_hz((0, traj.aggregator))[1] == 0.0

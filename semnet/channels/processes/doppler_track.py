@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from semnet.channels.processes.doppler import SPEED_OF_LIGHT_MPS, _J0_FIRST_ZERO
+from semnet.channels.processes.doppler import _J0_FIRST_ZERO, SPEED_OF_LIGHT_MPS
 
 __all__ = ["DopplerTrack", "LinkDopplerTrack"]
 
@@ -107,7 +107,7 @@ class DopplerTrack:
         into = np.maximum(times - ks * self.step_s, 0.0)
         return self._cycles[ks, node] + self._doppler[ks, node] * into
 
-    def link(self, end_a: int, end_b: int) -> "LinkDopplerTrack":
+    def link(self, end_a: int, end_b: int) -> LinkDopplerTrack:
         """The track of a link between nodes ``end_a`` and ``end_b`` (``n``: the aggregator)."""
         return LinkDopplerTrack(self, end_a, end_b)
 
@@ -119,7 +119,7 @@ class LinkDopplerTrack:
     ``rho_k`` are kept in a list, step by step (packets read them many times each).
     """
 
-    __slots__ = ("track", "ends", "step_s", "lag_s", "_rhos", "_full")
+    __slots__ = ("_full", "_rhos", "ends", "lag_s", "step_s", "track")
 
     def __init__(self, track: DopplerTrack, end_a: int, end_b: int):
         self.track = track
@@ -130,8 +130,7 @@ class LinkDopplerTrack:
         self._full: list[float] = []  # rho_k^(step_s / T): the coefficient over all of step k
 
     def index(self, t_s: float) -> int:
-        k = int(t_s / self.step_s + 1e-9)  # int() is floor here: negatives clamp to 0 either way
-        return k if k > 0 else 0
+        return max(0, int(t_s / self.step_s + 1e-9))  # int() is the floor here: negatives clamp to 0 either way
 
     def rho(self, k: int) -> float:
         """The link's one-lag correlation ``rho_k = J0(2 pi f_a,k T) J0(2 pi f_b,k T)`` in step ``k``."""
@@ -178,6 +177,8 @@ class LinkDopplerTrack:
         rho = rhos[k] if k < len(rhos) else self.rho(k)
         if not start_s > from_s:
             a0 = 1.0
+        elif from_s >= k * step:  # from_s in step k too (the index's 1e-9 slack: the next case)
+            a0 = rho ** ((start_s - from_s) / lag)
         else:  # as coefficient() gives it, its usual cases inlined
             k1 = int(from_s / step + 1e-9)
             if k1 == k:
@@ -191,7 +192,10 @@ class LinkDopplerTrack:
         a = rho ** (spacing_s / lag)
         if n <= 1 or spacing_s <= 0:
             return n, n, a0, a, 0.0, 0.0
-        last_k = int((start_s + spacing_s * (n - 1)) / step + 1e-9)
+        last_s = start_s + spacing_s * (n - 1)
+        if last_s < (k + 0.999999) * step:  # surely in step k (the index's slack is 1e-9 steps)
+            return n, n, a0, a, 0.0, 0.0
+        last_k = int(last_s / step + 1e-9)
         if last_k == k:
             return n, n, a0, a, 0.0, 0.0
         # the Doppler changes inside: the run in step k, then the run in the next step held

@@ -34,7 +34,10 @@ from semnet.channels.processes.doppler import (
     two_end_coherence_time_s,
 )
 from semnet.channels.processes.doppler_track import DopplerTrack
-from semnet.channels.processes.gauss_markov import GaussMarkovScatter, TrackedGaussMarkovScatter
+from semnet.channels.processes.gauss_markov import (
+    GaussMarkovScatter,
+    TrackedGaussMarkovScatter,
+)
 from semnet.channels.processes.jakes import JakesScatter, TrackedJakesScatter
 from semnet.registry import time_correlations
 from semnet.seeding import numpy_rng
