@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from semnet.channels.processes.doppler_track import stretch_coefficients
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - the numpy path serves
@@ -36,14 +38,22 @@ _LOG_RANGE = 8.0 * math.log(10.0)  # as semnet.channels.processes.gauss_markov
 
 
 def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_s, t0, spacing, threshold,
-              remaining, fails, rounds, out_g, count, a_cross, a2):
+              remaining, fails, rounds, out_g, rho_steps, full_steps, lag_s, from_s):
     """Walk ``n = len(w) // 2`` attempts; returns (used, remaining, fails, lost, first
     attempt's power x SNR). ``out_g`` (complex, length n) receives the scatter.
 
-    The scatter's coefficient is ``a`` between the first ``count`` attempts, ``a_cross``
-    from attempt ``count - 1`` to ``count`` and ``a2`` between the rest (a trajectory's
-    Doppler changes at a mobility step; ``count = n``: one coefficient)."""
+    The scatter's coefficient is ``a`` between all attempts and ``a0`` from the state, or,
+    when ``rho_steps`` is not empty (a Doppler that follows the trajectories), those of
+    :func:`~semnet.channels.processes.doppler_track.stretch_coefficients` from the state at
+    ``from_s``: ``a`` between the first ``count`` attempts, ``a_cross`` from attempt
+    ``count - 1`` to ``count`` and ``a2`` between the rest (the caller keeps the stretch
+    within two mobility steps)."""
     n = w.size // 2
+    count = n
+    a_cross = 0.0
+    a2 = 0.0
+    if rho_steps.size > 0:
+        _used, count, a0, a, a_cross, a2 = _stretch(rho_steps, full_steps, step_s, lag_s, from_s, t0, spacing, n)
     half = math.sqrt(0.5)
     # x_j: the innovations (a stretch of peek_grid), x_0 carries the state
     f = math.sqrt(1.0 - a * a)
@@ -143,4 +153,5 @@ def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_
     return used, remaining, fails, lost, first
 
 
+_stretch = njit(cache=True, nogil=True)(stretch_coefficients) if njit is not None else None
 attempts = njit(cache=True, nogil=True)(_attempts) if njit is not None else None

@@ -39,7 +39,7 @@ import numpy as np
 
 from semnet.channels.processes.doppler import _J0_FIRST_ZERO, SPEED_OF_LIGHT_MPS
 
-__all__ = ["DopplerTrack", "LinkDopplerTrack"]
+__all__ = ["DopplerTrack", "LinkDopplerTrack", "stretch_coefficients"]
 
 
 class DopplerTrack:
@@ -116,113 +116,121 @@ class LinkDopplerTrack:
     """One link's Doppler over time: its Gauss–Markov coefficients and Jakes phases.
 
     Grid indices are ``max(floor(t / step_s + 1e-9), 0)``, as the mobility's. The link's
-    ``rho_k`` are kept in a list, step by step (packets read them many times each).
+    ``rho_k`` and ``rho_k^(step_s / T)`` are kept in arrays grown step by step
+    (:attr:`rho_steps`, :attr:`full_steps`; the compiled packet loop reads them too).
     """
 
-    __slots__ = ("_full", "_rhos", "ends", "lag_s", "step_s", "track")
+    __slots__ = ("_count", "ends", "full_steps", "lag_s", "rho_steps", "step_s", "track")
 
     def __init__(self, track: DopplerTrack, end_a: int, end_b: int):
         self.track = track
         self.ends = (int(end_a), int(end_b))
         self.step_s = track.step_s
         self.lag_s = track.lag_s
-        self._rhos: list[float] = []  # rho_k
-        self._full: list[float] = []  # rho_k^(step_s / T): the coefficient over all of step k
+        self.rho_steps = np.ones(0)  # rho_k (rows 0.._count-1 set)
+        self.full_steps = np.ones(0)  # rho_k^(step_s / T): the coefficient over all of step k
+        self._count = 0
 
     def index(self, t_s: float) -> int:
         return max(0, int(t_s / self.step_s + 1e-9))  # int() is the floor here: negatives clamp to 0 either way
 
+    def ensure(self, k: int) -> None:
+        """Set the rows up to step ``k`` (the arrays may be replaced: read them after)."""
+        if k < self._count:
+            return
+        track, (a, b) = self.track, self.ends
+        if k >= track._count:
+            track._grow(k)
+        if k >= self.rho_steps.size:
+            rows = max(16, 2 * (k + 1))
+            for name in ("rho_steps", "full_steps"):
+                grown = np.ones(rows)
+                grown[: self._count] = getattr(self, name)[: self._count]
+                setattr(self, name, grown)
+        power = self.step_s / self.lag_s
+        for i in range(self._count, k + 1):
+            value = float(track._rho[i, a] * track._rho[i, b])
+            self.rho_steps[i] = value
+            self.full_steps[i] = value ** power
+        self._count = k + 1
+
     def rho(self, k: int) -> float:
         """The link's one-lag correlation ``rho_k = J0(2 pi f_a,k T) J0(2 pi f_b,k T)`` in step ``k``."""
-        rhos = self._rhos
-        if k >= len(rhos):
-            track, (a, b) = self.track, self.ends
-            if k >= track._count:
-                track._grow(k)
-            power = self.step_s / self.lag_s
-            for i in range(len(rhos), k + 1):
-                value = float(track._rho[i, a] * track._rho[i, b])
-                rhos.append(value)
-                self._full.append(value ** power)
-        return rhos[k]
+        self.ensure(k)
+        return float(self.rho_steps[k])
 
     def coefficient(self, from_s: float, to_s: float) -> float:
         """Correlation of the Gauss–Markov scatter between ``from_s <= to_s``:
-        ``prod_k rho_k^(overlap_k / T)``."""
-        if not to_s > from_s:
-            return 1.0
-        step, lag = self.step_s, self.lag_s
-        k1, k2 = max(int(from_s / step + 1e-9), 0), max(int(to_s / step + 1e-9), 0)
-        if k1 == k2:
-            return self.rho(k1) ** ((to_s - from_s) / lag)
-        head = self.rho(k1) ** (max((k1 + 1) * step - from_s, 0.0) / lag)
-        tail = self.rho(k2) ** (max(to_s - k2 * step, 0.0) / lag)
-        if k2 == k1 + 1:
-            return head * tail
-        return head * math.prod(self._full[k1 + 1:k2]) * tail
+        ``prod_k rho_k^(overlap_k / T)`` (the ``a0`` of :func:`stretch_coefficients`)."""
+        return self.stretch(from_s, to_s, 0.0, 1)[2]
 
     def stretch(self, from_s: float, start_s: float, spacing_s: float, n: int):
-        """``(used, count, a0, a, a_cross, a2)`` for the times ``t_j = start_s + j * spacing_s``,
-        ``j < n``, read after the state at ``from_s``: ``a0`` leads from ``from_s`` to
-        ``start_s``; the first ``count`` times lie in the grid step of ``start_s`` (the
-        coefficient between neighbours: ``a``); the next ones up to ``used <= n`` in the
-        following step that holds one (``a2``), ``a_cross`` leading from ``t_(count-1)`` to
-        ``t_count``. ``count == used``: one piece (``a_cross``, ``a2`` unused).
-
-        Every packet stretch of the simulator comes here: indices and ``rho`` are inlined.
-        """
-        step, lag = self.step_s, self.lag_s
-        k = int(start_s / step + 1e-9)  # times are >= 0: int() is the floor
-        rhos = self._rhos
-        rho = rhos[k] if k < len(rhos) else self.rho(k)
-        if not start_s > from_s:
-            a0 = 1.0
-        elif from_s >= k * step:  # from_s in step k too (the index's 1e-9 slack: the next case)
-            a0 = rho ** ((start_s - from_s) / lag)
-        else:  # as coefficient() gives it, its usual cases inlined
-            k1 = int(from_s / step + 1e-9)
-            if k1 == k:
-                a0 = rho ** ((start_s - from_s) / lag)
-            elif k1 == k - 1:
-                bound_s = k * step
-                # an index holds times up to 1e-9 steps before its start: no negative powers of 0
-                a0 = rhos[k1] ** ((bound_s - from_s) / lag) * rho ** (max(start_s - bound_s, 0.0) / lag)
-            else:
-                a0 = self.coefficient(from_s, start_s)
-        a = rho ** (spacing_s / lag)
-        if n <= 1 or spacing_s <= 0:
-            return n, n, a0, a, 0.0, 0.0
-        last_s = start_s + spacing_s * (n - 1)
-        if last_s < (k + 0.999999) * step:  # surely in step k (the index's slack is 1e-9 steps)
-            return n, n, a0, a, 0.0, 0.0
-        last_k = int(last_s / step + 1e-9)
-        if last_k == k:
-            return n, n, a0, a, 0.0, 0.0
-        # the Doppler changes inside: the run in step k, then the run in the next step held
-        count = min(n - 1, int(((k + 1) * step - start_s) / spacing_s) + 1)
-        while count > 1 and int((start_s + spacing_s * (count - 1)) / step + 1e-9) != k:
-            count -= 1
-        while count < n and int((start_s + spacing_s * count) / step + 1e-9) == k:
-            count += 1
-        cross_s = start_s + spacing_s * count
-        k2 = int(cross_s / step + 1e-9)
-        rho2 = rhos[k2] if k2 < len(rhos) else self.rho(k2)
-        used = n
-        if last_k != k2:  # a third step: this stretch stops before it
-            used = min(n - 1, count + int(((k2 + 1) * step - cross_s) / spacing_s) + 1)
-            while used > count + 1 and int((start_s + spacing_s * (used - 1)) / step + 1e-9) != k2:
-                used -= 1
-            while used < n and int((start_s + spacing_s * used) / step + 1e-9) == k2:
-                used += 1
-        before_s = cross_s - spacing_s
-        if k2 == k + 1:  # the usual crossing: the rest of step k, then the start of k2
-            bound_s = k2 * step
-            a_cross = rho ** ((bound_s - before_s) / lag) * rho2 ** (max(cross_s - bound_s, 0.0) / lag)
-        else:
-            a_cross = self.coefficient(before_s, cross_s)
-        return used, count, a0, a, a_cross, rho2 ** (spacing_s / lag)
+        """:func:`stretch_coefficients` of this link."""
+        self.ensure(self.index(start_s + spacing_s * (n - 1) if n > 1 and spacing_s > 0 else start_s))
+        return stretch_coefficients(self.rho_steps, self.full_steps, self.step_s, self.lag_s, from_s, start_s,
+                                    spacing_s, n)
 
     def cycles(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(``Phi_a(t)``, ``Phi_b(t)``): each end's accumulated Doppler cycles at ``times_s``."""
         a, b = self.ends
         return self.track.cycles(a, times_s), self.track.cycles(b, times_s)
+
+
+def stretch_coefficients(rho_steps, full_steps, step_s: float, lag_s: float, from_s: float, start_s: float,
+                         spacing_s: float, n: int):
+    """``(used, count, a0, a, a_cross, a2)`` of a link's Gauss–Markov scatter for the times
+    ``t_j = start_s + j * spacing_s``, ``j < n``, read after its state at ``from_s``:
+
+    - ``a0``: the coefficient from ``from_s`` to ``start_s``, ``prod_k rho_k^(overlap_k / T)``;
+    - ``a``: between neighbours among the first ``count`` times, those in the grid step of
+      ``start_s``;
+    - ``a_cross``: from ``t_(count-1)`` to ``t_count``, and ``a2``: between neighbours among
+      the next ones up to ``used <= n``, those in the step of ``t_count``
+      (``count == used``: one piece; ``a_cross``, ``a2`` unused).
+
+    ``rho_steps[k]`` is the link's ``rho_k`` and ``full_steps[k]`` its ``rho_k^(step_s / T)``,
+    set for every step up to that of ``t_(n-1)``. Plain scalar arithmetic: the compiled
+    packet loop (:mod:`semnet.net.arq_compiled`) compiles this very function, so both
+    loops get the same bits.
+    """
+    # a0: one step, or the rest of the first step, whole steps, the start of the last
+    k = int(start_s / step_s + 1e-9)  # times are >= 0: int() is the floor
+    rho = float(rho_steps[k])
+    a0 = 1.0
+    if start_s > from_s:
+        k1 = int(from_s / step_s + 1e-9)
+        if k1 == k:
+            a0 = rho ** ((start_s - from_s) / lag_s)
+        else:  # an index holds times up to 1e-9 steps before its start: no negative powers of 0
+            a0 = float(rho_steps[k1]) ** (max((k1 + 1) * step_s - from_s, 0.0) / lag_s)
+            for i in range(k1 + 1, k):
+                a0 = a0 * float(full_steps[i])
+            a0 = a0 * rho ** (max(start_s - k * step_s, 0.0) / lag_s)
+    a = rho ** (spacing_s / lag_s)
+    if n <= 1 or spacing_s <= 0:
+        return n, n, a0, a, 0.0, 0.0
+    last_k = int((start_s + spacing_s * (n - 1)) / step_s + 1e-9)
+    if last_k == k:
+        return n, n, a0, a, 0.0, 0.0
+    # the Doppler changes inside: the run in step k, then the run in the next step held
+    count = min(n - 1, int(((k + 1) * step_s - start_s) / spacing_s) + 1)
+    while count > 1 and int((start_s + spacing_s * (count - 1)) / step_s + 1e-9) != k:
+        count -= 1
+    while count < n and int((start_s + spacing_s * count) / step_s + 1e-9) == k:
+        count += 1
+    cross_s = start_s + spacing_s * count
+    k2 = int(cross_s / step_s + 1e-9)
+    rho2 = float(rho_steps[k2])
+    used = n
+    if last_k != k2:  # a third step: this stretch stops before it
+        used = min(n - 1, count + int(((k2 + 1) * step_s - cross_s) / spacing_s) + 1)
+        while used > count + 1 and int((start_s + spacing_s * (used - 1)) / step_s + 1e-9) != k2:
+            used -= 1
+        while used < n and int((start_s + spacing_s * used) / step_s + 1e-9) == k2:
+            used += 1
+    before_s = cross_s - spacing_s
+    a_cross = rho ** (max((k + 1) * step_s - before_s, 0.0) / lag_s)
+    for i in range(k + 1, k2):
+        a_cross = a_cross * float(full_steps[i])
+    a_cross = a_cross * rho2 ** (max(cross_s - k2 * step_s, 0.0) / lag_s)
+    return used, count, a0, a, a_cross, rho2 ** (spacing_s / lag_s)

@@ -47,6 +47,8 @@ class GaussMarkovScatter:
     (the unused draws are discarded, which leaves the law unchanged).
     """
 
+    track = None  # a Doppler that follows the trajectories: TrackedGaussMarkovScatter
+
     def __init__(self, rho: float, step_s: float, rng: np.random.Generator, start_s: float = 0.0):
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"rho must be in [0, 1], got {rho!r}")
