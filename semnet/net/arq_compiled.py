@@ -9,7 +9,10 @@ at the attempt's time) and walks the attempts for the packets' ends.
 
 A stretch may hold two pieces (the link's Doppler follows a trajectory and changes at a
 mobility step inside it): the recursion then runs on each with its own coefficient, as
-:meth:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter.peek_grid` does.
+:meth:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter.peek_grid` does, the
+coefficients from the link's ``rho`` per step by
+:func:`~semnet.channels.processes.doppler_track.stretch_coefficients`, compiled here and
+run as plain Python by the numpy path.
 
 It repeats the numpy path's arithmetic operation for operation — the AR(1) recursion
 as ``a^j * cumsum(x / a^j)`` in chunks with ``a^j`` a running product, a complex

@@ -223,13 +223,16 @@ def test_doppler_speed_defaults_to_mean_and_bad_values_are_one_line(tmp_path, ca
     assert validate(exchange_scenario()).links.channel.doppler_speed == "mean"
     cases = [
         ({"doppler_speed": "current"}, "links.channel.doppler_speed"),
-        ({"doppler_speed": "trajectory", "speed_mps": 3.0},
+        ({"doppler_speed": "trajectory", "speed_mps": 3.0, "time_correlation": "jakes"},
          "links.channel.speed_mps = 3.0: is one Doppler speed for every user"),
+        ({"doppler_speed": "trajectory"}, "links.channel.doppler_speed = 'trajectory': applies to a time "
+                                          "correlation with memory"),
     ]
     for channel, expected in cases:
         raw = with_key(exchange_scenario(), "links.channel", channel)
         with pytest.raises(ScenarioError) as info:
-            validate(raw)
+            scenario = validate(raw)
+            build_network(scenario.topology, scenario.links, scenario.seed)
         assert expected in str(info.value)
         path = tmp_path / "bad.yaml"
         path.write_text(yaml.safe_dump(raw))
