@@ -25,8 +25,8 @@ from semnet.net.network import build_network
 from semnet.scenario import validate
 from semnet.scenario.schema import ChannelSpec, LinksSpec, MobilitySpec, RateSpec
 from semnet.scenario.topology import topology_spec
-from semnet.sim import Message, Simulator, Task
 from tests.cli.conftest import exchange_scenario, with_key
+from tests.net.message_rounds import play_message_rounds
 
 CARRIER_HZ = 2.4e9
 LAG_S = 1e-3  # the Gauss–Markov T
@@ -174,16 +174,7 @@ def _network(doppler_speed: str, correlation: str = "gauss_markov", fading: str 
 
 
 def _play(net, rounds: int = 10):
-    records = []
-    speeds = {u: 100.0 for u in net.users} | {net.aggregator: 100.0}
-    sim = Simulator(net, seed=0, compute_speed=speeds, sink=records.append)
-    sizes = [100_000, 3000, 50_000, 1499, 200_000, 7000, 20000, 1, 100_000, 60_000, 12000, 24001]
-    tasks = [Task(key=link, node=link[0], uploads=(Message(*link, "model", 8 * b),))
-             for link, b in zip(net.image_links(), sizes)]
-    for r in range(rounds):
-        sim.label = {"round": r}
-        sim.play_round(tasks)
-    return records, sim
+    return play_message_rounds(net, rounds)
 
 
 @pytest.mark.parametrize("fading", ["rayleigh", "rician"])
@@ -225,8 +216,8 @@ def test_doppler_speed_defaults_to_mean_and_bad_values_are_one_line(tmp_path, ca
         ({"doppler_speed": "current"}, "links.channel.doppler_speed"),
         ({"doppler_speed": "trajectory", "speed_mps": 3.0, "time_correlation": "jakes"},
          "links.channel.speed_mps = 3.0: is one Doppler speed for every user"),
-        ({"doppler_speed": "trajectory"}, "links.channel.doppler_speed = 'trajectory': applies to a time "
-                                          "correlation with memory"),
+        ({"doppler_speed": "trajectory"},
+         "links.channel.doppler_speed = 'trajectory': applies to a time correlation with memory"),
     ]
     for channel, expected in cases:
         raw = with_key(exchange_scenario(), "links.channel", channel)
