@@ -22,6 +22,8 @@ Each size runs in these modes:
                     rho = J0(2 pi f_D T), f_D from the mean speed at 2.4 GHz),
                     Shannon-rate packets whose attempts read h at their own time
                     (``semnet.net.arq``), no sink
+``mobile+gm+trajectory`` the same with ``links.channel.doppler_speed: trajectory``:
+                    each link's rho follows its ends' speeds step by step
 
 Columns: message events, wall and CPU seconds of the simulation loop (best of
 ``--repeat`` passes), events per wall second, CPU microseconds per event and its
@@ -54,9 +56,10 @@ from semnet.sim import Message, Simulator, Task
 
 AREA_M = 1000.0
 MESSAGE_BYTES = 100_000
-MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm")
+MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm", "mobile+gm+trajectory")
 SHANNON = {"shannon+rayleigh": "static, compiled", "shannon+rayleigh/numpy": "static, numpy reference",
-           "mobile+gm": "moving (Gauss-Markov), compiled"}
+           "mobile+gm": "moving (Gauss-Markov), compiled",
+           "mobile+gm+trajectory": "moving, trajectory Doppler, compiled"}
 
 
 def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> float:
@@ -77,14 +80,16 @@ def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> 
 
 
 def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network:
-    mobility = MobilitySpec(model="random_waypoint", speed_mps=(1.0, 3.0)) if mode == "mobile+gm" else MobilitySpec()
+    mobile = mode.startswith("mobile+gm")
+    mobility = MobilitySpec(model="random_waypoint", speed_mps=(1.0, 3.0)) if mobile else MobilitySpec()
     topology = topology_spec(
         kind="random_geometric", num_users=num_users, area_m=AREA_M,
         radius_m=radius_for_degree(num_users, degree), mobility=mobility,
     )
-    if mode == "mobile+gm":
+    if mobile:
+        doppler = "trajectory" if mode.endswith("+trajectory") else "mean"
         links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4),
-                          channel=ChannelSpec(time_correlation="gauss_markov", carrier_hz=2.4e9))
+                          channel=ChannelSpec(time_correlation="gauss_markov", carrier_hz=2.4e9, doppler_speed=doppler))
     elif mode.startswith("shannon"):
         # 10 dB everywhere: ~21% of packet attempts fail, ~2.5% of messages are lost
         links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4))

@@ -41,7 +41,8 @@ def run_energy(scenario: Scenario, network: Network, ledger: UsageLedger, summar
 def channel_summary(network: Network, sims: list[Simulator]) -> dict:
     """The channel over time: its process, and per image link the realised SNR of the
     messages it carried (mean, 5th percentile, in dB), its two ends' Doppler shifts and
-    its coherence time (a user-to-user link has two moving ends, an uplink one)."""
+    its coherence time (a user-to-user link has two moving ends, an uplink one; with
+    ``doppler_speed: trajectory``, at each end's time-average shift)."""
     process = network.channel
     realised: dict = {}
     for simulator in sims:
@@ -61,7 +62,7 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
             "doppler_hz": [round(f, 6) for f in process.ends_doppler_hz((i, j))],
             "coherence_time_s": round(link_coherence, 6) if np.isfinite(link_coherence) else None,
         })
-    return {
+    summary = {
         "time_correlation": process.time_correlation,
         "doppler_hz": round(process.doppler_hz, 6),
         "coherence_time_s": round(coherence, 6) if np.isfinite(coherence) else None,
@@ -70,6 +71,9 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
         "comparison_step_s": process.comparison_step_s,
         "links": per_link,
     }
+    if process.doppler_speed != "mean":  # links[].doppler_hz: each end's time average (earlier runs keep their keys)
+        summary["doppler_speed"] = process.doppler_speed
+    return summary
 
 
 def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome, wall_s: float,

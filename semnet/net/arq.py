@@ -63,6 +63,7 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
         while remaining > 0:
             # enough attempts for the expected outages, at most what the packets may need
             n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
+            n = link.grid_count(state[0], spacing, n)  # at most one change of Doppler in a stretch
             g, h = link.peek_grid(state[0], spacing, n)
             power = h.real * h.real + h.imag * h.imag
             if static:
@@ -105,19 +106,30 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
     :func:`plan_over_time` does with numpy: the same draws in the same chunks, the same
     arithmetic (this is the simulator's hottest loop: locals, no helpers)."""
     scatter, large = link.scatter, link.process.large
-    rho, step_s, rng = scatter.rho, scatter.step_s, scatter.rng
+    rng, stretch, track = scatter.rng, scatter.grid_stretch, scatter.track
     grid_s, li = large.step_s, link.li
     c0, c1 = gain
     column = _NO_COLUMN
+    rho_steps = full_steps = _NO_COLUMN
+    lag_s = scatter.step_s
     for count, spacing in groups:
-        a = rho ** (spacing / step_s)
         remaining, fails = count, 0
         while remaining > 0:
             n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
             t0 = state[0]
             if t0 < scatter.t_s - 1e-12:
                 raise ValueError(f"times must be non-decreasing from {scatter.t_s!r} s, got {t0!r}")
-            a0 = rho ** (max(t0 - scatter.t_s, 0.0) / step_s)
+            if track is None:  # one rho for all time
+                n, _, a0, a, _, _ = stretch(t0, spacing, n)
+            else:  # a trajectory's Doppler: the compiled loop reads the link's rho per step
+                a0 = a = 0.0
+                first_k = int(t0 / grid_s + 1e-9)
+                last_k = int((t0 + spacing * (n - 1)) / grid_s + 1e-9)
+                if last_k - first_k > 1:  # three steps or more: up to the end of the second
+                    n = stretch(t0, spacing, n)[0]
+                    last_k = int((t0 + spacing * (n - 1)) / grid_s + 1e-9)
+                track.ensure(last_k)
+                rho_steps, full_steps = track.rho_steps, track.full_steps
             w = rng.standard_normal(2 * n)
             if not static:
                 last_row = max(int(math.floor((t0 + spacing * (n - 1)) / grid_s + 1e-9)), 0)
@@ -126,7 +138,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
             g = np.empty(n, dtype=complex)
             used, remaining, fails, lost, first = attempts(
                 w, scatter.g.real, scatter.g.imag, a0, a, c0, c1, True, snr0, column, grid_s, t0, spacing,
-                threshold, remaining, fails, rounds, g)
+                threshold, remaining, fails, rounds, g, rho_steps, full_steps, lag_s, scatter.t_s)
             if state[3] is None:
                 link.remember(t0, g[0])
                 state[3] = 10.0 * math.log10(max(first, 1e-300))

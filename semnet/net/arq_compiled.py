@@ -7,6 +7,13 @@ gain ``h = c0 + c1 g`` (Rayleigh: 0, 1; Rician: its line of sight and scatter
 weights), each attempt's SNR (fixed, or read from the large-scale table's linear SNR
 at the attempt's time) and walks the attempts for the packets' ends.
 
+A stretch may hold two pieces (the link's Doppler follows a trajectory and changes at a
+mobility step inside it): the recursion then runs on each with its own coefficient, as
+:meth:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter.peek_grid` does, the
+coefficients from the link's ``rho`` per step by
+:func:`~semnet.channels.processes.doppler_track.stretch_coefficients`, compiled here and
+run as plain Python by the numpy path.
+
 It repeats the numpy path's arithmetic operation for operation — the AR(1) recursion
 as ``a^j * cumsum(x / a^j)`` in chunks with ``a^j`` a running product, a complex
 divided by a real as numpy does it (times the reciprocal) — so both paths give the
@@ -23,6 +30,8 @@ import math
 
 import numpy as np
 
+from semnet.channels.processes.doppler_track import stretch_coefficients
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - the numpy path serves
@@ -32,10 +41,22 @@ _LOG_RANGE = 8.0 * math.log(10.0)  # as semnet.channels.processes.gauss_markov
 
 
 def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_s, t0, spacing, threshold,
-              remaining, fails, rounds, out_g):
+              remaining, fails, rounds, out_g, rho_steps, full_steps, lag_s, from_s):
     """Walk ``n = len(w) // 2`` attempts; returns (used, remaining, fails, lost, first
-    attempt's power x SNR). ``out_g`` (complex, length n) receives the scatter."""
+    attempt's power x SNR). ``out_g`` (complex, length n) receives the scatter.
+
+    The scatter's coefficient is ``a`` between all attempts and ``a0`` from the state, or,
+    when ``rho_steps`` is not empty (a Doppler that follows the trajectories), those of
+    :func:`~semnet.channels.processes.doppler_track.stretch_coefficients` from the state at
+    ``from_s``: ``a`` between the first ``count`` attempts, ``a_cross`` from attempt
+    ``count - 1`` to ``count`` and ``a2`` between the rest (the caller keeps the stretch
+    within two mobility steps)."""
     n = w.size // 2
+    count = n
+    a_cross = 0.0
+    a2 = 0.0
+    if rho_steps.size > 0:
+        _used, count, a0, a, a_cross, a2 = _stretch(rho_steps, full_steps, step_s, lag_s, from_s, t0, spacing, n)
     half = math.sqrt(0.5)
     # x_j: the innovations (a stretch of peek_grid), x_0 carries the state
     f = math.sqrt(1.0 - a * a)
@@ -50,40 +71,57 @@ def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_
         if j == 0:
             x_re[0] = a0 * g_re + f0 * wr
             x_im[0] = a0 * g_im + f0 * wi
-    # the AR(1) recursion y_j = a y_{j-1} + x_j as numpy's _ar1 computes it
-    if n == 1 or a == 0.0:
-        for j in range(n):
-            out_g[j] = complex(x_re[j], x_im[j])
-    else:
-        if a >= 1.0:
-            m = n
+    if count < n:  # the second piece's innovations; its first one is completed below
+        f2 = math.sqrt(1.0 - a2 * a2)
+        for j in range(count + 1, n):
+            x_re[j] = w[j] * half * f2
+            x_im[j] = w[n + j] * half * f2
+    # the AR(1) recursion y_j = a y_{j-1} + x_j as numpy's _ar1 computes it, piece by piece
+    begin = 0
+    end = count
+    piece_a = a
+    while begin < n:
+        if begin > 0:  # the crossing: x_c = a_cross y_{c-1} + sqrt(1 - a_cross^2) w_c
+            fc = math.sqrt(1.0 - a_cross * a_cross)
+            x_re[begin] = a_cross * out_g[begin - 1].real + fc * (w[begin] * half)
+            x_im[begin] = a_cross * out_g[begin - 1].imag + fc * (w[n + begin] * half)
+        size = end - begin
+        if size == 1 or piece_a == 0.0:
+            for j in range(begin, end):
+                out_g[j] = complex(x_re[j], x_im[j])
         else:
-            m = max(1, min(n, int(_LOG_RANGE / -math.log(a))))
-        powers = np.empty(m)
-        running = 1.0
-        for k in range(m):  # a^k as numpy's _ar1 forms it: a running product
-            powers[k] = running
-            running = running * a
-        carry_re = 0.0
-        carry_im = 0.0
-        start = 0
-        while start < n:
-            stop = min(start + m, n)
-            acc_re = 0.0
-            acc_im = 0.0
-            add_re = a * carry_re
-            add_im = a * carry_im
-            for j in range(start, stop):
-                p = powers[j - start]
-                scale = 1.0 / p
-                acc_re = acc_re + x_re[j] * scale
-                acc_im = acc_im + x_im[j] * scale
-                y_re = p * (acc_re + add_re)
-                y_im = p * (acc_im + add_im)
-                out_g[j] = complex(y_re, y_im)
-            carry_re = out_g[stop - 1].real
-            carry_im = out_g[stop - 1].imag
-            start = stop
+            if piece_a >= 1.0:
+                m = size
+            else:
+                m = max(1, min(size, int(_LOG_RANGE / -math.log(piece_a))))
+            powers = np.empty(m)
+            running = 1.0
+            for k in range(m):  # a^k as numpy's _ar1 forms it: a running product
+                powers[k] = running
+                running = running * piece_a
+            carry_re = 0.0
+            carry_im = 0.0
+            start = begin
+            while start < end:
+                stop = min(start + m, end)
+                acc_re = 0.0
+                acc_im = 0.0
+                add_re = piece_a * carry_re
+                add_im = piece_a * carry_im
+                for j in range(start, stop):
+                    p = powers[j - start]
+                    scale = 1.0 / p
+                    acc_re = acc_re + x_re[j] * scale
+                    acc_im = acc_im + x_im[j] * scale
+                    y_re = p * (acc_re + add_re)
+                    y_im = p * (acc_im + add_im)
+                    out_g[j] = complex(y_re, y_im)
+                carry_re = out_g[stop - 1].real
+                carry_im = out_g[stop - 1].imag
+                start = stop
+        begin = end
+        end = n
+        piece_a = a2
     # attempts: success when |h|^2 snr >= threshold; a packet ends at a success, or lost
     # after `rounds` failures in a row
     used = 0
@@ -118,4 +156,5 @@ def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_
     return used, remaining, fails, lost, first
 
 
+_stretch = njit(cache=True, nogil=True)(stretch_coefficients) if njit is not None else None
 attempts = njit(cache=True, nogil=True)(_attempts) if njit is not None else None

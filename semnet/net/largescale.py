@@ -106,6 +106,11 @@ class LargeScale:
         """Whether link ``key`` has the (fixed) aggregator at one end."""
         return bool(self._to_agg[self.index[key]])
 
+    def node_ends(self, key) -> tuple[int, int]:
+        """Link ``key``'s two ends as node indices: users ``0..n-1``, the aggregator ``n``."""
+        i = self.index[key]
+        return int(self._src[i]), int(self._dst[i])
+
     def row(self, k: int) -> np.ndarray:
         """Large-scale SNR in dB of every link at grid point ``k`` (read-only)."""
         if self.static:

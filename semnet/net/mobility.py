@@ -93,6 +93,7 @@ class Mobility:
         self.rng = rng
         start = np.clip(np.asarray(initial_m, dtype=float).reshape(-1, 2), 0.0, self.area_m)
         self._track = [start]
+        self._travelled: list[np.ndarray] = []  # path length (m) of each user in step k
         self.n = start.shape[0]
         self._start()
 
@@ -109,8 +110,20 @@ class Mobility:
         if self.static:
             return self._track[0]
         while len(self._track) <= k:
-            self._track.append(self._step(self._track[-1]))
+            before = self._track[-1]
+            after = self._step(before)
+            self._track.append(after)
+            self._travelled.append(self._path_length_m(before, after))
         return self._track[k]
+
+    def speeds_mps(self, k: int) -> np.ndarray:
+        """Every user's speed (n,) over ``[t_k, t_{k+1})``: the path length it travelled
+        in that step over ``step_s`` (a turn, a pause or a wall inside the step averages
+        in). The Doppler shift of ``links.channel.doppler_speed: trajectory`` reads it."""
+        if self.static:
+            return np.zeros(self.n)
+        self.positions(k + 1)
+        return self._travelled[k] / self.step_s
 
     def position_at(self, t_s: float) -> np.ndarray:
         return self.positions(self.index(t_s))
@@ -121,6 +134,11 @@ class Mobility:
     def _step(self, pos: np.ndarray) -> np.ndarray:
         """Every user's position one grid step after ``pos``."""
         raise NotImplementedError(f"mobility {type(self).__qualname__} does not implement _step")
+
+    def _path_length_m(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """Path length of every user in the step just made; a model whose users may turn
+        inside a step (a waypoint, a wall) overrides it with what it walked."""
+        return np.hypot(*(after - before).T)
 
     def _uniform_points(self, n: int) -> np.ndarray:
         return self.rng.uniform(0.0, self.area_m, size=(n, 2))
@@ -170,6 +188,7 @@ class RandomWaypoint(Mobility):
     def _step(self, pos: np.ndarray) -> np.ndarray:
         pos = pos.copy()
         left = np.full(self.n, self.step_s)
+        self._walked_m = np.zeros(self.n)
         while True:
             active = left > 1e-12
             if not active.any():
@@ -188,12 +207,16 @@ class RandomWaypoint(Mobility):
             arrive = need <= avail
             frac = np.where(arrive, 1.0, avail / np.maximum(need, 1e-300))
             pos[moving] += delta * frac[:, None]
+            self._walked_m[moving] += dist * frac
             left[moving] = np.where(arrive, avail - need, 0.0)
             idx = np.flatnonzero(moving)[arrive]
             if idx.size:  # a new leg: destination, speed, pause
                 self._dest[idx] = self._uniform_points(idx.size)
                 self._speed[idx] = self.rng.uniform(self.v_min, self.v_max, idx.size)
                 self._pause_left[idx] = self.rng.uniform(self.pause[0], self.pause[1], idx.size)
+
+    def _path_length_m(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        return self._walked_m  # legs, turns at waypoints and pauses inside the step
 
 
 @mobilities.register("gauss_markov", "Gauss-Markov speed and direction, reflected off the walls")
@@ -227,3 +250,6 @@ class GaussMarkovMobility(Mobility):
                 mean_mirror = (math.pi - self._mean_dir[hit]) if axis == 0 else -self._mean_dir[hit]
                 self._dir[hit], self._mean_dir[hit] = mirror, mean_mirror
         return np.clip(new, 0.0, self.area_m)
+
+    def _path_length_m(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        return self.step_s * self._speed  # a reflection off a wall keeps the path length

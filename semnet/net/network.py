@@ -172,6 +172,12 @@ def build_network(topology, links, seed: int) -> Network:
         if not (graph.has_edge(src, dst) or tx.has_edge(src, dst)):
             raise ScenarioError(f"links.overrides: {src} -> {dst} is not a link of the topology")
 
+    if links.channel.doppler_speed == "trajectory" and time_correlations.get(links.channel.time_correlation).memoryless:
+        raise ScenarioError(
+            f"links.channel.doppler_speed = 'trajectory': applies to a time correlation with memory, but "
+            f"links.channel.time_correlation = {links.channel.time_correlation!r} draws every block afresh; "
+            "allowed here: doppler_speed mean, or time_correlation gauss_markov, jakes or a plugin's"
+        )
     pairs = set()
     for u, v in list(graph.edges()) + list(tx.edges()):
         pairs.add((u, v))

@@ -35,12 +35,26 @@ class ChannelSpec(_Spec):
     )
     carrier_hz: float = Field(2.4e9, gt=0, le=300e9, description="carrier frequency (Doppler, UMi path loss)")
     speed_mps: float | None = Field(None, ge=0, le=500, description="Doppler speed; None: the mobility's mean speed")
+    doppler_speed: Literal["mean", "trajectory"] = Field(
+        "mean", description="mean: every user fades at one speed (speed_mps or the mobility's mean); "
+        "trajectory: each user at its current speed on its trajectory, per mobility step"
+    )
     gauss_markov_step_s: float = Field(1e-3, gt=0, description="gauss_markov: lag T of rho = J0(2 pi f_D T)")
     jakes_sinusoids: int = Field(16, ge=1, le=4096, description="jakes: number of sinusoids")
     shadowing_std_db: float | None = Field(None, ge=0, le=30, description="None: the path-loss model's (0; UMi 4/7.82)")
     shadowing_decorrelation_m: float = Field(20.0, gt=0, description="Gudmundson decorrelation distance")
     comparison_states: int = Field(64, ge=1, le=100_000, description="channel states every method is scored on")
     comparison_step_s: float = Field(1.0, gt=0, description="their spacing in time")
+
+    @model_validator(mode="after")
+    def _check_doppler(self) -> "ChannelSpec":
+        if self.doppler_speed == "trajectory" and self.speed_mps is not None:
+            raise SpecValueError(
+                "speed_mps", self.speed_mps,
+                "is one Doppler speed for every user, while doppler_speed = 'trajectory' takes each user's own "
+                "speed from its trajectory; set speed_mps: null, or doppler_speed: mean",
+            )
+        return self
 
 
 class RateSpec(_Spec):

@@ -18,7 +18,7 @@ from semnet.net.network import LinkParams, build_network
 from semnet.net.rate import plan_transmission
 from semnet.scenario.schema import LinksSpec, RateSpec
 from semnet.scenario.topology import topology_spec
-from semnet.sim import Message, Simulator, Task
+from tests.net.message_rounds import play_message_rounds
 
 pytestmark = pytest.mark.skipif(block_fading_compiled.block_message is None,
                                 reason="numba is not installed: only the numpy loop runs")
@@ -136,15 +136,7 @@ def test_simulated_events_are_the_references_byte_for_byte(monkeypatch, fading):
         net = build_network(topology_spec(kind="ring", num_users=6, area_m=300.0),
                             LinksSpec(fading=fading, k_factor=3.0, rate=RateSpec(mode="shannon", backoff=0.8,
                                                                                  max_retries=1)), seed=1)
-        records = []
-        speeds = {u: 100.0 for u in net.users} | {net.aggregator: 100.0}
-        sim = Simulator(net, seed=0, compute_speed=speeds, sink=records.append)
-        sizes = [100_000, 3000, 50_000, 1499, 200_000, 7000, 20000, 1, 100_000, 60_000, 12000, 24001]
-        tasks = [Task(key=link, node=link[0], uploads=(Message(*link, "model", 8 * b),))
-                 for link, b in zip(net.image_links(), sizes)]
-        for r in range(15):
-            sim.label = {"round": r}
-            sim.play_round(tasks)
+        records, sim = play_message_rounds(net, 15)
         taken = [q.block is not None and q.block is not False for q in sim._queues.values() if q.used]
         monkeypatch.undo()
         return records, sim.state()["queues"], taken

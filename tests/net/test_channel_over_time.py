@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from semnet.net.arq import _scan
-from semnet.registry import mobilities
 from semnet.net.network import build_network
 from semnet.net.shadowing import shadowing_step
 from semnet.net.umi import umi_los_probability, umi_path_loss_db
+from semnet.registry import mobilities
 from semnet.scenario.schema import ChannelSpec, LinksSpec, MobilitySpec, RateSpec
 from semnet.scenario.topology import topology_spec
-from semnet.sim import Message, Simulator, Task
+from semnet.sim import Message, Simulator
+from tests.net.message_rounds import play_message_rounds
 
 
 def _sim(network, **kw):
@@ -262,15 +263,7 @@ def test_the_compiled_packet_loop_gives_the_numpy_loops_bits(monkeypatch, mobile
         links = LinksSpec(fading=fading, k_factor=3.0, rate=RateSpec(mode="shannon", backoff=0.8, max_retries=1),
                           channel=ChannelSpec(time_correlation="gauss_markov", gauss_markov_step_s=0.001,
                                               shadowing_std_db=4.0 if mobile else 0.0))
-        net = build_network(top, links, seed=1)
-        records = []
-        sim = _sim(net, sink=records.append)
-        sizes = [100_000, 3000, 50_000, 1499, 200_000, 7000, 20000, 1, 100_000, 60_000, 12000, 24001]
-        tasks = [Task(key=link, node=link[0], uploads=(Message(*link, "model", 8 * b),))
-                 for link, b in zip(net.image_links(), sizes)]
-        for r in range(15):
-            sim.label = {"round": r}
-            sim.play_round(tasks)
+        records, sim = play_message_rounds(build_network(top, links, seed=1), 15)
         monkeypatch.undo()
         return records, sim.state()["queues"]
 

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-__all__ = ["GaussMarkovScatter"]
+__all__ = ["GaussMarkovScatter", "TrackedGaussMarkovScatter"]
 
 
 class GaussMarkovScatter:
@@ -47,6 +47,8 @@ class GaussMarkovScatter:
     (the unused draws are discarded, which leaves the law unchanged).
     """
 
+    track = None  # a Doppler that follows the trajectories: TrackedGaussMarkovScatter
+
     def __init__(self, rho: float, step_s: float, rng: np.random.Generator, start_s: float = 0.0):
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"rho must be in [0, 1], got {rho!r}")
@@ -66,6 +68,20 @@ class GaussMarkovScatter:
         """``a = rho^(dt / T)`` element-wise (``0^0 = 1``: the same time, the same gain)."""
         return np.power(self.rho, np.asarray(dt_s, dtype=float) / self.step_s)
 
+    def _coefficients(self, times: np.ndarray) -> np.ndarray:
+        """The coefficient from the state's time to ``times[0]``, then between neighbours."""
+        steps = np.diff(times, prepend=self.t_s)
+        steps[0] = max(steps[0], 0.0)
+        return self._coefficient(steps)
+
+    def grid_stretch(self, start_s: float, spacing_s: float, n: int):
+        """``(used, count, a0, a, a_cross, a2)`` for the times ``t_j = start_s + j * spacing_s``,
+        ``j < n``: :meth:`peek_grid` reads the first ``used`` in one go, ``a0`` leading from
+        the state to ``t_0``, ``a`` between the first ``count``, ``a_cross`` from
+        ``t_(count-1)`` to ``t_count`` and ``a2`` between the rest (here one piece: ``rho``
+        never changes; a trajectory's Doppler changes on the mobility grid)."""
+        return n, n, self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s), self.rho ** (spacing_s / self.step_s), 0.0, 0.0
+
     def peek(self, times_s) -> np.ndarray:
         """``g`` at non-decreasing ``times_s`` (all ``>=`` the state's time); the state stays."""
         times = np.asarray(times_s, dtype=float).ravel()
@@ -74,9 +90,7 @@ class GaussMarkovScatter:
             return np.empty(0, dtype=complex)
         if times[0] < self.t_s - 1e-12 or (n > 1 and np.any(np.diff(times) < 0)):
             raise ValueError(f"times must be non-decreasing from {self.t_s!r} s, got {times[:4]!r}...")
-        steps = np.diff(times, prepend=self.t_s)
-        steps[0] = max(steps[0], 0.0)
-        a = self._coefficient(steps)
+        a = self._coefficients(times)
         x = self._cn(n) * np.sqrt(1.0 - a * a)
         x[0] += a[0] * self.g
         if n == 1:
@@ -95,12 +109,19 @@ class GaussMarkovScatter:
         back-to-back attempts), in a handful of array operations."""
         if start_s < self.t_s - 1e-12 or spacing_s < 0:
             raise ValueError(f"times must be non-decreasing from {self.t_s!r} s, got {start_s!r} + j * {spacing_s!r}")
-        a0 = self.rho ** (max(start_s - self.t_s, 0.0) / self.step_s)
-        a = self.rho ** (spacing_s / self.step_s)
+        used, count, a0, a, a_cross, a2 = self.grid_stretch(start_s, spacing_s, n)
+        if used < n:  # more than two pieces: one time at a time
+            return self.peek(start_s + spacing_s * np.arange(n))
         w = self._cn(n)
         x = w * math.sqrt(1.0 - a * a)
         x[0] = a0 * self.g + math.sqrt(1.0 - a0 * a0) * w[0]
-        return _ar1(x, a) if n > 1 else x
+        if count == n:
+            return _ar1(x, a) if n > 1 else x
+        # two pieces (semnet.net.arq_compiled repeats this arithmetic)
+        first = _ar1(x[:count], a) if count > 1 else x[:count]
+        rest = w[count:] * math.sqrt(1.0 - a2 * a2)
+        rest[0] = a_cross * first[-1] + math.sqrt(1.0 - a_cross * a_cross) * w[count]
+        return np.concatenate((first, _ar1(rest, a2) if rest.size > 1 else rest))
 
     def settle(self, t_s: float, g: complex) -> None:
         """Move the state to ``(t_s, g)``, a value :meth:`peek` returned."""
@@ -121,6 +142,29 @@ class GaussMarkovScatter:
         if values.size:
             self.settle(float(np.asarray(times_s, dtype=float).ravel()[-1]), values[-1])
         return values
+
+
+class TrackedGaussMarkovScatter(GaussMarkovScatter):
+    """The Gauss–Markov scatter of a link whose Doppler follows its ends' trajectories: the
+    coefficient between two times is the product of each grid step's ``rho_k^(overlap / T)``
+    (:class:`~semnet.channels.processes.doppler_track.LinkDopplerTrack`), so on a stretch of
+    constant speeds the process is the one-speed process of those speeds.
+
+    ``rho`` is the link's correlation in the grid step of the state's time when it was made
+    (reports); the coefficients read the track.
+    """
+
+    def __init__(self, track, rng: np.random.Generator, start_s: float = 0.0):
+        self.track = track
+        super().__init__(track.rho(track.index(start_s)), track.lag_s, rng, start_s=start_s)
+
+    def _coefficients(self, times: np.ndarray) -> np.ndarray:
+        coefficient = self.track.coefficient
+        before = np.concatenate(([self.t_s], times[:-1]))
+        return np.array([coefficient(s, t) for s, t in zip(before.tolist(), times.tolist())])
+
+    def grid_stretch(self, start_s: float, spacing_s: float, n: int):
+        return self.track.stretch(self.t_s, start_s, spacing_s, n)
 
 
 # a^-m stays below 1e8 within a chunk, so the cumulative sum loses at most ~1e-8 (relative)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-__all__ = ["JakesScatter"]
+__all__ = ["JakesScatter", "TrackedJakesScatter"]
 
 
 class JakesScatter:
@@ -74,5 +74,37 @@ class JakesScatter:
 
     def settle(self, t_s: float, g: complex) -> None:
         """No state: a no-op (the interface of :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
+
+    at = peek
+
+
+class TrackedJakesScatter(JakesScatter):
+    """The Jakes scatter of a link whose Doppler follows its ends' trajectories: path ``m``'s
+    phase is ``2 pi (cos(alpha_m) Phi_a(t) + cos(beta_m) Phi_b(t)) + phi_m``, with ``Phi``
+    each end's accumulated Doppler cycles
+    (:class:`~semnet.channels.processes.doppler_track.LinkDopplerTrack`); at constant
+    speeds it is :class:`JakesScatter` at those speeds' shifts.
+
+    ``both_move``: the other end is a user (it may move), so each path also leaves at an
+    angle ``beta_m`` of its own (drawn after the arrival angles and phases, as in
+    :class:`JakesScatter`); False for a link to the aggregator.
+    """
+
+    def __init__(self, track, sinusoids: int, rng: np.random.Generator, both_move: bool):
+        if sinusoids < 1:
+            raise ValueError(f"sinusoids must be >= 1, got {sinusoids!r}")
+        self.track = track
+        self.cos_arrival = np.cos(rng.uniform(0.0, 2.0 * math.pi, sinusoids))
+        self.phases = rng.uniform(0.0, 2.0 * math.pi, sinusoids)
+        self.cos_departure = (np.cos(rng.uniform(0.0, 2.0 * math.pi, sinusoids)) if both_move
+                              else np.zeros(sinusoids))
+        self.scale = 1.0 / math.sqrt(sinusoids)
+
+    def peek(self, times_s) -> np.ndarray:
+        times = np.asarray(times_s, dtype=float).ravel()
+        cycles_a, cycles_b = self.track.cycles(times)
+        phase = 2.0 * math.pi * (np.multiply.outer(cycles_a, self.cos_arrival)
+                                 + np.multiply.outer(cycles_b, self.cos_departure)) + self.phases
+        return self.scale * np.exp(1j * phase).sum(axis=1)
 
     at = peek

@@ -33,8 +33,12 @@ from semnet.channels.processes.doppler import (
     gauss_markov_rho,
     two_end_coherence_time_s,
 )
-from semnet.channels.processes.gauss_markov import GaussMarkovScatter
-from semnet.channels.processes.jakes import JakesScatter
+from semnet.channels.processes.doppler_track import DopplerTrack
+from semnet.channels.processes.gauss_markov import (
+    GaussMarkovScatter,
+    TrackedGaussMarkovScatter,
+)
+from semnet.channels.processes.jakes import JakesScatter, TrackedJakesScatter
 from semnet.registry import time_correlations
 from semnet.seeding import numpy_rng
 
@@ -46,14 +50,15 @@ class TimeCorrelation:
 
     ``memoryless``: blocks are independent (no Doppler needed; any fading law serves).
     Methods get the :class:`ChannelProcess` (its Doppler shift, ``step_s``, ``sinusoids``
-    and each link's two ends' Doppler shifts).
+    and each link's two ends' Doppler shifts, or with ``doppler_speed: trajectory`` the
+    link's :meth:`ChannelProcess.link_track`).
     """
 
     memoryless: bool = False
 
     def scatter(self, process: "ChannelProcess", key, rng: np.random.Generator, start_s: float):
         """A new scatter process of link ``key`` (``at``, ``peek``, ``peek_grid``, ``settle``,
-        ``state``, ``load_state``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
+        ``state``, ``load_state``, optionally ``grid_stretch``: see :class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter`)."""
         raise NotImplementedError(f"time correlation {type(self).__qualname__} does not implement scatter")
 
     def coherence_time_s(self, process: "ChannelProcess") -> float:
@@ -69,6 +74,9 @@ class GaussMarkov(TimeCorrelation):
     """:class:`~semnet.channels.processes.gauss_markov.GaussMarkovScatter` at the link's ``rho``."""
 
     def scatter(self, process, key, rng, start_s):
+        track = None if self.memoryless else process.link_track(key)
+        if track is not None:
+            return TrackedGaussMarkovScatter(track, rng, start_s=start_s)
         return GaussMarkovScatter(process.link_rho(key), process.step_s, rng, start_s=start_s)
 
     def coherence_time_s(self, process):
@@ -88,6 +96,9 @@ class Jakes(TimeCorrelation):
     """:class:`~semnet.channels.processes.jakes.JakesScatter` with the link's two ends' Doppler shifts."""
 
     def scatter(self, process, key, rng, start_s):
+        track = process.link_track(key)
+        if track is not None:
+            return TrackedJakesScatter(track, process.sinusoids, rng, both_move=not process.large.touches_aggregator(key))
         f_a, f_b = process.ends_doppler_hz(key)
         return JakesScatter(f_a, process.sinusoids, rng, other_end_doppler_hz=f_b)
 
@@ -118,7 +129,13 @@ class ChannelProcess:
     time_correlation : str
         A name of :data:`semnet.registry.time_correlations`.
     doppler_hz : float
-        Maximum Doppler shift ``f_D``.
+        Maximum Doppler shift ``f_D`` of every moving user (``doppler_speed: mean``); with
+        ``trajectory``, the nominal one of the mobility's mean speed.
+    doppler_speed : str
+        ``mean``: every user fades at ``doppler_hz``; ``trajectory``: at its current
+        speed on its trajectory (:mod:`~semnet.channels.processes.doppler_track`).
+    carrier_hz : float
+        Carrier frequency (``trajectory``: the shift of each speed).
     step_s : float
         Gauss–Markov lag ``T``.
     sinusoids : int
@@ -130,7 +147,7 @@ class ChannelProcess:
 
     def __init__(self, large, fading: FadingModel, *, time_correlation: str, doppler_hz: float,
                  step_s: float, sinusoids: int, comparison_states: int, comparison_step_s: float,
-                 link_fading: dict | None = None):
+                 link_fading: dict | None = None, doppler_speed: str = "mean", carrier_hz: float | None = None):
         self.correlation: TimeCorrelation = time_correlations.get(time_correlation)()
         self.large = large
         self.fading = fading
@@ -143,11 +160,21 @@ class ChannelProcess:
         self.comparison_states = int(comparison_states)
         self.comparison_step_s = float(comparison_step_s)
         self._comparison: dict = {}
+        self.doppler_speed = doppler_speed
+        self.track: DopplerTrack | None = None
+        if doppler_speed == "trajectory":
+            if carrier_hz is None:
+                raise ValueError("doppler_speed = 'trajectory' needs carrier_hz")
+            self.track = DopplerTrack(large.mobility, carrier_hz=carrier_hz, lag_s=self.step_s)
+        elif doppler_speed != "mean":
+            raise ValueError(f"doppler_speed must be 'mean' or 'trajectory', got {doppler_speed!r}")
+        self._link_tracks: dict = {}
 
     @classmethod
     def from_spec(cls, large, fading: FadingModel, channel_spec, mean_speed_mps: float,
                   link_fading: dict | None = None) -> "ChannelProcess":
-        """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean speed."""
+        """From ``links.channel``; the Doppler speed is ``speed_mps`` or the mobility's mean
+        speed, or with ``doppler_speed: trajectory`` each user's current speed."""
         speed = channel_spec.speed_mps if channel_spec.speed_mps is not None else mean_speed_mps
         return cls(
             large, fading,
@@ -158,6 +185,8 @@ class ChannelProcess:
             comparison_states=channel_spec.comparison_states,
             comparison_step_s=channel_spec.comparison_step_s,
             link_fading=link_fading,
+            doppler_speed=channel_spec.doppler_speed,
+            carrier_hz=channel_spec.carrier_hz,
         )
 
     def fading_of(self, key) -> FadingModel:
@@ -171,18 +200,39 @@ class ChannelProcess:
         have their own, :meth:`link_coherence_time_s`."""
         return self.correlation.coherence_time_s(self)
 
+    def link_track(self, key):
+        """Link ``key``'s :class:`~semnet.channels.processes.doppler_track.LinkDopplerTrack`
+        (``doppler_speed: trajectory``); None with one speed for everyone."""
+        if self.track is None:
+            return None
+        track = self._link_tracks.get(key)
+        if track is None:
+            track = self._link_tracks[key] = self.track.link(*self.large.node_ends(key))
+        return track
+
+    @property
+    def horizon_s(self) -> float:
+        """The comparison grid's span: what the time-averaged trajectory Doppler covers."""
+        return self.comparison_states * self.comparison_step_s
+
     def ends_doppler_hz(self, key) -> tuple[float, float]:
         """Doppler shifts of link ``key``'s two ends: users move, the aggregator stands,
-        so a user-to-user link fades about twice as fast as an uplink."""
+        so a user-to-user link fades about twice as fast as an uplink. With
+        ``doppler_speed: trajectory``, each end's time average over :attr:`horizon_s`."""
+        if self.track is not None:
+            return tuple(self.track.mean_doppler_hz(node, self.horizon_s) for node in self.large.node_ends(key))
         if self.large.touches_aggregator(key):
             return self.doppler_hz, 0.0
         return self.doppler_hz, self.doppler_hz
 
     def link_rho(self, key) -> float:
-        """Gauss–Markov correlation of link ``key`` at lag ``T``: ``J0(2 pi f_a T) J0(2 pi f_b T)``."""
+        """Gauss–Markov correlation of link ``key`` at lag ``T``: ``J0(2 pi f_a T) J0(2 pi f_b T)``
+        (``trajectory``: at the ends' time-average shifts; the process reads each step's)."""
         if self.correlation.memoryless:
             return 0.0
         f_a, f_b = self.ends_doppler_hz(key)
+        if self.track is not None:  # reports: at the ends' time-average shifts
+            return gauss_markov_rho(f_a, self.step_s) * gauss_markov_rho(f_b, self.step_s)
         return self.rho * gauss_markov_rho(f_b, self.step_s) if f_b > 0 else self.rho
 
     def link_coherence_time_s(self, key) -> float:
@@ -261,6 +311,13 @@ class LinkFading:
             return None, np.ones(np.size(times_s), dtype=complex)
         g = self.scatter.peek(times_s)
         return g, self.fading.from_gaussian(g)
+
+    def grid_count(self, start_s: float, spacing_s: float, n: int) -> int:
+        """How many of ``start_s + j * spacing_s``, ``j < n``, :meth:`peek_grid` reads in one
+        go (a trajectory's Doppler may change at most once among them; a scatter without
+        ``grid_stretch``, Jakes: all)."""
+        stretch = getattr(self.scatter, "grid_stretch", None) if self.random else None
+        return n if stretch is None else stretch(start_s, spacing_s, n)[0]
 
     def peek_grid(self, start_s: float, spacing_s: float, n: int) -> tuple[np.ndarray | None, np.ndarray]:
         """:meth:`peek` at ``start_s + j * spacing_s``, ``j < n``."""
