@@ -61,6 +61,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("method.finetune.decoder_server.algorithm", registry.algorithms, method.finetune.decoder_server.algorithm),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
+    names.append(("method.snr_control.model", registry.models, method.snr_control.model))
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]
     names += _codec_names(method.codec)
     digital = scenario.evaluation.digital
