@@ -6,8 +6,8 @@ encoder's first ``head_layers`` layers (the first to see a user's images) and th
 decoder's last ``head_layers`` layers (the last to shape them). The shared *body* is
 everything between: the encoder's later layers, the decoder's earlier layers and any
 SNR modules there, the channel-facing representation. A layer is the index in a
-model's layer lists (``convs.L``, ``acts.L`` and ``attention.L`` are layer L; see
-:func:`head_names`), so the split holds for every built-in model family.
+model's stack (a convolution, its activation and its SNR module:
+:mod:`semnet.models.layout`), so the split holds for every built-in model family.
 
 Each user u holds a full personal model (``E_u``, ``D_u``) whose body is the shared one.
 In a round u first trains its head for ``head_steps`` steps (body frozen), then the
@@ -36,25 +36,21 @@ from semnet.fl.loop.versions import versions_of
 from semnet.fl.execution.trainer import TrainJob, simulated_samples
 from semnet.fl.methods.baselines import SharedModel, all_links
 from semnet.fl.methods.finefed import PersonalModels
+from semnet.models.layout import layer_of
 from semnet.scenario.controls import FedRepSpec
 from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Message, Task
 
 
-def _layer(name: str) -> int | None:
-    """The layer a parameter belongs to: the first index in its dotted name."""
-    return next((int(part) for part in name.split(".") if part.isdigit()), None)
-
-
 def head_names(model: nn.Module, head_layers: int) -> tuple[str, ...]:
     """The personal head's parameters, named ``encoder.<name>`` / ``decoder.<name>``: the
-    encoder's layers below ``head_layers`` and the decoder's last ``head_layers`` layers."""
-    encoder = [n for n, _ in model.encoder.named_parameters()]
-    decoder = [n for n, _ in model.decoder.named_parameters()]
-    layers = [layer for layer in map(_layer, decoder) if layer is not None]
-    last = max(layers, default=0)
-    head = [f"encoder.{n}" for n in encoder if (_layer(n) is not None and _layer(n) < head_layers)]
-    head += [f"decoder.{n}" for n in decoder if (_layer(n) is not None and _layer(n) > last - head_layers)]
+    encoder's layers below ``head_layers`` and the decoder's last ``head_layers`` layers
+    (layers as :func:`semnet.models.layout.layer_of` reads them)."""
+    encoder = [(n, layer_of(n)) for n, _ in model.encoder.named_parameters()]
+    decoder = [(n, layer_of(n)) for n, _ in model.decoder.named_parameters()]
+    last = max((where[0] for _, where in decoder if where is not None), default=0)
+    head = [f"encoder.{n}" for n, where in encoder if where is not None and where[0] < head_layers]
+    head += [f"decoder.{n}" for n, where in decoder if where is not None and where[0] > last - head_layers]
     return tuple(head)
 
 

@@ -36,6 +36,7 @@ from semnet.fl.methods.controls import Control, Prepared, _PassesMatched
 from semnet.fl.methods.fedrep import FedRep
 from semnet.fl.methods.ifca import IFCA
 from semnet.models import create_model
+from semnet.models.layout import canonical_name
 from semnet.registry import controls, models
 from semnet.seeding import derive_seed
 
@@ -109,10 +110,14 @@ def snr_model(name: str, start: nn.Module, seed: int) -> nn.Module:
 
 @torch.no_grad()
 def load_fitting(model: nn.Module, source: nn.Module) -> list[str]:
-    """Copy into ``model`` every tensor of ``source``'s state with the same name and shape;
-    the names copied."""
-    target = model.state_dict()
-    copied = [k for k, v in source.state_dict().items() if k in target and target[k].shape == v.shape]
-    for key in copied:
-        target[key].copy_(source.state_dict()[key])
+    """Copy into ``model`` every tensor of ``source``'s state that sits in the same layer
+    and role (:func:`semnet.models.layout.canonical_name`) with the same shape; the
+    source's names copied."""
+    target = {canonical_name(k): v for k, v in model.state_dict().items()}
+    copied = []
+    for key, value in source.state_dict().items():
+        name = canonical_name(key)
+        if name is not None and name in target and target[name].shape == value.shape:
+            target[name].copy_(value)
+            copied.append(key)
     return copied
