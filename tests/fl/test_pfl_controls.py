@@ -17,6 +17,7 @@ from semnet.fl.methods.ifca import IFCA, chosen_cluster
 from semnet.fl.methods.pfl_controls import load_fitting, snr_model
 from semnet.models import Channel, create_model
 from semnet.models.adjscc import ADJSCC
+from semnet.models.layout import canonical_name
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from semnet.scenario.controls import FedRepSpec
@@ -103,12 +104,16 @@ def test_more_clusters_than_users_is_one_clear_error():
 
 def test_the_head_is_the_encoders_first_and_the_decoders_last_layer():
     model = create_model("deep_jscc", latent_channels=4, width=0.25)
-    assert head_names(model, 1) == ("encoder.convs.0.weight", "encoder.convs.0.bias", "encoder.acts.0.weight",
-                                    "decoder.convs.4.weight", "decoder.convs.4.bias")
+    # deep_jscc: (conv, PReLU) pairs in one Sequential; the decoder's last conv ends in a sigmoid
+    assert head_names(model, 1) == ("encoder.layers.0.weight", "encoder.layers.0.bias", "encoder.layers.1.weight",
+                                    "decoder.layers.8.weight", "decoder.layers.8.bias")
     two = head_names(model, 2)
-    assert "encoder.acts.1.weight" in two and "decoder.acts.3.weight" in two and "decoder.convs.2.bias" not in two
+    assert "encoder.layers.3.weight" in two and "decoder.layers.7.weight" in two
+    assert "encoder.layers.4.weight" not in two and "decoder.layers.5.weight" not in two
     adj = head_names(create_model("adjscc", latent_channels=4, width=0.25), 1)
-    assert any(n.startswith("encoder.attention.0.") for n in adj)  # layer 0's SNR module is head too
+    assert adj[:3] == ("encoder.convs.0.weight", "encoder.convs.0.bias", "encoder.acts.0.weight")
+    assert adj[-2:] == ("decoder.convs.4.weight", "decoder.convs.4.bias")
+    assert {n.split(".")[1] for n in adj[3:-2]} == {"attention"}  # layer 0's SNR module is head too
 
 
 def _run_job(job):
@@ -144,7 +149,6 @@ def test_a_fedrep_round_shares_the_body_and_keeps_each_head():
     # the first round sent no body down (every user holds the start) and uploaded three updates
     params = {u: dict(m.named_parameters()) for u, m in fedrep.personal.items()}
     body_mean = {}
-    weights = [ctx.data.samples(u) for u in (0, 1, 2)]
     for name in fedrep.body:
         values = [params[u][name] for u in (0, 1, 2)]
         assert all(torch.equal(values[0], v) for v in values)  # one shared body
@@ -153,7 +157,6 @@ def test_a_fedrep_round_shares_the_body_and_keeps_each_head():
         heads = [params[u][name] for u in (0, 1, 2)]
         assert not torch.equal(heads[0], heads[1])  # personal heads
     assert not all(torch.equal(body_mean[n], dict(start.named_parameters())[n]) for n in fedrep.body)
-    del weights
 
 
 def test_a_head_that_takes_every_layer_is_one_clear_error():
@@ -171,9 +174,13 @@ def test_the_snr_model_has_the_starts_size_and_the_backbone_start_its_weights():
     assert isinstance(model, ADJSCC) and model.latent_channels == 4 and model.width == 0.25
     copied = load_fitting(model, start)
     assert set(copied) == set(start.state_dict())  # the whole backbone fits
+    mine = {canonical_name(k): v for k, v in model.state_dict().items()}
     for name, value in start.state_dict().items():
-        assert torch.equal(model.state_dict()[name], value)
-    assert any(n.startswith("encoder.attention") for n in model.state_dict())
+        assert torch.equal(mine[canonical_name(name)], value)
+    assert torch.equal(model.encoder.convs[2].weight, start.encoder.layers[4].weight)  # layer 2 by hand
+    assert torch.equal(model.decoder.acts[3].weight, start.decoder.layers[7].weight)
+    fresh = snr_model("adjscc", start, seed=5)  # the SNR modules keep their own start
+    assert all(torch.equal(a, b) for a, b in zip(tensors_of(model.encoder.attention), tensors_of(fresh.encoder.attention)))
 
 
 def test_a_model_that_ignores_the_snr_is_refused_in_one_line():
@@ -203,8 +210,7 @@ def test_each_new_control_spends_finefeds_passes_to_the_round(tiny_run):
     summary, _ = tiny_run
     budget = summary["finetune_budget"]["local_passes"]
     controls = {c["name"]: c for c in summary["controls"]}
-    users, samples = 3, summary["data"]["train_images"] // 3
-    del samples
+    users = 3
     # one round's passes: FedRep 3 users x (1 + 1) steps; the SNR model a FedAvg round (3 x 2);
     # IFCA a choose round (3 users x 2 probes) and a train round (3 x 2 steps)
     per_round = {"fedrep": users * 2, "snr_conditioned": users * 2, "ifca": users * 2 + users * 2}
@@ -225,8 +231,8 @@ def test_each_new_controls_bytes_are_its_branchs_events_by_the_one_protocol(tiny
     ifca = [e for e in events if e["branch"] == "control_ifca"]
     # the seeding round: two users upload, nobody downloads (they hold the start)
     assert sorted(e["kind"] for e in ifca if e["round"] == 1) == ["model_update", "model_update"]
-    # the first choose round: each user downloads the two seeded clusters it lacks (the
-    # seed users already hold their own upload's result? no: the averaged model is new to all)
+    # the first choose round: the seeding changed both cluster models, so every user
+    # downloads both (3 users x 2)
     assert sum(e["kind"] == "global_model" for e in ifca if e["round"] == 2) == 6
 
 
