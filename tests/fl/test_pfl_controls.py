@@ -11,7 +11,8 @@ import torch
 from semnet.errors import ScenarioError
 from semnet.fl.algorithms.aggregation import tensors_of
 from semnet.fl.execution.trainer import Trainer, TrainJob
-from semnet.fl.loop.strategy import play_round
+from semnet.fl.loop.strategy import ClientReply, play_round
+from semnet.fl.loop.versions import versions_of
 from semnet.fl.methods.fedrep import FedRep, head_names
 from semnet.fl.methods.ifca import IFCA, chosen_cluster
 from semnet.fl.methods.pfl_controls import load_fitting, snr_model
@@ -140,23 +141,26 @@ def test_head_epochs_move_the_head_only_and_body_epochs_the_body_only(epoch):
             assert torch.equal(p, before[name]), name
 
 
-def test_a_fedrep_round_shares_the_body_and_keeps_each_head():
+def test_a_fedrep_round_averages_the_bodies_and_keeps_each_head():
     ctx = _ctx()
     start = ctx.data.new_model()
+    ctx.rounds.holdings.give_all((0, 1, 2), versions_of((start.encoder, start.decoder)))  # as after a start
     fedrep = FedRep(ctx, start, LOCAL, FedRepSpec(head_steps=2, body_steps=2))
-    replies, _ = play_round(ctx, fedrep, 1)
-    assert len(replies) == 3
-    # the first round sent no body down (every user holds the start) and uploaded three updates
-    params = {u: dict(m.named_parameters()) for u, m in fedrep.personal.items()}
-    body_mean = {}
-    for name in fedrep.body:
-        values = [params[u][name] for u in (0, 1, 2)]
-        assert all(torch.equal(values[0], v) for v in values)  # one shared body
-        body_mean[name] = values[0]
-    for name in fedrep.head:
-        heads = [params[u][name] for u in (0, 1, 2)]
-        assert not torch.equal(heads[0], heads[1])  # personal heads
-    assert not all(torch.equal(body_mean[n], dict(start.named_parameters())[n]) for n in fedrep.body)
+    plans = fedrep.configure(1)
+    assert all(plan.task.downloads == () for plan in plans)  # every user holds the start, hence its body
+    finished, failures = ctx.rounds.play(plans)
+    assert not failures and len(finished) == 3
+    trained = {u: {n: p.detach().clone() for n, p in m.named_parameters()} for u, m in fedrep.personal.items()}
+    fedrep.aggregate(1, [ClientReply(plan, jobs, results) for plan, jobs, results in finished], [])
+    n = {u: ctx.data.samples(u) for u in (0, 1, 2)}
+    for u, model in fedrep.personal.items():
+        params = dict(model.named_parameters())
+        for name in fedrep.body:  # every user's body is the data-weighted mean of the trained bodies
+            mean = sum(trained[v][name] * n[v] for v in n) / sum(n.values())
+            assert torch.allclose(params[name], mean, atol=1e-6), name
+        for name in fedrep.head:  # heads are not averaged: each keeps what its user trained
+            assert torch.equal(params[name], trained[u][name]), name
+    assert not torch.equal(trained[0][fedrep.head[0]], trained[1][fedrep.head[0]])
 
 
 def test_a_head_that_takes_every_layer_is_one_clear_error():
