@@ -294,3 +294,15 @@ def test_copy_of_the_start_is_untouched_by_the_controls():
     ifca = IFCA(ctx, start, LOCAL, clusters=2)
     play_round(ctx, ifca, 1)
     assert all(torch.equal(a, b) for a, b in zip(tensors_of(start), tensors_of(kept)))
+
+
+@pytest.mark.parametrize("control", ["ifca", "oracle"])
+def test_per_link_pairs_with_live_images_are_refused_in_one_line(control):
+    raw = tiny_scenario_dict(controls=[control])
+    raw["links"]["medium"] = "node_radio"
+    raw["traffic"] = {"images_per_s": 25.0, "deadline_s": 0.05, "window_s": 0.2}
+    with pytest.raises(ScenarioError) as err:
+        validate(raw)
+    message = str(err.value)
+    assert len(message.splitlines()) == 1
+    assert f"under {control} each link uses a pair of its own" in message and "fedrep" in message

@@ -71,6 +71,9 @@ class Control:
     # whether method.controls_lr_grid tunes its rate (:attr:`lr`): run once per rate, the
     # best on validation images kept (:func:`run_controls`)
     tuned: ClassVar[bool] = False
+    # whether its links use pairs chosen per link (LinkModules), not one encoder per
+    # transmitter and one decoder per receiver: live images cannot be sent with them
+    pairs_per_link: ClassVar[bool] = False
 
     def __init__(self, spec, algorithm: str, lr: float | None = None):
         self.spec = spec
@@ -188,6 +191,8 @@ class LocalFinetuneControl(Control):
 @controls.register("oracle", "headroom oracle, not budget-matched: per link, the start's encoder and decoder "
                    "fine-tuned jointly on the sender's training images at the link's channel (method.oracle)")
 class OracleControl(Control):
+    pairs_per_link = True
+
     def strategy(self, ctx, start, budget):
         return LinkOracle(ctx, start, self.spec.oracle.local)
 

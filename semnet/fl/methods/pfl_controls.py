@@ -56,6 +56,8 @@ class _LocalRounds(_PassesMatched):
                    "with the lowest loss on its images, FedAvg within clusters; link i->j uses i's cluster "
                    "(method.ifca), for at least the method's local passes")
 class IFCAControl(_LocalRounds):
+    pairs_per_link = True  # a receiver decodes with its transmitter's cluster's decoder
+
     def strategy(self, ctx, start, budget):
         return IFCA(ctx, start, self.local, self.spec.ifca.clusters)
 
