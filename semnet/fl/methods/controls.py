@@ -15,7 +15,11 @@ jobs (its final broadcast included) reach that budget. Controls start with the
 holdings of the start (every user holds the final global model, :mod:`semnet.fl.loop.versions`).
 Federated controls continue at the fine-tuning learning rate (or at
 ``controls_lr``, chosen for the controls on validation images), so a method's gain
-cannot come from a smaller step size alone.
+cannot come from a smaller step size alone; with ``controls_lr_grid`` each tuned
+control runs once per rate from the same start and keeps the best on validation
+images. A control with a start of its own (the SNR-conditioned model,
+:mod:`semnet.fl.methods.pfl_controls`) trains it in :meth:`Control.prepare`, once for
+every rate.
 """
 
 from __future__ import annotations
