@@ -306,7 +306,7 @@ def _import_with(module: str, search: Iterable[str | Path]) -> None:
 methods: Registry = Registry("method", builtins=("semnet.fl.methods.registered",), base="semnet.fl.loop.strategy.Method")
 """Top-level methods (``method.name``): classes of :class:`semnet.fl.loop.strategy.Method`."""
 
-controls: Registry = Registry("control", builtins=("semnet.fl.methods.controls",), base="semnet.fl.methods.controls.Control")
+controls: Registry = Registry("control", builtins=("semnet.fl.methods.controls", "semnet.fl.methods.pfl_controls"), base="semnet.fl.methods.controls.Control")
 """Fair-comparison controls (``method.controls``), run on branches from a method's start."""
 
 algorithms: Registry = Registry("federated algorithm", builtins=(

@@ -61,6 +61,7 @@ def check_components(scenario: Any, source: str, search: tuple[str, ...] = ()) -
         ("method.finetune.decoder_server.algorithm", registry.algorithms, method.finetune.decoder_server.algorithm),
     ]
     names += [(f"method.controls[{i}]", registry.controls, name) for i, name in enumerate(method.controls)]
+    names.append(("method.snr_control.model", registry.models, method.snr_control.model))
     names += [(f"links.overrides[{i}].fading", registry.channels, o.fading) for i, o in enumerate(scenario.links.overrides)]
     names += _codec_names(method.codec)
     digital = scenario.evaluation.digital
@@ -157,6 +158,13 @@ def _check_method(scenario: Any, source: str) -> None:
         raise ComponentError(
             f"{source}: method.controls = {list(spec.controls)!r}: method '{spec.name}' runs no controls; "
             f"methods that do: {', '.join(runners)}", "method.controls")
+    per_link = [n for n in spec.controls if getattr(registry.controls.get(n), "pairs_per_link", False)]
+    if per_link and scenario.traffic is not None:
+        live = [n for n in registry.controls.names() if not getattr(registry.controls.get(n), "pairs_per_link", False)]
+        raise ComponentError(
+            f"{source}: method.controls = {list(spec.controls)!r}: under {', '.join(per_link)} each link uses a pair "
+            f"of its own, which live images (traffic) cannot be sent with; with traffic, allowed: {', '.join(live)}",
+            "method.controls")
     _check_options_model(cls, spec.options, "method.options", f"method '{spec.name}'", source)
     algorithm = spec.federated.algorithm or getattr(cls, "default_algorithm", "fedavg")
     _check_options_model(registry.algorithms.get(algorithm), spec.federated.options, "method.federated.options",

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from semnet.scenario.base import SpecValueError, _Spec, _is_number  # noqa: F401  (re-exported)
+from semnet.scenario.controls import FedRepSpec, IFCASpec, SnrControlSpec
 from semnet.scenario.data import DataSpec, PartitionSpec  # noqa: F401
 from semnet.scenario.evaluation import DigitalSpec, EvaluationSpec  # noqa: F401
 from semnet.scenario.links import (  # noqa: F401
@@ -267,6 +268,13 @@ class MethodSpec(_Spec):
     controls_lr: float | None = Field(
         None, gt=0, description="learning rate of the federated controls; None: finetune.encoder.lr"
     )
+    controls_lr_grid: tuple[Annotated[float, Field(gt=0)], ...] | None = Field(
+        None, min_length=1, max_length=8,
+        description="rates tried for each tuned control, the best on validation images kept; None: controls_lr"
+    )
+    ifca: IFCASpec = IFCASpec()
+    fedrep: FedRepSpec = FedRepSpec()
+    snr_control: SnrControlSpec = SnrControlSpec()
     codec: CodecChoice = Field(
         "float32", description="a registered codec (semnet list codecs) for every model message, or one per kind"
     )

@@ -202,6 +202,12 @@ VARIANTS = {
         "method.finetune.decoder_aggregation": {"rule": "median"},
         "method.finetune.decoder_server": {"algorithm": "fedadam", "options": {"server_lr": 0.05}},
     },
+    # the issue-29 controls with a rate grid: IFCA's choices and cluster models, FedRep's
+    # heads and shared body, the SNR model's own start and its continuation all cross it
+    "pfl_controls_grid": {
+        "method.controls": ["ifca", "fedrep", "snr_conditioned"], "method.controls_lr_grid": [1e-3, 2e-3],
+        "method.fedrep": {"head_steps": 2, "body_steps": 3},
+    },
     "exchange": {
         "method.name": "exchange", "method.exchange": {"rounds": 6, "message_bytes": 1000, "semantic_images": 2},
         "links.fading": "rayleigh", "links.rate": {"mode": "shannon", "packet_bits": 12000, "max_retries": 4},
@@ -214,6 +220,7 @@ VARIANTS = {
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
     ("traffic", 7), ("traffic", 10), ("traffic_digital", 7), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
     ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12),
+    ("pfl_controls_grid", 13), ("pfl_controls_grid", 29), ("pfl_controls_grid", 36), ("pfl_controls_grid", 44),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))

@@ -83,7 +83,8 @@ def test_run_refuses_to_overwrite_a_finished_run(tmp_path, scenario_file, capsys
 BUILT_IN = {
     "methods": ["exchange", "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
                 "finefed", "finefed_joint", "finefed_encoder_only", "finefed_decoder_only"],
-    "controls": ["compute_matched", "bytes_matched", "fedper", "ditto", "local_finetune", "oracle"],
+    "controls": ["compute_matched", "bytes_matched", "fedper", "ditto", "local_finetune", "oracle", "ifca", "fedrep",
+                 "snr_conditioned"],
     "algorithms": ["fedavg", "fedprox", "scaffold", "fedavgm", "feddyn", "fedadagrad", "fedadam", "fedyogi"],
     "models": ["adjscc", "deep_jscc"],
     "channels": ["none", "rayleigh", "rician"],

@@ -107,8 +107,8 @@ class BatchedTrainer(Trainer):
             return None
         if any(type(channel) is not Channel for channel in self.channels.distinct()):
             return None
-        if not hasattr(job.data, "batch_size"):
-            return None
+        if not hasattr(job.data, "batch_size") or job.only:
+            return None  # (a job that moves named parameters only trains alone)
         if not all(stackable(term) for term in job.terms):
             return None  # a term without a batched form: its job trains alone
         decoders = [t.decoder for t in job.tasks]

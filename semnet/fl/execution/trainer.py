@@ -52,7 +52,9 @@ class TrainJob:
     """Local training of one node.
 
     ``train`` names the modules whose parameters move ('encoder', 'decoders' or both);
-    the rest are frozen. ``terms`` are the algorithm's client logic (proximal pulls,
+    the rest are frozen. ``only`` narrows them to named parameters: prefixes of
+    ``encoder.<name>`` / ``decoder.<name>`` (a decoder's names, whichever task it serves);
+    empty: every parameter of the moving modules (FedRep's head and body epochs move parts). ``terms`` are the algorithm's client logic (proximal pulls,
     gradient corrections, ...: :mod:`semnet.fl.algorithms.client_terms`), applied by every
     trainer in the same way.
     """
@@ -68,6 +70,7 @@ class TrainJob:
     weighting: str = "fixed"  # or 'uncertainty' (Kendall, Gal & Cipolla, CVPR 2018)
     terms: tuple[ClientTerm, ...] = ()
     generator: torch.Generator | None = None
+    only: tuple[str, ...] = ()
     # a long job cut into chunks (centralised training) keeps its optimiser and schedule
     optimizer_obj: torch.optim.Optimizer | None = None
     scheduler_obj: object | None = None
@@ -76,15 +79,18 @@ class TrainJob:
         """The parameters this job moves, in a fixed order (encoder first, then decoders)."""
         params: list[nn.Parameter] = []
         seen: set[int] = set()
-        modules = ([self.encoder] if "encoder" in self.train else []) + (
-            [t.decoder for t in self.tasks] if "decoders" in self.train else []
+        modules = ([("encoder", self.encoder)] if "encoder" in self.train else []) + (
+            [("decoder", t.decoder) for t in self.tasks] if "decoders" in self.train else []
         )
-        for module in modules:
-            for p in module.parameters():
-                if id(p) not in seen:
+        for role, module in modules:
+            for name, p in module.named_parameters():
+                if id(p) not in seen and self._moves(f"{role}.{name}"):
                     seen.add(id(p))
                     params.append(p)
         return params
+
+    def _moves(self, qualified: str) -> bool:
+        return not self.only or any(qualified == o or qualified.startswith(o + ".") for o in self.only)
 
 
 @dataclass

@@ -122,6 +122,11 @@ class _Pair(nn.Module):
         self.encoder, self.decoder = encoder, decoder
 
 
+def model_pair(job: TrainJob) -> nn.Module:
+    """The (encoder, decoder) a single-task job trained, as one module in a model's state order."""
+    return _Pair(job.encoder, job.tasks[0].decoder)
+
+
 class LocalFinetune(RoundStrategy):
     """Naive local fine-tuning, one round. Pairing: link i->j uses ``E_i`` (fine-tuned by
     i against the frozen global decoder, one task per receiver at that link's SNR) and
@@ -283,7 +288,7 @@ class Ditto(RoundStrategy):
                              tasks=[ctx.data.loss_task(snapshot.decoder, ctx.topology.out_links(u))],
                              generator=ctx.random.generator("ditto_global", rnd, u), **common),
                     TrainJob(key=(u, "personal"), encoder=personal.encoder,
-                             tasks=[ctx.data.loss_task(personal.decoder, _all_links(ctx, u))],
+                             tasks=[ctx.data.loss_task(personal.decoder, all_links(ctx, u))],
                              terms=(ProximalTerm(self.lam, reference),) if self.lam else (), generator=ctx.random.generator("ditto_personal", rnd, u), **common),
                 ]
 
@@ -310,6 +315,6 @@ class Ditto(RoundStrategy):
                                        weights)
 
 
-def _all_links(ctx: RunContext, user: int) -> list[tuple]:
+def all_links(ctx: RunContext, user: int) -> list[tuple]:
     """The user's outgoing and incoming image links (its uplink when it sends none)."""
     return ctx.topology.out_links(user) + [(i, user) for i in ctx.topology.transmitters(user)]

@@ -15,14 +15,19 @@ jobs (its final broadcast included) reach that budget. Controls start with the
 holdings of the start (every user holds the final global model, :mod:`semnet.fl.loop.versions`).
 Federated controls continue at the fine-tuning learning rate (or at
 ``controls_lr``, chosen for the controls on validation images), so a method's gain
-cannot come from a smaller step size alone.
+cannot come from a smaller step size alone; with ``controls_lr_grid`` each tuned
+control runs once per rate from the same start and keeps the best on validation
+images. A control with a start of its own (the SNR-conditioned model,
+:mod:`semnet.fl.methods.pfl_controls`) trains it in :meth:`Control.prepare`, once for
+every rate.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from torch import nn
 
@@ -33,6 +38,7 @@ from semnet.fl.methods.oracle import LinkOracle
 from semnet.fl.loop.strategy import RoundStrategy, run_rounds
 from semnet.fl.loop.versions import Holdings
 from semnet.registry import controls
+from semnet.errors import ScenarioError
 from semnet.scenario.schema import MAX_ROUNDS
 
 
@@ -66,9 +72,23 @@ class Control:
     the start's federated algorithm. A budget the start already meets (nothing spent)
     plays no round: the control is then the start itself."""
 
-    def __init__(self, spec, algorithm: str):
+    # whether method.controls_lr_grid tunes its rate (:attr:`lr`): run once per rate, the
+    # best on validation images kept (:func:`run_controls`)
+    tuned: ClassVar[bool] = False
+    # whether its links use pairs chosen per link (LinkModules), not one encoder per
+    # transmitter and one decoder per receiver: live images cannot be sent with them
+    pairs_per_link: ClassVar[bool] = False
+
+    def __init__(self, spec, algorithm: str, lr: float | None = None):
         self.spec = spec
         self.algorithm = algorithm
+        self._lr = lr  # a rate of the grid; None: controls_lr or the fine-tuning rate
+
+    def prepare(self, ctx: RunContext, start: nn.Module, holdings: Holdings | None) -> Prepared:
+        """What every rate of the control starts from: by default the method's start on
+        the run's context, the nodes holding ``holdings``; a control with a start of its own
+        trains it here, once for the whole grid."""
+        return Prepared(ctx, start, holdings)
 
     def strategy(self, ctx: RunContext, start: nn.Module, budget: Budget) -> RoundStrategy:
         raise NotImplementedError
@@ -102,12 +122,28 @@ class Control:
 
     @property
     def lr(self) -> float:
-        """Learning rate of the federated controls."""
+        """Learning rate of the federated and personalised-by-rounds controls."""
         spec = self.spec
+        if self._lr is not None:
+            return self._lr
         return spec.controls_lr if spec.controls_lr is not None else spec.finetune.encoder.lr
 
 
+@dataclass
+class Prepared:
+    """Where a control's rates branch from (:meth:`Control.prepare`): a context, the model
+    they start from, what the nodes hold then (None: what they hold on that context) and
+    what the summary adds about the preparation."""
+
+    ctx: RunContext
+    start: nn.Module
+    holdings: Holdings | None
+    report: dict = field(default_factory=dict)
+
+
 class _FederatedContinuation(Control):
+    tuned = True
+
     def strategy(self, ctx, start, budget):
         return make_strategy(ctx, start, continued(self.spec.federated, self.lr), self.algorithm)
 
@@ -159,6 +195,8 @@ class LocalFinetuneControl(Control):
 @controls.register("oracle", "headroom oracle, not budget-matched: per link, the start's encoder and decoder "
                    "fine-tuned jointly on the sender's training images at the link's channel (method.oracle)")
 class OracleControl(Control):
+    pairs_per_link = True
+
     def strategy(self, ctx, start, budget):
         return LinkOracle(ctx, start, self.spec.oracle.local)
 
@@ -174,15 +212,39 @@ def run_controls(ctx: RunContext, names, spec, algorithm: str, start: nn.Module,
                  holdings: Holdings | None = None) -> list[dict]:
     """Run each named control from ``start`` on its own branch, whose nodes hold
     ``holdings`` (what they held at the start); one summary dict each (the phase record
-    plus ``name``, ``rounds`` and the ``local_passes`` it spent)."""
+    plus ``name``, ``rounds`` and the ``local_passes`` it spent).
+
+    With ``method.controls_lr_grid`` a tuned control runs once per rate, each on its own
+    branch (``control_<name>_lr<rate>``) from what :meth:`Control.prepare` gave, and
+    the rate whose phase scored the highest validation PSNR is kept (the first on a
+    tie); its summary lists every rate's validation PSNR under ``lr_choice``."""
     out = []
     for name in names:
-        branch = ctx.branch(f"control_{name}", holdings)
-        control = controls.get(name)(spec, algorithm)
-        record, extra = control.run(branch, copy.deepcopy(start), budget, phase=name)
-        summary = record.as_dict()
-        summary["name"] = name
-        summary.update(extra)
-        summary["local_passes"] = branch.rounds.local_passes
+        cls = controls.get(name)
+        grid = spec.controls_lr_grid if getattr(spec, "controls_lr_grid", None) and cls.tuned else None
+        prepared = cls(spec, algorithm).prepare(ctx, start, holdings)
+        if grid is None:
+            summary = _run_one(prepared, f"control_{name}", name, cls(spec, algorithm), budget)
+        else:
+            tried = [_run_one(prepared, f"control_{name}_lr{rate:g}", name, cls(spec, algorithm, lr=rate), budget)
+                     for rate in grid]
+            scores = [t["validation_psnr_db"] for t in tried]
+            if any(v is None for v in scores):
+                raise ScenarioError("method.controls_lr_grid: choosing a rate needs validation images; "
+                                    "set data.validation_per_user > 0")
+            summary = tried[max(range(len(tried)), key=lambda k: (scores[k], -k))]
+            summary["lr"] = grid[tried.index(summary)]
+            summary["lr_choice"] = [{"lr": rate, "validation_psnr_db": v} for rate, v in zip(grid, scores)]
+        summary.update(prepared.report)
         out.append(summary)
     return out
+
+
+def _run_one(prepared: Prepared, branch_name: str, name: str, control: Control, budget: Budget) -> dict:
+    branch = prepared.ctx.branch(branch_name, prepared.holdings)
+    record, extra = control.run(branch, copy.deepcopy(prepared.start), budget, phase=name)
+    summary = record.as_dict()
+    summary["name"] = name
+    summary.update(extra)
+    summary["local_passes"] = branch.rounds.local_passes
+    return summary

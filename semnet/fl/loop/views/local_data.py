@@ -57,6 +57,14 @@ class LocalData:
             )
         return self._streams[key]
 
+    def probe_stream(self, user: int, batch_size: int, *key: object) -> BatchStream:
+        """A fresh, unaugmented stream of the user's images seeded by ``key`` and not kept:
+        streams made with the same key give the same batches (IFCA scores its cluster
+        models on the same images)."""
+        return BatchStream(self._train_images[user], batch_size,
+                           seed=derive_seed(self._seed, "probe", self._branch, user, batch_size, *key),
+                           device=self.device, augment=False)
+
     def loss_task(self, decoder: nn.Module, links: list[tuple], weight: float = 1.0,
                   snr_uniform_db: tuple[float, float] | None = None) -> LossTask:
         """A loss term that decodes images sent over ``links``: each image is drawn at one
