@@ -76,6 +76,7 @@ class MapPoint:
     oracle_psnr_db: float
     finefed_ssim: float = math.nan
     compute_ssim: float = math.nan
+    vs_others_db: tuple = ()  # (name, FineFed minus it, dB) for the run's other matched controls
 
     @property
     def vs_compute_ssim(self) -> float:
@@ -169,8 +170,10 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed, compute, bytes_, oracle = (float(v) for v in values)
         ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
+        others = tuple((name, finefed - float(c.psnr_db)) for name, c in sorted(controls.items())
+                       if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
         points.append(MapPoint(_row_name(run, method), column, order, _shown(run.path), run.seed, start, finefed, compute,
-                               bytes_, oracle, *ssim))
+                               bytes_, oracle, *ssim, vs_others_db=others))
     return points
 
 
@@ -233,9 +236,25 @@ def map_markdown(cells: list[MapCell]) -> str:
             f"| {_diff(c, 'vs_compute_ssim', 4)} | {c.stat('captured').format()} | {v.passing}/{v.n} "
             f"| {_p(v.p_holm)} | {v.label} |"
         )
+    others = [line for c in cells for line in _other_controls(c)]
+    if others:
+        lines += ["", "FineFed minus the other matched controls of the runs (dB):", "", *others]
     lines.append("")
     lines.append("mean ± sample std over seeds [paired 95 % interval] (seeds where FineFed is ahead). " + RULE)
     return "\n".join(lines) + "\n"
+
+
+def _other_controls(cell: MapCell) -> list[str]:
+    """One bullet per control beyond compute- and bytes-matched that some seed of ``cell`` ran."""
+    names = sorted({name for p in cell.points for name, _ in p.vs_others_db})
+    out = []
+    for name in names:
+        leads = [dict(p.vs_others_db)[name] for p in cell.points if name in dict(p.vs_others_db)]
+        low, high = paired_interval(leads)
+        ci = "" if math.isnan(low) else f" [{low:+.2f}, {high:+.2f}]"
+        out.append(f"- {cell.row}, {cell.column}, `{name}`: {mean_std(leads).format()}{ci} "
+                   f"({sum(v > 0 for v in leads)}/{len(leads)} seeds ahead)")
+    return out
 
 
 def map_grid(cells: list[MapCell]) -> str:
@@ -283,7 +302,7 @@ def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path)
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
                "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
-               "captured", "vs_compute_ssim", "passes")
+               "captured", "vs_compute_ssim", "vs_others_db", "passes")
 
 
 def map_csv(cells: list[MapCell]) -> str:
@@ -293,8 +312,9 @@ def map_csv(cells: list[MapCell]) -> str:
     writer.writerow(_CSV_FIELDS)
     for c in cells:
         for p in c.points:
-            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-1]]
-                            + [int(seed_passes(p))])
+            others = ";".join(f"{name}={lead:+.4f}" for name, lead in p.vs_others_db)
+            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-2]]
+                            + [others, int(seed_passes(p))])
     return buf.getvalue()
 
 

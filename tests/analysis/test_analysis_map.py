@@ -117,6 +117,29 @@ def test_a_cell_pays_with_five_passing_seeds_and_a_holm_significant_lead():
     assert verdicts([_cell("e", [0.5] * 5, [0.5] * 5, gain_pct=0.9)])[("e", "IID")].label == "no"
 
 
+def test_every_other_matched_control_of_the_run_counts_and_the_oracle_does_not(tmp_path):
+    from scipy import stats
+
+    root = tmp_path / "map"
+    ifca_leads = [0.3, 0.2, -0.1, 0.4, 0.3]  # IFCA ahead of FineFed in seed 2
+    for k, lead in enumerate(ifca_leads):
+        run = write_map_run(root / f"s{k}", row="two_clusters", partition=IID, seed=k, start=20.0, finefed=21.0,
+                            compute=20.5 - 0.1 * k, bytes_=20.4 - 0.05 * k, oracle=20.9)  # oracle below FineFed: no matter
+        summary = json.loads((run / "summary.json").read_text())
+        summary["controls"].append({**summary["controls"][0], "name": "ifca", "psnr_db": 21.0 - lead})
+        (run / "summary.json").write_text(json.dumps(summary))
+    (cell,) = map_cells(load_runs([root]))
+    assert [seed_passes(p) for p in cell.points] == [True, True, False, True, True]
+    verdict = verdicts([cell])[("two_clusters", "IID")]
+    assert verdict.passing == 4 and verdict.label == "no"
+    # the p-value: the largest one-sided t test over compute-, bytes-matched and IFCA, by hand
+    compute, bytes_ = [0.5 + 0.1 * k for k in range(5)], [0.6 + 0.05 * k for k in range(5)]
+    want = max(stats.ttest_1samp(x, 0, alternative="greater").pvalue for x in (compute, bytes_, ifca_leads))
+    assert verdict.p == pytest.approx(want, rel=1e-6)
+    table = map_markdown([cell])
+    assert "- two_clusters, IID, `ifca`: 0.22 ± 0.19" in table and "(4/5 seeds ahead)" in table
+
+
 def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, tmp_path, capsys):
     out = tmp_path / "fig"
     assert main(["map", str(map_runs), "--out", str(out)]) == 0
