@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass
 
 from semnet.seeding import numpy_rng
+from semnet.sim.interference import OnAir
 
 __all__ = ["ImageSent", "TrafficPlan", "TrafficSource"]
 
@@ -84,21 +85,30 @@ class ImageSent:
     was generated, started and received (``t_end_s``, latency included), the link's
     large-scale SNR at its start and the gain ``h`` it met (None: the link has no
     channel over time, so the decoder side draws ``h`` from the fading law), and the
-    round's label when it was generated."""
+    round's label when it was generated. ``on_air`` is its record in the interference
+    book (None: noise only): the interference its symbols met, filled in as later
+    transmissions that overlap it are booked."""
 
-    __slots__ = ("src", "dst", "n", "t_gen_s", "t_start_s", "t_end_s", "snr_db", "h", "label")
+    __slots__ = ("src", "dst", "n", "t_gen_s", "t_start_s", "t_end_s", "snr_db", "h", "label", "on_air")
 
-    def __init__(self, src, dst, n, t_gen_s, t_start_s, t_end_s, snr_db, h, label):
+    def __init__(self, src, dst, n, t_gen_s, t_start_s, t_end_s, snr_db, h, label, on_air=None):
         self.src, self.dst, self.n = src, dst, n
         self.t_gen_s, self.t_start_s, self.t_end_s = t_gen_s, t_start_s, t_end_s
         self.snr_db, self.h, self.label = snr_db, h, label
+        self.on_air = on_air
 
     def as_tuple(self) -> tuple:
-        return (self.src, self.dst, self.n, self.t_gen_s, self.t_start_s, self.t_end_s, self.snr_db, self.h,
-                dict(self.label))
+        values = (self.src, self.dst, self.n, self.t_gen_s, self.t_start_s, self.t_end_s, self.snr_db, self.h,
+                  dict(self.label))
+        return values if self.on_air is None else values + (self.on_air.as_tuple(),)
 
     @classmethod
-    def of(cls, values: tuple) -> "ImageSent":
+    def of(cls, values: tuple, book=None) -> "ImageSent":
+        """From :meth:`as_tuple`; an image's book record is the restored ``book``'s own
+        (so that transmissions booked later still reach it), or rebuilt if it has left it."""
+        if len(values) > 9:
+            on_air = None if book is None else book.find(values[9])
+            values = values[:9] + (OnAir.of(values[9]) if on_air is None else on_air,)
         return cls(*values)
 
 
@@ -289,7 +299,9 @@ class TrafficSource:
             h, snr_db = queue.last_h, queue.fading.snr_db(start)
         else:
             h, snr_db = None, queue.params.snr_db
-        self.sent.append(ImageSent(stream.src, stream.dst, stream.n, t_gen, start, arrival, snr_db, h, sim.label))
+        on_air = None if queue.interference is None else queue.last_on_air
+        self.sent.append(ImageSent(stream.src, stream.dst, stream.n, t_gen, start, arrival, snr_db, h, sim.label,
+                                   on_air))
         self.images_total += 1
         if sim.ledger is not None:
             sim.ledger.radio(sim.label, stream.src, stream.dst, outcome.airtime_s, outcome.airtime_s)
@@ -298,6 +310,11 @@ class TrafficSource:
             stream.next_s = t_gen + stream.rng.exponential(self._gap_s)
         else:
             stream.next_s = stream.phase_s + stream.n * self._gap_s
+
+    @property
+    def caught_s(self) -> float:
+        """Every image arriving by then is booked: none booked later starts before it."""
+        return self._caught_s
 
     def take(self) -> list[ImageSent]:
         """The images booked since the last call (the decoder side takes them)."""
@@ -323,7 +340,7 @@ class TrafficSource:
             stream.next_s, stream.n, stream.phase_s = next_s, n, phase_s
         self._heap = [(s.next_s, index, s.n) for index, s in enumerate(self.streams)]
         heapq.heapify(self._heap)
-        self.sent = [ImageSent.of(values) for values in state["sent"]]
+        self.sent = [ImageSent.of(values, self.sim.book) for values in state["sent"]]
         self.images_total = state["images_total"]
         self._busy = {key: _Busy(starts, ends) for key, (starts, ends) in state["busy"].items()}
         self._last_start = dict(state["last_start"])
