@@ -6,7 +6,7 @@ node radios). Each transmission is an :class:`OnAir` record ``[start_s, end_s)``
 ``src -> dst`` in its band. When one is added, every record of the band that overlaps it
 and whose ends are not its own nodes exchanges interference with it: the newcomer is
 heard at the other's receiver and the other at the newcomer's, each as a *hit*
-``(t0, t1, I_mean, I_faded)`` over the overlap, in units of the noise power ``N``:
+``(t0, t1, I_mean, I_faded, from_image)`` over the overlap, in units of the noise power ``N``:
 
 * ``I_mean``: the large-scale power (path loss, shadowing, transmit power) of the pair
   ``interferer -> receiver`` (:class:`~semnet.net.interference_gains.CrossGains`, the
@@ -54,7 +54,7 @@ class OnAir:
         self.src, self.dst, self.band = src, dst, band
         self.start_s, self.end_s = start_s, end_s
         self.snr = snr
-        self.hits: list[tuple[float, float, float, float]] = []
+        self.hits: list[tuple[float, float, float, float, bool]] = []
         self.known = 0
         self.symbols = symbols
         self.id = -1  # its number in the book (set when added)
@@ -103,6 +103,10 @@ class OnAir:
                 cur_b = b
         return total + cur_b - cur_a
 
+    def interfered_by(self) -> list[str]:
+        """What it met: ``image`` and/or ``model`` transmissions (sorted)."""
+        return sorted({"image" if h[4] else "model" for h in self.hits})
+
     def pieces(self, faded: bool = True) -> list[tuple[float, float, float]]:
         """The airtime cut where the interference changes: ``(t0, t1, I)`` in time order."""
         return piecewise(self.start_s, self.end_s, [(h[0], h[1], h[3] if faded else h[2]) for h in self.hits])
@@ -115,7 +119,7 @@ class OnAir:
         if not self.hits or air <= 0:
             return out
         mid = self.start_s + (np.arange(k) + 0.5) * (air / k)
-        for t0, t1, _, faded in self.hits:
+        for t0, t1, _, faded, _ in self.hits:
             out[(mid >= t0) & (mid < t1)] += faded
         return out
 
@@ -190,10 +194,10 @@ class InterferenceBook:
             t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
             mean = self._power(other.src, record.dst, t0)
             if mean > 0.0:
-                record.hits.append((t0, t1, mean, mean * self._fade(other.src, record.dst)))
+                record.hits.append((t0, t1, mean, mean * self._fade(other.src, record.dst), other.symbols > 0))
             mean = self._power(record.src, other.dst, t0)
             if mean > 0.0:
-                other.hits.append((t0, t1, mean, mean * self._fade(record.src, other.dst)))
+                other.hits.append((t0, t1, mean, mean * self._fade(record.src, other.dst), record.symbols > 0))
         record.known = len(record.hits)
         record.id = self._next_id
         self._next_id += 1

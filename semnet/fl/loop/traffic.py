@@ -272,6 +272,7 @@ class TrafficTally:
                 record["h"] = [round(image.h.real, 6), round(image.h.imag, 6)]
             if image.on_air is not None:  # large-scale SINR over its airtime (semnet.sim.interference)
                 record["sinr_db"] = round(image.on_air.sinr_db(), 4)
+                record["interfered_by"] = image.on_air.interfered_by()
             self._write_image(record)
 
     def deployed(self, branch: str, records: list[dict]) -> None:
