@@ -217,3 +217,64 @@ def test_haenggi_success_probability_in_a_poisson_field(alpha, lam, theta_db):
     # at most exp(2 pi lambda theta r^alpha radius^(2-alpha) / (alpha - 2)) - 1 relative
     truncation = closed * (math.exp(2 * math.pi * lam * theta * r ** alpha * radius ** (2 - alpha) / (alpha - 2)) - 1)
     assert abs(p - closed) < 3 * math.sqrt(closed * (1 - closed) / drops) + truncation
+
+
+def test_an_images_symbols_meet_noise_of_power_n_plus_i_where_they_overlap():
+    """The decoder side scales each channel use's unit noise by sqrt(1 + I/N) of the
+    interference on the air while it was sent: half an image under I = 3 N has its noise
+    doubled (in amplitude) on the first half of its symbols and unchanged on the rest."""
+    import torch
+
+    from semnet.channels.layer.channel import Channel
+    from semnet.fl.loop.traffic import ImageDecoder
+    from semnet.sim.traffic import ImageSent
+
+    decoder = ImageDecoder({}, Channel("none"), torch.device("cpu"), seed=3, new_model=None)
+    record = OnAir(1, 0, 0, 0.0, 1.0, 100.0, symbols=64)
+    record.hits.append((0.0, 0.5, 3.0, 3.0, False))
+    plain = ImageSent(1, 0, 0, 0.0, 0.0, 1.0, 20.0, None, {})
+    hit = ImageSent(1, 0, 0, 0.0, 0.0, 1.0, 20.0, None, {}, on_air=record)
+    _, noise_plain = decoder._draws([plain], [0], 64, "main")
+    _, noise_hit = decoder._draws([hit], [0], 64, "main")
+    ratio = (noise_hit / noise_plain).abs()[0].numpy()
+    assert ratio[:32] == pytest.approx(2.0, rel=1e-6) and ratio[32:] == pytest.approx(1.0, rel=1e-6)
+    # the large-scale SINR over the airtime: 20 dB over 1 + 3 * 0.5
+    assert record.sinr_db() == pytest.approx(10 * math.log10(100.0 / 2.5))
+    assert record.interfered_s() == pytest.approx(0.5) and record.interfered_by() == ["model"]
+
+
+def test_a_restored_simulator_meets_the_same_interference():
+    """A checkpoint between rounds keeps the book (records on the air, the fading stream):
+    the images and SINRs of a restored run are those of the run that went on."""
+    from semnet.sim.traffic import TrafficPlan
+
+    def make():
+        net = sinr_network(POS5, [(1, 0), (2, 4), (2, 3)], medium="node_radio", **PACKETS)
+        net.link_kinds = {}
+        net.default_kind = type("Kind", (), {"model": make_fading("rayleigh")})()
+        nodes = set(net.users) | {AGGREGATOR}
+        return Simulator(net, seed=5, compute_speed={n: 100.0 for n in nodes},
+                         traffic=TrafficPlan(links=((1, 0), (2, 4)), images_per_s=200.0, symbols=3000))
+
+    def round_(sim):
+        sim.play_round([Task(key="a", node=2, uploads=(Message(2, 3, "update", 300_000),))])
+        sim.wait(0.05)
+
+    def images(sim):
+        sim.catch_up()
+        out = [(im.as_tuple()[:9], round(im.on_air.sinr_db(), 9), len(im.on_air.hits)) for im in sim.traffic.take()]
+        sim.finish()
+        return out, sorted((k, v) for k, v in sim.sinr_log.items())
+
+    whole = make()
+    for _ in range(3):
+        round_(whole)
+    expected = images(whole)
+    assert any(hits for _, _, hits in expected[0])  # the images did meet the updates
+    first = make()
+    round_(first)
+    second = make()
+    second.load_state(first.state())
+    for _ in range(2):
+        round_(second)
+    assert images(second) == expected
