@@ -145,6 +145,8 @@ class ImageStats(_Section):
     latency_s_mean: float | None = None
     latency_s_p50: float | None = None
     latency_s_p99: float | None = None
+    sinr_db_mean: float | None = None  # links.interference.model sinr: the images' SINR over their airtime
+    sinr_db_p5: float | None = None
 
 
 class LinkImageStats(ImageStats):

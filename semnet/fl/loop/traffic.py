@@ -178,30 +178,34 @@ def _chunks(items: list, size: int):
 class _Stats:
     """Images of one (branch, phase, link) or one window of it."""
 
-    __slots__ = ("images", "lost", "psnr_db", "latency_s")
+    __slots__ = ("images", "lost", "psnr_db", "latency_s", "sinr_db")
 
     def __init__(self):
         self.images = 0
         self.lost = 0
         self.psnr_db: list[float] = []  # delivered images that were decoded
         self.latency_s: list[float] = []  # every image, lost or not
+        self.sinr_db: list[float] = []  # every image's SINR (links.interference.model sinr only)
 
-    def add(self, latency_s: float, lost: bool, psnr_db: float | None) -> None:
+    def add(self, latency_s: float, lost: bool, psnr_db: float | None, sinr_db: float | None = None) -> None:
         self.images += 1
         self.lost += lost
         self.latency_s.append(latency_s)
         if psnr_db is not None:
             self.psnr_db.append(psnr_db)
+        if sinr_db is not None:
+            self.sinr_db.append(sinr_db)
 
     def merge(self, other: "_Stats") -> None:
         self.images += other.images
         self.lost += other.lost
         self.psnr_db += other.psnr_db
         self.latency_s += other.latency_s
+        self.sinr_db += other.sinr_db
 
     def as_dict(self) -> dict:
         psnr, latency = np.asarray(self.psnr_db), np.asarray(self.latency_s)
-        return {
+        out = {
             "images": self.images,
             "delivered": self.images - self.lost,
             "lost": self.lost,
@@ -211,14 +215,21 @@ class _Stats:
             "latency_s_p50": _round(np.percentile(latency, 50), 7) if latency.size else None,
             "latency_s_p99": _round(np.percentile(latency, 99), 7) if latency.size else None,
         }
+        if self.sinr_db:  # runs without interference keep their records as they were
+            sinr = np.asarray(self.sinr_db)
+            out["sinr_db_mean"] = _round(sinr.mean(), 4)
+            out["sinr_db_p5"] = _round(np.percentile(sinr, 5), 4)
+        return out
 
     def state(self) -> tuple:
-        return self.images, self.lost, list(self.psnr_db), list(self.latency_s)
+        base = (self.images, self.lost, list(self.psnr_db), list(self.latency_s))
+        return base + (list(self.sinr_db),) if self.sinr_db else base
 
     @classmethod
     def of(cls, state: tuple) -> "_Stats":
         stats = cls()
         stats.images, stats.lost, stats.psnr_db, stats.latency_s = state[0], state[1], list(state[2]), list(state[3])
+        stats.sinr_db = list(state[4]) if len(state) > 4 else []
         return stats
 
 
@@ -252,13 +263,14 @@ class TrafficTally:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Stats()
-        row.add(latency, lost, psnr_db)
+        sinr_db = None if image.on_air is None else image.on_air.sinr_db()
+        row.add(latency, lost, psnr_db, sinr_db)
         window = int(math.floor(image.t_gen_s / self.window_s))
         wkey = key + (window,)
         stats = self.windows.get(wkey)
         if stats is None:
             stats = self.windows[wkey] = _Stats()
-        stats.add(latency, lost, psnr_db)
+        stats.add(latency, lost, psnr_db, sinr_db)
         if self._write_image is not None:
             record = {
                 "branch": branch, "phase": phase, "round": image.label.get("round", 0), "src": image.src,
@@ -271,7 +283,7 @@ class TrafficTally:
             if image.h is not None:
                 record["h"] = [round(image.h.real, 6), round(image.h.imag, 6)]
             if image.on_air is not None:  # large-scale SINR over its airtime (semnet.sim.interference)
-                record["sinr_db"] = round(image.on_air.sinr_db(), 4)
+                record["sinr_db"] = round(sinr_db, 4)
                 record["interfered_by"] = image.on_air.interfered_by()
             self._write_image(record)
 
