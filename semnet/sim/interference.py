@@ -35,9 +35,10 @@ import math
 
 import numpy as np
 
+from semnet.net.arq import scan_attempts
 from semnet.net.rate import TransmissionOutcome
 
-__all__ = ["InterferenceBook", "OnAir", "piecewise"]
+__all__ = ["DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
 
 _LN2 = math.log(2.0)
 
@@ -143,6 +144,40 @@ def piecewise(start_s: float, end_s: float, terms) -> list[tuple[float, float, f
     return out
 
 
+class DesiredGain:
+    """A link's own received signal ``S |h|^2`` at attempt times: its large-scale SNR and
+    fading, drawn from its own stream (``rng``, static link) or read from its channel over
+    time (``fading``: peeked, then settled at the last attempt used, as
+    :mod:`semnet.net.arq` does). ``first_h`` is ``h`` of the first attempt."""
+
+    def __init__(self, snr_db: float, law, rng, fading=None):
+        self.snr_linear = 10.0 ** (snr_db / 10.0)
+        self.law, self.rng, self.fading = law, rng, fading
+        self.first_h: complex | None = None
+        self._g = None
+
+    def snr(self, times: np.ndarray) -> np.ndarray:
+        if self.fading is None:
+            return np.full(times.shape, self.snr_linear)
+        return self.fading.process.large.snr_linear(self.fading.key, times)
+
+    def peek(self, times: np.ndarray) -> np.ndarray:
+        if self.fading is None:
+            power = self.law.power_gain(times.size, self.rng) if self.law.random else np.ones(times.size)
+            return self.snr_linear * power
+        self._g, h = self.fading.peek(times)
+        if self.first_h is None:
+            self.first_h = complex(h[0])
+            if self._g is not None:  # an image sent at the message's start reads its h
+                self.fading.remember(times[0], self._g[0])
+        return self.snr(times) * (h.real * h.real + h.imag * h.imag)
+
+    def settle(self, times: np.ndarray, used: int) -> None:
+        """The link's process goes on from the last attempt used."""
+        if self.fading is not None and used:
+            self.fading.settle(times, self._g, used - 1)
+
+
 class InterferenceBook:
     """The transmissions on the air of one simulator, per band (module docstring).
 
@@ -204,8 +239,8 @@ class InterferenceBook:
         self.air.setdefault(record.band, []).append(record)
         return record
 
-    def plan_packets(self, src, dst, start_s: float, bits: int, *, snr_at, gain_at, bandwidth_hz: float,
-                     backoff: float, packet_bits: int, max_retries: int) -> tuple[TransmissionOutcome, float]:
+    def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
+                     packet_bits: int, max_retries: int) -> tuple[TransmissionOutcome, float]:
         """(outcome, SINR in dB at the start) of ``bits`` in packets on ``src -> dst`` from
         ``start_s``, against the transmissions on the air now.
 
@@ -213,15 +248,20 @@ class InterferenceBook:
         its start (its link's SNR over the noise and the interferers then on the air), as
         it picks it from the SNR without interference. Attempts follow back to back; an
         attempt succeeds when the mean capacity over the intervals it overlaps,
-        ``sum_k tau_k log2(1 + S |h|^2 / (1 + I_k)) / tau``, reaches ``R / B`` (``h``: the
-        link's fading at the attempt, ``gain_at(t)``; each interferer's power faded
-        afresh per attempt). Failed packets are resent up to ``max_retries`` times."""
+        ``sum_k tau_k log2(1 + S |h|^2 / (1 + I_k)) / tau``, reaches ``R / B`` (``S |h|^2``
+        from ``gains``, the link's own :class:`DesiredGain`; each interferer's power faded
+        afresh per attempt). Failed packets are resent up to ``max_retries`` times.
+        Attempt times are known in advance, so a stretch of them is drawn and judged at
+        once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
         band = self.band(src, dst)
-        others = self._overlapping(band, src, dst, start_s, math.inf)
-        powers = [(r, self._power(r.src, dst, start_s)) for r in others]
-        powers = [(r, p) for r, p in powers if p > 0.0]
-        snr0 = snr_at(start_s)
-        i0 = sum(p for r, p in powers if r.start_s <= start_s < r.end_s)
+        others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)]
+        others = [(r, p) for r, p in others if p > 0.0]
+        starts = np.array([r.start_s for r, _ in others])
+        ends = np.array([r.end_s for r, _ in others])
+        powers = np.array([p for _, p in others])
+        laws = [self.fading_of(r.src, dst) for r, _ in others]
+        snr0 = gains.snr(np.array([start_s]))[0]
+        i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if others else 0.0
         sinr0 = snr0 / (1.0 + i0)
         spectral = backoff * math.log1p(sinr0) / _LN2
         target_bps = spectral * bandwidth_hz
@@ -231,22 +271,47 @@ class InterferenceBook:
             return TransmissionOutcome(0.0, 0, True), sinr0_db
         if not target_bps > 0:
             raise ValueError(f"SINR {sinr0_db!r} dB is too low for a positive target rate")
-        t, attempts, delivered = start_s, 0, True
-        for index in range(num_packets):
-            size = packet_bits if index < num_packets - 1 else bits - (num_packets - 1) * packet_bits
+        need = spectral * _LN2 * (1.0 - 1e-12)  # nats per channel use an attempt must carry
+        rounds = max_retries + 1
+        state = [start_s, 0, True]  # time, attempts, delivered
+        for count, size in ((num_packets - 1, packet_bits), (1, bits - (num_packets - 1) * packet_bits)):
             tau = size / target_bps
-            for _ in range(max_retries + 1):
-                attempts += 1
-                signal = snr_at(t) * gain_at(t)
-                terms = [(max(r.start_s, t), min(r.end_s, t + tau), p * self._fade(r.src, dst))
-                         for r, p in powers if r.start_s < t + tau and r.end_s > t]
-                bits_per_hz = sum((b - a) * math.log1p(signal / (1.0 + i)) for a, b, i in piecewise(t, t + tau, terms))
-                t += tau
-                if bits_per_hz / (tau * _LN2) >= spectral * (1.0 - 1e-12):
-                    break
-            else:
-                delivered = False
-        return TransmissionOutcome(t - start_s, attempts, delivered), sinr0_db
+            remaining, fails = count, 0
+            while remaining > 0:
+                n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
+                times = state[0] + tau * np.arange(n)
+                signal = gains.peek(times)
+                nats = self._attempt_nats(times, tau, signal, starts, ends, powers, laws)
+                used, remaining, fails, lost = scan_attempts(nats >= need, remaining, fails, rounds)
+                gains.settle(times, used)
+                state[0] += used * tau
+                state[1] += used
+                if lost:
+                    state[2] = False
+        return TransmissionOutcome(state[0] - start_s, state[1], state[2]), sinr0_db
+
+    def _attempt_nats(self, times, tau: float, signal, starts, ends, powers, laws) -> np.ndarray:
+        """Mean capacity (nats per channel use) of attempts ``[t, t + tau)`` at ``times``
+        with received signal ``signal`` (``S |h|^2``) among interferers ``starts``,
+        ``ends``, ``powers`` (each faded afresh per attempt)."""
+        n, m = times.size, powers.size
+        if m == 0:
+            return np.log1p(signal)
+        faded = np.empty((n, m))
+        for law in {id(law): law for law in laws}.values():  # one draw per (attempt, interferer) of a law
+            cols = [i for i, other in enumerate(laws) if other is law]
+            faded[:, cols] = (law.power_gain(n * len(cols), self.rng).reshape(n, len(cols)) if law.random
+                              else 1.0)
+        faded *= powers
+        t0, t1 = times[:, None], times[:, None] + tau
+        covers = (starts <= t0) & (ends >= t1)
+        touches = (starts < t1) & (ends > t0)
+        nats = np.log1p(signal / (1.0 + (faded * covers).sum(axis=1)))
+        for j in np.flatnonzero((touches & ~covers).any(axis=1)):  # an interferer starts or ends inside
+            a, b = times[j], times[j] + tau
+            terms = [(max(starts[i], a), min(ends[i], b), faded[j, i]) for i in np.flatnonzero(touches[j])]
+            nats[j] = sum((hi - lo) * math.log1p(signal[j] / (1.0 + i)) for lo, hi, i in piecewise(a, b, terms)) / tau
+        return nats
 
     def prune(self, before_s: float) -> None:
         """Forget the records that end by ``before_s``: nothing booked from now on starts

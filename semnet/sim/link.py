@@ -25,7 +25,7 @@ from semnet.net.block_fading import BlockFadingLink
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.channels.processes.timevarying import LinkFading
-from semnet.sim.interference import InterferenceBook, OnAir
+from semnet.sim.interference import DesiredGain, InterferenceBook, OnAir
 
 
 @dataclass
@@ -130,31 +130,12 @@ class LinkQueue:
 
     def _packets_in_book(self, start_s: float, bits: int) -> TransmissionOutcome:
         p, fading = self.params, self.fading
-        if fading is None:
-            snr = 10.0 ** (p.snr_db / 10.0)
-            law, rng = p.fading_model, self.rng
-
-            def snr_at(_t):
-                return snr
-
-            def gain_at(_t):
-                return float(law.power_gain(1, rng)[0]) if law.random else 1.0
-        else:
-            first: list = []
-
-            def snr_at(t):
-                return 10.0 ** (fading.snr_db(t) / 10.0)
-
-            def gain_at(t):
-                h = complex(fading.gains(np.array([t]))[0])
-                if not first:
-                    first.append(h)
-                return h.real * h.real + h.imag * h.imag
+        gains = DesiredGain(p.snr_db, p.fading_model, self.rng, fading)
         outcome, _ = self.interference.plan_packets(
-            p.src, p.dst, start_s, bits, snr_at=snr_at, gain_at=gain_at, bandwidth_hz=p.bandwidth_hz,
-            backoff=p.backoff, packet_bits=p.packet_bits, max_retries=p.max_retries)
+            p.src, p.dst, start_s, bits, gains=gains, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
+            packet_bits=p.packet_bits, max_retries=p.max_retries)
         if fading is not None:  # the realised SNR at the first attempt, as on a link alone
-            h = first[0] if first else fading.state(start_s)[0]
+            h = gains.first_h if gains.first_h is not None else fading.state(start_s)[0]
             self.last_h = h
             self.last_snr_db = fading.snr_db(start_s) + 10.0 * math.log10(max(abs(h) ** 2, 1e-300))
         return outcome
