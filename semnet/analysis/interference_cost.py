@@ -32,14 +32,10 @@ def read_images(run_dir: str | Path) -> dict[tuple, dict]:
     """A run's decoded images by (branch, src, dst, n)."""
     path = Path(run_dir)
     plain, packed = path / "images.jsonl", path / "images.jsonl.gz"
-    if plain.exists():
-        handle = open(plain, encoding="utf-8")
-    elif packed.exists():
-        handle = gzip.open(packed, "rt", encoding="utf-8")
-    else:
+    if not (plain.exists() or packed.exists()):
         raise AnalysisError(f"'{path}' has no images.jsonl (run it with traffic.image_records: true)")
     out = {}
-    with handle:
+    with (open(plain, encoding="utf-8") if plain.exists() else gzip.open(packed, "rt", encoding="utf-8")) as handle:
         for line in handle:
             record = json.loads(line)
             if record.get("psnr_db") is not None:
@@ -114,8 +110,8 @@ def write_interference_cost(reference_dir: str | Path, run_dirs: list, out: str 
     csv.write_text(",".join(columns) + "\n" + "".join(
         ",".join("" if row[c] is None else str(row[c]) for c in columns) + "\n" for row in rows))
     md = out / "interference.md"
-    lines = [f"Images paired with `{Path(reference_dir).name}` (noise only): PSNR in dB, cost = with - without "
-             "(95% interval).", "",
+    lines = [(f"Images paired with `{Path(reference_dir).name}` (noise only): PSNR in dB, cost = with - without "
+              "(95% interval)."), "",
              "| run | images | count | PSNR without | PSNR with | cost (dB) | 95% interval | mean SINR (dB) |",
              "|---|---|---:|---:|---:|---:|---|---:|"]
     for row in rows:

@@ -31,6 +31,7 @@ so they meet every transmission that overlapped them.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -136,7 +137,7 @@ def piecewise(start_s: float, end_s: float, terms) -> list[tuple[float, float, f
             cuts.add(t1)
     edges = sorted(cuts)
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         total = sum(v for t0, t1, v in terms if t0 <= a and t1 >= b)

@@ -32,8 +32,8 @@ SINR = {"model": "sinr"}
     ({"links__interference": SINR, "links__band_assignment": "random"}, "links.band_assignment = 'random'"),
     ({"links__interference": {"model": "sinr", "cutoff_db": 5}}, "links.interference.cutoff_db = 5"),
     ({"links__node_tx_power_dbm": {9: 20.0}}, "links.node_tx_power_dbm = 9: not a node; allowed 0..3"),
-    ({"links__node_tx_power_dbm": {1: 99.0}}, "links.node_tx_power_dbm[1] = 99.0: needs a user number >= 0 and a "
-                                              "power in [-50, 60] dBm"),
+    ({"links__node_tx_power_dbm": {1: 99.0}},
+     "links.node_tx_power_dbm[1] = 99.0: needs a user number >= 0 and a power in [-50, 60] dBm"),
     ({"links__interference": SINR, "traffic": {"images_per_s": 1.0, "queue": "images_first"}},
      "traffic.queue = 'images_first': moves model messages after they are booked"),
 ])

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from semnet.channels import make_fading
-from semnet.net.interference_gains import CrossGains, InterferenceSettings, assign_bands, pair_of
+from semnet.net.interference_gains import (
+    CrossGains,
+    InterferenceSettings,
+    assign_bands,
+    pair_of,
+)
 from semnet.net.network import AGGREGATOR
 from semnet.sim import Message, Simulator, Task
 from semnet.sim.interference import InterferenceBook, OnAir, piecewise
@@ -125,7 +130,7 @@ def test_greedy_bands_put_the_pairs_that_hear_each_other_most_apart():
     assert band(0, 1) != band(2, 3) and band(4, 5) != band(6, 7)
 
 
-PACKETS = dict(rate_mode="shannon", backoff=0.9, packet_bits=10_000, max_retries=0)
+PACKETS = {"rate_mode": "shannon", "backoff": 0.9, "packet_bits": 10_000, "max_retries": 0}
 POS5 = {0: (0.0, 0.0), 1: (10.0, 0.0), 2: (0.0, 12.0), 3: (0.0, 17.0), 4: (0.0, 40.0)}
 
 
