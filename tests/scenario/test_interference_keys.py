@@ -11,14 +11,7 @@ from semnet.cli.main import EXIT_USER_ERROR, main
 from semnet.errors import ScenarioError
 from semnet.net.network import build_network
 from semnet.scenario import validate
-from tests.cli.conftest import exchange_scenario, with_key
-
-
-def _with(**keys) -> dict:
-    raw = exchange_scenario()
-    for dotted, value in keys.items():
-        raw = with_key(raw, dotted.replace("__", "."), value)
-    return raw
+from tests.scenario.test_medium_keys import _with
 
 
 SINR = {"model": "sinr"}
