@@ -24,6 +24,12 @@ Each size runs in these modes:
                     (``semnet.net.arq``), no sink
 ``mobile+gm+trajectory`` the same with ``links.channel.doppler_speed: trajectory``:
                     each link's rho follows its ends' speeds step by step
+``shannon+rayleigh+sinr`` Shannon-rate links under Rayleigh fading with
+                    interference (``links.interference.model: sinr``, one band,
+                    cut-off -20 dB): SNRs from log-distance path loss (exponent 3.5,
+                    so the cut-off lies at about 370 m in the 1 km square), every
+                    packet attempt against the transmissions on the air
+                    (``semnet.sim.interference``), no sink
 
 Columns: message events, wall and CPU seconds of the simulation loop (best of
 ``--repeat`` passes), events per wall second, CPU microseconds per event and its
@@ -50,16 +56,19 @@ from pathlib import Path
 from semnet.metrics.rundir import JsonlWriter
 from semnet.net import block_fading_compiled
 from semnet.net.network import Network, build_network
+from semnet.scenario.links import InterferenceSpec, PathLossSpec
 from semnet.scenario.schema import ChannelSpec, LinksSpec, RateSpec
 from semnet.scenario.topology import MobilitySpec, topology_spec
 from semnet.sim import Message, Simulator, Task
 
 AREA_M = 1000.0
 MESSAGE_BYTES = 100_000
-MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm", "mobile+gm+trajectory")
+MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm", "mobile+gm+trajectory",
+         "shannon+rayleigh+sinr")
 SHANNON = {"shannon+rayleigh": "static, compiled", "shannon+rayleigh/numpy": "static, numpy reference",
            "mobile+gm": "moving (Gauss-Markov), compiled",
-           "mobile+gm+trajectory": "moving, trajectory Doppler, compiled"}
+           "mobile+gm+trajectory": "moving, trajectory Doppler, compiled",
+           "shannon+rayleigh+sinr": "static, interference (python)"}
 
 
 def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> float:
@@ -86,7 +95,10 @@ def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network
         kind="random_geometric", num_users=num_users, area_m=AREA_M,
         radius_m=radius_for_degree(num_users, degree), mobility=mobility,
     )
-    if mobile:
+    if mode == "shannon+rayleigh+sinr":
+        links = LinksSpec(snr_db=None, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4),
+                          path_loss=PathLossSpec(exponent=3.5), interference=InterferenceSpec(model="sinr"))
+    elif mobile:
         doppler = "trajectory" if mode.endswith("+trajectory") else "mean"
         links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4),
                           channel=ChannelSpec(time_correlation="gauss_markov", carrier_hz=2.4e9, doppler_speed=doppler))

@@ -30,7 +30,7 @@ from semnet.scenario.loader import resolved_yaml
 from semnet.scenario.schema import Scenario
 from semnet.sim import Simulator
 from semnet.sim.ledger import UsageLedger
-from semnet.summarise import build_summary, channel_summary, run_energy
+from semnet.summarise import build_summary, channel_summary, interference_summary, run_energy
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,8 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
     summary = build_summary(assembly, ctx, outcome, time.perf_counter() - wall0, delivery)
     if network.channel is not None:
         summary["channel_over_time"] = channel_summary(network, sims)
+    if network.interference.enabled:
+        summary["interference"] = interference_summary(network, sims)
     if ledger is not None:
         summary["energy"] = run_energy(scenario, network, ledger, summary)
     if traffic is not None:

@@ -76,6 +76,38 @@ def channel_summary(network: Network, sims: list[Simulator]) -> dict:
     return summary
 
 
+def interference_summary(network: Network, sims: list[Simulator]) -> dict:
+    """``links.interference`` and, per link that carried anything, the SINR its
+    transmissions met (:class:`~semnet.summary.InterferenceSummary`; every branch pooled)."""
+    pooled: dict = {}
+    for simulator in sims:
+        for key, samples in simulator.sinr_log.items():
+            pooled.setdefault(key, []).extend(samples)
+    settings = network.interference
+    links, all_db, air_total, interfered_total = [], [], 0.0, 0.0
+    for (src, dst), samples in sorted(pooled.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
+        values = np.asarray([s[0] for s in samples], dtype=float)
+        air = float(sum(s[1] for s in samples))
+        interfered = float(sum(s[2] for s in samples))
+        all_db.extend(values.tolist())
+        air_total += air
+        interfered_total += interfered
+        links.append({
+            "src": src, "dst": dst, "transmissions": len(samples), "images": sum(1 for s in samples if s[3]),
+            "snr_db": round(network.link(src, dst).snr_db, 4),
+            "sinr_db_mean": round(float(values.mean()), 4),
+            "sinr_db_p5": round(float(np.percentile(values, 5)), 4),
+            "interfered_share": round(interfered / air, 6) if air > 0 else None,
+        })
+    return {
+        "model": settings.model, "cutoff_db": settings.cutoff_db, "bands": settings.bands,
+        "band_assignment": settings.band_assignment,
+        "sinr_db_mean": round(float(np.mean(all_db)), 4) if all_db else None,
+        "interfered_share": round(interfered_total / air_total, 6) if air_total > 0 else None,
+        "links": links,
+    }
+
+
 def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome, wall_s: float,
                   delivery: DeliveryTally | None = None) -> dict:
     """The run's ``summary.json`` as a dict (checked against :class:`~semnet.metrics.summary.RunSummary`

@@ -89,6 +89,34 @@ class NetworkSummary(_Section):
     medium: dict | None = None
 
 
+class LinkSinrStats(_Section):
+    """One link's transmissions under interference (``links.interference.model: sinr``):
+    how many (``images`` of them), its large-scale SNR, the large-scale SINR each met over
+    its airtime (dB: mean and 5th percentile over transmissions) and the share of its
+    airtime during which at least one interferer was heard."""
+
+    src: int | str
+    dst: int | str
+    transmissions: int
+    images: int
+    snr_db: float
+    sinr_db_mean: float | None = None
+    sinr_db_p5: float | None = None
+    interfered_share: float | None = None
+
+
+class InterferenceSummary(_Section):
+    """``links.interference`` and every link's SINR statistics (all branches pooled)."""
+
+    model: str
+    cutoff_db: float
+    bands: int
+    band_assignment: str
+    sinr_db_mean: float | None = None
+    interfered_share: float | None = None
+    links: list[LinkSinrStats] = []
+
+
 class ModelSummary(_Section):
     name: str
     channel_uses_per_image: int
@@ -117,6 +145,8 @@ class ImageStats(_Section):
     latency_s_mean: float | None = None
     latency_s_p50: float | None = None
     latency_s_p99: float | None = None
+    sinr_db_mean: float | None = None  # links.interference.model sinr: the images' SINR over their airtime
+    sinr_db_p5: float | None = None
 
 
 class LinkImageStats(ImageStats):
@@ -240,6 +270,7 @@ class RunSummary(_Section):
     energy: EnergySummary | None = None
     traffic: TrafficSummary | None = None
     channel_over_time: dict | None = None
+    interference: InterferenceSummary | None = None
     headroom: dict | None = None
     finetune_budget: dict | None = None
     test_snr_sweep: list[dict] | None = None

@@ -172,6 +172,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf) or a folder (timeline.png/.svg)")
     p.add_argument("--branch", action="append", default=[], dest="branches",
                    help="a branch to draw (main, or control_<name>; default main); repeat to overlay several")
+    p = sub.add_parser("interference", help="what interference cost the images: runs paired image by image with "
+                       "a noise-only run", description="interference.md/.csv: each run's images paired with the "
+                       "reference's (same scenario, links.interference.model none), PSNR cost by what they met")
+    p.add_argument("reference", metavar="REFERENCE_RUN", help="the run without interference")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="runs of the same scenario with interference")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
     p = sub.add_parser("channel-time", help="one run's realised SNR of a few links over simulated time, phases "
                        "shaded (a channel over time)", description="realised_snr.png/.svg: the SNR each message of "
                        "a few links met at its start against simulated time, the main branch's phases shaded")
@@ -234,6 +240,10 @@ def run(args: argparse.Namespace) -> list[Path]:
     """Do one command; return the paths written (also used by the tests)."""
     if args.command == "timeline":
         return write_timeline(args.runs, args.out, args.branches or ["main"])
+    if args.command == "interference":
+        from .interference_cost import write_interference_cost
+
+        return write_interference_cost(args.reference, args.runs, args.out)
     if args.command == "channel-time":
         from .channel_over_time import plot_realised_snr
 

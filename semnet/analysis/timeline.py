@@ -7,6 +7,7 @@ made with ``traffic:``, from the windowed records of ``metrics.jsonl``
 
 * PSNR: the mean over the window's delivered images on all links (each link's mean
   weighted by its delivered images), and the worst link's 5th percentile;
+* with ``links.interference.model: sinr``, the images' mean SINR per window (right axis);
 * latency: the median of the links' medians and the largest of their 99th
   percentiles, with ``traffic.deadline_s`` as a line; windows that lost images are
   marked with their share lost;
@@ -51,6 +52,7 @@ class Timeline:
     phases: list[tuple[str, float, float]] = field(default_factory=list)  # (name, start_s, end_s)
     deployments: list[dict] = field(default_factory=list)
     deadline_s: float | None = None
+    sinr_mean_db: np.ndarray | None = None  # links.interference.model sinr: the images' mean SINR per window
 
 
 def timeline_of(run: Run, branch: str = MAIN_BRANCH) -> Timeline:
@@ -62,7 +64,7 @@ def timeline_of(run: Run, branch: str = MAIN_BRANCH) -> Timeline:
     by_time: dict[float, list[dict]] = {}
     for w in windows:
         by_time.setdefault(float(w["t_start_s"]), []).append(w)
-    rows = []
+    rows, sinr_rows = [], []
     for start in sorted(by_time):
         group = by_time[start]
         end = float(group[0]["t_end_s"])
@@ -72,6 +74,8 @@ def timeline_of(run: Run, branch: str = MAIN_BRANCH) -> Timeline:
         p50 = [w["latency_s_p50"] for w in group if w.get("latency_s_p50") is not None]
         p99 = [w["latency_s_p99"] for w in group if w.get("latency_s_p99") is not None]
         images = sum(w["images"] for w in group)
+        sinr = [(w["images"], w["sinr_db_mean"]) for w in group if w.get("sinr_db_mean") is not None]
+        sinr_rows.append(sum(n * v for n, v in sinr) / sum(n for n, _ in sinr) if sinr else np.nan)
         rows.append((
             (start + end) / 2,
             float(np.dot(delivered, means) / delivered.sum()) if delivered.sum() else np.nan,
@@ -86,7 +90,9 @@ def timeline_of(run: Run, branch: str = MAIN_BRANCH) -> Timeline:
     phases = [(p.name, p.sim_time_end_s - p.sim_time_s, p.sim_time_end_s) for p in records]
     deployments = [m for m in run.metrics if m.get("split") == "deployment" and m.get("branch") == branch]
     deadline = summary.traffic.deadline_s if summary.traffic is not None else None
-    return Timeline(*columns, phases=phases, deployments=deployments, deadline_s=deadline)
+    sinr = np.array(sinr_rows, dtype=float)
+    return Timeline(*columns, phases=phases, deployments=deployments, deadline_s=deadline,
+                    sinr_mean_db=sinr if np.isfinite(sinr).any() else None)
 
 
 def _via_colour(via: str) -> str:
@@ -127,7 +133,13 @@ def plot_timeline(line: Timeline, title: str = ""):
         shown.add(via)
     top.set_ylabel("PSNR (dB)")
     top.grid(True, alpha=0.3)
-    top.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if line.sinr_mean_db is not None:  # interference: the SINR the images met, on its own axis
+        right = top.twinx()
+        right.plot(line.t_s, line.sinr_mean_db, color="#2ca02c", linewidth=1.0, alpha=0.8, **steps)
+        right.set_ylabel("mean SINR of images (dB)", color="#2ca02c")
+        top.plot([], [], color="#2ca02c", linewidth=1.0, label="mean SINR of images (right axis)")
+    top.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.08 if line.sinr_mean_db is not None
+                                                                            else 1.01, 1.0))
     bottom.plot(line.t_s, 1e3 * line.latency_p50_s, color="#ff7f0e", linewidth=1.4, label="median latency", **steps)
     bottom.plot(line.t_s, 1e3 * line.latency_p99_s, color="#ff7f0e", linewidth=0.9, linestyle="--",
                 label="99th percentile, worst link", **steps)

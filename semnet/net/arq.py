@@ -27,7 +27,7 @@ from semnet.channels.processes.gauss_markov import GaussMarkovScatter
 from semnet.net.arq_compiled import attempts
 from semnet.net.rate import TransmissionOutcome
 
-__all__ = ["plan_over_time"]
+__all__ = ["plan_over_time", "scan_attempts"]
 
 _LN2 = math.log(2.0)
 
@@ -198,3 +198,6 @@ def _scan(ok: np.ndarray, remaining: int, fails: int, rounds: int) -> tuple[int,
 def _realised_db(snr_db: float, h: complex) -> float:
     power = h.real * h.real + h.imag * h.imag
     return snr_db + 10.0 * math.log10(max(power, 1e-300))
+
+
+scan_attempts = _scan  # the packets' ends in a stretch of attempts (the interference book scans its own)

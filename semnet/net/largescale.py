@@ -87,6 +87,11 @@ class LargeScale:
                 offset[i] = links.snr_offset_db
                 if links.snr_db is not None:
                     fixed[i] = links.snr_db
+        powers = getattr(links, "node_tx_power_dbm", {})
+        for i, (src, _) in enumerate(self.keys):  # a user's own transmit power moves its links' SNRs
+            given = self.keys[i] in overrides or (to_agg[i] and links.aggregator.snr_db is not None)
+            if isinstance(src, int) and src in powers and not given:
+                offset[i] += powers[src] - links.path_loss.tx_power_dbm
         self._fixed, self._offset, self._shadowed = fixed, offset, shadowed
         self._path = np.isnan(fixed)
         self._std_db = links.channel.shadowing_std_db

@@ -19,6 +19,7 @@ import numpy as np
 from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
 from semnet.net.pathloss import PathLoss, make_path_loss
+from semnet.net.interference_gains import CrossGains, InterferenceSettings, assign_bands, pair_of
 from semnet.net.largescale import LargeScale
 from semnet.net.link_kinds import ChannelKind, channel_kinds
 from semnet.net.mobility import make_mobility
@@ -108,6 +109,9 @@ class Network:
     # user-to-user links whose links.overrides give them another; None: AWGN with CSI
     default_kind: ChannelKind | None = None
     link_kinds: dict[tuple, ChannelKind] = field(default_factory=dict)
+    # concurrent transmissions in one band (links.interference); model none: noise only
+    interference: InterferenceSettings = InterferenceSettings()
+    cross_gains: CrossGains | None = None  # P_rx / N between any two nodes (interference on only)
 
     def channel_kind(self, src, dst) -> ChannelKind | None:
         """The fading model and CSI of link ``src -> dst`` (images and model packets)."""
@@ -187,7 +191,9 @@ def build_network(topology, links, seed: int) -> Network:
     law = make_path_loss(links.path_loss, links.channel.carrier_hz)
     for src, dst in sorted(pairs):
         dist = distance_m(graph, src, dst)
-        snr = overrides.get((src, dst), _snr_db(links, dist, law))
+        snr = overrides.get((src, dst))
+        if snr is None:
+            snr = _snr_db(links, dist, law) + power_offset_db(links, src)
         kind = kinds.get((src, dst), default)
         table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, kind)
 
@@ -197,8 +203,8 @@ def build_network(topology, links, seed: int) -> Network:
     for user in graph.nodes:
         x, y = graph.nodes[user]["pos_m"]
         dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
-        snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist, law)
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
+            snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist, law) + power_offset_db(links, src)
             table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, default)
     graph.graph["aggregator_pos_m"] = tuple(center)
     channel = None
@@ -214,8 +220,41 @@ def build_network(topology, links, seed: int) -> Network:
             f"modelled (links.aggregator.rate.mode = 'shannon'; the channel changes over time: "
             f"{time_varying_cause(topology, links)}); allowed here: links.downlink unicast, or a fixed aggregator rate"
         )
-    return Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel, medium=medium,
-                   default_kind=default, link_kinds=kinds)
+    network = Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel,
+                      medium=medium, default_kind=default, link_kinds=kinds)
+    if links.interference.model != "none":
+        network.interference = interference_settings(network, links, law)
+    return network
+
+
+def power_offset_db(links, node) -> float:
+    """How much stronger than ``links.path_loss.tx_power_dbm`` node ``node`` transmits (dB)."""
+    power = links.node_tx_power_dbm.get(node) if isinstance(node, int) else None
+    return 0.0 if power is None else power - links.path_loss.tx_power_dbm
+
+
+def interference_settings(network: Network, links, law: PathLoss) -> InterferenceSettings:
+    """``links.interference`` and the bands of ``network``'s node pairs (:mod:`semnet.net.interference_gains`)."""
+    graph = network.graph
+    positions = {u: tuple(graph.nodes[u]["pos_m"]) for u in graph.nodes}
+    positions[AGGREGATOR] = tuple(graph.graph["aggregator_pos_m"])
+    los_u = np.array([0.5])  # a pair that is no link: its law's LOS state at a median draw
+
+    def path_snr_db(dist_m: float, to_aggregator: bool) -> float:
+        d = np.array([dist_m])
+        return float(np.asarray(law.snr_db(d, los=law.line_of_sight(d, los_u), to_aggregator=np.array([to_aggregator])
+                                           )).reshape(-1)[0])
+
+    fixed = None if links.snr_db is None else links.snr_db + links.snr_offset_db
+    offsets = {node: power_offset_db(links, node) for node in links.node_tx_power_dbm}
+    gains = CrossGains(network.links, positions, path_snr_db, offsets, channel=network.channel, fixed_snr_db=fixed,
+                       aggregator=AGGREGATOR)
+    spec = links.interference
+    bands = assign_bands([pair_of(s, d) for s, d in network.links], links.bands, links.band_assignment, gains)
+    settings = InterferenceSettings(model=spec.model, cutoff_db=spec.cutoff_db, bands=links.bands,
+                                    band_assignment=links.band_assignment, band_of=bands)
+    network.cross_gains = gains
+    return settings
 
 
 def time_varying(topology, links) -> bool:

@@ -102,6 +102,18 @@ class AggregatorLinkSpec(_Spec):
     rate: RateSpec = RateSpec()
 
 
+class InterferenceSpec(_Spec):
+    """``links.interference``: whether concurrent transmissions in one band meet each
+    other (SINR), and below what received power an interferer is ignored."""
+
+    model: Literal["none", "sinr"] = Field(
+        "none", description="none: every transmission meets noise only (today) | sinr: S / (N + sum I) over the "
+        "transmitters active in the same band (dedicated and node_radio media)")
+    cutoff_db: float = Field(
+        -20.0, ge=-100, le=0, description="sinr: an interferer whose large-scale received power is this far below "
+        "the noise (I/N in dB) is ignored")
+
+
 class LinksSpec(_Spec):
     """Per-directed-link channel parameters shared by all links unless overridden."""
 
@@ -138,6 +150,15 @@ class LinksSpec(_Spec):
     downlink: Literal["broadcast", "unicast"] | None = Field(
         None, description="cell: the aggregator's identical downloads as one broadcast or as unicasts; null: broadcast"
     )
+    interference: InterferenceSpec = InterferenceSpec()
+    bands: int = Field(1, ge=1, le=64, description="orthogonal channels the links are spread over (interference "
+                       "meets only transmissions in the same band); more than 1 needs interference.model sinr")
+    band_assignment: Literal["fixed", "greedy"] = Field(
+        "fixed", description="fixed: node pairs in sorted order take bands round-robin | greedy: each pair, strongest "
+        "first, takes the band where the pairs already there reach it most weakly")
+    node_tx_power_dbm: dict[int, float] = Field(
+        default_factory=dict, description="a user's own transmit power (dBm); its links' SNRs move by its difference "
+        "to path_loss.tx_power_dbm; users not listed transmit at path_loss.tx_power_dbm")
     slot_s: float | None = Field(None, gt=0, le=10, description="proportional_fair: scheduling slot; null: 0.001")
     pf_window_s: float | None = Field(
         None, gt=0, le=1e6, description="proportional_fair: averaging window of the users' throughputs; null: 0.1"
@@ -154,6 +175,16 @@ class LinksSpec(_Spec):
                                      "needs the override's own fading (links.channel_options serve links.fading)")
         if self.snr_min_db > self.snr_max_db:
             raise SpecValueError("snr_min_db", self.snr_min_db, f"must be <= snr_max_db = {self.snr_max_db}")
+        if self.interference.model == "none" and self.bands > 1:
+            raise SpecValueError("bands", self.bands, "separates interfering transmissions: it needs "
+                                 "interference.model sinr; allowed with interference none: 1")
+        if self.interference.model != "none" and self.medium not in ("dedicated", "node_radio"):
+            raise SpecValueError("interference.model", self.interference.model,
+                                 f"is modelled on media dedicated and node_radio, not {self.medium}; allowed here: none")
+        for node, power in self.node_tx_power_dbm.items():
+            if node < 0 or not -50.0 <= power <= 60.0:
+                raise SpecValueError(f"node_tx_power_dbm.{node}", power,
+                                     "needs a user number >= 0 and a power in [-50, 60] dBm")
         if self.medium != "cell":
             for key in ("scheduler", "downlink"):
                 if getattr(self, key) is not None:

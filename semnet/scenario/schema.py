@@ -446,6 +446,15 @@ class Scenario(_Spec):
                 node = getattr(override, end)
                 if node >= n:
                     raise SpecValueError(f"links.overrides[{i}].{end}", node, f"not a node; allowed 0..{n - 1}")
+        for node in self.links.node_tx_power_dbm:
+            if node >= n:
+                raise SpecValueError("links.node_tx_power_dbm", node, f"not a node; allowed 0..{n - 1}")
+        if self.links.interference.model != "none" and self.traffic is not None and self.traffic.queue != "fifo":
+            raise SpecValueError("traffic.queue", self.traffic.queue, "moves model messages after they are booked, "
+                                 "which links.interference.model sinr does not follow; allowed with it: fifo")
+        if self.links.interference.model != "none" and self.traffic is not None and self.traffic.digital is not None:
+            raise SpecValueError("traffic.digital", "a codec", "digital images meet noise only so far, not the "
+                                 "interference of links.interference.model sinr; allowed with it: null (JSCC images)")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
             raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
                                  "allowed: > 0 with converge (or remove method.federated.converge)")

@@ -29,8 +29,10 @@ from typing import Callable, Iterable
 
 import simpy
 
+from semnet.channels import make_fading
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
+from semnet.sim.interference import InterferenceBook, OnAir
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium
@@ -145,6 +147,15 @@ class Simulator:
                 self._queues[key] = LinkQueue(params, rng, fading=process.link(key, rng, start_s))
         # realised SNR of every message at its start, per link: (t_start_s, snr_db) (time-varying channel only)
         self.realised: dict[tuple, list[tuple[float, float]]] = {}
+        # links.interference.model sinr: the transmissions on the air, and per link what each met
+        # once final: (sinr_db, airtime_s, interfered_s, is_image)
+        self.book: InterferenceBook | None = None
+        self.sinr_log: dict[tuple, list[tuple[float, float, float, bool]]] = {}
+        if network.interference.enabled:
+            self.book = InterferenceBook(network.interference, network.cross_gains, _FadingOf(network),
+                                         numpy_rng(seed, "interference", stream), on_final=self._log_sinr)
+            for queue in self._queues.values():
+                queue.interference = self.book
         self._speed = dict(compute_speed)
         self._cpu_free_s = {node: start_s for node in compute_speed}
         self.label: dict = {}
@@ -159,6 +170,10 @@ class Simulator:
         # (tag, arrival_s, delivered) of every tagged message once its arrival is known
         # (a strategy's model deployments, semnet.fl.loop.deployment); taken by the caller
         self.arrivals: list[tuple] = []
+
+    def _log_sinr(self, record: OnAir) -> None:
+        self.sinr_log.setdefault((record.src, record.dst), []).append(
+            (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
 
     @property
     def now_s(self) -> float:
@@ -212,6 +227,8 @@ class Simulator:
             "messages_total": self.messages_total,
             "compute_samples_total": self.compute_samples_total,
             "medium": pickle_medium(self.medium),
+            **({} if self.book is None else {"book": self.book.state(),
+                                             "sinr_log": {k: list(v) for k, v in self.sinr_log.items()}}),
             **({} if self.traffic is None else {"traffic": self.traffic.state(), "arrivals": list(self.arrivals)}),
         }
 
@@ -229,6 +246,9 @@ class Simulator:
         self.messages_total = state["messages_total"]
         self.compute_samples_total = state["compute_samples_total"]
         self.medium = unpickle_medium(state["medium"], self._queues)
+        if self.book is not None:
+            self.book.load_state(state["book"])
+            self.sinr_log = {k: list(v) for k, v in state["sinr_log"].items()}
         self.medium.attach(self)
         if self.traffic is not None:
             self.traffic.load_state(state["traffic"])
@@ -262,6 +282,8 @@ class Simulator:
             raise KeyError(f"no link {message.src} -> {message.dst}")
         now = self.env.now
         traffic = self.traffic
+        if self.book is not None:  # nothing booked from now on starts before the images still to come or now
+            self.book.prune(now if traffic is None else min(now, traffic.caught_s))
         if traffic is not None:  # the images that arrived before it are booked first
             traffic.catch_up(now)
         start, arrival, outcome = self.medium.book(queue, now, message.bits, message.symbols)
@@ -279,6 +301,8 @@ class Simulator:
             fading = queue.fading is not None
             record = self._record(message, now, start, arrival, outcome, due, self.label,
                                   queue.last_snr_db if fading else None, queue.last_h)
+            if queue.interference is not None:  # what the message was decided with (module interference)
+                record["sinr_db"] = round(queue.last_on_air.sinr_db(known_only=True), 4)
             if self._sink is not None:
                 self._sink(record)
         if queue.fading is not None:
@@ -360,6 +384,8 @@ class Simulator:
         Live images are booked up to the clock: the run's whole duration carries them."""
         self.catch_up()
         self.medium.finish()
+        if self.book is not None:
+            self.book.finish()
 
     def _submit_all(self, messages: tuple[Message, ...], due: float | None, out: TaskOutcome) -> tuple[float, bool]:
         """Submit a group of messages together; return (last arrival, whether all are delivered)."""
@@ -525,6 +551,18 @@ class _Fire:
 
     def __call__(self, _timeout) -> None:
         self.event.succeed(self.value)
+
+
+class _FadingOf:
+    """The small-scale fading law of a node pair (its link's, or the network's default)."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.none = make_fading("none")
+
+    def __call__(self, src, dst):
+        kind = self.network.channel_kind(src, dst)
+        return self.none if kind is None else kind.model
 
 
 def _random(params) -> bool:

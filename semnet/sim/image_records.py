@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from semnet.sim.interference import OnAir
+
 __all__ = ["ImageSent", "PacketPlan", "PacketSent", "TrafficPlan"]
 
 
@@ -66,22 +68,35 @@ class ImageSent:
     was generated, started and received (``t_end_s``, latency included), the link's
     large-scale SNR at its start and the gain ``h`` it met (None: the link has no
     channel over time, so the decoder side draws ``h`` from the fading law; or a digital
-    image), the round's label when it was generated, and a digital image's ``packet``
-    (:class:`PacketSent`; None: JSCC symbols)."""
+    image), the round's label when it was generated, a digital image's ``packet``
+    (:class:`PacketSent`; None: JSCC symbols), and ``on_air``, its record in the
+    interference book (None: noise only): the interference its symbols met, filled in as
+    later transmissions that overlap it are booked."""
 
-    __slots__ = ("src", "dst", "n", "t_gen_s", "t_start_s", "t_end_s", "snr_db", "h", "label", "packet")
+    __slots__ = ("src", "dst", "n", "t_gen_s", "t_start_s", "t_end_s", "snr_db", "h", "label", "packet", "on_air")
 
-    def __init__(self, src, dst, n, t_gen_s, t_start_s, t_end_s, snr_db, h, label, packet=None):
+    def __init__(self, src, dst, n, t_gen_s, t_start_s, t_end_s, snr_db, h, label, packet=None, on_air=None):
         self.src, self.dst, self.n = src, dst, n
         self.t_gen_s, self.t_start_s, self.t_end_s = t_gen_s, t_start_s, t_end_s
         self.snr_db, self.h, self.label = snr_db, h, label
         self.packet = packet if packet is None or isinstance(packet, PacketSent) else PacketSent(*packet)
+        self.on_air = on_air
 
     def as_tuple(self) -> tuple:
+        """Nine values, then the packet's (a digital image), then the book record's (an
+        image that met interference; the packet's place is None for a JSCC one)."""
         values = (self.src, self.dst, self.n, self.t_gen_s, self.t_start_s, self.t_end_s, self.snr_db, self.h,
                   dict(self.label))
-        return values if self.packet is None else values + (self.packet.as_tuple(),)
+        packet = None if self.packet is None else self.packet.as_tuple()
+        if self.on_air is not None:
+            return values + (packet, self.on_air.as_tuple())
+        return values if packet is None else values + (packet,)
 
     @classmethod
-    def of(cls, values: tuple) -> "ImageSent":
+    def of(cls, values: tuple, book=None) -> "ImageSent":
+        """From :meth:`as_tuple`; an image's book record is the restored ``book``'s own
+        (so that transmissions booked later still reach it), or rebuilt if it has left it."""
+        if len(values) > 10:
+            on_air = None if book is None else book.find(values[10])
+            values = values[:10] + (OnAir.of(values[10]) if on_air is None else on_air,)
         return cls(*values)

@@ -25,6 +25,7 @@ from semnet.net.block_fading import BlockFadingLink
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.channels.processes.timevarying import LinkFading
+from semnet.sim.interference import DesiredGain, InterferenceBook, OnAir
 
 
 @dataclass
@@ -41,6 +42,10 @@ class LinkQueue:
     last_h: complex = 1.0 + 0j
     used: bool = False  # has carried a message (a checkpoint keeps only used queues' state)
     block: BlockFadingLink | None | bool = False  # the compiled packet loop; False: not looked up yet
+    # the simulator's interference book (links.interference.model sinr; None: noise only),
+    # and the record of the last transmission planned on this link in it
+    interference: InterferenceBook | None = None
+    last_on_air: OnAir | None = None
 
     def state(self) -> dict:
         """The queue's mutable state: when it frees, its random stream, its fading."""
@@ -72,6 +77,12 @@ class LinkQueue:
         """Airtime, attempts and delivery of one message whose transmission starts at
         ``start_s`` on this link alone (it draws the link's fading, if any); the link
         is not booked (a medium that shares airtime books it, :mod:`semnet.sim.medium`)."""
+        if self.interference is not None:
+            return self._plan_in_book(start_s, bits, symbols)
+        return self._plan_alone(start_s, bits, symbols)
+
+    def _plan_alone(self, start_s: float, bits: int, symbols: int) -> TransmissionOutcome:
+        """:meth:`plan` on a link that meets noise only."""
         p = self.params
         self.used = True
         if self.fading is not None:
@@ -99,6 +110,34 @@ class LinkQueue:
                 packet_bits=p.packet_bits,
                 max_retries=p.max_retries,
             )
+        return outcome
+
+    def _plan_in_book(self, start_s: float, bits: int, symbols: int) -> TransmissionOutcome:
+        """:meth:`plan` against the transmissions on the air (:mod:`semnet.sim.interference`):
+        model packets at a Shannon rate meet the SINR; images and fixed-rate messages are
+        planned as alone (their airtime does not depend on it) and put on the air."""
+        p, book = self.params, self.interference
+        if symbols or p.rate_mode == "fixed" or bits == 0:
+            outcome = self._plan_alone(start_s, bits, symbols)
+        else:
+            self.used = True
+            outcome = self._packets_in_book(start_s, bits)
+        snr_db = p.snr_db if self.fading is None else self.fading.snr_db(start_s)
+        record = OnAir(p.src, p.dst, book.band(p.src, p.dst), start_s, start_s + outcome.airtime_s,
+                       10.0 ** (snr_db / 10.0), symbols)
+        self.last_on_air = book.add(record)
+        return outcome
+
+    def _packets_in_book(self, start_s: float, bits: int) -> TransmissionOutcome:
+        p, fading = self.params, self.fading
+        gains = DesiredGain(p.snr_db, p.fading_model, self.rng, fading)
+        outcome, _ = self.interference.plan_packets(
+            p.src, p.dst, start_s, bits, gains=gains, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
+            packet_bits=p.packet_bits, max_retries=p.max_retries)
+        if fading is not None:  # the realised SNR at the first attempt, as on a link alone
+            h = gains.first_h if gains.first_h is not None else fading.state(start_s)[0]
+            self.last_h = h
+            self.last_snr_db = fading.snr_db(start_s) + 10.0 * math.log10(max(abs(h) ** 2, 1e-300))
         return outcome
 
     def _reserve_over_time(self, start: float, bits: int, symbols: int) -> TransmissionOutcome:

@@ -7,8 +7,10 @@ for that radio. Radios are FIFO in submission order (a message never overtakes a
 earlier one on either radio), so booking stays arithmetic, as on dedicated links:
 ``start = max(now, sender free, receiver free)``.
 
-Not modelled: interference between transmissions of different node pairs (they
-proceed side by side), propagation delay inside the radio's busy time (a radio is busy
+Transmissions of different node pairs proceed side by side; with
+``links.interference.model: sinr`` they meet each other's interference in their band
+(:mod:`semnet.sim.interference`, through :meth:`LinkQueue.plan`). Not modelled: carrier
+sensing, propagation delay inside the radio's busy time (a radio is busy
 from the start of the airtime to its end at both ends), and several receptions at once.
 """
 

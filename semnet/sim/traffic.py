@@ -272,8 +272,9 @@ class TrafficSource:
             h, snr_db = (None if packet else queue.last_h), queue.fading.snr_db(start)
         else:
             h, snr_db = None, queue.params.snr_db
+        on_air = None if queue.interference is None else queue.last_on_air
         self.sent.append(ImageSent(stream.src, stream.dst, stream.n, t_gen, start, arrival, snr_db, h, sim.label,
-                                   packet))
+                                   packet, on_air))
         self.images_total += 1
         if sim.ledger is not None:
             sim.ledger.radio(sim.label, stream.src, stream.dst, outcome.airtime_s, outcome.airtime_s)
@@ -298,6 +299,11 @@ class TrafficSource:
         decoded = outcome.delivered and (plan.threshold_db is None or realised >= plan.threshold_db)
         stream.learnt_snr_db = realised
         return start, arrival, outcome, PacketSent(plan, decoded, outcome.attempts, realised)
+
+    @property
+    def caught_s(self) -> float:
+        """Every image arriving by then is booked: none booked later starts before it."""
+        return self._caught_s
 
     def take(self) -> list[ImageSent]:
         """The images booked since the last call (the decoder side takes them)."""
@@ -324,7 +330,7 @@ class TrafficSource:
             stream.next_s, stream.n, stream.phase_s = next_s, n, phase_s
         self._heap = [(s.next_s, index, s.n) for index, s in enumerate(self.streams)]
         heapq.heapify(self._heap)
-        self.sent = [ImageSent.of(values) for values in state["sent"]]
+        self.sent = [ImageSent.of(values, self.sim.book) for values in state["sent"]]
         self.images_total = state["images_total"]
         self._busy = {key: _Busy(starts, ends) for key, (starts, ends) in state["busy"].items()}
         self._last_start = dict(state["last_start"])

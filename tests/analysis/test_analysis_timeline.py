@@ -54,6 +54,30 @@ def test_windows_are_pooled_over_links(traffic_run):
     assert [d["t_s"] for d in line.deployments] == [0.4] and line.deadline_s == 0.05
 
 
+def test_windows_with_sinr_give_the_images_weighted_sinr(traffic_run, tmp_path):
+    with open(traffic_run / "metrics.jsonl") as handle:
+        lines = [json.loads(line) for line in handle]
+    for record in lines:  # the first window's two links met 4 dB (4 images) and 10 dB (2 images)
+        if record.get("split") == "traffic" and record["t_start_s"] == 0.0:
+            record["sinr_db_mean"] = 4.0 if record["src"] == 0 else 10.0
+    (traffic_run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    line = timeline_of(load_run(traffic_run))
+    assert line.sinr_mean_db[0] == pytest.approx((4 * 4.0 + 2 * 10.0) / 6) and str(line.sinr_mean_db[1]) == "nan"
+    assert main(["timeline", str(traffic_run), "--out", str(tmp_path / "sinr.png")]) == 0
+    assert timeline_of(load_run(_without_sinr(traffic_run, tmp_path))).sinr_mean_db is None
+
+
+def _without_sinr(path, tmp_path):
+    import shutil
+
+    copy = tmp_path / "plain_copy"
+    shutil.copytree(path, copy)
+    lines = [json.loads(line) for line in (copy / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    (copy / "metrics.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "sinr_db_mean"})
+                                                + "\n" for r in lines))
+    return copy
+
+
 def test_the_timeline_command_writes_the_named_figure(traffic_run, tmp_path, capsys):
     out = tmp_path / "fig" / "timeline.png"
     assert main(["timeline", str(traffic_run), "--out", str(out)]) == 0

@@ -11,7 +11,9 @@ Simulated time never depends on trained values, so decoding waits until a round 
 settled (:meth:`TrafficRecorder.settle`): the images received by then are grouped by
 the model versions they need and decoded in batches. Each image's channel noise (and
 its gain, where the network has no channel over time) comes from its own seed
-``(seed, branch, link, image number)``, so a batch's make-up changes no draw.
+``(seed, branch, link, image number)``, so a batch's make-up changes no draw. With
+``links.interference.model: sinr`` each channel use meets noise of power ``N + I``: the
+interference of the transmissions on the air while it was sent (:mod:`semnet.sim.interference`).
 
 Records (:class:`~semnet.fl.loop.traffic_tally.TrafficTally`, shared by every branch of a run):
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -172,7 +175,13 @@ class ImageDecoder:
                 gains.append(fading.sample_torch(1, gen, torch.device("cpu"), torch.float32)[0])
             else:
                 gains.append(torch.tensor(complex(image.h), dtype=torch.complex64))
-            noises.append(complex_normal_torch((k,), gen, torch.device("cpu"), torch.float32))
+            noise = complex_normal_torch((k,), gen, torch.device("cpu"), torch.float32)
+            if image.on_air is not None and image.on_air.hits:
+                # interference treated as noise: the symbols sent while others were on the air meet
+                # noise of power N + I, i.e. the unit draw scaled by sqrt(1 + I / N) (module interference)
+                scale = np.sqrt(1.0 + image.on_air.symbol_interference(k))
+                noise = noise * torch.from_numpy(scale).to(torch.float32)
+            noises.append(noise)
         return torch.stack(gains).to(self.device), torch.stack(noises).to(self.device)
 
 
@@ -250,7 +259,7 @@ class TrafficRecorder:
 
     def load_state(self, state: dict) -> None:
         self.deployments.load_state(state["deployments"])
-        self.pending = [ImageSent.of(values) for values in state["pending"]]
+        self.pending = [ImageSent.of(values, self.sim.book) for values in state["pending"]]
         self.at_aggregation = list(state["at_aggregation"])
         if "decoder" in state:
             self.decoder.load_state(self.branch, state["decoder"])

@@ -17,7 +17,7 @@ __all__ = ["TrafficTally"]
 class _Stats:
     """Images of one (branch, phase, link) or one window of it."""
 
-    __slots__ = ("images", "lost", "psnr_db", "latency_s", "shown_psnr_db")
+    __slots__ = ("images", "lost", "psnr_db", "latency_s", "shown_psnr_db", "sinr_db")
 
     def __init__(self):
         self.images = 0
@@ -25,9 +25,10 @@ class _Stats:
         self.psnr_db: list[float] = []  # delivered images that were decoded
         self.latency_s: list[float] = []  # every image that travelled, lost or not
         self.shown_psnr_db: list[float] = []  # digital: what the receiver showed of every image, fallbacks too
+        self.sinr_db: list[float] = []  # every image's SINR (links.interference.model sinr only)
 
     def add(self, latency_s: float | None, lost: bool, psnr_db: float | None,
-            shown_psnr_db: float | None = None) -> None:
+            shown_psnr_db: float | None = None, sinr_db: float | None = None) -> None:
         self.images += 1
         self.lost += lost
         if latency_s is not None:  # None: never sent (a digital image that fits no encoding)
@@ -36,6 +37,8 @@ class _Stats:
             self.psnr_db.append(psnr_db)
         if shown_psnr_db is not None:
             self.shown_psnr_db.append(shown_psnr_db)
+        if sinr_db is not None:
+            self.sinr_db.append(sinr_db)
 
     def merge(self, other: "_Stats") -> None:
         self.images += other.images
@@ -43,10 +46,11 @@ class _Stats:
         self.psnr_db += other.psnr_db
         self.latency_s += other.latency_s
         self.shown_psnr_db += other.shown_psnr_db
+        self.sinr_db += other.sinr_db
 
     def as_dict(self) -> dict:
         psnr, latency = np.asarray(self.psnr_db), np.asarray(self.latency_s)
-        return {
+        out = {
             "images": self.images,
             "delivered": self.images - self.lost,
             "lost": self.lost,
@@ -57,9 +61,16 @@ class _Stats:
             "latency_s_p99": _round(np.percentile(latency, 99), 7) if latency.size else None,
             **({"shown_psnr_db_mean": _round(np.mean(self.shown_psnr_db), 4)} if self.shown_psnr_db else {}),
         }
+        if self.sinr_db:  # runs without interference keep their records as they were
+            sinr = np.asarray(self.sinr_db)
+            out["sinr_db_mean"] = _round(sinr.mean(), 4)
+            out["sinr_db_p5"] = _round(np.percentile(sinr, 5), 4)
+        return out
 
     def state(self) -> tuple:
         state = self.images, self.lost, list(self.psnr_db), list(self.latency_s)
+        if self.sinr_db:
+            return state + (list(self.shown_psnr_db), list(self.sinr_db))
         return state + (list(self.shown_psnr_db),) if self.shown_psnr_db else state
 
     @classmethod
@@ -67,6 +78,7 @@ class _Stats:
         stats = cls()
         stats.images, stats.lost, stats.psnr_db, stats.latency_s = state[0], state[1], list(state[2]), list(state[3])
         stats.shown_psnr_db = list(state[4]) if len(state) > 4 else []
+        stats.sinr_db = list(state[5]) if len(state) > 5 else []
         return stats
 
 
@@ -100,17 +112,18 @@ class TrafficTally:
         phase = image.label.get("phase", "")
         latency = None if extra.get("unfit") else image.t_end_s - image.t_gen_s  # unfit: never sent
         shown = extra.get("shown_psnr_db")
+        sinr_db = None if image.on_air is None else image.on_air.sinr_db()
         key = (branch, phase, image.src, image.dst)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Stats()
-        row.add(latency, lost, psnr_db, shown)
+        row.add(latency, lost, psnr_db, shown, sinr_db)
         window = int(math.floor(image.t_gen_s / self.window_s))
         wkey = key + (window,)
         stats = self.windows.get(wkey)
         if stats is None:
             stats = self.windows[wkey] = _Stats()
-        stats.add(latency, lost, psnr_db, shown)
+        stats.add(latency, lost, psnr_db, shown, sinr_db)
         if self._write_image is not None:
             record = {
                 "branch": branch, "phase": phase, "round": image.label.get("round", 0), "src": image.src,
@@ -122,6 +135,9 @@ class TrafficTally:
             }
             if image.h is not None:
                 record["h"] = [round(image.h.real, 6), round(image.h.imag, 6)]
+            if image.on_air is not None:  # large-scale SINR over its airtime (semnet.sim.interference)
+                record["sinr_db"] = round(sinr_db, 4)
+                record["interfered_by"] = image.on_air.interfered_by()
             self._write_image({**record, **extra})
 
     def deployed(self, branch: str, records: list[dict]) -> None:

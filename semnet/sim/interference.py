@@ -1,0 +1,354 @@
+"""The interference book: who is on the air in which band, and the SINR that makes.
+
+One book per simulator (``links.interference.model: sinr``) serves every medium that
+books through :meth:`LinkQueue.plan <semnet.sim.link.LinkQueue.plan>` (dedicated links,
+node radios). Each transmission is an :class:`OnAir` record ``[start_s, end_s)`` of link
+``src -> dst`` in its band. When one is added, every record of the band that overlaps it
+and whose ends are not its own nodes exchanges interference with it: the newcomer is
+heard at the other's receiver and the other at the newcomer's, each as a *hit*
+``(t0, t1, I_mean, I_faded, from_image)`` over the overlap, in units of the noise power ``N``:
+
+* ``I_mean``: the large-scale power (path loss, shadowing, transmit power) of the pair
+  ``interferer -> receiver`` (:class:`~semnet.net.interference_gains.CrossGains`, the
+  link's own when the pair is a link);
+* ``I_faded``: times a small-scale power gain ``|g|^2`` drawn from that pair's fading law
+  (the interferer's block fading over the overlap; the book's own random stream).
+
+Interference is thus piecewise constant between the starts and ends of transmissions,
+and a transmission overlapping several intervals meets each (:meth:`OnAir.pieces`).
+Hits whose ``I_mean`` is below ``cutoff_db`` (relative to ``N``) are dropped.
+
+SINR (linear) of a record over its airtime: ``S / (1 + I)`` with ``S`` the link's
+large-scale SNR and ``I`` the time average of the interference: :meth:`OnAir.sinr_db`
+(large-scale terms: what ``events.jsonl``, ``images.jsonl`` and the summary report).
+
+Causality: a model message's rate and the fate of its packets are decided when it is
+booked, from the transmissions booked before it (:meth:`InterferenceBook.plan_packets`);
+one booked later that overlaps it adds its hits to the record (so reports and images
+see it) but does not change a fate already decided. Images are decoded after the round,
+so they meet every transmission that overlapped them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from semnet.net.arq import scan_attempts
+from semnet.net.rate import TransmissionOutcome
+
+__all__ = ["DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
+
+_LN2 = math.log(2.0)
+
+
+class OnAir:
+    """One transmission on the air: link, band, interval, what it met (module docstring).
+
+    ``snr`` is its large-scale SNR (linear); ``hits`` the interference at its receiver;
+    ``known`` how many of the hits were booked before it (its fate saw those only)."""
+
+    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id")
+
+    def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0):
+        self.src, self.dst, self.band = src, dst, band
+        self.start_s, self.end_s = start_s, end_s
+        self.snr = snr
+        self.hits: list[tuple[float, float, float, float, bool]] = []
+        self.known = 0
+        self.symbols = symbols
+        self.id = -1  # its number in the book (set when added)
+
+    def as_tuple(self) -> tuple:
+        return (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
+                self.known, [list(h) for h in self.hits])
+
+    @classmethod
+    def of(cls, values) -> "OnAir":
+        rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values
+        record = cls(src, dst, band, start_s, end_s, snr, symbols)
+        record.id, record.known = rid, known
+        record.hits = [tuple(h) for h in hits]
+        return record
+
+    @property
+    def air_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def mean_interference(self, faded: bool = False, hits=None) -> float:
+        """Time-averaged interference over the airtime (units of ``N``)."""
+        air = self.air_s
+        if air <= 0:
+            return 0.0
+        column = 3 if faded else 2
+        hits = self.hits if hits is None else hits
+        return sum((h[1] - h[0]) * h[column] for h in hits) / air
+
+    def sinr_db(self, known_only: bool = False) -> float:
+        """Large-scale SINR over the airtime, in dB (``known_only``: the hits booked before it)."""
+        hits = self.hits[: self.known] if known_only else self.hits
+        return 10.0 * math.log10(max(self.snr, 1e-300) / (1.0 + self.mean_interference(False, hits)))
+
+    def interfered_s(self) -> float:
+        """Seconds of its airtime during which at least one interferer was heard."""
+        if not self.hits:
+            return 0.0
+        spans = sorted((h[0], h[1]) for h in self.hits)
+        total, cur_a, cur_b = 0.0, spans[0][0], spans[0][1]
+        for a, b in spans[1:]:
+            if a > cur_b:
+                total += cur_b - cur_a
+                cur_a, cur_b = a, b
+            elif b > cur_b:
+                cur_b = b
+        return total + cur_b - cur_a
+
+    def interfered_by(self) -> list[str]:
+        """What it met: ``image`` and/or ``model`` transmissions (sorted)."""
+        return sorted({"image" if h[4] else "model" for h in self.hits})
+
+    def pieces(self, faded: bool = True) -> list[tuple[float, float, float]]:
+        """The airtime cut where the interference changes: ``(t0, t1, I)`` in time order."""
+        return piecewise(self.start_s, self.end_s, [(h[0], h[1], h[3] if faded else h[2]) for h in self.hits])
+
+    def symbol_interference(self, k: int) -> np.ndarray:
+        """Interference (units of ``N``, faded) met by each of ``k`` channel uses sent
+        evenly over the airtime: symbol ``m`` at the middle of its ``1/k`` of it."""
+        out = np.zeros(k)
+        air = self.air_s
+        if not self.hits or air <= 0:
+            return out
+        mid = self.start_s + (np.arange(k) + 0.5) * (air / k)
+        for t0, t1, _, faded, _ in self.hits:
+            out[(mid >= t0) & (mid < t1)] += faded
+        return out
+
+
+def piecewise(start_s: float, end_s: float, terms) -> list[tuple[float, float, float]]:
+    """``[start_s, end_s)`` cut at every start and end of ``terms`` (``(t0, t1, value)``),
+    each piece with the sum of the values covering it."""
+    cuts = {start_s, end_s}
+    for t0, t1, _ in terms:
+        if start_s < t0 < end_s:
+            cuts.add(t0)
+        if start_s < t1 < end_s:
+            cuts.add(t1)
+    edges = sorted(cuts)
+    out = []
+    for a, b in itertools.pairwise(edges):
+        if b <= a:
+            continue
+        total = sum(v for t0, t1, v in terms if t0 <= a and t1 >= b)
+        out.append((a, b, total))
+    return out
+
+
+class DesiredGain:
+    """A link's own received signal ``S |h|^2`` at attempt times: its large-scale SNR and
+    fading, drawn from its own stream (``rng``, static link) or read from its channel over
+    time (``fading``: peeked, then settled at the last attempt used, as
+    :mod:`semnet.net.arq` does). ``first_h`` is ``h`` of the first attempt."""
+
+    def __init__(self, snr_db: float, law, rng, fading=None):
+        self.snr_linear = 10.0 ** (snr_db / 10.0)
+        self.law, self.rng, self.fading = law, rng, fading
+        self.first_h: complex | None = None
+        self._g = None
+
+    def snr(self, times: np.ndarray) -> np.ndarray:
+        if self.fading is None:
+            return np.full(times.shape, self.snr_linear)
+        return self.fading.process.large.snr_linear(self.fading.key, times)
+
+    def peek(self, times: np.ndarray) -> np.ndarray:
+        if self.fading is None:
+            power = self.law.power_gain(times.size, self.rng) if self.law.random else np.ones(times.size)
+            return self.snr_linear * power
+        self._g, h = self.fading.peek(times)
+        if self.first_h is None:
+            self.first_h = complex(h[0])
+            if self._g is not None:  # an image sent at the message's start reads its h
+                self.fading.remember(times[0], self._g[0])
+        return self.snr(times) * (h.real * h.real + h.imag * h.imag)
+
+    def settle(self, times: np.ndarray, used: int) -> None:
+        """The link's process goes on from the last attempt used."""
+        if self.fading is not None and used:
+            self.fading.settle(times, self._g, used - 1)
+
+
+class InterferenceBook:
+    """The transmissions on the air of one simulator, per band (module docstring).
+
+    Parameters
+    ----------
+    settings : InterferenceSettings
+        Cut-off and each node pair's band.
+    gains : CrossGains
+        Large-scale ``P_rx / N`` between any two nodes.
+    fading_of : callable
+        ``(src, dst) -> FadingModel`` of a node pair (an interferer's small-scale law).
+    rng : numpy.random.Generator
+        The interferers' fading draws.
+    on_final : callable, optional
+        Receives each record once no later transmission can overlap it (reports).
+    """
+
+    def __init__(self, settings, gains, fading_of, rng: np.random.Generator, on_final=None):
+        self.settings = settings
+        self.gains = gains
+        self.fading_of = fading_of
+        self.rng = rng
+        self.cutoff = 10.0 ** (settings.cutoff_db / 10.0)
+        self.on_final = on_final
+        self.air: dict[int, list[OnAir]] = {}
+        self._prune_at_s = -math.inf
+        self._next_id = 0
+
+    def band(self, src, dst) -> int:
+        return self.settings.band(src, dst)
+
+    def _power(self, a, b, t_s: float) -> float:
+        """Large-scale ``I / N`` of ``a`` at ``b`` (0 below the cut-off)."""
+        g = self.gains.linear(a, b, t_s)
+        return g if g >= self.cutoff else 0.0
+
+    def _fade(self, a, b) -> float:
+        law = self.fading_of(a, b)
+        return float(law.power_gain(1, self.rng)[0]) if law.random else 1.0
+
+    def _overlapping(self, band: int, src, dst, t0: float, t1: float) -> list[OnAir]:
+        nodes = (src, dst)
+        return [r for r in self.air.get(band, ()) if r.start_s < t1 and r.end_s > t0
+                and r.src not in nodes and r.dst not in nodes]
+
+    def add(self, record: OnAir) -> OnAir:
+        """Put ``record`` on the air: it and every overlapping record of its band hear each other."""
+        for other in self._overlapping(record.band, record.src, record.dst, record.start_s, record.end_s):
+            t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
+            mean = self._power(other.src, record.dst, t0)
+            if mean > 0.0:
+                record.hits.append((t0, t1, mean, mean * self._fade(other.src, record.dst), other.symbols > 0))
+            mean = self._power(record.src, other.dst, t0)
+            if mean > 0.0:
+                other.hits.append((t0, t1, mean, mean * self._fade(record.src, other.dst), record.symbols > 0))
+        record.known = len(record.hits)
+        record.id = self._next_id
+        self._next_id += 1
+        self.air.setdefault(record.band, []).append(record)
+        return record
+
+    def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
+                     packet_bits: int, max_retries: int) -> tuple[TransmissionOutcome, float]:
+        """(outcome, SINR in dB at the start) of ``bits`` in packets on ``src -> dst`` from
+        ``start_s``, against the transmissions on the air now.
+
+        The sender picks ``R = backoff * B * log2(1 + sinr0)`` from the large-scale SINR at
+        its start (its link's SNR over the noise and the interferers then on the air), as
+        it picks it from the SNR without interference. Attempts follow back to back; an
+        attempt succeeds when the mean capacity over the intervals it overlaps,
+        ``sum_k tau_k log2(1 + S |h|^2 / (1 + I_k)) / tau``, reaches ``R / B`` (``S |h|^2``
+        from ``gains``, the link's own :class:`DesiredGain`; each interferer's power faded
+        afresh per attempt). Failed packets are resent up to ``max_retries`` times.
+        Attempt times are known in advance, so a stretch of them is drawn and judged at
+        once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
+        band = self.band(src, dst)
+        others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)]
+        others = [(r, p) for r, p in others if p > 0.0]
+        starts = np.array([r.start_s for r, _ in others])
+        ends = np.array([r.end_s for r, _ in others])
+        powers = np.array([p for _, p in others])
+        laws = [self.fading_of(r.src, dst) for r, _ in others]
+        snr0 = gains.snr(np.array([start_s]))[0]
+        i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if others else 0.0
+        sinr0 = snr0 / (1.0 + i0)
+        spectral = backoff * math.log1p(sinr0) / _LN2
+        target_bps = spectral * bandwidth_hz
+        num_packets = math.ceil(bits / packet_bits)
+        sinr0_db = 10.0 * math.log10(max(sinr0, 1e-300))
+        if num_packets == 0:
+            return TransmissionOutcome(0.0, 0, True), sinr0_db
+        if not target_bps > 0:
+            raise ValueError(f"SINR {sinr0_db!r} dB is too low for a positive target rate")
+        need = spectral * _LN2 * (1.0 - 1e-12)  # nats per channel use an attempt must carry
+        rounds = max_retries + 1
+        state = [start_s, 0, True]  # time, attempts, delivered
+        for count, size in ((num_packets - 1, packet_bits), (1, bits - (num_packets - 1) * packet_bits)):
+            tau = size / target_bps
+            remaining, fails = count, 0
+            while remaining > 0:
+                n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
+                times = state[0] + tau * np.arange(n)
+                signal = gains.peek(times)
+                nats = self._attempt_nats(times, tau, signal, starts, ends, powers, laws)
+                used, remaining, fails, lost = scan_attempts(nats >= need, remaining, fails, rounds)
+                gains.settle(times, used)
+                state[0] += used * tau
+                state[1] += used
+                if lost:
+                    state[2] = False
+        return TransmissionOutcome(state[0] - start_s, state[1], state[2]), sinr0_db
+
+    def _attempt_nats(self, times, tau: float, signal, starts, ends, powers, laws) -> np.ndarray:
+        """Mean capacity (nats per channel use) of attempts ``[t, t + tau)`` at ``times``
+        with received signal ``signal`` (``S |h|^2``) among interferers ``starts``,
+        ``ends``, ``powers`` (each faded afresh per attempt)."""
+        n, m = times.size, powers.size
+        if m == 0:
+            return np.log1p(signal)
+        faded = np.empty((n, m))
+        for law in {id(law): law for law in laws}.values():  # one draw per (attempt, interferer) of a law
+            cols = [i for i, other in enumerate(laws) if other is law]
+            faded[:, cols] = (law.power_gain(n * len(cols), self.rng).reshape(n, len(cols)) if law.random
+                              else 1.0)
+        faded *= powers
+        t0, t1 = times[:, None], times[:, None] + tau
+        covers = (starts <= t0) & (ends >= t1)
+        touches = (starts < t1) & (ends > t0)
+        nats = np.log1p(signal / (1.0 + (faded * covers).sum(axis=1)))
+        for j in np.flatnonzero((touches & ~covers).any(axis=1)):  # an interferer starts or ends inside
+            a, b = times[j], times[j] + tau
+            terms = [(max(starts[i], a), min(ends[i], b), faded[j, i]) for i in np.flatnonzero(touches[j])]
+            nats[j] = sum((hi - lo) * math.log1p(signal[j] / (1.0 + i)) for lo, hi, i in piecewise(a, b, terms)) / tau
+        return nats
+
+    def prune(self, before_s: float) -> None:
+        """Forget the records that end by ``before_s``: nothing booked from now on starts
+        before it (each is handed to ``on_final`` first). Runs at most once per 0.1 s."""
+        if before_s < self._prune_at_s:
+            return
+        self._prune_at_s = before_s + 0.1
+        for band, records in self.air.items():
+            keep = []
+            for r in records:
+                if r.end_s <= before_s:
+                    if self.on_final is not None:
+                        self.on_final(r)
+                else:
+                    keep.append(r)
+            self.air[band] = keep
+
+    def find(self, values) -> OnAir | None:
+        """The record kept on the air that :meth:`OnAir.as_tuple` ``values`` describe, if any."""
+        rid, band = values[0], values[3]
+        return next((r for r in self.air.get(band, ()) if r.id == rid), None)
+
+    def state(self) -> dict:
+        """The records kept, the fading stream and the counters (a resume checkpoint)."""
+        return {"air": {band: [r.as_tuple() for r in records] for band, records in self.air.items()},
+                "rng": self.rng.bit_generator.state, "prune_at_s": self._prune_at_s, "next_id": self._next_id}
+
+    def load_state(self, state: dict) -> None:
+        self.air = {band: [OnAir.of(values) for values in records] for band, records in state["air"].items()}
+        self.rng.bit_generator.state = state["rng"]
+        self._prune_at_s, self._next_id = state["prune_at_s"], state["next_id"]
+
+    def finish(self) -> None:
+        """Hand every record still kept to ``on_final`` (the end of a run)."""
+        for band, records in self.air.items():
+            if self.on_final is not None:
+                for r in records:
+                    self.on_final(r)
+            self.air[band] = []
