@@ -98,6 +98,8 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         "local_passes": ctx.rounds.local_passes,
         "messages_total": ctx.rounds.messages_total,
         "device": str(device),
+        # what simulation.threads/workers resolved to (auto reads the free cores): set these to re-run bit for bit
+        "execution": assembly.execution_used.as_dict(),
         "phases": phases,
         "links": final.links,
         "controls": outcome.controls,
