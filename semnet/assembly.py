@@ -76,17 +76,20 @@ class RunAssembly:
             sim.compute.per_node_joules_per_sample)
 
 
-def assemble(scenario: Scenario) -> RunAssembly:
+def assemble(scenario: Scenario, execution: ExecutionPlan | None = None) -> RunAssembly:
     """Build every part of a run (loads data, builds one model: a bad checkpoint or data
     path fails here, before anything is written). Sets torch's thread count and, on CUDA,
-    deterministic kernels: one seed fixes a run."""
+    deterministic kernels: one seed fixes a run. ``execution``: threads and workers
+    fixed in advance (a resumed run's), instead of what ``simulation.threads``/``workers``
+    decide."""
     device = resolve_device(scenario.simulation.device)
     if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
     # the free cores, once: auto threads and workers never outnumber them (more threads than
     # free cores spin against each other); the plan until the first round settles it
-    execution = execution_plan(scenario.simulation, device)
+    fixed = execution is not None
+    execution = execution or execution_plan(scenario.simulation, device)
     torch.set_num_threads(execution.threads)
     network = build_network(scenario.topology, scenario.links, scenario.seed)
     speeds = compute_speeds(scenario, network)
@@ -96,7 +99,8 @@ def assemble(scenario: Scenario) -> RunAssembly:
     learning = method.learns
     channels = link_channels(scenario, network)  # every image link's channel (its model packets' fading: the network's)
     # before the data loads: worker processes import torch meanwhile, not inside the first round
-    trainer = make_trainer(scenario, channels, device, execution) if learning else Trainer(channels, device)
+    trainer = make_trainer(scenario, channels, device, execution, fixed=fixed) if learning \
+        else Trainer(channels, device)
     data = new_model = None
     if learning:
         # held out whether or not convergence is checked, so that switch does not change the training data
@@ -152,11 +156,11 @@ def execution_plan(sim, device: torch.device) -> ExecutionPlan:
 
 
 def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device,
-                 execution: ExecutionPlan | None = None) -> Trainer:
+                 execution: ExecutionPlan | None = None, *, fixed: bool = False) -> Trainer:
     """The trainer ``simulation.trainer`` names (a registered one), built with every
     link's channel (:func:`link_channels`); the sequential one is spread over worker
-    processes (or Ray actors) where ``execution`` has several, or (auto) where the
-    first round's work pays for them."""
+    processes (or Ray actors) where ``execution`` has several, or (auto, unless the
+    plan is ``fixed``) where the first round's work pays for them."""
     sim = scenario.simulation
     loss, precision = scenario.method.loss, sim.precision
     execution = execution or execution_plan(sim, device)
@@ -166,7 +170,7 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
     from semnet.fl.execution.parallel import ParallelTrainer
 
     spread_fixed = isinstance(sim.workers, int) and sim.workers > 1
-    if device.type == "cpu" and sim.backend == "local" and needs_cores(sim.threads, sim.workers) \
+    if not fixed and device.type == "cpu" and sim.backend == "local" and needs_cores(sim.threads, sim.workers) \
             and not spread_fixed:  # auto: the first round's work decides
         decide = functools.partial(plan_execution, sim.threads, sim.workers, execution.cores, device=device.type,
                                    backend=sim.backend)
@@ -176,6 +180,8 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
         return cls(channel, device, loss=loss, precision=precision)
     trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=execution.workers,
                               backend=sim.backend, threads=execution.worker_threads)
+    if fixed:
+        trainer.plan = execution
     trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
     return trainer
 

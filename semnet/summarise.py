@@ -98,8 +98,6 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         "local_passes": ctx.rounds.local_passes,
         "messages_total": ctx.rounds.messages_total,
         "device": str(device),
-        # what simulation.threads/workers resolved to (auto reads the free cores): set these to re-run bit for bit
-        "execution": assembly.execution_used.as_dict(),
         "phases": phases,
         "links": final.links,
         "controls": outcome.controls,
@@ -128,6 +126,8 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         summary["totals_branches"] = ["main"]
         summary["delivery"] = delivery.as_dict()
     if ctx.data.learns:
+        # what simulation.threads/workers resolved to (auto reads the free cores): set these to re-run bit for bit
+        summary["execution"] = assembly.execution_used.as_dict()
         model = ctx.data.new_model()
         k = assembly.symbols_per_image
         summary["model"] = {

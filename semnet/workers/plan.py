@@ -38,7 +38,7 @@ class ExecutionPlan:
     """How a run trains: ``threads`` torch threads in its own process (evaluation, jobs
     that stay in-process), a round's job chains spread over ``workers`` processes (1:
     none) of ``worker_threads`` threads each. ``cores``: the free cores auto counted
-    (None where nothing was auto)."""
+    (None where nothing was auto; machine state, logged but not part of the plan's record)."""
 
     threads: int
     workers: int
@@ -46,8 +46,9 @@ class ExecutionPlan:
     cores: int | None = None
 
     def as_dict(self) -> dict:
-        return {"threads": self.threads, "workers": self.workers, "worker_threads": self.worker_threads,
-                "cores": self.cores}
+        """The record (``summary.json``'s ``execution``, resume checkpoints): the settings
+        that re-run the run bit for bit."""
+        return {"threads": self.threads, "workers": self.workers, "worker_threads": self.worker_threads}
 
 
 def auto_cores(free: int | None = None, env: dict | None = None) -> int:

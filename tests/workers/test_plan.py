@@ -79,7 +79,8 @@ def test_unknown_work_never_starts_workers():
 
 
 def test_the_plan_records_the_cores_auto_counted():
-    assert plan_execution("auto", 2, 6).as_dict() == {"threads": 6, "workers": 2, "worker_threads": 3, "cores": 6}
+    assert plan_execution("auto", 2, 6) == ExecutionPlan(6, 2, 3, cores=6)
+    assert plan_execution("auto", 2, 6).as_dict() == {"threads": 6, "workers": 2, "worker_threads": 3}
     assert plan_execution(1, 1, 6) == ExecutionPlan(1, 1, 1, None)  # nothing auto: no cores counted
 
 
@@ -98,3 +99,14 @@ def test_auto_cores_are_the_free_cores_under_the_environment_caps(env, expected)
 def test_free_cores_are_at_most_this_process_s_cores():
     assert 1 <= free_cores(sample_s=0.05) <= available_cores()
     assert 1 <= auto_cores(env={}) <= available_cores()
+
+
+def test_a_resume_checkpoint_s_plan_is_read_back_only_when_well_formed():
+    from semnet.runner import recorded_plan
+
+    assert recorded_plan({"execution": {"threads": 2, "workers": 3, "worker_threads": 1}}) == ExecutionPlan(2, 3, 1)
+    assert recorded_plan(None) is None
+    assert recorded_plan({}) is None  # a checkpoint written before auto
+    assert recorded_plan({"execution": {"threads": 0, "workers": 1, "worker_threads": 1}}) is None
+    assert recorded_plan({"execution": {"threads": 2}}) is None
+    assert recorded_plan({"execution": "2 threads"}) is None

@@ -154,8 +154,9 @@ class ParallelTrainer(Trainer):
         self.plan = plan
         torch.set_num_threads(plan.threads)
         self.workers, self.threads = plan.workers, plan.worker_threads
-        log.info("execution: %d torch thread(s) here, %d worker(s) of %d thread(s) (round of %.3g FLOP, "
-                 "%d chain(s) to spread)", plan.threads, plan.workers, plan.worker_threads, round_flop or 0.0, movable)
+        log.info("execution: %d torch thread(s) here, %d worker(s) of %d thread(s) (%s free cores counted; round "
+                 "of %.3g FLOP, %d chain(s) to spread)", plan.threads, plan.workers, plan.worker_threads, plan.cores,
+                 round_flop or 0.0, movable)
         if plan.workers > 1:
             self.start()
 
