@@ -85,36 +85,32 @@ def _run(scenario, out):
     return result.summary, (result.path / "events.jsonl").read_bytes()
 
 
+def _assert_same(auto_run, explicit_run, plan_record):
+    """``auto_run`` trained as ``plan_record`` says, and equals ``explicit_run`` (the run
+    with those settings written out): events byte for byte, simulated time, bytes, PSNR."""
+    (auto, auto_events), (explicit, explicit_events) = auto_run, explicit_run
+    assert auto["execution"] == plan_record == explicit["execution"]
+    assert auto_events == explicit_events
+    for key in ("sim_time_s", "bytes_total", "messages_total", "psnr_db"):
+        assert auto[key] == explicit[key], key
+
+
 def test_auto_equals_the_explicit_settings_it_resolved_to(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "free_cores", lambda: 2)  # an idle 2-core box, whatever the load now
-    auto, auto_events = _run(_tiny(), tmp_path / "auto")
     # the tiny model's steps (about 1e7 FLOP) are too small for threads, its rounds for workers
-    assert auto["execution"] == {"threads": 1, "workers": 1, "worker_threads": 1}
-    pinned, pinned_events = _run(_tiny(threads=1, workers=1), tmp_path / "pinned")
-    assert pinned["execution"] == auto["execution"]
-    assert auto_events == pinned_events
-    for key in ("sim_time_s", "bytes_total", "psnr_db", "messages_total"):
-        assert auto[key] == pinned[key], key
-
+    _assert_same(_run(_tiny(), tmp_path / "auto"), _run(_tiny(threads=1, workers=1), tmp_path / "pinned"),
+                 {"threads": 1, "workers": 1, "worker_threads": 1})
     # steps counted as large: auto trains on both cores, as threads: 2 does
     monkeypatch.setattr(plan, "THREADS_MIN_STEP_FLOP", 0.0)
-    threaded, threaded_events = _run(_tiny(), tmp_path / "threaded")
-    assert threaded["execution"] == {"threads": 2, "workers": 1, "worker_threads": 2}
-    explicit, explicit_events = _run(_tiny(threads=2, workers=1), tmp_path / "explicit")
-    assert threaded_events == explicit_events
-    for key in ("sim_time_s", "bytes_total", "psnr_db"):
-        assert threaded[key] == explicit[key], key
+    _assert_same(_run(_tiny(), tmp_path / "threaded"), _run(_tiny(threads=2, workers=1), tmp_path / "explicit"),
+                 {"threads": 2, "workers": 1, "worker_threads": 2})
 
 
 def test_auto_spreads_long_rounds_over_workers_with_the_same_simulated_time_and_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "free_cores", lambda: 2)
     monkeypatch.setattr(plan, "SPREAD_MIN_ROUND_FLOP_IDLE_CORES", 0.0)  # every round counts as long
-    spread, spread_events = _run(_tiny(), tmp_path / "spread")
-    assert spread["execution"] == {"threads": 1, "workers": 2, "worker_threads": 1}
-    explicit, explicit_events = _run(_tiny(threads=1, workers=2), tmp_path / "explicit")
-    assert spread_events == explicit_events
-    for key in ("sim_time_s", "bytes_total", "psnr_db"):
-        assert spread[key] == explicit[key], key
+    _assert_same(_run(_tiny(), tmp_path / "spread"), _run(_tiny(threads=1, workers=2), tmp_path / "explicit"),
+                 {"threads": 1, "workers": 2, "worker_threads": 1})
 
 
 def test_simulated_time_and_bytes_do_not_depend_on_the_thread_count(tmp_path):
