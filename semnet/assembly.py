@@ -10,6 +10,7 @@ scenario's sections again to rebuild a part.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +31,7 @@ from semnet.registry import methods, trainers
 from semnet.scenario.schema import Scenario
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.sim.traffic import TrafficPlan
+from semnet.workers.plan import ExecutionPlan, auto_cores, needs_cores, plan_execution
 from semnet.workload import UserData, load_user_data, model_factory, symbols_per_image
 
 DEFAULT_IMAGE_HW = (32, 32)  # a run without data (the exchange-only method) sizes its messages for these
@@ -55,6 +57,12 @@ class RunAssembly:
     digital: DigitalEvaluator | None  # the digital separation baselines (``evaluation.digital``); None without
     traffic_plan: TrafficPlan | None  # live images (``traffic:``); None without
     settings: RunSettings
+    execution: ExecutionPlan  # threads and workers before the first round (auto may settle them then)
+
+    @property
+    def execution_used(self) -> ExecutionPlan:
+        """The plan the run trained with: the trainer's, where auto settled it in the first round."""
+        return getattr(self.trainer, "plan", None) or self.execution
 
     @property
     def learns(self) -> bool:
@@ -68,17 +76,21 @@ class RunAssembly:
             sim.compute.per_node_joules_per_sample)
 
 
-def assemble(scenario: Scenario) -> RunAssembly:
+def assemble(scenario: Scenario, execution: ExecutionPlan | None = None) -> RunAssembly:
     """Build every part of a run (loads data, builds one model: a bad checkpoint or data
     path fails here, before anything is written). Sets torch's thread count and, on CUDA,
-    deterministic kernels: one seed fixes a run."""
+    deterministic kernels: one seed fixes a run. ``execution``: threads and workers
+    fixed in advance (a resumed run's), instead of what ``simulation.threads``/``workers``
+    decide."""
     device = resolve_device(scenario.simulation.device)
     if device.type == "cuda":  # one seed fixes a run on the GPU too (deterministic cuDNN kernels)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    # one torch thread unless told otherwise: more threads than free cores spin against
-    # each other, and training results depend on the thread count
-    torch.set_num_threads(scenario.simulation.threads or 1)
+    # the free cores, once: auto threads and workers never outnumber them (more threads than
+    # free cores spin against each other); the plan until the first round settles it
+    fixed = execution is not None
+    execution = execution or execution_plan(scenario.simulation, device)
+    torch.set_num_threads(execution.threads)
     network = build_network(scenario.topology, scenario.links, scenario.seed)
     speeds = compute_speeds(scenario, network)
     method: Method = methods.get(scenario.method.name)(
@@ -87,7 +99,8 @@ def assemble(scenario: Scenario) -> RunAssembly:
     learning = method.learns
     channels = link_channels(scenario, network)  # every image link's channel (its model packets' fading: the network's)
     # before the data loads: worker processes import torch meanwhile, not inside the first round
-    trainer = make_trainer(scenario, channels, device) if learning else Trainer(channels, device)
+    trainer = make_trainer(scenario, channels, device, execution, fixed=fixed) if learning \
+        else Trainer(channels, device)
     data = new_model = None
     if learning:
         # held out whether or not convergence is checked, so that switch does not change the training data
@@ -105,6 +118,7 @@ def assemble(scenario: Scenario) -> RunAssembly:
         scenario=scenario, device=device, network=network, compute_speeds=speeds, method=method, channels=channels,
         trainer=trainer, data=data, new_model=new_model, image_hw=image_hw, symbols_per_image=k,
         evaluator=evaluator, validator=validator, digital=digital, traffic_plan=traffic_plan(scenario, network, k),
+        execution=execution,
         settings=dataclasses.replace(RunSettings.of(scenario), symbols_per_image=k),
     )
 
@@ -134,23 +148,40 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device) -> Trainer:
+def execution_plan(sim, device: torch.device) -> ExecutionPlan:
+    """``simulation.threads``/``workers`` before any training (:mod:`semnet.workers.plan`):
+    the free cores are counted only where something is auto."""
+    cores = auto_cores() if needs_cores(sim.threads, sim.workers) else 1
+    return plan_execution(sim.threads, sim.workers, cores, device=device.type, backend=sim.backend)
+
+
+def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: torch.device,
+                 execution: ExecutionPlan | None = None, *, fixed: bool = False) -> Trainer:
     """The trainer ``simulation.trainer`` names (a registered one), built with every
-    link's channel (:func:`link_channels`); the sequential one is spread over
-    ``simulation.workers`` processes (or Ray actors) where there are several."""
+    link's channel (:func:`link_channels`); the sequential one is spread over worker
+    processes (or Ray actors) where ``execution`` has several, or (auto, unless the
+    plan is ``fixed``) where the first round's work pays for them."""
     sim = scenario.simulation
     loss, precision = scenario.method.loss, sim.precision
+    execution = execution or execution_plan(sim, device)
     cls = trainers.get(sim.trainer)
     if sim.trainer != "sequential":
         return cls(channel, device, loss=loss, precision=precision)
     from semnet.fl.execution.parallel import ParallelTrainer
-    from semnet.workers import resolve_workers
 
-    workers = resolve_workers(sim.workers, device)
-    if workers <= 1 and sim.backend == "local":
+    spread_fixed = isinstance(sim.workers, int) and sim.workers > 1
+    if not fixed and device.type == "cpu" and sim.backend == "local" and needs_cores(sim.threads, sim.workers) \
+            and not spread_fixed:  # auto: the first round's work decides
+        decide = functools.partial(plan_execution, sim.threads, sim.workers, execution.cores, device=device.type,
+                                   backend=sim.backend)
+        return ParallelTrainer(channel, device, loss=loss, precision=precision, workers=1, backend=sim.backend,
+                               threads=execution.threads, decide=decide)
+    if execution.workers <= 1 and sim.backend == "local":
         return cls(channel, device, loss=loss, precision=precision)
-    trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
-                              threads=sim.threads or 1)
+    trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=execution.workers,
+                              backend=sim.backend, threads=execution.worker_threads)
+    if fixed:
+        trainer.plan = execution
     trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
     return trainer
 

@@ -31,6 +31,7 @@ from semnet.scenario.schema import Scenario
 from semnet.sim import Simulator
 from semnet.sim.ledger import UsageLedger
 from semnet.summarise import build_summary, channel_summary, interference_summary, run_energy
+from semnet.workers.plan import ExecutionPlan
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     if resume is None:  # before loading anything: a busy or used directory fails fast
         check_target(out_dir, overwrite=overwrite)
     progress = progress or (lambda _record: None)
-    assembly = assemble(scenario)
+    # a resumed run trains with the threads and workers it started with (auto may decide otherwise now)
+    assembly = assemble(scenario, execution=recorded_plan(resume))
     run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"],
                            images=scenario.traffic is not None and scenario.traffic.image_records)
     try:
@@ -87,7 +89,8 @@ def _run(assembly: RunAssembly, run_dir: RunDirectory, progress: Progress, wall0
     scenario_text = resolved_yaml(scenario)
     if resume is None:
         run_dir.write_text("scenario.yaml", scenario_text)
-    log = resume_log(scenario, scenario_text, run_dir, resume, elapsed_s=lambda: time.perf_counter() - wall0)
+    log = resume_log(scenario, scenario_text, run_dir, resume, elapsed_s=lambda: time.perf_counter() - wall0,
+                     execution=lambda: assembly.execution_used.as_dict())
     if log is not None and log.replaying:
         run_dir.mute(True)  # the streams already hold everything up to the checkpoint
         progress = _after_replay(progress, log)
@@ -192,6 +195,20 @@ def _image_decoder(assembly: RunAssembly) -> ImageDecoder:
                                margin_db=spec.mcs_margin_db)
 
 
+def recorded_plan(resume: dict | None) -> ExecutionPlan | None:
+    """The threads and workers a resume checkpoint recorded (None: none recorded, e.g. a
+    checkpoint written before auto, or no resume)."""
+    recorded = (resume or {}).get("execution")
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        plan = ExecutionPlan(**recorded)
+    except TypeError:
+        return None
+    counts = (plan.threads, plan.workers, plan.worker_threads)
+    return plan if all(isinstance(n, int) and n >= 1 for n in counts) else None
+
+
 def _after_replay(progress: Progress, log: ResumeLog) -> Progress:
     """``progress`` silenced while a resumed run replays up to its checkpoint."""
 
@@ -207,27 +224,29 @@ class _RunDirectoryStore(ResumeStore):
     the point to resume from in ``checkpoints/resume.pt`` with the streams' offsets, the
     scenario's digest and semnet's version."""
 
-    def __init__(self, run_dir: RunDirectory, digest: str, elapsed_s=None):
+    def __init__(self, run_dir: RunDirectory, digest: str, elapsed_s=None, execution=None):
         self.run_dir, self.digest = run_dir, digest
         self.elapsed_s = elapsed_s or (lambda: 0.0)  # the run's wall time so far
+        self.execution = execution or (lambda: None)  # the threads and workers the run trains with
 
     def save_call(self, index: int, snapshot: dict) -> None:
         self.run_dir.save_checkpoint(call_file(index), snapshot)
 
     def save_point(self, payload: dict) -> None:
         payload.update(offsets=self.run_dir.stream_offsets(), scenario_sha256=self.digest, semnet_version=__version__,
-                       wall_time_s=float(self.elapsed_s()))
+                       wall_time_s=float(self.elapsed_s()), execution=self.execution())
         self.run_dir.save_checkpoint(RESUME_CHECKPOINT, payload)
 
 
 def resume_log(scenario: Scenario, scenario_text: str, run_dir: RunDirectory, resume: dict | None,
-               elapsed_s=None) -> ResumeLog | None:
+               elapsed_s=None, execution=None) -> ResumeLog | None:
     """The run's resume log: it writes checkpoints into the run directory unless
     checkpoints are off, and replays up to ``resume`` when the run is a resumed one.
-    ``elapsed_s()`` is the run's wall time so far, kept in each checkpoint."""
+    ``elapsed_s()`` is the run's wall time so far and ``execution()`` its threads and
+    workers (:meth:`~semnet.workers.plan.ExecutionPlan.as_dict`), kept in each checkpoint."""
     out = scenario.output
     digest = scenario_digest(scenario_text) if resume is None else resume["scenario_sha256"]
-    store = _RunDirectoryStore(run_dir, digest, elapsed_s) if out.checkpoints else None
+    store = _RunDirectoryStore(run_dir, digest, elapsed_s, execution) if out.checkpoints else None
     if store is None and resume is None:
         return None
     return ResumeLog(store, out.resume_every_rounds, loaded=resume, on_caught_up=lambda: run_dir.mute(False))

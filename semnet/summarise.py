@@ -162,6 +162,8 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         summary["totals_branches"] = ["main"]
         summary["delivery"] = delivery.as_dict()
     if ctx.data.learns:
+        # what simulation.threads/workers resolved to (auto reads the free cores): set these to re-run bit for bit
+        summary["execution"] = assembly.execution_used.as_dict()
         model = ctx.data.new_model()
         k = assembly.symbols_per_image
         summary["model"] = {

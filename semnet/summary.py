@@ -259,6 +259,7 @@ class RunSummary(_Section):
     local_passes: int | None = None
     messages_total: int | None = None
     device: str | None = None
+    execution: dict | None = None  # threads and workers the run trained with (absent before auto existed)
     phases: list[PhaseSummary]
     links: list[LinkScore] = []
     controls: list[ControlSummary] = []

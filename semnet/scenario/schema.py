@@ -349,6 +349,9 @@ class EnergySpec(RadioPowerSpec):
     aggregator: RadioPowerSpec | None = None
 
 
+MAX_THREADS, MAX_WORKERS = 1024, 4096
+
+
 class SimulationSpec(_Spec):
     compute: ComputeSpec = ComputeSpec()
     energy: EnergySpec | None = Field(
@@ -356,12 +359,13 @@ class SimulationSpec(_Spec):
     )
     round_deadline_s: float | None = Field(None, gt=0, description="aggregators stop waiting after this")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = Field(
-        None, ge=1, le=1024, description="torch CPU threads of the run's process and of each worker (None: 1)"
+    threads: int | Literal["auto"] | None = Field(
+        "auto", description="torch CPU threads of the run's process and of each worker (auto: the free cores, "
+        "one where training steps are too small to gain; null: 1, as before auto)"
     )
-    workers: int | None = Field(
-        None, ge=1, le=4096,
-        description="processes (or Ray actors) that train a round's jobs side by side (None: the free cores)",
+    workers: int | Literal["auto"] | None = Field(
+        "auto", description="processes (or Ray actors) that train a round's jobs side by side (auto, or null: "
+        "workers only where a round's training pays for starting them)",
     )
     backend: Literal["local", "ray"] = Field("local", description="where workers run: local processes or Ray actors")
     trainer: str = Field(
@@ -374,12 +378,22 @@ class SimulationSpec(_Spec):
         "never); NaN or infinite losses and weights always stop it"
     )
 
+    # 'before': one message naming every allowed value rather than one per union member
+    @field_validator("threads", "workers", mode="before")
+    @classmethod
+    def _check_count(cls, value, info):
+        limit = {"threads": MAX_THREADS, "workers": MAX_WORKERS}[info.field_name]
+        if value is None or value == "auto" or (isinstance(value, int) and not isinstance(value, bool)
+                                                 and 1 <= value <= limit):
+            return value
+        raise ValueError(f"allowed: auto, null or an integer 1 ... {limit}")
+
     @model_validator(mode="after")
     def _check_parallel(self) -> "SimulationSpec":
         # only the sequential trainer is spread over worker processes or Ray actors
-        if self.trainer != "sequential" and self.workers is not None and self.workers > 1:
+        if self.trainer != "sequential" and isinstance(self.workers, int) and self.workers > 1:
             raise SpecValueError("workers", self.workers, f"the {self.trainer} trainer runs in one process; "
-                                 f"allowed: 1 or null with trainer: {self.trainer}")
+                                 f"allowed: 1, auto or null with trainer: {self.trainer}")
         if self.trainer != "sequential" and self.backend == "ray":
             raise SpecValueError("backend", self.backend, f"the {self.trainer} trainer runs in one process; "
                                  f"allowed: local with trainer: {self.trainer}")

@@ -28,8 +28,8 @@ RUN_MARKERS = {"scenario.yaml", "events.jsonl", "events.jsonl.part", "metrics.js
 class PointTask:
     """One point to run.
 
-    ``out_dir`` is absolute; ``threads`` is the torch CPU thread budget of the point
-    (the scenario's ``simulation.threads`` wins when set); ``cwd`` is the driver's
+    ``out_dir`` is absolute; ``threads`` is the core budget of the point (``$SEMNET_CPUS``:
+    it caps ``simulation.threads``/``workers: auto``; explicit values win); ``cwd`` is the driver's
     working directory, against which relative data/checkpoint paths are read.
     """
 
@@ -58,7 +58,7 @@ def run_point(task: PointTask) -> dict:
     if os.path.isdir(task.cwd) and os.getcwd() != task.cwd:
         os.chdir(task.cwd)  # a Ray worker starts elsewhere; relative data paths mean the driver's
     torch.set_num_threads(max(1, task.threads))
-    os.environ["SEMNET_CPUS"] = str(max(1, task.threads))  # the point's default simulation.workers
+    os.environ["SEMNET_CPUS"] = str(max(1, task.threads))  # caps the point's auto threads and workers
     out_dir = Path(task.out_dir)
     try:
         if (out_dir / SUMMARY).is_file():  # finished meanwhile (a retried task): keep it

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-CPU_BUDGET_ENV = "SEMNET_CPUS"  # a sweep worker's core budget: auto workers never exceed it
+CPU_BUDGET_ENV = "SEMNET_CPUS"  # a sweep point's core budget (or the user's cap): auto never exceeds it
 
 
 def available_cores() -> int:
@@ -71,26 +71,6 @@ def free_cores(sample_s: float = 0.2) -> int:
     return max(1, min(cores, cores - int(busy + 0.5)))
 
 
-def resolve_workers(workers: int | None, device: object = "cpu") -> int:
-    """Worker processes for ``simulation.workers``: the given number, or (None) the free
-    cores capped by a sweep's per-point budget (``$SEMNET_CPUS``); always 1 on a GPU,
-    where the one device serves every job."""
-    if _device_type(device) != "cpu":
-        return 1
-    if workers is not None:
-        return max(1, int(workers))
-    count = free_cores()
-    budget = os.environ.get(CPU_BUDGET_ENV)
-    if budget and budget.isdigit():
-        count = min(count, max(1, int(budget)))
-    return count
-
-
 def thread_budget(cpus: int, workers: int) -> int:
     """Torch threads per worker when ``workers`` workers share ``cpus`` cores."""
     return max(1, cpus // max(1, workers))
-
-
-def _device_type(device) -> str:
-    """'cpu', 'cuda', ... of a torch device or its name (no torch import needed)."""
-    return getattr(device, "type", None) or str(device).split(":")[0]

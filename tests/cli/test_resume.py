@@ -339,3 +339,23 @@ def test_a_resumed_runs_wall_time_goes_on_from_its_checkpoint(tmp_path, monkeypa
     assert 1000.0 < wall <= 1000.0 + took_s
     resumed = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][before:]
     assert resumed and all(1000.0 < r["wall_time_s"] <= 1000.0 + took_s for r in resumed)
+
+
+def test_a_resumed_run_keeps_the_threads_and_workers_it_started_with(tmp_path, monkeypatch):
+    """auto decides once, in the first round; the checkpoint records the plan and a resumed
+    run trains with it, whatever auto would decide now (here: the record says 2 threads,
+    which the tiny model's steps would never get from auto)."""
+    raw = _raw()
+    raw["simulation"]["workers"] = "auto"
+    scenario = validate(raw)
+    _interrupt_at(monkeypatch, 5)
+    with pytest.raises(RunInterrupted):
+        run_scenario(scenario, out_dir=tmp_path / "run")
+    monkeypatch.undo()
+    path = tmp_path / "run" / "checkpoints" / RESUME_CHECKPOINT
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint["execution"] == {"threads": 1, "workers": 1, "worker_threads": 1}  # tiny steps: one thread
+    checkpoint["execution"] = {"threads": 2, "workers": 1, "worker_threads": 2}
+    torch.save(checkpoint, path)
+    resume_run(tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["execution"] == checkpoint["execution"]

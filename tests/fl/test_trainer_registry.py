@@ -50,5 +50,5 @@ def test_an_unknown_trainer_is_one_line():
 def test_only_the_sequential_trainer_spreads_over_workers(counting):
     raw = tiny_scenario_dict()
     raw["simulation"].update(trainer="counting", workers=2)
-    with pytest.raises(ScenarioError, match="the counting trainer runs in one process; allowed: 1 or null"):
+    with pytest.raises(ScenarioError, match="the counting trainer runs in one process; allowed: 1, auto or null"):
         validate(raw)

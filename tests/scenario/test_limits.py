@@ -26,7 +26,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
     ("method.personal.rounds", 10**6, "less than or equal to 100000"),
     ("links.rate.max_retries", 10**6, "less than or equal to 1000"),
     ("output.eval_realisations", 10**6, "less than or equal to 10000"),
-    ("simulation.threads", 10**5, "less than or equal to 1024"),
+    ("simulation.threads", 10**5, "allowed: auto, null or an integer 1 ... 1024"),
+    ("simulation.workers", 10**5, "allowed: auto, null or an integer 1 ... 4096"),
     ("seed", 2**64, "less than or equal to"),
 ])
 def test_counts_have_upper_bounds(key, value, expected):

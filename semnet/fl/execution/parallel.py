@@ -30,9 +30,10 @@ parameters with another module object. ``device: cuda`` always trains in-process
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -42,6 +43,8 @@ from semnet.fl.execution.trainer import JobResult, Trainer, TrainJob
 from semnet.fl.execution.chains import job_chains, modules_of, shared_across_modules, shippable
 from semnet.fl.execution.pools import RayPool, get_pool, shutdown_pools
 from semnet.fl.execution.shipping import ChainJob, Payload, dumps, without_modules
+from semnet.fl.execution.work import round_work
+from semnet.workers.plan import ExecutionPlan
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +58,24 @@ class ParallelTrainer(Trainer):
     """A :class:`Trainer` that spreads a round's job chains over ``workers`` processes
     (``backend='local'``) or Ray actors (``backend='ray'``); numbers equal the
     in-process trainer's (one torch thread per worker, the parent's thread count for
-    what stays in-process)."""
+    what stays in-process).
+
+    ``decide`` (``simulation.workers``/``threads: auto``) leaves the plan to the first
+    round: it gets that round's work (:func:`~semnet.fl.execution.work.round_work`:
+    FLOP of its largest step and of all its training) and its number of movable
+    chains, and returns the :class:`~semnet.workers.plan.ExecutionPlan` kept for the
+    rest of the run (the workers start then, and only if the plan has several).
+    """
 
     def __init__(self, channel, device, loss: str = "mse", precision: str = "fp32", *, workers: int = 2,
-                 backend: str = "local", threads: int = 1):
+                 backend: str = "local", threads: int = 1,
+                 decide: Callable[..., ExecutionPlan] | None = None):
         super().__init__(channel, device, loss=loss, precision=precision)
         if backend not in ("local", "ray"):
             raise ValueError(f"unknown backend {backend!r}; allowed: local, ray")
         self.workers, self.backend, self.threads = workers, backend, threads
+        self._decide = decide
+        self.plan: ExecutionPlan | None = None  # what ``decide`` chose (None until the first round, or without it)
         self._pool = None
         self._tokens: dict[int, tuple[int, torch.Tensor]] = {}  # id(images) -> (token, images kept alive)
         self.stats = {"rounds": 0, "shipped_jobs": 0, "local_jobs": 0, "blobs": 0, "modules": 0}
@@ -88,15 +101,11 @@ class ParallelTrainer(Trainer):
 
     def run(self, jobs: Sequence[TrainJob]) -> list[JobResult]:
         jobs = list(jobs)
+        if self._decide is not None and jobs:
+            self._settle_plan(jobs)
         if self.workers <= 1 or self.device.type != "cpu" or len(jobs) <= 1:
             return super().run(jobs)
-        chains = job_chains(jobs)
-        shared = shared_across_modules(jobs)
-        remote, local = [], []
-        for chain in chains:
-            movable = all(shippable(jobs[k]) and not any(id(m) in shared for m in modules_of(jobs[k]))
-                          for k in chain)
-            (remote if movable else local).append(chain)
+        remote, local = self._split(jobs)
         if len(remote) <= 1:  # nothing to spread
             return super().run(jobs)
         results: list[JobResult | None] = [None] * len(jobs)
@@ -112,9 +121,10 @@ class ParallelTrainer(Trainer):
                 for worker, payload in payloads.items():
                     pool.submit(worker, payload)
             try:
-                for chain in local:  # runs here while the workers train
-                    for k in chain:
-                        results[k] = super().run([jobs[k]])[0]
+                with _torch_threads(self.threads if local else None):  # as many as a worker: no oversubscription
+                    for chain in local:  # runs here while the workers train
+                        for k in chain:
+                            results[k] = super().run([jobs[k]])[0]
             finally:
                 outs = {worker: pool.collect(worker) for worker in payloads}
         for worker, out in outs.items():
@@ -123,6 +133,32 @@ class ParallelTrainer(Trainer):
         self.stats["shipped_jobs"] += sum(len(c) for c in remote)
         self.stats["local_jobs"] += sum(len(c) for c in local)
         return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _split(jobs: list[TrainJob]) -> tuple[list[list[int]], list[list[int]]]:
+        """The round's job chains that may run on workers, and those that stay here."""
+        shared = shared_across_modules(jobs)
+        remote, local = [], []
+        for chain in job_chains(jobs):
+            movable = all(shippable(jobs[k]) and not any(id(m) in shared for m in modules_of(jobs[k]))
+                          for k in chain)
+            (remote if movable else local).append(chain)
+        return remote, local
+
+    def _settle_plan(self, jobs: list[TrainJob]) -> None:
+        """The first round decides the plan (auto): threads of this process, workers."""
+        step_flop, round_flop = round_work(jobs)
+        movable = len(self._split(jobs)[0]) if self.device.type == "cpu" else 0
+        plan = self._decide(step_flop=step_flop, round_flop=round_flop, chains=movable)
+        self._decide = None
+        self.plan = plan
+        torch.set_num_threads(plan.threads)
+        self.workers, self.threads = plan.workers, plan.worker_threads
+        log.info("execution: %d torch thread(s) here, %d worker(s) of %d thread(s) (%s free cores counted; round "
+                 "of %.3g FLOP, %d chain(s) to spread)", plan.threads, plan.workers, plan.worker_threads, plan.cores,
+                 round_flop or 0.0, movable)
+        if plan.workers > 1:
+            self.start()
 
     @staticmethod
     def _assign(jobs, chains, workers: int) -> dict[int, list[list[int]]]:
@@ -218,3 +254,16 @@ class ParallelTrainer(Trainer):
             gens[slot].set_state(state)
         for index, result in out["results"].items():
             results[index] = result
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None):
+    """Torch threads set to ``count`` inside the block (None: unchanged)."""
+    saved = torch.get_num_threads()
+    if count is not None and count != saved:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != saved:
+            torch.set_num_threads(saved)
