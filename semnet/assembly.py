@@ -22,6 +22,7 @@ from semnet.fl.loop.context import RunSettings
 from semnet.digital.evaluator import DigitalEvaluator, DigitalOptions
 from semnet.fl.loop.evaluation import LinkEvaluator, TaskScorer
 from semnet.fl.loop.strategy import Method
+from semnet.fl.execution.task_term import TaskLossTerm
 from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
 from semnet.channels.layer.link_channels import LinkChannels
@@ -139,20 +140,31 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
     link's channel (:func:`link_channels`); the sequential one is spread over
     ``simulation.workers`` processes (or Ray actors) where there are several."""
     sim = scenario.simulation
-    loss, precision = scenario.method.loss, sim.precision
+    loss, precision, term = scenario.method.loss, sim.precision, task_loss_term(scenario, device)
     cls = trainers.get(sim.trainer)
     if sim.trainer != "sequential":
-        return cls(channel, device, loss=loss, precision=precision)
+        return cls(channel, device, loss=loss, precision=precision, task_term=term)
     from semnet.fl.execution.parallel import ParallelTrainer
     from semnet.workers import resolve_workers
 
     workers = resolve_workers(sim.workers, device)
     if workers <= 1 and sim.backend == "local":
-        return cls(channel, device, loss=loss, precision=precision)
+        return cls(channel, device, loss=loss, precision=precision, task_term=term)
     trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=workers, backend=sim.backend,
-                              threads=sim.threads or 1)
+                              threads=sim.threads or 1, task_term=term)
     trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
     return trainer
+
+
+def task_loss_term(scenario: Scenario, device: torch.device) -> TaskLossTerm | None:
+    """``method.task_loss_weight`` > 0: the frozen classifier of ``evaluation.classifier``
+    as a training term (whether it fits the data is checked by :func:`task_scorer`)."""
+    weight = scenario.method.task_loss_weight
+    if weight == 0:
+        return None
+    from semnet.task.classifier import load_classifier
+
+    return TaskLossTerm(load_classifier(scenario.evaluation.classifier)[0].to(device), weight)
 
 
 def compute_speeds(scenario: Scenario, network: Network) -> dict:

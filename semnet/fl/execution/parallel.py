@@ -58,8 +58,8 @@ class ParallelTrainer(Trainer):
     what stays in-process)."""
 
     def __init__(self, channel, device, loss: str = "mse", precision: str = "fp32", *, workers: int = 2,
-                 backend: str = "local", threads: int = 1):
-        super().__init__(channel, device, loss=loss, precision=precision)
+                 backend: str = "local", threads: int = 1, task_term=None):
+        super().__init__(channel, device, loss=loss, precision=precision, task_term=task_term)
         if backend not in ("local", "ray"):
             raise ValueError(f"unknown backend {backend!r}; allowed: local, ray")
         self.workers, self.backend, self.threads = workers, backend, threads
@@ -193,7 +193,7 @@ class ParallelTrainer(Trainer):
                 pool.images_held[worker].add(token)
             stream_states[slot] = (token, stream.state())
         payload = Payload(
-            trainer=(self.channels, self.loss, self.precision),
+            trainer=(self.channels, self.loss, self.precision, self.task_term),
             blobs=blobs,
             modules=keys,
             returned=returned,
