@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from semnet.digital.snr_curve import JsccModel, measure
-from semnet.models import create_model
+from semnet.digital.snr_curve import JsccModel, MemoClassifier, measure
+from semnet.models import Channel, create_model, transmit
+from semnet.seeding import derive_seed
+from semnet.task.classifier import PatchClassifier
 from tests.digital.test_codec_search import _decode, _images, _pillow_best, _pillow_size
 
 
@@ -63,3 +65,68 @@ def test_fixed_rate_below_its_design_snr_loses_every_image_it_sends(records):
     assert row["lost_share"] == pytest.approx(fits) and row["lost_share"] + row["unfit_share"] == pytest.approx(1.0)
     # at 20 dB the same rate is never lost: the cliff is a step at the threshold
     assert _get(rows, fading="none", test_snr_db=20.0, scheme="webp mcs_fixed")["lost_share"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def task_records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models_task")
+    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
+    torch.save(model.state_dict(), root / "tiny.pt")
+    images = torch.from_numpy(_images(6, seed=5)).permute(0, 3, 1, 2).contiguous()
+    torch.manual_seed(4)
+    classifier = PatchClassifier(3, width=8).eval()
+    # labels: the classifier's own decision on the undistorted image for half of them, another class for the rest
+    clean = classifier(images.float() / 255).argmax(1)
+    labels = torch.where(torch.arange(6) % 2 == 0, clean, (clean + 1) % 3)
+    entry = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
+    rows = measure(images, (entry,), [0.0, 20.0], fadings=("none",), ratios=("1/6",), codecs=("webp",),
+                   realisations=1, root=root, classifier=classifier, labels=labels)
+    return images, classifier, labels, rows
+
+
+def test_rows_without_a_classifier_have_no_accuracy(records):
+    assert {r["accuracy"] for r in records[1]} == {""}
+
+
+def test_the_capacity_rows_accuracy_is_the_classifiers_on_pillows_images(task_records):
+    images, classifier, labels, rows = task_records
+    originals = images.permute(0, 2, 3, 1).numpy()
+    mean = originals.astype(np.float32).mean(axis=0) / 255
+    for snr in (0.0, 20.0):
+        budget = math.floor(512 * math.log2(1 + 10 ** (snr / 10))) // 8
+        shown = []
+        for image in originals:
+            q = _pillow_best(image, "webp", budget)
+            shown.append(mean if q is None else _decode(image, q).astype(np.float32) / 255)
+        x = torch.from_numpy(np.stack(shown)).permute(0, 3, 1, 2).float()
+        with torch.no_grad():
+            expected = float((classifier(x).argmax(1) == labels).float().mean())
+        assert _get(rows, test_snr_db=snr, scheme="webp capacity")["accuracy"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_jscc_rows_score_the_decoded_images(task_records, tmp_path):
+    images, classifier, labels, rows = task_records
+    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0)).eval()
+    x = images.float() / 255
+    for snr in (0.0, 20.0):
+        gen = torch.Generator().manual_seed(derive_seed(0, "snr_curve_noise", "none", snr))
+        with torch.no_grad():
+            x_hat = transmit(model.encoder, model.decoder, x, snr, Channel("none", csi=True), gen,
+                             gain=torch.ones(6, dtype=torch.complex64)).clamp(0, 1)
+            expected = float((classifier(x_hat).argmax(1) == labels).float().mean())
+        assert _get(rows, test_snr_db=snr, scheme="tiny")["accuracy"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_memo_classifier_gives_the_classifiers_logits_once_per_distinct_image():
+    torch.manual_seed(0)
+    classifier = PatchClassifier(3, width=8).eval()
+    calls = []
+    counted = lambda x: calls.append(x.shape[0]) or classifier(x)  # noqa: E731
+    memo = MemoClassifier(counted)
+    x = torch.rand(4, 3, 32, 32)
+    batch = torch.stack([x[0], x[1], x[0], x[2], x[1]])
+    with torch.no_grad():
+        torch.testing.assert_close(memo(batch), classifier(batch), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(memo(torch.stack([x[3], x[2]])), classifier(torch.stack([x[3], x[2]])),
+                                   rtol=1e-5, atol=1e-6)
+    assert calls == [3, 1]  # each distinct image classified once
