@@ -46,7 +46,7 @@ from semnet.models import Channel, create_model, transmit
 from semnet.seeding import derive_seed, numpy_rng
 from semnet.workload import load_checkpoint
 
-__all__ = ["JsccModel", "DEFAULT_MODELS", "measure", "main"]
+__all__ = ["DEFAULT_MODELS", "JsccModel", "MemoClassifier", "main", "measure", "measure_panels"]
 
 FIELDS = ("fading", "bandwidth_ratio", "k", "test_snr_db", "scheme", "kind", "codec", "rate", "psnr_db", "ssim",
           "lost_share", "unfit_share", "sends", "accuracy")
@@ -185,9 +185,43 @@ def _classifier_of(path: str, test):
     return model
 
 
+def _panel(args: tuple) -> list[dict]:
+    images, models, snrs_db, fading, ratio, kwargs = args
+    torch.set_num_threads(1)
+    return measure(images, models, snrs_db, fadings=(fading,), ratios=(ratio,), **kwargs)
+
+
+def measure_panels(images: torch.Tensor, models: tuple[JsccModel, ...], snrs_db: list[float], *, jobs: int = 1,
+                   fadings=("none", "rayleigh"), ratios=("1/6", "1/12"), **kwargs) -> list[dict]:
+    """:func:`measure`'s rows, each (fading, ratio) panel in one of ``jobs`` processes:
+    the same rows in the same order (every draw depends on the panel's fading and test
+    SNR alone, never on what was measured before)."""
+    panels = [(images, models, snrs_db, f, r, kwargs) for f in fadings for r in ratios]
+    if jobs <= 1:
+        return [row for panel in panels for row in _panel(panel)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(jobs, len(panels)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [row for rows in pool.map(_panel, panels) for row in rows]
+
+
+def _test_images(data: str, per_class: int):
+    """The test images (``data``: a folder with ``test/<class>/``, or ``embedded``)."""
+    if data == "embedded":
+        from semnet.data.embedded import load_embedded
+
+        return load_embedded(patch_size=32, seed=0)[1], "embedded photos: every held-out test patch"
+    from semnet.data.folder import load_image_folder
+
+    return (load_image_folder(data, split="test", max_per_class=per_class),
+            f"{Path(data).name}: test split, {per_class} per class")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m semnet.digital.snr_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="an image folder with test/<class>/ (the CIFAR-10 JPEG copy)")
+    parser.add_argument("--data", required=True, help="an image folder with test/<class>/ (the CIFAR-10 JPEG copy), "
+                        "or 'embedded' (the embedded photos' test patches)")
     parser.add_argument("--per-class", type=int, default=50, help="test images per class (sorted, the first ones)")
     parser.add_argument("--snrs", type=float, nargs="+", default=[-5, 0, 2.5, 5, 7.5, 10, 12.5, 15, 20, 25])
     parser.add_argument("--realisations", type=int, default=4, help="fading draws per image (Rayleigh)")
@@ -195,15 +229,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classifier", default=None,
                         help="a classifier checkpoint of the data (models/classifier_cifar10.pt): task accuracy too")
+    parser.add_argument("--model", nargs=5, action="append", metavar=("LABEL", "NAME", "CHECKPOINT", "RATIO", "WIDTH"),
+                        help="a JSCC model to measure (repeat; default: the three CIFAR-10 reference checkpoints)")
+    parser.add_argument("--fadings", nargs="+", default=["none", "rayleigh"], choices=("none", "rayleigh"))
+    parser.add_argument("--jobs", type=int, default=1, help="processes: one (fading, ratio) panel each")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    from semnet.data.folder import load_image_folder
     from semnet.errors import SemnetError
 
     torch.set_num_threads(1)
     # the code that measures: the commit checked out now, not when the records are written
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    test = load_image_folder(args.data, split="test", max_per_class=args.per_class)
+    models = tuple(JsccModel(label, name, ckpt, ratio, float(width)) for label, name, ckpt, ratio, width
+                   in args.model) if args.model else DEFAULT_MODELS
+    ratios = tuple(dict.fromkeys(m.bandwidth_ratio for m in models))
+    test, described = _test_images(args.data, args.per_class)
     order = numpy_rng(args.seed, "snr_curve_order").permutation(test.images.shape[0])
     images = test.images[torch.as_tensor(order)].contiguous()
     labels = test.labels[torch.as_tensor(order)]
@@ -216,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         right = _share(np.concatenate([(classifier(images[s:s + 250].float().div(255)).argmax(1)
                                         == labels[s:s + 250]).numpy() for s in range(0, len(labels), 250)]))
         task = {"classifier": args.classifier, "clean_accuracy": right}
-    rows = measure(images, DEFAULT_MODELS, args.snrs, design_snr_db=args.design_snr, realisations=args.realisations,
-                   seed=args.seed, classifier=classifier, labels=labels)
+    rows = measure_panels(images, models, args.snrs, jobs=args.jobs, fadings=tuple(args.fadings), ratios=ratios,
+                          design_snr_db=args.design_snr, realisations=args.realisations, seed=args.seed,
+                          classifier=classifier, labels=labels)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "records.csv", "w", newline="") as f:
@@ -226,9 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerows(rows)
     meta = {"command": "python -m semnet.digital.snr_curve --data DATA " + " ".join(
                 f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in vars(args).items() if k != "data" and v is not None),
-            "data": f"{Path(args.data).name}: test split, {args.per_class} per class, {images.shape[0]} images",
-            "models": [vars(m) for m in DEFAULT_MODELS], "fallback": "mean", "design_snr_db": args.design_snr,
+                for k, v in vars(args).items() if k not in ("data", "model") and v is not None)
+                + "".join(f" --model {' '.join(repr(x) if ' ' in x else x for x in m)}" for m in args.model or ()),
+            "data": f"{described}, {images.shape[0]} images",
+            "models": [vars(m) for m in models], "fallback": "mean", "design_snr_db": args.design_snr,
             "date": datetime.date.today().isoformat(), "commit": commit, **task}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(out / "records.csv")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from semnet.digital.snr_curve import JsccModel, MemoClassifier, measure
+from semnet.digital.snr_curve import JsccModel, MemoClassifier, measure, measure_panels
 from semnet.models import Channel, create_model, transmit
 from semnet.seeding import derive_seed
 from semnet.task.classifier import PatchClassifier
@@ -121,7 +121,11 @@ def test_the_memo_classifier_gives_the_classifiers_logits_once_per_distinct_imag
     torch.manual_seed(0)
     classifier = PatchClassifier(3, width=8).eval()
     calls = []
-    counted = lambda x: calls.append(x.shape[0]) or classifier(x)  # noqa: E731
+
+    def counted(x):
+        calls.append(x.shape[0])
+        return classifier(x)
+
     memo = MemoClassifier(counted)
     x = torch.rand(4, 3, 32, 32)
     batch = torch.stack([x[0], x[1], x[0], x[2], x[1]])
@@ -130,3 +134,15 @@ def test_the_memo_classifier_gives_the_classifiers_logits_once_per_distinct_imag
         torch.testing.assert_close(memo(torch.stack([x[3], x[2]])), classifier(torch.stack([x[3], x[2]])),
                                    rtol=1e-5, atol=1e-6)
     assert calls == [3, 1]  # each distinct image classified once
+
+
+def test_panels_in_processes_give_the_serial_rows(task_records, tmp_path):
+    images, classifier, labels, _ = task_records
+    root = tmp_path
+    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
+    torch.save(model.state_dict(), root / "tiny.pt")
+    entry = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
+    kwargs = dict(fadings=("none", "rayleigh"), ratios=("1/6", "1/12"), codecs=("webp",), realisations=2, root=root,
+                  classifier=classifier, labels=labels)
+    serial = measure(images, (entry,), [0.0, 20.0], **kwargs)
+    assert measure_panels(images, (entry,), [0.0, 20.0], jobs=2, **kwargs) == serial

@@ -8,7 +8,6 @@ import copy
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from semnet.assembly import make_trainer
 from semnet.data import BatchStream
