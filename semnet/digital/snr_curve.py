@@ -138,8 +138,8 @@ def measure(images: torch.Tensor, models: tuple[JsccModel, ...], snrs_db: list[f
     ``accuracy`` is the share of shown images it labels right ("" without)."""
     n, _, h, w = images.shape
     mean = images.float().div(255).mean(dim=0)
+    loaded = {entry: _load_model(entry, root) for entry in models}  # a bad checkpoint fails before the codecs run
     ladders = {codec: ladders_of(codec, images) for codec in codecs}
-    loaded = {entry: _load_model(entry, root) for entry in models}
     memo = MemoClassifier(classifier) if classifier is not None else None
     rows = []
     for fading in fadings:
@@ -256,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         right = _share(np.concatenate([(classifier(images[s:s + 250].float().div(255)).argmax(1)
                                         == labels[s:s + 250]).numpy() for s in range(0, len(labels), 250)]))
         task = {"classifier": args.classifier, "clean_accuracy": right}
-    rows = measure_panels(images, models, args.snrs, jobs=args.jobs, fadings=tuple(args.fadings), ratios=ratios,
-                          design_snr_db=args.design_snr, realisations=args.realisations, seed=args.seed,
-                          classifier=classifier, labels=labels)
+    try:
+        rows = measure_panels(images, models, args.snrs, jobs=args.jobs, fadings=tuple(args.fadings), ratios=ratios,
+                              design_snr_db=args.design_snr, realisations=args.realisations, seed=args.seed,
+                              classifier=classifier, labels=labels)
+    except SemnetError as err:  # a checkpoint that is missing or not of its model
+        raise SystemExit(f"--model: {err}") from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "records.csv", "w", newline="") as f:

@@ -146,3 +146,15 @@ def test_panels_in_processes_give_the_serial_rows(task_records, tmp_path):
                   classifier=classifier, labels=labels)
     serial = measure(images, (entry,), [0.0, 20.0], **kwargs)
     assert measure_panels(images, (entry,), [0.0, 20.0], jobs=2, **kwargs) == serial
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--model", "x", "deep_jscc", "models/nope.pt", "1/12", "0.5"], "--model: model.checkpoint 'models/nope.pt' does not exist"),
+    (["--classifier", "models/nope.pt"], "--classifier: classifier checkpoint 'models/nope.pt' cannot be read"),
+])
+def test_a_bad_model_or_classifier_is_one_line(tmp_path, args, expected):
+    from semnet.digital.snr_curve import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--data", "embedded", "--snrs", "0", "--fadings", "none", *args, "--out", str(tmp_path)])
+    assert str(stop.value).startswith(expected) and len(str(stop.value).splitlines()) == 1
