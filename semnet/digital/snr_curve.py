@@ -132,14 +132,15 @@ def _load_model(entry: JsccModel, root: Path):
 def measure(images: torch.Tensor, models: tuple[JsccModel, ...], snrs_db: list[float], *, fadings=("none", "rayleigh"),
             ratios=("1/6", "1/12"), codecs=("jpeg", "webp", "jpeg2000"), design_snr_db: float = 10.0,
             realisations: int = 4, seed: int = 0, root: Path = Path("."), classifier=None,
-            labels: torch.Tensor | None = None) -> list[dict]:
+            labels: torch.Tensor | None = None, ladders: dict | None = None) -> list[dict]:
     """The records: one row per (fading, ratio, test SNR, scheme); with ``classifier``
     (logits of images in [0, 1]) and ``labels[n]`` (image ``n``'s class) each row's
-    ``accuracy`` is the share of shown images it labels right ("" without)."""
+    ``accuracy`` is the share of shown images it labels right ("" without).
+    ``ladders``: each codec's ladders of ``images``, if already encoded."""
     n, _, h, w = images.shape
     mean = images.float().div(255).mean(dim=0)
     loaded = {entry: _load_model(entry, root) for entry in models}  # a bad checkpoint fails before the codecs run
-    ladders = {codec: ladders_of(codec, images) for codec in codecs}
+    ladders = {codec: ladders[codec] if ladders else ladders_of(codec, images) for codec in codecs}
     memo = MemoClassifier(classifier) if classifier is not None else None
     rows = []
     for fading in fadings:
@@ -196,6 +197,11 @@ def measure_panels(images: torch.Tensor, models: tuple[JsccModel, ...], snrs_db:
     """:func:`measure`'s rows, each (fading, ratio) panel in one of ``jobs`` processes:
     the same rows in the same order (every draw depends on the panel's fading and test
     SNR alone, never on what was measured before)."""
+    if jobs > 1:  # encode each image's ladder once, not once per panel
+        for entry in models:
+            _load_model(entry, kwargs.get("root", Path(".")))  # a bad checkpoint fails before the codecs run
+        codecs = kwargs.get("codecs", ("jpeg", "webp", "jpeg2000"))
+        kwargs = {**kwargs, "ladders": {codec: ladders_of(codec, images) for codec in codecs}}
     panels = [(images, models, snrs_db, f, r, kwargs) for f in fadings for r in ratios]
     if jobs <= 1:
         return [row for panel in panels for row in _panel(panel)]
@@ -232,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", nargs=5, action="append", metavar=("LABEL", "NAME", "CHECKPOINT", "RATIO", "WIDTH"),
                         help="a JSCC model to measure (repeat; default: the three CIFAR-10 reference checkpoints)")
     parser.add_argument("--fadings", nargs="+", default=["none", "rayleigh"], choices=("none", "rayleigh"))
+    parser.add_argument("--codecs", nargs="+", default=["jpeg", "webp", "jpeg2000"])
     parser.add_argument("--jobs", type=int, default=1, help="processes: one (fading, ratio) panel each")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -259,9 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = measure_panels(images, models, args.snrs, jobs=args.jobs, fadings=tuple(args.fadings), ratios=ratios,
                               design_snr_db=args.design_snr, realisations=args.realisations, seed=args.seed,
-                              classifier=classifier, labels=labels)
-    except SemnetError as err:  # a checkpoint that is missing or not of its model
-        raise SystemExit(f"--model: {err}") from None
+                              classifier=classifier, labels=labels, codecs=tuple(args.codecs))
+    except SemnetError as err:  # a checkpoint missing or not of its model, a codec not registered
+        raise SystemExit(f"snr_curve: {err}") from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "records.csv", "w", newline="") as f:

@@ -149,7 +149,7 @@ def test_panels_in_processes_give_the_serial_rows(task_records, tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--model", "x", "deep_jscc", "models/nope.pt", "1/12", "0.5"], "--model: model.checkpoint 'models/nope.pt' does not exist"),
+    (["--model", "x", "deep_jscc", "models/nope.pt", "1/12", "0.5"], "snr_curve: model.checkpoint 'models/nope.pt' does not exist"),
     (["--classifier", "models/nope.pt"], "--classifier: classifier checkpoint 'models/nope.pt' cannot be read"),
 ])
 def test_a_bad_model_or_classifier_is_one_line(tmp_path, args, expected):
