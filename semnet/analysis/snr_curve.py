@@ -116,7 +116,7 @@ def _figure(rows: list[dict], codec: str, meta: dict, metric: str = "psnr_db"):
     design = meta.get("design_snr_db")
     note = f" for {design:g} dB" if isinstance(design, (int, float)) else " for design SNR"
     fig.legend(list(seen.values()), [lab.replace(" for design SNR", note) for lab in seen], loc="lower center",
-               ncol=3, frameon=False, fontsize=8)
+               ncol=3 if len(ratios) > 1 else 2, frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.9 / fig.get_size_inches()[1], 1, 1))
     return fig
 
