@@ -13,15 +13,23 @@ from semnet.seeding import derive_seed
 from semnet.task.classifier import PatchClassifier
 from tests.digital.test_codec_search import _decode, _images, _pillow_best, _pillow_size
 
+TINY = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
+
+
+def _tiny_model(root=None):
+    """The tiny JSCC model of ``TINY`` (saved under ``root`` when given)."""
+    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
+    if root is not None:
+        torch.save(model.state_dict(), root / TINY.checkpoint)
+    return model
+
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
-    torch.save(model.state_dict(), root / "tiny.pt")
+    _tiny_model(root)
     images = torch.from_numpy(_images(4, seed=5)).permute(0, 3, 1, 2).contiguous()
-    entry = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
-    rows = measure(images, (entry,), [0.0, 20.0], fadings=("none", "rayleigh"), ratios=("1/6",), codecs=("webp",),
+    rows = measure(images, (TINY,), [0.0, 20.0], fadings=("none", "rayleigh"), ratios=("1/6",), codecs=("webp",),
                    realisations=2, root=root)
     return images, rows
 
@@ -70,16 +78,14 @@ def test_fixed_rate_below_its_design_snr_loses_every_image_it_sends(records):
 @pytest.fixture(scope="module")
 def task_records(tmp_path_factory):
     root = tmp_path_factory.mktemp("models_task")
-    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
-    torch.save(model.state_dict(), root / "tiny.pt")
+    _tiny_model(root)
     images = torch.from_numpy(_images(6, seed=5)).permute(0, 3, 1, 2).contiguous()
     torch.manual_seed(4)
     classifier = PatchClassifier(3, width=8).eval()
     # labels: the classifier's own decision on the undistorted image for half of them, another class for the rest
     clean = classifier(images.float() / 255).argmax(1)
     labels = torch.where(torch.arange(6) % 2 == 0, clean, (clean + 1) % 3)
-    entry = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
-    rows = measure(images, (entry,), [0.0, 20.0], fadings=("none",), ratios=("1/6",), codecs=("webp",),
+    rows = measure(images, (TINY,), [0.0, 20.0], fadings=("none",), ratios=("1/6",), codecs=("webp",),
                    realisations=1, root=root, classifier=classifier, labels=labels)
     return images, classifier, labels, rows
 
@@ -106,7 +112,7 @@ def test_the_capacity_rows_accuracy_is_the_classifiers_on_pillows_images(task_re
 
 def test_jscc_rows_score_the_decoded_images(task_records, tmp_path):
     images, classifier, labels, rows = task_records
-    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0)).eval()
+    model = _tiny_model().eval()
     x = images.float() / 255
     for snr in (0.0, 20.0):
         gen = torch.Generator().manual_seed(derive_seed(0, "snr_curve_noise", "none", snr))
@@ -138,14 +144,11 @@ def test_the_memo_classifier_gives_the_classifiers_logits_once_per_distinct_imag
 
 def test_panels_in_processes_give_the_serial_rows(task_records, tmp_path):
     images, classifier, labels, _ = task_records
-    root = tmp_path
-    model = create_model("deep_jscc", latent_channels=16, width=0.25, generator=torch.Generator().manual_seed(0))
-    torch.save(model.state_dict(), root / "tiny.pt")
-    entry = JsccModel("tiny", "deep_jscc", "tiny.pt", "1/6", width=0.25)
-    kwargs = dict(fadings=("none", "rayleigh"), ratios=("1/6", "1/12"), codecs=("webp",), realisations=2, root=root,
-                  classifier=classifier, labels=labels)
-    serial = measure(images, (entry,), [0.0, 20.0], **kwargs)
-    assert measure_panels(images, (entry,), [0.0, 20.0], jobs=2, **kwargs) == serial
+    _tiny_model(tmp_path)
+    kwargs = {"fadings": ("none", "rayleigh"), "ratios": ("1/6", "1/12"), "codecs": ("webp",), "realisations": 2,
+              "root": tmp_path, "classifier": classifier, "labels": labels}
+    serial = measure(images, (TINY,), [0.0, 20.0], **kwargs)
+    assert measure_panels(images, (TINY,), [0.0, 20.0], jobs=2, **kwargs) == serial
 
 
 @pytest.mark.parametrize("args, expected", [
