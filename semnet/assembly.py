@@ -23,6 +23,7 @@ from semnet.fl.loop.context import RunSettings
 from semnet.digital.evaluator import DigitalEvaluator, DigitalOptions
 from semnet.fl.loop.evaluation import LinkEvaluator, TaskScorer
 from semnet.fl.loop.strategy import Method
+from semnet.fl.execution.task_term import TaskLossTerm
 from semnet.fl.execution.trainer import Trainer
 from semnet.models import Channel
 from semnet.channels.layer.link_channels import LinkChannels
@@ -162,11 +163,11 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
     processes (or Ray actors) where ``execution`` has several, or (auto, unless the
     plan is ``fixed``) where the first round's work pays for them."""
     sim = scenario.simulation
-    loss, precision = scenario.method.loss, sim.precision
+    loss, precision, term = scenario.method.loss, sim.precision, task_loss_term(scenario, device)
     execution = execution or execution_plan(sim, device)
     cls = trainers.get(sim.trainer)
     if sim.trainer != "sequential":
-        return cls(channel, device, loss=loss, precision=precision)
+        return cls(channel, device, loss=loss, precision=precision, task_term=term)
     from semnet.fl.execution.parallel import ParallelTrainer
 
     spread_fixed = isinstance(sim.workers, int) and sim.workers > 1
@@ -175,15 +176,26 @@ def make_trainer(scenario: Scenario, channel: Channel | LinkChannels, device: to
         decide = functools.partial(plan_execution, sim.threads, sim.workers, execution.cores, device=device.type,
                                    backend=sim.backend)
         return ParallelTrainer(channel, device, loss=loss, precision=precision, workers=1, backend=sim.backend,
-                               threads=execution.threads, decide=decide)
+                               threads=execution.threads, decide=decide, task_term=term)
     if execution.workers <= 1 and sim.backend == "local":
-        return cls(channel, device, loss=loss, precision=precision)
+        return cls(channel, device, loss=loss, precision=precision, task_term=term)
     trainer = ParallelTrainer(channel, device, loss=loss, precision=precision, workers=execution.workers,
-                              backend=sim.backend, threads=execution.worker_threads)
+                              backend=sim.backend, threads=execution.worker_threads, task_term=term)
     if fixed:
         trainer.plan = execution
     trainer.start()  # workers start up while the run loads its data, builds its models and scores its start
     return trainer
+
+
+def task_loss_term(scenario: Scenario, device: torch.device) -> TaskLossTerm | None:
+    """``method.task_loss_weight`` > 0: the frozen classifier of ``evaluation.classifier``
+    as a training term (whether it fits the data is checked by :func:`task_scorer`)."""
+    weight = scenario.method.task_loss_weight
+    if weight == 0:
+        return None
+    from semnet.task.classifier import load_classifier
+
+    return TaskLossTerm(load_classifier(scenario.evaluation.classifier)[0].to(device), weight)
 
 
 def compute_speeds(scenario: Scenario, network: Network) -> dict:

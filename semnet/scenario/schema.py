@@ -284,6 +284,12 @@ class MethodSpec(_Spec):
         "(mean over images of 10 log10 MSE = minus the mean per-image PSNR that evaluations report; "
         "images on high-SNR links are not drowned by the larger errors of low-SNR ones)",
     )
+    task_loss_weight: float = Field(
+        0.0, ge=0, le=1000,
+        description="task-aware training: weight of the frozen classifier's (evaluation.classifier) cross-entropy "
+        "on the decoded images, added to every local step's loss (target: its decision on the sent image); "
+        "0: pixels only. Needs evaluation.task: classify",
+    )
 
     options: dict[str, Any] = Field(
         default_factory=dict, description="a plugin method's own settings, checked against its Options model"
@@ -469,6 +475,9 @@ class Scenario(_Spec):
         if self.links.interference.model != "none" and self.traffic is not None and self.traffic.digital is not None:
             raise SpecValueError("traffic.digital", "a codec", "digital images meet noise only so far, not the "
                                  "interference of links.interference.model sinr; allowed with it: null (JSCC images)")
+        if self.method.task_loss_weight > 0 and self.evaluation.task != "classify":
+            raise SpecValueError("method.task_loss_weight", self.method.task_loss_weight,
+                                 "needs the classifier of evaluation.task: classify; allowed: 0 without it")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
             raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
                                  "allowed: > 0 with converge (or remove method.federated.converge)")

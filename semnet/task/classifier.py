@@ -4,8 +4,9 @@ filters; ``w = 16`` gives about 24k parameters) with batch norm and ReLU,
 max-pooling after the first two, global average pooling and one linear layer.
 
 A checkpoint (:func:`save_classifier`) is a plain dict — the state dict, the class
-names, the data set it was trained on and its input size — read back without running
-code by :func:`load_classifier`.
+names, the data set it was trained on, its input size and its architecture (``arch``:
+``patch_cnn``, this module's net, or ``small_resnet``, :mod:`semnet.task.resnet`, with
+its ``widths``) — read back without running code by :func:`load_classifier`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import nn
 from semnet.errors import ModelError
 from semnet.safe_load import load_torch_file
 
-__all__ = ["PatchClassifier", "load_classifier", "save_classifier"]
+__all__ = ["ARCHITECTURES", "PatchClassifier", "load_classifier", "save_classifier"]
 
 
 class PatchClassifier(nn.Module):
@@ -38,13 +39,30 @@ class PatchClassifier(nn.Module):
         return self.head(self.features((x - 0.5) / 0.25))
 
 
-def save_classifier(model: PatchClassifier, path: str | Path, *, classes: tuple[str, ...], data: str,
-                    image_hw: tuple[int, int], width: int) -> None:
+def _small_resnet(classes: int, meta: dict) -> nn.Module:
+    from semnet.task.resnet import SmallResNet
+
+    return SmallResNet(classes, tuple(int(w) for w in meta["widths"]))
+
+
+#: How a checkpoint's ``arch`` builds its net from the class count and the metadata
+#: (a checkpoint without ``arch`` is a ``patch_cnn``, the first format).
+ARCHITECTURES = {
+    "patch_cnn": lambda classes, meta: PatchClassifier(classes, int(meta.get("width", 32))),
+    "small_resnet": _small_resnet,
+}
+
+
+def save_classifier(model: nn.Module, path: str | Path, *, classes: tuple[str, ...], data: str,
+                    image_hw: tuple[int, int], **meta) -> None:
+    """Write ``model``'s state dict and plain metadata: ``width`` for a ``patch_cnn``,
+    ``arch="small_resnet"`` and ``widths`` for a :class:`~semnet.task.resnet.SmallResNet`,
+    and anything else worth keeping (plain data only)."""
     torch.save({"state_dict": model.state_dict(), "classes": list(classes), "data": data,
-                "image_hw": list(image_hw), "width": width}, path)
+                "image_hw": list(image_hw), **meta}, path)
 
 
-def load_classifier(path: str | Path) -> tuple[PatchClassifier, dict]:
+def load_classifier(path: str | Path) -> tuple[nn.Module, dict]:
     """The classifier of checkpoint ``path`` (in eval mode) and its metadata."""
     try:
         raw = load_torch_file(path)
@@ -52,6 +70,9 @@ def load_classifier(path: str | Path) -> tuple[PatchClassifier, dict]:
         raise ModelError(f"classifier checkpoint '{path}' cannot be read: {str(err).splitlines()[0][:160]}") from None
     if not isinstance(raw, dict) or "state_dict" not in raw or "classes" not in raw:
         raise ModelError(f"classifier checkpoint '{path}' is not a semnet classifier (no state_dict and classes)")
-    model = PatchClassifier(len(raw["classes"]), int(raw.get("width", 32)))
+    arch = raw.get("arch", "patch_cnn")
+    if arch not in ARCHITECTURES:
+        raise ModelError(f"classifier checkpoint '{path}' has arch {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
+    model = ARCHITECTURES[arch](len(raw["classes"]), raw)
     model.load_state_dict(raw["state_dict"])
     return model.eval(), {k: v for k, v in raw.items() if k != "state_dict"}

@@ -95,3 +95,34 @@ def test_the_methods_table_gains_task_accuracy_only_where_runs_have_it(tmp_path)
     cell = rows[0].cells["accuracy"]
     assert cell.mean == pytest.approx(0.7) and cell.std == pytest.approx(0.1414, abs=1e-3)
     assert "task accuracy" in to_markdown(rows) and "accuracy_mean" in to_csv(rows)
+
+
+def test_records_with_task_accuracy_get_its_figure_and_table(tmp_path, capsys):
+    rows = [{**r, "accuracy": 0.5 + r["psnr_db"] / 100} for r in ROWS]
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    with open(folder / "records.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=(*FIELDS, "accuracy"))
+        writer.writeheader()
+        writer.writerows(rows)
+    (folder / "meta.json").write_text(json.dumps({"design_snr_db": 10.0, "commit": "abc1234", "date": "2026-12-06",
+                                                  "classifier": "models/c.pt", "clean_accuracy": 0.9}))
+    assert main(["snr-curve", str(folder), "--out", str(tmp_path / "out")]) == 0
+    names = sorted(p.rsplit("/", 1)[-1] for p in capsys.readouterr().out.split())
+    assert names == ["snr_curve.csv", "snr_curve.md", "snr_curve.png", "snr_curve.svg", "snr_curve_accuracy.csv",
+                     "snr_curve_accuracy.png", "snr_curve_accuracy.svg"]
+    table = (tmp_path / "out" / "snr_curve.md").read_text()
+    psnr_part, accuracy_part = table.split("Task accuracy (%)")
+    assert "| AWGN | 1/6 | webp capacity | 12.80 (100% unfit) | 28.50 |" in psnr_part
+    assert "classifier models/c.pt" in accuracy_part and "undistorted images: 90.0 %" in accuracy_part
+    assert "| AWGN | 1/6 | webp capacity | 62.8 (100% unfit) | 78.5 |" in accuracy_part
+    assert "| Rayleigh block fading | 1/12 | deep_jscc @10 dB | 70.0 | 75.0 |" in accuracy_part
+    with open(tmp_path / "out" / "snr_curve_accuracy.csv") as f:
+        assert ["AWGN", "1/6", "webp capacity", "62.8 (100% unfit)", "78.5"] in list(csv.reader(f))
+
+
+def test_records_without_accuracy_write_no_accuracy_files(tmp_path):
+    folder = _records(tmp_path, ROWS)
+    assert main(["snr-curve", str(folder), "--out", str(tmp_path / "out")]) == 0
+    assert not list((tmp_path / "out").glob("snr_curve_accuracy*"))
+    assert "Task accuracy" not in (tmp_path / "out" / "snr_curve.md").read_text()

@@ -81,7 +81,7 @@ def test_run_refuses_to_overwrite_a_finished_run(tmp_path, scenario_file, capsys
 
 
 BUILT_IN = {
-    "methods": ["exchange", "centralized", "fedavg", "fedprox", "scaffold", "local_finetune", "fedper", "ditto",
+    "methods": ["exchange", "centralized", "fedavg", "fedprox", "scaffold", "federated", "local_finetune", "fedper", "ditto",
                 "finefed", "finefed_joint", "finefed_encoder_only", "finefed_decoder_only"],
     "controls": ["compute_matched", "bytes_matched", "fedper", "ditto", "local_finetune", "oracle", "ifca", "fedrep",
                  "snr_conditioned"],

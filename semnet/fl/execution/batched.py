@@ -105,6 +105,8 @@ class BatchedTrainer(Trainer):
     def _signature(self, job: TrainJob) -> tuple | None:
         if job.optimizer_obj is not None or job.scheduler_obj is not None:
             return None
+        if self.task_term is not None:
+            return None  # the task loss has no stacked form: every job trains alone (the sequential steps)
         if any(type(channel) is not Channel for channel in self.channels.distinct()):
             return None
         if not hasattr(job.data, "batch_size") or job.only:

@@ -69,8 +69,8 @@ class ParallelTrainer(Trainer):
 
     def __init__(self, channel, device, loss: str = "mse", precision: str = "fp32", *, workers: int = 2,
                  backend: str = "local", threads: int = 1,
-                 decide: Callable[..., ExecutionPlan] | None = None):
-        super().__init__(channel, device, loss=loss, precision=precision)
+                 decide: Callable[..., ExecutionPlan] | None = None, task_term=None):
+        super().__init__(channel, device, loss=loss, precision=precision, task_term=task_term)
         if backend not in ("local", "ray"):
             raise ValueError(f"unknown backend {backend!r}; allowed: local, ray")
         self.workers, self.backend, self.threads = workers, backend, threads
@@ -229,7 +229,7 @@ class ParallelTrainer(Trainer):
                 pool.images_held[worker].add(token)
             stream_states[slot] = (token, stream.state())
         payload = Payload(
-            trainer=(self.channels, self.loss, self.precision),
+            trainer=(self.channels, self.loss, self.precision, self.task_term),
             blobs=blobs,
             modules=keys,
             returned=returned,

@@ -64,7 +64,7 @@ class ChainJob:
 class Payload:
     """One worker's share of a round."""
 
-    trainer: tuple  # (link channels, loss, precision)
+    trainer: tuple  # (link channels, loss, precision, task loss term or None)
     blobs: dict[bytes, bytes]  # content hash -> pickled module
     modules: dict[int, bytes]  # slot -> content hash
     returned: list[int]  # slots whose tensors come back (trained, or with buffers)
@@ -84,8 +84,8 @@ def run_payload(payload: Payload, images: dict[int, torch.Tensor], blobs: dict[b
     worker's cache of stream images, updated here."""
     images.update(payload.images)
     blobs = payload.blobs if blobs is None else blobs
-    channels, loss, precision = payload.trainer  # every link's channel: a task's images meet their links'
-    trainer = Trainer(channels, torch.device("cpu"), loss=loss, precision=precision)
+    channels, loss, precision, task_term = payload.trainer  # every link's channel: a task's images meet their links'
+    trainer = Trainer(channels, torch.device("cpu"), loss=loss, precision=precision, task_term=task_term)
     modules = {slot: pickle.loads(blobs[key]) for slot, key in payload.modules.items()}
     streams = {slot: BatchStream.from_state(images[token], state) for slot, (token, state) in payload.streams.items()}
     generators = {}

@@ -17,6 +17,7 @@ from typing import Hashable, Sequence
 import torch
 from torch import Tensor, nn
 
+from semnet.fl.execution.task_term import TaskLossTerm
 from semnet.fl.execution.terms import ClientTerm
 from semnet.registry import trainers
 from semnet.models import Channel, transmit
@@ -120,10 +121,13 @@ class Trainer:
     ``precision='bf16'`` runs the encoders' and decoders' layers under
     ``torch.autocast`` in bfloat16; parameters, optimiser states, power
     normalisation, channel noise and losses stay float32.
+
+    ``task_term`` (``method.task_loss_weight``): added to every task's image loss, on
+    its decoded images (the reported losses stay the image MSE).
     """
 
     def __init__(self, channel: Channel | LinkChannels, device: torch.device, loss: str = "mse",
-                 precision: str = "fp32"):
+                 precision: str = "fp32", task_term: TaskLossTerm | None = None):
         if loss not in IMAGE_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(IMAGE_LOSSES)}")
         if precision not in PRECISIONS:
@@ -133,6 +137,7 @@ class Trainer:
         self.device = torch.device(device)
         self.loss = loss
         self.precision = precision
+        self.task_term = task_term
 
     def _autocast(self):
         """Mixed precision for the model layers (a no-op in fp32)."""
@@ -206,6 +211,8 @@ class Trainer:
                 task_loss = image_loss(squared, self.loss)
                 # reported as MSE whatever the objective
                 task_sums[t] += (task_loss if self.loss == "mse" else squared.mean()).detach()
+                if self.task_term is not None:
+                    task_loss = task_loss + self.task_term(x_hat.float(), x)
                 if log_vars is not None:  # Kendall, Gal & Cipolla (2018) uncertainty weighting
                     total = total + weights[t] * (torch.exp(-log_vars[t]) * task_loss + log_vars[t])
                 else:
