@@ -10,7 +10,7 @@ import torch
 
 from semnet.errors import ScenarioError
 from semnet.fl.algorithms.aggregation import tensors_of
-from semnet.fl.execution.trainer import Trainer, TrainJob
+from semnet.fl.execution.trainer import Trainer
 from semnet.fl.loop.strategy import ClientReply, play_round
 from semnet.fl.loop.versions import versions_of
 from semnet.fl.methods.fedrep import FedRep, head_names

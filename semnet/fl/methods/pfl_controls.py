@@ -32,7 +32,7 @@ from torch import nn
 from semnet.errors import ScenarioError
 from semnet.fl.algorithms.federated import continued, make_strategy, train_federated
 from semnet.fl.loop.versions import Holdings
-from semnet.fl.methods.controls import Control, Prepared, _PassesMatched
+from semnet.fl.methods.controls import Prepared, _PassesMatched
 from semnet.fl.methods.fedrep import FedRep
 from semnet.fl.methods.ifca import IFCA
 from semnet.models import create_model
