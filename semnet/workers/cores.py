@@ -47,10 +47,12 @@ def _busy_now(cpus: list[int], interval_s: float) -> float | None:
     return busy
 
 
-def free_cores(sample_s: float = 0.2) -> int:
-    """Cores not kept busy by other processes: this process's cores minus the larger of
-    the 1-minute load average and the cores busy over the next ``sample_s`` seconds
-    (rounded), at least 1.
+def free_cores(sample_s: float = 0.5) -> int:
+    """Cores not kept busy by other processes: this process's cores minus the cores busy
+    over the next ``sample_s`` seconds (rounded; the 1-minute load average where the OS
+    gives no per-core counters), at least 1. Not the load average where the counters
+    exist: it lags a minute, so right after another run ends it still counts that run
+    busy and an idle machine would train on one thread.
 
     On a busy laptop this is what keeps an untuned run fast: torch threads that
     outnumber the free cores spin against each other (a 2-core machine with one other
@@ -67,7 +69,7 @@ def free_cores(sample_s: float = 0.2) -> int:
     except AttributeError:
         cpus = list(range(cores))
     now = _busy_now(cpus, sample_s) if sample_s > 0 else None
-    busy = max(load, now or 0.0)
+    busy = load if now is None else now
     return max(1, min(cores, cores - int(busy + 0.5)))
 
 

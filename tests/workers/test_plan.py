@@ -110,3 +110,19 @@ def test_a_resume_checkpoint_s_plan_is_read_back_only_when_well_formed():
     assert recorded_plan({"execution": {"threads": 0, "workers": 1, "worker_threads": 1}}) is None
     assert recorded_plan({"execution": {"threads": 2}}) is None
     assert recorded_plan({"execution": "2 threads"}) is None
+
+
+def test_free_cores_follow_the_cores_busy_now_not_the_lagging_load_average(monkeypatch):
+    from semnet.workers import cores
+
+    monkeypatch.setattr(cores, "available_cores", lambda: 4)
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (3.0, 3.0, 3.0))  # a run that just ended
+    monkeypatch.setattr(cores, "_busy_now", lambda cpus, interval_s: 0.2)
+    assert cores.free_cores() == 4
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a run that just started
+    monkeypatch.setattr(cores, "_busy_now", lambda cpus, interval_s: 2.6)
+    assert cores.free_cores() == 1
+    monkeypatch.setattr(cores, "_busy_now", lambda cpus, interval_s: None)  # no per-core counters
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.4, 1.0, 1.0))
+    assert cores.free_cores() == 3
