@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import torch
+
 from semnet import __version__
 from semnet.assembly import RunAssembly, assemble
 from semnet.errors import RunFailed, RunInterrupted, StorageError
@@ -67,6 +69,15 @@ def run_scenario(scenario: Scenario, out_dir: str | Path | None = None, progress
     if resume is None:  # before loading anything: a busy or used directory fails fast
         check_target(out_dir, overwrite=overwrite)
     progress = progress or (lambda _record: None)
+    threads_before = torch.get_num_threads()  # the run sets torch's threads for itself; its caller's come back
+    try:
+        return _run_in(scenario, out_dir, progress, wall0, overwrite, resume)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run_in(scenario: Scenario, out_dir: Path, progress: Progress, wall0: float, overwrite: bool,
+            resume: dict | None) -> RunResult:
     # a resumed run trains with the threads and workers it started with (auto may decide otherwise now)
     assembly = assemble(scenario, execution=recorded_plan(resume))
     run_dir = RunDirectory(out_dir, overwrite=overwrite, resume_offsets=None if resume is None else resume["offsets"],

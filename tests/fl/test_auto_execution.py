@@ -128,3 +128,12 @@ def test_simulated_time_and_bytes_do_not_depend_on_the_thread_count(tmp_path):
     assert (one["sim_time_s"], one["bytes_total"]) == (two["sim_time_s"], two["bytes_total"])
     assert [p["sim_time_s"] for p in one["phases"]] == [p["sim_time_s"] for p in two["phases"]]
     assert json.dumps(one["delivery"]) == json.dumps(two["delivery"])
+
+
+def test_a_run_gives_its_caller_torch_threads_back(tmp_path):
+    raw = tiny_scenario_dict(name="fedavg")
+    raw["simulation"]["threads"] = 2
+    torch.set_num_threads(1)
+    result = run_scenario(validate(raw), out_dir=tmp_path / "run")
+    assert result.summary["execution"]["threads"] == 2  # it trained on two
+    assert torch.get_num_threads() == 1  # and the caller's one thread is back
