@@ -29,10 +29,9 @@ from typing import Callable, Iterable
 
 import simpy
 
-from semnet.channels import make_fading
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
-from semnet.sim.interference import InterferenceBook, OnAir
+from semnet.sim.interference import InterferenceBook, PairFading
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium
@@ -150,10 +149,9 @@ class Simulator:
         # links.interference.model sinr: the transmissions on the air, and per link what each met
         # once final: (sinr_db, airtime_s, interfered_s, is_image)
         self.book: InterferenceBook | None = None
-        self.sinr_log: dict[tuple, list[tuple[float, float, float, bool]]] = {}
         if network.interference.enabled:
-            self.book = InterferenceBook(network.interference, network.cross_gains, _FadingOf(network),
-                                         numpy_rng(seed, "interference", stream), on_final=self._log_sinr)
+            self.book = InterferenceBook(network.interference, network.cross_gains, PairFading(network),
+                                         numpy_rng(seed, "interference", stream))
             for queue in self._queues.values():
                 queue.interference = self.book
         self._speed = dict(compute_speed)
@@ -171,9 +169,10 @@ class Simulator:
         # (a strategy's model deployments, semnet.fl.loop.deployment); taken by the caller
         self.arrivals: list[tuple] = []
 
-    def _log_sinr(self, record: OnAir) -> None:
-        self.sinr_log.setdefault((record.src, record.dst), []).append(
-            (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
+    @property
+    def sinr_log(self) -> dict[tuple, list[tuple[float, float, float, bool]]]:
+        """Per link, what each transmission met once final (the book's ``final``; empty without one)."""
+        return {} if self.book is None else self.book.final
 
     @property
     def now_s(self) -> float:
@@ -227,8 +226,7 @@ class Simulator:
             "messages_total": self.messages_total,
             "compute_samples_total": self.compute_samples_total,
             "medium": pickle_medium(self.medium),
-            **({} if self.book is None else {"book": self.book.state(),
-                                             "sinr_log": {k: list(v) for k, v in self.sinr_log.items()}}),
+            **({} if self.book is None else {"book": self.book.state()}),
             **({} if self.traffic is None else {"traffic": self.traffic.state(), "arrivals": list(self.arrivals)}),
         }
 
@@ -248,7 +246,6 @@ class Simulator:
         self.medium = unpickle_medium(state["medium"], self._queues)
         if self.book is not None:
             self.book.load_state(state["book"])
-            self.sinr_log = {k: list(v) for k, v in state["sinr_log"].items()}
         self.medium.attach(self)
         if self.traffic is not None:
             self.traffic.load_state(state["traffic"])
@@ -551,18 +548,6 @@ class _Fire:
 
     def __call__(self, _timeout) -> None:
         self.event.succeed(self.value)
-
-
-class _FadingOf:
-    """The small-scale fading law of a node pair (its link's, or the network's default)."""
-
-    def __init__(self, network: Network):
-        self.network = network
-        self.none = make_fading("none")
-
-    def __call__(self, src, dst):
-        kind = self.network.channel_kind(src, dst)
-        return self.none if kind is None else kind.model
 
 
 def _random(params) -> bool:

@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from semnet.channels import make_fading
 from semnet.net.arq import scan_attempts
 from semnet.net.rate import TransmissionOutcome
 
@@ -192,17 +193,18 @@ class InterferenceBook:
         ``(src, dst) -> FadingModel`` of a node pair (an interferer's small-scale law).
     rng : numpy.random.Generator
         The interferers' fading draws.
-    on_final : callable, optional
-        Receives each record once no later transmission can overlap it (reports).
+
+    ``final`` keeps, per link, ``(sinr_db, airtime_s, interfered_s, is_image)`` of each
+    record once no later transmission can overlap it (the reports).
     """
 
-    def __init__(self, settings, gains, fading_of, rng: np.random.Generator, on_final=None):
+    def __init__(self, settings, gains, fading_of, rng: np.random.Generator):
         self.settings = settings
         self.gains = gains
         self.fading_of = fading_of
         self.rng = rng
         self.cutoff = 10.0 ** (settings.cutoff_db / 10.0)
-        self.on_final = on_final
+        self.final: dict[tuple, list[tuple[float, float, float, bool]]] = {}
         self.air: dict[int, list[OnAir]] = {}
         self._prune_at_s = -math.inf
         self._next_id = 0
@@ -316,7 +318,7 @@ class InterferenceBook:
 
     def prune(self, before_s: float) -> None:
         """Forget the records that end by ``before_s``: nothing booked from now on starts
-        before it (each is handed to ``on_final`` first). Runs at most once per 0.1 s."""
+        before it (each goes to ``final`` first). Runs at most once per 0.1 s."""
         if before_s < self._prune_at_s:
             return
         self._prune_at_s = before_s + 0.1
@@ -324,8 +326,7 @@ class InterferenceBook:
             keep = []
             for r in records:
                 if r.end_s <= before_s:
-                    if self.on_final is not None:
-                        self.on_final(r)
+                    self._settle(r)
                 else:
                     keep.append(r)
             self.air[band] = keep
@@ -338,17 +339,35 @@ class InterferenceBook:
     def state(self) -> dict:
         """The records kept, the fading stream and the counters (a resume checkpoint)."""
         return {"air": {band: [r.as_tuple() for r in records] for band, records in self.air.items()},
-                "rng": self.rng.bit_generator.state, "prune_at_s": self._prune_at_s, "next_id": self._next_id}
+                "rng": self.rng.bit_generator.state, "prune_at_s": self._prune_at_s, "next_id": self._next_id,
+                "final": {k: list(v) for k, v in self.final.items()}}
 
     def load_state(self, state: dict) -> None:
         self.air = {band: [OnAir.of(values) for values in records] for band, records in state["air"].items()}
         self.rng.bit_generator.state = state["rng"]
         self._prune_at_s, self._next_id = state["prune_at_s"], state["next_id"]
+        self.final = {k: list(v) for k, v in state["final"].items()}
 
     def finish(self) -> None:
-        """Hand every record still kept to ``on_final`` (the end of a run)."""
+        """Settle every record still kept into ``final`` (the end of a run)."""
         for band, records in self.air.items():
-            if self.on_final is not None:
-                for r in records:
-                    self.on_final(r)
+            for r in records:
+                self._settle(r)
             self.air[band] = []
+
+    def _settle(self, record: OnAir) -> None:
+        self.final.setdefault((record.src, record.dst), []).append(
+            (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
+
+
+class PairFading:
+    """The small-scale fading law of a node pair of ``network`` (its link's, or the
+    network's default): the ``fading_of`` of an :class:`InterferenceBook`."""
+
+    def __init__(self, network):
+        self.network = network
+        self.none = make_fading("none")
+
+    def __call__(self, src, dst):
+        kind = self.network.channel_kind(src, dst)
+        return self.none if kind is None else kind.model
