@@ -2,7 +2,6 @@
 each a single line naming the key path, the value and what is allowed, exit status 2."""
 
 import json
-import time
 import tracemalloc
 
 import pytest
@@ -75,17 +74,18 @@ def _laughs(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bounded(capsys, args, *expected, seconds: float = 1.0, megabytes: float = 64.0) -> str:
+def _bounded(capsys, args, *expected, megabytes: float = 64.0) -> str:
+    """Refused in one line without building what the input asks for: the peak of memory
+    traced stays bounded (an expanded alias bomb or a 50 MB text would pass any bound
+    here by orders of magnitude). Wall time is not asserted: it depends on the machine's
+    load (speed targets live in benchmarks/)."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         rc = main(args)
     finally:
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     line = one_line(capsys, rc, *expected)
-    assert elapsed < seconds, f"{elapsed:.2f} s"
     assert peak < megabytes * 2**20, f"{peak / 2**20:.0f} MB"
     return line
 
@@ -123,7 +123,7 @@ def test_a_50_mb_scenario_is_refused_at_once(tmp_path, capsys):
     ("description: [" + ", ".join(["1"] * (MAX_VALUES + 1)) + "]\n", f"more than {MAX_VALUES:,} values"),
 ])
 def test_yaml_over_a_limit_is_one_line(write_scenario, capsys, text, expected):
-    _bounded(capsys, ["validate", write_scenario(text)], expected, seconds=5.0, megabytes=256.0)
+    _bounded(capsys, ["validate", write_scenario(text)], expected, megabytes=256.0)
 
 
 def test_a_scenario_within_the_limits_still_loads(write_scenario):
@@ -149,9 +149,13 @@ def test_short_never_builds_a_whole_huge_value():
     shared = ["lol"] * 9
     for _ in range(9):  # 9**10 strings if expanded
         shared = [shared] * 9
-    start = time.perf_counter()
-    text = _short(shared)
-    assert time.perf_counter() - start < 0.1
+    tracemalloc.start()
+    try:
+        text = _short(shared)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, f"{peak} bytes"  # a whole repr would be gigabytes
     assert len(text) <= 60 and text.startswith("[[[[")
     assert _short(10**5000) == "<an integer of about 5001 digits>"
     assert _short({"a": 1, "b": [1, 2]}) == repr({"a": 1, "b": [1, 2]})  # small values as repr has them

@@ -2,7 +2,6 @@
 and their summaries are consistent with their events."""
 
 import json
-import time
 
 import pytest
 import torch
@@ -15,13 +14,10 @@ from semnet.scenario import validate
 from tests.fl.conftest import tiny_scenario_dict
 
 
-def test_three_user_two_round_finefed_is_fast_and_deterministic(tiny, tmp_path):
+def test_three_user_two_round_finefed_is_deterministic(tiny, tmp_path):
     scenario = tiny()
-    start = time.perf_counter()
     first = run_scenario(scenario, out_dir=tmp_path / "a")
-    elapsed = time.perf_counter() - start
     second = run_scenario(scenario, out_dir=tmp_path / "b")
-    assert elapsed < 30
     a = (tmp_path / "a" / "events.jsonl").read_bytes()
     assert a == (tmp_path / "b" / "events.jsonl").read_bytes()
     for key in ("psnr_db", "ssim", "bytes_total", "sim_time_s", "local_steps"):

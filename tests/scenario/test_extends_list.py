@@ -1,6 +1,5 @@
 """``extends:`` with a list: the entries merge in order (a later one wins), then the file itself."""
 
-import time
 
 import pytest
 
@@ -94,10 +93,8 @@ def test_files_read_through_lists_are_bounded(files):
     # each file lists the next one twice: 2**20 reads unbounded; the bound stops it at MAX_EXTENDS
     texts = {f"f{i}": f"extends: [f{i + 1}.yaml, f{i + 1}.yaml]\n" for i in range(20)}
     root = files(**texts, f20="seed: 1\n")
-    start = time.perf_counter()
     with pytest.raises(ScenarioError, match=f"more than {MAX_EXTENDS} files extend each other"):
         read_yaml(root / "f0.yaml")
-    assert time.perf_counter() - start < 2.0
     wide = files(many="extends: [" + ", ".join(["f20.yaml"] * (MAX_EXTENDS + 1)) + "]\n")
     with pytest.raises(ScenarioError, match=rf"extends\[{MAX_EXTENDS}\] = 'f20\.yaml': more than"):
         read_yaml(wide / "many.yaml")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 import tracemalloc
 import typing
 
@@ -34,7 +33,6 @@ QUICK = settings(max_examples=150, deadline=None, derandomize=True, database=Non
 LONG = settings(max_examples=3000, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-SECONDS = 3.0  # one document read and validated (generous: the machine may be shared)
 MEGABYTES = 64.0
 MAX_LINE = 1000
 
@@ -179,7 +177,6 @@ OUTCOMES: dict[str, int] = {}
 def check_outcome(path: str, sets: list[str]) -> None:
     """Read, override and validate: a Scenario, or one SemnetError line; bounded."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         scenario = load_scenario(path, sets)
         OUTCOMES["valid"] = OUTCOMES.get("valid", 0) + 1
@@ -192,10 +189,8 @@ def check_outcome(path: str, sets: list[str]) -> None:
     else:
         assert isinstance(scenario, Scenario)
     finally:
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    assert elapsed < SECONDS, f"{elapsed:.1f} s"
     assert peak < MEGABYTES * 2**20, f"{peak / 2**20:.0f} MB"
 
 
