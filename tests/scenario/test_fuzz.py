@@ -4,7 +4,8 @@ Hypothesis generates scenario documents and ``--set`` expressions — values of 
 type, huge and non-finite numbers, unknown keys at every level, deep nesting, aliases
 (shared values, which YAML writes as ``&anchor``/``*alias``), control characters — and
 every outcome must be a valid ``Scenario`` or one ``SemnetError`` line of bounded
-length, never another exception, within bounded time and memory.
+length, never another exception, within bounded memory (time is not asserted: it
+depends on the load; an unbounded expansion would blow the memory bound first).
 
 The default suite runs a quick profile; ``pytest -m slow tests/scenario/test_fuzz.py``
 runs the long one.
@@ -39,7 +40,7 @@ MAX_LINE = 1000
 
 @pytest.fixture(scope="module", autouse=True)
 def _registries_loaded(tmp_path_factory):
-    """Validation imports the components' registries (and torch) once: before any timing."""
+    """Validation imports the components' registries (and torch) once: not inside a measured call."""
     for raw in BASES:
         load_scenario(_write(tmp_path_factory, raw))
 
