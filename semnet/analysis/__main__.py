@@ -191,6 +191,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("records", metavar="RECORDS_DIR", help="a folder holding records.csv (and meta.json)")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
     p.add_argument("--codec", default="webp", help="the codec whose digital curves are drawn (the table has all)")
+    p = sub.add_parser("digital", help="deep JSCC (start, final) against the digital baselines of the same runs, "
+                       "paired by seed", description="digital.md/.csv: PSNR, SSIM and task accuracy of each scheme, "
+                       "the method's lead over each paired by seed (Student-t 95 %% interval), links ahead")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIRS", help="runs with evaluation.digital, or folders of them")
+    p.add_argument("--group-by", action="append", default=[], metavar="KEY",
+                   help="a scenario key that separates groups (repeatable), e.g. links.fading")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
     p = sub.add_parser("time-to-quality", help="wall time, bytes and simulated time to first reach a validation "
                        "PSNR, against a reference run", description="time_to_quality.md/.csv: each run's first "
                        "validation point at or above the target, and its ratios to the reference's whole phase")
@@ -250,6 +257,10 @@ def run(args: argparse.Namespace) -> list[Path]:
         return plot_realised_snr(args.run, args.out or Path(args.run) / "analysis", links=args.links)
     if args.command == "snr-curve":
         return write_snr_curve(args.records, args.out, args.codec)
+    if args.command == "digital":
+        from .digital_versus import write_digital_versus
+
+        return write_digital_versus(args.runs, args.out, args.group_by)
     if args.command == "time-to-quality":
         reaches = time_to_quality(load_runs(args.runs), load_runs([args.reference]), args.target_db, args.phase)
         return write_time_to_quality(reaches, args.out)
