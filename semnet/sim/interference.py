@@ -43,9 +43,10 @@ from semnet.net.rate import TransmissionOutcome
 __all__ = ["DEAF", "DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
 
 _LN2 = math.log(2.0)
-# I / N met by a reception while its receiver transmits (half duplex: it hears nothing);
-# finite, so SINRs and their averages stay numbers (about -300 dB)
-DEAF = 1e30
+# I / N met by a reception while its receiver transmits (half duplex: it hears nothing):
+# 120 dB over the noise, finite so that SINRs, their averages and an image's channel noise
+# stay numbers (in float32 too)
+DEAF = 1e12
 
 
 class OnAir:
