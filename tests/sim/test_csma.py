@@ -159,6 +159,27 @@ def test_hidden_terminals_collide_at_the_aloha_rate():
         assert r.sinr_db() == pytest.approx(10 * math.log10(100.0 / (1.0 + 100.0 * share)), abs=1e-9)
 
 
+@pytest.mark.parametrize("threshold_db, hidden", [(25.0, True), (15.0, False)])
+def test_two_senders_either_side_of_a_receiver_are_hidden_below_the_threshold(threshold_db, hidden):
+    """A (-10 m) and C (+10 m) both send to B at the origin (log-distance, 60 - 30 log10 d
+    dB over the noise: 30 dB at B, 20 m apart they hear each other at 21 dB). Over a 25 dB
+    threshold C does not sense A and sends into it: both meet the other at B for the
+    overlap, at SINR 30 dB over 1 + 30 dB times the overlap's share. Over 15 dB C defers."""
+    pos = {0: (-10.0, 0.0), 1: (0.0, 0.0), 2: (10.0, 0.0)}
+    gains = CrossGains({}, pos, lambda d, _agg: 60.0 - 30.0 * math.log10(max(d, 1.0)), {})
+    sim = simulator(network([(0, 1), (2, 1)], gains, csma(threshold_db, cw_min=0, cw_max=0)))
+    first, second = book_all(sim, [(0.0, 0, 1), (0.5 * T, 2, 1)])
+    assert first.start_s == pytest.approx(DIFS)
+    if not hidden:
+        assert second.start_s == pytest.approx(first.end_s + DIFS) and not first.hits and not second.hits
+        return
+    assert second.start_s == pytest.approx(0.5 * T + DIFS)
+    share = (first.end_s - second.start_s) / T
+    closed = 10 * math.log10(1e3 / (1 + 1e3 * share))
+    assert first.sinr_db() == pytest.approx(closed, abs=1e-9)
+    assert second.sinr_db() == pytest.approx(closed, abs=1e-9)
+
+
 def test_a_receiver_that_sends_hears_nothing():
     # 1 -> 0 is booked first; 2, hidden from 1, sends to 1 while 1 is sending: deaf
     table = {(1, 0): 100.0, (2, 1): 100.0}
