@@ -4,13 +4,10 @@ the network's medium settings (the threshold over the path-loss noise), off by d
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from semnet.cli.main import EXIT_USER_ERROR, main
-from semnet.errors import ScenarioError
 from semnet.net.network import build_network
 from semnet.scenario import validate
-from tests.scenario.test_medium_keys import _with
+from tests.scenario.test_medium_keys import _with, refused_in_one_line
 
 SINR = {"model": "sinr"}
 ON = {"enabled": True}
@@ -31,14 +28,7 @@ ON = {"enabled": True}
     ({"links__csma": {"enabled": True, "backoff": "binary"}}, "links.csma.backoff"),
 ])
 def test_bad_csma_keys_are_one_line(keys, expected, tmp_path, capsys):
-    with pytest.raises(ScenarioError) as info:
-        validate(_with(**keys))
-    assert expected in str(info.value)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(_with(**keys)))
-    assert main(["validate", str(path)]) == EXIT_USER_ERROR
-    [line] = capsys.readouterr().err.splitlines()
-    assert expected in line
+    refused_in_one_line(_with(**keys), expected, tmp_path, capsys)
 
 
 def _medium(**keys):
