@@ -77,7 +77,7 @@ class NodeRadios:
             queue.busy_until_s = end_s
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
-        """Book ``queue``'s link on both ends' radios; return (start_s, arrival_s, outcome)."""
+        """Book ``queue``'s link on the radios by their access rule; return (start_s, arrival_s, outcome)."""
         start = self.access.start_s(self, queue, now_s)
         outcome = queue.plan(start, bits, symbols)
         end = start + outcome.airtime_s
