@@ -62,6 +62,18 @@ class LinkParams:
 
 
 @dataclass(frozen=True)
+class CsmaSettings:
+    """``links.csma`` on ``node_radio`` (:mod:`semnet.sim.csma`); ``sense_threshold_db`` is
+    ``sense_threshold_dbm`` over the noise power (the unit of the interference book)."""
+
+    sense_threshold_db: float = 8.0
+    slot_s: float = 9.0e-6
+    difs_s: float = 34.0e-6
+    cw_min: int = 15
+    cw_max: int = 1023
+
+
+@dataclass(frozen=True)
 class MediumSettings:
     """Who shares airtime (``links.medium`` and its options; :mod:`semnet.sim.medium`).
 
@@ -77,6 +89,7 @@ class MediumSettings:
     downlink: str = "broadcast"
     slot_s: float = 1e-3
     pf_window_s: float = 0.1
+    csma: CsmaSettings | None = None  # node_radio: carrier sensing (None: off)
 
     @classmethod
     def of(cls, links) -> "MediumSettings":
@@ -88,7 +101,16 @@ class MediumSettings:
             downlink=links.downlink or default.downlink,
             slot_s=links.slot_s or default.slot_s,
             pf_window_s=links.pf_window_s or default.pf_window_s,
+            csma=_csma_settings(links),
         )
+
+
+def _csma_settings(links) -> CsmaSettings | None:
+    csma = getattr(links, "csma", None)
+    if csma is None or not csma.enabled:
+        return None
+    return CsmaSettings(sense_threshold_db=csma.sense_threshold_dbm - links.path_loss.noise_power_dbm,
+                        slot_s=csma.slot_s, difs_s=csma.difs_s, cw_min=csma.cw_min, cw_max=csma.cw_max)
 
 
 @dataclass

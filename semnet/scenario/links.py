@@ -114,6 +114,27 @@ class InterferenceSpec(_Spec):
         "the noise (I/N in dB) is ignored")
 
 
+class CsmaSpec(_Spec):
+    """``links.csma``: carrier sensing with binary exponential backoff on ``node_radio``
+    (:mod:`semnet.sim.csma`); needs ``interference.model: sinr``."""
+
+    enabled: bool = Field(False, description="off: radios take turns by an oracle (today); on: a sender defers "
+                          "while it senses transmissions above sense_threshold_dbm, then backs off (CSMA/CA)")
+    sense_threshold_dbm: float = Field(
+        -82.0, ge=-150, le=30, description="a node defers while the power it senses from transmissions on the air "
+        "in its band is above this (802.11 CCA preamble detection: -82 dBm)")
+    slot_s: float = Field(9.0e-6, gt=0, le=1.0, description="backoff slot (802.11a/g/n OFDM: 9 us)")
+    difs_s: float = Field(34.0e-6, ge=0, le=1.0, description="idle time sensed before counting down (802.11 OFDM: 34 us)")
+    cw_min: int = Field(15, ge=0, le=65535, description="contention window after a success: backoff uniform in [0, cw] slots")
+    cw_max: int = Field(1023, ge=0, le=65535, description="the window doubles (2 (cw + 1) - 1) after a failed message, up to this")
+
+    @model_validator(mode="after")
+    def _check_window(self) -> "CsmaSpec":
+        if self.cw_max < self.cw_min:
+            raise SpecValueError("cw_max", self.cw_max, f"must be >= cw_min = {self.cw_min}")
+        return self
+
+
 class LinksSpec(_Spec):
     """Per-directed-link channel parameters shared by all links unless overridden."""
 
@@ -151,6 +172,7 @@ class LinksSpec(_Spec):
         None, description="cell: the aggregator's identical downloads as one broadcast or as unicasts; null: broadcast"
     )
     interference: InterferenceSpec = InterferenceSpec()
+    csma: CsmaSpec = CsmaSpec()
     bands: int = Field(1, ge=1, le=64, description="orthogonal channels the links are spread over (interference "
                        "meets only transmissions in the same band); more than 1 needs interference.model sinr")
     band_assignment: Literal["fixed", "greedy"] = Field(
@@ -181,6 +203,10 @@ class LinksSpec(_Spec):
         if self.interference.model != "none" and self.medium not in ("dedicated", "node_radio"):
             raise SpecValueError("interference.model", self.interference.model,
                                  f"is modelled on media dedicated and node_radio, not {self.medium}; allowed here: none")
+        if self.csma.enabled and (self.medium != "node_radio" or self.interference.model != "sinr"):
+            raise SpecValueError("csma.enabled", True, "senses the transmissions of the interference book: it needs "
+                                 f"medium node_radio (is {self.medium}) and interference.model sinr (is "
+                                 f"{self.interference.model}); allowed otherwise: false")
         for node, power in self.node_tx_power_dbm.items():
             if node < 0 or not -50.0 <= power <= 60.0:
                 raise SpecValueError(f"node_tx_power_dbm.{node}", power,

@@ -131,6 +131,7 @@ class Simulator:
         self.network = network
         self.env = simpy.Environment(initial_time=start_s)
         self._sink = sink
+        self.seed, self.stream = seed, stream  # what a medium's own random stream derives from
         # Only faded Shannon links draw random numbers; seeding a generator costs
         # tens of microseconds, which adds up over thousands of links.
         process = network.channel

@@ -40,9 +40,13 @@ from semnet.channels import make_fading
 from semnet.net.arq import scan_attempts
 from semnet.net.rate import TransmissionOutcome
 
-__all__ = ["DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
+__all__ = ["DEAF", "DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
 
 _LN2 = math.log(2.0)
+# I / N met by a reception while its receiver transmits (half duplex: it hears nothing):
+# 120 dB over the noise, finite so that SINRs, their averages and an image's channel noise
+# stay numbers (in float32 too)
+DEAF = 1e12
 
 
 class OnAir:
@@ -204,6 +208,12 @@ class InterferenceBook:
         self.fading_of = fading_of
         self.rng = rng
         self.cutoff = 10.0 ** (settings.cutoff_db / 10.0)
+        # False: the medium keeps a receiver's links apart (a radio receives one message
+        # at a time, dedicated pipes each their own); True (node radios with carrier
+        # sensing): every transmission in the band reaches every receiver but its sender's
+        # own, two to one receiver collide, and a receiver that sends hears nothing (DEAF)
+        self.shared_receivers = False
+        self.none = make_fading("none")
         self.final: dict[tuple, list[tuple[float, float, float, bool]]] = {}
         self.air: dict[int, list[OnAir]] = {}
         self._prune_at_s = -math.inf
@@ -222,20 +232,30 @@ class InterferenceBook:
         return float(law.power_gain(1, self.rng)[0]) if law.random else 1.0
 
     def _overlapping(self, band: int, src, dst, t0: float, t1: float) -> list[OnAir]:
+        if self.shared_receivers:  # only a sender's own transmissions are kept apart (by its radio)
+            return [r for r in self.air.get(band, ()) if r.start_s < t1 and r.end_s > t0 and r.src != src]
         nodes = (src, dst)
         return [r for r in self.air.get(band, ()) if r.start_s < t1 and r.end_s > t0
                 and r.src not in nodes and r.dst not in nodes]
+
+    def _heard(self, a, b, t_s: float) -> tuple[float, float]:
+        """(large-scale, faded) ``I / N`` of ``a`` at receiver ``b``; a receiver that is
+        sending itself (``a == b``) is deaf: :data:`DEAF` over the overlap."""
+        if a == b:
+            return DEAF, DEAF
+        mean = self._power(a, b, t_s)
+        return (mean, mean * self._fade(a, b)) if mean > 0.0 else (0.0, 0.0)
 
     def add(self, record: OnAir) -> OnAir:
         """Put ``record`` on the air: it and every overlapping record of its band hear each other."""
         for other in self._overlapping(record.band, record.src, record.dst, record.start_s, record.end_s):
             t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
-            mean = self._power(other.src, record.dst, t0)
+            mean, faded = self._heard(other.src, record.dst, t0)
             if mean > 0.0:
-                record.hits.append((t0, t1, mean, mean * self._fade(other.src, record.dst), other.symbols > 0))
-            mean = self._power(record.src, other.dst, t0)
+                record.hits.append((t0, t1, mean, faded, other.symbols > 0))
+            mean, faded = self._heard(record.src, other.dst, t0)
             if mean > 0.0:
-                other.hits.append((t0, t1, mean, mean * self._fade(record.src, other.dst), record.symbols > 0))
+                other.hits.append((t0, t1, mean, faded, record.symbols > 0))
         record.known = len(record.hits)
         record.id = self._next_id
         self._next_id += 1
@@ -257,12 +277,13 @@ class InterferenceBook:
         Attempt times are known in advance, so a stretch of them is drawn and judged at
         once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
         band = self.band(src, dst)
-        others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)]
+        others = [(r, DEAF if r.src == dst else self._power(r.src, dst, start_s))
+                  for r in self._overlapping(band, src, dst, start_s, math.inf)]
         others = [(r, p) for r, p in others if p > 0.0]
         starts = np.array([r.start_s for r, _ in others])
         ends = np.array([r.end_s for r, _ in others])
         powers = np.array([p for _, p in others])
-        laws = [self.fading_of(r.src, dst) for r, _ in others]
+        laws = [self.none if r.src == dst else self.fading_of(r.src, dst) for r, _ in others]
         snr0 = gains.snr(np.array([start_s]))[0]
         i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if others else 0.0
         sinr0 = snr0 / (1.0 + i0)

@@ -31,6 +31,7 @@ MEDIUM_CLASSES = frozenset({
     ("semnet.net.rate", "TransmissionOutcome"),
     ("semnet.sim.band", "BandJob"), ("semnet.sim.band", "SharedBand"), ("semnet.sim.band", "_Wake"),
     ("semnet.sim.cell", "CellMedium"), ("semnet.sim.cell", "_CloseGroups"),
+    ("semnet.sim.csma", "CarrierSense"), ("semnet.net.network", "CsmaSettings"),
     ("semnet.sim.engine", "_Round"), ("semnet.sim.engine", "_Stage"),
     ("semnet.sim.medium", "DedicatedMedium"), ("semnet.sim.medium", "Transmission"),
     ("semnet.sim.message", "Message"), ("semnet.sim.message", "Task"), ("semnet.sim.message", "TaskOutcome"),

@@ -9,24 +9,54 @@ earlier one on either radio), so booking stays arithmetic, as on dedicated links
 
 Transmissions of different node pairs proceed side by side; with
 ``links.interference.model: sinr`` they meet each other's interference in their band
-(:mod:`semnet.sim.interference`, through :meth:`LinkQueue.plan`). Not modelled: carrier
-sensing, propagation delay inside the radio's busy time (a radio is busy
-from the start of the airtime to its end at both ends), and several receptions at once.
+(:mod:`semnet.sim.interference`, through :meth:`LinkQueue.plan`).
+
+When a message may start is the radios' *access rule*: :class:`TakeTurns` (above, the
+default: as if a sender knew its receiver's radio) or, with ``links.csma.enabled``,
+:class:`~semnet.sim.csma.CarrierSense` (a sender waits for its own radio only, then
+senses its band and backs off; two messages to one receiver may then collide).
+Not modelled: propagation delay inside the radio's busy time (a radio is busy from the
+start of the airtime to its end at both ends); without carrier sensing, several
+receptions at once.
 """
 
 from __future__ import annotations
 
 from semnet.net.rate import TransmissionOutcome
 from semnet.registry import media
+from semnet.sim.csma import CarrierSense
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Medium
 
 
-class NodeRadios:
-    """When each node's radio is next free (a node never seen is free)."""
+class TakeTurns:
+    """The access rule without carrier sensing: a message starts once its sender's and
+    its receiver's radios are both free, and holds both (module docstring)."""
 
-    def __init__(self):
+    def attach(self, sim) -> None:
+        """Serve simulator ``sim`` (nothing of it is needed)."""
+
+    def earliest_s(self, radios: "NodeRadios", src, dst, now_s: float) -> float:
+        return radios.start_s(src, dst, now_s)
+
+    def start_s(self, radios: "NodeRadios", queue: LinkQueue, now_s: float) -> float:
+        return radios.start_s(queue.params.src, queue.params.dst, now_s)
+
+    def hold(self, radios: "NodeRadios", queue: LinkQueue, bits: int, outcome: TransmissionOutcome,
+             end_s: float) -> None:
+        radios.hold(queue.params.src, queue.params.dst, end_s)
+
+
+class NodeRadios:
+    """When each node's radio is next free (a node never seen is free), and the rule by
+    which a message gets the air (``access``: :class:`TakeTurns` unless given)."""
+
+    access = TakeTurns()  # a class default: radios pickled before access rules existed have it too
+
+    def __init__(self, access=None):
         self.free_s: dict = {}
+        if access is not None:
+            self.access = access
 
     def start_s(self, src, dst, now_s: float) -> float:
         """When a message from ``src`` to ``dst`` submitted at ``now_s`` can start."""
@@ -47,12 +77,11 @@ class NodeRadios:
             queue.busy_until_s = end_s
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
-        """Book ``queue``'s link on both ends' radios; return (start_s, arrival_s, outcome)."""
-        src, dst = queue.params.src, queue.params.dst
-        start = self.start_s(src, dst, now_s)
+        """Book ``queue``'s link on the radios by their access rule; return (start_s, arrival_s, outcome)."""
+        start = self.access.start_s(self, queue, now_s)
         outcome = queue.plan(start, bits, symbols)
         end = start + outcome.airtime_s
-        self.hold(src, dst, end)
+        self.access.hold(self, queue, bits, outcome, end)
         queue.busy_until_s = end
         return start, end + queue.params.latency_s, outcome
 
@@ -64,13 +93,20 @@ class NodeRadioMedium(Medium):
     name = "node_radio"
 
     def __init__(self, sim=None, settings=None):
-        self.radios = NodeRadios()
+        csma = None if settings is None else settings.csma
+        if csma is not None and (sim is None or sim.book is None):
+            raise ValueError("carrier sensing senses the interference book: it needs links.interference.model sinr")
+        self.radios = NodeRadios(None if csma is None else CarrierSense.of(csma, sim))
+        self.radios.access.attach(sim)
 
     def book(self, queue: LinkQueue, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         return self.radios.book(queue, now_s, bits, symbols)
 
     def earliest_start(self, queue: LinkQueue, now_s: float) -> float:
-        return self.radios.start_s(queue.params.src, queue.params.dst, now_s)
+        return self.radios.access.earliest_s(self.radios, queue.params.src, queue.params.dst, now_s)
+
+    def attach(self, sim) -> None:
+        self.radios.access.attach(sim)
 
     def occupy(self, queue: LinkQueue, start_s: float, end_s: float) -> None:
         self.radios.occupy(queue, end_s)

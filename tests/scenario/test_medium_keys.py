@@ -20,6 +20,19 @@ def _with(**keys) -> dict:
     return raw
 
 
+def refused_in_one_line(raw: dict, expected: str, tmp_path, capsys) -> None:
+    """``validate`` refuses scenario ``raw`` with ``expected`` in its message, and
+    ``semnet validate`` with exit status 2 and that one line."""
+    with pytest.raises(ScenarioError) as info:
+        validate(raw)
+    assert expected in str(info.value)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["validate", str(path)]) == EXIT_USER_ERROR
+    [line] = capsys.readouterr().err.splitlines()
+    assert expected in line
+
+
 @pytest.mark.parametrize("keys, expected", [
     ({"links__medium": "radio"}, "links.medium = 'radio': unknown medium; allowed: dedicated, node_radio, cell"),
     ({"links__scheduler": "tdma"}, "links.scheduler = 'tdma': applies to medium cell only (medium is dedicated); "
