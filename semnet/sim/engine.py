@@ -300,6 +300,8 @@ class Simulator:
                                   queue.last_snr_db if fading else None, queue.last_h)
             if queue.interference is not None:  # what the message was decided with (module interference)
                 record["sinr_db"] = round(queue.last_on_air.sinr_db(known_only=True), 4)
+            if queue.params.rate_mode == "mcs" and message.bits and not message.symbols:
+                record["cqi"] = queue.last_cqi  # the entry link adaptation picked (semnet.net.mcs)
             if self._sink is not None:
                 self._sink(record)
         if queue.fading is not None:
