@@ -1,7 +1,7 @@
 """Link adaptation with the CQI table (``links.rate.mode: mcs``).
 
 A model message on an ``mcs`` link is sent with one entry of the 4-bit CQI table of
-5G NR (:mod:`semnet.digital.cqi_table`: TS 38.214 spectral efficiencies, a 10 % BLER
+5G NR (:mod:`semnet.net.cqi_table`: TS 38.214 spectral efficiencies, a 10 % BLER
 SNR threshold per entry): the fastest entry whose threshold is at most the link's
 *last known SINR* less ``mcs_margin_db``. The last known SINR is the large-scale SINR
 realised on the link's previous message (its SNR over the noise plus the time-averaged
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from semnet.digital.cqi_table import CQI_TABLE, select_cqi
+from semnet.net.cqi_table import CQI_TABLE, select_cqi
 
 __all__ = ["McsChoice", "choose_mcs"]
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from semnet.digital.cqi_table import CQI_TABLE
+from semnet.net.cqi_table import CQI_TABLE
 from semnet.net.network import build_network
 from semnet.net.rate import plan_transmission
 from semnet.scenario.schema import ChannelSpec, LinksSpec, MobilitySpec, RateSpec
