@@ -246,6 +246,8 @@ class Simulator:
         self.medium = unpickle_medium(state["medium"], self._queues)
         if self.book is not None:
             self.book.load_state(state["book"])
+            for queue in self._queues.values():
+                queue.find_on_air(self.book)
         self.medium.attach(self)
         if self.traffic is not None:
             self.traffic.load_state(state["traffic"])

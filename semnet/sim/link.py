@@ -52,6 +52,7 @@ class LinkQueue:
     # CQI entry of the last model message
     known_sinr_db: float = math.nan
     last_cqi: int | None = None
+    restored_on_air: tuple | None = None  # a checkpoint's last_on_air, until the book is loaded
 
     def state(self) -> dict:
         """The queue's mutable state: when it frees, its random stream, its fading (and,
@@ -65,6 +66,8 @@ class LinkQueue:
         }
         if self.params.rate_mode == "mcs":
             state["known_sinr_db"] = self._known_sinr_db()
+            if self.last_on_air is not None:  # images booked later may still overlap it: find it again
+                state["last_on_air"] = self.last_on_air.as_tuple()
         return state
 
     def load_state(self, state: dict) -> None:
@@ -74,6 +77,14 @@ class LinkQueue:
             self.rng.bit_generator.state = state["rng"]
         self.last_snr_db, self.last_h = state["last_snr_db"], state["last_h"]
         self.known_sinr_db = state.get("known_sinr_db", math.nan)
+        self.restored_on_air = state.get("last_on_air")
+
+    def find_on_air(self, book: InterferenceBook) -> None:
+        """After a checkpoint's book is loaded: the record of the link's last message, if
+        the book still keeps it (else its SINR is final, and ``known_sinr_db`` holds it)."""
+        if self.restored_on_air is not None:
+            self.last_on_air = book.find(self.restored_on_air)
+            self.restored_on_air = None
         if self.fading is not None:
             self.fading.resume(state["fading"])
 

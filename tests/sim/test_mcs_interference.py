@@ -94,3 +94,31 @@ def test_the_shannon_mode_is_left_as_it_was():
     assert records[0]["t_end_s"] - records[0]["t_start_s"] - 0.005 == pytest.approx(200_000 / rate, rel=1e-12)
     assert "cqi" not in records[0]
     assert np.isfinite(records[0]["sinr_db"])
+
+
+def test_a_restored_simulator_adapts_as_the_one_that_went_on():
+    """A checkpoint keeps what each mcs link knows of its SINR (and finds its last record in
+    the book again): the entries and fates after it are those of the run that went on."""
+    from semnet.sim import Task
+
+    def make():
+        records: list[dict] = []
+        return sim_of(sinr_network(POS, [(1, 0), (2, 4)], medium="node_radio", fading="rayleigh", **MCS),
+                      records), records
+
+    def round_(made, *messages):
+        sim, records = made
+        sim.play_round([Task(key=i, node=m.src, uploads=(m,)) for i, m in enumerate(messages)])
+        return [(r["src"], r.get("cqi"), r["outcome"], r["attempts"], r["t_end_s"]) for r in records[-len(messages):]]
+
+    rounds = [(Message(1, 0, "m", 200_000),), (Message(2, 4, "m", 2_000_000), Message(1, 0, "m", 400_000)),
+              (Message(1, 0, "m", 200_000),), (Message(1, 0, "m", 200_000), Message(2, 4, "m", 900_000))]
+    whole = make()
+    expected = [round_(whole, *r) for r in rounds]
+    assert len({entry[1] for done in expected for entry in done if entry[0] == 1}) > 1  # the entry did change
+    first = make()
+    for r in rounds[:2]:
+        round_(first, *r)
+    second = make()
+    second[0].load_state(first[0].state())
+    assert [round_(second, *r) for r in rounds[2:]] == expected[2:]
