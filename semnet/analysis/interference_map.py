@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
 from .runs import AnalysisError, Run, load_run
-from .style import DPI, RC, finish, new_figure, styled
+from .style import finish, new_figure, save_to, styled
 
 CMAP = ListedColormap(matplotlib.colormaps["magma_r"](np.linspace(0.12, 1.0, 256)))  # no cost: still visible
 WIDTH_MIN, WIDTH_SPAN = 0.8, 5.0  # arrow width at no interfered airtime, and what all of it adds (points)
@@ -102,12 +102,5 @@ def plot_interference_map(run: Run):
 def write_interference_map(run_dir: str | Path, out: str | Path) -> tuple[list[Path], list[dict]]:
     """Draw the map of ``run_dir`` into ``out`` (a file whose suffix gives the format, or a
     folder that gets ``interference_map.png`` and ``.svg``); return (paths, per-link values)."""
-    run = load_run(run_dir)
-    fig, costs = plot_interference_map(run)
-    out = Path(out)
-    paths = [out] if out.suffix else [out / "interference_map.png", out / "interference_map.svg"]
-    with matplotlib.rc_context(RC):
-        for path in paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=DPI)
-    return paths, costs
+    fig, costs = plot_interference_map(load_run(run_dir))
+    return save_to(fig, out, "interference_map"), costs

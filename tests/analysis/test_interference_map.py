@@ -48,9 +48,8 @@ def sinr_run(tmp_path_factory) -> Path:
 
 def _events(run_dir: Path) -> list[dict]:
     plain, packed = run_dir / "events.jsonl", run_dir / "events.jsonl.gz"
-    opener = open(plain, encoding="utf-8") if plain.exists() else gzip.open(packed, "rt", encoding="utf-8")
-    with opener as handle:
-        return [json.loads(line) for line in handle]
+    text = plain.read_text(encoding="utf-8") if plain.exists() else gzip.decompress(packed.read_bytes()).decode()
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_the_map_draws_the_summarys_per_link_costs(sinr_run, tmp_path):

@@ -4,12 +4,12 @@ what is allowed; good keys reach every link (the default stays fixed, margin 0).
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from semnet.cli.main import EXIT_USER_ERROR, main
-from semnet.errors import ScenarioError
 from semnet.net.network import build_network
 from semnet.scenario import validate
+from tests.scenario.test_interference_keys import (
+    test_bad_interference_keys_are_one_line as one_line_error,
+)
 from tests.scenario.test_medium_keys import _with
 
 MCS = {"mode": "mcs"}
@@ -25,14 +25,7 @@ MCS = {"mode": "mcs"}
     ({"links__rate": {"mode": "cqi"}}, "links.rate.mode = 'cqi': Input should be 'fixed', 'shannon' or 'mcs'"),
 ])
 def test_bad_mcs_keys_are_one_line(keys, expected, tmp_path, capsys):
-    with pytest.raises(ScenarioError) as info:
-        validate(_with(**keys))
-    assert expected in str(info.value)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(_with(**keys)))
-    assert main(["validate", str(path)]) == EXIT_USER_ERROR
-    [line] = capsys.readouterr().err.splitlines()
-    assert expected in line
+    one_line_error(keys, expected, tmp_path, capsys)  # the error, and `semnet validate` prints it on one line
 
 
 def test_mcs_reaches_every_link_and_is_off_by_default():
