@@ -76,6 +76,8 @@ class LinkQueue:
         if self.rng is not None:
             self.rng.bit_generator.state = state["rng"]
         self.last_snr_db, self.last_h = state["last_snr_db"], state["last_h"]
+        if self.fading is not None:
+            self.fading.resume(state["fading"])
         self.known_sinr_db = state.get("known_sinr_db", math.nan)
         self.restored_on_air = state.get("last_on_air")
 
@@ -85,8 +87,6 @@ class LinkQueue:
         if self.restored_on_air is not None:
             self.last_on_air = book.find(self.restored_on_air)
             self.restored_on_air = None
-        if self.fading is not None:
-            self.fading.resume(state["fading"])
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book the link for one message sent at ``now_s``; return (start_s, arrival_s, outcome)."""
