@@ -4,8 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from semnet.digital.link_budget import capacity_bits, mcs_budgets, rate_budgets
 from semnet.net.cqi_table import CQI_TABLE
