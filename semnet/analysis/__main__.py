@@ -30,6 +30,8 @@ plot       --y OUTCOME --x KEY: any outcome (quality, bytes, times, energies, li
            PSNR, latency) against any scenario key a sweep varied, one line per method (and --group-by group)
 timeline   RUN_DIR... --out FIG.png: one run's live images (traffic:) over simulated time: delivered
            PSNR and latency, phases shaded, model deployments marked
+interference-map  RUN_DIR --out FIG.png: the nodes (initial positions) with each link an arrow coloured by
+           its interference cost (mean SNR - mean SINR, dB), wider the more of its airtime was interfered
 channel-time  RUN_DIR [--out DIR] [--links 4]: realised_snr: the realised SNR of a few links of one run
            over simulated time, phases shaded (a channel over time; default --out RUN_DIR/analysis)
 snr-curve  RECORDS_DIR --out DIR [--codec webp]: snr_curve.png/.svg/.md/.csv: PSNR vs test SNR of deep JSCC
@@ -178,6 +180,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("reference", metavar="REFERENCE_RUN", help="the run without interference")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="runs of the same scenario with interference")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
+    p = sub.add_parser("interference-map", help="a run's nodes with each link's interference cost (mean SNR - "
+                       "mean SINR) and interfered airtime", description="the nodes at their initial positions, each "
+                       "link an arrow coloured by what interference cost it, wider the more of its airtime was "
+                       "interfered (summary.json's interference section)")
+    p.add_argument("run", metavar="RUN_DIR", help="a run made with links.interference.model: sinr")
+    p.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf) or a folder (interference_map.png/.svg)")
     p = sub.add_parser("channel-time", help="one run's realised SNR of a few links over simulated time, phases "
                        "shaded (a channel over time)", description="realised_snr.png/.svg: the SNR each message of "
                        "a few links met at its start against simulated time, the main branch's phases shaded")
@@ -251,6 +259,10 @@ def run(args: argparse.Namespace) -> list[Path]:
         from .interference_cost import write_interference_cost
 
         return write_interference_cost(args.reference, args.runs, args.out)
+    if args.command == "interference-map":
+        from .interference_map import write_interference_map
+
+        return write_interference_map(args.run, args.out)[0]
     if args.command == "channel-time":
         from .channel_over_time import plot_realised_snr
 

@@ -145,6 +145,18 @@ def save(fig: Figure, out_dir: str | Path, stem: str) -> list[Path]:
     return paths
 
 
+def save_to(fig: Figure, out: str | Path, stem: str) -> list[Path]:
+    """Write ``fig`` to ``out``: a file whose suffix gives the format, or, without a
+    suffix, a folder that gets ``stem.png`` and ``stem.svg``; return the paths."""
+    out = Path(out)
+    if not out.suffix:
+        return save(fig, out, stem)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(RC):
+        fig.savefig(out, dpi=DPI)
+    return [out]
+
+
 def file_stem(label: str) -> str:
     """A label as a safe file-name part (``finefed/start`` -> ``finefed_start``)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)

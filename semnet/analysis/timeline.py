@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .runs import AnalysisError, Run, load_run
-from .style import DPI, RC, colours, styled
+from .style import DPI, colours, save_to, styled
 
 MAIN_BRANCH = "main"
 _VIA_COLOURS = {"phase_start": "0.45", "phase_end": "0.1", "aggregation": "#d62728", "local_training": "#2ca02c"}
@@ -209,8 +209,6 @@ def write_timeline(run_dirs: str | Path | list, out: str | Path, branches: str |
     gets ``timeline.png`` and ``timeline.svg``. One run and one branch: the detailed
     two-panel figure (:func:`plot_timeline`); more: the lines overlaid
     (:func:`plot_timelines`), labelled by run name, seed and branch."""
-    import matplotlib
-
     run_dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
     branches = [branches] if isinstance(branches, str) else list(branches) or [MAIN_BRANCH]
     runs = [load_run(d) for d in run_dirs]
@@ -227,10 +225,4 @@ def write_timeline(run_dirs: str | Path | list, out: str | Path, branches: str |
         lines = {f"{n}, {b}" if len(branches) > 1 else n: timeline_of(r, b)
                  for n, r in zip(names, runs) for b in branches}
         fig = plot_timelines(lines, "live images over simulated time")
-    out = Path(out)
-    paths = [out] if out.suffix else [out / "timeline.png", out / "timeline.svg"]
-    with matplotlib.rc_context(RC):
-        for path in paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=DPI)
-    return paths
+    return save_to(fig, out, "timeline")

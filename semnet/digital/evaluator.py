@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from semnet.digital.baseline import LinkOutcome, score_link
-from semnet.digital.cqi_table import TABLE_NAME
 from semnet.digital.ladder import QualityLadder
 from semnet.digital.states import comparison_snr_db, realised_snr_db, replayed_gains
+from semnet.net.cqi_table import TABLE_NAME
 from semnet.registry import image_codecs
 
 __all__ = ["DigitalEvaluator", "DigitalOptions"]

@@ -5,7 +5,7 @@ Two rates (``evaluation.digital.rates``):
 - ``capacity``: an ideal channel code adapted to the state the image meets, at
   ``eta = log2(1 + SNR)`` bits per channel use: ``floor(k * eta)`` bits, never lost.
   The upper bound of separate source and channel coding at this block length.
-- ``mcs``: the transmitter picks the fastest CQI entry (:mod:`semnet.digital.cqi_table`)
+- ``mcs``: the transmitter picks the fastest CQI entry (:mod:`semnet.net.cqi_table`)
   whose threshold is at most the SNR it *last learnt* (the realised SNR of the
   previous image on the link; for the first image, the link's SNR that methods are
   told) less ``margin_db``: ``floor(k * eta_cqi)`` bits, lost when the SNR the image
@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from semnet.digital.cqi_table import select_cqi
+from semnet.net.cqi_table import select_cqi
 
 __all__ = ["RATES", "capacity_bits", "fixed_mcs_budgets", "mcs_budgets", "rate_budgets"]
 

@@ -9,7 +9,7 @@ the rate chosen,
 - ``capacity``: ``floor(k log2(1 + SNR))`` with the link's large-scale SNR when the
   image is generated (what the transmitter knows; no decoding threshold: the message
   path's own outages decide);
-- ``mcs``: ``floor(k eta)`` of the CQI entry (:mod:`semnet.digital.cqi_table`) of the
+- ``mcs``: ``floor(k eta)`` of the CQI entry (:mod:`semnet.net.cqi_table`) of the
   SNR last learnt on the link (the realised SNR of its previous image; for the first,
   the large-scale SNR) less ``margin_db``, decoded only when the SNR the image meets is
   at least the entry's threshold; no entry: 0 bits;
@@ -30,9 +30,9 @@ from collections.abc import Callable
 
 import torch
 
-from semnet.digital.cqi_table import select_cqi
 from semnet.digital.ladder import QualityLadder
 from semnet.digital.link_budget import capacity_bits
+from semnet.net.cqi_table import select_cqi
 from semnet.registry import image_codecs
 
 __all__ = ["MEAN", "DigitalImages"]

@@ -25,6 +25,7 @@ import numpy as np
 
 from semnet.channels.processes.gauss_markov import GaussMarkovScatter
 from semnet.net.arq_compiled import attempts
+from semnet.net.mcs import McsChoice
 from semnet.net.rate import TransmissionOutcome
 
 __all__ = ["plan_over_time", "scan_attempts"]
@@ -33,20 +34,25 @@ _LN2 = math.log(2.0)
 
 
 def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: float, packet_bits: int,
-                   max_retries: int) -> tuple[TransmissionOutcome, float]:
+                   max_retries: int, mcs: McsChoice | None = None) -> tuple[TransmissionOutcome, float]:
     """(outcome, realised SNR in dB at ``start_s``) of one message on ``link`` (a
-    :class:`~semnet.channels.processes.timevarying.LinkFading`); see the module docstring."""
+    :class:`~semnet.channels.processes.timevarying.LinkFading`); see the module docstring.
+    With ``mcs`` (:mod:`semnet.net.mcs`) the rate and the SNR an attempt needs are the
+    entry's instead of the Shannon target's."""
     snr0_db = link.snr_db(start_s)
     num_packets = math.ceil(bits / packet_bits)
     if num_packets == 0:
         h, _ = link.state(start_s)
         return TransmissionOutcome(0.0, 0, True), _realised_db(snr0_db, h)
     snr0 = 10.0 ** (snr0_db / 10.0)
-    spectral = backoff * math.log1p(snr0) / _LN2  # bit/s/Hz
-    target_bps = spectral * bandwidth_hz
-    if not target_bps > 0:
-        raise ValueError(f"snr_db = {snr0_db!r} is too low for a positive target rate")
-    threshold = math.expm1(spectral * _LN2)  # instantaneous SNR needed
+    if mcs is not None:
+        target_bps, threshold = mcs.target_bps, mcs.threshold_linear
+    else:
+        spectral = backoff * math.log1p(snr0) / _LN2  # bit/s/Hz
+        target_bps = spectral * bandwidth_hz
+        if not target_bps > 0:
+            raise ValueError(f"snr_db = {snr0_db!r} is too low for a positive target rate")
+        threshold = math.expm1(spectral * _LN2)  # instantaneous SNR needed
     last_bits = bits - (num_packets - 1) * packet_bits
     rounds = max_retries + 1
     static = link.process.large.static

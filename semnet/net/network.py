@@ -54,6 +54,7 @@ class LinkParams:
     packet_bits: int
     max_retries: int
     fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
+    mcs_margin_db: float = 0.0  # rate_mode "mcs": back-off of the known SINR (semnet.net.mcs)
 
     def __post_init__(self):
         if self.fading_model is None:  # a link made by hand: its law from its name and K factor
@@ -344,6 +345,7 @@ def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, kind: 
         packet_bits=int(rate.packet_bits),
         max_retries=int(rate.max_retries),
         fading_model=kind.model,
+        mcs_margin_db=float(rate.mcs_margin_db),
     )
 
 

@@ -10,6 +10,11 @@ Two ways a link turns bits into seconds (:func:`plan_transmission`):
     packet attempt sees its own block-fading draw and fails (outage) when the
     instantaneous capacity ``B * log2(1 + |h|^2 snr)`` is below ``R``. Failed
     packets are resent up to ``max_retries`` times (no feedback delay modelled).
+``"mcs"``
+    Link adaptation with the CQI table (:mod:`semnet.net.mcs`): the entry is picked
+    from the SNR the transmitter last learnt (``known_snr_db``), the rate is its
+    efficiency times ``B``, and an attempt fails when ``|h|^2 snr`` is below the
+    entry's threshold; retransmissions as in ``"shannon"``.
 
 Semantic (JSCC) images are not bits: ``k`` complex channel uses take
 ``k / B`` seconds (:func:`symbol_airtime_s`), since a band of ``B`` Hz carries
@@ -27,12 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet.channels import FadingModel, make_fading
+from semnet.net.mcs import McsChoice, choose_mcs
 from semnet.registry import channels
 
 __all__ = ["TransmissionOutcome", "plan_transmission", "shannon_rate_bps", "symbol_airtime_s"]
 
 _LN2 = math.log(2.0)
-_MODES = ("fixed", "shannon")
+_MODES = ("fixed", "shannon", "mcs")
 
 
 def shannon_rate_bps(bandwidth_hz, snr_linear):
@@ -90,6 +96,8 @@ def plan_transmission(
     backoff: float = 0.5,
     packet_bits: int = 12000,
     max_retries: int = 4,
+    known_snr_db: float | None = None,
+    mcs_margin_db: float = 0.0,
 ) -> TransmissionOutcome:
     """Airtime, attempts and delivery of one ``bits``-long message on one link.
 
@@ -97,7 +105,7 @@ def plan_transmission(
     ----------
     bits : int or float
         Message size in bits, ``>= 0``.
-    mode : {"fixed", "shannon"}
+    mode : {"fixed", "shannon", "mcs"}
         Rate model (see the module docstring).
     rng : numpy.random.Generator or None
         Source of the fading draws; may be None when nothing is random
@@ -107,7 +115,7 @@ def plan_transmission(
     bandwidth_hz : float, optional
         Bandwidth in Hz for ``mode="shannon"``, ``> 0``.
     snr_db : float, optional
-        Average link SNR in dB for ``mode="shannon"`` (finite).
+        Average link SNR in dB for ``mode="shannon"`` and ``"mcs"`` (finite).
     fading : FadingModel or str, optional
         A built model (:func:`semnet.channels.make_fading`, e.g.
         ``make_fading("rician", k_factor=3.0)``), or the name of one registered in
@@ -119,6 +127,10 @@ def plan_transmission(
         Packet size in bits, ``> 0``; the last packet carries the remainder.
     max_retries : int, optional
         Retransmissions allowed per packet, ``>= 0``.
+    known_snr_db : float, optional
+        ``mode="mcs"``: the SNR (dB) the entry is picked from; None: ``snr_db``.
+    mcs_margin_db : float, optional
+        ``mode="mcs"``: how far below ``known_snr_db`` the entry's threshold must lie.
 
     Returns
     -------
@@ -144,20 +156,31 @@ def plan_transmission(
         if not bits >= 0:
             raise ValueError(f"bits must be >= 0, got {bits!r}")
         return TransmissionOutcome(bits / rate_bps, 1, True)
-    if mode != "shannon":
+    if mode not in _MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(_MODES)}")
-    return _plan_shannon(
-        bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries
-    )
+    model = _check_packets(mode, bits, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries)
+    snr = 10.0 ** (snr_db / 10.0)
+    if mode == "mcs":
+        known = snr_db if known_snr_db is None else known_snr_db
+        choice = choose_mcs(known, mcs_margin_db, bandwidth_hz)
+        return _send_packets(bits, rng, choice.target_bps, _mcs_outage(snr, choice), snr < choice.threshold_linear,
+                             model, packet_bits, max_retries)
+    target_bps = backoff * bandwidth_hz * math.log1p(snr) / _LN2
+    if not target_bps > 0:
+        raise ValueError(f"snr_db = {snr_db!r} is too low for a positive target rate")
+    unfaded_outage = bandwidth_hz * math.log1p(snr) / _LN2 < target_bps
+    return _send_packets(bits, rng, target_bps, _shannon_outage(snr, bandwidth_hz, target_bps), unfaded_outage,
+                         model, packet_bits, max_retries)
 
 
-def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries):
+def _check_packets(mode, bits, bandwidth_hz, snr_db, fading, backoff, packet_bits, max_retries) -> FadingModel:
+    """The fading law of a packet mode's link, once its arguments are checked."""
     if not bits >= 0:
         raise ValueError(f"bits must be >= 0, got {bits!r}")
     if bandwidth_hz is None or not bandwidth_hz > 0:
-        raise ValueError(f"mode 'shannon' needs bandwidth_hz > 0, got {bandwidth_hz!r}")
+        raise ValueError(f"mode {mode!r} needs bandwidth_hz > 0, got {bandwidth_hz!r}")
     if snr_db is None or not math.isfinite(snr_db):
-        raise ValueError(f"mode 'shannon' needs a finite snr_db, got {snr_db!r}")
+        raise ValueError(f"mode {mode!r} needs a finite snr_db, got {snr_db!r}")
     if not isinstance(fading, FadingModel) and fading not in channels:
         raise ValueError(f"unknown fading {fading!r}; valid kinds: {', '.join(channels.names())}")
     model = fading if isinstance(fading, FadingModel) else make_fading(fading)
@@ -167,11 +190,23 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits,
         raise ValueError(f"packet_bits must be a positive integer, got {packet_bits!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, (int, np.integer)) or max_retries < 0:
         raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+    return model
 
-    snr = 10.0 ** (snr_db / 10.0)
-    target_bps = backoff * bandwidth_hz * math.log1p(snr) / _LN2
-    if not target_bps > 0:
-        raise ValueError(f"snr_db = {snr_db!r} is too low for a positive target rate")
+
+def _shannon_outage(snr: float, bandwidth_hz: float, target_bps: float):
+    """Whether attempts of power gains ``gain`` fail at the Shannon target rate."""
+    return lambda gain: bandwidth_hz * np.log1p(gain * snr) / _LN2 < target_bps
+
+
+def _mcs_outage(snr: float, choice: McsChoice):
+    """Whether attempts of power gains ``gain`` fall below the entry's threshold."""
+    return lambda gain: gain * snr < choice.threshold_linear
+
+
+def _send_packets(bits, rng, target_bps: float, outage, unfaded_outage: bool, model: FadingModel, packet_bits: int,
+                  max_retries: int) -> TransmissionOutcome:
+    """``bits`` in packets at ``target_bps``; ``outage(gain)`` says which attempts of
+    power gains ``gain`` fail, ``unfaded_outage`` whether an attempt at ``|h|^2 = 1`` does."""
     num_packets = math.ceil(bits / packet_bits)
     if num_packets == 0:
         return TransmissionOutcome(0.0, 0, True)
@@ -179,13 +214,12 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits,
 
     if not model.random:
         # Deterministic (h = 1): every attempt sees |h|^2 = 1, so all succeed or all fail.
-        outage = bandwidth_hz * math.log1p(snr) / _LN2 < target_bps
-        if outage:
+        if unfaded_outage:
             return TransmissionOutcome(rounds * bits / target_bps, rounds * num_packets, False)
         return TransmissionOutcome(bits / target_bps, num_packets, True)
 
     if rng is None:
-        raise ValueError(f"fading {fading!r} needs an rng")
+        raise ValueError(f"fading {model.name!r} needs an rng")
     sizes = np.full(num_packets, float(packet_bits))
     sizes[-1] = bits - (num_packets - 1) * packet_bits
     pending = sizes
@@ -195,8 +229,7 @@ def _plan_shannon(bits, rng, bandwidth_hz, snr_db, fading, backoff, packet_bits,
         attempts += pending.size
         airtime_s += float(pending.sum()) / target_bps
         gain = model.power_gain(pending.size, rng)
-        capacity_bps = bandwidth_hz * np.log1p(gain * snr) / _LN2
-        pending = pending[capacity_bps < target_bps]
+        pending = pending[outage(gain)]
         if pending.size == 0:
             break
     return TransmissionOutcome(airtime_s, attempts, pending.size == 0)

@@ -60,11 +60,16 @@ class ChannelSpec(_Spec):
 class RateSpec(_Spec):
     """Bit rate of model-exchange messages."""
 
-    mode: Literal["fixed", "shannon"] = "fixed"
+    mode: Literal["fixed", "shannon", "mcs"] = Field(
+        "fixed", description="fixed | shannon: backoff x Shannon rate at the SINR now | mcs: a 5G NR CQI entry "
+        "picked from the link's last known SINR (docs/features/interference.md)")
     rate_bps: float = Field(10e6, gt=0, description="fixed: link bit rate")
     backoff: float = Field(0.5, gt=0, le=1, description="shannon: target rate / capacity at mean SNR")
     packet_bits: int = Field(12_000, ge=1, le=10**9, description="shannon: bits per fading block")
     max_retries: int = Field(4, ge=0, le=1000, description="shannon: retransmissions per packet before a message fails")
+    # link adaptation (rate.mode mcs; packet_bits and max_retries as shannon's)
+    mcs_margin_db: float = Field(0.0, ge=-10, le=30, description="mcs: the entry's threshold must lie this far below "
+                                 "the last known SINR")
 
 
 class LinkOverride(_Spec):
@@ -223,4 +228,16 @@ class LinksSpec(_Spec):
                                          "applies to scheduler proportional_fair only; allowed: null")
         elif self.slot_s is not None and self.pf_window_s is not None and self.pf_window_s < self.slot_s:
             raise SpecValueError("pf_window_s", self.pf_window_s, f"must be >= slot_s = {self.slot_s}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_mcs(self) -> "LinksSpec":
+        """Link adaptation (rate.mode mcs) books through the links' packet planners: not the cell's scheduler."""
+        for where, rate in (("rate", self.rate), ("aggregator.rate", self.aggregator.rate)):
+            if rate.mode == "mcs" and self.medium == "cell":
+                raise SpecValueError(f"{where}.mode", rate.mode, "is modelled on media dedicated and node_radio, "
+                                     "not cell; allowed here: fixed, shannon")
+            if rate.mode != "mcs" and rate.mcs_margin_db != 0.0:
+                raise SpecValueError(f"{where}.mcs_margin_db", rate.mcs_margin_db,
+                                     f"applies to mode mcs only (mode is {rate.mode}); allowed: 0")
         return self

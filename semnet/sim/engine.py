@@ -247,6 +247,8 @@ class Simulator:
         self.medium = unpickle_medium(state["medium"], self._queues)
         if self.book is not None:
             self.book.load_state(state["book"])
+            for queue in self._queues.values():
+                queue.find_on_air(self.book)
         self.medium.attach(self)
         if self.traffic is not None:
             self.traffic.load_state(state["traffic"])
@@ -301,6 +303,8 @@ class Simulator:
                                   queue.last_snr_db if fading else None, queue.last_h)
             if queue.interference is not None:  # what the message was decided with (module interference)
                 record["sinr_db"] = round(queue.last_on_air.sinr_db(known_only=True), 4)
+            if queue.params.rate_mode == "mcs" and message.bits and not message.symbols:
+                record["cqi"] = queue.last_cqi  # the entry link adaptation picked (semnet.net.mcs)
             if self._sink is not None:
                 self._sink(record)
         if queue.fading is not None:

@@ -38,6 +38,7 @@ import numpy as np
 
 from semnet.channels import make_fading
 from semnet.net.arq import scan_attempts
+from semnet.net.mcs import McsChoice
 from semnet.net.rate import TransmissionOutcome
 
 __all__ = ["DEAF", "DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
@@ -263,7 +264,8 @@ class InterferenceBook:
         return record
 
     def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
-                     packet_bits: int, max_retries: int) -> tuple[TransmissionOutcome, float]:
+                     packet_bits: int, max_retries: int, mcs: McsChoice | None = None
+                     ) -> tuple[TransmissionOutcome, float]:
         """(outcome, SINR in dB at the start) of ``bits`` in packets on ``src -> dst`` from
         ``start_s``, against the transmissions on the air now.
 
@@ -275,7 +277,12 @@ class InterferenceBook:
         from ``gains``, the link's own :class:`DesiredGain`; each interferer's power faded
         afresh per attempt). Failed packets are resent up to ``max_retries`` times.
         Attempt times are known in advance, so a stretch of them is drawn and judged at
-        once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
+        once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends.
+
+        With ``mcs`` (:mod:`semnet.net.mcs`, an entry picked by the sender from the link's
+        last known SINR) the rate is the entry's ``efficiency * B`` and an attempt must
+        reach ``ln(1 + threshold)`` nats: its SINR, taken over the intervals it overlaps as
+        the SINR of equal mean capacity, at least the entry's threshold."""
         band = self.band(src, dst)
         others = [(r, DEAF if r.src == dst else self._power(r.src, dst, start_s))
                   for r in self._overlapping(band, src, dst, start_s, math.inf)]
@@ -287,7 +294,7 @@ class InterferenceBook:
         snr0 = gains.snr(np.array([start_s]))[0]
         i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if others else 0.0
         sinr0 = snr0 / (1.0 + i0)
-        spectral = backoff * math.log1p(sinr0) / _LN2
+        spectral = backoff * math.log1p(sinr0) / _LN2 if mcs is None else mcs.spectral
         target_bps = spectral * bandwidth_hz
         num_packets = math.ceil(bits / packet_bits)
         sinr0_db = 10.0 * math.log10(max(sinr0, 1e-300))
@@ -295,7 +302,8 @@ class InterferenceBook:
             return TransmissionOutcome(0.0, 0, True), sinr0_db
         if not target_bps > 0:
             raise ValueError(f"SINR {sinr0_db!r} dB is too low for a positive target rate")
-        need = spectral * _LN2 * (1.0 - 1e-12)  # nats per channel use an attempt must carry
+        # nats per channel use an attempt must carry
+        need = (spectral * _LN2 if mcs is None else mcs.need_nats) * (1.0 - 1e-12)
         rounds = max_retries + 1
         state = [start_s, 0, True]  # time, attempts, delivered
         for count, size in ((num_packets - 1, packet_bits), (1, bits - (num_packets - 1) * packet_bits)):

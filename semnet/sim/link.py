@@ -22,6 +22,7 @@ import numpy as np
 
 from semnet.net.arq import plan_over_time
 from semnet.net.block_fading import BlockFadingLink
+from semnet.net.mcs import McsChoice, choose_mcs
 from semnet.net.network import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.channels.processes.timevarying import LinkFading
@@ -46,16 +47,28 @@ class LinkQueue:
     # and the record of the last transmission planned on this link in it
     interference: InterferenceBook | None = None
     last_on_air: OnAir | None = None
+    # rate_mode "mcs" (semnet.net.mcs): the large-scale SINR realised on the last message
+    # (read from last_on_air while it is kept: later overlaps still add to it), and the
+    # CQI entry of the last model message
+    known_sinr_db: float = math.nan
+    last_cqi: int | None = None
+    restored_on_air: tuple | None = None  # a checkpoint's last_on_air, until the book is loaded
 
     def state(self) -> dict:
-        """The queue's mutable state: when it frees, its random stream, its fading."""
-        return {
+        """The queue's mutable state: when it frees, its random stream, its fading (and,
+        adapting its MCS, what it knows of its SINR)."""
+        state = {
             "busy_until_s": self.busy_until_s,
             "rng": None if self.rng is None else self.rng.bit_generator.state,
             "last_snr_db": self.last_snr_db,
             "last_h": self.last_h,
             "fading": None if self.fading is None else self.fading.checkpoint(),
         }
+        if self.params.rate_mode == "mcs":
+            state["known_sinr_db"] = self._known_sinr_db()
+            if self.last_on_air is not None:  # images booked later may still overlap it: find it again
+                state["last_on_air"] = self.last_on_air.as_tuple()
+        return state
 
     def load_state(self, state: dict) -> None:
         self.used = True
@@ -65,6 +78,15 @@ class LinkQueue:
         self.last_snr_db, self.last_h = state["last_snr_db"], state["last_h"]
         if self.fading is not None:
             self.fading.resume(state["fading"])
+        self.known_sinr_db = state.get("known_sinr_db", math.nan)
+        self.restored_on_air = state.get("last_on_air")
+
+    def find_on_air(self, book: InterferenceBook) -> None:
+        """After a checkpoint's book is loaded: the record of the link's last message, if
+        the book still keeps it (else its SINR is final, and ``known_sinr_db`` holds it)."""
+        if self.restored_on_air is not None:
+            self.last_on_air = book.find(self.restored_on_air)
+            self.restored_on_air = None
 
     def reserve(self, now_s: float, bits: int, symbols: int) -> tuple[float, float, TransmissionOutcome]:
         """Book the link for one message sent at ``now_s``; return (start_s, arrival_s, outcome)."""
@@ -77,16 +99,39 @@ class LinkQueue:
         """Airtime, attempts and delivery of one message whose transmission starts at
         ``start_s`` on this link alone (it draws the link's fading, if any); the link
         is not booked (a medium that shares airtime books it, :mod:`semnet.sim.medium`)."""
+        mcs = self._choose_mcs(start_s, bits, symbols) if self.params.rate_mode == "mcs" else None
         if self.interference is not None:
-            return self._plan_in_book(start_s, bits, symbols)
-        return self._plan_alone(start_s, bits, symbols)
+            return self._plan_in_book(start_s, bits, symbols, mcs)
+        outcome = self._plan_alone(start_s, bits, symbols, mcs)
+        if self.params.rate_mode == "mcs":  # no interference: the SINR realised is the large-scale SNR
+            self.known_sinr_db = self._large_snr_db(start_s)
+        return outcome
 
-    def _plan_alone(self, start_s: float, bits: int, symbols: int) -> TransmissionOutcome:
+    def _large_snr_db(self, start_s: float) -> float:
+        return self.params.snr_db if self.fading is None else self.fading.snr_db(start_s)
+
+    def _known_sinr_db(self) -> float:
+        return self.last_on_air.sinr_db() if self.last_on_air is not None else self.known_sinr_db
+
+    def _choose_mcs(self, start_s: float, bits: int, symbols: int) -> McsChoice | None:
+        """The CQI entry of a model message (:mod:`semnet.net.mcs`): from the SINR realised on
+        the link's last message, or its large-scale SNR now for its first."""
+        if symbols or bits == 0:
+            return None
+        known = self._known_sinr_db()
+        if math.isnan(known):
+            known = self._large_snr_db(start_s)
+        choice = choose_mcs(known, self.params.mcs_margin_db, self.params.bandwidth_hz)
+        self.last_cqi = choice.cqi
+        return choice
+
+    def _plan_alone(self, start_s: float, bits: int, symbols: int, mcs: McsChoice | None = None
+                    ) -> TransmissionOutcome:
         """:meth:`plan` on a link that meets noise only."""
         p = self.params
         self.used = True
         if self.fading is not None:
-            outcome = self._reserve_over_time(start_s, bits, symbols)
+            outcome = self._reserve_over_time(start_s, bits, symbols, mcs)
         elif symbols:
             # semantic symbols are analogue channel uses: no retransmission; k / B (as
             # symbol_airtime_s, in plain floats: live images take this path by the thousand)
@@ -109,38 +154,42 @@ class LinkQueue:
                 backoff=p.backoff,
                 packet_bits=p.packet_bits,
                 max_retries=p.max_retries,
+                known_snr_db=None if mcs is None else mcs.known_sinr_db,
+                mcs_margin_db=p.mcs_margin_db,
             )
         return outcome
 
-    def _plan_in_book(self, start_s: float, bits: int, symbols: int) -> TransmissionOutcome:
+    def _plan_in_book(self, start_s: float, bits: int, symbols: int, mcs: McsChoice | None = None
+                      ) -> TransmissionOutcome:
         """:meth:`plan` against the transmissions on the air (:mod:`semnet.sim.interference`):
-        model packets at a Shannon rate meet the SINR; images and fixed-rate messages are
-        planned as alone (their airtime does not depend on it) and put on the air."""
+        model packets at a Shannon rate or an MCS meet the SINR; images and fixed-rate
+        messages are planned as alone (their airtime does not depend on it) and put on the air."""
         p, book = self.params, self.interference
         if symbols or p.rate_mode == "fixed" or bits == 0:
             outcome = self._plan_alone(start_s, bits, symbols)
         else:
             self.used = True
-            outcome = self._packets_in_book(start_s, bits)
+            outcome = self._packets_in_book(start_s, bits, mcs)
         snr_db = p.snr_db if self.fading is None else self.fading.snr_db(start_s)
         record = OnAir(p.src, p.dst, book.band(p.src, p.dst), start_s, start_s + outcome.airtime_s,
                        10.0 ** (snr_db / 10.0), symbols)
         self.last_on_air = book.add(record)
         return outcome
 
-    def _packets_in_book(self, start_s: float, bits: int) -> TransmissionOutcome:
+    def _packets_in_book(self, start_s: float, bits: int, mcs: McsChoice | None) -> TransmissionOutcome:
         p, fading = self.params, self.fading
         gains = DesiredGain(p.snr_db, p.fading_model, self.rng, fading)
         outcome, _ = self.interference.plan_packets(
             p.src, p.dst, start_s, bits, gains=gains, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
-            packet_bits=p.packet_bits, max_retries=p.max_retries)
+            packet_bits=p.packet_bits, max_retries=p.max_retries, mcs=mcs)
         if fading is not None:  # the realised SNR at the first attempt, as on a link alone
             h = gains.first_h if gains.first_h is not None else fading.state(start_s)[0]
             self.last_h = h
             self.last_snr_db = fading.snr_db(start_s) + 10.0 * math.log10(max(abs(h) ** 2, 1e-300))
         return outcome
 
-    def _reserve_over_time(self, start: float, bits: int, symbols: int) -> TransmissionOutcome:
+    def _reserve_over_time(self, start: float, bits: int, symbols: int, mcs: McsChoice | None
+                           ) -> TransmissionOutcome:
         p = self.params
         if symbols or p.rate_mode == "fixed":
             h, snr_db = self.fading.state(start)
@@ -151,6 +200,6 @@ class LinkQueue:
             return TransmissionOutcome(bits / p.rate_bps, 1, True)
         outcome, self.last_snr_db = plan_over_time(
             bits, start, self.fading, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
-            packet_bits=p.packet_bits, max_retries=p.max_retries,
+            packet_bits=p.packet_bits, max_retries=p.max_retries, mcs=mcs,
         )
         return outcome

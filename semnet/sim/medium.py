@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+from semnet.net.mcs import choose_mcs
 from semnet.net.network import LinkParams, MediumSettings
 from semnet.net.rate import TransmissionOutcome
 from semnet.registry import media
@@ -138,10 +139,13 @@ class DedicatedMedium(Medium):
 
 
 def nominal_rate_bps(params: LinkParams) -> float:
-    """A link's bit rate at its average SNR: ``rate_bps`` (fixed), or the Shannon
-    target rate ``backoff * B * log2(1 + snr)`` (shannon)."""
+    """A link's bit rate at its average SNR: ``rate_bps`` (fixed), the Shannon
+    target rate ``backoff * B * log2(1 + snr)`` (shannon), or the rate of the CQI entry
+    its average SNR picks (mcs)."""
     if params.rate_mode == "fixed":
         return params.rate_bps
+    if params.rate_mode == "mcs":
+        return choose_mcs(params.snr_db, params.mcs_margin_db, params.bandwidth_hz).target_bps
     return params.backoff * params.bandwidth_hz * math.log1p(10.0 ** (params.snr_db / 10.0)) / math.log(2.0)
 
 

@@ -135,6 +135,14 @@ VARIANTS = {
         "links.channel": {"time_correlation": "gauss_markov", "carrier_hz": 2.4e9, "gauss_markov_step_s": 0.001},
         "method.codec": {"decoders": "int8", "updates": "topk10"},
     },
+    # link adaptation (issue 27): each link's known SINR and last record in the book cross it
+    "mcs_sinr_mobile": {
+        "topology.num_users": 4, "links.snr_db": None, "links.overrides": [],  # two pairs apart; path loss
+        "topology.mobility": {"model": "random_waypoint", "speed_mps": [0.5, 2.0], "step_s": 1.0},
+        "links.medium": "node_radio", "links.interference": {"model": "sinr"}, "links.fading": "rayleigh",
+        "links.rate": {"mode": "mcs", "mcs_margin_db": 1.0, "packet_bits": 12000, "max_retries": 4},
+        "links.channel": {"time_correlation": "gauss_markov", "carrier_hz": 2.4e9, "gauss_markov_step_s": 0.001},
+    },
     # a convergence check whose plateau is followed by a cosine decay
     "plateau_then_decay": {
         "method.name": "fedper", "method.personal": {"rounds": 2},
@@ -219,7 +227,7 @@ VARIANTS = {
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
     ("traffic", 7), ("traffic", 10), ("traffic_digital", 7), ("link_channels", 7), ("feddyn", 3), ("feddyn", 12), ("fedyogi", 3),
-    ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12),
+    ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12), ("mcs_sinr_mobile", 7),
     ("pfl_controls_grid", 13), ("pfl_controls_grid", 29), ("pfl_controls_grid", 36), ("pfl_controls_grid", 44),
 ])
 def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from semnet.digital.cqi_table import CQI_TABLE, select_cqi
+from semnet.net.cqi_table import CQI_TABLE, select_cqi
 
 BITS_PER_SYMBOL = {"QPSK": 2, "16QAM": 4, "64QAM": 6}
 

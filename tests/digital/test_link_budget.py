@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from semnet.digital.cqi_table import CQI_TABLE
 from semnet.digital.link_budget import capacity_bits, mcs_budgets, rate_budgets
+from semnet.net.cqi_table import CQI_TABLE
 
 
 @pytest.mark.parametrize("snr_linear, bits_per_use", [(1.0, 1), (3.0, 2), (15.0, 4), (255.0, 8)])

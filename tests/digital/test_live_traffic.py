@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from semnet.digital.cqi_table import CQI_TABLE
 from semnet.fl.loop.digital_traffic import DigitalImageDecoder
 from semnet.models import Channel
+from semnet.net.cqi_table import CQI_TABLE
 from semnet.net.network import AGGREGATOR
 from semnet.sim import Simulator
 from semnet.sim.traffic import ImageSent, PacketSent, TrafficPlan

@@ -1,4 +1,5 @@
-"""The practical rates of the digital baseline: the 4-bit CQI table of 5G NR.
+"""The practical rates of 5G NR: the 4-bit CQI table (the digital baseline's rates, and
+the entries of the links' link adaptation, :mod:`semnet.net.mcs`).
 
 Spectral efficiencies (information bits per complex channel use, i.e. per resource
 element: modulation order x code rate) are those of **3GPP TS 38.214, Table
