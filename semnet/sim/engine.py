@@ -311,6 +311,8 @@ class Simulator:
         queue = self._queues.get((message.src, message.dst))
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
+        if self.book is not None:  # a medium starts what it holds now or later (as _submit)
+            self.book.prune(self.env.now if self.traffic is None else min(self.env.now, self.traffic.caught_s))
         if self.traffic is not None:
             self.traffic.catch_up(self.env.now)
         self.bits_total += message.bits
@@ -334,6 +336,9 @@ class Simulator:
         if self._sink is not None or isinstance(waiter, _Sent):
             record = self._record(message, tx.t_submit_s, start_s, arrival, outcome, tx.due_s, tx.label,
                                   tx.snr_db if queue.fading is not None else None, tx.h)
+            sinr_db = getattr(tx, "sinr_db", None)  # (a transmission pickled before it had one: None)
+            if sinr_db is not None and sinr_db == sinr_db:  # planned in the interference book (not NaN)
+                record["sinr_db"] = round(sinr_db, 4)
             if self._sink is not None:
                 self._sink(record)
         if isinstance(waiter, _Sent):

@@ -48,13 +48,18 @@ _LN2 = math.log(2.0)
 class OnAir:
     """One transmission on the air: link, band, interval, what it met (module docstring).
 
+    ``src`` and ``dst`` are its sender and receiver on the air, ``link`` the network's link
+    it carries (the same ends, but for a cell's link: the aggregator's place is its base
+    station there, :meth:`~semnet.net.interference_gains.InterferenceSettings.air`).
     ``snr`` is its large-scale SNR (linear); ``hits`` the interference at its receiver;
     ``known`` how many of the hits were booked before it (its fate saw those only)."""
 
-    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id")
+    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id", "link")
 
-    def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0):
+    def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0,
+                 link: tuple | None = None):
         self.src, self.dst, self.band = src, dst, band
+        self.link = (src, dst) if link is None else link
         self.start_s, self.end_s = start_s, end_s
         self.snr = snr
         self.hits: list[tuple[float, float, float, float, bool]] = []
@@ -63,13 +68,14 @@ class OnAir:
         self.id = -1  # its number in the book (set when added)
 
     def as_tuple(self) -> tuple:
-        return (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
-                self.known, [list(h) for h in self.hits])
+        values = (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
+                  self.known, [list(h) for h in self.hits])
+        return values if self.link == (self.src, self.dst) else values + (self.link,)
 
     @classmethod
     def of(cls, values) -> "OnAir":
-        rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values
-        record = cls(src, dst, band, start_s, end_s, snr, symbols)
+        rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values[:10]
+        record = cls(src, dst, band, start_s, end_s, snr, symbols, tuple(values[10]) if len(values) > 10 else None)
         record.id, record.known = rid, known
         record.hits = [tuple(h) for h in hits]
         return record
@@ -212,6 +218,10 @@ class InterferenceBook:
     def band(self, src, dst) -> int:
         return self.settings.band(src, dst)
 
+    def place(self, src, dst) -> tuple:
+        """``(sender, receiver, band)`` of link ``src -> dst`` on the air (its settings' ``air``)."""
+        return self.settings.air(src, dst)
+
     def _power(self, a, b, t_s: float) -> float:
         """Large-scale ``I / N`` of ``a`` at ``b`` (0 below the cut-off)."""
         g = self.gains.linear(a, b, t_s)
@@ -244,8 +254,9 @@ class InterferenceBook:
 
     def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
                      packet_bits: int, max_retries: int) -> tuple[TransmissionOutcome, float]:
-        """(outcome, SINR in dB at the start) of ``bits`` in packets on ``src -> dst`` from
-        ``start_s``, against the transmissions on the air now.
+        """(outcome, SINR in dB at the start) of ``bits`` in packets on link ``src -> dst``
+        (on the air between :meth:`place`'s ends) from ``start_s``, against the transmissions
+        on the air now.
 
         The sender picks ``R = backoff * B * log2(1 + sinr0)`` from the large-scale SINR at
         its start (its link's SNR over the noise and the interferers then on the air), as
@@ -256,7 +267,7 @@ class InterferenceBook:
         afresh per attempt). Failed packets are resent up to ``max_retries`` times.
         Attempt times are known in advance, so a stretch of them is drawn and judged at
         once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
-        band = self.band(src, dst)
+        src, dst, band = self.place(src, dst)
         others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)]
         others = [(r, p) for r, p in others if p > 0.0]
         starts = np.array([r.start_s for r, _ in others])
@@ -356,7 +367,7 @@ class InterferenceBook:
             self.air[band] = []
 
     def _settle(self, record: OnAir) -> None:
-        self.final.setdefault((record.src, record.dst), []).append(
+        self.final.setdefault(record.link, []).append(
             (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
 
 
