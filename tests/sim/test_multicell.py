@@ -72,13 +72,13 @@ def drop_in_hexagon(n: int, centre, rng) -> list[tuple[float, float]]:
 
 def scenario(positions, *, reuse=1, bands=None, interference=True, **extra):
     cells = {"positions_m": [list(p) for p in positions], "reuse": reuse, **({"bands": bands} if bands else {})}
-    keys = dict(
-        topology__num_users=2, topology__aggregator_position_m=list(CENTER),
-        links__snr_db=None, links__snr_min_db=-100.0, links__snr_max_db=200.0,
-        links__path_loss={"tx_power_dbm": 46.0, "exponent": ALPHA, "reference_loss_db": 40.0,
-                          "noise_power_dbm": -90.0},
-        links__medium="cell", links__scheduler="tdma", links__downlink="unicast", links__cells=cells,
-    )
+    keys = {
+        "topology__num_users": 2, "topology__aggregator_position_m": list(CENTER),
+        "links__snr_db": None, "links__snr_min_db": -100.0, "links__snr_max_db": 200.0,
+        "links__path_loss": {"tx_power_dbm": 46.0, "exponent": ALPHA, "reference_loss_db": 40.0,
+                             "noise_power_dbm": -90.0},
+        "links__medium": "cell", "links__scheduler": "tdma", "links__downlink": "unicast", "links__cells": cells,
+    }
     if interference:
         keys["links__interference"] = {"model": "sinr", "cutoff_db": -100.0}
     keys.update(extra)
@@ -120,10 +120,12 @@ def test_each_user_attaches_to_the_strongest_station(monkeypatch):
 
 
 def test_without_cells_the_aggregator_is_the_only_station(monkeypatch):
-    spec = scenario([(0.0, 0.0)], interference=False)
-    plain = validate(_with(**{k: v for k, v in dict(links__medium="cell").items()}))
-    assert plain.links.cells is None
-    assert network_at(monkeypatch, [(10.0, 0.0), (0.0, 20.0)], spec).cells.serving == {0: 0, 1: 0}
+    spec = validate(_with(links__medium="cell", links__snr_db=None, topology__aggregator_position_m=[0.0, 0.0]))
+    assert spec.links.cells is None
+    net = network_at(monkeypatch, [(30.0, 40.0), (500.0, 0.0)], spec)
+    assert net.cells is None and net.link(0, AGGREGATOR).distance_m == pytest.approx(50.0)
+    sim = simulator(net)
+    assert len(sim.medium.uplinks) == len(sim.medium.downlinks) == 1
 
 
 def test_backhaul_latency_adds_to_the_aggregators_links(monkeypatch):
@@ -149,6 +151,12 @@ def test_an_uplink_meets_the_other_cells_user_of_its_band(monkeypatch, reuse):
     [(sinr_db, _, interfered_s, _)] = sim.sinr_log[(0, AGGREGATOR)]
     assert sinr_db == pytest.approx(10 * math.log10(s / (1 + i)), abs=1e-5)
     assert (interfered_s > 0) == (reuse == 1)
+    # events.jsonl: what each upload was decided with; user 1's was booked second, knowing user 0's
+    s1 = snr_linear(math.dist(users[1], stations[1]))
+    i1 = snr_linear(math.dist(users[0], stations[1])) if reuse == 1 else 0.0
+    by_src = {r["src"]: r["sinr_db"] for r in records}
+    assert by_src[1] == pytest.approx(10 * math.log10(s1 / (1 + i1)), abs=1e-4)
+    assert by_src[0] == pytest.approx(10 * math.log10(s), abs=1e-4)
     # the cells' bands are their own: the two uploads go side by side, not one after the other
     assert {r["t_start_s"] for r in records} == {0.0}
 
