@@ -161,6 +161,22 @@ def test_an_uplink_meets_the_other_cells_user_of_its_band(monkeypatch, reuse):
     assert {r["t_start_s"] for r in records} == {0.0}
 
 
+def test_a_shannon_upload_picks_its_rate_from_the_sinr_with_the_other_cell(monkeypatch):
+    stations = [(0.0, 0.0), (400.0, 0.0)]
+    users = [(-100.0, 30.0), (250.0, -40.0)]
+    spec = scenario(stations, links__aggregator={"rate": {"mode": "shannon", "backoff": 0.5}})
+    net = network_at(monkeypatch, users, spec)
+    records: list[dict] = []
+    sim = simulator(net, records)
+    sim.play_round([Task(key=u, node=u, uploads=(Message(u, AGGREGATOR, "update", MB),)) for u in (0, 1)])
+    # user 1, booked second, meets user 0 at station 1 from its start: R = backoff B log2(1 + SINR)
+    sinr1 = snr_linear(math.dist(users[1], stations[1])) / (1 + snr_linear(math.dist(users[0], stations[1])))
+    [mine] = [r for r in records if r["src"] == 1]
+    airtime = mine["t_end_s"] - mine["t_start_s"] - net.link(1, AGGREGATOR).latency_s
+    assert airtime == pytest.approx(MB / (0.5 * 1e6 * math.log2(1 + sinr1)), rel=1e-6)  # SNRs kept to 1e-6 dB
+    assert mine["outcome"] == "delivered"
+
+
 def test_a_restored_simulator_meets_the_same_inter_cell_interference(monkeypatch):
     """A checkpoint between rounds keeps every cell's bands and the book: a restored run's
     outcomes and SINRs are those of the run that went on (Shannon packets, Rayleigh)."""
