@@ -249,10 +249,6 @@ class LinksSpec(_Spec):
                 raise SpecValueError("scheduler", self.scheduler, "shares the band in sub-bands or slots whose "
                                      f"interference is not modelled ({self.scheduler or 'ofdma, the default'}); "
                                      "allowed with interference.model sinr on a cell: tdma")
-            if self.cells is not None and len(self.cells.positions_m) > 1 and self.downlink != "unicast":
-                raise SpecValueError("downlink", self.downlink, "a broadcast heard in several cells under "
-                                     f"interference is not modelled ({self.downlink or 'broadcast, the default'}); "
-                                     "allowed with several cells and interference.model sinr: unicast")
         if self.cells is not None and self.medium == "cell":
             for key in ("snr_db",):
                 if getattr(self, key) is not None:

@@ -19,7 +19,9 @@
   cell's whole band for its airtime, so it goes on the air of the interference book as one
   transmission between the user and its station, in its cell's band
   (:meth:`~semnet.net.cells.CellLayout.air`): an uplink meets the other cells' users of its
-  band sending at the same time, a downlink the other stations of its band.
+  band sending at the same time, a downlink the other stations of its band. A broadcast is
+  planned at each receiver's large-scale SINR at its start (the stations then on the air)
+  and goes on the air as one record per receiver, the station heard by the others once.
 
 Why coalesce rather than add a broadcast message: a strategy says what each client
 needs (``Task.downloads``) and never how messages travel, so FedAvg, FedPer, Ditto and
@@ -36,6 +38,7 @@ groups of a broadcast.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from semnet.net.broadcast import plan_broadcast
 from semnet.net.network import MediumSettings
@@ -164,6 +167,9 @@ class CellMedium(Medium):
         if len(items) > 1 or isinstance(job.user, tuple):  # a broadcast
             m = items[0].message
             links = [tx.queue.params for tx in items]
+            book = self.sim.book
+            if book is not None:  # each receiver at its large-scale SINR at the start (module docstring)
+                links = [_with_interference(p, book.heard(p.src, p.dst, t_s)) for p in links]
             airtime, outcomes = plan_broadcast(m.bits, m.symbols, links, [tx.queue.rng for tx in items])
             job.work_s = airtime
             job.extra = outcomes
@@ -172,6 +178,12 @@ class CellMedium(Medium):
                 if tx.queue.fading is not None:  # the record's realised channel at the start
                     tx.h, snr_db = tx.queue.fading.state(t_s)
                     tx.snr_db = _realised_db(snr_db, tx.h)
+            if book is not None:
+                snrs_db = [tx.queue.params.snr_db if tx.queue.fading is None else tx.queue.fading.snr_db(t_s)
+                           for tx in items]
+                records = book.add_broadcast([(p.src, p.dst) for p in links], snrs_db, t_s, t_s + airtime, m.symbols)
+                for tx, record in zip(items, records):
+                    tx.sinr_db = record.sinr_db(known_only=True)
             return
         tx = items[0]
         m = tx.message
@@ -208,6 +220,13 @@ class CellMedium(Medium):
         for index, (tx, outcome) in enumerate(zip(job.items, job.extra)):
             # a broadcast is transmitted once and heard by every receiver
             self.sim.resolve(tx, job.start_s, end_s, outcome, on_air if index == 0 else 0.0, on_air)
+
+
+def _with_interference(params, interference: float):
+    """``params`` at its SINR ``snr / (1 + interference)`` (itself when nothing is heard)."""
+    if interference <= 0.0:
+        return params
+    return replace(params, snr_db=params.snr_db - 10.0 * math.log10(1.0 + interference))
 
 
 def _realised_db(snr_db: float, h: complex) -> float:

@@ -52,14 +52,18 @@ class OnAir:
     it carries (the same ends, but for a cell's link: the aggregator's place is its base
     station there, :meth:`~semnet.net.interference_gains.InterferenceSettings.air`).
     ``snr`` is its large-scale SNR (linear); ``hits`` the interference at its receiver;
-    ``known`` how many of the hits were booked before it (its fate saw those only)."""
+    ``known`` how many of the hits were booked before it (its fate saw those only).
+    ``radiates`` is False for the second and later receivers of one broadcast: their
+    records hear the others, but the station's signal is heard by the others once."""
 
-    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id", "link")
+    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id", "link",
+                 "radiates")
 
     def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0,
-                 link: tuple | None = None):
+                 link: tuple | None = None, radiates: bool = True):
         self.src, self.dst, self.band = src, dst, band
         self.link = (src, dst) if link is None else link
+        self.radiates = radiates
         self.start_s, self.end_s = start_s, end_s
         self.snr = snr
         self.hits: list[tuple[float, float, float, float, bool]] = []
@@ -70,12 +74,15 @@ class OnAir:
     def as_tuple(self) -> tuple:
         values = (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
                   self.known, [list(h) for h in self.hits])
+        if not self.radiates:
+            return values + (self.link, False)
         return values if self.link == (self.src, self.dst) else values + (self.link,)
 
     @classmethod
     def of(cls, values) -> "OnAir":
         rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values[:10]
-        record = cls(src, dst, band, start_s, end_s, snr, symbols, tuple(values[10]) if len(values) > 10 else None)
+        record = cls(src, dst, band, start_s, end_s, snr, symbols, tuple(values[10]) if len(values) > 10 else None,
+                     bool(values[11]) if len(values) > 11 else True)
         record.id, record.known = rid, known
         record.hits = [tuple(h) for h in hits]
         return record
@@ -240,10 +247,10 @@ class InterferenceBook:
         """Put ``record`` on the air: it and every overlapping record of its band hear each other."""
         for other in self._overlapping(record.band, record.src, record.dst, record.start_s, record.end_s):
             t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
-            mean = self._power(other.src, record.dst, t0)
+            mean = self._power(other.src, record.dst, t0) if other.radiates else 0.0
             if mean > 0.0:
                 record.hits.append((t0, t1, mean, mean * self._fade(other.src, record.dst), other.symbols > 0))
-            mean = self._power(record.src, other.dst, t0)
+            mean = self._power(record.src, other.dst, t0) if record.radiates else 0.0
             if mean > 0.0:
                 other.hits.append((t0, t1, mean, mean * self._fade(record.src, other.dst), record.symbols > 0))
         record.known = len(record.hits)
@@ -268,7 +275,8 @@ class InterferenceBook:
         Attempt times are known in advance, so a stretch of them is drawn and judged at
         once (as :mod:`semnet.net.arq` does) and scanned for the packets' ends."""
         src, dst, band = self.place(src, dst)
-        others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)]
+        others = [(r, self._power(r.src, dst, start_s)) for r in self._overlapping(band, src, dst, start_s, math.inf)
+                  if r.radiates]
         others = [(r, p) for r, p in others if p > 0.0]
         starts = np.array([r.start_s for r, _ in others])
         ends = np.array([r.end_s for r, _ in others])
@@ -303,6 +311,24 @@ class InterferenceBook:
                 if lost:
                     state[2] = False
         return TransmissionOutcome(state[0] - start_s, state[1], state[2]), sinr0_db
+
+    def heard(self, src, dst, t_s: float) -> float:
+        """Large-scale interference (units of ``N``) at link ``src -> dst``'s receiver at
+        ``t_s`` from the transmissions on the air then in its band (booked before)."""
+        sender, receiver, band = self.place(src, dst)
+        return sum(self._power(r.src, receiver, t_s) for r in self.air.get(band, ())
+                   if r.radiates and r.start_s <= t_s < r.end_s and r.src not in (sender, receiver)
+                   and r.dst not in (sender, receiver))
+
+    def add_broadcast(self, links: list, snrs_db: list, start_s: float, end_s: float, symbols: int = 0) -> list:
+        """One broadcast from ``start_s`` to ``end_s`` on ``links`` (one sender): a record
+        per receiver, the sender heard by the others once (the first record radiates)."""
+        out = []
+        for index, ((src, dst), snr_db) in enumerate(zip(links, snrs_db)):
+            sender, receiver, band = self.place(src, dst)
+            out.append(self.add(OnAir(sender, receiver, band, start_s, end_s, 10.0 ** (snr_db / 10.0), symbols,
+                                      (src, dst), radiates=index == 0)))
+        return out
 
     def _attempt_nats(self, times, tau: float, signal, starts, ends, powers, laws) -> np.ndarray:
         """Mean capacity (nats per channel use) of attempts ``[t, t + tau)`` at ``times``

@@ -177,6 +177,41 @@ def test_a_shannon_upload_picks_its_rate_from_the_sinr_with_the_other_cell(monke
     assert mine["outcome"] == "delivered"
 
 
+@pytest.mark.parametrize("rate", ["fixed", "shannon"])
+def test_a_broadcast_per_cell_meets_the_other_station_once(monkeypatch, rate):
+    stations = [(0.0, 0.0), (400.0, 0.0)]
+    users = [(-100.0, 30.0), (150.0, -40.0), (250.0, 60.0), (420.0, -90.0)]  # two in each cell
+    spec = scenario(stations, links__downlink="broadcast", links__aggregator={"rate": {"mode": rate}})
+    net = network_at(monkeypatch, users, spec)
+    assert net.cells.serving == {0: 0, 1: 0, 2: 1, 3: 1}
+    records: list[dict] = []
+    sim = simulator(net, records)
+    sim.play_round([Task(key=u, node=u, downloads=(Message(AGGREGATOR, u, "global", MB),)) for u in range(4)])
+    sim.finish()
+
+    def sinr(u, other):  # the other cell's station, heard once however many it sends to
+        return snr_linear(math.dist(users[u], stations[net.cells.cell_of(u)])) / (
+            1 + snr_linear(math.dist(users[u], stations[other])))
+
+    ends = {r["dst"]: r["t_end_s"] - net.link(AGGREGATOR, r["dst"]).latency_s for r in records}
+    if rate == "fixed":  # both broadcasts go at once for the same airtime: every receiver meets the other station
+        for u in range(4):
+            [(sinr_db, air_s, interfered_s, _)] = sim.sinr_log[(AGGREGATOR, u)]
+            assert sinr_db == pytest.approx(10 * math.log10(sinr(u, 1 - net.cells.cell_of(u))), abs=1e-5)
+            assert interfered_s == pytest.approx(air_s)
+    else:  # cell 1, booked second, sends at its weakest receiver's rate at the SINR with station 0 on the air
+        rate_bps = min(0.5 * 1e6 * math.log2(1 + sinr(u, 0)) for u in (2, 3))
+        assert ends[2] == ends[3] == pytest.approx(MB / rate_bps, rel=1e-6)
+        # station 0, at its receivers' SNRs, ends first: cell 1's receivers meet it for that share of their airtime
+        air0 = MB / min(0.5 * 1e6 * math.log2(1 + snr_linear(math.dist(users[u], stations[0]))) for u in (0, 1))
+        assert ends[0] == ends[1] == pytest.approx(air0, rel=1e-6) and air0 < ends[2]
+        for u in (2, 3):
+            s, i = snr_linear(math.dist(users[u], stations[1])), snr_linear(math.dist(users[u], stations[0]))
+            [(sinr_db, _, interfered_s, _)] = sim.sinr_log[(AGGREGATOR, u)]
+            assert interfered_s == pytest.approx(air0, rel=1e-6)
+            assert sinr_db == pytest.approx(10 * math.log10(s / (1 + i * air0 / ends[u])), abs=1e-5)
+
+
 def test_a_restored_simulator_meets_the_same_inter_cell_interference(monkeypatch):
     """A checkpoint between rounds keeps every cell's bands and the book: a restored run's
     outcomes and SINRs are those of the run that went on (Shannon packets, Rayleigh)."""
@@ -279,9 +314,9 @@ def test_reuse_3_beats_reuse_1_at_the_cell_edge_and_means_match_the_integral(mon
      "links.cells.bands = [0, 2]: needs bands in [0, reuse = 2)"),
     ({"links__medium": "cell", "links__cells": {"positions_m": [[0, 0, 1]]}}, "links.cells.positions_m"),
     ({"links__cells": {"positions_m": [[0, 0]]}}, "links.cells = "),
-    ({"links__medium": "cell", "links__scheduler": "tdma", "links__snr_db": None,
+    ({"links__medium": "cell", "links__snr_db": None,
       "links__interference": {"model": "sinr"}, "links__cells": {"positions_m": [[0, 0], [1, 0]]}},
-     "links.downlink = None: a broadcast heard in several cells under interference is not modelled"),
+     "links.scheduler = None: shares the band in sub-bands or slots whose interference is not modelled"),
     ({"links__medium": "cell", "links__cells": {"positions_m": [[0, 0], [1, 0]]}},
      "links.snr_db = 10.0: fixes every SNR, but links.cells attaches users by path loss"),
     ({"links__medium": "cell", "links__snr_db": None, "links__cells": {"positions_m": [[0, 0], [1, 0]]},
