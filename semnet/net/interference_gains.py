@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CrossGains", "InterferenceSettings", "assign_bands", "pair_of"]
+from semnet.channels import make_fading
+
+__all__ = ["CrossGains", "InterferenceSettings", "PairFading", "assign_bands", "pair_of"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,16 @@ def assign_bands(pairs: list, bands: int, how: str, gains: CrossGains) -> dict:
         members[band].append(p)
         out[p] = band
     return out
+
+
+class PairFading:
+    """The small-scale fading law of a node pair of ``network`` (its link's, or the
+    network's default): the ``fading_of`` of an :class:`~semnet.sim.interference.InterferenceBook`."""
+
+    def __init__(self, network):
+        self.network = network
+        self.none = make_fading("none")
+
+    def __call__(self, src, dst):
+        kind = self.network.channel_kind(src, dst)
+        return self.none if kind is None else kind.model

@@ -108,7 +108,7 @@ class InterferenceSpec(_Spec):
 
     model: Literal["none", "sinr"] = Field(
         "none", description="none: every transmission meets noise only (today) | sinr: S / (N + sum I) over the "
-        "transmitters active in the same band (dedicated and node_radio media)")
+        "transmitters active in the same band (dedicated, node_radio, and cell with scheduler tdma)")
     cutoff_db: float = Field(
         -20.0, ge=-100, le=0, description="sinr: an interferer whose large-scale received power is this far below "
         "the noise (I/N in dB) is ignored")

@@ -31,7 +31,8 @@ import simpy
 
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
-from semnet.sim.interference import InterferenceBook, PairFading
+from semnet.net.interference_gains import PairFading
+from semnet.sim.interference import InterferenceBook
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium

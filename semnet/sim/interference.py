@@ -36,7 +36,6 @@ import math
 
 import numpy as np
 
-from semnet.channels import make_fading
 from semnet.net.arq import scan_attempts
 from semnet.net.rate import TransmissionOutcome
 
@@ -396,15 +395,3 @@ class InterferenceBook:
         self.final.setdefault(record.link, []).append(
             (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
 
-
-class PairFading:
-    """The small-scale fading law of a node pair of ``network`` (its link's, or the
-    network's default): the ``fading_of`` of an :class:`InterferenceBook`."""
-
-    def __init__(self, network):
-        self.network = network
-        self.none = make_fading("none")
-
-    def __call__(self, src, dst):
-        kind = self.network.channel_kind(src, dst)
-        return self.none if kind is None else kind.model
