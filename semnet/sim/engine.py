@@ -29,9 +29,9 @@ from typing import Callable, Iterable
 
 import simpy
 
+from semnet.net.interference_gains import PairFading
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
-from semnet.net.interference_gains import PairFading
 from semnet.sim.interference import InterferenceBook
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
