@@ -217,7 +217,8 @@ def build_network(topology, links, seed: int) -> Network:
     graph.graph["aggregator_pos_m"] = tuple(center)
     channel = None
     if time_varying(topology, links):
-        channel = _channel_process(topology, links, graph, table, center, default, kinds, seed)
+        station = center if cells is None else cells.positions_m[0]  # (several cells are refused here)
+        channel = _channel_process(topology, links, graph, table, station, default, kinds, seed)
         # a link's SNR as the methods know it: its mean large-scale SNR over the comparison grid
         table = {key: replace(p, snr_db=round(channel.mean_snr_db(key), 6)) for key, p in table.items()}
     medium = MediumSettings.of(links)

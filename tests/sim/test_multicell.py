@@ -340,3 +340,16 @@ def test_a_layout_puts_each_cells_links_in_its_bands():
     air = layout.air([5, 6], AGGREGATOR, first_band=3)
     assert air[(5, AGGREGATOR)] == (5, "bs1", 4) and air[(AGGREGATOR, 5)] == ("bs1", 5, 6)
     assert air[(6, AGGREGATOR)] == (6, "bs2", 3) and air[(AGGREGATOR, 6)] == ("bs2", 6, 5)
+
+
+def test_one_station_away_from_the_aggregator_serves_a_moving_channel_from_its_position():
+    """On a channel over time the users' links to the aggregator are their links to the one station."""
+    keys = {"links__medium": "cell", "links__snr_db": None, "links__channel": {"shadowing_std_db": 4.0},
+            "topology__aggregator_position_m": [50.0, 50.0]}
+    at = {"links__cells": {"positions_m": [[90.0, 10.0]]}}
+    moved = validate(_with(**keys, **at))
+    net = build_network(moved.topology, moved.links, moved.seed)
+    plain = validate(_with(**{**keys, "topology__aggregator_position_m": [90.0, 10.0]}))
+    reference = build_network(plain.topology, plain.links, plain.seed)  # the aggregator itself at the station
+    for u in net.users:
+        assert net.link(u, AGGREGATOR).snr_db == reference.link(u, AGGREGATOR).snr_db
