@@ -156,6 +156,11 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
     if medium.kind != "dedicated":  # dedicated runs keep the summary they always had
         summary["network"]["medium"] = {"kind": medium.kind} if medium.kind != "cell" else {
             "kind": medium.kind, "scheduler": medium.scheduler, "downlink": medium.downlink}
+    if network.cells is not None:  # links.cells: the stations, their bands and each user's serving one
+        cells = network.cells
+        summary["network"]["medium"]["cells"] = {
+            "positions_m": [list(p) for p in cells.positions_m], "bands": list(cells.bands), "reuse": cells.reuse,
+            "serving": {str(u): cells.cell_of(u) for u in network.users}}
     if delivery is not None:
         # bytes_total, messages_total and phases[] count the main branch (the method)
         # only; each control's own messages are under delivery.branches

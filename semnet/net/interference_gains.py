@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CrossGains", "InterferenceSettings", "assign_bands", "pair_of"]
+from semnet.channels import make_fading
+
+__all__ = ["CrossGains", "InterferenceSettings", "PairFading", "assign_bands", "pair_of"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class InterferenceSettings:
     bands: int = 1
     band_assignment: str = "fixed"
     band_of: dict = field(default_factory=dict)  # node pair (sorted by str) -> band
+    # a cell's links user <-> aggregator: (src, dst) -> (sender, receiver, band) on the air
+    # (the serving base station in the aggregator's place; semnet.net.cells)
+    air_of: dict = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -45,6 +50,12 @@ class InterferenceSettings:
 
     def band(self, src, dst) -> int:
         return self.band_of.get(pair_of(src, dst), 0)
+
+    def air(self, src, dst) -> tuple:
+        """``(sender, receiver, band)`` of link ``src -> dst`` on the air: its own ends and
+        its pair's band, or for a cell's link its user, its base station and its cell's band."""
+        found = self.air_of.get((src, dst))
+        return found if found is not None else (src, dst, self.band_of.get(pair_of(src, dst), 0))
 
 
 def pair_of(a, b) -> tuple:
@@ -69,10 +80,13 @@ class CrossGains:
         The channel over time: link SNRs and user positions at ``t``.
     fixed_snr_db : float or None
         ``links.snr_db`` plus the offset, when every user pair has one SNR.
+    stations : tuple
+        A cell's base stations (:mod:`semnet.net.cells`): fixed nodes like the aggregator,
+        whose pairs with users take the law's aggregator side (their positions in ``positions_m``).
     """
 
     def __init__(self, links: dict, positions_m: dict, path_snr_db, power_offset_db: dict, channel=None,
-                 fixed_snr_db: float | None = None, aggregator="server"):
+                 fixed_snr_db: float | None = None, aggregator="server", stations: tuple = ()):
         self.links = links
         self.positions_m = positions_m
         self.path_snr_db = path_snr_db
@@ -80,6 +94,7 @@ class CrossGains:
         self.channel = channel
         self.fixed_snr_db = fixed_snr_db
         self.aggregator = aggregator
+        self.fixed_nodes = frozenset((aggregator, *stations))  # nodes that never move
         self.static = channel is None or channel.large.static
         self._cache: dict = {}
 
@@ -101,7 +116,7 @@ class CrossGains:
             if self.channel is None:
                 return params.snr_db
             return self.channel.large.snr_db_at(self.channel.large.index[(a, b)], t_s)
-        to_agg = self.aggregator in (a, b)
+        to_agg = a in self.fixed_nodes or b in self.fixed_nodes
         if self.fixed_snr_db is not None and not to_agg:
             return self.fixed_snr_db + self.power_offset_db.get(a, 0.0)
         pa, pb = self._position(a, k), self._position(b, k)
@@ -109,7 +124,7 @@ class CrossGains:
         return float(self.path_snr_db(dist, to_agg)) + self.power_offset_db.get(a, 0.0)
 
     def _position(self, node, k: int):
-        if self.channel is None or self.static or node == self.aggregator:
+        if self.channel is None or self.static or node in self.fixed_nodes:
             return self.positions_m[node]
         return self.channel.large.mobility.positions(k)[int(node)]
 
@@ -136,3 +151,16 @@ def assign_bands(pairs: list, bands: int, how: str, gains: CrossGains) -> dict:
         members[band].append(p)
         out[p] = band
     return out
+
+
+class PairFading:
+    """The small-scale fading law of a node pair of ``network`` (its link's, or the
+    network's default): the ``fading_of`` of an :class:`~semnet.sim.interference.InterferenceBook`."""
+
+    def __init__(self, network):
+        self.network = network
+        self.none = make_fading("none")
+
+    def __call__(self, src, dst):
+        kind = self.network.channel_kind(src, dst)
+        return self.none if kind is None else kind.model

@@ -18,6 +18,7 @@ import numpy as np
 
 from semnet.channels import FadingModel, make_fading
 from semnet.errors import ScenarioError
+from semnet.net.cells import CellLayout, attach_strongest
 from semnet.net.pathloss import PathLoss, make_path_loss
 from semnet.net.interference_gains import CrossGains, InterferenceSettings, assign_bands, pair_of
 from semnet.net.largescale import LargeScale
@@ -135,6 +136,9 @@ class Network:
     # concurrent transmissions in one band (links.interference); model none: noise only
     interference: InterferenceSettings = InterferenceSettings()
     cross_gains: CrossGains | None = None  # P_rx / N between any two nodes (interference on only)
+    # links.cells: the base stations of a cell medium and each user's serving one; None: one
+    # cell at the aggregator (semnet.net.cells)
+    cells: CellLayout | None = None
 
     def channel_kind(self, src, dst) -> ChannelKind | None:
         """The fading model and CSI of link ``src -> dst`` (images and model packets)."""
@@ -223,16 +227,21 @@ def build_network(topology, links, seed: int) -> Network:
     agg = links.aggregator
     area = topology.area_m
     center = topology.aggregator_position_m or _centroid(graph, area)
+    cells = _cell_layout(topology, links, graph, law)
     for user in graph.nodes:
         x, y = graph.nodes[user]["pos_m"]
-        dist = ((x - center[0]) ** 2 + (y - center[1]) ** 2) ** 0.5
+        # the user's base station: the aggregator, or with links.cells its serving station
+        bs = center if cells is None else cells.positions_m[cells.cell_of(user)]
+        latency = agg.latency_s if cells is None else agg.latency_s + cells.backhaul_latency_s
+        dist = ((x - bs[0]) ** 2 + (y - bs[1]) ** 2) ** 0.5
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
             snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist, law) + power_offset_db(links, src)
-            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, agg.latency_s, agg.rate, links, default)
+            table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, latency, agg.rate, links, default)
     graph.graph["aggregator_pos_m"] = tuple(center)
     channel = None
     if time_varying(topology, links):
-        channel = _channel_process(topology, links, graph, table, center, default, kinds, seed)
+        station = center if cells is None else cells.positions_m[0]  # (several cells are refused here)
+        channel = _channel_process(topology, links, graph, table, station, default, kinds, seed)
         # a link's SNR as the methods know it: its mean large-scale SNR over the comparison grid
         table = {key: replace(p, snr_db=round(channel.mean_snr_db(key), 6)) for key, p in table.items()}
     medium = MediumSettings.of(links)
@@ -244,7 +253,7 @@ def build_network(topology, links, seed: int) -> Network:
             f"{time_varying_cause(topology, links)}); allowed here: links.downlink unicast, or a fixed aggregator rate"
         )
     network = Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel,
-                      medium=medium, default_kind=default, link_kinds=kinds)
+                      medium=medium, default_kind=default, link_kinds=kinds, cells=cells)
     if links.interference.model != "none":
         network.interference = interference_settings(network, links, law)
     return network
@@ -256,26 +265,59 @@ def power_offset_db(links, node) -> float:
     return 0.0 if power is None else power - links.path_loss.tx_power_dbm
 
 
-def interference_settings(network: Network, links, law: PathLoss) -> InterferenceSettings:
-    """``links.interference`` and the bands of ``network``'s node pairs (:mod:`semnet.net.interference_gains`)."""
-    graph = network.graph
-    positions = {u: tuple(graph.nodes[u]["pos_m"]) for u in graph.nodes}
-    positions[AGGREGATOR] = tuple(graph.graph["aggregator_pos_m"])
-    los_u = np.array([0.5])  # a pair that is no link: its law's LOS state at a median draw
+def _path_snr_db(law: PathLoss):
+    """``(distance_m, to_aggregator) -> SNR in dB`` of ``law`` without the clip; a pair that
+    is no link takes its law's LOS state at a median draw."""
+    los_u = np.array([0.5])
 
     def path_snr_db(dist_m: float, to_aggregator: bool) -> float:
         d = np.array([dist_m])
         return float(np.asarray(law.snr_db(d, los=law.line_of_sight(d, los_u), to_aggregator=np.array([to_aggregator])
                                            )).reshape(-1)[0])
 
+    return path_snr_db
+
+
+def _cell_layout(topology, links, graph, law: PathLoss) -> CellLayout | None:
+    """``links.cells`` as a :class:`~semnet.net.cells.CellLayout`, users attached (None without it)."""
+    spec = links.cells
+    if spec is None or links.medium != "cell":
+        return None
+    if len(spec.positions_m) > 1 and time_varying(topology, links):
+        raise ScenarioError(
+            f"links.cells: several base stations on a channel over time are not modelled (no handover; the "
+            f"channel changes over time: {time_varying_cause(topology, links)}); allowed here: one position, "
+            "or a static channel")
+    path_snr_db = _path_snr_db(law)
+    positions = {u: tuple(graph.nodes[u]["pos_m"]) for u in graph.nodes}
+    serving = attach_strongest(positions, spec.positions_m, lambda d: path_snr_db(d, True))
+    bands = spec.bands if spec.bands is not None else tuple(c % spec.reuse for c in range(len(spec.positions_m)))
+    return CellLayout(positions_m=tuple(tuple(p) for p in spec.positions_m), bands=tuple(bands), reuse=spec.reuse,
+                      serving=serving, backhaul_latency_s=spec.backhaul_latency_s)
+
+
+def interference_settings(network: Network, links, law: PathLoss) -> InterferenceSettings:
+    """``links.interference`` and the bands of ``network``'s node pairs (:mod:`semnet.net.interference_gains`);
+    on a cell the user <-> aggregator links transmit between the users and their stations, in the cells'
+    own bands (:meth:`~semnet.net.cells.CellLayout.air`)."""
+    graph = network.graph
+    positions = {u: tuple(graph.nodes[u]["pos_m"]) for u in graph.nodes}
+    positions[AGGREGATOR] = tuple(graph.graph["aggregator_pos_m"])
+    cells = None
+    if network.medium.kind == "cell":
+        cells = network.cells or CellLayout.single(graph.graph["aggregator_pos_m"])
+        positions.update(cells.stations())
     fixed = None if links.snr_db is None else links.snr_db + links.snr_offset_db
     offsets = {node: power_offset_db(links, node) for node in links.node_tx_power_dbm}
-    gains = CrossGains(network.links, positions, path_snr_db, offsets, channel=network.channel, fixed_snr_db=fixed,
-                       aggregator=AGGREGATOR)
+    gains = CrossGains(network.links, positions, _path_snr_db(law), offsets, channel=network.channel,
+                       fixed_snr_db=fixed, aggregator=AGGREGATOR,
+                       stations=() if cells is None else tuple(cells.stations()))
     spec = links.interference
-    bands = assign_bands([pair_of(s, d) for s, d in network.links], links.bands, links.band_assignment, gains)
+    pairs = [pair_of(s, d) for s, d in network.links if cells is None or AGGREGATOR not in (s, d)]
+    bands = assign_bands(pairs, links.bands, links.band_assignment, gains)
+    air = {} if cells is None else cells.air(network.users, AGGREGATOR, links.bands)
     settings = InterferenceSettings(model=spec.model, cutoff_db=spec.cutoff_db, bands=links.bands,
-                                    band_assignment=links.band_assignment, band_of=bands)
+                                    band_assignment=links.band_assignment, band_of=bands, air_of=air)
     network.cross_gains = gains
     return settings
 

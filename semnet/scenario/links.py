@@ -113,7 +113,7 @@ class InterferenceSpec(_Spec):
 
     model: Literal["none", "sinr"] = Field(
         "none", description="none: every transmission meets noise only (today) | sinr: S / (N + sum I) over the "
-        "transmitters active in the same band (dedicated and node_radio media)")
+        "transmitters active in the same band (dedicated, node_radio, and cell with scheduler tdma)")
     cutoff_db: float = Field(
         -20.0, ge=-100, le=0, description="sinr: an interferer whose large-scale received power is this far below "
         "the noise (I/N in dB) is ignored")
@@ -137,6 +137,44 @@ class CsmaSpec(_Spec):
     def _check_window(self) -> "CsmaSpec":
         if self.cw_max < self.cw_min:
             raise SpecValueError("cw_max", self.cw_max, f"must be >= cw_min = {self.cw_min}")
+        return self
+
+
+class CellsSpec(_Spec):
+    """``links.cells``: several base stations (medium cell). Each user attaches to the one
+    with the largest large-scale gain; cell ``c`` transmits in band ``bands[c]`` (default
+    ``c mod reuse``), and with ``interference.model: sinr`` cells of one band interfere."""
+
+    positions_m: tuple[tuple[float, float], ...] = Field(
+        description="the base stations' positions (x, y) in metres, in the topology's coordinates")
+    reuse: int = Field(1, ge=1, le=64, description="frequency reuse factor: orthogonal bands the cells are spread over")
+    bands: tuple[int, ...] | None = Field(
+        None, description="each cell's band in [0, reuse), one per position; null: cell c uses band c mod reuse")
+    attach: Literal["strongest"] = Field(
+        "strongest", description="strongest: each user is served by the base station it receives most strongly "
+        "(path loss at its position at rest)")
+    backhaul_latency_s: float = Field(
+        0.0, ge=0, le=10, description="added to the latency of every user <-> aggregator link (base station to "
+        "aggregator); 0: ideal backhaul")
+
+    @model_validator(mode="after")
+    def _check(self) -> "CellsSpec":
+        if not self.positions_m:
+            raise SpecValueError("positions_m", self.positions_m, "needs at least one [x, y] position")
+        if len(set(self.positions_m)) != len(self.positions_m):
+            raise SpecValueError("positions_m", [list(p) for p in self.positions_m],
+                                 "has two base stations at one position; give distinct positions")
+        if self.reuse > len(self.positions_m):
+            raise SpecValueError("reuse", self.reuse,
+                                 f"exceeds the number of cells ({len(self.positions_m)}); allowed: 1 to "
+                                 f"{len(self.positions_m)}")
+        if self.bands is not None:
+            if len(self.bands) != len(self.positions_m):
+                raise SpecValueError("bands", list(self.bands), f"needs one band per cell "
+                                     f"({len(self.positions_m)} positions)")
+            bad = [b for b in self.bands if not 0 <= b < self.reuse]
+            if bad:
+                raise SpecValueError("bands", list(self.bands), f"needs bands in [0, reuse = {self.reuse})")
         return self
 
 
@@ -186,6 +224,8 @@ class LinksSpec(_Spec):
     node_tx_power_dbm: dict[int, float] = Field(
         default_factory=dict, description="a user's own transmit power (dBm); its links' SNRs move by its difference "
         "to path_loss.tx_power_dbm; users not listed transmit at path_loss.tx_power_dbm")
+    cells: CellsSpec | None = Field(
+        None, description="cell: several base stations (positions, reuse, attach); null: one cell at the aggregator")
     slot_s: float | None = Field(None, gt=0, le=10, description="proportional_fair: scheduling slot; null: 0.001")
     pf_window_s: float | None = Field(
         None, gt=0, le=1e6, description="proportional_fair: averaging window of the users' throughputs; null: 0.1"
@@ -205,21 +245,24 @@ class LinksSpec(_Spec):
         if self.interference.model == "none" and self.bands > 1:
             raise SpecValueError("bands", self.bands, "separates interfering transmissions: it needs "
                                  "interference.model sinr; allowed with interference none: 1")
-        if self.interference.model != "none" and self.medium not in ("dedicated", "node_radio"):
+        if self.interference.model != "none" and self.medium not in ("dedicated", "node_radio", "cell"):
             raise SpecValueError("interference.model", self.interference.model,
-                                 f"is modelled on media dedicated and node_radio, not {self.medium}; allowed here: none")
+                                 f"is modelled on media dedicated, node_radio and cell, not {self.medium}; "
+                                 "allowed here: none")
         if self.csma.enabled and (self.medium != "node_radio" or self.interference.model != "sinr"):
             raise SpecValueError("csma.enabled", True, "senses the transmissions of the interference book: it needs "
                                  f"medium node_radio (is {self.medium}) and interference.model sinr (is "
                                  f"{self.interference.model}); allowed otherwise: false")
+        self._check_cells()
         for node, power in self.node_tx_power_dbm.items():
             if node < 0 or not -50.0 <= power <= 60.0:
                 raise SpecValueError(f"node_tx_power_dbm.{node}", power,
                                      "needs a user number >= 0 and a power in [-50, 60] dBm")
         if self.medium != "cell":
-            for key in ("scheduler", "downlink"):
+            for key in ("scheduler", "downlink", "cells"):
                 if getattr(self, key) is not None:
-                    raise SpecValueError(key, getattr(self, key),
+                    value = getattr(self, key)
+                    raise SpecValueError(key, value.model_dump() if key == "cells" else value,
                                          f"applies to medium cell only (medium is {self.medium}); allowed: null")
         if self.scheduler != "proportional_fair":
             for key in ("slot_s", "pf_window_s"):
@@ -241,3 +284,19 @@ class LinksSpec(_Spec):
                 raise SpecValueError(f"{where}.mcs_margin_db", rate.mcs_margin_db,
                                      f"applies to mode mcs only (mode is {rate.mode}); allowed: 0")
         return self
+
+    def _check_cells(self) -> None:
+        """A cell under interference (``interference.model: sinr``), and several cells: what is modelled."""
+        if self.medium == "cell" and self.interference.model != "none":
+            if (self.scheduler or "ofdma") != "tdma":
+                raise SpecValueError("scheduler", self.scheduler, "shares the band in sub-bands or slots whose "
+                                     f"interference is not modelled ({self.scheduler or 'ofdma, the default'}); "
+                                     "allowed with interference.model sinr on a cell: tdma")
+        if self.cells is not None and self.medium == "cell":
+            for key in ("snr_db",):
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "fixes every SNR, but links.cells attaches users "
+                                         "by path loss; allowed with cells: null")
+            if self.aggregator.snr_db is not None:
+                raise SpecValueError("aggregator.snr_db", self.aggregator.snr_db, "fixes every SNR, but "
+                                     "links.cells attaches users by path loss; allowed with cells: null")

@@ -11,6 +11,17 @@
 - **Device to device.** Messages between users go on the users' half-duplex radios
   (:mod:`semnet.sim.radio`); a user's cellular interface and its radio do not block
   each other.
+- **Several cells** (``links.cells``, :mod:`semnet.net.cells`). Each base station has its
+  own uplink and downlink bands under the scheduler, serving the users attached to it; a
+  broadcast goes once per cell, to that cell's receivers. The aggregator is reached
+  through the serving station (ideal backhaul, or its latency).
+- **Interference** (``links.interference.model: sinr``, scheduler ``tdma``): a job holds its
+  cell's whole band for its airtime, so it goes on the air of the interference book as one
+  transmission between the user and its station, in its cell's band
+  (:meth:`~semnet.net.cells.CellLayout.air`): an uplink meets the other cells' users of its
+  band sending at the same time, a downlink the other stations of its band. A broadcast is
+  planned at each receiver's large-scale SINR at its start (the stations then on the air)
+  and goes on the air as one record per receiver, the station heard by the others once.
 
 Why coalesce rather than add a broadcast message: a strategy says what each client
 needs (``Task.downloads``) and never how messages travel, so FedAvg, FedPer, Ditto and
@@ -19,13 +30,15 @@ without knowing it. Identical payloads from the base station at one instant are 
 broadcast is. The group is closed by a zero-delay SimPy event, which runs after every
 task of the round has submitted its downloads at that instant.
 
-Not modelled: interference between concurrent transmissions (sub-bands, other cells,
-device-to-device pairs), control signalling, rate groups of a broadcast.
+Not modelled: interference under ``ofdma`` and ``proportional_fair`` (sub-bands and
+slots), handover (users stay with the station chosen at rest), control signalling, rate
+groups of a broadcast.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from semnet.net.broadcast import plan_broadcast
 from semnet.net.network import MediumSettings
@@ -62,20 +75,30 @@ class CellMedium(Medium):
         self.aggregator = sim.network.aggregator
         self.broadcast = settings.downlink == "broadcast"
         bands = dict(slot_s=settings.slot_s, window_s=settings.pf_window_s)
-        self.uplink = make_band(sim.env, settings.scheduler, self, **bands)
-        self.downlink = make_band(sim.env, settings.scheduler, self, **bands)
-        self.fair = self.uplink.follows_channel  # jobs planned at their nominal rate, served at their current one
+        layout = sim.network.cells  # None: one cell, at the aggregator
+        count = 1 if layout is None else layout.count
+        self.cell_of = {} if layout is None else dict(layout.serving)  # user -> its cell (absent: 0)
+        self.uplinks = [make_band(sim.env, settings.scheduler, self, **bands) for _ in range(count)]
+        self.downlinks = [make_band(sim.env, settings.scheduler, self, **bands) for _ in range(count)]
+        self.fair = self.uplinks[0].follows_channel  # jobs planned at their nominal rate, served at their current one
         self.radios = NodeRadios()
-        self.groups: dict[tuple, list[Transmission]] = {}  # (kind, bits, symbols) -> downloads of this instant
+        self.groups: dict[tuple, list[Transmission]] = {}  # (cell, kind, bits, symbols) -> downloads of this instant
         self.closing = False
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "sim": None}  # re-attached after a restore
 
+    def __setstate__(self, state: dict) -> None:
+        if "uplink" in state:  # pickled when the medium was one cell
+            state["uplinks"], state["downlinks"] = [state.pop("uplink")], [state.pop("downlink")]
+            state["cell_of"] = {}
+            state["groups"] = {(0, *key): members for key, members in state["groups"].items()}
+        self.__dict__.update(state)
+
     def attach(self, sim) -> None:
         self.sim = sim
-        self.uplink.attach(sim.env, self)
-        self.downlink.attach(sim.env, self)
+        for band in self.uplinks + self.downlinks:
+            band.attach(sim.env, self)
         if self.groups:
             self.sim.env.timeout(0).callbacks.append(_CloseGroups(self))
 
@@ -84,24 +107,25 @@ class CellMedium(Medium):
     def submit(self, tx: Transmission) -> None:
         src, dst = tx.message.src, tx.message.dst
         if dst == self.aggregator:
-            self.uplink.add(BandJob(src, [tx]))
+            self.uplinks[self.cell_of.get(src, 0)].add(BandJob(src, [tx]))
         elif src == self.aggregator:
+            cell = self.cell_of.get(dst, 0)
             if self.broadcast:
                 m = tx.message
-                self.groups.setdefault((m.kind, m.bits, m.symbols), []).append(tx)
+                self.groups.setdefault((cell, m.kind, m.bits, m.symbols), []).append(tx)
                 if not self.closing:
                     self.closing = True
                     self.sim.env.timeout(0).callbacks.append(_CloseGroups(self))
             else:
-                self.downlink.add(BandJob(dst, [tx]))
+                self.downlinks[cell].add(BandJob(dst, [tx]))
         else:
             self._device_to_device(tx)
 
     def close_groups(self) -> None:
-        """Every payload of this instant goes out as one downlink job."""
+        """Every payload of this instant goes out as one downlink job per cell."""
         groups, self.groups, self.closing = self.groups, {}, False
-        for (kind, bits, symbols), members in groups.items():
-            self.downlink.add(BandJob(("broadcast", kind, bits, symbols), members))
+        for (cell, kind, bits, symbols), members in groups.items():
+            self.downlinks[cell].add(BandJob(("broadcast", kind, bits, symbols), members))
 
     def _device_to_device(self, tx: Transmission) -> None:
         src, dst = tx.message.src, tx.message.dst
@@ -132,8 +156,8 @@ class CellMedium(Medium):
 
     def finish(self) -> None:
         self.close_groups()
-        self.uplink.finish()
-        self.downlink.finish()
+        for band in self.uplinks + self.downlinks:
+            band.finish()
 
     # ------------------------------------------------------------------ the bands' owner
 
@@ -143,6 +167,9 @@ class CellMedium(Medium):
         if len(items) > 1 or isinstance(job.user, tuple):  # a broadcast
             m = items[0].message
             links = [tx.queue.params for tx in items]
+            book = self.sim.book
+            if book is not None:  # each receiver at its large-scale SINR at the start (module docstring)
+                links = [_with_interference(p, book.heard(p.src, p.dst, t_s)) for p in links]
             airtime, outcomes = plan_broadcast(m.bits, m.symbols, links, [tx.queue.rng for tx in items])
             job.work_s = airtime
             job.extra = outcomes
@@ -151,6 +178,12 @@ class CellMedium(Medium):
                 if tx.queue.fading is not None:  # the record's realised channel at the start
                     tx.h, snr_db = tx.queue.fading.state(t_s)
                     tx.snr_db = _realised_db(snr_db, tx.h)
+            if book is not None:
+                snrs_db = [tx.queue.params.snr_db if tx.queue.fading is None else tx.queue.fading.snr_db(t_s)
+                           for tx in items]
+                records = book.add_broadcast([(p.src, p.dst) for p in links], snrs_db, t_s, t_s + airtime, m.symbols)
+                for tx, record in zip(items, records):
+                    tx.sinr_db = record.sinr_db(known_only=True)
             return
         tx = items[0]
         m = tx.message
@@ -187,6 +220,13 @@ class CellMedium(Medium):
         for index, (tx, outcome) in enumerate(zip(job.items, job.extra)):
             # a broadcast is transmitted once and heard by every receiver
             self.sim.resolve(tx, job.start_s, end_s, outcome, on_air if index == 0 else 0.0, on_air)
+
+
+def _with_interference(params, interference: float):
+    """``params`` at its SINR ``snr / (1 + interference)`` (itself when nothing is heard)."""
+    if interference <= 0.0:
+        return params
+    return replace(params, snr_db=params.snr_db - 10.0 * math.log10(1.0 + interference))
 
 
 def _realised_db(snr_db: float, h: complex) -> float:

@@ -29,9 +29,10 @@ from typing import Callable, Iterable
 
 import simpy
 
+from semnet.net.interference_gains import PairFading
 from semnet.net.network import Network
 from semnet.seeding import numpy_rng
-from semnet.sim.interference import InterferenceBook, PairFading
+from semnet.sim.interference import InterferenceBook
 from semnet.sim.ledger import UsageLedger
 from semnet.sim.link import LinkQueue
 from semnet.sim.medium import Transmission, make_medium
@@ -316,6 +317,8 @@ class Simulator:
         queue = self._queues.get((message.src, message.dst))
         if queue is None:
             raise KeyError(f"no link {message.src} -> {message.dst}")
+        if self.book is not None:  # a medium starts what it holds now or later (as _submit)
+            self.book.prune(self.env.now if self.traffic is None else min(self.env.now, self.traffic.caught_s))
         if self.traffic is not None:
             self.traffic.catch_up(self.env.now)
         self.bits_total += message.bits
@@ -339,6 +342,9 @@ class Simulator:
         if self._sink is not None or isinstance(waiter, _Sent):
             record = self._record(message, tx.t_submit_s, start_s, arrival, outcome, tx.due_s, tx.label,
                                   tx.snr_db if queue.fading is not None else None, tx.h)
+            sinr_db = getattr(tx, "sinr_db", None)  # (a transmission pickled before it had one: None)
+            if sinr_db is not None and sinr_db == sinr_db:  # planned in the interference book (not NaN)
+                record["sinr_db"] = round(sinr_db, 4)
             if self._sink is not None:
                 self._sink(record)
         if isinstance(waiter, _Sent):

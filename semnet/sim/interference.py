@@ -53,13 +53,22 @@ DEAF = 1e12
 class OnAir:
     """One transmission on the air: link, band, interval, what it met (module docstring).
 
+    ``src`` and ``dst`` are its sender and receiver on the air, ``link`` the network's link
+    it carries (the same ends, but for a cell's link: the aggregator's place is its base
+    station there, :meth:`~semnet.net.interference_gains.InterferenceSettings.air`).
     ``snr`` is its large-scale SNR (linear); ``hits`` the interference at its receiver;
-    ``known`` how many of the hits were booked before it (its fate saw those only)."""
+    ``known`` how many of the hits were booked before it (its fate saw those only).
+    ``radiates`` is False for the second and later receivers of one broadcast: their
+    records hear the others, but the station's signal is heard by the others once."""
 
-    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id")
+    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id", "link",
+                 "radiates")
 
-    def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0):
+    def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0,
+                 link: tuple | None = None, radiates: bool = True):
         self.src, self.dst, self.band = src, dst, band
+        self.link = (src, dst) if link is None else link
+        self.radiates = radiates
         self.start_s, self.end_s = start_s, end_s
         self.snr = snr
         self.hits: list[tuple[float, float, float, float, bool]] = []
@@ -68,13 +77,17 @@ class OnAir:
         self.id = -1  # its number in the book (set when added)
 
     def as_tuple(self) -> tuple:
-        return (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
-                self.known, [list(h) for h in self.hits])
+        values = (self.id, self.src, self.dst, self.band, self.start_s, self.end_s, self.snr, self.symbols,
+                  self.known, [list(h) for h in self.hits])
+        if not self.radiates:
+            return values + (self.link, False)
+        return values if self.link == (self.src, self.dst) else values + (self.link,)
 
     @classmethod
     def of(cls, values) -> "OnAir":
-        rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values
-        record = cls(src, dst, band, start_s, end_s, snr, symbols)
+        rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values[:10]
+        record = cls(src, dst, band, start_s, end_s, snr, symbols, tuple(values[10]) if len(values) > 10 else None,
+                     bool(values[11]) if len(values) > 11 else True)
         record.id, record.known = rid, known
         record.hits = [tuple(h) for h in hits]
         return record
@@ -223,6 +236,10 @@ class InterferenceBook:
     def band(self, src, dst) -> int:
         return self.settings.band(src, dst)
 
+    def place(self, src, dst) -> tuple:
+        """``(sender, receiver, band)`` of link ``src -> dst`` on the air (its settings' ``air``)."""
+        return self.settings.air(src, dst)
+
     def _power(self, a, b, t_s: float) -> float:
         """Large-scale ``I / N`` of ``a`` at ``b`` (0 below the cut-off)."""
         g = self.gains.linear(a, b, t_s)
@@ -251,10 +268,10 @@ class InterferenceBook:
         """Put ``record`` on the air: it and every overlapping record of its band hear each other."""
         for other in self._overlapping(record.band, record.src, record.dst, record.start_s, record.end_s):
             t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
-            mean, faded = self._heard(other.src, record.dst, t0)
+            mean, faded = self._heard(other.src, record.dst, t0) if other.radiates else (0.0, 0.0)
             if mean > 0.0:
                 record.hits.append((t0, t1, mean, faded, other.symbols > 0))
-            mean, faded = self._heard(record.src, other.dst, t0)
+            mean, faded = self._heard(record.src, other.dst, t0) if record.radiates else (0.0, 0.0)
             if mean > 0.0:
                 other.hits.append((t0, t1, mean, faded, record.symbols > 0))
         record.known = len(record.hits)
@@ -266,8 +283,9 @@ class InterferenceBook:
     def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
                      packet_bits: int, max_retries: int, mcs: McsChoice | None = None
                      ) -> tuple[TransmissionOutcome, float]:
-        """(outcome, SINR in dB at the start) of ``bits`` in packets on ``src -> dst`` from
-        ``start_s``, against the transmissions on the air now.
+        """(outcome, SINR in dB at the start) of ``bits`` in packets on link ``src -> dst``
+        (on the air between :meth:`place`'s ends) from ``start_s``, against the transmissions
+        on the air now.
 
         The sender picks ``R = backoff * B * log2(1 + sinr0)`` from the large-scale SINR at
         its start (its link's SNR over the noise and the interferers then on the air), as
@@ -283,9 +301,9 @@ class InterferenceBook:
         last known SINR) the rate is the entry's ``efficiency * B`` and an attempt must
         reach ``ln(1 + threshold)`` nats: its SINR, taken over the intervals it overlaps as
         the SINR of equal mean capacity, at least the entry's threshold."""
-        band = self.band(src, dst)
+        src, dst, band = self.place(src, dst)
         others = [(r, DEAF if r.src == dst else self._power(r.src, dst, start_s))
-                  for r in self._overlapping(band, src, dst, start_s, math.inf)]
+                  for r in self._overlapping(band, src, dst, start_s, math.inf) if r.radiates]
         others = [(r, p) for r, p in others if p > 0.0]
         starts = np.array([r.start_s for r, _ in others])
         ends = np.array([r.end_s for r, _ in others])
@@ -321,6 +339,24 @@ class InterferenceBook:
                 if lost:
                     state[2] = False
         return TransmissionOutcome(state[0] - start_s, state[1], state[2]), sinr0_db
+
+    def heard(self, src, dst, t_s: float) -> float:
+        """Large-scale interference (units of ``N``) at link ``src -> dst``'s receiver at
+        ``t_s`` from the transmissions on the air then in its band (booked before)."""
+        sender, receiver, band = self.place(src, dst)
+        return sum(self._power(r.src, receiver, t_s) for r in self.air.get(band, ())
+                   if r.radiates and r.start_s <= t_s < r.end_s and r.src not in (sender, receiver)
+                   and r.dst not in (sender, receiver))
+
+    def add_broadcast(self, links: list, snrs_db: list, start_s: float, end_s: float, symbols: int = 0) -> list:
+        """One broadcast from ``start_s`` to ``end_s`` on ``links`` (one sender): a record
+        per receiver, the sender heard by the others once (the first record radiates)."""
+        out = []
+        for index, ((src, dst), snr_db) in enumerate(zip(links, snrs_db)):
+            sender, receiver, band = self.place(src, dst)
+            out.append(self.add(OnAir(sender, receiver, band, start_s, end_s, 10.0 ** (snr_db / 10.0), symbols,
+                                      (src, dst), radiates=index == 0)))
+        return out
 
     def _attempt_nats(self, times, tau: float, signal, starts, ends, powers, laws) -> np.ndarray:
         """Mean capacity (nats per channel use) of attempts ``[t, t + tau)`` at ``times``
@@ -385,18 +421,6 @@ class InterferenceBook:
             self.air[band] = []
 
     def _settle(self, record: OnAir) -> None:
-        self.final.setdefault((record.src, record.dst), []).append(
+        self.final.setdefault(record.link, []).append(
             (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
 
-
-class PairFading:
-    """The small-scale fading law of a node pair of ``network`` (its link's, or the
-    network's default): the ``fading_of`` of an :class:`InterferenceBook`."""
-
-    def __init__(self, network):
-        self.network = network
-        self.none = make_fading("none")
-
-    def __call__(self, src, dst):
-        kind = self.network.channel_kind(src, dst)
-        return self.none if kind is None else kind.model

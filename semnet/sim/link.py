@@ -171,8 +171,9 @@ class LinkQueue:
             self.used = True
             outcome = self._packets_in_book(start_s, bits, mcs)
         snr_db = p.snr_db if self.fading is None else self.fading.snr_db(start_s)
-        record = OnAir(p.src, p.dst, book.band(p.src, p.dst), start_s, start_s + outcome.airtime_s,
-                       10.0 ** (snr_db / 10.0), symbols)
+        sender, receiver, band = book.place(p.src, p.dst)
+        record = OnAir(sender, receiver, band, start_s, start_s + outcome.airtime_s, 10.0 ** (snr_db / 10.0),
+                       symbols, (p.src, p.dst))
         self.last_on_air = book.add(record)
         return outcome
 

@@ -46,10 +46,11 @@ class Transmission:
     """A message handed to a deferring medium, until its fate is known.
 
     ``waiter`` is what waits for it (a task's stage, or a ``send``); ``snr_db`` and
-    ``h`` are the realised channel at its start on a channel over time (NaN, 1 else).
+    ``h`` are the realised channel at its start on a channel over time (NaN, 1 else);
+    ``sinr_db`` the SINR its fate was decided with under interference (NaN: none).
     """
 
-    __slots__ = ("message", "queue", "t_submit_s", "due_s", "label", "waiter", "snr_db", "h")
+    __slots__ = ("message", "queue", "t_submit_s", "due_s", "label", "waiter", "snr_db", "h", "sinr_db")
 
     def __init__(self, message: Message, queue: LinkQueue, t_submit_s: float, due_s: float | None, label: dict,
                  waiter=None):
@@ -61,6 +62,7 @@ class Transmission:
         self.waiter = waiter
         self.snr_db = math.nan
         self.h = 1.0 + 0j
+        self.sinr_db = math.nan
 
     def plan(self, start_s: float) -> TransmissionOutcome:
         """Draw the message's airtime on its link alone, as if it started at ``start_s``
@@ -69,6 +71,8 @@ class Transmission:
         outcome = queue.plan(start_s, m.bits, m.symbols)
         if queue.fading is not None:
             self.snr_db, self.h = queue.last_snr_db, queue.last_h
+        if queue.interference is not None:  # what the message was decided with (module interference)
+            self.sinr_db = queue.last_on_air.sinr_db(known_only=True)
         return outcome
 
 

@@ -21,7 +21,8 @@ SINR = {"model": "sinr"}
     ({"links__bands": 3}, "links.bands = 3: separates interfering transmissions: it needs interference.model sinr"),
     ({"links__interference": {"model": "sic"}}, "links.interference.model = 'sic'"),
     ({"links__interference": SINR, "links__medium": "cell"},
-     "links.interference.model = 'sinr': is modelled on media dedicated and node_radio, not cell; allowed here: none"),
+     "links.scheduler = None: shares the band in sub-bands or slots whose interference is not modelled (ofdma, the "
+     "default); allowed with interference.model sinr on a cell: tdma"),
     ({"links__interference": SINR, "links__band_assignment": "random"}, "links.band_assignment = 'random'"),
     ({"links__interference": {"model": "sinr", "cutoff_db": 5}}, "links.interference.cutoff_db = 5"),
     ({"links__node_tx_power_dbm": {9: 20.0}}, "links.node_tx_power_dbm = 9: not a node; allowed 0..3"),
