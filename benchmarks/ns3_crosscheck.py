@@ -36,7 +36,7 @@ from semnet.scenario.topology import topology_spec
 from semnet.sim import Message, Simulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ns3_wifi import PAYLOAD_BYTES, Radio, Send, run_ns3  # noqa: E402  (imports ns-3)
+from ns3_wifi import PAYLOAD_BYTES, Radio, Send, run_ns3  # imports ns-3
 
 GRID_SPACING_M = 15.0
 CALIBRATION = Send(0, 3, 0.1, 400)  # one long uncontended message: the backoff's mean is well sampled
@@ -98,14 +98,14 @@ def has_csma() -> bool:
 def semnet_network(radio: Radio, mac_efficiency: float, *, csma: bool, seed: int) -> Network:
     """The grid with ``radio``'s link budget on node radios, fixed PHY rate x ``mac_efficiency``."""
     topology = topology_spec(kind="grid", num_users=6, rows=2, cols=3, spacing_m=GRID_SPACING_M)
-    keys = dict(
-        bandwidth_hz=20e6, latency_s=0.0, snr_max_db=80.0, medium="node_radio",
-        path_loss=PathLossSpec(tx_power_dbm=radio.tx_power_dbm, noise_power_dbm=radio.noise_power_dbm,
-                               exponent=radio.exponent, reference_distance_m=radio.reference_distance_m,
-                               reference_loss_db=radio.reference_loss_db),
-        rate=RateSpec(mode="fixed", rate_bps=radio.rate_bps, mac_efficiency=mac_efficiency),
-        interference=InterferenceSpec(model="sinr"),
-    )
+    keys = {
+        "bandwidth_hz": 20e6, "latency_s": 0.0, "snr_max_db": 80.0, "medium": "node_radio",
+        "path_loss": PathLossSpec(tx_power_dbm=radio.tx_power_dbm, noise_power_dbm=radio.noise_power_dbm,
+                                  exponent=radio.exponent, reference_distance_m=radio.reference_distance_m,
+                                  reference_loss_db=radio.reference_loss_db),
+        "rate": RateSpec(mode="fixed", rate_bps=radio.rate_bps, mac_efficiency=mac_efficiency),
+        "interference": InterferenceSpec(model="sinr"),
+    }
     if csma:
         keys["csma"] = {"enabled": True, "sense_threshold_dbm": radio.cca_sensitivity_dbm, "slot_s": SLOT_S,
                         "difs_s": DIFS_S, "cw_min": CW_MIN, "cw_max": 1023}

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("ns", reason="ns-3's Python bindings (pip install semnet[ns3])")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import ns3_crosscheck as cc  # noqa: E402
+import ns3_crosscheck as cc
 
 UNCONTENDED_TOLERANCE = 0.05  # first datagram without backoff, last ACK uncounted: ~3% at 20 packets
 DCF_802_11A_24M = (8 * 1472 / 24e6) / (34e-6 + 7.5 * 9e-6 + 536e-6 + 16e-6 + 28e-6)
