@@ -130,10 +130,17 @@ def run_semnet(network: Network, sends: tuple[Send, ...], seed: int) -> list[flo
     return [done[i].value["t_end_s"] for i in range(len(sends))]
 
 
-def calibrate(radio: Radio, positions: dict, seed: int) -> float:
-    """``mac_efficiency`` that makes semnet's fixed rate carry :data:`CALIBRATION` in ns-3's time."""
+def calibrate(radio: Radio, positions: dict, seed: int, csma: bool) -> float:
+    """``mac_efficiency`` that makes semnet carry :data:`CALIBRATION` alone in ns-3's time.
+
+    semnet's time is ``access + bits / (rate * eta)``, where ``access`` is what it adds
+    before the airtime (with ``links.csma``: DIFS and one backoff per message; else 0),
+    read off a run at ``eta = 1``."""
     (done,) = run_ns3(positions, [CALIBRATION], radio, seed=seed)
-    return 8 * CALIBRATION.payload_bytes / radio.rate_bps / (done.end_s - CALIBRATION.t_s)
+    payload_s = 8 * CALIBRATION.payload_bytes / radio.rate_bps
+    (plain_s,) = run_semnet(semnet_network(radio, 1.0, csma=csma, seed=seed), (CALIBRATION,), seed)
+    access_s = plain_s - CALIBRATION.t_s - payload_s
+    return payload_s / (done.end_s - CALIBRATION.t_s - access_s)
 
 
 def crosscheck(cases, radio: Radio, *, seed: int = 1, mac_efficiency: float | None = None,
@@ -142,7 +149,7 @@ def crosscheck(cases, radio: Radio, *, seed: int = 1, mac_efficiency: float | No
     given), ``csma`` and one row per message: case, send, ns-3 and semnet completion (s)."""
     csma = has_csma() if csma is None else csma
     positions = positions_m(semnet_network(radio, 1.0, csma=csma, seed=seed))
-    eta = calibrate(radio, positions, seed) if mac_efficiency is None else mac_efficiency
+    eta = calibrate(radio, positions, seed, csma) if mac_efficiency is None else mac_efficiency
     network = semnet_network(radio, eta, csma=csma, seed=seed)
     rows = []
     for case in cases:
