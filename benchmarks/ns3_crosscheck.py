@@ -10,7 +10,7 @@ at one instant) runs through
   loss, the same transmit power and noise (``benchmarks/ns3_wifi.py``);
 * semnet: ``links.medium: node_radio`` with ``links.interference.model: sinr``, a fixed
   link rate equal to the PHY rate times ``links.rate.mac_efficiency``, and
-  ``links.csma`` (carrier sensing, DIFS and backoff as 802.11's) where this semnet has it.
+  ``links.csma`` (carrier sensing, DIFS and backoff as 802.11's; ``--no-csma``: without).
 
 ``mac_efficiency`` is calibrated on one long uncontended message: the share of the
 PHY rate that is payload once preambles, MAC/IP/UDP headers, SIFS + ACK, DIFS and the
@@ -90,11 +90,6 @@ def dcf_efficiency(rate_bps: float, payload_bytes: int = PAYLOAD_BYTES) -> float
     return 8 * payload_bytes / rate_bps / per_packet_s
 
 
-def has_csma() -> bool:
-    """Whether this semnet models carrier sensing on node radios (``links.csma``)."""
-    return "csma" in LinksSpec.model_fields
-
-
 def semnet_network(radio: Radio, mac_efficiency: float, *, csma: bool, seed: int) -> Network:
     """The grid with ``radio``'s link budget on node radios, fixed PHY rate x ``mac_efficiency``."""
     topology = topology_spec(kind="grid", num_users=6, rows=2, cols=3, spacing_m=GRID_SPACING_M)
@@ -144,10 +139,9 @@ def calibrate(radio: Radio, positions: dict, seed: int, csma: bool) -> float:
 
 
 def crosscheck(cases, radio: Radio, *, seed: int = 1, mac_efficiency: float | None = None,
-               csma: bool | None = None) -> dict:
+               csma: bool = True) -> dict:
     """Run ``cases`` through both simulators. Returns ``mac_efficiency`` (calibrated unless
     given), ``csma`` and one row per message: case, send, ns-3 and semnet completion (s)."""
-    csma = has_csma() if csma is None else csma
     positions = positions_m(semnet_network(radio, 1.0, csma=csma, seed=seed))
     eta = calibrate(radio, positions, seed, csma) if mac_efficiency is None else mac_efficiency
     network = semnet_network(radio, eta, csma=csma, seed=seed)
@@ -165,7 +159,7 @@ def crosscheck(cases, radio: Radio, *, seed: int = 1, mac_efficiency: float | No
 def print_table(result: dict, radio: Radio) -> None:
     eta, closed = result["mac_efficiency"], dcf_efficiency(radio.rate_bps)
     print(f"802.11a {radio.mode}, {PAYLOAD_BYTES}-byte datagrams; semnet node_radio, "
-          f"csma {'on' if result['csma'] else 'absent (this semnet has no links.csma)'}")
+          f"links.csma {'on' if result['csma'] else 'off'}")
     print(f"mac_efficiency: {eta:.4f} calibrated on {CALIBRATION.packets} packets alone in ns-3; "
           f"802.11a DCF closed form {closed:.4f} (ratio {eta / closed:.4f})\n")
     header = (f"{'case':<27} {'message':<10} {'pkts':>4} {'t_submit s':>10} {'ns-3 ms':>9} {'semnet ms':>9} "
@@ -191,13 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ci", action="store_true", help="the two cases the test runs (alone; three pairs staggered)")
     parser.add_argument("--seed", type=int, default=1, help="ns-3's RngSeedManager seed and semnet's run seed")
     parser.add_argument("--mac-efficiency", type=float, default=None, help="use this instead of calibrating")
-    parser.add_argument("--no-csma", action="store_true", help="semnet without links.csma even where it has it")
+    parser.add_argument("--no-csma", action="store_true", help="semnet's node radios without carrier sensing")
     args = parser.parse_args(argv)
     if args.mac_efficiency is not None and not 0 < args.mac_efficiency <= 1:
         parser.error(f"--mac-efficiency {args.mac_efficiency}: must be in (0, 1]")
     radio = Radio()
     result = crosscheck(CI_CASES if args.ci else CASES, radio, seed=args.seed, mac_efficiency=args.mac_efficiency,
-                        csma=False if args.no_csma else None)
+                        csma=not args.no_csma)
     print_table(result, radio)
     print()
     for case in {row["case"].name: row["case"] for row in result["rows"]}.values():
