@@ -138,7 +138,10 @@ def _wifi(nodes, radio: Radio):
     phy.Set("CcaSensitivity", ns.DoubleValue(radio.cca_sensitivity_dbm))
     mac = ns.WifiMacHelper()
     mac.SetType("ns3::AdhocWifiMac")
-    return wifi.Install(phy, mac, nodes)
+    devices = wifi.Install(phy, mac, nodes)
+    # fixed stream numbers: the backoff draws depend on the seed only, not on what ran before in the process
+    wifi.AssignStreams(devices, 0)
+    return devices
 
 
 def _place(nodes, positions_m: dict[int, tuple[float, float]]) -> None:
