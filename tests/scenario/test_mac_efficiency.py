@@ -1,6 +1,6 @@
 """``links.rate.mac_efficiency``: a fixed-rate message of ``b`` bits takes ``b / (rate_bps * eta)``
 on the air (checked against that closed form through the simulator); 1.0 leaves every rate as
-it was; anything else with Shannon rates, or outside (0, 1], is one line naming the key."""
+it was; anything else with Shannon or MCS rates, or outside (0, 1], is one line naming the key."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from tests.scenario.test_medium_keys import _with
 @pytest.mark.parametrize("keys, expected", [
     ({"links__rate": {"mode": "shannon", "mac_efficiency": 0.7}},
      "links.rate.mac_efficiency = 0.7: applies to mode fixed only"),
+    ({"links__rate": {"mode": "mcs", "mac_efficiency": 0.9}},
+     ("links.rate.mac_efficiency = 0.9: applies to mode fixed only (shannon's overhead is its backoff, mcs's its "
+      "table); allowed with mode mcs: 1.0")),
     ({"links__aggregator__rate": {"mode": "shannon", "mac_efficiency": 0.5}},
      "links.aggregator.rate.mac_efficiency = 0.5: applies to mode fixed only"),
     ({"links__rate": {"mac_efficiency": 1.2}}, "links.rate.mac_efficiency = 1.2"),
