@@ -38,7 +38,7 @@ class LinkParams:
 
     ``snr_db`` is the average SNR P/sigma^2 (unit mean symbol power); ``bandwidth_hz``
     is in complex symbols per second; ``rate_mode``/``rate_bps`` give the bit rate of
-    model-exchange messages.
+    model-exchange messages (fixed: the payload's, ``links.rate.rate_bps * mac_efficiency``).
     """
 
     src: int | str
@@ -382,7 +382,7 @@ def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, kind: 
         fading=kind.fading,
         k_factor=float(links.k_factor),
         rate_mode=rate.mode,
-        rate_bps=float(rate.rate_bps),
+        rate_bps=float(rate.rate_bps * rate.mac_efficiency),  # the payload's rate (links.rate.mac_efficiency)
         backoff=float(rate.backoff),
         packet_bits=int(rate.packet_bits),
         max_retries=int(rate.max_retries),

@@ -70,6 +70,18 @@ class RateSpec(_Spec):
     # link adaptation (rate.mode mcs; packet_bits and max_retries as shannon's)
     mcs_margin_db: float = Field(0.0, ge=-10, le=30, description="mcs: the entry's threshold must lie this far below "
                                  "the last known SINR")
+    # The share of a fixed PHY rate a MAC leaves to payload (headers, ACKs, inter-frame spaces,
+    # backoff): 802.11a at 24 Mbit/s with 1,472-byte datagrams leaves about 0.72 (docs/features/ns3-crosscheck.md).
+    mac_efficiency: float = Field(
+        1.0, gt=0, le=1, description="fixed: payload bit rate / rate_bps (MAC and PHY overhead); 1: none")
+
+    @model_validator(mode="after")
+    def _check_mac_efficiency(self) -> "RateSpec":
+        if self.mac_efficiency != 1.0 and self.mode != "fixed":
+            raise SpecValueError("mac_efficiency", self.mac_efficiency,
+                                 "applies to mode fixed only (shannon's overhead is its backoff, mcs's its table); "
+                                 f"allowed with mode {self.mode}: 1.0")
+        return self
 
 
 class LinkOverride(_Spec):
