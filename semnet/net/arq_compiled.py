@@ -27,6 +27,8 @@ numba is imported when :data:`attempts` is first read, not with this module.
 
 from __future__ import annotations
 
+# ruff: noqa: F821 - _attempts reads the compiled _stretch as a global: __getattr__ binds it
+# when numba is first imported
 import math
 
 import numpy as np

@@ -29,6 +29,8 @@ loop runs; ``tests/net/test_block_fading_compiled.py`` checks both give the same
 
 from __future__ import annotations
 
+# ruff: noqa: F821 - the compiled bodies read numba's ziggurat tables and each other's compiled
+# versions as globals: __getattr__ binds them when numba is first imported
 import numpy as np
 
 _TO_DOUBLE = 1.0 / 9007199254740992.0  # numpy's next_double: (raw >> 11) * 2^-53
@@ -137,8 +139,13 @@ def __getattr__(name: str):
     space = globals()
     try:
         from numba import njit
-        from numba.np.random._constants import (fi_double, ki_double, wi_double, ziggurat_nor_inv_r,
-                                                ziggurat_nor_r)
+        from numba.np.random._constants import (
+            fi_double,
+            ki_double,
+            wi_double,
+            ziggurat_nor_inv_r,
+            ziggurat_nor_r,
+        )
     except ImportError:  # pragma: no cover - the numpy loop serves
         space.update(dict.fromkeys(_COMPILED))
         return None
