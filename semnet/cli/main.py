@@ -219,6 +219,9 @@ def _report(runs: list[str]) -> int:
 
 
 def _run(args) -> int:
+    from semnet.workers.cores import open_busy_window
+
+    open_busy_window()  # auto counts the free cores over the imports below, not over a wait of its own
     from semnet.cli.progress import RunProgress
     from semnet.cli.report import format_summary
     from semnet.cli.signals import sigterm_as_interrupt

@@ -1,18 +1,20 @@
 """Decode image files into one ``uint8 (N, 3, H, W)`` tensor, fast.
 
-A thread pool reads the files ahead (file I/O releases the GIL) while the calling
-thread decodes with torchvision's libjpeg-turbo/libpng bindings: for small images
-(CIFAR-10) they are ~8x faster per image than Pillow, whose per-image Python
-overhead keeps it slow even in parallel threads. Formats torchvision cannot decode,
+A thread pool reads the files ahead (file I/O releases the GIL) and decodes them, as
+many chunks at once as torch has threads, with torchvision's libjpeg-turbo/libpng
+bindings: for small images (CIFAR-10) they are ~8x faster per image than Pillow,
+whose per-image Python overhead keeps it slow even in parallel threads. Formats torchvision cannot decode,
 and every file once torchvision drops its (deprecated) decoders, fall back to Pillow.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import logging
 import os
+import threading
 import warnings
 from collections import deque
 from collections.abc import Sequence
@@ -21,12 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as tvf
-
-try:  # deprecated in torchvision 0.29 in favour of TorchCodec; Pillow takes over once it is gone
-    from torchvision.io import ImageReadMode, decode_image
-except ImportError:  # pragma: no cover - depends on the installed torchvision
-    decode_image = None
 
 from semnet.errors import DataError
 from semnet.seeding import derive_seed
@@ -39,6 +35,19 @@ log = logging.getLogger(__name__)
 CROP_MODES = ("center", "random")
 
 _CHUNK = 512
+
+
+@functools.cache
+def _torchvision_decoder():
+    """torchvision's ``(decode_image, ImageReadMode)``, or None once it has dropped its
+    decoders (deprecated in 0.29 in favour of TorchCodec: Pillow takes over). Imported
+    when images are first decoded, not with :mod:`semnet.data`: torchvision costs a
+    worker process that only trains a second of start-up."""
+    try:
+        from torchvision.io import ImageReadMode, decode_image
+    except ImportError:  # pragma: no cover - depends on the installed torchvision
+        return None
+    return decode_image, ImageReadMode
 
 
 def decode_files(
@@ -66,7 +75,8 @@ def decode_files(
     seed : int
         Seed for ``crop="random"``.
     workers : int or None
-        File-reading threads; default ``min(8, os.cpu_count() + 2)``.
+        File-reading threads; default ``min(8, os.cpu_count() + 2)``. At most
+        ``torch.get_num_threads()`` of them decode at once.
 
     Returns
     -------
@@ -82,22 +92,31 @@ def decode_files(
         raise ValueError("decode_files needs at least one path")
     workers = workers or min(8, (os.cpu_count() or 1) + 2)
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+    # chunks decode side by side on torch's threads (the cores the run may use: one on a
+    # busy machine); the decoders release the GIL, reads wait on the disk
+    _torchvision_decoder()  # imported here, not by the reading threads at once
+    decoding = threading.BoundedSemaphore(max(1, torch.get_num_threads()))
+
+    def read_and_decode(chunk: Sequence[str]) -> list[torch.Tensor]:
+        data = _read_all(chunk)
+        with decoding:
+            return [_decode_one(path, raw, image_size, crop, seed) for path, raw in zip(chunk, data)]
+
     decoded: list[torch.Tensor] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="semnet-read") as pool, \
             warnings.catch_warnings():
         # torchvision >= 0.29 warns on every decode that TorchCodec supersedes it; we fall back to Pillow.
         warnings.filterwarnings("ignore", message=".*image decoding.*deprecated", category=DeprecationWarning)
-        # Read ahead a bounded number of chunks so memory stays small for big photos.
+        # Read ahead a bounded number of chunks so memory stays small for big photos; the
+        # images come back in the order of ``paths`` whichever thread decoded them
         pending: deque = deque()
         upcoming = iter(chunks)
         for chunk in itertools.islice(upcoming, 2 * workers):
-            pending.append((chunk, pool.submit(_read_all, chunk)))
+            pending.append(pool.submit(read_and_decode, chunk))
         while pending:
-            chunk, future = pending.popleft()
-            for path, data in zip(chunk, future.result()):
-                decoded.append(_decode_one(path, data, image_size, crop, seed))
+            decoded.extend(pending.popleft().result())
             for chunk in itertools.islice(upcoming, 1):
-                pending.append((chunk, pool.submit(_read_all, chunk)))
+                pending.append(pool.submit(read_and_decode, chunk))
     sizes = {tuple(img.shape[1:]) for img in decoded}
     if len(sizes) > 1:
         shown = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:4])
@@ -119,9 +138,11 @@ def _read_all(paths: Sequence[str]) -> list[bytes]:
 
 def _decode_one(path: str, data: bytes, image_size: int | None, crop: str, seed: int) -> torch.Tensor:
     image = None
-    if decode_image is not None:
+    decoder = _torchvision_decoder()
+    if decoder is not None:
+        decode_image, read_mode = decoder
         try:
-            image = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+            image = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode.RGB)
         except (RuntimeError, ValueError):
             pass  # not a format torchvision decodes: Pillow below reports a real error
         if image is not None and image.ndim == 4:  # animated GIF: keep the first frame
@@ -168,6 +189,8 @@ def fit_to_square(image: torch.Tensor, size: int, rng: np.random.Generator | Non
     if min(h, w) != size:
         scale = size / min(h, w)
         new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+        from torchvision.transforms.v2 import functional as tvf
+
         image = tvf.resize(image, [new_h, new_w], antialias=True)
         h, w = new_h, new_w
     if rng is None:

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from semnet.channels.processes.gauss_markov import GaussMarkovScatter
-from semnet.net.arq_compiled import attempts
+from semnet.net import arq_compiled
 from semnet.net.mcs import McsChoice
 from semnet.net.rate import TransmissionOutcome
 
@@ -101,7 +101,7 @@ def plan_over_time(bits, start_s: float, link, *, bandwidth_hz: float, backoff: 
 def compiled_gain(link) -> tuple[float, float] | None:
     """``(c0, c1)`` with ``h = c0 + c1 g`` when ``link`` can take the compiled path (numba
     present, a Gauss–Markov scatter, a fading law of that form); else None."""
-    if attempts is None or not link.random or not isinstance(link.scatter, GaussMarkovScatter):
+    if arq_compiled.attempts is None or not link.random or not isinstance(link.scatter, GaussMarkovScatter):
         return None
     return link.fading.affine_gain()
 
@@ -142,7 +142,7 @@ def _send_compiled(link, gain, state: list, groups, snr0: float, threshold: floa
                 if last_row >= column.size:
                     column = large.linear_column(li, t0 + spacing * (n - 1))
             g = np.empty(n, dtype=complex)
-            used, remaining, fails, lost, first = attempts(
+            used, remaining, fails, lost, first = arq_compiled.attempts(
                 w, scatter.g.real, scatter.g.imag, a0, a, c0, c1, True, snr0, column, grid_s, t0, spacing,
                 threshold, remaining, fails, rounds, g, rho_steps, full_steps, lag_s, scatter.t_s)
             if state[3] is None:

@@ -22,20 +22,18 @@ multiply-add is fused.
 
 Why compiled: a message of 70 packets made about 20 numpy calls of a few microseconds
 each; here it is one call. Without numba (``import numba`` fails) the numpy path runs.
+numba is imported when :data:`attempts` is first read, not with this module.
 """
 
 from __future__ import annotations
 
+# ruff: noqa: F821 - _attempts reads the compiled _stretch as a global: __getattr__ binds it
+# when numba is first imported
 import math
 
 import numpy as np
 
 from semnet.channels.processes.doppler_track import stretch_coefficients
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - the numpy path serves
-    njit = None
 
 _LOG_RANGE = 8.0 * math.log(10.0)  # as semnet.channels.processes.gauss_markov
 
@@ -156,5 +154,19 @@ def _attempts(w, g_re, g_im, a0, a, c0, c1, random, snr_fixed, snr_column, step_
     return used, remaining, fails, lost, first
 
 
-_stretch = njit(cache=True, nogil=True)(stretch_coefficients) if njit is not None else None
-attempts = njit(cache=True, nogil=True)(_attempts) if njit is not None else None
+_COMPILED = {"_stretch": stretch_coefficients, "attempts": _attempts}
+
+
+def __getattr__(name: str):
+    """The compiled functions (None without numba), made on first use: importing numba
+    costs about 0.3 s of CPU that a run without ARQ over fading links would pay."""
+    if name not in _COMPILED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from numba import njit
+    except ImportError:  # pragma: no cover - the numpy path serves
+        njit = None
+    # _attempts reads _stretch as a global when it compiles (its first call)
+    globals().update({key: njit(cache=True, nogil=True)(body) if njit is not None else None
+                      for key, body in _COMPILED.items()})
+    return globals()[name]

@@ -29,14 +29,9 @@ loop runs; ``tests/net/test_block_fading_compiled.py`` checks both give the same
 
 from __future__ import annotations
 
+# ruff: noqa: F821 - the compiled bodies read numba's ziggurat tables and each other's compiled
+# versions as globals: __getattr__ binds them when numba is first imported
 import numpy as np
-
-try:
-    from numba import njit
-    from numba.np.random._constants import (fi_double, ki_double, wi_double, ziggurat_nor_inv_r,
-                                            ziggurat_nor_r)
-except ImportError:  # pragma: no cover - the numpy loop serves
-    njit = None
 
 _TO_DOUBLE = 1.0 / 9007199254740992.0  # numpy's next_double: (raw >> 11) * 2^-53
 
@@ -132,10 +127,30 @@ def _block_message(raw, c0, c1, snr, x_star, full_packets, packet_bits, last_bit
     return pos, airtime_s, attempts, full == 0 and not last
 
 
-if njit is not None:
-    standard_normal = njit(cache=True, nogil=True)(_standard_normal)
-    standard_normals = njit(cache=True, nogil=True)(_standard_normals)
-    power_gain = njit(cache=True, nogil=True)(_power_gain)
-    block_message = njit(cache=True, nogil=True)(_block_message)
-else:  # pragma: no cover
-    standard_normal = standard_normals = power_gain = block_message = None
+_COMPILED = {"standard_normal": _standard_normal, "standard_normals": _standard_normals,
+             "power_gain": _power_gain, "block_message": _block_message}
+
+
+def __getattr__(name: str):
+    """The compiled functions (None without numba), made on first use: importing numba
+    costs about 0.3 s of CPU that a run whose links never take this loop would pay."""
+    if name not in _COMPILED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    space = globals()
+    try:
+        from numba import njit
+        from numba.np.random._constants import (
+            fi_double,
+            ki_double,
+            wi_double,
+            ziggurat_nor_inv_r,
+            ziggurat_nor_r,
+        )
+    except ImportError:  # pragma: no cover - the numpy loop serves
+        space.update(dict.fromkeys(_COMPILED))
+        return None
+    # the compiled bodies read these as globals when they compile (their first call)
+    space.update(fi_double=fi_double, ki_double=ki_double, wi_double=wi_double,
+                 ziggurat_nor_inv_r=ziggurat_nor_inv_r, ziggurat_nor_r=ziggurat_nor_r)
+    space.update({key: njit(cache=True, nogil=True)(body) for key, body in _COMPILED.items()})
+    return space[name]

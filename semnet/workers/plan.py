@@ -56,12 +56,11 @@ def auto_cores(free: int | None = None, env: dict | None = None) -> int:
     load-aware) capped by ``$SEMNET_CPUS`` (a sweep point's budget, or the user's cap) and
     by ``$OMP_NUM_THREADS`` where set."""
     env = os.environ if env is None else env
+    caps = [int(v) for v in (env.get(var, "").strip() for var in (CPU_BUDGET_ENV, OMP_ENV)) if v.isdigit() and int(v) >= 1]
+    if caps and min(caps) == 1:  # one core whatever the load: nothing to count
+        return 1
     count = free_cores() if free is None else free
-    for var in (CPU_BUDGET_ENV, OMP_ENV):
-        value = env.get(var, "").strip()
-        if value.isdigit() and int(value) >= 1:
-            count = min(count, int(value))
-    return max(1, count)
+    return max(1, min([count, *caps]))
 
 
 def needs_cores(threads, workers) -> bool:

@@ -173,3 +173,23 @@ def test_cifar10_jpeg_copy(split):
     assert 40 < float(s.images.float().mean()) < 200
     assert torch.equal(load_image_folder(CIFAR10_JPEG, split=split, max_per_class=5, image_size=32).images,
                        s.images)  # 32x32 passes through untouched
+
+
+def test_images_decoded_side_by_side_keep_the_order_of_the_files(tmp_path, monkeypatch):
+    """Chunks decode on several threads at once: every image still lands at its file's
+    place (the chunk size is cut to 3 so that 40 files make 14 chunks)."""
+    from semnet.data import decode
+
+    monkeypatch.setattr(decode, "_CHUNK", 3)
+    paths = []
+    for i in range(40):
+        path = tmp_path / "c" / f"{i:03d}.png"
+        _write(path, _colour(i * 6))
+        paths.append(str(path))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(4)
+        images = decode.decode_files(paths, workers=4)
+    finally:
+        torch.set_num_threads(threads)
+    assert images[:, 0, 0, 0].tolist() == [i * 6 for i in range(40)]

@@ -250,14 +250,14 @@ def test_the_compiled_packet_loop_gives_the_numpy_loops_bits(monkeypatch, mobile
     """Shannon-rate messages of many sizes on Gauss–Markov links, with outages: the
     compiled loop (semnet.net.arq_compiled) and the numpy loop write the same events,
     byte for byte, and leave every link's process in the same state."""
-    import semnet.net.arq as arq
+    from semnet.net import arq_compiled
 
-    if arq.attempts is None:
+    if arq_compiled.attempts is None:
         pytest.skip("numba is not installed: only the numpy loop runs")
 
     def play(compiled: bool):
         if not compiled:
-            monkeypatch.setattr(arq, "attempts", None)
+            monkeypatch.setattr(arq_compiled, "attempts", None)
         mobility = MobilitySpec(model="random_waypoint", speed_mps=(1, 3)) if mobile else MobilitySpec()
         top = topology_spec(kind="ring", num_users=6, area_m=300.0, mobility=mobility)
         links = LinksSpec(fading=fading, k_factor=3.0, rate=RateSpec(mode="shannon", backoff=0.8, max_retries=1),

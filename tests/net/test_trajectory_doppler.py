@@ -181,12 +181,12 @@ def _play(net, rounds: int = 10):
 def test_the_compiled_packet_loop_gives_the_numpy_loops_bits_with_trajectory_doppler(monkeypatch, fading):
     """Messages span many 10 ms mobility steps, so their attempts cross changes of speed:
     compiled and numpy loops still write the same events and leave the same state."""
-    from semnet.net import arq
+    from semnet.net import arq_compiled
 
-    if arq.attempts is None:
+    if arq_compiled.attempts is None:
         pytest.skip("numba is not installed: only the numpy loop runs")
     fast, fast_sim = _play(_network("trajectory", fading=fading))
-    monkeypatch.setattr(arq, "attempts", None)
+    monkeypatch.setattr(arq_compiled, "attempts", None)
     slow, slow_sim = _play(_network("trajectory", fading=fading))
     monkeypatch.undo()
     assert [json.dumps(r, sort_keys=True) for r in fast] == [json.dumps(r, sort_keys=True) for r in slow]

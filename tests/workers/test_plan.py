@@ -126,3 +126,59 @@ def test_free_cores_follow_the_cores_busy_now_not_the_lagging_load_average(monke
     monkeypatch.setattr(cores, "_busy_now", lambda cpus, interval_s: None)  # no per-core counters
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.4, 1.0, 1.0))
     assert cores.free_cores() == 3
+
+
+def _sample(at_s: float, per_cpu: dict, own_s: float):
+    from semnet.workers.cores import CpuSample
+
+    return CpuSample(at_s, per_cpu, own_s)
+
+
+def test_the_cores_others_keep_busy_exclude_this_process_s_own_work():
+    from semnet.workers.cores import others_busy
+
+    first = _sample(10.0, {0: (1000, 400), 1: (1000, 900)}, own_s=3.0)
+    # over 2 s: core 0 busy 150 of 200 ticks (0.75), core 1 busy 50 of 200 (0.25); this
+    # process ran 0.6 CPU seconds meanwhile (0.3 of a core): the others kept 0.7 busy
+    second = _sample(12.0, {0: (1200, 450), 1: (1200, 1050)}, own_s=3.6)
+    assert others_busy(first, second, [0, 1]) == pytest.approx(0.7)
+    assert others_busy(first, second, [1]) == 0.0  # never below zero
+    assert others_busy(first, second, [0, 2]) is None  # a core the counters do not show
+
+
+def test_an_open_window_spares_the_wait(monkeypatch):
+    from semnet.workers import cores
+
+    clock = [100.0]
+    samples = iter([_sample(100.0, {0: (0, 0)}, 0.0), _sample(103.0, {0: (300, 300)}, 0.0)])
+    monkeypatch.setattr(cores.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cores, "cpu_sample", lambda: next(samples))
+    slept = []
+    monkeypatch.setattr(cores.time, "sleep", slept.append)
+    cores.open_busy_window()
+    clock[0] = 103.0  # the run's imports took 3 s
+    assert cores._busy_now([0], 0.5) == 0.0 and slept == []
+    # used once: the next count samples again, waiting for its whole interval
+    samples = iter([_sample(103.0, {0: (300, 300)}, 0.0), _sample(103.5, {0: (350, 325)}, 0.0)])
+    assert cores._busy_now([0], 0.5) == pytest.approx(0.5) and slept == [0.5]
+
+
+def test_a_stale_window_is_not_used(monkeypatch):
+    from semnet.workers import cores
+
+    clock = [0.0]
+    samples = iter([_sample(0.0, {0: (0, 0)}, 0.0), _sample(500.0, {0: (100, 0)}, 0.0),
+                    _sample(500.5, {0: (150, 50)}, 0.0)])
+    monkeypatch.setattr(cores.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cores, "cpu_sample", lambda: next(samples))
+    monkeypatch.setattr(cores.time, "sleep", lambda s: None)
+    cores.open_busy_window()
+    clock[0] = 500.0  # opened minutes ago: the load then says nothing about now
+    assert cores._busy_now([0], 0.5) == 0.0  # measured from 500 s to 500.5 s, not from 0 s
+
+
+def test_one_core_allowed_counts_nothing(monkeypatch):
+    from semnet.workers import plan
+
+    monkeypatch.setattr(plan, "free_cores", lambda: pytest.fail("counted the free cores"))
+    assert auto_cores(env={"OMP_NUM_THREADS": "1"}) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import importlib
 import logging
 import os
 import pickle
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 def _worker_main(conn, threads: int) -> None:
     torch.set_num_threads(threads)
+    # the first optimiser a job makes imports torch._dynamo (torch.optim's add_param_group;
+    # about a second of CPU): import it now, while the parent still loads its data
+    importlib.import_module("torch._dynamo")
     images: dict[int, torch.Tensor] = {}
     while True:
         try:
