@@ -30,6 +30,10 @@ Each size runs in these modes:
                     so the cut-off lies at about 370 m in the 1 km square), every
                     packet attempt against the transmissions on the air
                     (``semnet.sim.interference``), no sink
+``mobile+gm+sinr``  ``mobile+gm``'s moving users and Gauss–Markov fading (mean
+                    Doppler) under ``shannon+rayleigh+sinr``'s path loss and
+                    interference: every attempt reads its own link's h at its time
+                    and meets the transmissions on the air, no sink
 
 Columns: message events, wall and CPU seconds of the simulation loop (best of
 ``--repeat`` passes), events per wall second, CPU microseconds per event and its
@@ -64,11 +68,12 @@ from semnet.sim import Message, Simulator, Task
 AREA_M = 1000.0
 MESSAGE_BYTES = 100_000
 MODES = ("fixed", "fixed+sink", "shannon+rayleigh", "shannon+rayleigh/numpy", "mobile+gm", "mobile+gm+trajectory",
-         "shannon+rayleigh+sinr")
+         "shannon+rayleigh+sinr", "mobile+gm+sinr")
 SHANNON = {"shannon+rayleigh": "static, compiled", "shannon+rayleigh/numpy": "static, numpy reference",
            "mobile+gm": "moving (Gauss-Markov), compiled",
            "mobile+gm+trajectory": "moving, trajectory Doppler, compiled",
-           "shannon+rayleigh+sinr": "static, interference (python)"}
+           "shannon+rayleigh+sinr": "static, interference",
+           "mobile+gm+sinr": "moving (Gauss-Markov), interference"}
 
 
 def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> float:
@@ -95,9 +100,11 @@ def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network
         kind="random_geometric", num_users=num_users, area_m=AREA_M,
         radius_m=radius_for_degree(num_users, degree), mobility=mobility,
     )
-    if mode == "shannon+rayleigh+sinr":
+    if mode.endswith("+sinr"):
+        channel = ChannelSpec(time_correlation="gauss_markov", carrier_hz=2.4e9) if mobile else ChannelSpec()
         links = LinksSpec(snr_db=None, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4),
-                          path_loss=PathLossSpec(exponent=3.5), interference=InterferenceSpec(model="sinr"))
+                          path_loss=PathLossSpec(exponent=3.5), interference=InterferenceSpec(model="sinr"),
+                          channel=channel)
     elif mobile:
         doppler = "trajectory" if mode.endswith("+trajectory") else "mean"
         links = LinksSpec(snr_db=10.0, fading="rayleigh", rate=RateSpec(mode="shannon", backoff=0.5, max_retries=4),
