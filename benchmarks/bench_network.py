@@ -27,9 +27,12 @@ Each size runs in these modes:
 ``shannon+rayleigh+sinr`` Shannon-rate links under Rayleigh fading with
                     interference (``links.interference.model: sinr``, one band,
                     cut-off -20 dB): SNRs from log-distance path loss (exponent 3.5,
-                    so the cut-off lies at about 370 m in the 1 km square), every
-                    packet attempt against the transmissions on the air
-                    (``semnet.sim.interference``), no sink
+                    so the cut-off lies at about 370 m), every packet attempt against
+                    the transmissions on the air (``semnet.sim.interference``), no
+                    sink. Users at one density at every size (the square's side
+                    ``1 km * sqrt(n / 1000)``): links of one length (about 47 m,
+                    11 dB) everywhere, and the cut-off disc holds all users up to a
+                    few hundred, about 43% of them at 1,000
 ``mobile+gm+sinr``  ``mobile+gm``'s moving users and Gauss–Markov fading (mean
                     Doppler) under ``shannon+rayleigh+sinr``'s path loss and
                     interference: every attempt reads its own link's h at its time
@@ -42,6 +45,9 @@ the loop (one more, traced pass) and the process's maximum resident set size so 
 
 A last table puts the Shannon-rate modes side by side, events per wall second at
 each size: static links (compiled and numpy) against moving ones.
+
+``--first-events N`` stops each pass after its first N events (the interference modes
+at 1,000 users spend minutes on one round).
 
 Run: ``python benchmarks/bench_network.py`` (``--help`` for options).
 """
@@ -93,12 +99,20 @@ def radius_for_degree(num_users: int, degree: float, area_m: float = AREA_M) -> 
     return area_m * min(high, 1.0)
 
 
+def area_for(num_users: int, mode: str) -> float:
+    """The square's side: 1 km, or for the interference modes 1 km at 1,000 users and one
+    density at every size (in a 1 km square 10 users' links would lie at the -10 dB clip
+    and last minutes of simulated time each)."""
+    return AREA_M * math.sqrt(num_users / 1000) if mode.endswith("+sinr") else AREA_M
+
+
 def make_network(num_users: int, mode: str, degree: float, seed: int) -> Network:
     mobile = mode.startswith("mobile+gm")
     mobility = MobilitySpec(model="random_waypoint", speed_mps=(1.0, 3.0)) if mobile else MobilitySpec()
+    area_m = area_for(num_users, mode)
     topology = topology_spec(
-        kind="random_geometric", num_users=num_users, area_m=AREA_M,
-        radius_m=radius_for_degree(num_users, degree), mobility=mobility,
+        kind="random_geometric", num_users=num_users, area_m=area_m,
+        radius_m=radius_for_degree(num_users, degree, area_m), mobility=mobility,
     )
     if mode.endswith("+sinr"):
         channel = ChannelSpec(time_correlation="gauss_markov", carrier_hz=2.4e9) if mobile else ChannelSpec()
@@ -125,37 +139,57 @@ def exchange_tasks(network: Network) -> list[Task]:
     ]
 
 
-def run_loop(network: Network, rounds: int, sink, seed: int) -> tuple[int, float, float]:
+class _Enough(Exception):
+    """The first ``--first-events`` events are done."""
+
+
+def run_loop(network: Network, rounds: int, sink, seed: int, first_events: int = 0) -> tuple[int, float, float]:
     """Play ``rounds`` exchange rounds; return (message events, wall s, CPU s of the loop).
 
     The simulator is built before the clock starts (it seeds one random stream per
-    faded link); the loop is what grows with the number of rounds.
+    faded link); the loop is what grows with the number of rounds. ``first_events``:
+    stop after that many events (a round cut short: its events are recorded on the way).
     """
     speeds = {node: 500.0 for node in network.users}
     speeds[network.aggregator] = 500.0
     tasks = exchange_tasks(network)
+    if first_events:
+        seen = [0]
+
+        def counting(record, write=sink):
+            if write is not None:
+                write(record)
+            seen[0] += 1
+            if seen[0] >= first_events:
+                raise _Enough
+
+        sink = counting
     sim = Simulator(network, seed=seed, compute_speed=speeds, sink=sink)
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    for r in range(rounds):
-        sim.label = {"branch": "main", "phase": "exchange", "round": r + 1}
-        sim.play_round(tasks)
+    try:
+        for r in range(rounds):
+            sim.label = {"branch": "main", "phase": "exchange", "round": r + 1}
+            sim.play_round(tasks)
+    except _Enough:
+        pass
     return sim.messages_total, time.perf_counter() - wall0, time.process_time() - cpu0
 
 
-def measure(network: Network, mode: str, rounds: int, seed: int, traced: bool, repeat: int) -> dict:
+def measure(network: Network, mode: str, rounds: int, seed: int, traced: bool, repeat: int,
+            first_events: int = 0) -> dict:
     """Best of ``repeat`` timed passes (the machine may be shared), then one traced pass."""
     if mode.endswith("/numpy"):  # the reference loop: as without numba
         compiled = block_fading_compiled.block_message
         block_fading_compiled.block_message = None
         try:
-            return measure(network, mode.removesuffix("/numpy"), rounds, seed, traced, repeat)
+            return measure(network, mode.removesuffix("/numpy"), rounds, seed, traced, repeat, first_events)
         finally:
             block_fading_compiled.block_message = compiled
     wall = cpu = math.inf
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             writer = JsonlWriter(Path(tmp) / "events.jsonl") if mode.endswith("+sink") else None
-            events, wall_i, cpu_i = run_loop(network, rounds, writer.write if writer else None, seed)
+            events, wall_i, cpu_i = run_loop(network, rounds, writer.write if writer else None, seed, first_events)
             if writer:
                 writer.close()
         wall, cpu = min(wall, wall_i), min(cpu, cpu_i)
@@ -164,7 +198,7 @@ def measure(network: Network, mode: str, rounds: int, seed: int, traced: bool, r
         with tempfile.TemporaryDirectory() as tmp:
             writer = JsonlWriter(Path(tmp) / "events.jsonl") if mode.endswith("+sink") else None
             tracemalloc.start()
-            run_loop(network, rounds, writer.write if writer else None, seed)
+            run_loop(network, rounds, writer.write if writer else None, seed, first_events)
             peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
             if writer:
@@ -187,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the traced pass (tracemalloc peak)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target", type=float, default=50_000.0, help="events/s to report against")
+    parser.add_argument("--first-events", type=int, default=0, metavar="N",
+                        help="stop each pass after its first N events (each then recorded: a round may be cut short)")
     args = parser.parse_args(argv)
 
     header = (f"{'mode':<22} {'users':>5} {'degree':>6} {'links':>5} {'rounds':>6} {'events':>7} {'wall s':>7} "
@@ -201,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
             network = make_network(n, mode, args.degree, args.seed)
             links = len(network.image_links())
             degree = 2 * network.graph.number_of_edges() / n
-            rounds = max(1, math.ceil(args.events / max(links, 1)))
-            row = measure(network, mode, rounds, args.seed, traced=not args.no_memory, repeat=args.repeat)
+            rounds = max(1, math.ceil(max(args.events, args.first_events) / max(links, 1)))
+            row = measure(network, mode, rounds, args.seed, traced=not args.no_memory, repeat=args.repeat,
+                          first_events=args.first_events)
             rate = row["events"] / row["wall_s"]
             us = 1e6 * row["cpu_s"] / row["events"]  # CPU time: steadier than wall on a shared machine
             base_us = base_us or us

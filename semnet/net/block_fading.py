@@ -37,7 +37,7 @@ from semnet.channels.laws.rician import Rician
 from semnet.net import block_fading_compiled
 from semnet.net.rate import TransmissionOutcome
 
-__all__ = ["BlockFadingLink", "outage_threshold"]
+__all__ = ["BlockFadingLink", "draws_affine_normals", "outage_threshold"]
 
 _LN2 = math.log(2.0)
 _WINDOW = 2048  # floats each side of the closed form searched for x_star
@@ -82,7 +82,7 @@ class BlockFadingLink:
         reference must run (see the module docstring)."""
         model = params.fading_model
         if (block_fading_compiled.block_message is None or rng is None or params.rate_mode != "shannon"
-                or not _draws_affine_normals(model) or type(rng.bit_generator) is not np.random.PCG64):
+                or not draws_affine_normals(model) or type(rng.bit_generator) is not np.random.PCG64):
             return None
         snr = 10.0 ** (params.snr_db / 10.0)
         target_bps = params.backoff * params.bandwidth_hz * math.log1p(snr) / _LN2
@@ -120,7 +120,7 @@ class BlockFadingLink:
         return TransmissionOutcome(airtime_s, attempts, delivered)
 
 
-def _draws_affine_normals(model: FadingModel | None) -> bool:
+def draws_affine_normals(model: FadingModel | None) -> bool:
     """Whether ``model`` draws ``c0 + c1 * complex_normal_numpy`` and takes ``|h|^2``
     as the base class does (the built-in laws, not a subclass that draws otherwise)."""
     kind = type(model)

@@ -12,7 +12,8 @@ or ``S / N``) from any node to any other at time ``t``:
   must fade away, not stop at the floor); with ``links.snr_db`` fixed every pair has it.
 
 Received power this far below the noise is ignored (``cutoff_db``): the book then keeps
-only the interferers that matter, so the cost of an event does not grow with the network.
+only the interferers that matter, so the cost of an event grows with the transmitters
+on the air within the cut-off, not with the size of the network as such.
 
 :func:`assign_bands` spreads node pairs (both directions of a pair share one band) over
 ``links.bands`` orthogonal channels: ``fixed`` round-robin in sorted order, or ``greedy``

@@ -31,7 +31,6 @@ so they meet every transmission that overlapped them.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -40,6 +39,8 @@ from semnet.channels import make_fading
 from semnet.net.arq import scan_attempts
 from semnet.net.mcs import McsChoice
 from semnet.net.rate import TransmissionOutcome
+from semnet.sim.band_air import BandAir, PairTable
+from semnet.sim.interference_scan import attempt_nats, hit_fades, piecewise
 
 __all__ = ["DEAF", "DesiredGain", "InterferenceBook", "OnAir", "piecewise"]
 
@@ -61,8 +62,8 @@ class OnAir:
     ``radiates`` is False for the second and later receivers of one broadcast: their
     records hear the others, but the station's signal is heard by the others once."""
 
-    __slots__ = ("src", "dst", "band", "start_s", "end_s", "snr", "hits", "known", "symbols", "id", "link",
-                 "radiates")
+    __slots__ = ("band", "dst", "end_s", "hits", "id", "known", "link", "radiates", "snr", "src", "start_s",
+                 "symbols")
 
     def __init__(self, src, dst, band: int, start_s: float, end_s: float, snr: float, symbols: int = 0,
                  link: tuple | None = None, radiates: bool = True):
@@ -84,7 +85,7 @@ class OnAir:
         return values if self.link == (self.src, self.dst) else values + (self.link,)
 
     @classmethod
-    def of(cls, values) -> "OnAir":
+    def of(cls, values) -> OnAir:
         rid, src, dst, band, start_s, end_s, snr, symbols, known, hits = values[:10]
         record = cls(src, dst, band, start_s, end_s, snr, symbols, tuple(values[10]) if len(values) > 10 else None,
                      bool(values[11]) if len(values) > 11 else True)
@@ -143,25 +144,6 @@ class OnAir:
         for t0, t1, _, faded, _ in self.hits:
             out[(mid >= t0) & (mid < t1)] += faded
         return out
-
-
-def piecewise(start_s: float, end_s: float, terms) -> list[tuple[float, float, float]]:
-    """``[start_s, end_s)`` cut at every start and end of ``terms`` (``(t0, t1, value)``),
-    each piece with the sum of the values covering it."""
-    cuts = {start_s, end_s}
-    for t0, t1, _ in terms:
-        if start_s < t0 < end_s:
-            cuts.add(t0)
-        if start_s < t1 < end_s:
-            cuts.add(t1)
-    edges = sorted(cuts)
-    out = []
-    for a, b in itertools.pairwise(edges):
-        if b <= a:
-            continue
-        total = sum(v for t0, t1, v in terms if t0 <= a and t1 >= b)
-        out.append((a, b, total))
-    return out
 
 
 class DesiredGain:
@@ -229,7 +211,8 @@ class InterferenceBook:
         self.shared_receivers = False
         self.none = make_fading("none")
         self.final: dict[tuple, list[tuple[float, float, float, bool]]] = {}
-        self.air: dict[int, list[OnAir]] = {}
+        self.air: dict[int, BandAir] = {}
+        self.pairs = PairTable(gains, fading_of, self.cutoff)
         self._prune_at_s = -math.inf
         self._next_id = 0
 
@@ -240,44 +223,65 @@ class InterferenceBook:
         """``(sender, receiver, band)`` of link ``src -> dst`` on the air (its settings' ``air``)."""
         return self.settings.air(src, dst)
 
-    def _power(self, a, b, t_s: float) -> float:
-        """Large-scale ``I / N`` of ``a`` at ``b`` (0 below the cut-off)."""
-        g = self.gains.linear(a, b, t_s)
-        return g if g >= self.cutoff else 0.0
+    def _band(self, band: int) -> BandAir:
+        air = self.air.get(band)
+        if air is None:
+            air = self.air[band] = BandAir()
+        return air
 
-    def _fade(self, a, b) -> float:
-        law = self.fading_of(a, b)
-        return float(law.power_gain(1, self.rng)[0]) if law.random else 1.0
+    def _met(self, air: BandAir, src: int, dst: int, t0: float, t1: float) -> np.ndarray:
+        """Positions of the records of ``air`` overlapping ``[t0, t1)`` that a transmission
+        ``src -> dst`` (node numbers) meets: with ``shared_receivers`` every one but its
+        sender's own, else those sharing neither end with it (kept apart by the medium)."""
+        return air.overlapping(src, dst, t0, t1, shared_receivers=self.shared_receivers)
 
-    def _overlapping(self, band: int, src, dst, t0: float, t1: float) -> list[OnAir]:
-        if self.shared_receivers:  # only a sender's own transmissions are kept apart (by its radio)
-            return [r for r in self.air.get(band, ()) if r.start_s < t1 and r.end_s > t0 and r.src != src]
-        nodes = (src, dst)
-        return [r for r in self.air.get(band, ()) if r.start_s < t1 and r.end_s > t0
-                and r.src not in nodes and r.dst not in nodes]
-
-    def _heard(self, a, b, t_s: float) -> tuple[float, float]:
-        """(large-scale, faded) ``I / N`` of ``a`` at receiver ``b``; a receiver that is
-        sending itself (``a == b``) is deaf: :data:`DEAF` over the overlap."""
-        if a == b:
-            return DEAF, DEAF
-        mean = self._power(a, b, t_s)
-        return (mean, mean * self._fade(a, b)) if mean > 0.0 else (0.0, 0.0)
+    def _heard(self, a: np.ndarray, b, t_s) -> np.ndarray:
+        """Large-scale ``I / N`` of senders ``a`` at receivers ``b`` (node numbers, arrays or
+        one a number) at ``t_s``: the cut-off pair power, or :data:`DEAF` where the receiver
+        is the sender itself (``a == b``: it is transmitting)."""
+        a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+        deaf = a == b
+        if not deaf.any():
+            return self.pairs.power(a, b, t_s)
+        out = np.full(a.shape, DEAF)
+        live = ~deaf
+        if live.any():
+            out[live] = self.pairs.power(a[live], b[live], t_s if np.ndim(t_s) == 0 else np.asarray(t_s)[live])
+        return out
 
     def add(self, record: OnAir) -> OnAir:
-        """Put ``record`` on the air: it and every overlapping record of its band hear each other."""
-        for other in self._overlapping(record.band, record.src, record.dst, record.start_s, record.end_s):
-            t0, t1 = max(record.start_s, other.start_s), min(record.end_s, other.end_s)
-            mean, faded = self._heard(other.src, record.dst, t0) if other.radiates else (0.0, 0.0)
-            if mean > 0.0:
-                record.hits.append((t0, t1, mean, faded, other.symbols > 0))
-            mean, faded = self._heard(record.src, other.dst, t0) if record.radiates else (0.0, 0.0)
-            if mean > 0.0:
-                other.hits.append((t0, t1, mean, faded, record.symbols > 0))
+        """Put ``record`` on the air: it and every overlapping record of its band hear each
+        other (each hit's fading drawn in booking order: for each record met, oldest first,
+        the one heard at ``record``'s receiver, then ``record`` heard at its receiver; a
+        deaf hit, :data:`DEAF`, draws none; a record that does not radiate is heard by none)."""
+        air, pairs = self._band(record.band), self.pairs
+        src, dst = pairs.index(record.src), pairs.index(record.dst)
+        met = self._met(air, src, dst, record.start_s, record.end_s)
+        if met.size:
+            t0 = np.maximum(air.start[met], record.start_s)
+            t1 = np.minimum(air.end[met], record.end_s)
+            heard = self._heard(air.src[met], dst, t0)  # each record met, at record's receiver
+            heard[~air.radiates[met]] = 0.0
+            heard_by = self._heard(src, air.dst[met], t0) if record.radiates else np.zeros(met.size)
+            senders = np.stack((air.src[met], np.full(met.size, src)), axis=1).ravel()
+            receivers = np.stack((np.full(met.size, dst), air.dst[met]), axis=1).ravel()
+            slots = np.flatnonzero(np.stack((heard > 0.0, heard_by > 0.0), axis=1).ravel() & (senders != receivers))
+            fades = np.ones(2 * met.size)  # a deaf hit: DEAF, unfaded
+            fades[slots] = hit_fades(pairs.law(senders[slots], receivers[slots]), pairs.laws, self.rng)
+            fades = fades.reshape(-1, 2)
+            i = np.flatnonzero(heard > 0.0)
+            record.hits.extend(zip(t0[i].tolist(), t1[i].tolist(), heard[i].tolist(),
+                                   (heard[i] * fades[i, 0]).tolist(), air.image[met[i]].tolist()))
+            i = np.flatnonzero(heard_by > 0.0)
+            image = record.symbols > 0
+            records = air.records
+            for at, a, b, mean, faded in zip(met[i].tolist(), t0[i].tolist(), t1[i].tolist(), heard_by[i].tolist(),
+                                             (heard_by[i] * fades[i, 1]).tolist()):
+                records[at].hits.append((a, b, mean, faded, image))
         record.known = len(record.hits)
         record.id = self._next_id
         self._next_id += 1
-        self.air.setdefault(record.band, []).append(record)
+        air.append(record, src, dst)
         return record
 
     def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
@@ -302,15 +306,21 @@ class InterferenceBook:
         reach ``ln(1 + threshold)`` nats: its SINR, taken over the intervals it overlaps as
         the SINR of equal mean capacity, at least the entry's threshold."""
         src, dst, band = self.place(src, dst)
-        others = [(r, DEAF if r.src == dst else self._power(r.src, dst, start_s))
-                  for r in self._overlapping(band, src, dst, start_s, math.inf) if r.radiates]
-        others = [(r, p) for r, p in others if p > 0.0]
-        starts = np.array([r.start_s for r, _ in others])
-        ends = np.array([r.end_s for r, _ in others])
-        powers = np.array([p for _, p in others])
-        laws = [self.none if r.src == dst else self.fading_of(r.src, dst) for r, _ in others]
+        air, pairs = self._band(band), self.pairs
+        s, d = pairs.index(src), pairs.index(dst)
+        met = self._met(air, s, d, start_s, math.inf)
+        met = met[air.radiates[met]]
+        powers = self._heard(air.src[met], d, start_s)
+        met, powers = met[powers > 0.0], powers[powers > 0.0]
+        starts, ends = air.start[met], air.end[met]
+        deaf = air.src[met] == d  # the receiver's own transmissions: DEAF, unfaded
+        if deaf.any():
+            laws = np.full(met.size, pairs.number_of_law(self.none))
+            laws[~deaf] = pairs.law(air.src[met[~deaf]], d)
+        else:
+            laws = pairs.law(air.src[met], d)
         snr0 = gains.snr(np.array([start_s]))[0]
-        i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if others else 0.0
+        i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if met.size else 0.0
         sinr0 = snr0 / (1.0 + i0)
         spectral = backoff * math.log1p(sinr0) / _LN2 if mcs is None else mcs.spectral
         target_bps = spectral * bandwidth_hz
@@ -331,7 +341,7 @@ class InterferenceBook:
                 n = min(remaining * rounds - fails, remaining + 8 + remaining // 3)
                 times = state[0] + tau * np.arange(n)
                 signal = gains.peek(times)
-                nats = self._attempt_nats(times, tau, signal, starts, ends, powers, laws)
+                nats = attempt_nats(times, tau, signal, starts, ends, powers, laws, pairs.laws, self.rng)
                 used, remaining, fails, lost = scan_attempts(nats >= need, remaining, fails, rounds)
                 gains.settle(times, used)
                 state[0] += used * tau
@@ -344,9 +354,14 @@ class InterferenceBook:
         """Large-scale interference (units of ``N``) at link ``src -> dst``'s receiver at
         ``t_s`` from the transmissions on the air then in its band (booked before)."""
         sender, receiver, band = self.place(src, dst)
-        return sum(self._power(r.src, receiver, t_s) for r in self.air.get(band, ())
-                   if r.radiates and r.start_s <= t_s < r.end_s and r.src not in (sender, receiver)
-                   and r.dst not in (sender, receiver))
+        air = self.air.get(band)
+        if air is None:
+            return 0
+        s, d = self.pairs.index(sender), self.pairs.index(receiver)
+        n = air.size
+        on = np.flatnonzero(air.radiates[:n] & (air.start[:n] <= t_s) & (air.end[:n] > t_s)
+                            & air.apart(s, d))
+        return sum(self.pairs.power(air.src[on], d, t_s).tolist())  # left to right, as the records were booked
 
     def add_broadcast(self, links: list, snrs_db: list, start_s: float, end_s: float, symbols: int = 0) -> list:
         """One broadcast from ``start_s`` to ``end_s`` on ``links`` (one sender): a record
@@ -358,43 +373,15 @@ class InterferenceBook:
                                       (src, dst), radiates=index == 0)))
         return out
 
-    def _attempt_nats(self, times, tau: float, signal, starts, ends, powers, laws) -> np.ndarray:
-        """Mean capacity (nats per channel use) of attempts ``[t, t + tau)`` at ``times``
-        with received signal ``signal`` (``S |h|^2``) among interferers ``starts``,
-        ``ends``, ``powers`` (each faded afresh per attempt)."""
-        n, m = times.size, powers.size
-        if m == 0:
-            return np.log1p(signal)
-        faded = np.empty((n, m))
-        for law in {id(law): law for law in laws}.values():  # one draw per (attempt, interferer) of a law
-            cols = [i for i, other in enumerate(laws) if other is law]
-            faded[:, cols] = (law.power_gain(n * len(cols), self.rng).reshape(n, len(cols)) if law.random
-                              else 1.0)
-        faded *= powers
-        t0, t1 = times[:, None], times[:, None] + tau
-        covers = (starts <= t0) & (ends >= t1)
-        touches = (starts < t1) & (ends > t0)
-        nats = np.log1p(signal / (1.0 + (faded * covers).sum(axis=1)))
-        for j in np.flatnonzero((touches & ~covers).any(axis=1)):  # an interferer starts or ends inside
-            a, b = times[j], times[j] + tau
-            terms = [(max(starts[i], a), min(ends[i], b), faded[j, i]) for i in np.flatnonzero(touches[j])]
-            nats[j] = sum((hi - lo) * math.log1p(signal[j] / (1.0 + i)) for lo, hi, i in piecewise(a, b, terms)) / tau
-        return nats
-
     def prune(self, before_s: float) -> None:
         """Forget the records that end by ``before_s``: nothing booked from now on starts
         before it (each goes to ``final`` first). Runs at most once per 0.1 s."""
         if before_s < self._prune_at_s:
             return
         self._prune_at_s = before_s + 0.1
-        for band, records in self.air.items():
-            keep = []
-            for r in records:
-                if r.end_s <= before_s:
-                    self._settle(r)
-                else:
-                    keep.append(r)
-            self.air[band] = keep
+        for air in self.air.values():
+            for r in air.drop_ended(before_s):
+                self._settle(r)
 
     def find(self, values) -> OnAir | None:
         """The record kept on the air that :meth:`OnAir.as_tuple` ``values`` describe, if any."""
@@ -408,19 +395,22 @@ class InterferenceBook:
                 "final": {k: list(v) for k, v in self.final.items()}}
 
     def load_state(self, state: dict) -> None:
-        self.air = {band: [OnAir.of(values) for values in records] for band, records in state["air"].items()}
+        self.air = {}
+        for band, records in state["air"].items():
+            air = self.air[band] = BandAir()
+            for values in records:
+                record = OnAir.of(values)
+                air.append(record, self.pairs.index(record.src), self.pairs.index(record.dst))
         self.rng.bit_generator.state = state["rng"]
         self._prune_at_s, self._next_id = state["prune_at_s"], state["next_id"]
         self.final = {k: list(v) for k, v in state["final"].items()}
 
     def finish(self) -> None:
         """Settle every record still kept into ``final`` (the end of a run)."""
-        for band, records in self.air.items():
-            for r in records:
+        for air in self.air.values():
+            for r in air.drop_ended(math.inf):
                 self._settle(r)
-            self.air[band] = []
 
     def _settle(self, record: OnAir) -> None:
         self.final.setdefault(record.link, []).append(
             (record.sinr_db(), record.air_s, record.interfered_s(), record.symbols > 0))
-
