@@ -223,6 +223,21 @@ VARIANTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def whole_runs(tmp_path_factory):
+    """The uninterrupted run of each variant, made once and shared by its stop points
+    (a run directory is read only by the comparison)."""
+    made: dict = {}
+
+    def whole(variant: str, scenario):
+        if variant not in made:
+            made[variant] = tmp_path_factory.mktemp(f"whole_{variant}")
+            run_scenario(scenario, out_dir=made[variant])
+        return made[variant]
+
+    return whole
+
+
 @pytest.mark.parametrize("variant, stop_at", [
     ("scaffold_codecs_fading", 4), ("mobile_channel", 7), ("plateau_then_decay", 7), ("centralized", 3),
     ("cell_energy_deadline", 3), ("exchange", 5), ("holdings_lossy_oracle", 12), ("holdings_lossy_oracle", 29),
@@ -230,16 +245,16 @@ VARIANTS = {
     ("decoder_fedadam_median", 9), ("decoder_fedadam_median", 12), ("mcs_sinr_mobile", 7),
     ("pfl_controls_grid", 13), ("pfl_controls_grid", 29), ("pfl_controls_grid", 36), ("pfl_controls_grid", 44),
 ])
-def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, variant, stop_at):
+def test_an_interrupted_run_resumes_to_the_same_outputs(tmp_path, monkeypatch, whole_runs, variant, stop_at):
     scenario = validate(_raw(**VARIANTS[variant]))
-    run_scenario(scenario, out_dir=tmp_path / "whole")
+    whole = whole_runs(variant, scenario)
     _interrupt_at(monkeypatch, stop_at)
     with pytest.raises(RunInterrupted):
         run_scenario(scenario, out_dir=tmp_path / "stopped")
     monkeypatch.undo()
     assert json.loads((tmp_path / "stopped" / "status.json").read_text())["status"] == "interrupted"
     resume_run(tmp_path / "stopped")
-    assert_same_run(tmp_path / "whole", tmp_path / "stopped")
+    assert_same_run(whole, tmp_path / "stopped")
 
 
 def _one_line_error(capsys, args) -> str:
