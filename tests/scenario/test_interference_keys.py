@@ -5,13 +5,10 @@ its links' SNRs by the difference, bands are assigned, interference is off by de
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from semnet.cli.main import EXIT_USER_ERROR, main
-from semnet.errors import ScenarioError
 from semnet.net.network import build_network
 from semnet.scenario import validate
-from tests.scenario.test_medium_keys import _with
+from tests.scenario.test_medium_keys import _with, refused_in_one_line
 
 
 SINR = {"model": "sinr"}
@@ -32,14 +29,7 @@ SINR = {"model": "sinr"}
      "traffic.queue = 'images_first': moves model messages after they are booked"),
 ])
 def test_bad_interference_keys_are_one_line(keys, expected, tmp_path, capsys):
-    with pytest.raises(ScenarioError) as info:
-        validate(_with(**keys))
-    assert expected in str(info.value)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(_with(**keys)))
-    assert main(["validate", str(path)]) == EXIT_USER_ERROR
-    [line] = capsys.readouterr().err.splitlines()
-    assert expected in line
+    refused_in_one_line(_with(**keys), expected, tmp_path, capsys)
 
 
 def _network(**keys):

@@ -5,14 +5,11 @@ it was; anything else with Shannon or MCS rates, or outside (0, 1], is one line 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from semnet.cli.main import EXIT_USER_ERROR, main
-from semnet.errors import ScenarioError
 from semnet.net.network import build_network
 from semnet.scenario import validate
 from semnet.sim import Message, Simulator
-from tests.scenario.test_medium_keys import _with
+from tests.scenario.test_medium_keys import _with, refused_in_one_line
 
 
 @pytest.mark.parametrize("keys, expected", [
@@ -27,14 +24,7 @@ from tests.scenario.test_medium_keys import _with
     ({"links__rate": {"mac_efficiency": 0}}, "links.rate.mac_efficiency = 0"),
 ])
 def test_bad_mac_efficiency_is_one_line(keys, expected, tmp_path, capsys):
-    with pytest.raises(ScenarioError) as info:
-        validate(_with(**keys))
-    assert expected in str(info.value)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(_with(**keys)))
-    assert main(["validate", str(path)]) == EXIT_USER_ERROR
-    [line] = capsys.readouterr().err.splitlines()
-    assert expected in line
+    refused_in_one_line(_with(**keys), expected, tmp_path, capsys)
 
 
 def _network(**keys):
