@@ -24,11 +24,6 @@ import numpy as np
 from semnet.channels.laws.rayleigh import Rayleigh
 from semnet.net.block_fading import draws_affine_normals
 
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - the Python walk serves
-    njit = None
-
 __all__ = ["attempt_nats", "hit_fades", "piecewise", "power_gains"]
 
 _SCALE = 1.0 / math.sqrt(2.0)  # numpy divides a complex by sqrt(2) as times this reciprocal
@@ -104,8 +99,9 @@ def attempt_nats(times, tau: float, signal, starts, ends, powers, law_numbers, l
     nats = np.log1p(signal / (1.0 + (faded * covers).sum(axis=1)))
     split = np.flatnonzero((touches & ~covers).any(axis=1))  # an interferer starts or ends inside
     if split.size:
-        if _split_compiled is not None:
-            _split_compiled(split, times, tau, signal, starts, ends, faded, touches, nats)
+        kernel = _split_compiled()
+        if kernel is not None:
+            kernel(split, times, tau, signal, starts, ends, faded, touches, nats)
         else:
             _split_attempts(split, times, tau, signal, starts, ends, faded, touches, nats)
     return nats
@@ -187,4 +183,16 @@ def _split_kernel(split, times, tau, signal, starts, ends, faded, touches, nats)
         nats[j] = acc / tau
 
 
-_split_compiled = None if njit is None else njit(cache=True)(_split_kernel)
+_KERNEL: list = []
+
+
+def _split_compiled():
+    """The compiled kernel (None without numba), made on first use: importing numba costs
+    about 0.3 s of CPU that a run without interference would pay."""
+    if not _KERNEL:
+        try:
+            from numba import njit
+        except ImportError:  # pragma: no cover - the Python walk serves
+            njit = None
+        _KERNEL.append(None if njit is None else njit(cache=True)(_split_kernel))
+    return _KERNEL[0]
