@@ -161,6 +161,9 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
         summary["network"]["medium"]["cells"] = {
             "positions_m": [list(p) for p in cells.positions_m], "bands": list(cells.bands), "reuse": cells.reuse,
             "serving": {str(u): cells.cell_of(u) for u in network.users}}
+    if network.controlled_tx_power_dbm is not None:  # links.power_control: each user's derived power
+        summary["network"]["power_control"] = {
+            "tx_power_dbm": {str(u): round(float(p), 4) for u, p in network.controlled_tx_power_dbm.items()}}
     if delivery is not None:
         # bytes_total, messages_total and phases[] count the main branch (the method)
         # only; each control's own messages are under delivery.branches

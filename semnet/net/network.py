@@ -24,6 +24,7 @@ from semnet.net.interference_gains import CrossGains, InterferenceSettings, assi
 from semnet.net.largescale import LargeScale
 from semnet.net.link_kinds import ChannelKind, channel_kinds
 from semnet.net.mobility import make_mobility
+from semnet.net.power_control import controlled_powers_dbm
 from semnet.channels.processes.timevarying import ChannelProcess
 from semnet.net.topology import build_graph, distance_m, transmit_graph
 from semnet.registry import mobilities, path_losses, time_correlations
@@ -139,6 +140,8 @@ class Network:
     # links.cells: the base stations of a cell medium and each user's serving one; None: one
     # cell at the aggregator (semnet.net.cells)
     cells: CellLayout | None = None
+    # links.power_control: each user's derived transmit power (dBm); None without it
+    controlled_tx_power_dbm: dict | None = None
 
     def channel_kind(self, src, dst) -> ChannelKind | None:
         """The fading model and CSI of link ``src -> dst`` (images and model packets)."""
@@ -216,6 +219,14 @@ def build_network(topology, links, seed: int) -> Network:
     table: dict[tuple, LinkParams] = {}
     default, kinds = channel_kinds(links)  # one model per fading name, shared by its links
     law = make_path_loss(links.path_loss, links.channel.carrier_hz)
+    area = topology.area_m
+    center = topology.aggregator_position_m or _centroid(graph, area)
+    cells = _cell_layout(topology, links, graph, law)
+    uplink_m = _uplink_distances_m(graph, center, cells)
+    controlled = None
+    if links.power_control is not None:  # the derived powers take node_tx_power_dbm's place everywhere below
+        controlled = controlled_powers_dbm(links, uplink_m, _path_snr_db(law))
+        links = links.model_copy(update={"node_tx_power_dbm": controlled})
     for src, dst in sorted(pairs):
         dist = distance_m(graph, src, dst)
         snr = overrides.get((src, dst))
@@ -225,15 +236,9 @@ def build_network(topology, links, seed: int) -> Network:
         table[(src, dst)] = _link(src, dst, snr, dist, links.bandwidth_hz, links.latency_s, links.rate, links, kind)
 
     agg = links.aggregator
-    area = topology.area_m
-    center = topology.aggregator_position_m or _centroid(graph, area)
-    cells = _cell_layout(topology, links, graph, law)
     for user in graph.nodes:
-        x, y = graph.nodes[user]["pos_m"]
-        # the user's base station: the aggregator, or with links.cells its serving station
-        bs = center if cells is None else cells.positions_m[cells.cell_of(user)]
         latency = agg.latency_s if cells is None else agg.latency_s + cells.backhaul_latency_s
-        dist = ((x - bs[0]) ** 2 + (y - bs[1]) ** 2) ** 0.5
+        dist = uplink_m[user]
         for src, dst in ((user, AGGREGATOR), (AGGREGATOR, user)):
             snr = agg.snr_db if agg.snr_db is not None else _snr_db(links, dist, law) + power_offset_db(links, src)
             table[(src, dst)] = _link(src, dst, snr, dist, agg.bandwidth_hz, latency, agg.rate, links, default)
@@ -253,10 +258,21 @@ def build_network(topology, links, seed: int) -> Network:
             f"{time_varying_cause(topology, links)}); allowed here: links.downlink unicast, or a fixed aggregator rate"
         )
     network = Network(graph=graph, transmit=tx, links=table, users=sorted(graph.nodes), channel=channel,
-                      medium=medium, default_kind=default, link_kinds=kinds, cells=cells)
+                      medium=medium, default_kind=default, link_kinds=kinds, cells=cells,
+                      controlled_tx_power_dbm=controlled)
     if links.interference.model != "none":
         network.interference = interference_settings(network, links, law)
     return network
+
+
+def _uplink_distances_m(graph, center, cells: CellLayout | None) -> dict:
+    """user -> distance (m) to its base station: the aggregator, or with links.cells its serving station."""
+    out = {}
+    for user in graph.nodes:
+        x, y = graph.nodes[user]["pos_m"]
+        bs = center if cells is None else cells.positions_m[cells.cell_of(user)]
+        out[user] = ((x - bs[0]) ** 2 + (y - bs[1]) ** 2) ** 0.5
+    return out
 
 
 def power_offset_db(links, node) -> float:

@@ -190,6 +190,18 @@ class CellsSpec(_Spec):
         return self
 
 
+class PowerControlSpec(_Spec):
+    """``links.power_control``: open-loop fractional path-loss compensation of the users'
+    transmit powers, as the LTE/NR uplink's (3GPP TS 36.213 5.1.1); :mod:`semnet.net.power_control`."""
+
+    target_snr_db: float = Field(10.0, ge=-30, le=60, description="the uplink SNR at the serving receiver "
+                                 "(aggregator or base station) that alpha 1 gives every uncapped user")
+    alpha: float = Field(1.0, ge=0, le=1, description="fractional compensation of the path loss: 1 full, 0 none "
+                         "(every user at path_loss.tx_power_dbm)")
+    max_tx_power_dbm: float | None = Field(None, ge=-50, le=60, description="no user transmits above this; "
+                                           "null: path_loss.tx_power_dbm")
+
+
 class LinksSpec(_Spec):
     """Per-directed-link channel parameters shared by all links unless overridden."""
 
@@ -236,6 +248,9 @@ class LinksSpec(_Spec):
     node_tx_power_dbm: dict[int, float] = Field(
         default_factory=dict, description="a user's own transmit power (dBm); its links' SNRs move by its difference "
         "to path_loss.tx_power_dbm; users not listed transmit at path_loss.tx_power_dbm")
+    power_control: PowerControlSpec | None = Field(
+        None, description="derive every user's transmit power from its uplink path loss (open-loop fractional "
+        "compensation); null: node_tx_power_dbm or path_loss.tx_power_dbm")
     cells: CellsSpec | None = Field(
         None, description="cell: several base stations (positions, reuse, attach); null: one cell at the aggregator")
     slot_s: float | None = Field(None, gt=0, le=10, description="proportional_fair: scheduling slot; null: 0.001")
@@ -270,6 +285,7 @@ class LinksSpec(_Spec):
             if node < 0 or not -50.0 <= power <= 60.0:
                 raise SpecValueError(f"node_tx_power_dbm.{node}", power,
                                      "needs a user number >= 0 and a power in [-50, 60] dBm")
+        self._check_power_control()
         if self.medium != "cell":
             for key in ("scheduler", "downlink", "cells"):
                 if getattr(self, key) is not None:
@@ -296,6 +312,19 @@ class LinksSpec(_Spec):
                 raise SpecValueError(f"{where}.mcs_margin_db", rate.mcs_margin_db,
                                      f"applies to mode mcs only (mode is {rate.mode}); allowed: 0")
         return self
+
+    def _check_power_control(self) -> None:
+        """Power control sets every user's power from its path loss: nothing else may set it."""
+        if self.power_control is None:
+            return
+        given = self.power_control.model_dump()
+        if self.node_tx_power_dbm:
+            raise SpecValueError("power_control", given, "sets every user's transmit power, but node_tx_power_dbm "
+                                 f"also sets users {sorted(self.node_tx_power_dbm)}; allowed: one of the two")
+        for key, snr in (("snr_db", self.snr_db), ("aggregator.snr_db", self.aggregator.snr_db)):
+            if snr is not None:
+                raise SpecValueError("power_control", given, f"compensates path loss, but {key} = {snr} fixes the "
+                                     "SNRs; allowed: power_control null, or snr_db null (path loss)")
 
     def _check_cells(self) -> None:
         """A cell under interference (``interference.model: sinr``), and several cells: what is modelled."""
