@@ -77,10 +77,17 @@ class MapPoint:
     finefed_ssim: float = math.nan
     compute_ssim: float = math.nan
     vs_others_db: tuple = ()  # (name, FineFed minus it, dB) for the run's other matched controls
+    finefed_accuracy: float = math.nan  # the task classifier's, on decoded images (evaluation.task)
+    compute_accuracy: float = math.nan
 
     @property
     def vs_compute_ssim(self) -> float:
         return self.finefed_ssim - self.compute_ssim
+
+    @property
+    def vs_compute_accuracy_points(self) -> float:
+        """FineFed minus compute-matched in task accuracy, percentage points (NaN without a task)."""
+        return 100.0 * (self.finefed_accuracy - self.compute_accuracy)
 
     @property
     def headroom_db(self) -> float:
@@ -172,8 +179,9 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
         others = tuple((name, finefed - float(c.psnr_db)) for name, c in sorted(controls.items())
                        if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
+        accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
         points.append(MapPoint(_row_name(run, method), column, order, _shown(run.path), run.seed, start, finefed, compute,
-                               bytes_, oracle, *ssim, vs_others_db=others))
+                               bytes_, oracle, *ssim, vs_others_db=others, **accuracy))
     return points
 
 
@@ -213,6 +221,17 @@ def _diff(cell: MapCell, measure: str, digits: int = 2) -> str:
     return f"{cell.stat(measure).format(digits)}{ci} ({cell.wins(measure)}/{len(cell.points)})"
 
 
+def _accuracy(cell: MapCell) -> str:
+    """FineFed minus compute-matched in accuracy over the seeds that scored it: ``–`` for
+    none, else mean ± std [paired interval] (seeds ahead / seeds scored)."""
+    scored = [p.vs_compute_accuracy_points for p in cell.points if math.isfinite(p.vs_compute_accuracy_points)]
+    if not scored:
+        return "–"
+    low, high = paired_interval(scored)
+    ci = "" if math.isnan(low) else f" [{low:+.1f}, {high:+.1f}]"
+    return f"{mean_std(scored).format(1)}{ci} ({sum(d > 0 for d in scored)}/{len(scored)})"
+
+
 def _p(value: float) -> str:
     if math.isnan(value):
         return "–"
@@ -225,15 +244,15 @@ def map_markdown(cells: list[MapCell]) -> str:
     lines = [
         "| channel structure | data split | seeds | start PSNR (dB) | FineFed gain (%) | oracle headroom (dB) "
         "| FineFed - compute-matched (dB) | FineFed - bytes-matched (dB) | FineFed - compute-matched (SSIM) "
-        "| headroom captured | seeds passing | p (Holm) | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| FineFed - compute-matched (accuracy, points) | headroom captured | seeds passing | p (Holm) | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         v = judged[(c.row, c.column)]
         lines.append(
             f"| {c.row} | {c.column} | {v.n} | {c.stat('start_psnr_db').format()} | {c.stat('gain_pct').format()} "
             f"| {c.stat('headroom_db').format()} | {_diff(c, 'vs_compute_db')} | {_diff(c, 'vs_bytes_db')} "
-            f"| {_diff(c, 'vs_compute_ssim', 4)} | {c.stat('captured').format()} | {v.passing}/{v.n} "
+            f"| {_diff(c, 'vs_compute_ssim', 4)} | {_accuracy(c)} | {c.stat('captured').format()} | {v.passing}/{v.n} "
             f"| {_p(v.p_holm)} | {v.label} |"
         )
     others = [line for c in cells for line in _other_controls(c)]
@@ -302,7 +321,7 @@ def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path)
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
                "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
-               "captured", "vs_compute_ssim", "vs_others_db", "passes")
+               "captured", "vs_compute_ssim", "vs_compute_accuracy_points", "vs_others_db", "passes")
 
 
 def map_csv(cells: list[MapCell]) -> str:

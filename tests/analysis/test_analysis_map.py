@@ -22,13 +22,19 @@ from semnet.analysis.runs import AnalysisError, load_runs
 
 
 def write_map_run(path: Path, *, row: str, partition: dict, seed: int, start: float, finefed: float,
-                  compute: float, bytes_: float, oracle: float | None) -> Path:
+                  compute: float, bytes_: float, oracle: float | None,
+                  accuracy: tuple[float, float] | None = None) -> Path:
+    """``accuracy``: (FineFed's, compute-matched's) task accuracy, as ``evaluation.task`` writes it."""
     path.mkdir(parents=True)
     controls = [{"name": "compute_matched", "psnr_db": compute}, {"name": "bytes_matched", "psnr_db": bytes_}]
+    if accuracy is not None:
+        controls[0]["accuracy"] = accuracy[1]
     if oracle is not None:
         controls.append({"name": "oracle", "psnr_db": oracle})
     summary = {"name": f"map_{row}", "method": "finefed", "seed": seed, "psnr_db": finefed, "status": "complete",
                "phases": [{"name": "pretrain_fedavg", "psnr_db": start}], "controls": controls}
+    if accuracy is not None:
+        summary["accuracy"] = accuracy[0]
     (path / "summary.json").write_text(json.dumps(complete_summary(summary)))
     scenario = {"name": f"map_{row}", "seed": seed, "data": {"partition": partition},
                 "method": {"name": "finefed"}}
@@ -243,3 +249,23 @@ def test_verify_of_a_missing_file_is_one_line(map_runs, tmp_path, capsys):
     assert main(["map", str(map_runs), "--out", str(tmp_path / "o"), "--verify", str(tmp_path / "nope.md")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope.md" in err and "Traceback" not in err
+
+
+def test_task_accuracy_sits_beside_psnr_over_the_seeds_that_scored_it(tmp_path):
+    root = tmp_path / "map"
+    # three seeds of one cell: two scored a task (FineFed ahead by 10 and 20 points), one did not
+    for seed, accuracy in ((0, (0.60, 0.50)), (1, (0.70, 0.50)), (2, None)):
+        write_map_run(root / f"s{seed}", row="two_clusters", partition=IID, seed=seed, start=20.0, finefed=21.0,
+                      compute=20.5, bytes_=20.4, oracle=22.0, accuracy=accuracy)
+    [cell] = map_cells(load_runs([root]))
+    diffs = [p.vs_compute_accuracy_points for p in cell.points]
+    assert diffs[:2] == [pytest.approx(10.0), pytest.approx(20.0)] and math.isnan(diffs[2])
+    row = [line for line in map_markdown([cell]).splitlines() if line.startswith("| two_clusters")][0]
+    half = 12.706205 * math.sqrt(50.0) / math.sqrt(2)  # t(0.975, 1) * sample std / sqrt(n)
+    assert f"| 15.0 ± 7.1 [{15.0 - half:+.1f}, {15.0 + half:+.1f}] (2/2) |" in row
+    # a cell without any task keeps a dash
+    plain = tmp_path / "plain"
+    write_map_run(plain / "s0", row="same_snr", partition=IID, seed=0, start=20.0, finefed=21.0, compute=20.5,
+                  bytes_=20.4, oracle=22.0)
+    [cell] = map_cells(load_runs([plain]))
+    assert "| – |" in map_markdown([cell])
