@@ -72,6 +72,9 @@ CASES: dict[str, tuple[str, str]] = {
     "traffic_energy": ("scenarios/network/quickstart_traffic_low.yaml",
                        SHORT + " --set method.controls=[compute_matched] --set simulation.compute.joules_per_sample=0.001"
                        " --set simulation.energy.tx_power_w=0.2"),
+    # interference: node radios and live images in one band (SINR), with and without carrier sensing
+    "interference": ("scenarios/network/interference_one_band.yaml", SHORT),
+    "interference_csma": ("scenarios/network/interference_one_band.yaml", SHORT + " --set links.csma.enabled=true"),
 }
 # wall-clock fields, and what auto read from the machine (its free cores): never compared
 WALL_CLOCK = {"wall_time_s", "execution"}

@@ -57,6 +57,10 @@ class LinkParams:
     max_retries: int
     fading_model: FadingModel | None = None  # built from ``fading`` and the links' channel options
     mcs_margin_db: float = 0.0  # rate_mode "mcs": back-off of the known SINR (semnet.net.mcs)
+    # shannon under interference: the rate is picked from an SINR of at least this (or the link's own
+    # SNR where lower; links.rate.min_sinr_db): a sender drowned in interference keeps a usable
+    # rate, as an MCS table keeps its lowest entry, instead of one whose messages last hours
+    rate_floor_snr_db: float = -math.inf
 
     def __post_init__(self):
         if self.fading_model is None:  # a link made by hand: its law from its name and K factor
@@ -404,6 +408,7 @@ def _link(src, dst, snr_db, dist_m, bandwidth_hz, latency_s, rate, links, kind: 
         max_retries=int(rate.max_retries),
         fading_model=kind.model,
         mcs_margin_db=float(rate.mcs_margin_db),
+        rate_floor_snr_db=-math.inf if rate.min_sinr_db is None else float(rate.min_sinr_db),
     )
 
 

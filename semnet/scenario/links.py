@@ -70,6 +70,10 @@ class RateSpec(_Spec):
     # link adaptation (rate.mode mcs; packet_bits and max_retries as shannon's)
     mcs_margin_db: float = Field(0.0, ge=-10, le=30, description="mcs: the entry's threshold must lie this far below "
                                  "the last known SINR")
+    min_sinr_db: float | None = Field(
+        -10.0, ge=-100, le=60, description="shannon under interference: the rate is picked from an SINR of at least "
+        "this (or the link's own SNR where lower), as an MCS table keeps its lowest entry; null: no floor (a sender "
+        "drowned in interference picks a rate whose messages may last hours)")
     # The share of a fixed PHY rate a MAC leaves to payload (headers, ACKs, inter-frame spaces,
     # backoff): 802.11a at 24 Mbit/s with 1,472-byte datagrams leaves about 0.72 (docs/features/ns3-crosscheck.md).
     mac_efficiency: float = Field(

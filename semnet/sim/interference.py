@@ -285,15 +285,17 @@ class InterferenceBook:
         return record
 
     def plan_packets(self, src, dst, start_s: float, bits: int, *, gains, bandwidth_hz: float, backoff: float,
-                     packet_bits: int, max_retries: int, mcs: McsChoice | None = None
-                     ) -> tuple[TransmissionOutcome, float]:
+                     packet_bits: int, max_retries: int, mcs: McsChoice | None = None,
+                     rate_floor_snr_db: float = -math.inf) -> tuple[TransmissionOutcome, float]:
         """(outcome, SINR in dB at the start) of ``bits`` in packets on link ``src -> dst``
         (on the air between :meth:`place`'s ends) from ``start_s``, against the transmissions
         on the air now.
 
         The sender picks ``R = backoff * B * log2(1 + sinr0)`` from the large-scale SINR at
         its start (its link's SNR over the noise and the interferers then on the air), as
-        it picks it from the SNR without interference. Attempts follow back to back; an
+        it picks it from the SNR without interference; an SINR below ``rate_floor_snr_db``
+        (and below the link's own SNR) picks the rate of that floor instead (a sender keeps
+        the slowest rate a link is ever given, as an MCS table keeps its lowest entry). Attempts follow back to back; an
         attempt succeeds when the mean capacity over the intervals it overlaps,
         ``sum_k tau_k log2(1 + S |h|^2 / (1 + I_k)) / tau``, reaches ``R / B`` (``S |h|^2``
         from ``gains``, the link's own :class:`DesiredGain`; each interferer's power faded
@@ -322,7 +324,8 @@ class InterferenceBook:
         snr0 = gains.snr(np.array([start_s]))[0]
         i0 = float(powers[(starts <= start_s) & (ends > start_s)].sum()) if met.size else 0.0
         sinr0 = snr0 / (1.0 + i0)
-        spectral = backoff * math.log1p(sinr0) / _LN2 if mcs is None else mcs.spectral
+        picked = max(sinr0, min(snr0, 10.0 ** (rate_floor_snr_db / 10.0)))
+        spectral = backoff * math.log1p(picked) / _LN2 if mcs is None else mcs.spectral
         target_bps = spectral * bandwidth_hz
         num_packets = math.ceil(bits / packet_bits)
         sinr0_db = 10.0 * math.log10(max(sinr0, 1e-300))

@@ -182,7 +182,7 @@ class LinkQueue:
         gains = DesiredGain(p.snr_db, p.fading_model, self.rng, fading)
         outcome, _ = self.interference.plan_packets(
             p.src, p.dst, start_s, bits, gains=gains, bandwidth_hz=p.bandwidth_hz, backoff=p.backoff,
-            packet_bits=p.packet_bits, max_retries=p.max_retries, mcs=mcs)
+            packet_bits=p.packet_bits, max_retries=p.max_retries, mcs=mcs, rate_floor_snr_db=p.rate_floor_snr_db)
         if fading is not None:  # the realised SNR at the first attempt, as on a link alone
             h = gains.first_h if gains.first_h is not None else fading.state(start_s)[0]
             self.last_h = h

@@ -148,6 +148,29 @@ def test_the_rate_follows_the_sinr_at_the_start():
     assert victim["sinr_db"] == pytest.approx(10 * math.log10(snr / (1 + inr)), abs=1e-4)
 
 
+@pytest.mark.parametrize("floor_db", [-10.0, -math.inf])
+def test_a_drowned_sender_keeps_the_rate_of_the_floor(floor_db):
+    # 1 -> 0 at 100 m (SNR 0 dB) starts while 2 -> 4 (2 is 12 m from 0) is on the air: SINR
+    # about -27.6 dB. Its rate comes from max(SINR, min(SNR, floor)): 0.9 B log2(1 + 0.1) with
+    # the -10 dB floor, the SINR's own (about 160x slower) without one; the one packet
+    # gets through at the SINR's own rate (0.9 of the capacity met) and fails at the floor's
+    # (no retries), after one attempt of packet_bits / R
+    positions = {**POS5, 1: (100.0, 0.0)}
+    net = sinr_network(positions, [(1, 0), (2, 4)], **PACKETS, rate_floor_snr_db=floor_db)
+    records: list[dict] = []
+    out = send(sim_of(net, records), Message(2, 4, "m", 40_000_000), Message(1, 0, "m", 10_000))  # 2 -> 4: 8 s
+    snr, inr = lin(law_db(100.0)), lin(law_db(12.0))
+    sinr = snr / (1 + inr)
+    picked = max(sinr, min(snr, lin(floor_db)))
+    victim = next(r for r in records if r["src"] == 1)
+    air = victim["t_end_s"] - victim["t_start_s"] - 0.005
+    assert air == pytest.approx(10_000 / (0.9e6 * math.log2(1 + picked)), rel=1e-9)
+    assert (air < 0.1) is (floor_db == -10.0)  # 10 kbit at 124 kbit/s (0.08 s), or at 2.3 kbit/s (4.4 s)
+    assert victim["sinr_db"] == pytest.approx(10 * math.log10(sinr), abs=1e-4)  # the SINR met, not the floor
+    assert out[1].ok is (floor_db == -math.inf)
+    assert out[1].reason == (None if floor_db == -math.inf else "outage")
+
+
 @pytest.mark.parametrize("interferer_band, lost", [(0, True), (2, False)])
 def test_packets_fail_when_an_interferer_comes_on_after_the_rate_was_picked(interferer_band, lost):
     # node 2's radio sends 2 -> 3 first (band 1), then 2 -> 4: booked at once, starting later.
@@ -283,3 +306,17 @@ def test_a_restored_simulator_meets_the_same_interference():
     for _ in range(2):
         round_(second)
     assert images(second) == expected
+
+
+@pytest.mark.parametrize("min_sinr_db, floor", [(-10.0, -10.0), (3.0, 3.0), (None, -math.inf)])
+def test_links_rate_min_sinr_db_reaches_every_link(min_sinr_db, floor):
+    from semnet.net.network import build_network
+    from semnet.scenario.links import InterferenceSpec
+    from semnet.scenario.schema import LinksSpec, RateSpec
+    from semnet.scenario.topology import topology_spec
+
+    links = LinksSpec(rate=RateSpec(mode="shannon", min_sinr_db=min_sinr_db), interference=InterferenceSpec(model="sinr"))
+    net = build_network(topology_spec(kind="random_geometric", num_users=5, area_m=100.0, radius_m=80.0), links, 0)
+    # user links (the aggregator's follow links.aggregator.rate, its default floor here)
+    assert {p.rate_floor_snr_db for (a, b), p in net.links.items() if AGGREGATOR not in (a, b)} == {floor}
+    assert {p.rate_floor_snr_db for (a, b), p in net.links.items() if AGGREGATOR in (a, b)} == {-10.0}
