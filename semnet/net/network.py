@@ -295,6 +295,13 @@ def _path_snr_db(law: PathLoss):
         return float(np.asarray(law.snr_db(d, los=law.line_of_sight(d, los_u), to_aggregator=np.array([to_aggregator])
                                            )).reshape(-1)[0])
 
+    def many(dist_m: np.ndarray, to_aggregator: np.ndarray) -> np.ndarray:
+        """The same for arrays: numpy's element-wise arithmetic gives each element the bits
+        of a one-element call (tests/net/test_interference_gains_many.py)."""
+        los = law.line_of_sight(dist_m, np.full(dist_m.shape, 0.5))
+        return np.asarray(law.snr_db(dist_m, los=los, to_aggregator=to_aggregator), dtype=float).reshape(-1)
+
+    path_snr_db.many = many
     return path_snr_db
 
 

@@ -163,11 +163,20 @@ class PairTable:
         if not np.isnan(values).any():
             return values
         a, b, times = np.broadcast_arrays(np.asarray(a), np.asarray(b), np.asarray(times_s, dtype=float))
-        for i in np.flatnonzero(np.isnan(values)).tolist():  # computed once per pair and step
-            x, y = int(a[i]), int(b[i])
-            if np.isnan(table[x, y]):
-                g = self.gains.linear(self.nodes[x], self.nodes[y], float(times[i]))
-                table[x, y] = g if g >= self.cutoff else 0.0
+        missing = np.flatnonzero(np.isnan(values))
+        # computed once per pair and step, at the time of its first occurrence
+        pairs = dict.fromkeys(zip(a[missing].tolist(), b[missing].tolist(), times[missing].tolist()))
+        first: dict = {}
+        for x, y, t in pairs:
+            first.setdefault((x, y), t)
+        xs, ys = [x for x, _ in first], [y for _, y in first]
+        many = getattr(self.gains, "linear_many", None)
+        if many is None:
+            gains = [self.gains.linear(self.nodes[x], self.nodes[y], t) for (x, y), t in first.items()]
+        else:
+            gains = many([self.nodes[x] for x in xs], [self.nodes[y] for y in ys], list(first.values()))
+        for x, y, g in zip(xs, ys, gains):
+            table[x, y] = g if g >= self.cutoff else 0.0
         return table[a, b]
 
     def law(self, a, b) -> np.ndarray:
