@@ -1,7 +1,7 @@
 """What the interference book scans on every booking, as arrays.
 
 :class:`BandAir` holds the transmissions still on the air in one band, in the order they
-were booked: their :class:`~semnet.sim.interference.OnAir` records and, column by
+were booked: their :class:`~semnet.sim.on_air.OnAir` records and, column by
 column, their ends (node numbers), intervals, kind and whether they radiate (a
 broadcast's later receivers do not), so that finding the ones a new
 transmission overlaps is one vectorised comparison instead of a Python loop over

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from semnet.sim.interference import OnAir
+from semnet.sim.on_air import OnAir
 
 __all__ = ["ImageSent", "PacketPlan", "PacketSent", "TrafficPlan"]
 
