@@ -32,7 +32,8 @@ MEDIUM_CLASSES = frozenset({
     ("semnet.sim.band", "BandJob"), ("semnet.sim.band", "SharedBand"), ("semnet.sim.band", "_Wake"),
     ("semnet.sim.cell", "CellMedium"), ("semnet.sim.cell", "_CloseGroups"),
     ("semnet.sim.csma", "CarrierSense"), ("semnet.net.network", "CsmaSettings"),
-    ("semnet.sim.engine", "_Round"), ("semnet.sim.engine", "_Stage"),
+    ("semnet.sim.engine", "_Round"), ("semnet.sim.engine", "_Stage"),  # states written before the move
+    ("semnet.sim.rounds", "_Round"), ("semnet.sim.rounds", "_Stage"),
     ("semnet.sim.medium", "DedicatedMedium"), ("semnet.sim.medium", "Transmission"),
     ("semnet.sim.message", "Message"), ("semnet.sim.message", "Task"), ("semnet.sim.message", "TaskOutcome"),
     ("semnet.sim.radio", "NodeRadioMedium"), ("semnet.sim.radio", "NodeRadios"),
