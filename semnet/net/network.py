@@ -59,7 +59,8 @@ class LinkParams:
     mcs_margin_db: float = 0.0  # rate_mode "mcs": back-off of the known SINR (semnet.net.mcs)
     # shannon under interference: the rate is picked from an SINR of at least this (or the link's own
     # SNR where lower; links.rate.min_sinr_db): a sender drowned in interference keeps a usable
-    # rate, as an MCS table keeps its lowest entry, instead of one whose messages last hours
+    # rate, as an MCS table keeps its lowest entry, instead of one whose messages last hours.
+    # A link made by hand (tests, the API) has no floor unless given one
     rate_floor_snr_db: float = -math.inf
 
     def __post_init__(self):

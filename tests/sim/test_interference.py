@@ -309,7 +309,7 @@ def test_a_restored_simulator_meets_the_same_interference():
 
 
 @pytest.mark.parametrize("min_sinr_db, floor", [(-10.0, -10.0), (3.0, 3.0), (None, -math.inf)])
-def test_links_rate_min_sinr_db_reaches_every_link(min_sinr_db, floor):
+def test_links_rate_min_sinr_db_reaches_every_user_link(min_sinr_db, floor):
     from semnet.net.network import build_network
     from semnet.scenario.links import InterferenceSpec
     from semnet.scenario.schema import LinksSpec, RateSpec
