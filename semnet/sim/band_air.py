@@ -164,10 +164,8 @@ class PairTable:
             return values
         a, b, times = np.broadcast_arrays(np.asarray(a), np.asarray(b), np.asarray(times_s, dtype=float))
         missing = np.flatnonzero(np.isnan(values))
-        # computed once per pair and step, at the time of its first occurrence
-        pairs = dict.fromkeys(zip(a[missing].tolist(), b[missing].tolist(), times[missing].tolist()))
-        first: dict = {}
-        for x, y, t in pairs:
+        first: dict = {}  # computed once per pair and step, at the time of its first occurrence
+        for x, y, t in zip(a[missing].tolist(), b[missing].tolist(), times[missing].tolist()):
             first.setdefault((x, y), t)
         xs, ys = [x for x, _ in first], [y for _, y in first]
         many = getattr(self.gains, "linear_many", None)

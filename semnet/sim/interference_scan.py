@@ -16,6 +16,7 @@ so both give the same bits; without numba the Python walk runs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -183,16 +184,12 @@ def _split_kernel(split, times, tau, signal, starts, ends, faded, touches, nats)
         nats[j] = acc / tau
 
 
-_KERNEL: list = []
-
-
+@functools.cache
 def _split_compiled():
     """The compiled kernel (None without numba), made on first use: importing numba costs
     about 0.3 s of CPU that a run without interference would pay."""
-    if not _KERNEL:
-        try:
-            from numba import njit
-        except ImportError:  # pragma: no cover - the Python walk serves
-            njit = None
-        _KERNEL.append(None if njit is None else njit(cache=True)(_split_kernel))
-    return _KERNEL[0]
+    try:
+        from numba import njit
+    except ImportError:  # pragma: no cover - the Python walk serves
+        return None
+    return njit(cache=True)(_split_kernel)
