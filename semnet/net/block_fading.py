@@ -78,7 +78,7 @@ class BlockFadingLink:
     @classmethod
     def of(cls, params, rng) -> "BlockFadingLink | None":
         """The compiled loop for a Shannon-rate link with ``params`` (a validated
-        :class:`~semnet.net.network.LinkParams`) drawing from ``rng``; None when the
+        :class:`~semnet.net.link_params.LinkParams`) drawing from ``rng``; None when the
         reference must run (see the module docstring)."""
         model = params.fading_model
         if (block_fading_compiled.block_message is None or rng is None or params.rate_mode != "shannon"

@@ -5,7 +5,7 @@
 (the aggregator's links always keep the default). :func:`channel_kinds` turns the
 ``links`` section into the default kind and the links that differ from it, once: the
 network builder gives each link's packets its fading model
-(:class:`~semnet.net.network.LinkParams`), and the run builds the JSCC channel of each
+(:class:`~semnet.net.link_params.LinkParams`), and the run builds the JSCC channel of each
 image link from the same kinds (:class:`~semnet.channels.layer.link_channels.LinkChannels`).
 
 Models are built once per name and options and shared by every link that names them

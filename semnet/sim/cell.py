@@ -41,7 +41,7 @@ import math
 from dataclasses import replace
 
 from semnet.net.broadcast import plan_broadcast
-from semnet.net.network import MediumSettings
+from semnet.net.link_params import MediumSettings
 from semnet.net.rate import TransmissionOutcome
 from semnet.registry import media
 from semnet.sim.band import BandJob, make_band

@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from semnet.net.network import CsmaSettings
+from semnet.net.link_params import CsmaSettings
 from semnet.seeding import numpy_rng
 
 __all__ = ["CarrierSense", "sensed_start_s"]

@@ -24,7 +24,7 @@ from semnet.channels.processes.timevarying import LinkFading
 from semnet.net.arq import plan_over_time
 from semnet.net.block_fading import BlockFadingLink
 from semnet.net.mcs import McsChoice, choose_mcs
-from semnet.net.network import LinkParams
+from semnet.net.link_params import LinkParams
 from semnet.net.rate import TransmissionOutcome, plan_transmission
 from semnet.sim.interference import InterferenceBook
 from semnet.sim.on_air import DesiredGain, OnAir

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 
 from semnet.net.mcs import choose_mcs
-from semnet.net.network import LinkParams, MediumSettings
+from semnet.net.link_params import LinkParams, MediumSettings
 from semnet.net.rate import TransmissionOutcome
 from semnet.registry import media
 from semnet.sim.link import LinkQueue
@@ -80,7 +80,7 @@ class Medium:
     """The seam: how messages share the air. Subclasses override :meth:`book`
     (immediate media) or :meth:`submit` (deferring media, ``defers = True``). A medium
     is built as ``cls(sim, settings)``: the simulator it serves and its
-    :class:`~semnet.net.network.MediumSettings`."""
+    :class:`~semnet.net.link_params.MediumSettings`."""
 
     name = "medium"
     defers = False

@@ -31,7 +31,8 @@ MEDIUM_CLASSES = frozenset({
     ("semnet.net.rate", "TransmissionOutcome"),
     ("semnet.sim.band", "BandJob"), ("semnet.sim.band", "SharedBand"), ("semnet.sim.band", "_Wake"),
     ("semnet.sim.cell", "CellMedium"), ("semnet.sim.cell", "_CloseGroups"),
-    ("semnet.sim.csma", "CarrierSense"), ("semnet.net.network", "CsmaSettings"),
+    ("semnet.sim.csma", "CarrierSense"), ("semnet.net.link_params", "CsmaSettings"),
+    ("semnet.net.network", "CsmaSettings"),  # states written before the move
     ("semnet.sim.engine", "_Round"), ("semnet.sim.engine", "_Stage"),  # states written before the move
     ("semnet.sim.rounds", "_Round"), ("semnet.sim.rounds", "_Stage"),
     ("semnet.sim.medium", "DedicatedMedium"), ("semnet.sim.medium", "Transmission"),

@@ -1,11 +1,13 @@
 """A resume state names the classes it holds by module: the round and stage records
 moved from ``semnet.sim.engine`` to ``semnet.sim.rounds``, and a state written before the
-move still loads (the allowlist has both places, and the engine still names them)."""
+move still loads (the allowlist has both places, and the engine still names them). So do
+the carrier-sensing settings, moved from ``semnet.net.network`` to ``semnet.net.link_params``."""
 
 from __future__ import annotations
 
 import pytest
 
+from semnet.net.link_params import CsmaSettings
 from semnet.sim.medium_state import pickle_medium, unpickle_medium
 from semnet.sim.message import Task, TaskOutcome
 from semnet.sim.rounds import _Round, _Stage
@@ -33,3 +35,14 @@ def test_another_module_of_the_same_length_is_refused():
     data = pickle_medium(records()).replace(b"semnet.sim.rounds", b"semnet.sim.medium")
     with pytest.raises(UnsafeData):
         unpickle_medium(data, None)
+
+
+def test_csma_settings_written_under_their_old_module_load(monkeypatch):
+    monkeypatch.setattr(CsmaSettings, "__module__", "semnet.net.network")  # as pickled before the move
+    old = pickle_medium(CsmaSettings(slot_s=1e-5, cw_min=7))
+    monkeypatch.undo()
+    assert b"semnet.net.network" in old and b"link_params" not in old
+    loaded = unpickle_medium(old, None)
+    assert type(loaded) is CsmaSettings
+    assert (loaded.slot_s, loaded.cw_min, loaded.cw_max) == (1e-5, 7, 1023)
+    assert b"semnet.net.link_params" in pickle_medium(loaded)
