@@ -152,6 +152,8 @@ def build_summary(assembly: RunAssembly, ctx: RunContext, outcome: MethodOutcome
     }
     if getattr(final, "accuracy", None) is not None:  # evaluation.task: classify (absent otherwise, as before)
         summary["accuracy"] = final.accuracy
+    if getattr(final, "ms_ssim", None) is not None:  # images large enough for it (absent otherwise, as before)
+        summary["ms_ssim"] = final.ms_ssim
     medium = network.medium
     if medium.kind != "dedicated":  # dedicated runs keep the summary they always had
         summary["network"]["medium"] = {"kind": medium.kind} if medium.kind != "cell" else {

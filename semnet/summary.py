@@ -46,6 +46,7 @@ class LinkScore(_Section):
     snr_db: float | None = None
     images: int | None = None
     accuracy: float | None = None  # the task classifier's, on decoded images (evaluation.task: classify)
+    ms_ssim: float | None = None  # images of 161 px and up only
 
 
 class PhaseSummary(_Section):
@@ -68,6 +69,7 @@ class PhaseSummary(_Section):
     convergence: dict | None = None
     validation_psnr_db: float | None = None
     accuracy: float | None = None
+    ms_ssim: float | None = None
 
 
 class ControlSummary(PhaseSummary):
@@ -252,6 +254,7 @@ class RunSummary(_Section):
     ssim: float | None = None
     worst_link_psnr_db: float | None = None
     accuracy: float | None = None
+    ms_ssim: float | None = None  # images of 161 px and up only
     bytes_total: int
     sim_time_s: float
     wall_time_s: float

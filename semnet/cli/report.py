@@ -27,6 +27,7 @@ def format_summary(summary: RunSummary | dict, path: str = "") -> str:
                      f"fading {net.fading}, link SNR {net.snr_db_min}..{net.snr_db_max} dB")
     lines.append(f"quality: mean link PSNR {_fmt(s.psnr_db)} dB, worst link {_fmt(s.worst_link_psnr_db)} dB, "
                  f"SSIM {_fmt(s.ssim, '.4f')}"
+                 + (f", MS-SSIM {_fmt(s.ms_ssim, '.4f')}" if s.ms_ssim is not None else "")
                  + (f", task accuracy {_fmt(s.accuracy, '.3f')}" if s.accuracy is not None else ""))
     delivery = s.delivery
     scope = ""

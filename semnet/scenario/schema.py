@@ -413,7 +413,8 @@ class OutputSpec(_Spec):
     eval_every_rounds: int = Field(0, ge=0, le=MAX_ROUNDS, description="0: evaluate at the end of each phase only")
     eval_images_per_link: int | None = Field(None, ge=1, description="cap on test images per link")
     eval_realisations: int = Field(1, ge=1, le=10_000, description="fading realisations (noise draws) per test image")
-    ssim: bool = Field(True, description="also compute SSIM at evaluations (about 40% of evaluation time)")
+    ssim: bool = Field(True, description="also compute SSIM at evaluations (about 40% of evaluation time), "
+                      "and MS-SSIM where images are 161 px and up")
     checkpoints: bool = Field(True, description="write checkpoints: final models, interim files of long phases "
                               "and the resume checkpoint")
     resume_every_rounds: int = Field(10, ge=0, le=MAX_ROUNDS, description="with checkpoints: a resume checkpoint "

@@ -80,8 +80,8 @@ def test_on_undistorted_images_the_task_metric_is_the_clean_accuracy(classifier,
     np.testing.assert_array_equal(out.correct, _clean_correct(model, images, labels))
 
 
-def test_a_run_reports_accuracy_for_every_link_phase_and_baseline(tmp_path):
-    raw = tiny_scenario_dict()
+def test_a_run_reports_accuracy_for_every_link_phase_control_and_baseline(tmp_path):
+    raw = tiny_scenario_dict(controls=["compute_matched", "bytes_matched"])
     raw["evaluation"] = {"task": "classify", "classifier": str(CHECKPOINT), "digital": {"codecs": ["webp"],
                                                                                          "rates": ["capacity"]}}
     raw["model"]["latent_channels"] = 16  # k = 512: WebP fits at 10 dB
@@ -91,6 +91,10 @@ def test_a_run_reports_accuracy_for_every_link_phase_and_baseline(tmp_path):
     for phase in summary.phases:
         assert phase.accuracy is not None and all(0.0 <= q.accuracy <= 1.0 for q in phase.links)
         assert phase.accuracy == pytest.approx(np.mean([q.accuracy for q in phase.links]), abs=1e-4)
+    assert [c.name for c in summary.controls] == ["compute_matched", "bytes_matched"]
+    for control in summary.controls:
+        assert control.accuracy is not None and all(0.0 <= q.accuracy <= 1.0 for q in control.links)
+        assert control.accuracy == pytest.approx(np.mean([q.accuracy for q in control.links]), abs=1e-4)
     baseline = summary.digital.baselines[0]
     assert baseline.accuracy == pytest.approx(np.mean([q.accuracy for q in baseline.links]), abs=1e-4)
 

@@ -1,6 +1,8 @@
-"""The committed CIFAR-10 classifier: its card's accuracy on the first 100 test images
-of each class is reproduced from the checkpoint by a loop of this test's own (Pillow
-decoding, plain forward passes; no training code), and the file is small and plain."""
+"""The committed CIFAR-10 classifier: its card's accuracy on the whole test split and on
+the first 100 test images of each class is reproduced from the checkpoint by a loop of
+this test's own (Pillow decoding, plain forward passes; no training code); the task
+metric of the evaluator on undistorted images is that clean accuracy; the file is small
+and plain."""
 
 import re
 from pathlib import Path
@@ -10,6 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
+from semnet.fl.loop.evaluation import LinkEvaluator, TaskScorer
+from semnet.models import Channel
 from semnet.safe_load import load_torch_file
 from semnet.task.classifier import load_classifier
 from semnet.task.fast_recipe import augment, triangular_lr
@@ -36,20 +40,70 @@ def test_the_checkpoint_is_small_plain_data_and_agrees_with_its_card():
     assert raw["test_correct"] / raw["test_total"] >= 0.85
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="CIFAR-10 JPEGs not at ../shared/data/cifar10-jpeg")
-def test_the_committed_classifier_reproduces_its_cards_accuracy_on_1000_test_images():
-    model, meta = load_classifier(CHECKPOINT)
+def _test_split(per_class: int | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The first ``per_class`` test images of each class (None: all), decoded by Pillow, and their labels."""
     classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
-    assert classes == meta["classes"]
-    right = total = 0
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        files = sorted(f for f in (DATA / name).iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        pixels = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files[:per_class]])
+        images.append(torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous())
+        labels.append(torch.full((pixels.shape[0],), label, dtype=torch.int64))
+    return torch.cat(images), torch.cat(labels), classes
+
+
+def _right(model, images: torch.Tensor, labels: torch.Tensor) -> int:
+    right = 0
     with torch.no_grad():
-        for label, name in enumerate(classes):
-            files = sorted(f for f in (DATA / name).iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
-            pixels = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files[:PER_CLASS]])
-            x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255.0
-            right += int((model(x).argmax(dim=1) == label).sum())
-            total += x.shape[0]
-    assert (right, total) == _card_figure(f"first {PER_CLASS} test images per class")
+        for start in range(0, images.shape[0], 1000):
+            x = images[start:start + 1000].float() / 255.0
+            right += int((model(x).argmax(dim=1) == labels[start:start + 1000]).sum())
+    return right
+
+
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="CIFAR-10 JPEGs not at ../shared/data/cifar10-jpeg")
+
+
+@needs_data
+@pytest.mark.parametrize("per_class, figure", [(PER_CLASS, f"first {PER_CLASS} test images per class"),
+                                               (None, "test accuracy")])
+def test_the_committed_classifier_reproduces_its_cards_accuracy(per_class, figure):
+    model, meta = load_classifier(CHECKPOINT)
+    images, labels, classes = _test_split(per_class)
+    assert classes == meta["classes"]
+    assert (_right(model, images, labels), images.shape[0]) == _card_figure(figure)
+
+
+class _Replay(torch.nn.Module):
+    """A "decoder" that ignores the channel and gives back the sent images, batch after
+    batch, in the evaluator's order: the evaluator then scores undistorted images."""
+
+    def __init__(self, images: torch.Tensor):
+        super().__init__()
+        self.images, self.at = images, 0
+
+    def forward(self, latent, snr_db):
+        out = self.images[self.at:self.at + latent.shape[0]].float() / 255.0
+        self.at += latent.shape[0]
+        return out
+
+
+class _AnyLatent(torch.nn.Module):
+    def forward(self, x, snr_db):
+        return x[:, :2]
+
+
+@needs_data
+def test_on_undistorted_images_the_evaluators_task_accuracy_is_the_clean_accuracy():
+    model, _ = load_classifier(CHECKPOINT)
+    images, labels, _ = _test_split(PER_CLASS)
+    encoder = _AnyLatent()  # the replay ignores the latent
+    evaluator = LinkEvaluator([(0, 1)], {(0, 1): 10.0}, {0: images}, Channel("none"), torch.device("cpu"), seed=0,
+                              with_ssim=False, task=TaskScorer(model, {0: labels}))
+    (quality,) = evaluator.evaluate(lambda i: encoder, lambda j: _Replay(images))
+    assert quality.psnr_db >= 100.0  # undistorted (PSNR is capped at 100 dB)
+    right, total = _card_figure(f"first {PER_CLASS} test images per class")
+    assert (quality.accuracy, quality.images) == (right / total, total)
 
 
 def test_augment_flips_and_translates_each_image_as_drawn():

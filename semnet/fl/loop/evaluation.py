@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from semnet.metrics.image import psnr, ssim
+from semnet.metrics.image import ms_ssim, ms_ssim_min_side, psnr, ssim
 from semnet.models import Channel, transmit
 from semnet.channels.layer.link_channels import LinkChannels, as_link_channels
 from semnet.seeding import derive_seed
@@ -38,6 +38,7 @@ class LinkQuality:
     ssim: float
     images: int
     accuracy: float | None = None  # the task classifier's on the decoded images (evaluation.task: classify)
+    ms_ssim: float | None = None  # where the images are large enough for its five scales (161 px and up)
 
     def as_dict(self) -> dict:
         out = {
@@ -50,6 +51,8 @@ class LinkQuality:
         }
         if self.accuracy is not None:  # runs without a task keep the keys they always had
             out["accuracy"] = round(self.accuracy, 5)
+        if self.ms_ssim is not None:  # small images (32x32) keep the keys they always had
+            out["ms_ssim"] = round(self.ms_ssim, 5)
         return out
 
 
@@ -79,6 +82,8 @@ def summarize(links: list[LinkQuality]) -> dict:
     }
     if all(q.accuracy is not None for q in links):
         out["accuracy"] = round(float(np.mean([q.accuracy for q in links])), 5)
+    if all(q.ms_ssim is not None for q in links):
+        out["ms_ssim"] = round(float(np.mean([q.ms_ssim for q in links])), 5)
     return out
 
 
@@ -165,7 +170,8 @@ class LinkEvaluator:
         gen = torch.Generator(device=self.device)
         gen.manual_seed(derive_seed(self.seed, "eval", src, dst))
         snr = self.snr_db[(src, dst)]
-        psnr_sum = ssim_sum = 0.0
+        psnr_sum = ssim_sum = ms_ssim_sum = 0.0
+        multi_scale = self.with_ssim and min(images.shape[-2:]) >= ms_ssim_min_side()
         count = correct = 0
         states = None if self.states is None else self.states[(src, dst)]
         channel = self.channels.of(src, dst)
@@ -183,12 +189,15 @@ class LinkEvaluator:
                 psnr_sum += float(psnr(x_hat, x).sum())
                 if self.with_ssim:
                     ssim_sum += float(ssim(x_hat, x).sum())
+                if multi_scale:
+                    ms_ssim_sum += float(ms_ssim(x_hat, x).sum())
                 if self.task is not None:
                     correct += self.task.correct(x_hat, src, start)
                 count += x.shape[0]
         ssim_mean = ssim_sum / count if self.with_ssim else float("nan")
         accuracy = correct / count if self.task is not None else None
-        return LinkQuality(src, dst, snr, psnr_sum / count, ssim_mean, images.shape[0], accuracy)
+        return LinkQuality(src, dst, snr, psnr_sum / count, ssim_mean, images.shape[0], accuracy,
+                           ms_ssim_sum / count if multi_scale else None)
 
 
 @torch.no_grad()

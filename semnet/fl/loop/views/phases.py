@@ -135,6 +135,7 @@ class Phases:
             links=[q.as_dict() for q in links],
             validation_psnr_db=validation_psnr_db,
             accuracy=quality.get("accuracy"),
+            ms_ssim=quality.get("ms_ssim"),
         )
 
     def checkpoint(self, name: str, model: nn.Module) -> None:

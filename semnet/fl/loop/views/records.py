@@ -37,7 +37,9 @@ class PhaseRecord:
     validation_psnr_db: float | None = None
     # mean link accuracy of the task classifier on decoded images (evaluation.task: classify)
     accuracy: float | None = None
+    # mean link MS-SSIM, where the images are large enough for it (161 px and up)
+    ms_ssim: float | None = None
 
     def as_dict(self) -> dict:
-        # a run without a task keeps the keys it always had
-        return {k: v for k, v in self.__dict__.items() if not (k == "accuracy" and v is None)}
+        # a run without a task, or of small images, keeps the keys it always had
+        return {k: v for k, v in self.__dict__.items() if not (k in ("accuracy", "ms_ssim") and v is None)}
