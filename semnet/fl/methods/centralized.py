@@ -100,7 +100,10 @@ def train_centralized(ctx: RunContext, model: nn.Module, spec: CentralizedSpec) 
     for snr in spec.test_snrs_db:
         links = ctx.phases.evaluate_at_snr(snr, enc_of, dec_of)
         quality = summarize(links)
-        sweep.append({"snr_db": snr, "psnr_db": quality["psnr_db"], "ssim": quality["ssim"]})
+        point = {"snr_db": snr, "psnr_db": quality["psnr_db"], "ssim": quality["ssim"]}
+        if "ms_ssim" in quality:  # images of 161 px and up (absent otherwise, as before)
+            point["ms_ssim"] = quality["ms_ssim"]
+        sweep.append(point)
     return phases, sweep
 
 
