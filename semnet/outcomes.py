@@ -29,6 +29,8 @@ OUTCOMES: dict[str, str] = {
     "psnr_db": "mean PSNR over image links of the test images (dB)",
     "worst_link_psnr_db": "PSNR of the worst image link (dB)",
     "ssim": "mean SSIM over image links (0..1)",
+    "ms_ssim": "mean MS-SSIM over image links, images of 161 px and up (0..1)",
+    "accuracy": "task accuracy of the frozen classifier on decoded images, evaluation.task: classify (0..1)",
     "bytes": "bytes of model messages sent",
     "sim_time_s": "simulated seconds",
     "wall_time_s": "wall-clock seconds of training and evaluation",

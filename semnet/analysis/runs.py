@@ -243,9 +243,10 @@ def _num(value) -> float:
 
 def _quality(record) -> dict:
     out = {k: _num(getattr(record, k)) for k in QUALITY_KEYS}
-    accuracy = getattr(record, "accuracy", None)
-    if accuracy is not None:  # evaluation.task: the task classifier's accuracy
-        out["accuracy"] = _num(accuracy)
+    for key in ("accuracy", "ms_ssim"):  # evaluation.task: classify; images of 161 px and up
+        value = getattr(record, key, None)
+        if value is not None:
+            out[key] = _num(value)
     return out
 
 

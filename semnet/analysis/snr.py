@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Iterable
 
@@ -76,7 +77,7 @@ def snr_series(
             points.setdefault(_sweep_key(v.run, x), []).append(v)
         series = []
         for vs in points.values():
-            y = mean_std(v.values[metric] for v in vs)
+            y = mean_std(v.values.get(metric, math.nan) for v in vs)  # NaN: a run without it
             series.append(SeriesPoint(float(np.mean([snr_x(v.run, x) for v in vs])), y.mean, y.std, y.n))
         out[label] = sorted(series, key=lambda p: p.x)
         xs = [p.x for p in series]

@@ -31,6 +31,8 @@ AXIS_LABELS = {
     "psnr_db": "mean link PSNR (dB)",
     "worst_link_psnr_db": "worst-link PSNR (dB)",
     "ssim": "mean link SSIM",
+    "ms_ssim": "mean link MS-SSIM",
+    "accuracy": "task accuracy on decoded images",
     "bytes": "cumulative bytes (MB)",
     "sim_time_s": "simulated time (s)",
     "energy_j": "energy (J)",

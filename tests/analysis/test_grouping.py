@@ -179,3 +179,23 @@ def test_snr_plots_any_outcome(tmp_path, make_run):
 
     points = snr_series(load_runs([root]), "snr_db", "image_loss_share")["fedavg"]
     assert [(p.x, round(p.y, 4)) for p in points] == [(0.0, 0.415), (10.0, 0.115)]
+
+
+def test_task_accuracy_is_an_outcome_to_plot_against_the_swept_snr():
+    """The committed fixed-SNR records (evaluation.task: classify): the plotted accuracy of
+    each (fading, SNR) is the mean of the runs' own summary.json accuracy."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "results" / "digital" / "quickstart_snr"
+    expected: dict = {}
+    for summary_file in root.glob("*/summary.json"):
+        scenario = yaml.safe_load((summary_file.parent / "scenario.yaml").read_text())
+        key = (f"finefed [links.fading={scenario['links']['fading']}]", scenario["links"]["snr_db"])
+        expected.setdefault(key, []).append(json.loads(summary_file.read_text())["accuracy"])
+    points = plot_points(with_groups(load_runs([root]), ["links.fading"]), "accuracy", "links.snr_db",
+                         final_only=True)
+    assert len(points) == len(expected) == 6
+    for p in points:
+        values = expected[(p.label, p.x)]
+        assert len(p.seeds) == len(values) == 5
+        assert p.y == pytest.approx(sum(values) / len(values), abs=1e-12)
