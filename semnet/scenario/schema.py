@@ -212,10 +212,17 @@ class OracleSpec(_Spec):
     """The headroom oracle (control ``oracle``): per image link i->j, a copy of the start's
     encoder and decoder trained jointly on i's training images at the link's channel,
     ``rounds`` chunks of ``local`` training; each link keeps its best chunk on i's
-    validation images (the last one without them)."""
+    validation images (the last one without them). With ``patience`` a link stops once
+    that many chunks in a row have not raised its best validation PSNR by ``min_gain_db``
+    (trained to its plateau, ``rounds`` the cap)."""
 
-    rounds: int = Field(10, ge=1, le=MAX_ROUNDS, description="chunks of local training, each scored on validation images")
+    rounds: int = Field(10, ge=1, le=MAX_ROUNDS, description="chunks of local training, each scored on validation "
+                        "images; with patience, the cap")
     local: LocalTrainSpec = LocalTrainSpec(steps=50, lr=5e-4)
+    patience: int | None = Field(None, ge=1, le=MAX_ROUNDS, description="null: train every link all rounds; N: a link "
+                                 "stops after N chunks in a row without a min_gain_db gain on validation images")
+    min_gain_db: float = Field(0.05, ge=0.0, le=10.0, description="with patience: the validation gain (dB) over the "
+                               "link's best so far that counts as progress")
 
 
 class ExchangeSpec(_Spec):
@@ -479,6 +486,9 @@ class Scenario(_Spec):
         if self.method.task_loss_weight > 0 and self.evaluation.task != "classify":
             raise SpecValueError("method.task_loss_weight", self.method.task_loss_weight,
                                  "needs the classifier of evaluation.task: classify; allowed: 0 without it")
+        if self.method.oracle.patience is not None and self.data.validation_per_user == 0:
+            raise SpecValueError("data.validation_per_user", 0, "method.oracle.patience needs held-out images; "
+                                 "allowed: > 0 with patience (or method.oracle.patience: null)")
         if self.method.federated.converge is not None and self.data.validation_per_user == 0:
             raise SpecValueError("data.validation_per_user", 0, "method.federated.converge needs held-out images; "
                                  "allowed: > 0 with converge (or remove method.federated.converge)")

@@ -10,6 +10,7 @@ from semnet.fl.methods import oracle as oracle_module
 from semnet.fl.methods.headroom import MIN_HEADROOM_DB, headroom
 from semnet.fl.methods.oracle import LinkOracle
 from semnet.fl.loop.strategy import run_rounds
+from semnet.errors import ScenarioError
 from semnet.runner import run_scenario
 from semnet.scenario import validate
 from tests.fl.conftest import build_context, tiny_scenario_dict
@@ -134,3 +135,50 @@ def test_the_oracle_is_a_registered_control():
 
     assert registry.controls.get("oracle").__name__ == "OracleControl"
     assert oracle_module.LinkOracle is LinkOracle
+
+
+def test_a_link_plateaus_after_patience_chunks_without_the_minimum_gain():
+    from semnet.fl.methods.oracle import Plateau
+
+    watch = Plateau(patience=2, min_gain_db=0.1)
+    # the start, then chunks: +0.5 (progress), +0.05 (not enough), +0.3 (progress),
+    # +0.02 and -0.4 (two in a row without 0.1 dB over the best): stops after chunk 5
+    for rnd, value in enumerate([20.0, 20.5, 20.55, 20.85, 20.87, 20.47]):
+        assert watch.active("link")
+        watch.record("link", value, rnd)
+    assert not watch.active("link") and watch.stopped_at == {"link": 5}
+    assert watch.best_db["link"] == 20.87  # the best is any improvement, the count needs 0.1 dB
+    never = Plateau(patience=None, min_gain_db=0.1)
+    for rnd in range(20):
+        never.record("link", 20.0, rnd)
+    assert never.active("link")
+
+
+@pytest.mark.parametrize("patience, min_gain_db, rounds_played, capped", [
+    (1, 10.0, 1, 0),   # no chunk gains 10 dB: every link stops after its first
+    (9, 0.0, 3, None),  # a patience beyond the cap: every link trains all 3 rounds and is capped
+])
+def test_an_oracle_with_patience_stops_each_link_at_its_plateau_and_reports_the_cap(
+        tmp_path, patience, min_gain_db, rounds_played, capped):
+    raw = tiny_scenario_dict(controls=["oracle"], oracle={"rounds": 3, "local": {"steps": 2, "batch_size": 8},
+                                                           "patience": patience, "min_gain_db": min_gain_db})
+    raw["data"]["validation_per_user"] = 8
+    summary = run_scenario(validate(raw), out_dir=tmp_path / "r").summary
+    (oracle,) = summary["controls"]
+    links = summary["network"]["image_links"]
+    assert oracle["rounds"] == rounds_played
+    assert oracle["local_passes"] == rounds_played * 2 * links
+    assert len(oracle["plateau"]) == links
+    if capped is None:
+        assert oracle["capped_links"] == links
+        assert all(row["stopped_after_round"] is None for row in oracle["plateau"])
+    else:
+        assert oracle["capped_links"] == capped
+        assert all(row["stopped_after_round"] == 1 for row in oracle["plateau"])
+
+
+def test_an_oracle_patience_without_validation_images_is_one_line():
+    raw = tiny_scenario_dict(controls=["oracle"], oracle={"patience": 2})
+    raw["data"]["validation_per_user"] = 0
+    with pytest.raises(ScenarioError, match="data.validation_per_user.*method.oracle.patience needs held-out images"):
+        validate(raw)

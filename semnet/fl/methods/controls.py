@@ -34,7 +34,7 @@ from torch import nn
 from semnet.fl.methods.baselines import Ditto, FedPer, LocalFinetune
 from semnet.fl.loop.context import PhaseRecord, RunContext
 from semnet.fl.algorithms.federated import continued, make_strategy
-from semnet.fl.methods.oracle import LinkOracle
+from semnet.fl.methods.oracle import LinkOracle, Plateau
 from semnet.fl.loop.strategy import RoundStrategy, run_rounds
 from semnet.fl.loop.versions import Holdings
 from semnet.registry import controls
@@ -198,14 +198,25 @@ class OracleControl(Control):
     pairs_per_link = True
 
     def strategy(self, ctx, start, budget):
-        return LinkOracle(ctx, start, self.spec.oracle.local)
+        spec = self.spec.oracle
+        return LinkOracle(ctx, start, spec.local, Plateau(spec.patience, spec.min_gain_db))
 
     def rounds(self, ctx, strategy, budget):
         return self.spec.oracle.rounds
 
+    def spent(self, ctx, strategy, budget):
+        # with a patience: done once every link has reached its plateau (rounds: the cap)
+        return None if self.spec.oracle.patience is None else strategy.all_plateaued()
+
     def report(self, strategy):
         # the chunk each link's kept pair comes from (0: the start itself)
-        return {"best_round": [{"src": i, "dst": j, "round": r} for (i, j), r in sorted(strategy.best_round.items())]}
+        out = {"best_round": [{"src": i, "dst": j, "round": r} for (i, j), r in sorted(strategy.best_round.items())]}
+        if self.spec.oracle.patience is not None:  # where each link stopped; null: still improving at the cap
+            stopped = strategy.plateau.stopped_at
+            out["plateau"] = [{"src": i, "dst": j, "stopped_after_round": stopped.get((i, j))}
+                              for i, j in sorted(strategy.encoders)]
+            out["capped_links"] = sum(1 for link in strategy.encoders if link not in stopped)
+        return out
 
 
 def run_controls(ctx: RunContext, names, spec, algorithm: str, start: nn.Module, budget: Budget,

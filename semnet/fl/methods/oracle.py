@@ -7,6 +7,9 @@ message travels, the pair is trained where i's images are. It trains ``rounds`` 
 of ``local`` steps; after each chunk (and before the first) the pair is scored on i's
 validation images of that link and the best pair so far is kept, so the bound never
 rests on an over-fitted last chunk (without validation images the last pair is kept).
+With a ``patience`` a link stops training at its plateau (:class:`Plateau`), so that the
+bound is a trained one rather than the cut of a fixed budget; ``rounds`` is then the cap,
+and the links still improving when it is reached are reported.
 
 Its per-link test PSNR minus the start's is the link's headroom; the fraction of it a
 method captures is in :mod:`semnet.fl.methods.headroom`.
@@ -26,6 +29,32 @@ from semnet.scenario.schema import LocalTrainSpec
 from semnet.sim import Task
 
 
+class Plateau:
+    """Per link: how many chunks in a row have not raised its best validation PSNR by
+    ``min_gain_db`` (the first score, of the start, sets the best). A link whose count
+    reaches ``patience`` has plateaued; ``patience=None`` never stops one."""
+
+    def __init__(self, patience: int | None, min_gain_db: float):
+        self.patience, self.min_gain_db = patience, min_gain_db
+        self.best_db: dict = {}
+        self.stale: dict = {}
+        self.stopped_at: dict = {}  # link -> the chunk after which it stopped
+
+    def record(self, link, value_db: float, rnd: int) -> None:
+        best = self.best_db.get(link)
+        if best is None or value_db >= best + self.min_gain_db:
+            self.stale[link] = 0
+        else:
+            self.stale[link] = self.stale.get(link, 0) + 1
+        if best is None or value_db > best:
+            self.best_db[link] = value_db
+        if self.patience is not None and self.stale[link] >= self.patience and link not in self.stopped_at:
+            self.stopped_at[link] = rnd
+
+    def active(self, link) -> bool:
+        return link not in self.stopped_at
+
+
 class LinkOracle(RoundStrategy):
     """One (encoder, decoder) pair per image link, trained jointly on the sender's
     training images at the link's SNR. Pairing: link i->j uses its own pair (the best
@@ -36,9 +65,10 @@ class LinkOracle(RoundStrategy):
     aggregates = False
     reports = False
 
-    def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec):
+    def __init__(self, ctx: RunContext, start: nn.Module, local: LocalTrainSpec, plateau: Plateau | None = None):
         super().__init__(ctx)
         self.local = local
+        self.plateau = plateau or Plateau(None, 0.0)
         links = self.ctx.topology.image_links()
         self.encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
         self.decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
@@ -57,6 +87,8 @@ class LinkOracle(RoundStrategy):
             self._keep_best(0)
         plans = []
         for i, j in ctx.topology.image_links():
+            if not self.plateau.active((i, j)):  # at its plateau: trains no more
+                continue
             steps = local.steps_for(ctx.data.samples(i))
 
             def make(i=i, j=j, steps=steps, rnd=rnd):
@@ -85,11 +117,16 @@ class LinkOracle(RoundStrategy):
         scored = {(q.src, q.dst): q.psnr_db for q in links}
         for link in self.encoders:
             value = scored.get(link)
+            if value is not None and self.plateau.active(link):
+                self.plateau.record(link, value, rnd)
             if value is None or link not in self.best_db or value > self.best_db[link]:
                 if value is not None:
                     self.best_db[link] = value
                 self.best_round[link] = rnd
                 self._copy(link)
+
+    def all_plateaued(self) -> bool:
+        return all(not self.plateau.active(link) for link in self.encoders)
 
     def _copy(self, link: tuple[int, int]) -> None:
         self.best_encoders[link].load_state_dict(self.encoders[link].state_dict())
