@@ -19,7 +19,7 @@ import math
 
 from semnet.summary import EnergyParts, ImageStats, RunSummary
 
-__all__ = ["COSTS", "ENERGIES", "IMAGES", "OUTCOMES", "QUALITY", "branch_outcomes", "energy_outcomes",
+__all__ = ["COSTS", "ENERGIES", "IMAGES", "OPTIONAL", "OUTCOMES", "QUALITY", "branch_outcomes", "energy_outcomes",
            "image_outcomes", "phase_outcomes"]
 
 MAIN_BRANCH = "main"
@@ -47,6 +47,9 @@ OUTCOMES: dict[str, str] = {
     "latency_p99_s": "99th percentile live-image latency (s)",
 }
 QUALITY = ("psnr_db", "worst_link_psnr_db", "ssim")
+#: outcomes only some runs have (evaluation.task: classify; images of 161 px and up): a
+#: variant's values hold them only where its run does, so tables add their columns only then
+OPTIONAL = ("accuracy", "ms_ssim")
 COSTS = ("bytes", "sim_time_s", "wall_time_s", "local_steps")
 ENERGIES = ("energy_j", "radio_energy_j", "users_energy_j", "aggregator_energy_j")
 IMAGES = ("images", "image_loss_share", "delivered_psnr_db", "delivered_psnr_p5_db", "latency_p50_s",

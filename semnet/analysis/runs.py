@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Iterable
 
 
-from semnet.outcomes import ENERGIES, IMAGES, branch_outcomes, phase_outcomes
+from semnet.outcomes import ENERGIES, IMAGES, OPTIONAL, branch_outcomes, phase_outcomes
 from semnet.summary import RunSummary
 
 from .run_files import METRICS, AnalysisError, read_metrics, read_scenario, read_summary  # noqa: F401  (METRICS: part of this module's API)
@@ -243,7 +243,7 @@ def _num(value) -> float:
 
 def _quality(record) -> dict:
     out = {k: _num(getattr(record, k)) for k in QUALITY_KEYS}
-    for key in ("accuracy", "ms_ssim"):  # evaluation.task: classify; images of 161 px and up
+    for key in OPTIONAL:  # evaluation.task: classify; images of 161 px and up
         value = getattr(record, key, None)
         if value is not None:
             out[key] = _num(value)
