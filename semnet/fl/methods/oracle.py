@@ -74,9 +74,13 @@ class LinkOracle(RoundStrategy):
         self.decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
         self.best_encoders = LinkModules({link: copy.deepcopy(start.encoder) for link in links})
         self.best_decoders = LinkModules({link: copy.deepcopy(start.decoder) for link in links})
-        self.best_db: dict[tuple[int, int], float] = {}  # each link's best validation PSNR so far
         self.best_round: dict[tuple[int, int], int] = {}
         self.validates = self.ctx.phases.validates
+
+    @property
+    def best_db(self) -> dict[tuple[int, int], float]:
+        """Each link's best validation PSNR so far (kept by the plateau watch)."""
+        return self.plateau.best_db
 
     def pairing(self) -> Pairing:
         return self.best_encoders, self.best_decoders
@@ -117,11 +121,10 @@ class LinkOracle(RoundStrategy):
         scored = {(q.src, q.dst): q.psnr_db for q in links}
         for link in self.encoders:
             value = scored.get(link)
-            if value is not None and self.plateau.active(link):
-                self.plateau.record(link, value, rnd)
-            if value is None or link not in self.best_db or value > self.best_db[link]:
-                if value is not None:
-                    self.best_db[link] = value
+            improved = value is not None and (link not in self.best_db or value > self.best_db[link])
+            if value is not None:
+                self.plateau.record(link, value, rnd)  # raises best_db on an improvement
+            if value is None or improved:
                 self.best_round[link] = rnd
                 self._copy(link)
 
