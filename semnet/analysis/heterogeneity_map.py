@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from .runs import AnalysisError, Run, is_finefed
 from .stats import MeanStd, mean_std, paired_interval
 from .style import DPI, save, styled
 from .verdict import RULE, Verdict, seed_passes, verdicts
+
+log = logging.getLogger(__name__)
 
 #: Controls a map point must have.
 NEEDED = ("compute_matched", "bytes_matched", "oracle")
@@ -79,6 +82,7 @@ class MapPoint:
     vs_others_db: tuple = ()  # (name, FineFed minus it, dB) for the run's other matched controls
     finefed_accuracy: float = math.nan  # the task classifier's, on decoded images (evaluation.task)
     compute_accuracy: float = math.nan
+    companion_dirs: tuple = ()  # runs of the same start and FineFed whose further controls joined this point
 
     @property
     def vs_compute_ssim(self) -> float:
@@ -160,28 +164,64 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def map_points(runs: Iterable[Run]) -> list[MapPoint]:
-    """One point per FineFed run that has the oracle and both matched controls."""
-    points = []
+def _point_key(run: Run) -> tuple:
+    """Which point of the map a FineFed run is: row, data split, seed, and the start's and
+    FineFed's PSNR (two runs share a point only if they share its start and FineFed)."""
+    s = run.typed
+    column, _ = partition_label((run.scenario.get("data") or {}).get("partition"))
+    start = s.phases[0].psnr_db if s.phases else None
+    return _row_name(run, s.method), column, run.seed, start, s.psnr_db
+
+
+def _controls_by_point(runs: list[Run]) -> dict[tuple, tuple[Run, dict, list[Run]]]:
+    """Each point's run with the controls every point needs, its controls joined with those
+    of its *companions*: runs of the same start and FineFed that ran further controls only
+    (e.g. ``results/map_controls`` beside ``results/map``). A control in two runs of one
+    point must agree, or the records are not of one point."""
+    primary, companions = {}, []
     for run in runs:
+        names = {c.name for c in run.typed.controls}
+        if all(name in names for name in NEEDED):
+            primary.setdefault(_point_key(run), (run, {c.name: c for c in run.typed.controls}, []))
+        else:
+            companions.append(run)
+    for run in companions:
+        entry = primary.get(_point_key(run))
+        if entry is None:
+            extra = sorted({c.name for c in run.typed.controls} - set(NEEDED))
+            if extra:  # it meant to add controls to a point, but no point has its start and FineFed
+                log.warning("%s: its controls (%s) join no map point: no run with the oracle and both matched "
+                            "controls has its start's and FineFed's PSNR", run.path, ", ".join(extra))
+            continue
+        main, controls, joined = entry
+        for c in run.typed.controls:
+            known = controls.setdefault(c.name, c)
+            if known.psnr_db != c.psnr_db:
+                raise AnalysisError(f"{run.path} and {main.path}: control {c.name} at {c.psnr_db} and "
+                                    f"{known.psnr_db} dB from one start and FineFed; not records of one point")
+        joined.append(run)
+    return primary
+
+
+def map_points(runs: Iterable[Run]) -> list[MapPoint]:
+    """One point per FineFed run that has the oracle and both matched controls, with the
+    controls of its companion runs (same start and FineFed; see :func:`_controls_by_point`)."""
+    points = []
+    finefed = [run for run in runs if is_finefed(run.typed.method) and run.typed.phases]
+    for run, controls, joined in _controls_by_point(finefed).values():
         s = run.typed
-        method = s.method
-        if not is_finefed(method):
-            continue
-        controls = {c.name: c for c in s.controls}
-        if any(name not in controls for name in NEEDED) or not s.phases:
-            continue
         values = [s.phases[0].psnr_db, s.psnr_db] + [controls[n].psnr_db for n in NEEDED]
         if any(v is None or not math.isfinite(float(v)) for v in values):
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
-        start, finefed, compute, bytes_, oracle = (float(v) for v in values)
+        start, finefed_db, compute, bytes_, oracle = (float(v) for v in values)
         ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
-        others = tuple((name, finefed - float(c.psnr_db)) for name, c in sorted(controls.items())
+        others = tuple((name, finefed_db - float(c.psnr_db)) for name, c in sorted(controls.items())
                        if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
         accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
-        points.append(MapPoint(_row_name(run, method), column, order, _shown(run.path), run.seed, start, finefed, compute,
-                               bytes_, oracle, *ssim, vs_others_db=others, **accuracy))
+        points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
+                               compute, bytes_, oracle, *ssim, vs_others_db=others, **accuracy,
+                               companion_dirs=tuple(_shown(r.path) for r in joined)))
     return points
 
 
@@ -321,7 +361,7 @@ def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path)
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
                "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
-               "captured", "vs_compute_ssim", "vs_compute_accuracy_points", "vs_others_db", "passes")
+               "captured", "vs_compute_ssim", "vs_compute_accuracy_points", "vs_others_db", "passes", "companion_dirs")
 
 
 def map_csv(cells: list[MapCell]) -> str:
@@ -332,8 +372,8 @@ def map_csv(cells: list[MapCell]) -> str:
     for c in cells:
         for p in c.points:
             others = ";".join(f"{name}={lead:+.4f}" for name, lead in p.vs_others_db)
-            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-2]]
-                            + [others, int(seed_passes(p))])
+            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-3]]
+                            + [others, int(seed_passes(p)), ";".join(p.companion_dirs)])
     return buf.getvalue()
 
 

@@ -15,7 +15,7 @@ from conftest import complete_summary
 
 from analysis.__main__ import main
 from semnet.analysis.heterogeneity_map import (GRID_START, GRID_END, MapCell, MapPoint, map_cells, map_grid,
-                                               map_markdown, partition_label)
+                                               map_csv, map_markdown, partition_label)
 from semnet.analysis.verdict import seed_passes, verdicts
 from semnet.analysis.keep import keep_runs
 from semnet.analysis.runs import AnalysisError, load_runs
@@ -144,6 +144,42 @@ def test_every_other_matched_control_of_the_run_counts_and_the_oracle_does_not(t
     assert verdict.p == pytest.approx(want, rel=1e-6)
     table = map_markdown([cell])
     assert "- two_clusters, IID, `ifca`: 0.22 ± 0.19" in table and "(4/5 seeds ahead)" in table
+
+
+def _companion(path: Path, *, seed: int, start: float, finefed: float, controls: dict[str, float]) -> Path:
+    """A run of the same start and FineFed as a map point that ran further controls only."""
+    run = write_map_run(path, row="two_clusters", partition=IID, seed=seed, start=start, finefed=finefed,
+                        compute=0.0, bytes_=0.0, oracle=None)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["controls"] = [{**summary["controls"][0], "name": name, "psnr_db": db} for name, db in controls.items()]
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(tmp_path, caplog):
+    for k in range(5):
+        write_map_run(tmp_path / "map" / f"s{k}", row="two_clusters", partition=IID, seed=k, start=20.0,
+                      finefed=21.0, compute=20.5, bytes_=20.4 - 0.01 * k, oracle=22.0)
+    # seed 0's companion: IFCA 0.2 dB ahead of FineFed, so that seed fails; seed 1's: another start, ignored
+    _companion(tmp_path / "controls" / "s0", seed=0, start=20.0, finefed=21.0, controls={"ifca": 21.2})
+    _companion(tmp_path / "controls" / "s1", seed=1, start=19.0, finefed=21.0, controls={"ifca": 25.0})
+    alone = verdicts(map_cells(load_runs([tmp_path / "map"])))[("two_clusters", "IID")]
+    (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
+    joined = verdicts([cell])[("two_clusters", "IID")]
+    assert (alone.passing, alone.label) == (5, "pays")
+    assert (joined.passing, joined.label) == (4, "no")
+    assert [dict(p.vs_others_db).get("ifca") for p in cell.points] == [pytest.approx(-0.2), None, None, None, None]
+    assert cell.points[0].companion_dirs and cell.points[0].companion_dirs[0].endswith("controls/s0")
+    assert "controls/s0" in map_csv([cell]).splitlines()[1]
+    assert "controls/s1: its controls (ifca) join no map point" in caplog.text
+
+
+def test_companions_that_disagree_on_a_control_are_one_clear_error(tmp_path):
+    write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    _companion(tmp_path / "controls" / "s0", seed=0, start=20.0, finefed=21.0, controls={"compute_matched": 20.6})
+    with pytest.raises(AnalysisError, match="control compute_matched at 20.6 and 20.5 dB"):
+        map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
 
 
 def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, tmp_path, capsys):
