@@ -42,6 +42,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .map_controls import controls_markdown
 from .runs import AnalysisError, Run, is_finefed
 from .stats import MeanStd, mean_std, paired_interval
 from .style import DPI, save, styled
@@ -83,6 +84,8 @@ class MapPoint:
     finefed_accuracy: float = math.nan  # the task classifier's, on decoded images (evaluation.task)
     compute_accuracy: float = math.nan
     companion_dirs: tuple = ()  # runs of the same start and FineFed whose further controls joined this point
+    other_controls: tuple = ()  # the summaries of the controls behind vs_others_db (map_controls.md)
+    finefed_passes: int | None = None  # FineFed's fine-tuning passes, the controls' budget
 
     @property
     def vs_compute_ssim(self) -> float:
@@ -216,12 +219,16 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed_db, compute, bytes_, oracle = (float(v) for v in values)
         ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
-        others = tuple((name, finefed_db - float(c.psnr_db)) for name, c in sorted(controls.items())
-                       if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
+        other_controls = tuple(c for name, c in sorted(controls.items())
+                               if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
+        others = tuple((c.name, finefed_db - float(c.psnr_db)) for c in other_controls)
+        budget = next((r.typed.finetune_budget for r in (run, *joined) if r.typed.finetune_budget),
+                      {})  # older records lack it; a companion of the same FineFed may have it
         accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
         points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
                                compute, bytes_, oracle, *ssim, vs_others_db=others, **accuracy,
-                               companion_dirs=tuple(_shown(r.path) for r in joined)))
+                               companion_dirs=tuple(_shown(r.path) for r in joined), other_controls=other_controls,
+                               finefed_passes=budget.get("local_passes")))
     return points
 
 
@@ -420,9 +427,15 @@ def map_figure(cells: list[MapCell]) -> Figure:
 
 
 def write_map(cells: list[MapCell], out_dir: str | Path) -> list[Path]:
-    """``map.md``, ``map.csv`` (every run) and ``map.png``/``.svg`` under ``out_dir``."""
+    """``map.md``, ``map.csv`` (every run), ``map.png``/``.svg`` and, where points have
+    further controls, ``map_controls.md`` (:mod:`.map_controls`) under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "map.md").write_text(map_markdown(cells))
     (out / "map.csv").write_text(map_csv(cells))
-    return [out / "map.md", out / "map.csv"] + save(map_figure(cells), out, "map")
+    written = [out / "map.md", out / "map.csv"]
+    controls = controls_markdown(cells)
+    if controls is not None:
+        (out / "map_controls.md").write_text(controls)
+        written.append(out / "map_controls.md")
+    return written + save(map_figure(cells), out, "map")

@@ -15,7 +15,7 @@ from conftest import complete_summary
 
 from analysis.__main__ import main
 from semnet.analysis.heterogeneity_map import (GRID_START, GRID_END, MapCell, MapPoint, map_cells, map_grid,
-                                               map_csv, map_markdown, partition_label)
+                                               map_csv, map_markdown, partition_label, write_map)
 from semnet.analysis.verdict import seed_passes, verdicts
 from semnet.analysis.keep import keep_runs
 from semnet.analysis.runs import AnalysisError, load_runs
@@ -161,7 +161,11 @@ def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(
         write_map_run(tmp_path / "map" / f"s{k}", row="two_clusters", partition=IID, seed=k, start=20.0,
                       finefed=21.0, compute=20.5, bytes_=20.4 - 0.01 * k, oracle=22.0)
     # seed 0's companion: IFCA 0.2 dB ahead of FineFed, so that seed fails; seed 1's: another start, ignored
-    _companion(tmp_path / "controls" / "s0", seed=0, start=20.0, finefed=21.0, controls={"ifca": 21.2})
+    s0 = _companion(tmp_path / "controls" / "s0", seed=0, start=20.0, finefed=21.0, controls={"ifca": 21.2})
+    summary = json.loads((s0 / "summary.json").read_text())
+    summary["controls"][0].update(local_passes=812, lr=3e-4, clusters=[{"user": 1, "cluster": 0}, {"user": 0, "cluster": 1}])
+    summary["finetune_budget"] = {"local_passes": 744}
+    (s0 / "summary.json").write_text(json.dumps(summary))
     _companion(tmp_path / "controls" / "s1", seed=1, start=19.0, finefed=21.0, controls={"ifca": 25.0})
     alone = verdicts(map_cells(load_runs([tmp_path / "map"])))[("two_clusters", "IID")]
     (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
@@ -172,6 +176,12 @@ def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(
     assert cell.points[0].companion_dirs and cell.points[0].companion_dirs[0].endswith("controls/s0")
     assert "controls/s0" in map_csv([cell]).splitlines()[1]
     assert "controls/s1: its controls (ifca) join no map point" in caplog.text
+    # the per-seed page: the control's PSNR, FineFed's lead, passes against FineFed's, its rate and clusters by user
+    write_map([cell], tmp_path / "out")
+    page = (tmp_path / "out" / "map_controls.md").read_text()
+    assert "| two_clusters | IID | 0 | `ifca` | 21.20 | -0.200 | – | 812 / 744 | lr 0.0003; clusters by user 10 |" in page
+    write_map(map_cells(load_runs([tmp_path / "map"])), tmp_path / "alone")
+    assert not (tmp_path / "alone" / "map_controls.md").exists()
 
 
 def test_companions_that_disagree_on_a_control_are_one_clear_error(tmp_path):
