@@ -86,6 +86,7 @@ class MapPoint:
     companion_dirs: tuple = ()  # runs of the same start and FineFed whose further controls joined this point
     other_controls: tuple = ()  # the summaries of the controls behind vs_others_db (map_controls.md)
     finefed_passes: int | None = None  # FineFed's fine-tuning passes, the controls' budget
+    start_converged: bool | None = None  # the start met the plateau rule (False: it hit the round cap)
 
     @property
     def vs_compute_ssim(self) -> float:
@@ -228,7 +229,7 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
                                compute, bytes_, oracle, *ssim, vs_others_db=others, **accuracy,
                                companion_dirs=tuple(_shown(r.path) for r in joined), other_controls=other_controls,
-                               finefed_passes=budget.get("local_passes")))
+                               finefed_passes=budget.get("local_passes"), start_converged=s.phases[0].converged))
     return points
 
 
@@ -279,6 +280,13 @@ def _accuracy(cell: MapCell) -> str:
     return f"{mean_std(scored).format(1)}{ci} ({sum(d > 0 for d in scored)}/{len(scored)})"
 
 
+def _plateaus(cell: MapCell) -> str:
+    """How many of the cell's starts met the plateau rule (the rest hit the round cap); ``–``
+    where no start says (a start from a checkpoint, or records older than the rule)."""
+    said = [p.start_converged for p in cell.points if p.start_converged is not None]
+    return f"{sum(said)}/{len(said)}" if said else "–"
+
+
 def _p(value: float) -> str:
     if math.isnan(value):
         return "–"
@@ -289,15 +297,17 @@ def map_markdown(cells: list[MapCell]) -> str:
     """The table: one line per cell, its verdict by the rule of :mod:`.verdict`."""
     judged = verdicts(cells)
     lines = [
-        "| channel structure | data split | seeds | start PSNR (dB) | FineFed gain (%) | oracle headroom (dB) "
+        "| channel structure | data split | seeds | start PSNR (dB) | starts on a plateau | FineFed gain (%) "
+        "| oracle headroom (dB) "
         "| FineFed - compute-matched (dB) | FineFed - bytes-matched (dB) | FineFed - compute-matched (SSIM) "
         "| FineFed - compute-matched (accuracy, points) | headroom captured | seeds passing | p (Holm) | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         v = judged[(c.row, c.column)]
         lines.append(
-            f"| {c.row} | {c.column} | {v.n} | {c.stat('start_psnr_db').format()} | {c.stat('gain_pct').format()} "
+            f"| {c.row} | {c.column} | {v.n} | {c.stat('start_psnr_db').format()} | {_plateaus(c)} "
+            f"| {c.stat('gain_pct').format()} "
             f"| {c.stat('headroom_db').format()} | {_diff(c, 'vs_compute_db')} | {_diff(c, 'vs_bytes_db')} "
             f"| {_diff(c, 'vs_compute_ssim', 4)} | {_accuracy(c)} | {c.stat('captured').format()} | {v.passing}/{v.n} "
             f"| {_p(v.p_holm)} | {v.label} |"
@@ -306,7 +316,9 @@ def map_markdown(cells: list[MapCell]) -> str:
     if others:
         lines += ["", "FineFed minus the other matched controls of the runs (dB):", "", *others]
     lines.append("")
-    lines.append("mean ± sample std over seeds [paired 95 % interval] (seeds where FineFed is ahead). " + RULE)
+    lines.append("mean ± sample std over seeds [paired 95 % interval] (seeds where FineFed is ahead). Starts on a "
+                 "plateau: the seeds whose FedAvg start met the plateau rule at a constant rate; the others hit "
+                 "the round cap (`converged: false` in their summary). " + RULE)
     return "\n".join(lines) + "\n"
 
 
@@ -368,7 +380,7 @@ def verify_grid(cells: list[MapCell], document: str | Path, out_dir: str | Path)
 
 _CSV_FIELDS = ("row", "column", "seed", "run_dir", "start_psnr_db", "finefed_psnr_db", "compute_psnr_db",
                "bytes_psnr_db", "oracle_psnr_db", "gain_pct", "headroom_db", "vs_compute_db", "vs_bytes_db",
-               "captured", "vs_compute_ssim", "vs_compute_accuracy_points", "vs_others_db", "passes", "companion_dirs")
+               "captured", "vs_compute_ssim", "vs_compute_accuracy_points", "vs_others_db", "passes", "companion_dirs", "start_converged")
 
 
 def map_csv(cells: list[MapCell]) -> str:
@@ -379,8 +391,9 @@ def map_csv(cells: list[MapCell]) -> str:
     for c in cells:
         for p in c.points:
             others = ";".join(f"{name}={lead:+.4f}" for name, lead in p.vs_others_db)
-            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-3]]
-                            + [others, int(seed_passes(p)), ";".join(p.companion_dirs)])
+            writer.writerow([c.row, c.column, p.seed, p.run_dir] + [f"{getattr(p, f):.4f}" for f in _CSV_FIELDS[4:-4]]
+                            + [others, int(seed_passes(p)), ";".join(p.companion_dirs),
+                               "" if p.start_converged is None else int(p.start_converged)])
     return buf.getvalue()
 
 

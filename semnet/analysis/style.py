@@ -58,7 +58,15 @@ RC = {
     "xtick.labelsize": FONT_SIZE - 1,
     "ytick.labelsize": FONT_SIZE - 1,
     "svg.fonttype": "none",  # keep SVG text as text
+    "svg.hashsalt": "semnet",  # fixed element ids: the same records give the same SVG file
 }
+
+# no creation date in the files: a figure regenerated from the same records is the same file
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
+def _metadata(fmt: str) -> dict | None:
+    return _NO_DATE.get(fmt.lower())
 
 _PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -142,7 +150,7 @@ def save(fig: Figure, out_dir: str | Path, stem: str) -> list[Path]:
     with matplotlib.rc_context(RC):
         for fmt in FORMATS:
             path = out_dir / f"{stem}.{fmt}"
-            fig.savefig(path, dpi=DPI, format=fmt)
+            fig.savefig(path, dpi=DPI, format=fmt, metadata=_metadata(fmt))
             paths.append(path)
     return paths
 
@@ -155,7 +163,7 @@ def save_to(fig: Figure, out: str | Path, stem: str) -> list[Path]:
         return save(fig, out, stem)
     out.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(RC):
-        fig.savefig(out, dpi=DPI)
+        fig.savefig(out, dpi=DPI, metadata=_metadata(out.suffix.lstrip(".")))
     return [out]
 
 

@@ -192,6 +192,19 @@ def test_companions_that_disagree_on_a_control_are_one_clear_error(tmp_path):
         map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
 
 
+def test_the_table_says_how_many_starts_met_the_plateau_rule(map_runs):
+    for name, converged in (("iid0", True), ("iid1", False)):
+        path = map_runs / "mixed" / name / "summary.json"
+        summary = json.loads(path.read_text())
+        summary["phases"][0]["converged"] = converged
+        path.write_text(json.dumps(summary))
+    table = map_markdown(map_cells(load_runs([map_runs])))
+    mixed = next(line for line in table.splitlines() if line.startswith("| mixed_snr | IID |"))
+    same = next(line for line in table.splitlines() if line.startswith("| same_snr | IID |"))
+    assert mixed.split(" | ")[4] == "1/2"          # one start hit the round cap
+    assert same.split(" | ")[4] == "–"             # no start says
+
+
 def test_verify_fails_when_the_readme_grid_disagrees_with_the_records(map_runs, tmp_path, capsys):
     out = tmp_path / "fig"
     assert main(["map", str(map_runs), "--out", str(out)]) == 0
