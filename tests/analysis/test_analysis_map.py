@@ -296,12 +296,14 @@ def test_a_finefed_variant_gets_rows_of_its_own(map_runs):
 
 
 def test_the_readme_grid_is_what_the_committed_records_give(tmp_path):
-    """The headline grid of the README is recomputed from results/map and must agree."""
+    """The headline grid of the README is recomputed from results/map (with the further
+    controls of results/map_controls joined to their points) and must agree."""
     root = Path(__file__).resolve().parents[2]
-    assert main(["map", str(root / "results" / "map"), "--out", str(tmp_path), "--verify",
-                 str(root / "README.md")]) == 0
+    assert main(["map", str(root / "results" / "map"), str(root / "results" / "map_controls"), "--out", str(tmp_path),
+                 "--verify", str(root / "README.md")]) == 0
     # and the committed table is the one these records give
-    assert (tmp_path / "map.md").read_text() == (root / "docs" / "results" / "map" / "map.md").read_text()
+    for page in ("map.md", "map_controls.md"):
+        assert (tmp_path / page).read_text() == (root / "docs" / "results" / "map" / page).read_text(), page
 
 
 def test_verify_of_a_missing_file_is_one_line(map_runs, tmp_path, capsys):
