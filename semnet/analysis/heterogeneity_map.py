@@ -185,9 +185,9 @@ def _controls_by_point(runs: list[Run]) -> dict[tuple, tuple[Run, dict, list[Run
     primary, companions = {}, []
     for run in runs:
         names = {c.name for c in run.typed.controls}
-        if all(name in names for name in NEEDED):
-            primary.setdefault(_point_key(run), (run, {c.name: c for c in run.typed.controls}, []))
-        else:
+        if all(name in names for name in NEEDED) and _point_key(run) not in primary:
+            primary[_point_key(run)] = (run, {c.name: c for c in run.typed.controls}, [])
+        else:  # a run of further controls, or a second record of the same point (checked alike)
             companions.append(run)
     for run in companions:
         entry = primary.get(_point_key(run))

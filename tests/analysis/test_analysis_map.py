@@ -184,6 +184,15 @@ def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(
     assert not (tmp_path / "alone" / "map_controls.md").exists()
 
 
+def test_a_second_record_of_one_point_is_not_a_second_seed(map_runs, tmp_path):
+    import shutil
+
+    shutil.copytree(map_runs / "mixed" / "iid0", tmp_path / "rerun" / "iid0")  # e.g. a re-run that scored accuracy
+    cells = {(c.row, c.column): c for c in map_cells(load_runs([map_runs, tmp_path / "rerun"]))}
+    assert len(cells[("mixed_snr", "IID")].points) == 2
+    assert cells[("mixed_snr", "IID")].points[0].companion_dirs[0].endswith("rerun/iid0")
+
+
 def test_companions_that_disagree_on_a_control_are_one_clear_error(tmp_path):
     write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
                   compute=20.5, bytes_=20.4, oracle=22.0)
