@@ -20,7 +20,8 @@ testsnr    test_snr.md/.csv: centralised models at each test SNR, SNR-aware vs p
 energy     tradeoff_energy: each method's final quality vs its total energy, Pareto front joined
 map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle
            headroom, FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom
-           captured, the verdict by one rule (semnet.analysis.verdict); --verify README.md: check its grid
+           captured, the verdict by one rule (semnet.analysis.verdict); runs of further controls from a
+           point's start (e.g. results/map_controls) join it (map_controls.md); --verify README.md: check its grid
 robust     robust.md: receivers' PSNR per decoder aggregation rule with and without faults, paired by seed
            against honest and faulty FedAvg (a faults: sweep, docs/results/robust)
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
