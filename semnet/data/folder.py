@@ -4,6 +4,10 @@ Works for the CIFAR-10 JPEG copy (32x32, passes through untouched) and for
 Imagenette-style folders of larger photos (resized and cropped to ``image_size``).
 Results are cached in memory, keyed by the arguments, and optionally on disk as
 one ``.pt`` file keyed by the arguments *and* the list of files.
+
+:func:`index_image_folder` lists a folder without decoding it: a run that uses a few
+thousand of CIFAR-10's 60,000 images decodes only those (the labels alone decide the
+partition), image for image the same pixels as the whole load.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from semnet.data.disk_cache import cache_key, cache_path, load_cached, save_cach
 from semnet.data.imageset import ImageSet
 from semnet.errors import DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "clear_memory_cache", "load_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "FolderImages", "clear_memory_cache", "index_image_folder", "load_image_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".ppm", ".
 
 _LAYOUT = "(<root>/<split>/<class>/<image>)"
 _MEMORY: dict[tuple, ImageSet] = {}
+_INDEXES: dict[tuple, FolderImages] = {}
 _MEMORY_LOCK = threading.Lock()
 
 
@@ -123,9 +128,93 @@ def load_image_folder(
 
 
 def clear_memory_cache() -> None:
-    """Forget every image set cached in memory by :func:`load_image_folder`."""
+    """Forget every image set and index cached in memory by :func:`load_image_folder` and
+    :func:`index_image_folder`."""
     with _MEMORY_LOCK:
         _MEMORY.clear()
+        _INDEXES.clear()
+
+
+class FolderImages:
+    """A folder's labels and files, each image decoded the first time it is taken.
+
+    ``labels`` and ``class_names`` are those :func:`load_image_folder` would return, in the
+    same order; :meth:`take` gives the pixels :func:`load_image_folder`'s ``images[positions]``
+    would, decoding only the positions not taken before (kept for later takes).
+    """
+
+    def __init__(self, data_dir: Path, class_names: list[str], files: list[list[str]], image_size: int | None,
+                 crop: str, seed: int, workers: int | None) -> None:
+        self.paths = [os.path.join(data_dir, name, f) for name, names in zip(class_names, files) for f in names]
+        self.labels = torch.cat([torch.full((len(names),), i, dtype=torch.int64) for i, names in enumerate(files)])
+        self.class_names = tuple(class_names)
+        self._data_dir = data_dir
+        self._decode_args = dict(image_size=image_size, crop=crop, seed=seed, workers=workers)
+        self._decoded: dict[int, torch.Tensor] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def take(self, positions) -> torch.Tensor:
+        """``uint8 (M, 3, H, W)``: the images at ``positions`` (in ``[0, len)``), in that order."""
+        order = [int(p) for p in positions]
+        with self._lock:  # one decode per position, even when threads take at once
+            missing = sorted(set(order).difference(self._decoded))
+            if missing:
+                start = time.perf_counter()
+                images = decode_files([self.paths[p] for p in missing], **self._decode_args)
+                log.info("decoded %d of %d images of '%s' in %.1f s", len(missing), len(self.paths),
+                         self._data_dir, time.perf_counter() - start)
+                if self._decoded:
+                    self._check_size(images)
+                self._decoded.update(zip(missing, images))
+            return torch.stack([self._decoded[p] for p in order])
+
+    def _check_size(self, images: torch.Tensor) -> None:
+        seen = tuple(next(iter(self._decoded.values())).shape[1:])
+        if tuple(images.shape[2:]) != seen:
+            h, w = images.shape[2:]
+            raise DataError(f"images under '{self._data_dir}' have different sizes ({seen[0]}x{seen[1]}, {h}x{w}, "
+                            "...); allowed: one size, or set image_size to resize them")
+
+
+def index_image_folder(
+    root: str | os.PathLike,
+    *,
+    split: str = "train",
+    image_size: int | None = None,
+    crop: str = "center",
+    max_per_class: int | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+) -> FolderImages:
+    """List ``root/<split>/<class>/*`` as :func:`load_image_folder` would, decoding nothing yet.
+
+    The arguments are :func:`load_image_folder`'s (without the disk cache, which stores
+    whole sets). Repeated calls with the same arguments return the same object, so images
+    decoded for one run are reused by the next run in the process.
+
+    Raises
+    ------
+    DataError
+        If ``root`` is missing, holds no images, or an argument is out of range.
+    """
+    _check_args(image_size, crop, max_per_class)
+    root = Path(root)
+    seed = int(seed) if crop == "random" else 0
+    memory_key = (str(root.resolve()), split, image_size, crop, seed, max_per_class)
+    with _MEMORY_LOCK:
+        hit = _INDEXES.get(memory_key)
+    if hit is not None:
+        return hit
+    data_dir = _data_dir(root, split)
+    class_names, files = _list_files(data_dir, max_per_class)
+    if not any(files):
+        raise DataError(f"data path '{root}' contains no images in ImageFolder layout {_LAYOUT}")
+    index = FolderImages(data_dir, class_names, files, image_size, crop, seed, workers)
+    with _MEMORY_LOCK:
+        return _INDEXES.setdefault(memory_key, index)
 
 
 def _check_args(image_size: int | None, crop: str, max_per_class: int | None) -> None:

@@ -82,6 +82,11 @@ class ImageSet:
         return int(self.images.numel() * self.images.element_size()
                    + self.labels.numel() * self.labels.element_size())
 
+    def take(self, positions: Sequence[int]) -> torch.Tensor:
+        """The images at ``positions``, in that order, as a new tensor (the loaders' common
+        way to fetch pixels: :class:`semnet.data.folder.FolderImages` decodes them then)."""
+        return self.images[list(positions)].contiguous()
+
     def subset(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> ImageSet:
         """Return the images at ``indices``, in that order, as a new ``ImageSet``.
 

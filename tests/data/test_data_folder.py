@@ -193,3 +193,37 @@ def test_images_decoded_side_by_side_keep_the_order_of_the_files(tmp_path, monke
     finally:
         torch.set_num_threads(threads)
     assert images[:, 0, 0, 0].tolist() == [i * 6 for i in range(40)]
+
+
+def test_index_takes_the_pixels_of_the_whole_load_decoding_only_those(tiny_folder, monkeypatch):
+    import semnet.data.folder as folder
+
+    whole = load_image_folder(tiny_folder)
+    decoded: list[int] = []
+    real = folder.decode_files
+    monkeypatch.setattr(folder, "decode_files", lambda paths, **kw: decoded.append(len(paths)) or real(paths, **kw))
+    index = folder.index_image_folder(tiny_folder)
+    assert decoded == []  # listing decodes nothing
+    assert index.class_names == whole.class_names and torch.equal(index.labels, whole.labels)
+    assert torch.equal(index.take([5, 0, 5]), whole.images[[5, 0, 5]])
+    assert decoded == [2]  # positions 0 and 5, once each
+    assert torch.equal(index.take([0, 3]), whole.images[[0, 3]])
+    assert decoded == [2, 1]  # position 0 was kept
+    assert folder.index_image_folder(tiny_folder) is index
+
+
+def test_index_refuses_a_later_take_of_another_size(tiny_folder):
+    from semnet.data.folder import index_image_folder
+
+    _write(tiny_folder / "train" / "bee" / "001.png", _colour(90, 16, 16))
+    index = index_image_folder(tiny_folder)
+    index.take([0])
+    with pytest.raises(DataError, match="different sizes.*32x32, 16x16"):
+        index.take([3])
+
+
+def test_index_names_a_missing_folder(tmp_path):
+    from semnet.data.folder import index_image_folder
+
+    with pytest.raises(DataError, match="does not exist"):
+        index_image_folder(tmp_path / "nowhere")
