@@ -67,7 +67,17 @@ PLANS = [(0.0, 1.0, 0), (5.0, 0.8, 2), (12.0, 0.5, 4)]  # (snr_db, backoff, max_
 
 def environment() -> dict:
     return {"numpy": np.__version__, "scipy": scipy.__version__, "torch": torch.__version__,
-            "machine": platform.machine()}
+            "machine": platform.machine(), "simd": simd()}
+
+
+def simd() -> dict:
+    """The vector instruction sets numpy's and torch's kernels dispatch to on this CPU: the
+    same library build rounds some functions differently in the last bit on AVX2 and on
+    AVX-512 (seen on this project's machines), so the bits pin only on the same level."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return {"numpy": [target for target in __cpu_dispatch__ if __cpu_features__.get(target)],
+            "torch": torch.backends.cpu.get_cpu_capability()}
 
 
 def _c(a) -> list:

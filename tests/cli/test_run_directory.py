@@ -174,9 +174,9 @@ def test_a_signalled_run_stops_cleanly(tmp_path, signum):
     proc = subprocess.Popen(_cli("run", str(path), "--out", str(out), "--quiet"), cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_from_a_terminal)
     deadline = time.monotonic() + 120
-    while not (out / "metrics.jsonl.part").is_file() and time.monotonic() < deadline:
-        time.sleep(0.1)  # the run directory exists: training has started
-    time.sleep(1.0)
+    events_part = out / "events.jsonl.part"
+    while time.monotonic() < deadline and not (events_part.is_file() and events_part.read_text().count("\n") >= 1):
+        time.sleep(0.1)  # a round's first event is written: training is under way, however loaded the machine
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED, err
