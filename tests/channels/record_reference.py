@@ -5,7 +5,7 @@ the per-layer if-chains of ``semnet.net.fading`` and ``semnet.models.channel``; 
 script is kept to show how they were made. Do not re-record to make a failing
 regression test pass: a difference means the draws or the statistics changed.
 
-    .venv/bin/python tests/channels/record_reference.py
+    .venv/bin/python -m tests.channels.record_reference
 
 Every value is stored exactly (JSON floats round-trip), so ``test_reference.py``
 compares bit for bit: the same draws from the same generators in the same order (the
@@ -28,6 +28,7 @@ import torch
 from semnet.channels import FadingModel, make_fading
 from semnet.channels.layer.channel import Channel
 from semnet.net.rate import plan_transmission
+from tests.reference_machine import simd
 
 def law(kind, k_factor=0.0):
     """The fading law ``kind`` (a name, with ``k_factor`` where it takes one, or a built model)."""
@@ -69,15 +70,6 @@ def environment() -> dict:
     return {"numpy": np.__version__, "scipy": scipy.__version__, "torch": torch.__version__,
             "machine": platform.machine(), "simd": simd()}
 
-
-def simd() -> dict:
-    """The vector instruction sets numpy's and torch's kernels dispatch to on this CPU: the
-    same library build rounds some functions differently in the last bit on AVX2 and on
-    AVX-512 (seen on this project's machines), so the bits pin only on the same level."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
-    return {"numpy": [target for target in __cpu_dispatch__ if __cpu_features__.get(target)],
-            "torch": torch.backends.cpu.get_cpu_capability()}
 
 
 def _c(a) -> list:

@@ -35,6 +35,7 @@ from semnet.scenario.links import InterferenceSpec, PathLossSpec
 from semnet.scenario.schema import ChannelSpec, LinksSpec, RateSpec
 from semnet.scenario.topology import MobilitySpec, topology_spec
 from semnet.sim import Message, Simulator, Task
+from tests.reference_machine import simd
 
 PATH = Path(__file__).with_name("interference_reference.json")
 
@@ -86,7 +87,7 @@ def digest(value) -> str:
 
 
 def environment() -> dict:
-    return {"numpy": np.__version__, "machine": platform.machine()}
+    return {"numpy": np.__version__, "machine": platform.machine(), "simd": simd()}
 
 
 def main() -> None:

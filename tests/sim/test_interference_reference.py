@@ -5,23 +5,26 @@ record and SINR, every hit of the records still on the air (a digest), the book'
 random stream position, and the per-link final SINR records.
 
 The Python walk of the attempts an interferer starts or ends inside (numba absent)
-is checked against the same records. The comparison is exact when numpy matches the
-recorded version; on another numpy
-build only the counts are compared, since random-number kernels may change there.
+is checked against the compiled one, bit for bit on any machine. The comparison with the
+records is exact when numpy and the CPU's instruction sets match the recorded ones; on
+another numpy build or instruction set (AVX2 against AVX-512) the records are compared
+with floats to 1e-9 relative, since random-number kernels and vectorised functions may
+change there in the last bits. The records predate noting the instruction sets, so the
+1e-9 comparison is what runs until they are re-made from 3b384d7's book.
 """
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from semnet.sim import interference_scan
-from tests.sim.record_interference_reference import CASES, PATH, run
+from tests.reference_machine import assert_close
+from tests.sim.record_interference_reference import CASES, PATH, environment, run
 
 REFERENCE = json.loads(PATH.read_text())
-EXACT = REFERENCE["environment"]["numpy"] == np.__version__
+EXACT = REFERENCE["environment"] == environment()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -32,7 +35,9 @@ def test_the_book_reproduces_the_recorded_runs(case):
 @pytest.mark.parametrize("case", ["static_dedicated", "wide_cutoff_edge"])
 def test_the_python_walk_of_split_attempts_gives_the_same_bits(case, monkeypatch):
     """Without numba the attempts an interferer starts or ends inside are walked in Python."""
+    compiled = run(case)
     monkeypatch.setattr(interference_scan, "_split_compiled", lambda: None)
+    assert run(case) == compiled
     check(case)
 
 
@@ -40,7 +45,10 @@ def check(case: str) -> None:
     want, got = REFERENCE["cases"][case], run(case)
     assert len(got["events"]) == len(want["events"])
     if not EXACT:
-        pytest.skip(f"numpy {np.__version__} is not the recorded {REFERENCE['environment']['numpy']}")
+        assert_close(got["events"], want["events"], "events")
+        assert_close(got["next_draw"], want["next_draw"], "next_draw")
+        assert_close(got["final"], want["final"], "final")
+        return  # the hits on the air are a digest of exact bits
     for i, (g, w) in enumerate(zip(got["events"], want["events"])):
         assert g == w, f"event {i} differs"
     assert got["on_air"] == want["on_air"]  # every hit of the records still on the air
