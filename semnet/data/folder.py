@@ -94,19 +94,14 @@ def load_image_folder(
     >>> train.images.shape, train.class_names[:2]  # doctest: +SKIP
     (torch.Size([50, 3, 32, 32]), ('airplane', 'automobile'))
     """
-    _check_args(image_size, crop, max_per_class)
     root = Path(root)
-    seed = int(seed) if crop == "random" else 0
-    memory_key = (str(root.resolve()), split, image_size, crop, seed, max_per_class)
+    memory_key, seed = _memory_key(root, split, image_size, crop, seed, max_per_class)
     with _MEMORY_LOCK:
         hit = _MEMORY.get(memory_key)
     if hit is not None:
         return hit
 
-    data_dir = _data_dir(root, split)
-    class_names, files = _list_files(data_dir, max_per_class)
-    if not any(files):
-        raise DataError(f"data path '{root}' contains no images in ImageFolder layout {_LAYOUT}")
+    data_dir, class_names, files = _listing(root, split, max_per_class)
 
     images = None
     key = cache_key(root=str(root.resolve()), split=split, image_size=image_size, crop=crop, seed=seed,
@@ -200,21 +195,34 @@ def index_image_folder(
     DataError
         If ``root`` is missing, holds no images, or an argument is out of range.
     """
-    _check_args(image_size, crop, max_per_class)
     root = Path(root)
-    seed = int(seed) if crop == "random" else 0
-    memory_key = (str(root.resolve()), split, image_size, crop, seed, max_per_class)
+    memory_key, seed = _memory_key(root, split, image_size, crop, seed, max_per_class)
     with _MEMORY_LOCK:
         hit = _INDEXES.get(memory_key)
     if hit is not None:
         return hit
+    data_dir, class_names, files = _listing(root, split, max_per_class)
+    index = FolderImages(data_dir, class_names, files, image_size, crop, seed, workers)
+    with _MEMORY_LOCK:
+        return _INDEXES.setdefault(memory_key, index)
+
+
+def _memory_key(root: Path, split: str, image_size: int | None, crop: str, seed: int,
+                max_per_class: int | None) -> tuple[tuple, int]:
+    """The arguments checked, as a key of the in-memory caches, and the seed that counts
+    (only random crops draw from it)."""
+    _check_args(image_size, crop, max_per_class)
+    seed = int(seed) if crop == "random" else 0
+    return (str(root.resolve()), split, image_size, crop, seed, max_per_class), seed
+
+
+def _listing(root: Path, split: str, max_per_class: int | None) -> tuple[Path, list[str], list[list[str]]]:
+    """The folder of ``split``, its class names and their files; DataError if it holds no images."""
     data_dir = _data_dir(root, split)
     class_names, files = _list_files(data_dir, max_per_class)
     if not any(files):
         raise DataError(f"data path '{root}' contains no images in ImageFolder layout {_LAYOUT}")
-    index = FolderImages(data_dir, class_names, files, image_size, crop, seed, workers)
-    with _MEMORY_LOCK:
-        return _INDEXES.setdefault(memory_key, index)
+    return data_dir, class_names, files
 
 
 def _check_args(image_size: int | None, crop: str, max_per_class: int | None) -> None:
