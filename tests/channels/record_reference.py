@@ -71,7 +71,6 @@ def environment() -> dict:
             "machine": platform.machine(), "simd": simd()}
 
 
-
 def _c(a) -> list:
     a = np.asarray(a)
     return [np.real(a).ravel().tolist(), np.imag(a).ravel().tolist(), list(a.shape)]
