@@ -1,5 +1,13 @@
 """The heterogeneity map's points read from run records: one :class:`MapPoint` per seed
-of a cell, the controls of companion runs (same start and FineFed) joined to it.
+of a cell, the further controls of companion runs joined to it.
+
+A *companion* is a run of a map scenario that ran further controls (IFCA, FedRep, the
+SNR-conditioned model ...) but not the three every point needs. It joins the point of its
+row, data split and seed. Each further control is paired with the FineFed of the run it
+ran in: the point's own FineFed when the companion reproduced the point's start and
+FineFed, else the companion's own FineFed (*another run of the seed*, e.g. on a CPU whose
+last bits differ, so its FedAvg start stopped in another round). A lead is always a
+difference within one run, from one start, on one set of links.
 
 :mod:`.heterogeneity_map` groups the points into cells, judges them and writes the map.
 """
@@ -10,7 +18,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from .runs import AnalysisError, Run, is_finefed
 
@@ -18,6 +26,37 @@ log = logging.getLogger(__name__)
 
 #: Controls a map point must have.
 NEEDED = ("compute_matched", "bytes_matched", "oracle")
+
+
+@dataclass(frozen=True)
+class FurtherControl:
+    """A matched control beyond compute/bytes-matched, and the FineFed it is paired with:
+    the one of the run it ran in."""
+
+    record: Any  # its entry in that run's summary.json (name, psnr_db, ssim, local_passes, lr ...)
+    finefed_psnr_db: float
+    finefed_ssim: float
+    run_dir: str
+    same_start: bool  # the run reproduced the point's start and FineFed (False: another run of the seed)
+    start_psnr_db: float  # that run's start
+    finefed_passes: int | None = None  # that run's FineFed passes, the control's budget
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def psnr_db(self) -> float:
+        return float(self.record.psnr_db)
+
+    @property
+    def lead_db(self) -> float:
+        """FineFed minus the control, both of one run (dB)."""
+        return self.finefed_psnr_db - self.psnr_db
+
+    @property
+    def lead_ssim(self) -> float:
+        return self.finefed_ssim - _num(self.record.ssim)
 
 
 @dataclass(frozen=True)
@@ -38,15 +77,15 @@ class MapPoint:
     compute_ssim: float = math.nan
     finefed_accuracy: float = math.nan  # the task classifier's, on decoded images (evaluation.task)
     compute_accuracy: float = math.nan
-    companion_dirs: tuple = ()  # runs of the same start and FineFed whose further controls joined this point
-    other_controls: tuple = ()  # summaries of the matched controls beyond compute/bytes (map_controls.md)
+    companion_dirs: tuple = ()  # runs whose further controls joined this point (its start's or another run's)
+    other_controls: tuple = ()  # FurtherControl each, the matched controls beyond compute/bytes (map_controls.md)
     finefed_passes: int | None = None  # FineFed's fine-tuning passes, the controls' budget
     start_converged: bool | None = None  # the start met the plateau rule (False: it hit the round cap)
 
     @property
     def vs_others_db(self) -> tuple:
-        """(name, FineFed minus it in dB) for each of :attr:`other_controls`."""
-        return tuple((c.name, self.finefed_psnr_db - float(c.psnr_db)) for c in self.other_controls)
+        """(name, FineFed minus it in dB, within the run it ran in) for each of :attr:`other_controls`."""
+        return tuple((c.name, c.lead_db) for c in self.other_controls)
 
     @property
     def vs_compute_ssim(self) -> float:
@@ -119,59 +158,118 @@ def _point_key(run: Run) -> tuple:
     return _row_name(run, s.method), column, run.seed, start, s.psnr_db
 
 
-def _controls_by_point(runs: list[Run]) -> dict[tuple, tuple[Run, dict, list[Run]]]:
-    """Each point's run with the controls every point needs, its controls joined with those
-    of its *companions*: runs of the same start and FineFed that ran further controls only
-    (e.g. ``results/map_controls`` beside ``results/map``). A control in two runs of one
-    point must agree, or the records are not of one point."""
-    primary, companions = {}, []
+@dataclass
+class _Joined:
+    """One point while its companions join: its run, the controls of its start (its own and
+    same-start companions'), the further controls of other runs of its seed, the companions."""
+
+    run: Run
+    controls: dict
+    elsewhere: dict
+    companions: list
+
+
+def _companion_controls(run: Run) -> list:
+    return [c for c in run.typed.controls if c.name not in NEEDED and _finite(c.psnr_db)]
+
+
+def _join_points(runs: list[Run]) -> list[_Joined]:
+    """Each point's run with the controls every point needs, its companions joined to it.
+
+    A companion of the same start and FineFed (same :func:`_point_key`) adds its controls
+    as the point's own; a control in two runs of one start must agree, or the records are
+    not of one point. A companion of another start joins by row, data split and seed; its
+    further controls are paired with its own FineFed, the first such run per control kept.
+    """
+    primary: dict[tuple, _Joined] = {}
+    by_seed: dict[tuple, _Joined] = {}
+    companions = []
     for run in runs:
         names = {c.name for c in run.typed.controls}
-        if all(name in names for name in NEEDED) and _point_key(run) not in primary:
-            primary[_point_key(run)] = (run, {c.name: c for c in run.typed.controls}, [])
+        key = _point_key(run)
+        if all(name in names for name in NEEDED) and key not in primary:
+            other = by_seed.get(key[:3])
+            if other is not None:
+                raise AnalysisError(f"{run.path} and {other.run.path}: two runs of seed {run.seed} of one map cell "
+                                    "with the needed controls from different starts; keep one of them")
+            primary[key] = by_seed[key[:3]] = _Joined(run, {c.name: c for c in run.typed.controls}, {}, [])
         else:  # a run of further controls, or a second record of the same point (checked alike)
             companions.append(run)
     for run in companions:
-        entry = primary.get(_point_key(run))
-        if entry is None:
-            extra = sorted({c.name for c in run.typed.controls} - set(NEEDED))
-            if extra:  # it meant to add controls to a point, but no point has its start and FineFed
-                log.warning("%s: its controls (%s) join no map point: no run with the oracle and both matched "
-                            "controls has its start's and FineFed's PSNR", run.path, ", ".join(extra))
+        key = _point_key(run)
+        entry = primary.get(key)
+        if entry is not None:
+            for c in run.typed.controls:
+                known = entry.controls.setdefault(c.name, c)
+                if known.psnr_db != c.psnr_db:
+                    raise AnalysisError(f"{run.path} and {entry.run.path}: control {c.name} at {c.psnr_db} and "
+                                        f"{known.psnr_db} dB from one start and FineFed; not records of one point")
+            entry.companions.append(run)
             continue
-        main, controls, joined = entry
-        for c in run.typed.controls:
-            known = controls.setdefault(c.name, c)
-            if known.psnr_db != c.psnr_db:
-                raise AnalysisError(f"{run.path} and {main.path}: control {c.name} at {c.psnr_db} and "
-                                    f"{known.psnr_db} dB from one start and FineFed; not records of one point")
-        joined.append(run)
-    return primary
+        extra = _companion_controls(run)
+        entry = by_seed.get(key[:3])
+        if entry is None:
+            if extra:  # it meant to add controls to a point, but the map has no run of its seed
+                log.warning("%s: its controls (%s) join no map point: no run of its scenario, data split and "
+                            "seed has the oracle and both matched controls", run.path,
+                            ", ".join(sorted(c.name for c in extra)))
+            continue
+        for c in extra:
+            entry.elsewhere.setdefault(c.name, (c, run))
+        entry.companions.append(run)
+    return list(primary.values())
+
+
+def _budget(run: Run) -> dict:
+    return run.typed.finetune_budget or {}
+
+
+def _own_budget(entry: _Joined) -> dict:
+    """FineFed's fine-tuning budget of the point's start: older records lack it, and a
+    companion of the same start and FineFed may have it."""
+    same = [r for r in (entry.run, *entry.companions) if _point_key(r) == _point_key(entry.run)]
+    return next((_budget(r) for r in same if _budget(r)), {})
+
+
+def _further(entry: _Joined, passes: int | None) -> tuple[FurtherControl, ...]:
+    """The point's further controls by name: its start's own, else another run's of its seed."""
+    run, s = entry.run, entry.run.typed
+    out = {name: FurtherControl(c, float(s.psnr_db), _num(s.ssim), _shown(run.path), True,
+                                float(s.phases[0].psnr_db), passes)
+           for name, c in entry.controls.items() if name not in NEEDED and _finite(c.psnr_db)}
+    for name, (c, other) in entry.elsewhere.items():
+        if name not in out:
+            o = other.typed
+            out[name] = FurtherControl(c, float(o.psnr_db), _num(o.ssim), _shown(other.path), False,
+                                       float(o.phases[0].psnr_db), _budget(other).get("local_passes"))
+    return tuple(out[name] for name in sorted(out))
 
 
 def map_points(runs: Iterable[Run]) -> list[MapPoint]:
     """One point per FineFed run that has the oracle and both matched controls, with the
-    controls of its companion runs (same start and FineFed; see :func:`_controls_by_point`)."""
+    further controls of its companion runs (see :func:`_join_points`)."""
     points = []
     finefed = [run for run in runs if is_finefed(run.typed.method) and run.typed.phases]
-    for run, controls, joined in _controls_by_point(finefed).values():
-        s = run.typed
+    for entry in _join_points(finefed):
+        run, controls, s = entry.run, entry.controls, entry.run.typed
         values = [s.phases[0].psnr_db, s.psnr_db] + [controls[n].psnr_db for n in NEEDED]
-        if any(v is None or not math.isfinite(float(v)) for v in values):
+        if not all(_finite(v) for v in values):
             continue
         column, order = partition_label((run.scenario.get("data") or {}).get("partition"))
         start, finefed_db, compute, bytes_, oracle = (float(v) for v in values)
         ssim = (_num(s.ssim), _num(controls["compute_matched"].ssim))
-        other_controls = tuple(c for name, c in sorted(controls.items())
-                               if name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)))
-        budget = next((r.typed.finetune_budget for r in (run, *joined) if r.typed.finetune_budget),
-                      {})  # older records lack it; a companion of the same FineFed may have it
+        budget = _own_budget(entry)
+        further = _further(entry, budget.get("local_passes"))
         accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
         points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
                                compute, bytes_, oracle, *ssim, **accuracy,
-                               companion_dirs=tuple(_shown(r.path) for r in joined), other_controls=other_controls,
+                               companion_dirs=tuple(_shown(r.path) for r in entry.companions), other_controls=further,
                                finefed_passes=budget.get("local_passes"), start_converged=s.phases[0].converged))
     return points
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(float(value))
 
 
 def _num(value) -> float:

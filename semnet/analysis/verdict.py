@@ -23,8 +23,8 @@ ALPHA = 0.05
 RULE = (
     f"A seed *passes* when FineFed gains at least {MIN_GAIN_PCT:g} % PSNR over its start and is ahead of every "
     "matched control its run has: the compute- and the bytes-matched control always, and IFCA, FedRep, the "
-    "SNR-conditioned model, local fine-tuning, FedPer or Ditto where the run has them (the oracle is a bound, "
-    "not a control). A cell **pays** when it has at least "
+    "SNR-conditioned model, local fine-tuning, FedPer or Ditto where the run or a companion run of its seed has "
+    "them, each lead taken within the run the control ran in (the oracle is a bound, not a control). A cell **pays** when it has at least "
     f"{MIN_SEEDS} seeds, every seed passes, and FineFed's lead over each matched control is significant: "
     "one-sided paired t tests over the seeds, one per control every seed of the cell has, the largest "
     "p-value, Holm-corrected over every "

@@ -160,13 +160,13 @@ def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(
     for k in range(5):
         write_map_run(tmp_path / "map" / f"s{k}", row="two_clusters", partition=IID, seed=k, start=20.0,
                       finefed=21.0, compute=20.5, bytes_=20.4 - 0.01 * k, oracle=22.0)
-    # seed 0's companion: IFCA 0.2 dB ahead of FineFed, so that seed fails; seed 1's: another start, ignored
+    # seed 0's companion: IFCA 0.2 dB ahead of FineFed, so that seed fails; seed 7: no map point has it
     s0 = _companion(tmp_path / "controls" / "s0", seed=0, start=20.0, finefed=21.0, controls={"ifca": 21.2})
     summary = json.loads((s0 / "summary.json").read_text())
     summary["controls"][0].update(local_passes=812, lr=3e-4, clusters=[{"user": 1, "cluster": 0}, {"user": 0, "cluster": 1}])
     summary["finetune_budget"] = {"local_passes": 744}
     (s0 / "summary.json").write_text(json.dumps(summary))
-    _companion(tmp_path / "controls" / "s1", seed=1, start=19.0, finefed=21.0, controls={"ifca": 25.0})
+    _companion(tmp_path / "controls" / "s7", seed=7, start=20.0, finefed=21.0, controls={"ifca": 25.0})
     alone = verdicts(map_cells(load_runs([tmp_path / "map"])))[("two_clusters", "IID")]
     (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
     joined = verdicts([cell])[("two_clusters", "IID")]
@@ -175,13 +175,58 @@ def test_a_companion_run_of_the_same_start_brings_its_controls_into_the_verdict(
     assert [dict(p.vs_others_db).get("ifca") for p in cell.points] == [pytest.approx(-0.2), None, None, None, None]
     assert cell.points[0].companion_dirs and cell.points[0].companion_dirs[0].endswith("controls/s0")
     assert "controls/s0" in map_csv([cell]).splitlines()[1]
-    assert "controls/s1: its controls (ifca) join no map point" in caplog.text
+    assert "controls/s7: its controls (ifca) join no map point" in caplog.text
     # the per-seed page: the control's PSNR, FineFed's lead, passes against FineFed's, its rate and clusters by user
     write_map([cell], tmp_path / "out")
     page = (tmp_path / "out" / "map_controls.md").read_text()
     assert "| two_clusters | IID | 0 | `ifca` | 21.20 | -0.200 | – | 812 / 744 | lr 0.0003; clusters by user 10 |" in page
     write_map(map_cells(load_runs([tmp_path / "map"])), tmp_path / "alone")
     assert not (tmp_path / "alone" / "map_controls.md").exists()
+
+
+def test_a_companion_of_another_start_is_paired_with_its_own_finefed(tmp_path):
+    """A run of the same seed whose start differs (another CPU's last bits) joins by seed;
+    its controls are judged against its own FineFed, never against the point's."""
+    for k in range(5):
+        write_map_run(tmp_path / "map" / f"s{k}", row="two_clusters", partition=IID, seed=k, start=20.0,
+                      finefed=21.0, compute=20.5, bytes_=20.4, oracle=22.0)
+    # seed 1 ran again from a start 1 dB higher: FineFed 22.3 there, IFCA 22.5 (0.2 dB ahead of *its* FineFed,
+    # though 1.5 dB above the point's FineFed of 21.0), FedRep 22.0 (0.3 dB behind it)
+    other = _companion(tmp_path / "controls" / "s1", seed=1, start=21.0, finefed=22.3,
+                       controls={"ifca": 22.5, "fedrep": 22.0, "compute_matched": 30.0})
+    summary = json.loads((other / "summary.json").read_text())
+    summary["finetune_budget"] = {"local_passes": 700}
+    (other / "summary.json").write_text(json.dumps(summary))
+    (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
+    point = cell.points[1]
+    assert dict(point.vs_others_db) == {"fedrep": pytest.approx(0.3), "ifca": pytest.approx(-0.2)}
+    assert point.vs_compute_db == pytest.approx(0.5)       # the point's own compute-matched, not the other run's
+    assert point.start_psnr_db == 20.0 and point.finefed_psnr_db == 21.0
+    assert point.companion_dirs[0].endswith("controls/s1")
+    assert not seed_passes(point) and verdicts([cell])[("two_clusters", "IID")].passing == 4
+    write_map([cell], tmp_path / "out")
+    page = (tmp_path / "out" / "map_controls.md").read_text()
+    row = next(line for line in page.splitlines() if "`ifca`" in line)
+    assert "| 1 | `ifca` | 22.50 | -0.200 |" in row and "| – / 700 |" in row
+    assert "another run of the seed" in row and "its start 21.00 dB, its FineFed 22.30 dB" in row
+
+
+def test_a_same_start_companion_wins_over_another_run_of_the_seed(tmp_path):
+    write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    _companion(tmp_path / "a_other" / "s0", seed=0, start=19.0, finefed=20.0, controls={"ifca": 19.0})
+    _companion(tmp_path / "b_same" / "s0", seed=0, start=20.0, finefed=21.0, controls={"ifca": 20.9})
+    (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "a_other", tmp_path / "b_same"]))
+    (ifca,) = cell.points[0].other_controls
+    assert ifca.same_start and ifca.lead_db == pytest.approx(0.1)
+
+
+def test_two_runs_of_one_seed_with_every_needed_control_and_different_starts_are_refused(tmp_path):
+    for name, start in (("a", 20.0), ("b", 20.5)):
+        write_map_run(tmp_path / name / "s0", row="two_clusters", partition=IID, seed=0, start=start,
+                      finefed=21.0, compute=20.5, bytes_=20.4, oracle=22.0)
+    with pytest.raises(AnalysisError, match="two runs of seed 0 of one map cell"):
+        map_cells(load_runs([tmp_path / "a", tmp_path / "b"]))
 
 
 def test_a_second_record_of_one_point_is_not_a_second_seed(map_runs, tmp_path):
