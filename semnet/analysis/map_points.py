@@ -207,12 +207,13 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
             entry.companions.append(run)
             continue
         extra = _companion_controls(run)
+        if not extra:  # another start with nothing to add (e.g. FineFed alone at another rate)
+            continue
         entry = by_seed.get(key[:3])
-        if entry is None:
-            if extra:  # it meant to add controls to a point, but the map has no run of its seed
-                log.warning("%s: its controls (%s) join no map point: no run of its scenario, data split and "
-                            "seed has the oracle and both matched controls", run.path,
-                            ", ".join(sorted(c.name for c in extra)))
+        if entry is None:  # it meant to add controls to a point, but the map has no run of its seed
+            log.warning("%s: its controls (%s) join no map point: no run of its scenario, data split and "
+                        "seed has the oracle and both matched controls", run.path,
+                        ", ".join(sorted(c.name for c in extra)))
             continue
         for c in extra:
             entry.elsewhere.setdefault(c.name, (c, run))
