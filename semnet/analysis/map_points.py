@@ -164,9 +164,9 @@ class _Joined:
     same-start companions'), the further controls of other runs of its seed, the companions."""
 
     run: Run
-    controls: dict
-    elsewhere: dict
-    companions: list
+    controls: dict  # name -> control record, of the point's start
+    elsewhere: dict  # name -> (control record, its run), of other starts of the seed
+    companions: list  # runs of the point's start
 
 
 def _companion_controls(run: Run) -> list:
@@ -179,7 +179,8 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
     A companion of the same start and FineFed (same :func:`_point_key`) adds its controls
     as the point's own; a control in two runs of one start must agree, or the records are
     not of one point. A companion of another start joins by row, data split and seed; its
-    further controls are paired with its own FineFed, the first such run per control kept.
+    further controls are paired with its own FineFed. Two such runs of one seed with the
+    same control are refused: which one counts would be a silent choice.
     """
     primary: dict[tuple, _Joined] = {}
     by_seed: dict[tuple, _Joined] = {}
@@ -209,6 +210,9 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
         extra = _companion_controls(run)
         if not extra:  # another start with nothing to add (e.g. FineFed alone at another rate)
             continue
+        if not (_finite(run.typed.psnr_db) and _finite(run.typed.phases[0].psnr_db)):
+            log.warning("%s: no start or FineFed PSNR to pair its controls with; it joins no map point", run.path)
+            continue
         entry = by_seed.get(key[:3])
         if entry is None:  # it meant to add controls to a point, but the map has no run of its seed
             log.warning("%s: its controls (%s) join no map point: no run of its scenario, data split and "
@@ -216,8 +220,10 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
                         ", ".join(sorted(c.name for c in extra)))
             continue
         for c in extra:
-            entry.elsewhere.setdefault(c.name, (c, run))
-        entry.companions.append(run)
+            if c.name in entry.elsewhere:
+                raise AnalysisError(f"{run.path} and {entry.elsewhere[c.name][1].path}: two runs of seed {run.seed} "
+                                    f"from starts other than the map point's both ran control {c.name}; keep one")
+            entry.elsewhere[c.name] = (c, run)
     return list(primary.values())
 
 
@@ -228,8 +234,7 @@ def _budget(run: Run) -> dict:
 def _own_budget(entry: _Joined) -> dict:
     """FineFed's fine-tuning budget of the point's start: older records lack it, and a
     companion of the same start and FineFed may have it."""
-    same = [r for r in (entry.run, *entry.companions) if _point_key(r) == _point_key(entry.run)]
-    return next((_budget(r) for r in same if _budget(r)), {})
+    return next((_budget(r) for r in (entry.run, *entry.companions) if _budget(r)), {})
 
 
 def _further(entry: _Joined, passes: int | None) -> tuple[FurtherControl, ...]:
@@ -262,9 +267,11 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         budget = _own_budget(entry)
         further = _further(entry, budget.get("local_passes"))
         accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
+        used = [c.run_dir for c in further if not c.same_start]
+        companion_dirs = tuple(dict.fromkeys([_shown(r.path) for r in entry.companions] + used))
         points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
                                compute, bytes_, oracle, *ssim, **accuracy,
-                               companion_dirs=tuple(_shown(r.path) for r in entry.companions), other_controls=further,
+                               companion_dirs=companion_dirs, other_controls=further,
                                finefed_passes=budget.get("local_passes"), start_converged=s.phases[0].converged))
     return points
 

@@ -37,7 +37,7 @@ class _Point(Protocol):
     gain_pct: float
     vs_compute_db: float
     vs_bytes_db: float
-    vs_others_db: tuple  # (control name, FineFed minus it in dB) for every other matched control of the run
+    vs_others_db: tuple  # (control name, FineFed minus it in dB, within the run it ran in) per further control
 
 
 class _Cell(Protocol):

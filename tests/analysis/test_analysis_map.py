@@ -196,10 +196,18 @@ def test_a_companion_of_another_start_is_paired_with_its_own_finefed(tmp_path):
                        controls={"ifca": 22.5, "fedrep": 22.0, "compute_matched": 30.0})
     summary = json.loads((other / "summary.json").read_text())
     summary["finetune_budget"] = {"local_passes": 700}
+    summary["ssim"] = 0.80  # its FineFed's; the point's own run has none
+    summary["controls"][0]["ssim"] = 0.83
     (other / "summary.json").write_text(json.dumps(summary))
+    point_summary = json.loads((tmp_path / "map" / "s1" / "summary.json").read_text())
+    point_summary["finetune_budget"] = {"local_passes": 744}
+    (tmp_path / "map" / "s1" / "summary.json").write_text(json.dumps(point_summary))
     (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "controls"]))
     point = cell.points[1]
     assert dict(point.vs_others_db) == {"fedrep": pytest.approx(0.3), "ifca": pytest.approx(-0.2)}
+    ifca = next(c for c in point.other_controls if c.name == "ifca")
+    assert ifca.lead_ssim == pytest.approx(-0.03) and not ifca.same_start and ifca.finefed_passes == 700
+    assert point.finefed_passes == 744                   # the point's own FineFed budget, not the other run's
     assert point.vs_compute_db == pytest.approx(0.5)       # the point's own compute-matched, not the other run's
     assert point.start_psnr_db == 20.0 and point.finefed_psnr_db == 21.0
     assert point.companion_dirs[0].endswith("controls/s1")
@@ -207,7 +215,7 @@ def test_a_companion_of_another_start_is_paired_with_its_own_finefed(tmp_path):
     write_map([cell], tmp_path / "out")
     page = (tmp_path / "out" / "map_controls.md").read_text()
     row = next(line for line in page.splitlines() if "`ifca`" in line)
-    assert "| 1 | `ifca` | 22.50 | -0.200 |" in row and "| – / 700 |" in row
+    assert "| 1 | `ifca` | 22.50 | -0.200 | -0.0300 | – / 700 |" in row
     assert "another run of the seed" in row and "its start 21.00 dB, its FineFed 22.30 dB" in row
 
 
@@ -219,6 +227,28 @@ def test_a_same_start_companion_wins_over_another_run_of_the_seed(tmp_path):
     (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "a_other", tmp_path / "b_same"]))
     (ifca,) = cell.points[0].other_controls
     assert ifca.same_start and ifca.lead_db == pytest.approx(0.1)
+
+
+def test_two_other_starts_of_one_seed_with_one_control_are_refused_not_chosen_silently(tmp_path):
+    write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    _companion(tmp_path / "a" / "s0", seed=0, start=19.0, finefed=20.0, controls={"ifca": 19.0})
+    _companion(tmp_path / "b" / "s0", seed=0, start=19.5, finefed=20.0, controls={"ifca": 20.5, "fedrep": 19.0})
+    with pytest.raises(AnalysisError, match="both ran control ifca"):
+        map_cells(load_runs([tmp_path / "map", tmp_path / "a", tmp_path / "b"]))
+
+
+def test_another_start_without_finefed_or_further_controls_joins_nothing(tmp_path, caplog):
+    write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    broken = _companion(tmp_path / "c" / "broken", seed=0, start=19.0, finefed=20.0, controls={"ifca": 25.0})
+    summary = json.loads((broken / "summary.json").read_text())
+    summary["psnr_db"] = None  # e.g. a run stopped before FineFed scored
+    (broken / "summary.json").write_text(json.dumps(summary))
+    _companion(tmp_path / "c" / "rate", seed=0, start=20.0, finefed=21.3, controls={})  # FineFed at another rate
+    (cell,) = map_cells(load_runs([tmp_path / "map", tmp_path / "c"]))
+    assert cell.points[0].other_controls == () and cell.points[0].companion_dirs == ()
+    assert "c/broken: no start or FineFed PSNR" in caplog.text
 
 
 def test_two_runs_of_one_seed_with_every_needed_control_and_different_starts_are_refused(tmp_path):
