@@ -21,7 +21,8 @@ energy     tradeoff_energy: each method's final quality vs its total energy, Par
 map        map.md/.csv/.png: the heterogeneity map, per channel structure and data split: oracle
            headroom, FineFed minus the compute- and bytes-matched controls (paired, over seeds), headroom
            captured, the verdict by one rule (semnet.analysis.verdict); runs of further controls from a
-           point's start (e.g. results/map_controls) join it (map_controls.md); --verify README.md: check its grid
+           point's seed (e.g. results/map_controls) join it (map_controls.md); FineFed at other rates from a
+           start (finefed_rates.md); --verify README.md: check its grid
 robust     robust.md: receivers' PSNR per decoder aggregation rule with and without faults, paired by seed
            against honest and faulty FedAvg (a faults: sweep, docs/results/robust)
 keep       copy finished runs (summary, scenario, metrics, compressed events) from a scratch folder into
@@ -67,6 +68,7 @@ from .at_test_snr import write_at_test_snr
 from .budget import budget_points, write_budget
 from .grouping import check_pooling, with_groups
 from .heterogeneity_map import map_cells, verify_grid, write_map
+from .map_rates import write_rates
 from .keep import keep_runs
 from .link_pairs import link_differences, write_link_pairs
 from .links import write_links
@@ -341,7 +343,7 @@ def _snr_like_with_like(runs: list[Run], x: str, pool: bool) -> None:
 
 def _write_and_verify_map(runs: list[Run], out: Path, document: str | None) -> list[Path]:
     cells = map_cells(runs)
-    written = write_map(cells, out)
+    written = write_map(cells, out) + write_rates(runs, out)
     if document is not None:
         verify_grid(cells, document, out)
     return written

@@ -141,7 +141,7 @@ def _row_name(run: Run, method: str) -> str:
     return name if method == "finefed" else f"{name} [{method}]"
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A run directory relative to the working directory where it lies below it (records stay portable)."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
@@ -149,7 +149,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _point_key(run: Run) -> tuple:
+def point_key(run: Run) -> tuple:
     """Which point of the map a FineFed run is: row, data split, seed, and the start's and
     FineFed's PSNR (two runs share a point only if they share its start and FineFed)."""
     s = run.typed
@@ -176,7 +176,7 @@ def _companion_controls(run: Run) -> list:
 def _join_points(runs: list[Run]) -> list[_Joined]:
     """Each point's run with the controls every point needs, its companions joined to it.
 
-    A companion of the same start and FineFed (same :func:`_point_key`) adds its controls
+    A companion of the same start and FineFed (same :func:`point_key`) adds its controls
     as the point's own; a control in two runs of one start must agree, or the records are
     not of one point. A companion of another start joins by row, data split and seed; its
     further controls are paired with its own FineFed. Two such runs of one seed with the
@@ -187,7 +187,7 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
     companions = []
     for run in runs:
         names = {c.name for c in run.typed.controls}
-        key = _point_key(run)
+        key = point_key(run)
         if all(name in names for name in NEEDED) and key not in primary:
             other = by_seed.get(key[:3])
             if other is not None:
@@ -197,7 +197,7 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
         else:  # a run of further controls, or a second record of the same point (checked alike)
             companions.append(run)
     for run in companions:
-        key = _point_key(run)
+        key = point_key(run)
         entry = primary.get(key)
         if entry is not None:
             for c in run.typed.controls:
@@ -240,13 +240,13 @@ def _own_budget(entry: _Joined) -> dict:
 def _further(entry: _Joined, passes: int | None) -> tuple[FurtherControl, ...]:
     """The point's further controls by name: its start's own, else another run's of its seed."""
     run, s = entry.run, entry.run.typed
-    out = {name: FurtherControl(c, float(s.psnr_db), _num(s.ssim), _shown(run.path), True,
+    out = {name: FurtherControl(c, float(s.psnr_db), _num(s.ssim), shown_path(run.path), True,
                                 float(s.phases[0].psnr_db), passes)
            for name, c in entry.controls.items() if name not in NEEDED and _finite(c.psnr_db)}
     for name, (c, other) in entry.elsewhere.items():
         if name not in out:
             o = other.typed
-            out[name] = FurtherControl(c, float(o.psnr_db), _num(o.ssim), _shown(other.path), False,
+            out[name] = FurtherControl(c, float(o.psnr_db), _num(o.ssim), shown_path(other.path), False,
                                        float(o.phases[0].psnr_db), _budget(other).get("local_passes"))
     return tuple(out[name] for name in sorted(out))
 
@@ -268,8 +268,8 @@ def map_points(runs: Iterable[Run]) -> list[MapPoint]:
         further = _further(entry, budget.get("local_passes"))
         accuracy = {"finefed_accuracy": _num(s.accuracy), "compute_accuracy": _num(controls["compute_matched"].accuracy)}
         used = [c.run_dir for c in further if not c.same_start]
-        companion_dirs = tuple(dict.fromkeys([_shown(r.path) for r in entry.companions] + used))
-        points.append(MapPoint(_row_name(run, s.method), column, order, _shown(run.path), run.seed, start, finefed_db,
+        companion_dirs = tuple(dict.fromkeys([shown_path(r.path) for r in entry.companions] + used))
+        points.append(MapPoint(_row_name(run, s.method), column, order, shown_path(run.path), run.seed, start, finefed_db,
                                compute, bytes_, oracle, *ssim, **accuracy,
                                companion_dirs=companion_dirs, other_controls=further,
                                finefed_passes=budget.get("local_passes"), start_converged=s.phases[0].converged))

@@ -414,3 +414,44 @@ def test_task_accuracy_sits_beside_psnr_over_the_seeds_that_scored_it(tmp_path):
                   bytes_=20.4, oracle=22.0)
     [cell] = map_cells(load_runs([plain]))
     assert "| – |" in map_markdown([cell])
+
+
+def _finefed_at(path: Path, *, lr: float, start: float, finefed: float, validation: float,
+                controls: dict[str, float] | None = None) -> Path:
+    """A two_clusters IID seed-0 run of FineFed at fine-tuning rate ``lr`` (with further controls if given)."""
+    run = _companion(path, seed=0, start=start, finefed=finefed, controls=controls or {})
+    summary = json.loads((run / "summary.json").read_text())
+    summary["phases"].append({**summary["phases"][0], "name": "finefed_2_decoder", "psnr_db": finefed,
+                              "validation_psnr_db": validation})
+    (run / "summary.json").write_text(json.dumps(summary))
+    scenario = yaml.safe_load((run / "scenario.yaml").read_text())
+    scenario["method"]["finetune"] = {"encoder": {"lr": lr}, "decoder": {"lr": lr}}
+    (run / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    return run
+
+
+def test_finefed_keeps_the_rate_of_best_validation_psnr_and_is_compared_with_its_starts_controls(tmp_path):
+    from semnet.analysis.map_rates import rate_starts, rates_markdown
+
+    write_map_run(tmp_path / "map" / "s0", row="two_clusters", partition=IID, seed=0, start=20.0, finefed=21.0,
+                  compute=20.5, bytes_=20.4, oracle=22.0)
+    # another start of seed 0: FineFed at 3e-4 beside IFCA (21.6), alone at 1e-3 (best on validation,
+    # though not on test) and at 1e-4
+    _finefed_at(tmp_path / "c" / "r3", lr=3e-4, start=19.0, finefed=21.5, validation=22.0, controls={"ifca": 21.6})
+    _finefed_at(tmp_path / "c" / "r10", lr=1e-3, start=19.0, finefed=21.4, validation=22.3)
+    _finefed_at(tmp_path / "c" / "r1", lr=1e-4, start=19.0, finefed=21.7, validation=21.9)
+    _finefed_at(tmp_path / "c" / "other", lr=1e-3, start=18.0, finefed=30.0, validation=30.0)  # a third start, alone
+    runs = load_runs([tmp_path / "map", tmp_path / "c"])
+    (start,) = rate_starts(runs)
+    assert (start.seed, start.start_psnr_db) == (0, 19.0)
+    assert [r.lr for r in start.rates] == [1e-4, 3e-4, 1e-3]
+    assert start.chosen.lr == 1e-3 and start.controls == (("ifca", 21.6),)
+    page = rates_markdown([start])
+    assert "| 0.0001: 21.70 (21.90), 0.0003: 21.50 (22.00), 0.001: 21.40 (22.30) | 0.001 | `ifca` -0.200 |" in page
+    # the map itself is unchanged by FineFed-only runs: IFCA paired with FineFed at 3e-4 of its own run
+    (cell,) = map_cells(runs)
+    assert dict(cell.points[0].vs_others_db) == {"ifca": pytest.approx(-0.1)}
+    assert main(["map", str(tmp_path / "map"), str(tmp_path / "c"), "--out", str(tmp_path / "out")]) == 0
+    assert main(["map", str(tmp_path / "map"), "--out", str(tmp_path / "alone")]) == 0  # no rates: no page
+    assert (tmp_path / "out" / "finefed_rates.md").read_text() == page
+    assert not (tmp_path / "alone" / "finefed_rates.md").exists()
