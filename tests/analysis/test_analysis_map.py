@@ -386,7 +386,7 @@ def test_the_readme_grid_is_what_the_committed_records_give(tmp_path):
     assert main(["map", str(root / "results" / "map"), str(root / "results" / "map_controls"), "--out", str(tmp_path),
                  "--verify", str(root / "README.md")]) == 0
     # and the committed table is the one these records give
-    for page in ("map.md", "map_controls.md"):
+    for page in ("map.md", "map_controls.md", "finefed_rates.md"):
         assert (tmp_path / page).read_text() == (root / "docs" / "results" / "map" / page).read_text(), page
 
 
