@@ -381,10 +381,11 @@ def test_a_finefed_variant_gets_rows_of_its_own(map_runs):
 
 def test_the_readme_grid_is_what_the_committed_records_give(tmp_path):
     """The headline grid of the README is recomputed from results/map (with the further
-    controls of results/map_controls joined to their points) and must agree."""
+    controls of results/map_controls joined to their points, and FineFed's other rates of
+    results/map_finefed_rate on finefed_rates.md) and must agree."""
     root = Path(__file__).resolve().parents[2]
-    assert main(["map", str(root / "results" / "map"), str(root / "results" / "map_controls"), "--out", str(tmp_path),
-                 "--verify", str(root / "README.md")]) == 0
+    records = [str(root / "results" / name) for name in ("map", "map_controls", "map_finefed_rate")]
+    assert main(["map", *records, "--out", str(tmp_path), "--verify", str(root / "README.md")]) == 0
     # and the committed table is the one these records give
     for page in ("map.md", "map_controls.md", "finefed_rates.md"):
         assert (tmp_path / page).read_text() == (root / "docs" / "results" / "map" / page).read_text(), page
