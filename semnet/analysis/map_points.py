@@ -169,8 +169,14 @@ class _Joined:
     companions: list  # runs of the point's start
 
 
-def _companion_controls(run: Run) -> list:
-    return [c for c in run.typed.controls if c.name not in NEEDED and _finite(c.psnr_db)]
+def is_further(control) -> bool:
+    """A scored control beyond the three every point needs (IFCA, FedRep, SNR-conditioned ...)."""
+    return control.name not in NEEDED and _finite(control.psnr_db)
+
+
+def further_controls(run: Run) -> list:
+    """``run``'s further controls (:func:`is_further`)."""
+    return [c for c in run.typed.controls if is_further(c)]
 
 
 def _join_points(runs: list[Run]) -> list[_Joined]:
@@ -207,7 +213,7 @@ def _join_points(runs: list[Run]) -> list[_Joined]:
                                         f"{known.psnr_db} dB from one start and FineFed; not records of one point")
             entry.companions.append(run)
             continue
-        extra = _companion_controls(run)
+        extra = further_controls(run)
         if not extra:  # another start with nothing to add (e.g. FineFed alone at another rate)
             continue
         if not (_finite(run.typed.psnr_db) and _finite(run.typed.phases[0].psnr_db)):
@@ -237,17 +243,19 @@ def _own_budget(entry: _Joined) -> dict:
     return next((_budget(r) for r in (entry.run, *entry.companions) if _budget(r)), {})
 
 
+def _paired(control, run: Run, same_start: bool, passes: int | None) -> FurtherControl:
+    """``control`` with the FineFed and start of ``run``, the run it ran in."""
+    s = run.typed
+    return FurtherControl(control, float(s.psnr_db), _num(s.ssim), shown_path(run.path), same_start,
+                          float(s.phases[0].psnr_db), passes)
+
+
 def _further(entry: _Joined, passes: int | None) -> tuple[FurtherControl, ...]:
     """The point's further controls by name: its start's own, else another run's of its seed."""
-    run, s = entry.run, entry.run.typed
-    out = {name: FurtherControl(c, float(s.psnr_db), _num(s.ssim), shown_path(run.path), True,
-                                float(s.phases[0].psnr_db), passes)
-           for name, c in entry.controls.items() if name not in NEEDED and _finite(c.psnr_db)}
+    out = {name: _paired(c, entry.run, True, passes) for name, c in entry.controls.items() if is_further(c)}
     for name, (c, other) in entry.elsewhere.items():
         if name not in out:
-            o = other.typed
-            out[name] = FurtherControl(c, float(o.psnr_db), _num(o.ssim), shown_path(other.path), False,
-                                       float(o.phases[0].psnr_db), _budget(other).get("local_passes"))
+            out[name] = _paired(c, other, False, _budget(other).get("local_passes"))
     return tuple(out[name] for name in sorted(out))
 
 

@@ -13,13 +13,12 @@ rate; this page says what the controls' extra tuning is worth.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .map_points import NEEDED, point_key, shown_path
+from .map_points import further_controls, point_key, shown_path
 from .runs import Run, is_finefed
 
 
@@ -72,9 +71,8 @@ def rate_starts(runs: Iterable[Run]) -> list[RateStart]:
             if lr is not None and last.validation_psnr_db is not None:
                 by_rate.setdefault(lr, RateRun(lr, float(last.validation_psnr_db), float(run.typed.psnr_db),
                                                shown_path(run.path)))
-            for c in run.typed.controls:
-                if c.name not in NEEDED and c.psnr_db is not None and math.isfinite(float(c.psnr_db)):
-                    controls.setdefault(c.name, float(c.psnr_db))
+            for c in further_controls(run):
+                controls.setdefault(c.name, float(c.psnr_db))
         if len(by_rate) >= 2:
             out.append(RateStart(row, column, seed, float(start), tuple(by_rate[lr] for lr in sorted(by_rate)),
                                  tuple(sorted(controls.items()))))
