@@ -81,7 +81,9 @@ def _number(value: float) -> str:
 def cuda_tests(table: Table, smoke: bool) -> None:
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
                    if re.search(r"mark\.gpu\b", p.read_text(encoding="utf-8")))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", *files],
+    # in one process, without the suite's addopts (they need pytest-xdist, which a GPU box may lack)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:xdist", "-m", "gpu", "-q",
+                           "-p", "no:cacheprovider", *files],
                           cwd=ROOT, capture_output=True, text=True)
     tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-200:]
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|skipped|failed|error)", tail)}
